@@ -1,0 +1,56 @@
+# The two commands a newcomer needs are `make run` and `make test`; everything else supports them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEV := DJANGO_SETTINGS_MODULE=portal.settings.dev
+TEST := DJANGO_SETTINGS_MODULE=portal.settings.test
+
+.PHONY: install run test lint format messages makemessages migrate seed clean
+
+$(STAMP): requirements.lock requirements-dev.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+messages: install
+	@$(PY) manage.py compile_catalogues > /dev/null
+
+makemessages: install
+	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+	$(PY) manage.py makemessages --domain djangojs --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+
+migrate: install
+	$(DEV) $(PY) manage.py migrate --noinput
+
+seed: migrate messages
+	$(DEV) $(PY) manage.py seed_demo
+
+run: seed
+	@echo
+	@echo "  Wangrun portal: http://$(HOST):$(PORT)/   (staff admin: http://$(HOST):$(PORT)/admin/)"
+	@echo
+	$(DEV) $(PY) -m uvicorn portal.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+
+test: messages
+	$(TEST) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m djlint templates --lint
+	$(TEST) $(PY) -m mypy accounts/services.py audit/services.py notices/services.py
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+	$(PY) -m djlint templates --reformat
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from audit.models import AuditEntry
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the trail is appended to by the services, never edited by hand."""
+
+    list_display = ("seq", "created_at", "actor_repr", "action", "object_type", "object_id")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_repr", "action", "object_id")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

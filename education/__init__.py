@@ -1,0 +1,1 @@
+"""Education, risk warning and confirmation: the three-step gate (filled by its own issue)."""

@@ -1,0 +1,85 @@
+"""Readiness probes for the services the portal depends on.
+
+Each probe returns None when the service answers and a short reason when it does not; none of them
+may raise, and each is bounded in time so /readyz answers even when a service hangs.
+"""
+
+import uuid
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+
+def check_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def check_cache() -> str | None:
+    key = f"readyz:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "1", timeout=5)
+        ok = cache.get(key) == "1"
+        cache.delete(key)
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {exc}"
+    return None if ok else "value written was not read back"
+
+
+def check_channel_layer() -> str | None:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return "no channel layer configured"
+
+    async def roundtrip() -> bool:
+        channel = await layer.new_channel("readyz.")
+        await layer.send(channel, {"type": "readyz.ping"})
+        message = await layer.receive(channel)
+        return message.get("type") == "readyz.ping"
+
+    async def bounded() -> bool:
+        import asyncio
+
+        return await asyncio.wait_for(roundtrip(), timeout=3)
+
+    try:
+        ok = async_to_sync(bounded)()
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {exc}"
+    return None if ok else "message sent was not received"
+
+
+def check_broker() -> str | None:
+    from portal.celery import app
+
+    if app.conf.task_always_eager:
+        return None  # embedded mode: tasks run in-process, there is no broker to reach
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+CHECKS = {
+    "database": check_database,
+    "cache": check_cache,
+    "channel_layer": check_channel_layer,
+    "broker": check_broker,
+}
+
+
+def readiness() -> dict[str, str | None]:
+    return {name: probe() for name, probe in CHECKS.items()}
+
+

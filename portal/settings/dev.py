@@ -1,0 +1,8 @@
+"""Embedded mode (`make run`): SQLite, in-memory channel layer, eager Celery, console email and SMS."""
+
+from .base import *  # noqa: F403
+
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+# Plain http on loopback: the WebSocket origin check still applies through ALLOWED_HOSTS.
+CSRF_TRUSTED_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]

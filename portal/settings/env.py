@@ -1,0 +1,61 @@
+"""Reading settings from the environment, failing loudly with the variable's name."""
+
+import os
+from urllib.parse import urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+_MISSING = object()
+
+
+def env(name: str, default=_MISSING) -> str:
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value
+    if default is _MISSING:
+        raise ImproperlyConfigured(f"Environment variable {name} is required but not set.")
+    return default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"Environment variable {name} must be true or false, not {raw!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be an integer, not {raw!r}."
+        ) from None
+
+
+def env_list(name: str, default=_MISSING) -> list[str]:
+    raw = env(name, default if default is _MISSING else ",".join(default))
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if not items and default is _MISSING:
+        raise ImproperlyConfigured(f"Environment variable {name} must list at least one value.")
+    return items
+
+
+def env_url(name: str, schemes: tuple[str, ...], default=_MISSING) -> str:
+    value = env(name, default)
+    if value is default and default is not _MISSING:
+        return value
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not (parsed.hostname or parsed.path):
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be a URL starting with "
+            f"{' or '.join(s + '://' for s in schemes)}, not {value!r}."
+        )
+    return value

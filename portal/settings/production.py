@@ -1,0 +1,61 @@
+"""Production: every secret and URL comes from the environment; a missing one stops the process."""
+
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .env import env, env_bool, env_int, env_list, env_url
+from .services import database, redis_cache, redis_channel_layer
+
+DEBUG = False
+SECRET_KEY = env("SECRET_KEY")
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+    raise ImproperlyConfigured(
+        "Environment variable SECRET_KEY is malformed: use at least 50 random characters."
+    )
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
+try:
+    Fernet(FIELD_ENCRYPTION_KEY.encode())
+except ValueError:
+    raise ImproperlyConfigured(
+        "Environment variable FIELD_ENCRYPTION_KEY is malformed: it must be a Fernet key "
+        "(32 url-safe base64-encoded bytes)."
+    ) from None
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS]
+
+DATABASES = {"default": database(env_url("DATABASE_URL", ("postgres", "postgresql", "postgis")))}
+REDIS_URL = env_url("REDIS_URL", ("redis", "rediss"))
+CACHES = redis_cache(REDIS_URL)
+CHANNEL_LAYERS = redis_channel_layer(REDIS_URL)
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_ROOT = env("MEDIA_ROOT", str(MEDIA_ROOT))  # noqa: F405
+
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+SMS_BACKEND = env("SMS_BACKEND", "notices.sms.HttpSmsBackend")
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+if env_bool("BEHIND_TLS_PROXY", True):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+LANGUAGE_COOKIE_SECURE = True
+LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)

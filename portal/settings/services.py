@@ -1,0 +1,20 @@
+"""Settings for the real backing services, shared by production and the service-backed test run."""
+
+import dj_database_url
+
+
+def database(url: str) -> dict:
+    return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+
+
+def redis_cache(url: str) -> dict:
+    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+
+
+def redis_channel_layer(url: str, prefix: str = "asgi") -> dict:
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": prefix, "capacity": 1000, "expiry": 30},
+        }
+    }

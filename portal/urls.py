@@ -1,0 +1,23 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from portal import views
+
+# Staff sign in through allauth, so the admin gets the same MFA stage as everyone else.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "旺润 Wangrun"
+admin.site.site_title = "旺润 Wangrun"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
+    path("notices/", include("notices.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Support tickets with SLA clocks on the service calendar (filled by its own issue)."""

@@ -1,0 +1,118 @@
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+import audit
+from audit.models import AuditEntry
+from audit.services import verify_chain
+
+pytestmark = pytest.mark.django_db
+
+
+def _run_verify(capsys):
+    try:
+        call_command("verify_audit_chain")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_each_entry_links_to_the_one_before(client_alice):
+    first = audit.record(actor=client_alice, action="kyc.submitted", obj=client_alice)
+    second = audit.record(actor=None, action="sweep.ran", data={"n": 3})
+    assert second.seq == first.seq + 1
+    assert second.prev_hash == first.hash
+    assert first.object_type == "accounts.user"
+    assert first.object_id == str(client_alice.pk)
+    assert second.actor_repr == "system"
+
+
+def test_stored_data_is_exactly_what_was_hashed(client_alice):
+    entry = audit.record(
+        actor=client_alice, action="fee.charged", data={"amount": Decimal("12.30"), "b": [1, "二"]}
+    )
+    entry.refresh_from_db()
+    assert entry.data == {"amount": "12.30", "b": [1, "二"]}
+    assert entry.compute_hash() == entry.hash
+
+
+def test_verify_command_reports_ok_with_the_count(capsys, client_alice):
+    for i in range(3):
+        audit.record(actor=client_alice, action="demo.step", data={"i": i})
+    code, out = _run_verify(capsys)
+    assert code == 0
+    assert out.strip() == "ok 3 entries"
+
+
+def test_verify_on_an_empty_trail_is_ok(capsys):
+    code, out = _run_verify(capsys)
+    assert (code, out.strip()) == (0, "ok 0 entries")
+
+
+def _tamper(sql, params):
+    """Change a row behind the service's back, as an attacker with database access would."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_append_only")
+
+
+def test_verify_names_the_first_edited_entry(capsys, client_alice):
+    entries = [audit.record(actor=client_alice, action="step", data={"i": i}) for i in range(4)]
+    _tamper("UPDATE audit_auditentry SET action = %s WHERE seq = %s", ["forged", entries[1].seq])
+    code, out = _run_verify(capsys)
+    assert code == 1
+    assert f"broken at entry #{entries[1].seq}" in out
+    report = verify_chain()
+    assert (report.ok, report.broken_seq) == (False, entries[1].seq)
+
+
+def test_verify_notices_a_deleted_entry(capsys, client_alice):
+    entries = [audit.record(actor=client_alice, action="step", data={"i": i}) for i in range(3)]
+    _tamper("DELETE FROM audit_auditentry WHERE seq = %s", [entries[1].seq])
+    code, out = _run_verify(capsys)
+    assert code == 1
+    assert f"#{entries[1].seq}" in out
+
+
+def test_verify_notices_the_newest_entries_cut_off(capsys, client_alice):
+    entries = [audit.record(actor=client_alice, action="step", data={"i": i}) for i in range(3)]
+    _tamper("DELETE FROM audit_auditentry WHERE seq = %s", [entries[-1].seq])
+    code, out = _run_verify(capsys)
+    assert code == 1
+    assert "missing" in out
+
+
+def test_a_rolled_back_transaction_leaves_no_entry(client_alice):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit.record(actor=client_alice, action="will.roll.back")
+        raise RuntimeError("boom")
+    assert not AuditEntry.objects.exists()
+    assert verify_chain().ok
+
+
+def test_data_that_is_not_json_is_refused(client_alice):
+    with pytest.raises(TypeError):
+        audit.record(actor=client_alice, action="bad", data={"obj": object()})
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.services
+def test_postgres_refuses_update_and_delete_of_an_entry(client_alice):
+    assert connection.vendor == "postgresql"
+    entry = audit.record(actor=client_alice, action="kyc.approved")
+    for sql in (
+        "UPDATE audit_auditentry SET action = 'x' WHERE id = %s",
+        "DELETE FROM audit_auditentry WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [entry.pk])
+    entry.refresh_from_db()
+    assert entry.action == "kyc.approved"

@@ -1,0 +1,101 @@
+"""Personas and the rule that, in CI, service-backed tests may not be skipped.
+
+alice and bob are clients; carol is an agent, dave a KYC reviewer, erin a risk officer, frank
+compliance. With REQUIRE_SERVICES=1 (set by .ci/run) a skipped `services` or `e2e` test, or a run
+not on PostgreSQL, fails the session.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+
+from tests.factories import UserFactory
+
+SERVICES_AVAILABLE = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+_outcomes: dict[str, list[str]] = {"passed": [], "skipped": [], "failed": []}
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="needs DATABASE_URL and REDIS_URL (real PostgreSQL and Redis)")
+    for item in items:
+        if "services" in item.keywords and not SERVICES_AVAILABLE:
+            item.add_marker(skip)
+
+
+def pytest_runtest_logreport(report):
+    keywords = report.keywords
+    if "services" not in keywords and "e2e" not in keywords:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _outcomes[report.outcome].append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+    passed = terminalreporter.stats.get("passed", [])
+    terminalreporter.write_line(
+        f"backing services: database={vendor} cache={settings.CACHES['default']['BACKEND']} "
+        f"channel layer={layer} broker={settings.CELERY_BROKER_URL.split(':')[0]}; "
+        f"{len(passed)} tests passed on them, {len(_outcomes['passed'])} of them marked "
+        "services/e2e"
+    )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not REQUIRE_SERVICES:
+        return
+    problems = []
+    if not SERVICES_AVAILABLE:
+        problems.append("DATABASE_URL and REDIS_URL must be set")
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        problems.append("the suite did not run on PostgreSQL")
+    if _outcomes["skipped"]:
+        problems.append(f"{len(_outcomes['skipped'])} service-backed tests were skipped")
+    if not _outcomes["passed"] and not _outcomes["failed"]:
+        problems.append("no service-backed test ran")
+    if problems:
+        print("\nREQUIRE_SERVICES: " + "; ".join(problems))
+        for nodeid in _outcomes["skipped"]:
+            print(f"  skipped: {nodeid}")
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def client_alice(db):
+    return UserFactory(email="alice@example.test", full_name="林岚", phone="13800000001")
+
+
+@pytest.fixture
+def client_bob(db):
+    return UserFactory(email="bob@example.test", full_name="Bob Wang", language="en")
+
+
+@pytest.fixture
+def agent_carol(db):
+    return UserFactory(email="carol@example.test", full_name="陈可", role="agent")
+
+
+@pytest.fixture
+def compliance_frank(db):
+    return UserFactory(email="frank@example.test", full_name="方正", role="compliance")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and used TOTP codes live in the cache: start every test with none."""
+    from django.core.cache import cache
+
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:*"):
+            client.delete(key)
+    else:
+        cache.clear()
