@@ -1,0 +1,8 @@
+"""The notice outbox. `notices.enqueue(...)` (in services) is how every other app sends a notice."""
+
+
+def enqueue(**kwargs):
+    """See `notices.services.enqueue`; imported lazily so the app can load before its models."""
+    from notices.services import enqueue as _enqueue
+
+    return _enqueue(**kwargs)

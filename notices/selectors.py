@@ -1,0 +1,66 @@
+"""Reads shared by views, the context processor and the push path."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from notices.models import NoticePreference, Notification
+from notices.registry import MANDATORY_CATEGORIES, Category, Channel, channels_in_use
+
+
+def inapp_notices(*, user) -> QuerySet[Notification]:
+    """The user's delivered in-app notices, newest first."""
+    return Notification.objects.filter(
+        recipient=user, channel=Channel.INAPP, status=Notification.Status.SENT
+    ).order_by("-sent_at", "-id")
+
+
+def unread_count(*, user_id: int) -> int:
+    return Notification.objects.filter(
+        recipient_id=user_id,
+        channel=Channel.INAPP,
+        read_at__isnull=True,
+        status=Notification.Status.SENT,
+    ).count()
+
+
+@dataclass(frozen=True)
+class PreferenceCell:
+    channel: str
+    label: str
+    used: bool
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class PreferenceRow:
+    category: str
+    label: str
+    mandatory: bool
+    cells: list[PreferenceCell]
+
+
+def preference_rows(*, user) -> list[PreferenceRow]:
+    """One row per category, one cell per channel; a missing preference row means on."""
+    off = set(
+        NoticePreference.objects.filter(user=user, enabled=False).values_list("category", "channel")
+    )
+    rows = []
+    for category in Category:
+        mandatory = category in MANDATORY_CATEGORIES
+        used = set(channels_in_use(category))
+        cells = [
+            PreferenceCell(
+                channel=channel.value,
+                label=str(channel.label),
+                used=channel in used,
+                enabled=mandatory or (category.value, channel.value) not in off,
+            )
+            for channel in Channel
+        ]
+        rows.append(
+            PreferenceRow(
+                category=category.value, label=str(category.label), mandatory=mandatory, cells=cells
+            )
+        )
+    return rows

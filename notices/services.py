@@ -1,0 +1,568 @@
+"""The outbox: notices are written inside the caller's transaction and delivered after it commits.
+
+Usage from another app's service::
+
+    from notices import services as notices
+
+    notices.enqueue(recipient=user, key="security_alert", context={"event": "password_changed"},
+                    idempotency_key=f"password-changed:{user.pk}:{changed_at.isoformat()}")
+
+Delivery is at least once and, thanks to the atomic claim, almost always exactly once: a row is
+claimed (pending → sending) by one conditional UPDATE before anything is sent, so a duplicate task
+or a second sweep finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from audit import services as audit
+from notices import selectors
+from notices.models import NoticePreference, Notification
+from notices.push import push_to_user
+from notices.registry import (
+    MANDATORY_CATEGORIES,
+    Category,
+    Channel,
+    NoticeType,
+    get_notice_type,
+)
+from notices.sms import get_sms_backend
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+logger = logging.getLogger(__name__)
+Status = Notification.Status
+
+ACCOUNT_EMAIL_KEY = "account_email"
+ANNOUNCEMENT_KEY = "announcement"
+_MAX_BACKOFF = timedelta(hours=6)
+_MAX_IDEMPOTENCY_KEY = 190  # the column holds 200, with room for ":<channel>"
+
+
+class NoticeContextError(ValueError):
+    """The context cannot be stored as JSON, or lacks a key the templates need."""
+
+
+# --- enqueue ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def enqueue(
+    *,
+    recipient: User,
+    key: str,
+    context: Mapping[str, Any],
+    idempotency_key: str,
+    channels: Iterable[str] | None = None,
+    language: str | None = None,
+) -> list[Notification]:
+    """Write one notification per channel for `recipient`, to be delivered after commit.
+
+    Everything is checked before anything is written: an unknown key, a channel the type does not
+    use, a missing template or a context that is not JSON raises ValueError and writes nothing.
+    Channels the recipient turned off are left out, except for mandatory categories (security,
+    margin calls). Enqueuing the same `idempotency_key` again writes nothing and returns the rows
+    already there. SMS to a recipient without a phone number is recorded as skipped.
+    """
+    notice_type = get_notice_type(key)
+    if notice_type.prerendered:
+        raise ValueError(f"Notice {key!r} is rendered by its caller; use its own enqueue function.")
+    wanted = _requested_channels(notice_type, channels)
+    notice_type.check_templates(wanted)
+    clean_context = _clean_context(notice_type, context)
+    if not idempotency_key or len(idempotency_key) > _MAX_IDEMPOTENCY_KEY:
+        raise ValueError(f"An idempotency key of 1 to {_MAX_IDEMPOTENCY_KEY} characters is needed.")
+    lang = _resolve_language(language, recipient)
+
+    # Look first, so re-enqueuing (sweeps do it all the time) does not hit the unique index and
+    # fill the database log with constraint errors; _save_once still covers a concurrent insert.
+    existing = {
+        row.idempotency_key: row
+        for row in Notification.objects.filter(
+            idempotency_key__in=[f"{idempotency_key}:{channel}" for channel in wanted]
+        )
+    }
+    enabled = _enabled_channels(recipient, notice_type, wanted)
+    rows: list[Notification] = []
+    for channel in wanted:
+        found = existing.get(f"{idempotency_key}:{channel}")
+        if found is not None:
+            rows.append(_check_same_notice(found, key=key, recipient_id=recipient.pk))
+            continue
+        if channel not in enabled:
+            continue
+        address, skip_reason = _address_for(recipient, channel)
+        row = Notification(
+            recipient=recipient,
+            address=address,
+            channel=channel,
+            key=key,
+            category=notice_type.category,
+            context=clean_context,
+            language=lang,
+            idempotency_key=f"{idempotency_key}:{channel}",
+            status=Status.SKIPPED if skip_reason else Status.PENDING,
+            last_error=skip_reason,
+        )
+        rows.append(_save_once(row))
+    return rows
+
+
+@transaction.atomic
+def enqueue_account_email(
+    *,
+    address: str,
+    subject: str,
+    body: str,
+    html: str = "",
+    template: str = "",
+    language: str | None = None,
+) -> Notification:
+    """Store an email allauth has already rendered (confirmation, password reset, ...) and send it.
+
+    These are security notices: no preference can stop them. The address may belong to nobody yet
+    (sign-up, or a reset request for an unknown address), so the recipient is only filled in when
+    a user has that address.
+    """
+    recipient = get_user_model().objects.filter(email__iexact=address).first()
+    row = Notification(
+        recipient=recipient,
+        address=address,
+        channel=Channel.EMAIL,
+        key=ACCOUNT_EMAIL_KEY,
+        category=get_notice_type(ACCOUNT_EMAIL_KEY).category,
+        context={"template": template},
+        language=_resolve_language(language, recipient),
+        # Each allauth mail is distinct (fresh codes and links), so a random key is right here.
+        idempotency_key=f"{ACCOUNT_EMAIL_KEY}:{uuid.uuid4()}:{Channel.EMAIL}",
+        subject=_one_line(subject)[:255],
+        body=body,
+        html_body=html,
+    )
+    return _save_once(row)
+
+
+def _requested_channels(notice_type: NoticeType, channels: Iterable[str] | None) -> list[str]:
+    if channels is None:
+        return list(notice_type.channels)
+    wanted = [str(c) for c in channels]
+    unknown = [c for c in wanted if c not in notice_type.channels]
+    if unknown or not wanted:
+        raise ValueError(
+            f"Notice {notice_type.key!r} is sent on {list(notice_type.channels)}, not {wanted}."
+        )
+    return list(dict.fromkeys(wanted))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable; pass a string instead")
+
+
+def _clean_context(notice_type: NoticeType, context: Mapping[str, Any]) -> dict[str, Any]:
+    """Round-trip through JSON, so what is stored is what will be rendered (Decimal → str)."""
+    if not isinstance(context, Mapping):
+        raise NoticeContextError("The notice context must be a mapping.")
+    try:
+        clean = json.loads(json.dumps(dict(context), default=_json_default, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise NoticeContextError(f"Notice {notice_type.key!r}: bad context: {exc}") from None
+    missing = [k for k in notice_type.required_context if k not in clean]
+    if missing:
+        raise NoticeContextError(f"Notice {notice_type.key!r}: context lacks {missing}.")
+    return clean
+
+
+def _resolve_language(language: str | None, recipient: User | None) -> str:
+    candidate = language or getattr(recipient, "language", "") or settings.LANGUAGE_CODE
+    try:
+        return translation.get_supported_language_variant(candidate)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+def _enabled_channels(recipient: User, notice_type: NoticeType, wanted: list[str]) -> list[str]:
+    if notice_type.mandatory:
+        return wanted
+    off = set(
+        NoticePreference.objects.filter(
+            user=recipient, category=notice_type.category, enabled=False
+        ).values_list("channel", flat=True)
+    )
+    return [c for c in wanted if c not in off]
+
+
+def _address_for(recipient: User, channel: str) -> tuple[str, str]:
+    """The address to snapshot, and a reason to skip when there is none."""
+    if channel == Channel.EMAIL:
+        return recipient.email, "" if recipient.email else "The recipient has no email address."
+    if channel == Channel.SMS:
+        return recipient.phone, "" if recipient.phone else "The recipient has no mobile number."
+    return "", ""
+
+
+def _save_once(row: Notification) -> Notification:
+    """Insert `row`, or return the row already holding its idempotency key."""
+    try:
+        # A savepoint, so a concurrent duplicate leaves the caller's transaction usable.
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        existing = (
+            Notification.objects.filter(idempotency_key=row.idempotency_key)
+            .select_related("recipient")
+            .first()
+        )
+        if existing is None:
+            raise
+        return _check_same_notice(existing, key=row.key, recipient_id=row.recipient_id)
+    if row.status == Status.PENDING:
+        # robust: a broker outage must not break the caller's request; the sweep catches up.
+        _on_commit(_queue_delivery, row.pk, robust=True)
+    return row
+
+
+def _check_same_notice(row: Notification, *, key: str, recipient_id: int | None) -> Notification:
+    if row.key != key or row.recipient_id != recipient_id:
+        raise ValueError(
+            f"Idempotency key {row.idempotency_key!r} was already used for another notice."
+        )
+    return row
+
+
+def _on_commit(func: Callable[..., None], *args: Any, robust: bool = False) -> None:
+    """transaction.on_commit with arguments. Not functools.partial: Django's error log for a
+    failing robust callback reads its __qualname__, which a partial does not have."""
+
+    def callback() -> None:
+        func(*args)
+
+    callback.__qualname__ = func.__qualname__
+    transaction.on_commit(callback, robust=robust)
+
+
+def _queue_delivery(notification_id: int) -> None:
+    from notices.tasks import deliver_notification  # tasks imports this module
+
+    deliver_notification.delay(notification_id)
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+    html: str = ""
+
+
+def notification_deliver(*, notification_id: int) -> Notification | None:
+    """Claim one due notification, send it and record the outcome.
+
+    Returns None when there was nothing to do: another worker got there first, it was already
+    sent, or its next attempt is not due yet. Deliberately not one transaction: the claim must be
+    committed before the (slow, external) send, and the outcome recorded after it.
+    """
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        pk=notification_id, status=Status.PENDING, next_attempt_at__lte=now
+    ).update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    try:
+        rendered = _render(notification)
+        _send(notification, rendered)
+    except Exception as exc:
+        return _record_failure(notification, exc)
+    return _record_success(notification, rendered)
+
+
+def _render(notification: Notification) -> Rendered:
+    notice_type = get_notice_type(notification.key)
+    if notice_type.prerendered:
+        return Rendered(notification.subject, notification.body, notification.html_body)
+    key = notification.key
+    with translation.override(notification.language):
+        context = {**notification.context, **_standard_context(notification)}
+        if notification.channel == Channel.SMS:
+            return Rendered("", _one_line(render_to_string(f"sms/{key}.txt", context)))
+        subject = _one_line(render_to_string(f"emails/{key}-subject.txt", context))[:255]
+        if notification.channel == Channel.INAPP:
+            return Rendered(subject, _tidy(render_to_string(f"inapp/{key}.txt", context)))
+        return Rendered(
+            subject,
+            _tidy(render_to_string(f"emails/{key}-body.txt", context)) + "\n",
+            render_to_string(f"emails/{key}-body.html", context).strip(),
+        )
+
+
+def _standard_context(notification: Notification) -> dict[str, Any]:
+    """Names every notice template can use, whatever the caller passed."""
+    base = settings.PORTAL_BASE_URL.rstrip("/")
+    recipient = notification.recipient
+    return {
+        "recipient_name": recipient.display_name if recipient is not None else "",
+        "portal_url": base,
+        "notices_url": base + reverse("notices:list"),
+        "preferences_url": base + reverse("notices:preferences"),
+    }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _tidy(text: str) -> str:
+    """Template tags leave stray blank lines; keep at most one between paragraphs."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+def _send(notification: Notification, rendered: Rendered) -> None:
+    if notification.channel == Channel.EMAIL:
+        message = EmailMultiAlternatives(
+            subject=rendered.subject,
+            body=rendered.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[notification.address],
+            headers={
+                "Content-Language": notification.language,
+                "X-Wangrun-Notice-Id": str(notification.pk),
+            },
+        )
+        if rendered.html:
+            message.attach_alternative(rendered.html, "text/html")
+        message.send()
+    elif notification.channel == Channel.SMS:
+        get_sms_backend().send(phone=notification.address, text=rendered.body)
+    # In-app: storing the rendered text is the delivery; the live push follows.
+
+
+def _record_success(notification: Notification, rendered: Rendered) -> Notification:
+    now = timezone.now()
+    fields = {
+        "status": Status.SENT,
+        "sent_at": now,
+        "subject": rendered.subject,
+        "body": rendered.body,
+        "html_body": rendered.html,
+        "last_error": "",
+    }
+    Notification.objects.filter(pk=notification.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(notification, name, value)
+    if notification.channel == Channel.INAPP and notification.recipient_id is not None:
+        _on_commit(_push_notice, notification)
+    return notification
+
+
+def _record_failure(notification: Notification, exc: Exception) -> Notification:
+    now = timezone.now()
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    permanent = bool(getattr(exc, "permanent", False))
+    if permanent or notification.attempts >= settings.NOTICES_MAX_ATTEMPTS:
+        fields: dict[str, Any] = {"status": Status.FAILED, "last_error": error}
+    else:
+        fields = {
+            "status": Status.PENDING,
+            "last_error": error,
+            "next_attempt_at": now + backoff_delay(attempts=notification.attempts),
+        }
+    # Only while the claim is still ours: if the sweep gave the row to another worker after our
+    # claim went stale, that worker's outcome is the one to keep.
+    mine = Notification.objects.filter(
+        pk=notification.pk, status=Status.SENDING, claimed_at=notification.claimed_at
+    ).update(**fields)
+    if not mine:
+        notification.refresh_from_db()
+        return notification
+    for name, value in fields.items():
+        setattr(notification, name, value)
+    logger.warning(
+        "Notice %s (%s by %s) attempt %s failed, now %s: %s",
+        notification.pk,
+        notification.key,
+        notification.channel,
+        notification.attempts,
+        notification.status,
+        error,
+    )
+    return notification
+
+
+def backoff_delay(*, attempts: int) -> timedelta:
+    """Wait before the next try after `attempts` failed tries: base, 2×base, 4×base, ... capped."""
+    delay = timedelta(seconds=settings.NOTICES_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0))
+    return min(delay, _MAX_BACKOFF)
+
+
+def _push_notice(notification: Notification) -> None:
+    user_id = notification.recipient_id
+    assert user_id is not None
+    push_to_user(
+        user_id,
+        {
+            "type": "notice.push",
+            "id": notification.pk,
+            "title": notification.subject,
+            "body": notification.body,
+            "unread": selectors.unread_count(user_id=user_id),
+        },
+    )
+
+
+def _push_unread(user_id: int) -> None:
+    push_to_user(
+        user_id, {"type": "notice.unread", "unread": selectors.unread_count(user_id=user_id)}
+    )
+
+
+# --- sweeps and staff actions ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    reclaimed: int
+    failed: int
+    queued: int
+
+
+def redeliver_stuck(*, limit: int = 1000) -> SweepResult:
+    """Re-queue what nobody is delivering: due pending rows and claims older than the stuck limit.
+
+    Safe to run twice or concurrently: it only queues tasks, and each task claims its row with a
+    conditional update, so a duplicate finds nothing to do.
+    """
+    now = timezone.now()
+    stuck = Notification.objects.filter(
+        status=Status.SENDING,
+        claimed_at__lt=now - timedelta(seconds=settings.NOTICES_STUCK_AFTER_SECONDS),
+    )
+    note = "Delivery did not finish (worker lost?)."
+    failed = stuck.filter(attempts__gte=settings.NOTICES_MAX_ATTEMPTS).update(
+        status=Status.FAILED, last_error=note
+    )
+    reclaimed = stuck.update(status=Status.PENDING, next_attempt_at=now, last_error=note)
+    due = list(
+        Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for notification_id in due:
+        _queue_delivery(notification_id)
+    if reclaimed or failed or due:
+        logger.info("Outbox sweep: %s reclaimed, %s failed, %s queued", reclaimed, failed, len(due))
+    return SweepResult(reclaimed=reclaimed, failed=failed, queued=len(due))
+
+
+@transaction.atomic
+def notifications_requeue_failed(*, notification_ids: Iterable[int], actor: User) -> int:
+    """Give failed notifications a fresh set of attempts (staff action, audited); count them."""
+    now = timezone.now()
+    rows = list(
+        Notification.objects.select_for_update().filter(
+            pk__in=list(notification_ids), status=Status.FAILED
+        )
+    )
+    for row in rows:
+        audit.record(
+            actor=actor,
+            action="notice.requeued",
+            obj=row,
+            data={"key": row.key, "channel": row.channel, "previous_error": row.last_error},
+        )
+        Notification.objects.filter(pk=row.pk).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=now, claimed_at=None
+        )
+        _on_commit(_queue_delivery, row.pk, robust=True)
+    return len(rows)
+
+
+@transaction.atomic
+def announcement_send(
+    *, sender: User, recipient: User, title: str, body: str, idempotency_key: str
+) -> list[Notification]:
+    """Staff send a one-off announcement to one client, in-app and by email (audited)."""
+    title, body = title.strip(), body.strip()
+    if not title or not body:
+        raise NoticeContextError("An announcement needs a title and a body.")
+    channels = get_notice_type(ANNOUNCEMENT_KEY).channels
+    keys = [f"{idempotency_key}:{channel}" for channel in channels]
+    before = Notification.objects.filter(idempotency_key__in=keys).count()
+    rows = enqueue(
+        recipient=recipient,
+        key=ANNOUNCEMENT_KEY,
+        context={"title": title, "body": body},
+        idempotency_key=idempotency_key,
+    )
+    if before == 0 and rows:
+        audit.record(
+            actor=sender,
+            action="notice.announcement_sent",
+            obj=recipient,
+            data={"title": title, "channels": [r.channel for r in rows]},
+        )
+    return rows
+
+
+# --- the recipient's side --------------------------------------------------------------------
+
+
+@transaction.atomic
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
+    """Mark one of the user's own in-app notices read. Anyone else's raises DoesNotExist."""
+    notification = Notification.objects.select_for_update().get(
+        pk=notification_id, recipient=user, channel=Channel.INAPP, status=Status.SENT
+    )
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+        _on_commit(_push_unread, user.pk)
+    return notification
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark all of the user's unread in-app notices read; returns how many changed."""
+    changed = Notification.objects.filter(
+        recipient=user, channel=Channel.INAPP, status=Status.SENT, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    if changed:
+        _on_commit(_push_unread, user.pk)
+    return changed
+
+
+@transaction.atomic
+def notice_preferences_set(*, user: User, enabled: Mapping[tuple[str, str], bool]) -> None:
+    """Store the user's channel choices per (category, channel). Mandatory categories are ignored:
+    they are always on, whatever a form sends."""
+    for (category, channel), on in enabled.items():
+        if category not in Category.values or channel not in Channel.values:
+            raise ValueError(f"Unknown notice preference {category}/{channel}.")
+        if category in MANDATORY_CATEGORIES:
+            continue
+        NoticePreference.objects.update_or_create(
+            user=user, category=category, channel=channel, defaults={"enabled": on}
+        )

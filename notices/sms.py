@@ -1,0 +1,106 @@
+"""SMS backends: one small interface, chosen by settings.SMS_BACKEND like email backends."""
+
+import json
+import logging
+import sys
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+class SmsDeliveryError(Exception):
+    """The provider did not take the message. `permanent` errors are not worth retrying."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class SmsBackend:
+    def send(self, *, phone: str, text: str) -> None:
+        raise NotImplementedError
+
+
+class ConsoleSmsBackend(SmsBackend):
+    """Embedded mode: print the message where the developer can see it."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+
+    def send(self, *, phone: str, text: str) -> None:
+        self.stream.write(f"SMS to {phone} from {settings.SMS_SENDER}:\n{text}\n{'-' * 40}\n")
+        self.stream.flush()
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    phone: str
+    text: str
+
+
+class LocmemSmsBackend(SmsBackend):
+    """Tests: keep messages in a class-level list, like django.core.mail.outbox."""
+
+    outbox: ClassVar[list[SmsMessage]] = []
+    _lock = threading.Lock()
+
+    def send(self, *, phone: str, text: str) -> None:
+        with self._lock:
+            LocmemSmsBackend.outbox.append(SmsMessage(phone=phone, text=text))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A provider redirecting a POST is misconfigured; following would turn the POST into a GET.
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class HttpSmsBackend(SmsBackend):
+    """A provider that takes a JSON POST {to, text, sender} with a bearer token."""
+
+    def __init__(self) -> None:
+        self.url = settings.SMS_HTTP_URL
+        if not self.url.startswith(("https://", "http://")):
+            raise ImproperlyConfigured("SMS_HTTP_URL must be an http(s) URL for HttpSmsBackend.")
+        self.token = settings.SMS_HTTP_TOKEN
+        self.timeout = settings.SMS_HTTP_TIMEOUT
+        self.sender = settings.SMS_SENDER
+
+    def send(self, *, phone: str, text: str) -> None:
+        payload = json.dumps({"to": phone, "text": text, "sender": self.sender}).encode()
+        request = urllib.request.Request(  # noqa: S310  (scheme checked in __init__)
+            self.url,
+            data=payload,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "Authorization": f"Bearer {self.token}",
+            },
+        )
+        opener = urllib.request.build_opener(_NoRedirects)
+        try:
+            with opener.open(request, timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            # 4xx means the provider refused this message (bad number, blocked); retrying will not
+            # help. 408 and 429 are the exceptions: those are worth another go later.
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
+            detail = exc.read(200).decode("utf-8", "replace").strip()
+            raise SmsDeliveryError(
+                f"SMS provider answered HTTP {exc.code}: {detail}".rstrip(": "),
+                permanent=permanent,
+            ) from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise SmsDeliveryError(f"SMS provider unreachable: {exc}") from exc
+
+
+def get_sms_backend() -> SmsBackend:
+    return import_string(settings.SMS_BACKEND)()

@@ -1,0 +1,25 @@
+"""Celery tasks: thin, they take ids and call one service. Retry policy lives here."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from notices import services
+from notices.models import Notification
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def deliver_notification(self, notification_id: int) -> None:
+    notification = services.notification_deliver(notification_id=notification_id)
+    if notification is None or notification.status != Notification.Status.PENDING:
+        return
+    # Running inline (embedded mode, tests) a retry would block the caller: leave it to the sweep.
+    if self.request.is_eager:
+        return
+    countdown = max((notification.next_attempt_at - timezone.now()).total_seconds(), 0)
+    # The attempt count on the row is the limit; Celery's own retry counter is not used.
+    raise self.retry(countdown=countdown, max_retries=None)
+
+
+@shared_task(ignore_result=True)
+def redeliver_stuck() -> None:
+    services.redeliver_stuck()

@@ -1,0 +1,294 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import transaction
+
+import notices
+from notices import registry, services
+from notices.models import NoticePreference, Notification
+from notices.registry import Channel, NoticeTemplateMissing, UnknownNoticeType
+from notices.services import NoticeContextError
+
+pytestmark = pytest.mark.django_db
+
+
+def welcome(recipient, key="welcome:1", **kwargs):
+    return services.enqueue(
+        recipient=recipient, key="welcome", context={}, idempotency_key=key, **kwargs
+    )
+
+
+def test_unknown_template_key_fails_at_enqueue_and_writes_nothing(client_alice):
+    with pytest.raises(UnknownNoticeType, match="no_such_notice"):
+        services.enqueue(
+            recipient=client_alice, key="no_such_notice", context={}, idempotency_key="x:1"
+        )
+    assert not Notification.objects.exists()
+
+
+def test_unknown_key_is_a_value_error_for_callers_that_catch_those(client_alice):
+    with pytest.raises(ValueError):
+        notices.enqueue(recipient=client_alice, key="nope", context={}, idempotency_key="x:1")
+
+
+def test_a_type_without_its_templates_fails_at_enqueue_and_writes_nothing(client_alice):
+    registry.register(
+        registry.NoticeType(key="untemplated", category="general", channels=(Channel.EMAIL,))
+    )
+    try:
+        with pytest.raises(NoticeTemplateMissing, match=r"emails/untemplated-subject\.txt"):
+            services.enqueue(
+                recipient=client_alice, key="untemplated", context={}, idempotency_key="u:1"
+            )
+    finally:
+        registry.unregister("untemplated")
+    assert not Notification.objects.exists()
+
+
+def test_context_that_is_not_json_fails_at_enqueue_and_writes_nothing(client_alice):
+    with pytest.raises(NoticeContextError, match="datetime is not JSON-serialisable"):
+        services.enqueue(
+            recipient=client_alice,
+            key="security_alert",
+            context={"event": "new_sign_in", "when": datetime.datetime(2026, 11, 25, 9, 30)},
+            idempotency_key="alert:1",
+        )
+    assert not Notification.objects.exists()
+
+
+def test_a_failed_enqueue_leaves_the_callers_earlier_rows_alone(client_alice):
+    with transaction.atomic():
+        welcome(client_alice)
+        with pytest.raises(NoticeContextError):
+            services.enqueue(
+                recipient=client_alice,
+                key="announcement",
+                context={"title": "t", "body": object()},
+                idempotency_key="a:1",
+            )
+    assert sorted(Notification.objects.values_list("key", flat=True)) == ["welcome", "welcome"]
+
+
+def test_context_without_the_keys_the_templates_need_fails_at_enqueue(client_alice):
+    with pytest.raises(NoticeContextError, match="event"):
+        services.enqueue(
+            recipient=client_alice, key="security_alert", context={}, idempotency_key="alert:1"
+        )
+    assert not Notification.objects.exists()
+
+
+def test_decimal_in_context_is_stored_as_a_string_never_a_float(client_alice):
+    [row, *_] = services.enqueue(
+        recipient=client_alice,
+        key="announcement",
+        context={"title": "利率调整", "body": "new rate", "rate": Decimal("0.0860")},
+        idempotency_key="a:1",
+        channels=[Channel.INAPP],
+    )
+    row.refresh_from_db()
+    assert row.context["rate"] == "0.0860"
+
+
+def test_a_channel_the_type_does_not_use_is_refused(client_alice):
+    with pytest.raises(ValueError, match="sms"):
+        welcome(client_alice, channels=[Channel.SMS])
+    assert not Notification.objects.exists()
+
+
+def test_enqueue_writes_one_pending_row_per_channel_with_channel_suffixed_keys(client_alice):
+    rows = services.enqueue(
+        recipient=client_alice,
+        key="security_alert",
+        context={"event": "password_changed"},
+        idempotency_key="pw:alice:1",
+    )
+    assert [(r.channel, r.idempotency_key, r.status) for r in rows] == [
+        ("email", "pw:alice:1:email", "pending"),
+        ("sms", "pw:alice:1:sms", "pending"),
+        ("inapp", "pw:alice:1:inapp", "pending"),
+    ]
+    assert [r.address for r in rows] == ["alice@example.test", "13800000001", ""]
+    assert {r.category for r in rows} == {"security"}
+
+
+def test_enqueuing_the_same_key_twice_creates_nothing_new(client_alice):
+    first = welcome(client_alice, key="welcome:alice")
+    again = welcome(client_alice, key="welcome:alice")
+    assert [r.pk for r in again] == [r.pk for r in first]
+    assert Notification.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["", "k" * 191])
+def test_an_idempotency_key_that_is_empty_or_too_long_is_refused(client_alice, key):
+    with pytest.raises(ValueError, match="idempotency key"):
+        welcome(client_alice, key=key)
+    assert not Notification.objects.exists()
+
+
+def test_re_enqueuing_returns_the_rows_already_there_even_after_a_preference_change(
+    client_alice,
+):
+    first = welcome(client_alice, key="welcome:alice")
+    services.notice_preferences_set(user=client_alice, enabled={("general", "email"): False})
+    assert [r.pk for r in welcome(client_alice, key="welcome:alice")] == [r.pk for r in first]
+
+
+def test_reusing_an_idempotency_key_for_a_different_notice_is_an_error(client_alice, client_bob):
+    welcome(client_alice, key="shared")
+    with pytest.raises(ValueError, match="already used"):
+        welcome(client_bob, key="shared")
+    assert Notification.objects.filter(recipient=client_bob).count() == 0
+
+
+def test_rows_are_delivered_only_after_the_callers_transaction_commits(
+    client_alice, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        welcome(client_alice)
+        assert mail.outbox == []
+        assert set(Notification.objects.values_list("status", flat=True)) == {"pending"}
+    assert len(callbacks) >= 2
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+    assert len(mail.outbox) == 1
+
+
+def test_nothing_is_queued_when_the_callers_transaction_rolls_back(
+    client_alice, django_capture_on_commit_callbacks
+):
+    class Abort(Exception):
+        pass
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(Abort),
+        transaction.atomic(),
+    ):
+        welcome(client_alice)
+        raise Abort
+    assert callbacks == []
+    assert not Notification.objects.exists()
+    assert mail.outbox == []
+
+
+def test_sms_to_a_client_without_a_phone_is_recorded_as_skipped(client_bob, deliver):
+    rows = deliver(
+        services.enqueue,
+        recipient=client_bob,
+        key="security_alert",
+        context={"event": "mfa_disabled"},
+        idempotency_key="mfa:bob:1",
+    )
+    sms = Notification.objects.get(pk=next(r.pk for r in rows if r.channel == "sms"))
+    assert sms.status == "skipped"
+    assert "no mobile number" in sms.last_error
+    assert sms.attempts == 0
+    assert Notification.objects.filter(status="sent").count() == 2
+
+
+def test_language_follows_the_recipient_unless_given(client_alice, client_bob):
+    [alice_row, *_] = welcome(client_alice, key="w:a")
+    [bob_row, *_] = welcome(client_bob, key="w:b")
+    [override, *_] = welcome(client_alice, key="w:a2", language="en")
+    [variant, *_] = welcome(client_alice, key="w:a3", language="zh-cn")
+    [unknown, *_] = welcome(client_bob, key="w:b2", language="tlh")
+    assert alice_row.language == "zh-hans"
+    assert bob_row.language == "en"
+    assert override.language == "en"
+    assert variant.language == "zh-hans"
+    assert unknown.language == "zh-hans"
+
+
+def test_allauth_email_is_stored_as_rendered_and_sent_to_the_address(client_alice, deliver):
+    row = deliver(
+        services.enqueue_account_email,
+        address="ALICE@example.test",
+        subject="[旺润] Please confirm\nyour email",
+        body="Click the link.",
+        html="<p>Click the link.</p>",
+        template="account/email/email_confirmation",
+        language="en",
+    )
+    row.refresh_from_db()
+    assert row.recipient == client_alice
+    assert row.category == "security"
+    assert row.subject == "[旺润] Please confirm your email"
+    assert row.status == "sent"
+    [message] = mail.outbox
+    assert message.to == ["ALICE@example.test"]
+    assert message.subject == "[旺润] Please confirm your email"
+    assert message.alternatives[0][0] == "<p>Click the link.</p>"
+
+
+def test_allauth_email_to_an_address_nobody_has_yet_is_still_sent(db, deliver):
+    row = deliver(
+        services.enqueue_account_email,
+        address="stranger@example.test",
+        subject="Password reset",
+        body="Someone asked to reset a password.",
+    )
+    row.refresh_from_db()
+    assert row.recipient is None
+    assert row.language == "zh-hans"
+    assert row.status == "sent"
+    assert mail.outbox[0].to == ["stranger@example.test"]
+
+
+def test_allauth_emails_cannot_be_turned_off(client_alice, deliver):
+    NoticePreference.objects.create(
+        user=client_alice, category="security", channel="email", enabled=False
+    )
+    deliver(
+        services.enqueue_account_email,
+        address=client_alice.email,
+        subject="Your password was changed",
+        body="...",
+    )
+    assert len(mail.outbox) == 1
+
+
+def test_each_allauth_email_is_a_separate_notice(client_alice):
+    for _ in range(2):
+        services.enqueue_account_email(address=client_alice.email, subject="Code", body="123456")
+    assert Notification.objects.filter(key="account_email").count() == 2
+
+
+def test_a_prerendered_type_cannot_be_enqueued_from_templates(client_alice):
+    with pytest.raises(ValueError, match="rendered by its caller"):
+        services.enqueue(
+            recipient=client_alice, key="account_email", context={}, idempotency_key="acc:1"
+        )
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_enqueuing_the_same_key_at_once_write_it_once(monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    from tests.factories import UserFactory
+
+    monkeypatch.setattr(services, "_queue_delivery", lambda notification_id: None)
+    carol = UserFactory(email="carol-race@example.test")
+    start = threading.Barrier(4)
+    results, errors = [], []
+
+    def caller():
+        try:
+            start.wait()
+            results.append([r.pk for r in welcome(carol, key="welcome:carol")])
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=caller) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Notification.objects.count() == 2
+    assert all(sorted(pks) == sorted(results[0]) for pks in results)

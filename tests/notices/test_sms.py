@@ -1,0 +1,161 @@
+import io
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from notices import services
+from notices.sms import (
+    ConsoleSmsBackend,
+    HttpSmsBackend,
+    LocmemSmsBackend,
+    SmsDeliveryError,
+    get_sms_backend,
+)
+
+
+class FakeProvider:
+    """A real HTTP server on loopback that answers like an SMS gateway and records what it got."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.status = 200
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                provider.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "json": json.loads(self.rfile.read(length)),
+                    }
+                )
+                body = b'{"id": "m-1"}' if provider.status < 300 else b'{"error": "busy"}'
+                self.send_response(provider.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1/sms"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def provider(settings):
+    with FakeProvider() as fake:
+        settings.SMS_BACKEND = "notices.sms.HttpSmsBackend"
+        settings.SMS_HTTP_URL = fake.url
+        settings.SMS_HTTP_TOKEN = "secret-token"
+        settings.SMS_HTTP_TIMEOUT = 5
+        settings.SMS_SENDER = "旺润"
+        yield fake
+
+
+def test_http_backend_posts_json_with_a_bearer_token(provider):
+    HttpSmsBackend().send(phone="13800000001", text="旺润 Wangrun: 测试")
+    [request] = provider.requests
+    assert request["path"] == "/v1/sms"
+    assert request["headers"]["Authorization"] == "Bearer secret-token"
+    assert request["headers"]["Content-Type"].startswith("application/json")
+    assert request["json"] == {"to": "13800000001", "text": "旺润 Wangrun: 测试", "sender": "旺润"}
+
+
+def test_http_backend_raises_a_retryable_error_when_the_provider_answers_500(provider):
+    provider.status = 500
+    with pytest.raises(SmsDeliveryError, match="HTTP 500") as caught:
+        HttpSmsBackend().send(phone="13800000001", text="hi")
+    assert not caught.value.permanent
+
+
+def test_http_backend_treats_a_400_as_permanent_and_a_429_as_worth_retrying(provider):
+    provider.status = 400
+    with pytest.raises(SmsDeliveryError) as refused:
+        HttpSmsBackend().send(phone="not-a-number", text="hi")
+    provider.status = 429
+    with pytest.raises(SmsDeliveryError) as throttled:
+        HttpSmsBackend().send(phone="13800000001", text="hi")
+    assert refused.value.permanent
+    assert not throttled.value.permanent
+
+
+def test_http_backend_raises_when_the_provider_is_unreachable(settings):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.SMS_HTTP_URL = f"http://127.0.0.1:{port}/v1/sms"
+    with pytest.raises(SmsDeliveryError, match="unreachable"):
+        HttpSmsBackend().send(phone="13800000001", text="hi")
+
+
+def test_http_backend_refuses_to_start_without_an_http_url(settings):
+    settings.SMS_HTTP_URL = ""
+    with pytest.raises(ImproperlyConfigured, match="SMS_HTTP_URL"):
+        HttpSmsBackend()
+    settings.SMS_HTTP_URL = "file:///etc/passwd"
+    with pytest.raises(ImproperlyConfigured):
+        HttpSmsBackend()
+
+
+@pytest.mark.django_db
+def test_a_security_alert_reaches_the_provider_and_is_marked_sent(client_alice, provider, deliver):
+    rows = deliver(
+        services.enqueue,
+        recipient=client_alice,
+        key="security_alert",
+        context={"event": "phone_changed"},
+        idempotency_key="phone:1",
+        channels=["sms"],
+    )
+    rows[0].refresh_from_db()
+    assert rows[0].status == "sent"
+    [request] = provider.requests
+    assert request["json"]["to"] == "13800000001"
+    assert "旺润 Wangrun" in request["json"]["text"]
+
+
+@pytest.mark.django_db
+def test_a_provider_outage_leaves_the_sms_pending_with_the_error(client_alice, provider, deliver):
+    provider.status = 503
+    rows = deliver(
+        services.enqueue,
+        recipient=client_alice,
+        key="security_alert",
+        context={"event": "phone_changed"},
+        idempotency_key="phone:1",
+        channels=["sms"],
+    )
+    rows[0].refresh_from_db()
+    assert (rows[0].status, rows[0].attempts) == ("pending", 1)
+    assert "HTTP 503" in rows[0].last_error
+
+
+def test_locmem_backend_keeps_messages_for_tests(settings):
+    settings.SMS_BACKEND = "notices.sms.LocmemSmsBackend"
+    get_sms_backend().send(phone="13800000001", text="one")
+    assert [(m.phone, m.text) for m in LocmemSmsBackend.outbox] == [("13800000001", "one")]
+
+
+def test_console_backend_prints_the_message():
+    stream = io.StringIO()
+    ConsoleSmsBackend(stream=stream).send(phone="13800000001", text="您好")
+    assert "SMS to 13800000001" in stream.getvalue()
+    assert "您好" in stream.getvalue()
