@@ -1,1 +1,1 @@
-"""Support tickets with SLA clocks on the service calendar (filled by its own issue)."""
+"""Support: tickets, SLA policies and the clocks that count promised times (support/sla.py)."""

@@ -1,0 +1,314 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.calendars import WorkingCalendar, get_calendar, working_time_between
+from portal.models import CalendarKind
+from support import sla
+
+
+class TicketType(models.TextChoices):
+    QUESTION = "question", _("Question")
+    COMPLAINT = "complaint", _("Complaint")
+    DISPUTE = "dispute", _("Dispute")
+    MARGIN_CALL_APPEAL = "margin_call_appeal", _("Margin-call appeal")
+    KYC_ISSUE = "kyc_issue", _("KYC issue")
+
+
+class Priority(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class Ticket(models.Model):
+    """A client's request to support.
+
+    Only what the SLA clocks need so far; the conversation, assignment, attachments and merging
+    arrive with the ticket pages. Always fetched for a client through their own tickets.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        WAITING_ON_CLIENT = "waiting_on_client", _("Waiting on client")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="support_tickets",
+        verbose_name=_("client"),
+    )
+    type = models.CharField(_("type"), max_length=32, choices=TicketType.choices)
+    priority = models.CharField(
+        _("priority"), max_length=16, choices=Priority.choices, default=Priority.NORMAL
+    )
+    status = models.CharField(
+        _("status"), max_length=32, choices=Status.choices, default=Status.OPEN
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    created_at = models.DateTimeField(_("opened at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["client", "-created_at"], name="support_ticket_client")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+
+class SlaPolicy(models.Model):
+    """The promised times for one ticket type and priority, in working time on `calendar`.
+
+    Defaults come from a data migration (DESIGN "Support SLA"). A clock copies its target and
+    calendar when it starts, so an edit here changes the clocks started after it, never a promise
+    already shown to a client.
+    """
+
+    ticket_type = models.CharField(_("ticket type"), max_length=32, choices=TicketType.choices)
+    priority = models.CharField(_("priority"), max_length=16, choices=Priority.choices)
+    calendar = models.CharField(
+        _("calendar"), max_length=16, choices=CalendarKind.choices, default=CalendarKind.SERVICE
+    )
+    first_response = models.DurationField(_("first response within"))
+    next_response = models.DurationField(_("next response within"))
+    resolution = models.DurationField(_("resolution within"))
+    resolution_ceiling = models.DurationField(
+        _("resolution ceiling"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Calendar time from opening that resolution may never exceed, even while waiting on "
+            "the client (the regulatory limit for complaints). Empty for none."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["ticket_type", "priority"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket_type", "priority"], name="support_sla_policy_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response__gt=timedelta(0))
+                & Q(next_response__gt=timedelta(0))
+                & Q(resolution__gt=timedelta(0))
+                & (Q(resolution_ceiling=None) | Q(resolution_ceiling__gt=timedelta(0))),
+                name="support_sla_policy_positive_targets",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_ticket_type_display()} / {self.get_priority_display()}"
+
+    def target(self, kind: str) -> timedelta:
+        return {
+            SlaClock.Kind.FIRST_RESPONSE: self.first_response,
+            SlaClock.Kind.NEXT_RESPONSE: self.next_response,
+            SlaClock.Kind.RESOLUTION: self.resolution,
+        }[SlaClock.Kind(kind)]
+
+
+class SlaClock(models.Model):
+    """One promise on one ticket: a response or the resolution, counted in working time.
+
+    `due_75_at`, `due_90_at` and `due_at` say when each threshold will be crossed if nothing
+    changes (None while paused with no ceiling); `next_check_at` is the first of them not yet
+    recorded, and None once nothing is left to record, so the sweep is one range scan on a
+    partial index. The methods change this row only; `support.services` saves it.
+    """
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("First response")
+        NEXT_RESPONSE = "next_response", _("Next response")
+        RESOLUTION = "resolution", _("Resolution")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="sla_clocks", verbose_name=_("ticket")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    calendar = models.CharField(_("calendar"), max_length=16, choices=CalendarKind.choices)
+    target = models.DurationField(_("target"))
+    started_at = models.DateTimeField(_("started at"))
+    due_75_at = models.DateTimeField(_("75% at"), null=True, blank=True)
+    due_90_at = models.DateTimeField(_("90% at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    ceiling_at = models.DateTimeField(_("never later than"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    paused_total = models.DurationField(_("working time paused"), default=timedelta(0))
+    warned_75_at = models.DateTimeField(_("warned at 75%"), null=True, blank=True)
+    warned_90_at = models.DateTimeField(_("warned at 90%"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached at"), null=True, blank=True)
+    stopped_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
+    next_check_at = models.DateTimeField(_("next check at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SLA clock")
+        verbose_name_plural = _("SLA clocks")
+        ordering = ["started_at"]
+        indexes = [
+            # The sweep: next_check_at <= now. Clocks with nothing left to check stay out of it.
+            models.Index(
+                fields=["next_check_at"],
+                name="support_clock_next_check",
+                condition=Q(next_check_at__isnull=False),
+            ),
+            # The agents' queue: running clocks by due time ("breaching within an hour").
+            models.Index(
+                fields=["due_at"], name="support_clock_running_due", condition=Q(stopped_at=None)
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "kind"],
+                condition=Q(stopped_at=None),
+                name="support_clock_one_running_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.ticket_id}"
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        ticket: Ticket,
+        kind: str,
+        policy: SlaPolicy,
+        at: datetime,
+        calendar: WorkingCalendar | None = None,
+    ) -> SlaClock:
+        """A running clock of `kind` for `ticket` under `policy`, not yet saved."""
+        ceiling = policy.resolution_ceiling if kind == cls.Kind.RESOLUTION else None
+        clock = cls(
+            ticket=ticket,
+            kind=kind,
+            calendar=policy.calendar,
+            target=policy.target(kind),
+            started_at=at,
+            ceiling_at=ticket.created_at + ceiling if ceiling else None,
+        )
+        clock._reschedule(clock._working_calendar(calendar))
+        return clock
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None and self.stopped_at is None
+
+    @property
+    def is_running(self) -> bool:
+        return self.paused_at is None and self.stopped_at is None
+
+    @property
+    def met_target(self) -> bool | None:
+        """Whether a stopped clock stopped in time; None while it runs."""
+        if self.stopped_at is None or self.due_at is None:
+            return None
+        return self.stopped_at <= self.due_at
+
+    def pause(self, *, at: datetime, calendar: WorkingCalendar | None = None) -> None:
+        """Stop counting while the ticket waits on the client; pausing twice changes nothing."""
+        self._refuse_if_stopped()
+        if self.paused_at is None:
+            self.paused_at = at
+            self._reschedule(self._working_calendar(calendar))
+
+    def resume(self, *, at: datetime, calendar: WorkingCalendar | None = None) -> None:
+        """Count again; the thresholds move by the working time spent paused."""
+        self._refuse_if_stopped()
+        if self.paused_at is not None:
+            calendar = self._working_calendar(calendar)
+            self._end_pause(at, calendar)
+            self._reschedule(calendar)
+
+    def stop(self, *, at: datetime, calendar: WorkingCalendar | None = None) -> None:
+        """Stop for good (answered, resolved, closed or merged), keeping the final due time."""
+        if self.stopped_at is not None:
+            return
+        calendar = self._working_calendar(calendar)
+        if self.paused_at is not None:
+            self._end_pause(at, calendar)
+        self._reschedule(calendar)
+        self.stopped_at = at
+        self.next_check_at = None
+
+    def elapsed(self, *, at: datetime, calendar: WorkingCalendar | None = None) -> timedelta:
+        return sla.elapsed(self, at, self._working_calendar(calendar))
+
+    def remaining(self, *, at: datetime, calendar: WorkingCalendar | None = None) -> timedelta:
+        """Working time left at `at` (negative once breached), ceiling aside."""
+        return self.target - self.elapsed(at=at, calendar=calendar)
+
+    def percent_elapsed(self, *, at: datetime, calendar: WorkingCalendar | None = None) -> float:
+        return sla.percent_elapsed(self, at, self._working_calendar(calendar))
+
+    def crossed_thresholds(self, *, at: datetime) -> list[int]:
+        """The thresholds (75, 90, 100) reached by `at` and not yet recorded."""
+        if self.stopped_at is not None:
+            return []
+        return [
+            percent
+            for percent, recorded, due in self._thresholds()
+            if recorded is None and due is not None and at >= due
+        ]
+
+    def record_thresholds(self, *, at: datetime) -> list[int]:
+        """Mark the thresholds crossed by `at` as warned or breached; return them."""
+        crossed = self.crossed_thresholds(at=at)
+        for percent in crossed:
+            setattr(self, _RECORDED_FIELD[percent], at)
+        if crossed:
+            self.next_check_at = self._next_check()
+        return crossed
+
+    def _thresholds(self) -> list[tuple[int, datetime | None, datetime | None]]:
+        return [
+            (75, self.warned_75_at, self.due_75_at),
+            (90, self.warned_90_at, self.due_90_at),
+            (100, self.breached_at, self.due_at),
+        ]
+
+    def _next_check(self) -> datetime | None:
+        if self.stopped_at is not None:
+            return None
+        for _percent, recorded, due in self._thresholds():
+            if recorded is None:
+                return due
+        return None
+
+    def _reschedule(self, calendar: WorkingCalendar) -> None:
+        schedule = sla.schedule(self, calendar)
+        self.due_75_at, self.due_90_at, self.due_at = schedule
+        self.next_check_at = self._next_check()
+
+    def _end_pause(self, at: datetime, calendar: WorkingCalendar) -> None:
+        assert self.paused_at is not None
+        self.paused_total += working_time_between(self.paused_at, at, calendar)
+        self.paused_at = None
+
+    def _refuse_if_stopped(self) -> None:
+        if self.stopped_at is not None:
+            raise ValueError(f"SLA clock {self.pk} stopped at {self.stopped_at}")
+
+    def _working_calendar(self, calendar: WorkingCalendar | None) -> WorkingCalendar:
+        if calendar is not None:
+            if calendar.kind != self.calendar:
+                raise ValueError(f"a {self.calendar} clock was given the {calendar.kind} calendar")
+            return calendar
+        return get_calendar(self.calendar)
+
+
+_RECORDED_FIELD = {75: "warned_75_at", 90: "warned_90_at", 100: "breached_at"}
