@@ -1,0 +1,525 @@
+"""Instruments, margin accounts and contracts, positions, and the risk actions taken on them.
+
+Money is Decimal in CNY with 2 places; ratios have 4. The formulas live in ``margin.rules`` and
+the live valuation in ``margin.engine``; these tables hold the state the engine starts from and
+the record of what it did.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from margin import rules
+from margin.rules import DEFAULT_LINES, Board, Level, Lines
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+
+def _money(verbose_name: str | _StrPromise, **kwargs) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=16, decimal_places=2, **kwargs)
+
+
+def _price(verbose_name: str | _StrPromise, **kwargs) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
+
+
+def _ratio(verbose_name: str | _StrPromise, **kwargs) -> models.DecimalField:
+    # 20 digits: a tiny liability against a large account gives a ratio in the trillions.
+    return models.DecimalField(verbose_name, max_digits=20, decimal_places=4, **kwargs)
+
+
+def _line(verbose_name: str | _StrPromise, default: Decimal) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=6, decimal_places=4, default=default)
+
+
+class Instrument(models.Model):
+    """An A-share stock the portal prices: its code, names, flags and the latest prices."""
+
+    code = models.CharField(
+        _("code"), max_length=9, unique=True, validators=[rules.validate_instrument_code]
+    )
+    name_zh = models.CharField(_("Chinese name"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=100)
+    is_st = models.BooleanField(
+        _("risk warning (ST)"), default=False, help_text=_("ST or *ST: a narrower daily limit.")
+    )
+    is_high_risk = models.BooleanField(
+        _("high risk"),
+        default=False,
+        help_text=_("For example facing delisting; shown to clients with a warning."),
+    )
+    collateral_eligible = models.BooleanField(_("eligible as collateral"), default=True)
+    previous_close = _price(_("previous close"))
+    last_price = _price(_("last price"), null=True, blank=True)
+    last_price_at = models.DateTimeField(_("last price time"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("instrument")
+        verbose_name_plural = _("instruments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(previous_close__gt=0), name="margin_instrument_close_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(last_price__isnull=True) | Q(last_price__gt=0),
+                name="margin_instrument_last_price_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_zh}"
+
+    @property
+    def board(self) -> Board:
+        # Derived, not stored: the code decides the board, so the two can never disagree.
+        return rules.board_for_code(self.code)
+
+    @property
+    def price(self) -> Decimal:
+        """The price positions are valued at: the last trade, else the previous close."""
+        return self.last_price if self.last_price is not None else self.previous_close
+
+    def price_limits(self) -> tuple[Decimal, Decimal]:
+        """Today's (limit-down, limit-up) band."""
+        return rules.price_limits(
+            previous_close=self.previous_close, board=self.board, is_st=self.is_st
+        )
+
+    def name_for(self, language: str) -> str:
+        return self.name_zh if language.lower().startswith("zh") else self.name_en
+
+
+class MarginAccount(models.Model):
+    """A client's credit account (融资账户): balances, and the level the risk engine last recorded.
+
+    ``current_level`` and ``event_sequence`` change only together with a new ``MarginEvent`` (see
+    ``services.margin_event_record``), so the engine can always restart from them.
+    """
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="margin_accounts",
+        verbose_name=_("client"),
+    )
+    number = models.CharField(_("account number"), max_length=20, unique=True)
+    cash = _money(_("cash"), default=Decimal("0.00"))
+    debt = _money(_("financing debt"), default=Decimal("0.00"))
+    accrued_interest = _money(_("accrued interest"), default=Decimal("0.00"))
+    fees_owed = _money(_("fees owed"), default=Decimal("0.00"))
+    current_level = models.CharField(
+        _("level"), max_length=12, choices=Level.choices, default=Level.SAFE
+    )
+    last_ratio = _ratio(
+        _("last maintenance ratio"), null=True, blank=True, help_text=_("Empty: no debt.")
+    )
+    event_sequence = models.PositiveIntegerField(
+        _("last event number"), default=0, help_text=_("Sequence number of the latest event.")
+    )
+    level_changed_at = models.DateTimeField(_("level changed at"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("margin account")
+        verbose_name_plural = _("margin accounts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cash__gte=0)
+                & Q(debt__gte=0)
+                & Q(accrued_interest__gte=0)
+                & Q(fees_owed__gte=0),
+                name="margin_account_balances_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def liabilities(self) -> Decimal:
+        return rules.total_liabilities(
+            debt=self.debt, accrued_interest=self.accrued_interest, fees_owed=self.fees_owed
+        )
+
+    @property
+    def lines(self) -> Lines:
+        """The active contract's lines; DESIGN.md's defaults while no contract is active."""
+        contract = self.contracts.filter(status=MarginContract.Status.ACTIVE).first()
+        return contract.lines if contract else DEFAULT_LINES
+
+
+class MarginContract(models.Model):
+    """The terms one financing period runs on: lines, rate, leverage, start and rollover.
+
+    ``annual_rate`` is the single source of the financing rate: interest is computed only through
+    ``daily_interest``. It is fixed when the contract is signed; the contract-creation service
+    will take it from the disclosed fee schedule, so a later fee change reaches a client at
+    rollover, as DESIGN.md promises.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
+
+    MAX_TERM = relativedelta(months=6)
+
+    account = models.ForeignKey(
+        MarginAccount,
+        on_delete=models.PROTECT,
+        related_name="contracts",
+        verbose_name=_("account"),
+    )
+    number = models.CharField(_("contract number"), max_length=30, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    withdrawal_line = _line(_("withdrawal line"), DEFAULT_LINES.withdrawal)
+    warning_line = _line(_("warning line"), DEFAULT_LINES.warning)
+    call_line = _line(_("margin call line"), DEFAULT_LINES.call)
+    liquidation_line = _line(_("forced liquidation line"), DEFAULT_LINES.liquidation)
+    annual_rate = models.DecimalField(
+        _("annual financing rate"),
+        max_digits=7,
+        decimal_places=6,
+        help_text=_("As a fraction: 0.083500 is 8.35% a year, accrued daily at rate / 360."),
+    )
+    leverage_tier = models.PositiveSmallIntegerField(_("leverage tier"), default=1)
+    initial_margin_ratio = models.DecimalField(
+        _("initial margin ratio"),
+        max_digits=6,
+        decimal_places=4,
+        default=Decimal("1.0000"),
+        help_text=_("At least 100% since 2026-01-19: financing never exceeds the client's margin."),
+    )
+    credit_limit = _money(_("credit limit"))
+    starts_on = models.DateField(_("starts on"))
+    rollover_on = models.DateField(_("rollover date"))
+
+    class Meta:
+        ordering = ["account", "-starts_on"]
+        verbose_name = _("margin contract")
+        verbose_name_plural = _("margin contracts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status="active"),
+                name="margin_contract_one_active_per_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(liquidation_line__gt=0)
+                & Q(call_line__gt=F("liquidation_line"))
+                & Q(warning_line__gt=F("call_line"))
+                & Q(withdrawal_line__gt=F("warning_line")),
+                name="margin_contract_lines_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(rollover_on__gt=F("starts_on")),
+                name="margin_contract_rollover_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(initial_margin_ratio__gte=1),
+                name="margin_contract_initial_margin_at_least_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(annual_rate__gte=0) & Q(annual_rate__lt=1),
+                name="margin_contract_rate_is_a_fraction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def lines(self) -> Lines:
+        return Lines(
+            withdrawal=self.withdrawal_line,
+            warning=self.warning_line,
+            call=self.call_line,
+            liquidation=self.liquidation_line,
+        )
+
+    @property
+    def latest_rollover_on(self) -> datetime.date:
+        """Six calendar months after the start (31 August → 28 February)."""
+        return self.starts_on + self.MAX_TERM
+
+    def clean(self) -> None:
+        if self.starts_on and self.rollover_on and self.rollover_on > self.latest_rollover_on:
+            raise ValidationError(
+                {
+                    "rollover_on": _(
+                        "A contract runs at most six months: roll over on or before %(date)s."
+                    )
+                    % {"date": self.latest_rollover_on.isoformat()}
+                }
+            )
+
+    def daily_interest(self, debt: Decimal) -> Decimal:
+        """One day's interest on ``debt``: debt × annual rate / 360, half-up to the fen."""
+        return (debt * self.annual_rate / 360).quantize(rules.FEN, rounding=ROUND_HALF_UP)
+
+
+class Position(models.Model):
+    """Shares of one instrument held in a margin account."""
+
+    account = models.ForeignKey(
+        MarginAccount,
+        on_delete=models.PROTECT,
+        related_name="positions",
+        verbose_name=_("account"),
+    )
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="positions", verbose_name=_("instrument")
+    )
+    quantity = models.PositiveBigIntegerField(_("quantity"))
+    cost = _money(_("cost"), help_text=_("Total cost of the shares held, not a per-share price."))
+
+    class Meta:
+        ordering = ["account", "instrument"]
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "instrument"], name="margin_position_one_per_instrument"
+            ),
+            # A sold-out position is deleted, so the engine never carries empty rows.
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="margin_position_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.instrument.code} × {self.quantity}"
+
+    def market_value(self, price: Decimal) -> Decimal:
+        return rules.market_value([(self.quantity, price)])
+
+
+class MarginEvent(models.Model):
+    """One level transition of one account, recorded exactly once.
+
+    ``sequence`` numbers an account's transitions 1, 2, 3…; the unique (account, sequence) pair is
+    what makes a transition recordable once, however often the engine re-detects it after a
+    restart or however many engines race for it.
+    """
+
+    account = models.ForeignKey(
+        MarginAccount, on_delete=models.PROTECT, related_name="events", verbose_name=_("account")
+    )
+    sequence = models.PositiveIntegerField(_("sequence number"))
+    from_level = models.CharField(_("from"), max_length=12, choices=Level.choices)
+    to_level = models.CharField(_("to"), max_length=12, choices=Level.choices)
+    ratio = _ratio(_("maintenance ratio"), null=True, blank=True)
+    assets = _money(_("total assets"))
+    liabilities = _money(_("liabilities"))
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["account", "sequence"]
+        verbose_name = _("margin event")
+        verbose_name_plural = _("margin events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "sequence"], name="margin_event_once_per_sequence"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_level=F("to_level")), name="margin_event_changes_level"
+            ),
+            models.CheckConstraint(
+                condition=Q(sequence__gte=1), name="margin_event_sequence_from_1"
+            ),
+        ]
+        indexes = [models.Index(fields=["occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} #{self.sequence} {self.from_level} → {self.to_level}"
+
+    @property
+    def is_downgrade(self) -> bool:
+        return Level(self.to_level).severity > Level(self.from_level).severity
+
+
+class Restriction(models.Model):
+    """A limit on what a client may do, from the moment it is imposed until it is lifted."""
+
+    class Kind(models.TextChoices):
+        REDUCE_ONLY = "reduce_only", _("Reduce only")
+        FROZEN = "frozen", _("Frozen")
+
+    account = models.ForeignKey(
+        MarginAccount,
+        on_delete=models.PROTECT,
+        related_name="restrictions",
+        verbose_name=_("account"),
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    reason = models.TextField(_("reason"))
+    event = models.ForeignKey(
+        MarginEvent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="restrictions",
+        verbose_name=_("caused by"),
+    )
+    imposed_at = models.DateTimeField(_("imposed at"), default=timezone.now)
+    imposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("imposed by"),
+        help_text=_("Empty: imposed by the risk engine."),
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lifted by"),
+    )
+    lift_reason = models.TextField(_("why lifted"), blank=True)
+
+    class Meta:
+        ordering = ["account", "-imposed_at"]
+        verbose_name = _("restriction")
+        verbose_name_plural = _("restrictions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind"],
+                condition=Q(lifted_at__isnull=True),
+                name="margin_restriction_one_active_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True) | Q(lifted_at__gte=F("imposed_at")),
+                name="margin_restriction_lifted_after_imposed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.get_kind_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
+
+
+class LiquidationPlan(models.Model):
+    """Which positions to sell to bring an account back to its warning line, for a risk officer.
+
+    Proposed by the system, then approved or rejected (with the reason) by a person, then executed.
+    """
+
+    class Trigger(models.TextChoices):
+        DEADLINE_MISSED = "deadline_missed", _("Margin call deadline missed")
+        LIQUIDATION_LINE = "liquidation_line", _("Forced liquidation line crossed")
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        EXECUTED = "executed", _("Executed")
+
+    account = models.ForeignKey(
+        MarginAccount,
+        on_delete=models.PROTECT,
+        related_name="liquidation_plans",
+        verbose_name=_("account"),
+    )
+    event = models.ForeignKey(
+        MarginEvent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="liquidation_plans",
+        verbose_name=_("caused by"),
+    )
+    trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED
+    )
+    ratio_at_proposal = _ratio(_("ratio when proposed"), null=True, blank=True)
+    target_ratio = _line(_("target ratio"), DEFAULT_LINES.warning)
+    expected_proceeds = _money(_("expected proceeds"))
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        verbose_name = _("liquidation plan")
+        verbose_name_plural = _("liquidation plans")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status__in=["proposed", "approved"]),
+                name="margin_plan_one_open_per_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="proposed") | Q(decided_at__isnull=False),
+                name="margin_plan_decision_has_a_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(decision_note=""),
+                name="margin_plan_rejection_has_a_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="executed") | Q(executed_at__isnull=False),
+                name="margin_plan_execution_has_a_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.get_status_display()} {self.proposed_at:%Y-%m-%d %H:%M}"
+
+
+class LiquidationPlanItem(models.Model):
+    """One sale in a plan: how many shares, at what reference price, for what expected proceeds."""
+
+    plan = models.ForeignKey(
+        LiquidationPlan, on_delete=models.CASCADE, related_name="items", verbose_name=_("plan")
+    )
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="+", verbose_name=_("instrument")
+    )
+    quantity = models.PositiveBigIntegerField(_("quantity"))
+    reference_price = _price(_("reference price"))
+    expected_proceeds = _money(_("expected proceeds"))
+
+    class Meta:
+        ordering = ["plan", "instrument"]
+        verbose_name = _("liquidation plan item")
+        verbose_name_plural = _("liquidation plan items")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "instrument"], name="margin_plan_item_one_per_instrument"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="margin_plan_item_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument.code} × {self.quantity}"

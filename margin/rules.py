@@ -1,0 +1,425 @@
+"""The margin rules of DESIGN.md as pure functions on Decimal: no database, no clock, no floats.
+
+Conventions every caller (and the vectorised engine) relies on:
+
+- Money is Decimal in yuan with at most 2 places (whole fen); a value with more places, or a float,
+  is refused rather than rounded, because it means a bug upstream. Results are money to 2 places.
+- The maintenance ratio is assets / liabilities rounded half-up to 4 places (130.00% = 1.3000).
+  With no liabilities it is ``None``, meaning infinite: there is nothing to maintain, the level is
+  SAFE and no price can reach a line. ``None`` rather than ``Decimal("Infinity")`` because it
+  maps to NULL in the database and null in JSON, and forces templates to say "no debt".
+- Levels are decided on the ratio as shown (4 places), so the badge never contradicts the number.
+  A line belongs to the worse level: at or below 120% is LIQUIDATION, at or below 130% CALL, at or
+  below 150% WARNING, below 160% (within 10 points above warning) WATCH, else SAFE.
+- Moving down is immediate; moving back up needs the ratio at least ``hysteresis`` (5 points) above
+  each line it crosses: out of CALL at ≥ 1.35, out of WARNING at ≥ 1.55, out of WATCH at ≥ 1.65.
+- Amounts a client must pay or sell are rounded up to the fen and computed on the exact ratio, so
+  they are always enough; amounts a client may take (withdrawals) and room before a line (falls)
+  are rounded down, so the client is never shown more than there is.
+
+Comparisons at a line are done in integers (fen and basis points) so they are exact, and so the
+engine, which does the same in numpy, agrees with these functions to the last basis point.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+FEN = Decimal("0.01")
+BASIS_POINT = Decimal("0.0001")
+ZERO_MONEY = Decimal("0.00")
+CONCENTRATION_LIMIT = Decimal("0.30")
+
+# Enough digits that rounding a quotient of fen amounts can never cross a fen or basis-point edge.
+_PRECISION = 50
+
+
+# --- exact arithmetic -----------------------------------------------------------------------------
+
+
+def _exact(value: object, what: str) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError(f"{what} must be a Decimal, not a float: floats are not exact")
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise TypeError(f"{what} must be a Decimal: {value!r}")
+    result = Decimal(value)
+    if not result.is_finite():
+        raise ValueError(f"{what} must be finite: {value!r}")
+    return result
+
+
+def to_fen(value: object, what: str) -> int:
+    """A money amount or price as a whole number of fen; more than 2 places is refused."""
+    amount = _exact(value, what) * 100
+    if amount != amount.to_integral_value():
+        raise ValueError(f"{what} must be a whole number of fen (2 decimal places): {value}")
+    return int(amount)
+
+
+def _money(value: object, what: str) -> Decimal:
+    return from_fen(to_fen(value, what))
+
+
+def from_fen(fen: int) -> Decimal:
+    """Whole fen back to yuan with exactly 2 places."""
+    return Decimal(fen).scaleb(-2)
+
+
+def to_basis_points(value: object, what: str = "line") -> int:
+    """A ratio as whole basis points (1.3 → 13,000); more than 4 places is refused."""
+    bp = _exact(value, what) * 10_000
+    if bp != bp.to_integral_value():
+        raise ValueError(f"{what} must have at most 4 decimal places: {value}")
+    return int(bp)
+
+
+def from_basis_points(bp: int) -> Decimal:
+    """Whole basis points back to a ratio with exactly 4 places."""
+    return Decimal(bp).scaleb(-4)
+
+
+def _ratio(value: object, what: str) -> Decimal:
+    return from_basis_points(to_basis_points(value, what))
+
+
+def _divide(numerator: Decimal, denominator: Decimal) -> Decimal:
+    with localcontext() as context:
+        context.prec = _PRECISION
+        return numerator / denominator
+
+
+# --- levels and lines -----------------------------------------------------------------------------
+
+
+class Level(models.TextChoices):
+    """Risk levels, declared from the least to the most severe."""
+
+    SAFE = "safe", _("Safe")
+    WATCH = "watch", _("Watch")
+    WARNING = "warning", _("Warning")
+    CALL = "call", _("Margin call")
+    LIQUIDATION = "liquidation", _("Forced liquidation")
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self.value]
+
+
+_SEVERITY = {level.value: index for index, level in enumerate(Level)}
+
+
+@dataclass(frozen=True)
+class Lines:
+    """The lines of one margin contract, as ratios with at most 4 places (1.30 = 130%).
+
+    Data, per contract or per policy; the defaults are DESIGN.md's. ``watch_band`` is how far
+    above the warning line WATCH reaches; ``hysteresis`` how far above a line the ratio must climb
+    before the level improves.
+    """
+
+    withdrawal: Decimal = Decimal("3.00")
+    warning: Decimal = Decimal("1.50")
+    call: Decimal = Decimal("1.30")
+    liquidation: Decimal = Decimal("1.20")
+    watch_band: Decimal = Decimal("0.10")
+    hysteresis: Decimal = Decimal("0.05")
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            object.__setattr__(self, field.name, _ratio(getattr(self, field.name), field.name))
+        if not Decimal(0) < self.liquidation < self.call < self.warning < self.withdrawal:
+            raise ValueError("lines must satisfy 0 < liquidation < call < warning < withdrawal")
+        if self.watch_band < 0 or self.hysteresis < 0:
+            raise ValueError("watch_band and hysteresis cannot be negative")
+
+    @property
+    def watch(self) -> Decimal:
+        """Below this (and above warning) an account is on WATCH."""
+        return self.warning + self.watch_band
+
+
+DEFAULT_LINES = Lines()
+
+
+def level_for(ratio: Decimal | None, lines: Lines = DEFAULT_LINES) -> Level:
+    """The level a ratio (4 places, or None for no debt) falls in, ignoring history."""
+    if ratio is None:
+        return Level.SAFE
+    ratio = _ratio(ratio, "ratio")
+    if ratio <= lines.liquidation:
+        return Level.LIQUIDATION
+    if ratio <= lines.call:
+        return Level.CALL
+    if ratio <= lines.warning:
+        return Level.WARNING
+    if ratio < lines.watch:
+        return Level.WATCH
+    return Level.SAFE
+
+
+def classify(
+    ratio: Decimal | None, previous_level: Level | str | None, lines: Lines = DEFAULT_LINES
+) -> Level:
+    """The level after a revaluation, with hysteresis against the level the account was at.
+
+    Worse levels apply at once. A better level applies only once the ratio is at least
+    ``lines.hysteresis`` above every line between, so a price flickering around a line does not
+    send a call, a recovery, and a call again. Repaying all debt (ratio None) is SAFE at once.
+    """
+    level = level_for(ratio, lines)
+    if ratio is None or previous_level is None:
+        return level
+    previous = Level(previous_level)
+    if level.severity >= previous.severity:
+        return level
+    cleared = level_for_recovery(ratio, lines)
+    return min(previous, cleared, key=lambda lvl: lvl.severity)
+
+
+def level_for_recovery(ratio: Decimal, lines: Lines = DEFAULT_LINES) -> Level:
+    """The best level a ratio has earned on the way up: each line must be cleared by hysteresis."""
+    ratio, h = _ratio(ratio, "ratio"), lines.hysteresis
+    if ratio < lines.liquidation + h:
+        return Level.LIQUIDATION
+    if ratio < lines.call + h:
+        return Level.CALL
+    if ratio < lines.warning + h:
+        return Level.WARNING
+    if ratio < lines.watch + h:
+        return Level.WATCH
+    return Level.SAFE
+
+
+# --- assets, liabilities, ratio -------------------------------------------------------------------
+
+
+def market_value(holdings: Iterable[tuple[int, Decimal]]) -> Decimal:
+    """Σ quantity × last price over ``(quantity, price)`` pairs."""
+    total = 0
+    for quantity, price in holdings:
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise ValueError(
+                f"quantity must be a non-negative whole number of shares: {quantity!r}"
+            )
+        total += quantity * to_fen(price, "price")
+    return from_fen(total)
+
+
+def total_assets(*, cash: Decimal, holdings: Iterable[tuple[int, Decimal]]) -> Decimal:
+    """Cash plus the market value of every position."""
+    return from_fen(to_fen(cash, "cash")) + market_value(holdings)
+
+
+def total_liabilities(*, debt: Decimal, accrued_interest: Decimal, fees_owed: Decimal) -> Decimal:
+    """Financing debt plus accrued interest plus fees owed."""
+    parts = (
+        to_fen(debt, "debt"),
+        to_fen(accrued_interest, "accrued interest"),
+        to_fen(fees_owed, "fees"),
+    )
+    return from_fen(sum(parts))
+
+
+def maintenance_ratio(*, assets: Decimal, liabilities: Decimal) -> Decimal | None:
+    """维持担保比例: assets / liabilities, half-up to 4 places; None (infinite) without debt."""
+    owed = to_fen(liabilities, "liabilities")
+    if owed < 0:
+        raise ValueError("liabilities cannot be negative")
+    if owed == 0:
+        return None
+    return from_basis_points(ratio_basis_points(to_fen(assets, "assets"), owed))
+
+
+def ratio_basis_points(assets_fen: int, liabilities_fen: int) -> int:
+    """round_half_up(10,000 × assets / liabilities), exactly, on integer fen."""
+    return (20_000 * assets_fen + liabilities_fen) // (2 * liabilities_fen)
+
+
+# --- distance to a line ---------------------------------------------------------------------------
+
+
+def fall_to_line(
+    *, line: Decimal, cash: Decimal, market_value: Decimal, liabilities: Decimal
+) -> Decimal | None:
+    """How far all prices can fall together before the ratio reaches ``line``, as a fraction.
+
+    d = 1 − (L·liabilities − cash) / market value, rounded down to 4 places ("prices can fall
+    12.34% before …"). 0 when the line is already reached. None when no fall can reach it: there
+    is no debt, or cash alone keeps the ratio above the line. 1 means only a fall to zero does.
+    """
+    line = _ratio(line, "line")
+    cash = _money(cash, "cash")
+    value = _money(market_value, "market value")
+    owed = _money(liabilities, "liabilities")
+    if owed == 0:
+        return None
+    needed = line * owed - cash  # what the positions must stay worth
+    if needed < 0:
+        return None
+    if needed >= value:
+        return Decimal("0.0000")
+    fall = 1 - _divide(needed, value)
+    return fall.quantize(BASIS_POINT, rounding=ROUND_DOWN)
+
+
+def line_price(
+    *, line: Decimal, assets: Decimal, liabilities: Decimal, quantity: int, price: Decimal
+) -> Decimal | None:
+    """The highest price (to the fen) at which this position alone puts the account on ``line``.
+
+    Everything else held at today's prices. The ratio as shown reaches the line when
+    20,000 × assets < (2·L + 1) × liabilities (L in basis points), so the price is exact to the
+    fen: at it the account is at the line's level, one fen above it is not. The current price
+    when the line is already reached; None without debt or when even a price of zero would not
+    reach it.
+    """
+    owed, price_fen = to_fen(liabilities, "liabilities"), to_fen(price, "price")
+    if owed <= 0 or quantity <= 0:
+        return None
+    rest = to_fen(assets, "assets") - quantity * price_fen
+    room = (2 * to_basis_points(line) + 1) * owed - 20_000 * rest
+    highest = (room - 1) // (20_000 * quantity)
+    if highest < 1:
+        return None
+    return from_fen(min(highest, price_fen))
+
+
+# --- what the client can do -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cure:
+    """Either deposit ``deposit`` or sell positions worth ``sell`` (None: selling cannot cure)."""
+
+    deposit: Decimal
+    sell: Decimal | None
+
+
+def cure(
+    *,
+    assets: Decimal,
+    liabilities: Decimal,
+    market_value: Decimal,
+    lines: Lines = DEFAULT_LINES,
+    sell_cost_rate: Decimal = Decimal("0"),
+) -> Cure:
+    """What restores the ratio to at least the warning line (追保: "restore to ≥ 150%").
+
+    Deposit X:  (A + X) / Lb ≥ t  →  X ≥ t·Lb − A.
+    Sell S at market and repay with the proceeds net of costs c:
+        (A − S) / (Lb − S·(1 − c)) ≥ t  →  S ≥ (t·Lb − A) / (t·(1 − c) − 1),
+    which for t = 1.5 and no costs is (1.5·Lb − A) / 0.5. Selling cannot cure when S would
+    exceed what the account holds (the account is insolvent, or mostly cash).
+    """
+    assets = _money(assets, "assets")
+    owed = _money(liabilities, "liabilities")
+    value = _money(market_value, "market value")
+    cost = _exact(sell_cost_rate, "sell cost rate")
+    if not Decimal(0) <= cost < 1:
+        raise ValueError("sell_cost_rate must be in [0, 1)")
+    shortfall = lines.warning * owed - assets
+    if owed == 0 or shortfall <= 0:
+        return Cure(deposit=ZERO_MONEY, sell=ZERO_MONEY)
+    deposit = shortfall.quantize(FEN, rounding=ROUND_CEILING)
+    divisor = lines.warning * (1 - cost) - 1
+    if divisor <= 0:
+        return Cure(deposit=deposit, sell=None)
+    sell = _divide(shortfall, divisor).quantize(FEN, rounding=ROUND_CEILING)
+    return Cure(deposit=deposit, sell=sell if sell <= value else None)
+
+
+def withdrawable_cash(
+    *, cash: Decimal, assets: Decimal, liabilities: Decimal, lines: Lines = DEFAULT_LINES
+) -> Decimal:
+    """Cash that may be taken out while the ratio stays at or above the withdrawal line (300%)."""
+    cash = _money(cash, "cash")
+    assets = _money(assets, "assets")
+    owed = _money(liabilities, "liabilities")
+    if owed == 0:
+        return cash.quantize(FEN)
+    excess = assets - lines.withdrawal * owed
+    if excess <= 0:
+        return ZERO_MONEY
+    return min(cash, excess.quantize(FEN, rounding=ROUND_FLOOR)).quantize(FEN)
+
+
+def concentration_breaches(
+    *, values: Mapping[str, Decimal], assets: Decimal, limit: Decimal = CONCENTRATION_LIMIT
+) -> list[str]:
+    """The positions worth more than ``limit`` of total assets (exactly at the limit is allowed)."""
+    limit = _exact(limit, "limit")
+    if not Decimal(0) < limit <= 1:
+        raise ValueError("the concentration limit is a fraction in (0, 1]")
+    ceiling = limit * _money(assets, "assets")
+    return [symbol for symbol, value in values.items() if _money(value, symbol) > ceiling]
+
+
+# --- A-share instruments --------------------------------------------------------------------------
+
+
+class Board(models.TextChoices):
+    MAIN = "main", _("Main board")
+    CHINEXT = "chinext", _("ChiNext")
+    STAR = "star", _("STAR Market")
+
+
+# Share codes by their first three digits. ETFs, B shares, indices and Beijing are not collateral
+# this portal prices, so they are refused rather than guessed at.
+_BOARDS_BY_PREFIX = {
+    "SH": {"600": Board.MAIN, "601": Board.MAIN, "603": Board.MAIN, "605": Board.MAIN,
+           "688": Board.STAR, "689": Board.STAR},
+    "SZ": {"000": Board.MAIN, "001": Board.MAIN, "002": Board.MAIN, "003": Board.MAIN,
+           "300": Board.CHINEXT, "301": Board.CHINEXT, "302": Board.CHINEXT},
+}  # fmt: skip
+_CODE = re.compile(r"(?P<number>[0-9]{6})\.(?P<exchange>SH|SZ)")
+
+# Daily limits as fractions of the previous close. Risk-warning (ST, *ST) shares on the main board
+# have their own; on ChiNext and STAR they keep the board's ±20%.
+PRICE_LIMIT_RATES = {Board.MAIN: Decimal("0.10"), Board.CHINEXT: Decimal("0.20"),
+                     Board.STAR: Decimal("0.20")}  # fmt: skip
+ST_PRICE_LIMIT_RATES = {Board.MAIN: Decimal("0.05")}
+
+
+def board_for_code(code: str) -> Board:
+    """The board of an A-share code such as 600519.SH; ValidationError for anything else."""
+    match = _CODE.fullmatch(code) if isinstance(code, str) else None
+    board = match and _BOARDS_BY_PREFIX[match["exchange"]].get(match["number"][:3])
+    if not board:
+        raise ValidationError(
+            _("%(code)s is not an A-share stock code such as 600519.SH or 000001.SZ."),
+            code="invalid_instrument_code",
+            params={"code": code},
+        )
+    return board
+
+
+def validate_instrument_code(code: str) -> None:
+    """Model-field validator form of :func:`board_for_code`."""
+    board_for_code(code)
+
+
+def price_limit_rate(*, board: Board | str, is_st: bool) -> Decimal:
+    board = Board(board)
+    if is_st:
+        return ST_PRICE_LIMIT_RATES.get(board, PRICE_LIMIT_RATES[board])
+    return PRICE_LIMIT_RATES[board]
+
+
+def price_limits(
+    *, previous_close: Decimal, board: Board | str, is_st: bool
+) -> tuple[Decimal, Decimal]:
+    """(limit-down, limit-up): previous close × (1 ∓ rate), rounded half-up to the fen."""
+    close = _money(previous_close, "previous close")
+    if close <= 0:
+        raise ValueError("previous close must be a positive price")
+    rate = price_limit_rate(board=board, is_st=is_st)
+    down = (close * (1 - rate)).quantize(FEN, rounding=ROUND_HALF_UP)
+    up = (close * (1 + rate)).quantize(FEN, rounding=ROUND_HALF_UP)
+    return down, up

@@ -1,0 +1,101 @@
+"""Reads shared by the margin app's processes and views."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db.models import QuerySet
+from django.db.models.functions import Mod
+
+from margin import rules
+from margin.engine import RiskEngine
+from margin.models import Instrument, MarginAccount, MarginContract, Position
+from margin.rules import DEFAULT_LINES, Level, Lines
+
+
+def accounts_in_partition(*, partition: int = 0, partitions: int = 1) -> QuerySet[MarginAccount]:
+    """The accounts one engine owns: account id mod ``partitions`` == ``partition``."""
+    if not 0 <= partition < partitions:
+        raise ValueError(f"partition must be in 0 … {partitions - 1}, got {partition}")
+    accounts = MarginAccount.objects.all()
+    if partitions > 1:
+        accounts = accounts.alias(part=Mod("id", partitions)).filter(part=partition)
+    return accounts
+
+
+def load_from_db(*, partition: int = 0, partitions: int = 1) -> RiskEngine:
+    """Build the risk engine for one partition of accounts from the tables.
+
+    Balances, positions, the recorded level and event number of each account, its active
+    contract's lines (DESIGN.md's defaults without one), and every instrument priced at its
+    last trade or else its previous close. Rows are read straight into arrays: at 100,000
+    accounts building Python objects per position would dominate the start-up. Call
+    ``revalue_all()`` on the result and record its transitions before taking ticks.
+    """
+    accounts = accounts_in_partition(partition=partition, partitions=partitions)
+    lines_of = {
+        account_id: Lines(withdrawal=withdrawal, warning=warning, call=call, liquidation=liq)
+        for account_id, withdrawal, warning, call, liq in MarginContract.objects.filter(
+            status=MarginContract.Status.ACTIVE, account__in=accounts
+        ).values_list(
+            "account_id", "withdrawal_line", "warning_line", "call_line", "liquidation_line"
+        )
+    }
+    lines_table: dict[Lines, int] = {DEFAULT_LINES: 0}
+    ids, cash, owed, severity, sequence, lines_index = [], [], [], [], [], []
+    columns = (
+        "id",
+        "cash",
+        "debt",
+        "accrued_interest",
+        "fees_owed",
+        "current_level",
+        "event_sequence",
+    )
+    for account_id, cash_, debt, interest, fees, level, seq in (
+        accounts.order_by("id").values_list(*columns).iterator(chunk_size=10_000)
+    ):
+        ids.append(account_id)
+        cash.append(rules.to_fen(cash_, "cash"))
+        owed.append(
+            rules.to_fen(
+                rules.total_liabilities(debt=debt, accrued_interest=interest, fees_owed=fees),
+                "liabilities",
+            )
+        )
+        severity.append(Level(level).severity)
+        sequence.append(seq)
+        lines = lines_of.get(account_id, DEFAULT_LINES)
+        lines_index.append(lines_table.setdefault(lines, len(lines_table)))
+
+    symbols, prices = [], []
+    for code, last, close in Instrument.objects.order_by("code").values_list(
+        "code", "last_price", "previous_close"
+    ):
+        symbols.append(code)
+        prices.append(rules.to_fen(last if last is not None else close, f"price of {code}"))
+    symbol_row = {code: row for row, code in enumerate(symbols)}
+    account_row = {account_id: row for row, account_id in enumerate(ids)}
+    holders, held, quantities = [], [], []
+    for account_id, code, quantity in (
+        Position.objects.filter(account__in=accounts)
+        .values_list("account_id", "instrument__code", "quantity")
+        .iterator(chunk_size=20_000)
+    ):
+        holders.append(account_row[account_id])
+        held.append(symbol_row[code])
+        quantities.append(quantity)
+
+    return RiskEngine(
+        account_ids=np.array(ids, dtype=np.int64),
+        cash_fen=np.array(cash, dtype=np.int64),
+        liabilities_fen=np.array(owed, dtype=np.int64),
+        severity=np.array(severity, dtype=np.int64),
+        event_sequence=np.array(sequence, dtype=np.int64),
+        lines=list(lines_table),
+        lines_index=np.array(lines_index, dtype=np.int64),
+        symbols=symbols,
+        prices_fen=np.array(prices, dtype=np.int64),
+        holder_rows=np.array(holders, dtype=np.int64),
+        symbol_rows=np.array(held, dtype=np.int64),
+        quantities=np.array(quantities, dtype=np.int64),
+    )
