@@ -28,8 +28,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "var" / "test.sqlite3",
-            "TEST": {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")},
+            "NAME": BASE_DIR / "var" / "test.sqlite3",  # the test database itself is in memory
         }
     }
 

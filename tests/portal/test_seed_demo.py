@@ -1,0 +1,27 @@
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_is_idempotent_and_gives_each_role_a_person(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "alice@demo.wangrun.test" in out
+    assert User.objects.filter(email__endswith="@demo.wangrun.test").count() == 6
+    for role in ["agent", "kyc_reviewer", "risk_officer", "compliance"]:
+        staff = User.objects.get(groups__name=role)
+        assert staff.is_staff and not staff.is_superuser
+    assert not User.objects.filter(is_superuser=True).exists()
+
+
+def test_totp_code_is_refused_outside_debug(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    call_command("seed_demo")
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("totp_code", "carol@demo.wangrun.test")
