@@ -45,7 +45,7 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m djlint templates --lint
-	$(TEST) $(PY) -m mypy accounts/services.py audit/services.py notices/services.py
+	$(TEST) $(PY) -m mypy $(wildcard */services.py */selectors.py)
 
 format: install
 	$(PY) -m ruff check --fix .

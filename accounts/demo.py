@@ -13,9 +13,9 @@ from django.db import transaction
 
 from accounts.models import User
 
-DEMO_PASSWORD = "Wangrun-demo-2026"
+DEMO_PASSWORD = "Wangrun-demo-2026"  # noqa: S105 (published demo login)
 # Fixed demo TOTP secrets (base32) so a demo login can be reproduced; never used outside demo data.
-STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPWANGRUNDEMOSTAFF"
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPWANGRUNDEMOSTAFF"  # noqa: S105
 
 
 @dataclass(frozen=True)

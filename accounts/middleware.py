@@ -28,6 +28,4 @@ class StaffMfaRequiredMiddleware:
         admin_root = reverse("admin:index")
         if not request.path.startswith(admin_root) or request.path == reverse("admin:logout"):
             return False
-        return not Authenticator.objects.filter(
-            user=user, type=Authenticator.Type.TOTP
-        ).exists()
+        return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

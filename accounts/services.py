@@ -6,7 +6,7 @@ from accounts.models import User
 
 @transaction.atomic
 def user_language_set(*, user: User, language: str) -> bool:
-    """Remember the language a user chose, so notices reach them in it. Unknown codes are ignored."""
+    """Remember the language a user chose, so notices reach them in it (unknown codes ignored)."""
     if language not in dict(settings.LANGUAGES) or user.language == language:
         return False
     User.objects.filter(pk=user.pk).update(language=language)

@@ -20,7 +20,9 @@ def canonical_json(value: Any) -> str:
             return obj.isoformat()
         raise TypeError(f"{type(obj).__name__} is not allowed in audit data")
 
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default
+    )
 
 
 class AuditChainHead(models.Model):
@@ -28,6 +30,9 @@ class AuditChainHead(models.Model):
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.seq}"
 
 
 class AuditEntry(models.Model):

@@ -1,4 +1,4 @@
-"""Embedded mode (`make run`): SQLite, in-memory channel layer, eager Celery, console email and SMS."""
+"""Embedded mode (`make run`): SQLite, in-memory channel layer, eager Celery, console mail/SMS."""
 
 from .base import *  # noqa: F403
 

@@ -4,7 +4,7 @@ import dj_database_url
 
 
 def database(url: str) -> dict:
-    return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    return dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
 
 
 def redis_cache(url: str) -> dict:

@@ -111,8 +111,11 @@ def test_postgres_refuses_update_and_delete_of_an_entry(client_alice):
         "UPDATE audit_auditentry SET action = 'x' WHERE id = %s",
         "DELETE FROM audit_auditentry WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [entry.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [entry.pk])
     entry.refresh_from_db()
     assert entry.action == "kyc.approved"

@@ -37,7 +37,11 @@ def live_portal(transactional_db):
 
     port = _free_port()
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+        application,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
         ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config)

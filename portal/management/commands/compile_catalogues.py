@@ -20,8 +20,6 @@ class Command(BaseCommand):
                     raise CommandError(f"{po_path}: {exc}") from exc
                 catalogue.save_as_mofile(str(po_path.with_suffix(".mo")))
                 compiled += 1
-                self.stdout.write(
-                    f"{po_path}: {catalogue.percent_translated()}% translated"
-                )
+                self.stdout.write(f"{po_path}: {catalogue.percent_translated()}% translated")
         if not compiled:
             raise CommandError("No message catalogues found under LOCALE_PATHS.")
