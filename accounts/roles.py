@@ -1,23 +1,51 @@
 """Staff roles: Django groups with only the permissions each job needs.
 
-Later migrations extend ROLE_PERMISSIONS as features land and call `sync_roles` again. Nobody works
-as a superuser; these groups are the whole of a staff member's power.
+Each app declares what each role needs from it in its own `roles.py` (a `ROLE_PERMISSIONS` dict of
+role -> permission codes) and ships a migration that calls `sync_roles` once its models exist. The
+groups are the whole of a staff member's power: nobody works as a superuser.
 """
 
+from importlib import import_module
+
+from django.apps import apps as global_apps
+
+ROLES = ("agent", "kyc_reviewer", "risk_officer", "compliance")
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    # 客服: answers clients, so sees who they are and what they were sent.
-    "agent": ["accounts.view_user", "notices.view_notification"],
+    # 客服: answers clients, so sees who they are.
+    "agent": ["accounts.view_user"],
     # 审核员: reviews onboarding cases.
     "kyc_reviewer": ["accounts.view_user"],
     # 风控: margin risk.
     "risk_officer": ["accounts.view_user"],
     # 合规: disclosures, complaints, and the audit trail.
-    "compliance": ["accounts.view_user", "notices.view_notification", "audit.view_auditentry"],
+    "compliance": ["accounts.view_user", "audit.view_auditentry"],
 }
 
 
+def declared_role_permissions() -> dict[str, set[str]]:
+    """Every app's `roles.ROLE_PERMISSIONS`, merged per role."""
+    merged: dict[str, set[str]] = {role: set() for role in ROLES}
+    for app_config in global_apps.get_app_configs():
+        try:
+            module = import_module(f"{app_config.name}.roles")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app_config.name}.roles":
+                raise
+            continue
+        for role, codes in getattr(module, "ROLE_PERMISSIONS", {}).items():
+            if role not in merged:
+                raise ValueError(f"{app_config.name}.roles names unknown role {role!r}")
+            merged[role].update(codes)
+    return merged
+
+
 def sync_roles(apps, schema_editor=None) -> None:
-    """Create the role groups and set their permissions exactly to ROLE_PERMISSIONS."""
+    """Create the role groups and set their permissions to what the apps declare.
+
+    Run from migrations: a permission whose model does not exist yet at this point of the migration
+    graph is left for the migration of the app that adds it (which calls this again).
+    """
     from django.contrib.auth.management import create_permissions
 
     # Permissions are normally created after all migrations; make sure they exist now.
@@ -28,12 +56,14 @@ def sync_roles(apps, schema_editor=None) -> None:
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for role, codes in ROLE_PERMISSIONS.items():
+    for role, codes in declared_role_permissions().items():
         group, _ = Group.objects.get_or_create(name=role)
         perms = []
-        for code in codes:
+        for code in sorted(codes):
             app_label, codename = code.split(".")
-            perms.append(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                perms.append(perm)
         group.permissions.set(perms)

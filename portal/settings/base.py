@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "disclosures",
     "support",
     "margin",
+    "funds",
 ]
 
 MIDDLEWARE = [
@@ -77,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "notices.context_processors.unread_notices",
+                "portal.navigation.navigation",
             ],
         },
     }

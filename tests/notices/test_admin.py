@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def staff_client(client, *perms, email="staff@example.test"):
-    user = UserFactory(email=email, role="agent")
-    for perm in perms:
+    # Staff with exactly these permissions (plus reading the outbox), not a whole role.
+    user = UserFactory(email=email, is_staff=True)
+    for perm in ("view_notification", *perms):
         user.user_permissions.add(Permission.objects.get(codename=perm))
     TOTP.activate(user, generate_totp_secret())
     client.force_login(user)
