@@ -32,6 +32,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from audit import services as audit
 from notices import selectors
@@ -307,7 +308,10 @@ def _render(notification: Notification) -> Rendered:
     with translation.override(notification.language):
         context = {**notification.context, **_standard_context(notification)}
         if notification.channel == Channel.SMS:
-            return Rendered("", _one_line(render_to_string(f"sms/{key}.txt", context)))
+            # Mainland SMS must open with the sender's registered signature, e.g. 【旺润】.
+            signature = _("[Wangrun]")
+            text = _one_line(render_to_string(f"sms/{key}.txt", context))
+            return Rendered("", f"{signature}{text}")
         subject = _one_line(render_to_string(f"emails/{key}-subject.txt", context))[:255]
         if notification.channel == Channel.INAPP:
             return Rendered(subject, _tidy(render_to_string(f"inapp/{key}.txt", context)))

@@ -1,5 +1,6 @@
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -29,3 +30,9 @@ def readyz(request):
         },
     }
     return JsonResponse(body, status=200 if ready else 503)
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page that names none (Django admin does not)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

@@ -22,6 +22,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "services" in item.keywords and not SERVICES_AVAILABLE:
             item.add_marker(skip)
+    # Browser tests last: Playwright's sync API keeps an event loop on the main thread for the rest
+    # of the session, and code under test that calls async_to_sync there would then refuse to run.
+    items.sort(key=lambda item: "e2e" in item.keywords)
 
 
 def pytest_runtest_logreport(report):

@@ -16,6 +16,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True  # browser tests get the stylesheets without collectstatic
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()

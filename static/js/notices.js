@@ -13,6 +13,15 @@
     badge.textContent = String(count);
     badge.setAttribute("data-count", String(count));
     badge.classList.toggle("badge-empty", count === 0);
+    var others = document.querySelectorAll("[data-unread-count]");
+    for (var i = 0; i < others.length; i++) others[i].textContent = String(count);
+  }
+
+  // The bell says whether live updates are on: data-live="connected" once the socket is open
+  // (the server joins the user's group before accepting, so pushes from then on arrive).
+  function setLive(state) {
+    var bell = document.getElementById("notice-bell");
+    if (bell) bell.setAttribute("data-live", state);
   }
 
   function showToast(title, body) {
@@ -62,9 +71,11 @@
       var socket = new WebSocket(url);
       socket.addEventListener("open", function () {
         delay = 1000;
+        setLive("connected");
       });
       socket.addEventListener("message", handle);
       socket.addEventListener("close", function (event) {
+        setLive("disconnected");
         if (event.code === CLOSE_UNAUTHENTICATED) return; // signed out: do not knock again
         // Back off, with jitter so a restarted server is not hit by every tab at once.
         var wait = delay + Math.floor(Math.random() * 500);

@@ -8,6 +8,7 @@ strictly below 160%. Moving back up needs the ratio at least 5 points above the 
 from decimal import Decimal as D
 
 import pytest
+from django.utils import translation
 
 from margin.rules import DEFAULT_LINES, Level, Lines, classify, level_for
 
@@ -110,9 +111,13 @@ def test_levels_are_ordered_by_severity():
     assert Level.CALL.severity > Level.WARNING.severity
 
 
-def test_level_names_are_translatable_english():
-    assert str(Level.CALL.label) == "Margin call"
-    assert str(Level.LIQUIDATION.label) == "Forced liquidation"
+def test_level_names_are_translated():
+    with translation.override("en"):
+        assert str(Level.CALL.label) == "Margin call"
+        assert str(Level.LIQUIDATION.label) == "Forced liquidation"
+    with translation.override("zh-hans"):
+        assert str(Level.CALL.label) == "追加保证金"
+        assert str(Level.LIQUIDATION.label) == "强制平仓"
 
 
 # --- hysteresis: down at once ---------------------------------------------------------------------

@@ -100,7 +100,8 @@ def test_staff_send_an_announcement_once_even_if_the_form_is_submitted_twice(
     rows = Notification.objects.filter(recipient=client_alice, key="announcement")
     assert sorted(rows.values_list("channel", "status")) == [("email", "sent"), ("inapp", "sent")]
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].subject == "旺润 Wangrun: Your statement is ready"
+    # Alice reads Chinese: the frame is translated, the staff-written title is kept as written.
+    assert mail.outbox[0].subject == "旺润：Your statement is ready"
     entry = AuditEntry.objects.get(action="notice.announcement_sent")
     assert (entry.actor, entry.data["title"]) == (staff, "Your statement is ready")
 
@@ -113,7 +114,7 @@ def test_an_announcement_to_an_unknown_address_is_refused(client):
         url, {"recipient_email": "nobody@example.test", "title": "t", "body": "b", "token": token}
     )
     assert response.status_code == 200
-    assert "No active client has this email address." in response.content.decode()
+    assert "没有使用该电子邮箱的有效客户。" in response.content.decode()
     assert not Notification.objects.exists()
 
 

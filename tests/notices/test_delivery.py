@@ -140,7 +140,9 @@ def test_sms_goes_through_the_configured_backend(client_alice, deliver):
     [row] = deliver(alert, client_alice, channels=["sms"], event="new_sign_in")
     [sms] = LocmemSmsBackend.outbox
     assert sms.phone == "13800000001"
-    assert "旺润 Wangrun" in sms.text
+    # Alice reads Chinese: the text opens with the registered SMS signature.
+    assert sms.text.startswith("【旺润】")
+    assert "新设备" in sms.text
     assert "\n" not in sms.text
     row.refresh_from_db()
     assert row.status == "sent"
@@ -160,7 +162,7 @@ def test_in_app_notice_is_stored_rendered_and_pushed_to_the_recipients_group_onl
 
     row.refresh_from_db()
     assert row.status == "sent"
-    assert row.subject == "Security alert for your 旺润 Wangrun account"
+    assert row.subject == "旺润账户安全提醒"  # in Alice's language
     assert "203.0.113.7" in row.body
     event = async_to_sync(layer.receive)(alice_tab)
     assert event == {

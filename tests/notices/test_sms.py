@@ -129,7 +129,7 @@ def test_a_security_alert_reaches_the_provider_and_is_marked_sent(client_alice, 
     assert rows[0].status == "sent"
     [request] = provider.requests
     assert request["json"]["to"] == "13800000001"
-    assert "旺润 Wangrun" in request["json"]["text"]
+    assert request["json"]["text"].startswith("【旺润】")
 
 
 @pytest.mark.django_db

@@ -136,7 +136,7 @@ def test_preferences_page_shows_mandatory_categories_locked_on(client, client_al
     security = response.context["form"]["security__email"]
     assert security.field.disabled and security.value() is True
     assert 'name="security__email"' in html and "disabled" in str(security)
-    assert "Always on" in html
+    assert "始终开启" in html
     assert not response.context["form"]["general__email"].field.disabled
 
 

@@ -20,7 +20,12 @@ GOOD = {
 
 
 def manage(*args, **overrides):
-    env = {k: v for k, v in os.environ.items() if k not in GOOD}
+    # A clean deployment environment: only what production would be given.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in GOOD and not k.startswith(("DJANGO_", "PYTEST_"))
+    }
     env.update(GOOD)
     for key, value in overrides.items():
         if value is None:
