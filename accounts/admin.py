@@ -1,8 +1,27 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.utils.translation import gettext_lazy as _
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from accounts.models import User
+from accounts import links, services
+from accounts.kyc_models import CaseDecisionReason
+from accounts.models import (
+    AssetDeclaration,
+    EligibilityOverride,
+    KycCase,
+    KycDocument,
+    SanctionEntry,
+    ScreeningHit,
+    SuitabilityContest,
+    User,
+)
 
 
 @admin.register(User)
@@ -13,9 +32,466 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("email", "full_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("full_name", "phone", "language")}),
-        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
-        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+        (
+            gettext_lazy("Personal info"),
+            {"fields": ("full_name", "phone", "phone_verified", "language")},
+        ),
+        (
+            gettext_lazy("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups")},
+        ),
+        (gettext_lazy("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     filter_horizontal = ("groups",)
+
+
+class OpenHitsFilter(admin.SimpleListFilter):
+    title = gettext_lazy("screening")
+    parameter_name = "hits"
+
+    def lookups(self, request, model_admin):
+        return [("open", gettext_lazy("Open hits")), ("none", gettext_lazy("No open hits"))]
+
+    def queryset(self, request, queryset):
+        open_hits = Q(
+            hits__status__in=[ScreeningHit.Status.OPEN, ScreeningHit.Status.CLEAR_PENDING]
+        )
+        if self.value() == "open":
+            return queryset.filter(open_hits).distinct()
+        if self.value() == "none":
+            return queryset.exclude(open_hits)
+        return queryset
+
+
+class RiskFilter(admin.SimpleListFilter):
+    title = gettext_lazy("risk score")
+    parameter_name = "risk"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("low", gettext_lazy("Low (under 20)")),
+            ("medium", gettext_lazy("Medium (20–39)")),
+            ("high", gettext_lazy("High (40 and over)")),
+        ]
+
+    def queryset(self, request, queryset):
+        ranges = {"low": (0, 19), "medium": (20, 39), "high": (40, 100)}
+        if self.value() in ranges:
+            low, high = ranges[self.value()]
+            return queryset.filter(risk_score__gte=low, risk_score__lte=high)
+        return queryset
+
+
+class DocumentDecisionForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[
+            (KycDocument.Status.APPROVED, gettext_lazy("Approve")),
+            (KycDocument.Status.REVISION, gettext_lazy("Ask for revision")),
+            (KycDocument.Status.REJECTED, gettext_lazy("Reject")),
+        ]
+    )
+    reason = forms.ChoiceField(choices=KycDocument.Reason.choices)
+
+
+class CaseDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[
+            (KycCase.Status.APPROVED, gettext_lazy("Approve")),
+            (KycCase.Status.REVISION, gettext_lazy("Request revision")),
+            (KycCase.Status.REJECTED, gettext_lazy("Reject")),
+        ]
+    )
+    reason = forms.ChoiceField(choices=CaseDecisionReason.choices)
+    message = forms.CharField(
+        label=gettext_lazy("Message the client will see"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
+@admin.register(KycCase)
+class KycCaseAdmin(admin.ModelAdmin):
+    """The review queue: oldest submission first; everything on one page; decisions by button."""
+
+    list_display = (
+        "pk",
+        "legal_name",
+        "user",
+        "status",
+        "submitted_at",
+        "waiting",
+        "risk_score",
+        "open_hits",
+        "flagged_by",
+    )
+    list_display_links = ("pk", "legal_name")
+    list_filter = ("status", OpenHitsFilter, RiskFilter, "in_person_verification")
+    search_fields = ("legal_name", "user__email")
+    readonly_fields = (
+        "user",
+        "status",
+        "legal_name",
+        "id_number_display",
+        "birth_date",
+        "sex",
+        "address",
+        "occupation",
+        "income_band",
+        "source_of_funds",
+        "experience_months",
+        "experience_products",
+        "related_party",
+        "related_party_detail",
+        "in_person_verification",
+        "submitted_at",
+        "risk_score",
+        "decision_reason",
+        "client_message",
+        "decided_by",
+        "decided_at",
+        "flagged_by",
+        "flag_note",
+        "restricted_at",
+        "retention_until",
+    )
+    fields = readonly_fields
+    change_form_template = "admin/accounts/kyccase/change_form.html"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("user", "flagged_by")
+        qs = qs.annotate(
+            n_open_hits=Count(
+                "hits",
+                filter=Q(
+                    hits__status__in=[ScreeningHit.Status.OPEN, ScreeningHit.Status.CLEAR_PENDING]
+                ),
+            )
+        )
+        if not request.user.has_perm("accounts.unmask_id_number"):
+            # Restricted records (erasure requested, kept by law) are for compliance only.
+            qs = qs.filter(restricted_at__isnull=True)
+        return qs.order_by(F("submitted_at").asc(nulls_last=True), "pk")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("waiting"))
+    def waiting(self, obj):
+        if obj.status != KycCase.Status.SUBMITTED or obj.submitted_at is None:
+            return "—"
+        hours = int((timezone.now() - obj.submitted_at).total_seconds() // 3600)
+        return _("%(hours)s h") % {"hours": hours}
+
+    @admin.display(description=gettext_lazy("open hits"), ordering="n_open_hits")
+    def open_hits(self, obj):
+        return obj.n_open_hits
+
+    @admin.display(description=gettext_lazy("resident ID number"))
+    def id_number_display(self, obj):
+        return obj.masked_id_number
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:pk>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="accounts_kyccase_decide",
+            ),
+            path(
+                "<int:pk>/document/<int:doc_pk>/",
+                self.admin_site.admin_view(self.document_view),
+                name="accounts_kyccase_document",
+            ),
+            path(
+                "<int:pk>/hit/<int:hit_pk>/",
+                self.admin_site.admin_view(self.hit_view),
+                name="accounts_kyccase_hit",
+            ),
+            path(
+                "<int:pk>/flag/",
+                self.admin_site.admin_view(self.flag_view),
+                name="accounts_kyccase_flag",
+            ),
+            path(
+                "<int:pk>/unmask/",
+                self.admin_site.admin_view(self.unmask_view),
+                name="accounts_kyccase_unmask",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_object(request, object_id)
+        extra = extra_context or {}
+        if case is not None:
+            documents = case.documents.all().order_by("superseded", "kind", "-uploaded_at")
+            extra.update(
+                {
+                    "kyc_documents": [
+                        {
+                            "doc": d,
+                            "url": links.document_url(
+                                kind="kyc", pk=d.pk, viewer_id=request.user.pk
+                            ),
+                        }
+                        for d in documents
+                    ],
+                    "kyc_hits": case.hits.select_related("first_reviewer", "second_reviewer"),
+                    "document_form": DocumentDecisionForm(),
+                    "decision_form": CaseDecisionForm(),
+                    "can_decide": request.user.has_perm("accounts.decide_kyccase")
+                    and case.status == KycCase.Status.SUBMITTED,
+                    "can_unmask": request.user.has_perm("accounts.unmask_id_number"),
+                    "consents": case.user.consents.all()[:6],
+                    "assessment": case.user.suitability.order_by("-assessed_at").first(),
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def _case(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(self.get_queryset(request), pk=pk)
+
+    def _back(self, case):
+        return redirect(reverse("admin:accounts_kyccase_change", args=[case.pk]))
+
+    def _run(self, request, func, **kwargs):
+        try:
+            func(**kwargs)
+        except (ValidationError, PermissionDenied) as exc:
+            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            messages.error(request, text or _("You may not do that."))
+            return False
+        return True
+
+    def decide_view(self, request, pk):
+        case = self._case(request, pk)
+        if request.method != "POST":
+            return self._back(case)
+        form = CaseDecisionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose a decision and a reason."))
+            return self._back(case)
+        done = self._run(
+            request,
+            services.kyc_case_decide,
+            case=case,
+            reviewer=request.user,
+            decision=form.cleaned_data["decision"],
+            reason=form.cleaned_data["reason"],
+            message=form.cleaned_data["message"],
+        )
+        if done:
+            messages.success(request, _("Decision recorded; the client has been notified."))
+            return redirect(reverse("admin:accounts_kyccase_changelist"))
+        return self._back(case)
+
+    def document_view(self, request, pk, doc_pk):
+        case = self._case(request, pk)
+        document = get_object_or_404(KycDocument, pk=doc_pk, case=case)
+        form = DocumentDecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if self._run(
+                request,
+                services.kyc_document_decide,
+                document=document,
+                reviewer=request.user,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+            ):
+                messages.success(request, _("Document decision recorded."))
+        return self._back(case)
+
+    def hit_view(self, request, pk, hit_pk):
+        case = self._case(request, pk)
+        hit = get_object_or_404(ScreeningHit, pk=hit_pk, case=case)
+        if request.method == "POST":
+            if request.POST.get("action") == "confirm":
+                done = self._run(
+                    request, services.screening_hit_confirm, hit=hit, reviewer=request.user
+                )
+            else:
+                done = self._run(
+                    request,
+                    services.screening_hit_clear,
+                    hit=hit,
+                    reviewer=request.user,
+                    note=request.POST.get("note", ""),
+                )
+            if done:
+                messages.success(request, _("Screening decision recorded."))
+        return self._back(case)
+
+    def flag_view(self, request, pk):
+        case = self._case(request, pk)
+        if request.method == "POST" and self._run(
+            request,
+            services.kyc_case_flag,
+            case=case,
+            reviewer=request.user,
+            note=request.POST.get("note", ""),
+        ):
+            messages.success(request, _("Flagged: another reviewer must decide this case."))
+        return self._back(case)
+
+    def unmask_view(self, request, pk):
+        case = self._case(request, pk)
+        if request.method != "POST":
+            return self._back(case)
+        number = services.id_number_reveal(case=case, staff=request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "case": case,
+            "number": number,
+            "opts": self.model._meta,
+            "title": _("Full resident ID number"),
+        }
+        response = TemplateResponse(request, "admin/accounts/kyccase/unmask.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@admin.register(AssetDeclaration)
+class AssetDeclarationAdmin(admin.ModelAdmin):
+    list_display = ("user", "average_assets", "declared_at", "status", "reviewed_by")
+    list_filter = ("status",)
+    ordering = ("declared_at",)
+    readonly_fields = (
+        "user",
+        "average_assets",
+        "declared_at",
+        "status",
+        "reviewed_by",
+        "reviewed_at",
+        "note",
+    )
+    fields = readonly_fields
+    actions = ["verify", "refuse"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    change_form_template = "admin/accounts/assetdeclaration/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {
+            "evidence_url": links.document_url(
+                kind="assets", pk=int(object_id), viewer_id=request.user.pk
+            )
+        }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def _review(self, request, queryset, verified):
+        done = 0
+        for declaration in queryset:
+            try:
+                services.asset_declaration_review(
+                    declaration=declaration, reviewer=request.user, verified=verified
+                )
+                done += 1
+            except (ValidationError, PermissionDenied) as exc:
+                messages.error(
+                    request, f"{declaration}: {' '.join(getattr(exc, 'messages', [str(exc)]))}"
+                )
+        if done:
+            messages.success(request, _("%(n)s declaration(s) reviewed.") % {"n": done})
+
+    @admin.action(
+        description=gettext_lazy("Verify the selected declarations"), permissions=["change"]
+    )
+    def verify(self, request, queryset):
+        self._review(request, queryset, True)
+
+    @admin.action(
+        description=gettext_lazy("Refuse the selected declarations"), permissions=["change"]
+    )
+    def refuse(self, request, queryset):
+        self._review(request, queryset, False)
+
+
+class OverrideForm(forms.ModelForm):
+    class Meta:
+        model = EligibilityOverride
+        fields = ("user", "reason")
+
+
+@admin.register(EligibilityOverride)
+class EligibilityOverrideAdmin(admin.ModelAdmin):
+    list_display = ("user", "status", "requested_by", "requested_at", "approved_by")
+    list_filter = ("status",)
+    form = OverrideForm
+    raw_id_fields = ("user",)
+    actions = ["approve", "reject"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ("user", "reason", "status", "requested_by", "approved_by", "approved_at")
+        return ()
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("accounts.approve_eligibilityoverride")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied
+        created = services.eligibility_override_request(
+            user=form.cleaned_data["user"], staff=request.user, reason=form.cleaned_data["reason"]
+        )
+        obj.pk = created.pk
+
+    def _decide(self, request, queryset, approve):
+        for override in queryset:
+            try:
+                services.eligibility_override_approve(
+                    override=override, approver=request.user, approve=approve
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+            else:
+                messages.success(request, _("Override decided."))
+
+    @admin.action(description=gettext_lazy("Approve (second person)"), permissions=["approve"])
+    def approve(self, request, queryset):
+        self._decide(request, queryset, True)
+
+    @admin.action(description=gettext_lazy("Reject"), permissions=["approve"])
+    def reject(self, request, queryset):
+        self._decide(request, queryset, False)
+
+
+@admin.register(SuitabilityContest)
+class SuitabilityContestAdmin(admin.ModelAdmin):
+    list_display = ("user", "assessment", "status", "created_at")
+    list_filter = ("status",)
+    readonly_fields = ("user", "assessment", "message", "created_at")
+
+
+@admin.register(SanctionEntry)
+class SanctionEntryAdmin(admin.ModelAdmin):
+    list_display = ("name", "schema", "birth_dates", "countries", "is_pep", "is_sanctioned")
+    list_filter = ("is_pep", "is_sanctioned")
+    search_fields = ("name", "aliases", "keys__key")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

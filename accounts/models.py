@@ -41,6 +41,7 @@ class User(AbstractUser):
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
     phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    phone_verified = models.BooleanField(_("mobile phone verified"), default=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]
@@ -50,6 +51,14 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        constraints = [
+            # A verified number signs in one account only; unverified claims may collide.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=models.Q(phone_verified=True),
+                name="accounts_user_verified_phone_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -63,3 +72,17 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.display_name
+
+
+from accounts.kyc_models import (  # noqa: E402,F401  (one models module for Django)
+    AssetDeclaration,
+    Consent,
+    EligibilityOverride,
+    KycCase,
+    KycDocument,
+    SanctionEntry,
+    SanctionNameKey,
+    ScreeningHit,
+    SuitabilityAssessment,
+    SuitabilityContest,
+)

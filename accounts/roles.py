@@ -14,12 +14,42 @@ ROLES = ("agent", "kyc_reviewer", "risk_officer", "compliance")
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # 客服: answers clients, so sees who they are.
     "agent": ["accounts.view_user"],
-    # 审核员: reviews onboarding cases.
-    "kyc_reviewer": ["accounts.view_user"],
+    # 审核员: reviews onboarding cases, per document, and verifies declared assets. Sees ID
+    # numbers masked: unmasking is compliance's, and audited.
+    "kyc_reviewer": [
+        "accounts.view_user",
+        "accounts.view_kyccase",
+        "accounts.decide_kyccase",
+        "accounts.view_kycdocument",
+        "accounts.view_screeninghit",
+        "accounts.view_assetdeclaration",
+        "accounts.change_assetdeclaration",
+        "accounts.view_suitabilityassessment",
+        "accounts.view_suitabilitycontest",
+        "accounts.view_sanctionentry",
+        "accounts.view_eligibilityoverride",
+        "accounts.add_eligibilityoverride",
+    ],
     # 风控: margin risk.
-    "risk_officer": ["accounts.view_user"],
+    "risk_officer": [
+        "accounts.view_user",
+        "accounts.view_eligibilityoverride",
+        "accounts.add_eligibilityoverride",
+        "accounts.approve_eligibilityoverride",
+    ],
     # 合规: disclosures, complaints, and the audit trail.
-    "compliance": ["accounts.view_user", "audit.view_auditentry"],
+    "compliance": [
+        "accounts.view_user",
+        "audit.view_auditentry",
+        "accounts.view_kyccase",
+        "accounts.view_kycdocument",
+        "accounts.unmask_id_number",
+        "accounts.view_screeninghit",
+        "accounts.view_eligibilityoverride",
+        "accounts.approve_eligibilityoverride",
+        "accounts.view_sanctionentry",
+        "accounts.view_suitabilitycontest",
+    ],
 }
 
 

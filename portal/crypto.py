@@ -27,3 +27,29 @@ def encrypt(text: str) -> str:
 
 def decrypt(token: str) -> str:
     return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    return _fernet().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    return _fernet().decrypt(bytes(token))
+
+
+def blind_index(value: str, *, purpose: str) -> str:
+    """A keyed hash for equality lookups on encrypted values (never reversible, never unkeyed).
+
+    The key is separate from the encryption key in spirit: derived per purpose, so an index for
+    one field cannot be matched against another's.
+    """
+    import hmac
+
+    key = hashlib.sha256(
+        b"wangrun-blind-index:" + purpose.encode() + b":" + _index_secret().encode()
+    ).digest()
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _index_secret() -> str:
+    return getattr(settings, "BLIND_INDEX_KEY", "") or settings.SECRET_KEY

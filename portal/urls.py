@@ -19,6 +19,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
+    path("onboarding/", include("accounts.onboarding_urls")),
     path("notices/", include("notices.urls")),
     path("admin/", admin.site.urls),
 ]

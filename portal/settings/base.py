@@ -229,3 +229,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- accounts: phone sign-in and onboarding (issue 3) ---------------------------------------
+# allauth 65 phone support with our adapter (mainland numbers, codes sent by our SMS backend).
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1*", "password2*"]
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 300
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
+ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 600
+ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
+ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = 2
+ACCOUNT_RATE_LIMITS = {
+    **ACCOUNT_RATE_LIMITS,
+    # No SMS bombing: per number (key) and per IP, for both verification and sign-in codes.
+    "verify_phone": "1/60s/key,5/h/key,10/h/ip",
+    "request_login_code": "1/60s/key,5/h/key,10/h/ip",
+    "change_phone": "3/10m/user",
+}

@@ -1,0 +1,69 @@
+"""Mainland resident ID numbers (居民身份证号码, GB 11643-1999): check digit, birth date, sex, age."""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from stdnum.cn import ric
+
+ADULT_AGE = 18
+_SHAPE = re.compile(r"^\d{17}[\dX]$")
+
+
+@dataclass(frozen=True)
+class ResidentId:
+    number: str
+    birth_date: date
+    sex: str  # "M" or "F": the 17th digit is odd for men, even for women
+
+    @property
+    def prefix(self) -> str:
+        return self.number[:4]
+
+    @property
+    def last4(self) -> str:
+        return self.number[-4:]
+
+    def age_on(self, day: date) -> int:
+        years = day.year - self.birth_date.year
+        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+
+def normalise(raw: str) -> str:
+    return re.sub(r"[\s-]", "", str(raw or "")).upper()
+
+
+def parse_resident_id(raw: str) -> ResidentId:
+    """Validate an 18-digit number (the X check digit included); raise ValidationError if not."""
+    number = normalise(raw)
+    if not _SHAPE.match(number):
+        raise ValidationError(
+            _("A resident ID number has 18 characters: 17 digits and a final digit or X."),
+            code="id_format",
+        )
+    if ric.calc_check_digit(number[:17]) != number[17]:
+        raise ValidationError(
+            _("This resident ID number is not valid: its check digit does not match."),
+            code="id_checksum",
+        )
+    try:
+        birth = ric.get_birth_date(number)
+    except (ric.ValidationError, ValueError):
+        raise ValidationError(
+            _("This resident ID number does not contain a valid date of birth."), code="id_birth"
+        ) from None
+    if birth > date.today():
+        raise ValidationError(
+            _("This resident ID number does not contain a valid date of birth."), code="id_birth"
+        )
+    return ResidentId(number=number, birth_date=birth, sex="M" if int(number[16]) % 2 else "F")
+
+
+def require_adult(resident_id: ResidentId, *, today: date | None = None) -> None:
+    if resident_id.age_on(today or date.today()) < ADULT_AGE:
+        raise ValidationError(
+            _("You must be at least 18 years old to open a margin-financing account."),
+            code="under_age",
+        )
