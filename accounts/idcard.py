@@ -43,7 +43,7 @@ def parse_resident_id(raw: str) -> ResidentId:
             _("A resident ID number has 18 characters: 17 digits and a final digit or X."),
             code="id_format",
         )
-    if ric.calc_check_digit(number[:17]) != number[17]:
+    if ric.calc_check_digit(number) != number[17]:  # it reads the first 17
         raise ValidationError(
             _("This resident ID number is not valid: its check digit does not match."),
             code="id_checksum",
