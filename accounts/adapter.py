@@ -5,6 +5,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.fields import PhoneField
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -66,17 +67,16 @@ class AccountAdapter(DefaultAccountAdapter):
         user.phone = phone
         user.phone_verified = verified
         if user.pk:
-            type(user).objects.filter(pk=user.pk).update(phone=phone, phone_verified=verified)
+            get_user_model().objects.filter(pk=user.pk).update(phone=phone, phone_verified=verified)
 
     @transaction.atomic
     def set_phone_verified(self, user, phone: str) -> None:
         from audit import record
 
         # A number proven by this user is theirs: drop other accounts' unverified claims to it.
-        type(user).objects.filter(phone=phone, phone_verified=False).exclude(pk=user.pk).update(
-            phone=""
-        )
-        type(user).objects.filter(pk=user.pk).update(phone=phone, phone_verified=True)
+        users = get_user_model().objects
+        users.filter(phone=phone, phone_verified=False).exclude(pk=user.pk).update(phone="")
+        users.filter(pk=user.pk).update(phone=phone, phone_verified=True)
         user.phone, user.phone_verified = phone, True
         record(actor=user, action="accounts.phone_verified", obj=user, data={"phone": phone})
 

@@ -73,7 +73,9 @@ def _isolated_media(settings, tmp_path):
 
 @pytest.fixture
 def client_alice(db):
-    return UserFactory(email="alice@example.test", full_name="林岚", phone="13800000001")
+    return UserFactory(
+        email="alice@example.test", full_name="林岚", phone="13800000001", phone_verified=True
+    )
 
 
 @pytest.fixture

@@ -240,6 +240,9 @@ ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 600
 ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
 ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = 2
+# Six digits, as every Chinese bank and broker sends them.
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 ACCOUNT_RATE_LIMITS = {
     **ACCOUNT_RATE_LIMITS,
     # No SMS bombing: per number (key) and per IP, for both verification and sign-in codes.
