@@ -39,6 +39,13 @@ STEPS = [
 STEP_NUMBER = {slug: number for slug, _label, number in STEPS}
 
 
+def _bound(request, *, files=False) -> tuple:
+    """Form data for a POST, even an empty one (which must show errors, not a blank form)."""
+    if request.method != "POST":
+        return (None, None) if files else (None,)
+    return (request.POST, request.FILES) if files else (request.POST,)
+
+
 def _indicator(case: KycCase, current: str) -> list[dict]:
     return [
         {
@@ -136,7 +143,7 @@ def _consents(request, case):
     latest = {}
     for consent in Consent.objects.filter(user=request.user).order_by("decided_at", "pk"):
         latest[consent.purpose] = consent.granted
-    form = ConsentForm(request.POST or None, initial=latest)
+    form = ConsentForm(*_bound(request), initial=latest)
     if request.method == "POST" and form.is_valid():
         services.consents_record(
             user=request.user,
@@ -163,7 +170,7 @@ def _personal(request, case):
             "related_party": "yes" if case.related_party else "no",
             "related_party_detail": case.related_party_detail,
         }
-    form = PersonalForm(request.POST or None, initial=initial)
+    form = PersonalForm(*_bound(request), initial=initial)
     derived = None
     if request.method == "POST" and form.is_valid():
         derived = form.resident_id
@@ -190,7 +197,7 @@ def _personal(request, case):
 
 def _documents(request, case):
     kinds = services.required_document_kinds(case)
-    form = DocumentsForm(request.POST or None, request.FILES or None, kinds=kinds)
+    form = DocumentsForm(*_bound(request, files=True), kinds=kinds)
     if request.method == "POST" and form.is_valid():
         if not upload_allowed(request):
             form.add_error(None, _("Too many uploads in a short time. Please wait a few minutes."))
@@ -220,7 +227,7 @@ def _documents(request, case):
 
 def _suitability(request, case):
     current = selectors.current_assessment(request.user)
-    form = SuitabilityForm(request.POST or None, initial=current.answers if current else None)
+    form = SuitabilityForm(*_bound(request), initial=current.answers if current else None)
     if request.method == "POST" and form.is_valid():
         services.suitability_assess(user=request.user, answers=form.cleaned_data)
         messages.success(request, _("Your answers have been scored."))
@@ -243,7 +250,7 @@ def _suitability(request, case):
 
 
 def _review(request, case):
-    form = SubmitForm(request.POST or None)
+    form = SubmitForm(*_bound(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.kyc_case_submit(user=request.user)
@@ -323,7 +330,7 @@ def document_image(request, token):
 @login_required
 @never_cache
 def assets(request):
-    form = AssetDeclarationForm(request.POST or None, request.FILES or None)
+    form = AssetDeclarationForm(*_bound(request, files=True))
     if request.method == "POST" and form.is_valid():
         if not upload_allowed(request):
             form.add_error(None, _("Too many uploads in a short time. Please wait a few minutes."))
