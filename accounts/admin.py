@@ -298,17 +298,20 @@ class KycCaseAdmin(admin.ModelAdmin):
     def document_view(self, request, pk, doc_pk):
         case = self._case(request, pk)
         document = get_object_or_404(KycDocument, pk=doc_pk, case=case)
-        form = DocumentDecisionForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            if self._run(
+        form = DocumentDecisionForm(request.POST if request.method == "POST" else None)
+        if (
+            request.method == "POST"
+            and form.is_valid()
+            and self._run(
                 request,
                 services.kyc_document_decide,
                 document=document,
                 reviewer=request.user,
                 status=form.cleaned_data["status"],
                 reason=form.cleaned_data["reason"],
-            ):
-                messages.success(request, _("Document decision recorded."))
+            )
+        ):
+            messages.success(request, _("Document decision recorded."))
         return self._back(case)
 
     def hit_view(self, request, pk, hit_pk):

@@ -104,8 +104,13 @@ def seed_onboarding() -> list[str]:
         return base + ric.calc_check_digit(base + "0")
 
     answers = {
-        "objective": "growth", "horizon": "3to5", "experience": "3to5", "knowledge": "good",
-        "loss_tolerance": "30", "drop_reaction": "hold", "share_of_assets": "10to30",
+        "objective": "growth",
+        "horizon": "3to5",
+        "experience": "3to5",
+        "knowledge": "good",
+        "loss_tolerance": "30",
+        "drop_reaction": "hold",
+        "share_of_assets": "10to30",
         "margin_knowledge": "liquidation",
     }
 
@@ -117,17 +122,24 @@ def seed_onboarding() -> list[str]:
         services.kyc_personal_save(
             user=user,
             details=services.PersonalDetails(
-                legal_name=user.full_name, id_number=number(seq), address="上海市徐汇区漕溪北路 1 号",
-                occupation="employee", income_band="300k-1m", source_of_funds="salary",
-                experience_months=48, experience_products=["stocks", "funds"],
+                legal_name=user.full_name,
+                id_number=number(seq),
+                address="上海市徐汇区漕溪北路 1 号",
+                occupation="employee",
+                income_band="300k-1m",
+                source_of_funds="salary",
+                experience_months=48,
+                experience_products=["stocks", "funds"],
                 related_party=False,
             ),
         )
         if upto == "progress":
             return
         services.kyc_documents_upload(
-            user=user, files={k: image(k) for k in services.required_document_kinds(
-                services.kyc_case_for(user))},
+            user=user,
+            files={
+                k: image(k) for k in services.required_document_kinds(services.kyc_case_for(user))
+            },
         )
         services.suitability_assess(user=user, answers=answers)
         case = services.kyc_case_submit(user=user)
@@ -139,7 +151,9 @@ def seed_onboarding() -> list[str]:
             )
         decision = "rejected" if upto == "rejected" else "approved"
         services.kyc_case_decide(
-            case=case, reviewer=reviewer, decision=decision,
+            case=case,
+            reviewer=reviewer,
+            decision=decision,
             reason="mismatch" if decision == "rejected" else "verified",
             message="证件信息与填写内容不一致。" if decision == "rejected" else "",
         )
@@ -154,5 +168,7 @@ def seed_onboarding() -> list[str]:
     build("approved@demo.wangrun.test", 13, "approved")
     build("rejected@demo.wangrun.test", 14, "rejected")
     build("eligible@demo.wangrun.test", 15, "eligible")
-    return ["  onboarding: new / progress / submitted / approved / rejected / eligible "
-            "@demo.wangrun.test; reviewer dave@demo.wangrun.test"]
+    return [
+        "  onboarding: new / progress / submitted / approved / rejected / eligible "
+        "@demo.wangrun.test; reviewer dave@demo.wangrun.test"
+    ]

@@ -1,4 +1,4 @@
-"""Mainland resident ID numbers (居民身份证号码, GB 11643-1999): check digit, birth date, sex, age."""
+"""Mainland resident ID numbers (居民身份证号码, GB 11643): check digit, birth date, sex, age."""
 
 import re
 from dataclasses import dataclass

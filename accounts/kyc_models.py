@@ -1,4 +1,4 @@
-"""Onboarding records: the KYC case and its documents, consents, suitability, screening, eligibility.
+"""Onboarding records: KYC case and documents, consents, suitability, screening, eligibility.
 
 Everything a regulator could ask about is kept: decisions are rows with who and when, documents
 that were replaced are superseded rather than deleted, consents are appended, never edited.
@@ -257,6 +257,9 @@ class Consent(models.Model):
         verbose_name_plural = _("PIPL consents")
         ordering = ["-decided_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()}: {self.granted}"
+
 
 class SuitabilityAssessment(models.Model):
     """A completed questionnaire: answers, score, rating C1–C5 and what drove it."""
@@ -281,7 +284,7 @@ class SuitabilityAssessment(models.Model):
 
 
 class SuitabilityContest(models.Model):
-    """A client disagrees with their rating; staff answer it (a support ticket once support exists)."""
+    """A client disagrees with their rating; staff answer it (a ticket once support exists)."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -298,6 +301,9 @@ class SuitabilityContest(models.Model):
     class Meta:
         verbose_name = _("suitability contest")
         verbose_name_plural = _("suitability contests")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.created_at:%Y-%m-%d})"
 
 
 class SanctionEntry(models.Model):
@@ -326,6 +332,9 @@ class SanctionNameKey(models.Model):
 
     entry = models.ForeignKey(SanctionEntry, on_delete=models.CASCADE, related_name="keys")
     key = models.CharField(max_length=300, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class ScreeningHit(models.Model):
@@ -357,6 +366,9 @@ class ScreeningHit(models.Model):
         verbose_name = _("screening hit")
         verbose_name_plural = _("screening hits")
 
+    def __str__(self) -> str:
+        return f"{self.entry_name} ({self.score})"
+
 
 class AssetDeclaration(models.Model):
     """The client's 20-trading-day average assets, with evidence, verified by a reviewer."""
@@ -385,6 +397,9 @@ class AssetDeclaration(models.Model):
         verbose_name_plural = _("asset declarations")
         ordering = ["-declared_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.user}: RMB {self.average_assets}"
+
 
 class EligibilityOverride(models.Model):
     """Staff make a client eligible despite an unmet condition: a reason and a second approver."""
@@ -408,3 +423,6 @@ class EligibilityOverride(models.Model):
         verbose_name = _("eligibility override")
         verbose_name_plural = _("eligibility overrides")
         permissions = [("approve_eligibilityoverride", _("Can approve eligibility overrides"))]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_status_display()})"

@@ -27,7 +27,7 @@ BIRTH_DATE_POINTS = 30
 
 def name_keys(name: str) -> set[str]:
     """Every key a name can be matched by: its Latin spelling, and its pinyin if it has Hanzi."""
-    keys = set()
+    keys: set[str] = set()
     text = (name or "").strip()
     if not text:
         return keys

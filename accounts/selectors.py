@@ -178,9 +178,7 @@ def _rating_condition(user: User) -> Condition:
             False,
             _("Your rating is %(rating)s; margin financing is an R4 product and needs C4.")
             % {"rating": latest.rating},
-            _(
-                "If your circumstances have changed, retake the questionnaire or contest the rating."
-            ),
+            _("If your circumstances changed, retake the questionnaire or contest the rating."),
             url,
         )
     return Condition("rating", label, True)

@@ -108,9 +108,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "margin_knowledge",
-        _(
-            "What happens if the maintenance ratio of a margin account falls below the liquidation line?"
-        ),
+        _("What happens when a margin account falls below the forced-liquidation line?"),
         (
             Option("dont_know", _("I don't know"), 0),
             Option("nothing", _("Nothing until I decide to sell"), 0),

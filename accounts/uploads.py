@@ -84,9 +84,9 @@ def clean_image(upload) -> CleanImage:
                 if probe.width * probe.height > MAX_PIXELS:
                     raise _refuse(_("The image has too many pixels."), "bomb")
                 probe.verify()
-            with Image.open(io.BytesIO(raw)) as image:
-                image.load()
-                image = ImageOps.exif_transpose(image)
+            with Image.open(io.BytesIO(raw)) as opened:
+                opened.load()
+                image: Image.Image = ImageOps.exif_transpose(opened)
                 if min(image.size) < MIN_SIDE:
                     raise _refuse(
                         _("The image is too small to read: at least 200 pixels on each side."),

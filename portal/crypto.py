@@ -33,7 +33,7 @@ def encrypt_bytes(data: bytes) -> bytes:
     return _fernet().encrypt(data)
 
 
-def decrypt_bytes(token: bytes) -> bytes:
+def decrypt_bytes(token: bytes | memoryview) -> bytes:
     return _fernet().decrypt(bytes(token))
 
 

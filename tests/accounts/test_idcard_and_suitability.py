@@ -54,8 +54,18 @@ def test_under_18_is_refused_and_18th_birthday_is_accepted():
 
 @pytest.mark.parametrize(
     "score,rating",
-    [(0, "C1"), (19, "C1"), (20, "C2"), (39, "C2"), (40, "C3"), (59, "C3"), (60, "C4"),
-     (79, "C4"), (80, "C5"), (100, "C5")],
+    [
+        (0, "C1"),
+        (19, "C1"),
+        (20, "C2"),
+        (39, "C2"),
+        (40, "C3"),
+        (59, "C3"),
+        (60, "C4"),
+        (79, "C4"),
+        (80, "C5"),
+        (100, "C5"),
+    ],
 )
 def test_rating_boundaries(score, rating):
     assert suitability.rating_for_score(score) == rating

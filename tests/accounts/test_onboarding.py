@@ -65,7 +65,9 @@ def test_duplicate_id_across_accounts_is_flagged_on_submit(client_alice, client_
     assert any(r["rule"] == "duplicate_id" and r["points"] == 40 for r in case.risk_rules)
 
 
-def test_screening_matches_chinese_name_through_pinyin_and_birth_date(client_alice, sanctions_sample):
+def test_screening_matches_chinese_name_through_pinyin_and_birth_date(
+    client_alice, sanctions_sample
+):
     case = submitted_case(
         client_alice, legal_name="赵铁柱", id_number=resident_id(birth="19750314")
     )
@@ -88,15 +90,21 @@ def test_latin_spelling_in_any_order_matches(sanctions_sample):
     assert pep[0].kind == "pep"
 
 
-def test_clearing_a_hit_needs_two_reviewers(client_alice, reviewer_dave, reviewer_gina, sanctions_sample):
-    case = submitted_case(client_alice, legal_name="孙悟能", id_number=resident_id(birth="19900520"))
+def test_clearing_a_hit_needs_two_reviewers(
+    client_alice, reviewer_dave, reviewer_gina, sanctions_sample
+):
+    case = submitted_case(
+        client_alice, legal_name="孙悟能", id_number=resident_id(birth="19900520")
+    )
     approve_all_documents(case, reviewer_dave)
     hit = case.hits.get()
     services.screening_hit_clear(hit=hit, reviewer=reviewer_dave, note="different ID, photo")
     with pytest.raises(PermissionDenied):
         services.screening_hit_clear(hit=hit, reviewer=reviewer_dave)
     with pytest.raises(PermissionDenied):
-        services.kyc_case_decide(case=case, reviewer=reviewer_dave, decision="approved", reason="verified")
+        services.kyc_case_decide(
+            case=case, reviewer=reviewer_dave, decision="approved", reason="verified"
+        )
     services.screening_hit_clear(hit=hit, reviewer=reviewer_gina)
     hit.refresh_from_db()
     assert hit.status == ScreeningHit.Status.CLEARED
@@ -109,7 +117,9 @@ def test_clearing_a_hit_needs_two_reviewers(client_alice, reviewer_dave, reviewe
 def test_reviewer_cannot_decide_own_case(reviewer_dave):
     case = submitted_case(reviewer_dave)
     with pytest.raises(PermissionDenied):
-        services.kyc_case_decide(case=case, reviewer=reviewer_dave, decision="rejected", reason="mismatch")
+        services.kyc_case_decide(
+            case=case, reviewer=reviewer_dave, decision="rejected", reason="mismatch"
+        )
 
 
 def test_flagging_reviewer_cannot_decide_alone(client_alice, reviewer_dave, reviewer_gina):
@@ -117,14 +127,20 @@ def test_flagging_reviewer_cannot_decide_alone(client_alice, reviewer_dave, revi
     approve_all_documents(case, reviewer_dave)
     services.kyc_case_flag(case=case, reviewer=reviewer_dave, note="selfie looks odd")
     with pytest.raises(PermissionDenied):
-        services.kyc_case_decide(case=case, reviewer=reviewer_dave, decision="approved", reason="verified")
-    services.kyc_case_decide(case=case, reviewer=reviewer_gina, decision="approved", reason="verified")
+        services.kyc_case_decide(
+            case=case, reviewer=reviewer_dave, decision="approved", reason="verified"
+        )
+    services.kyc_case_decide(
+        case=case, reviewer=reviewer_gina, decision="approved", reason="verified"
+    )
 
 
 def test_approval_is_audited_and_notified_on_every_channel(client_alice, reviewer_dave):
     case = submitted_case(client_alice)
     approve_all_documents(case, reviewer_dave)
-    services.kyc_case_decide(case=case, reviewer=reviewer_dave, decision="approved", reason="verified")
+    services.kyc_case_decide(
+        case=case, reviewer=reviewer_dave, decision="approved", reason="verified"
+    )
     assert AuditEntry.objects.filter(action="kyc.approved", actor=reviewer_dave).exists()
     channels = set(
         Notification.objects.filter(recipient=client_alice, key="kyc_decision").values_list(
@@ -138,15 +154,22 @@ def test_approval_is_audited_and_notified_on_every_channel(client_alice, reviewe
 def test_case_cannot_be_approved_until_every_document_is(client_alice, reviewer_dave):
     case = submitted_case(client_alice)
     with pytest.raises(ValidationError):
-        services.kyc_case_decide(case=case, reviewer=reviewer_dave, decision="approved", reason="verified")
+        services.kyc_case_decide(
+            case=case, reviewer=reviewer_dave, decision="approved", reason="verified"
+        )
 
 
 def test_revision_for_a_blurry_document_then_fix_and_approval(client_alice, reviewer_dave):
     case = submitted_case(client_alice)
     front = case.documents.get(kind="id_front")
-    services.kyc_document_decide(document=front, reviewer=reviewer_dave, status="revision", reason="blurry")
+    services.kyc_document_decide(
+        document=front, reviewer=reviewer_dave, status="revision", reason="blurry"
+    )
     services.kyc_case_decide(
-        case=case, reviewer=reviewer_dave, decision="revision", reason="documents",
+        case=case,
+        reviewer=reviewer_dave,
+        decision="revision",
+        reason="documents",
         message="请重新拍摄身份证正面。",
     )
     assert selectors.kyc_status(client_alice) == "revision"
@@ -158,7 +181,9 @@ def test_revision_for_a_blurry_document_then_fix_and_approval(client_alice, revi
     new_front = case.documents.get(kind="id_front", superseded=False)
     assert new_front.status == "pending" and new_front.pk != front.pk
     approve_all_documents(case, reviewer_dave)
-    services.kyc_case_decide(case=case, reviewer=reviewer_dave, decision="approved", reason="verified")
+    services.kyc_case_decide(
+        case=case, reviewer=reviewer_dave, decision="approved", reason="verified"
+    )
     assert case.documents.filter(kind="id_front").count() == 2  # the old one is kept, superseded
 
 
@@ -172,11 +197,15 @@ def test_identity_and_sensitive_consents_are_needed(client, client_alice):
     client.force_login(client_alice)
     response = client.post(reverse("onboarding:step", args=["consents"]), {"face": "on"})
     assert response.status_code == 200
-    assert "cannot open an account" in response.content.decode() or "无法" in response.content.decode()
+    assert (
+        "cannot open an account" in response.content.decode() or "无法" in response.content.decode()
+    )
     assert services.kyc_case_for(client_alice).step == 0
 
 
-def test_rating_change_sends_signal_and_expires_after_two_years(client_alice, django_capture_on_commit_callbacks):
+def test_rating_change_sends_signal_and_expires_after_two_years(
+    client_alice, django_capture_on_commit_callbacks
+):
     seen = []
 
     def listener(sender, user, old, new, **kwargs):
@@ -219,16 +248,38 @@ def test_all_conditions_met_makes_a_client_eligible(client_alice, reviewer_dave)
     "overrides,answers,assets,unmet",
     [
         ({"experience_months": 5}, HIGH_ANSWERS, "500000.00", "experience"),
-        ({"related_party": True, "related_party_detail": "员工配偶"}, HIGH_ANSWERS, "500000.00", "related_party"),
-        ({}, {**HIGH_ANSWERS, "margin_knowledge": "dont_know", "horizon": "lt1", "objective": "preserve", "knowledge": "none"}, "500000.00", "rating"),
+        (
+            {"related_party": True, "related_party_detail": "员工配偶"},
+            HIGH_ANSWERS,
+            "500000.00",
+            "related_party",
+        ),
+        (
+            {},
+            {
+                **HIGH_ANSWERS,
+                "margin_knowledge": "dont_know",
+                "horizon": "lt1",
+                "objective": "preserve",
+                "knowledge": "none",
+            },
+            "500000.00",
+            "rating",
+        ),
         ({}, HIGH_ANSWERS, "499999.99", "assets"),
     ],
 )
-def test_each_unmet_condition_is_reported(client_alice, reviewer_dave, overrides, answers, assets, unmet):
+def test_each_unmet_condition_is_reported(
+    client_alice, reviewer_dave, overrides, answers, assets, unmet
+):
     case = submitted_case(client_alice, answers=answers, **overrides)
     approve_all_documents(case, reviewer_dave)
-    services.kyc_case_decide(case=case, reviewer=reviewer_dave, decision="approved", reason="verified")
-    decl = services.asset_declaration_submit(user=client_alice, average_assets=Decimal(assets), evidence=upload())
+    services.kyc_case_decide(
+        case=case, reviewer=reviewer_dave, decision="approved", reason="verified"
+    )
+    decl = services.asset_declaration_submit(
+        user=client_alice, average_assets=Decimal(assets), evidence=upload()
+    )
     services.asset_declaration_review(declaration=decl, reviewer=reviewer_dave, verified=True)
     result = selectors.margin_eligibility(client_alice)
     assert not result.eligible
@@ -269,7 +320,10 @@ def test_unmasking_needs_permission_and_is_audited(client_alice, reviewer_dave, 
     with pytest.raises(PermissionDenied):
         services.id_number_reveal(case=case, staff=reviewer_dave)
     assert services.id_number_reveal(case=case, staff=compliance_frank) == resident_id()
-    assert AuditEntry.objects.filter(action="pii.id_number_viewed", actor=compliance_frank).count() == 1
+    assert (
+        AuditEntry.objects.filter(action="pii.id_number_viewed", actor=compliance_frank).count()
+        == 1
+    )
 
 
 def test_export_contains_data_and_documents(client, client_alice):

@@ -1,4 +1,4 @@
-"""Arbitrary text, sizes and files at every onboarding form: a clear error, never a half-written case."""
+"""Arbitrary text, sizes and files at every onboarding form: a clear error, no half-written case."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -66,9 +66,16 @@ def test_consent_form(identity, sensitive, junk):
 def test_personal_form(name, number, address, months, related, detail):
     user, client = _client_at(services.STEP_CONSENTS)
     data = {
-        "legal_name": name, "id_number": number, "address": address, "occupation": "employee",
-        "income_band": "lt100k", "source_of_funds": "salary", "experience_months": months,
-        "related_party": related, "related_party_detail": detail, "confirmed": "on",
+        "legal_name": name,
+        "id_number": number,
+        "address": address,
+        "occupation": "employee",
+        "income_band": "lt100k",
+        "source_of_funds": "salary",
+        "experience_months": months,
+        "related_party": related,
+        "related_party_detail": detail,
+        "confirmed": "on",
     }
     response = client.post(reverse("onboarding:step", args=["personal"]), data)
     case = KycCase.objects.get(user=user)
@@ -90,7 +97,9 @@ def test_personal_form(name, number, address, months, related, detail):
     # Control characters in a file name make the browser (and Django's test client) drop the
     # file part altogether, which is a different case: "nothing chosen".
     name=st.text(
-        st.characters(whitelist_categories=("Lu", "Ll", "Lo", "Nd", "Pd", "Zs"), max_codepoint=0xFFFF),
+        st.characters(
+            whitelist_categories=("Lu", "Ll", "Lo", "Nd", "Pd", "Zs"), max_codepoint=0xFFFF
+        ),
         min_size=1,
         max_size=80,
     ),
@@ -120,12 +129,16 @@ def test_suitability_form(answers):
 
 
 @SETTINGS
-@given(amount=st.one_of(text, st.decimals(allow_nan=True, allow_infinity=True).map(str)),
-       payload=st.binary(max_size=2048))
+@given(
+    amount=st.one_of(text, st.decimals(allow_nan=True, allow_infinity=True).map(str)),
+    payload=st.binary(max_size=2048),
+)
 def test_asset_form(amount, payload):
     user, client = _client_at(0)
-    data = {"average_assets": amount,
-            "evidence": SimpleUploadedFile("s.jpg", payload, "image/jpeg")}
+    data = {
+        "average_assets": amount,
+        "evidence": SimpleUploadedFile("s.jpg", payload, "image/jpeg"),
+    }
     response = client.post(reverse("onboarding:assets"), data)
     assert _has_error(response)
     assert not AssetDeclaration.objects.filter(user=user).exists()

@@ -16,7 +16,9 @@ def _empty_sms():
     LocmemSmsBackend.outbox.clear()
 
 
-@pytest.mark.parametrize("raw", ["13800000001", "+86 138 0000 0001", "8613800000001", "0086-138-0000-0001"])
+@pytest.mark.parametrize(
+    "raw", ["13800000001", "+86 138 0000 0001", "8613800000001", "0086-138-0000-0001"]
+)
 def test_mainland_numbers_are_normalised(raw):
     assert normalise_mainland_phone(raw) == "13800000001"
 
@@ -82,5 +84,7 @@ def test_sms_sending_is_rate_limited_per_ip():
 
     for n in range(12):
         UserFactory(email=f"ip{n}@example.test", phone=f"139000001{n:02d}", phone_verified=True)
-        Client(REMOTE_ADDR="10.9.9.9").post(reverse("account_request_login_code"), {"phone": f"139000001{n:02d}"})
+        Client(REMOTE_ADDR="10.9.9.9").post(
+            reverse("account_request_login_code"), {"phone": f"139000001{n:02d}"}
+        )
     assert len(LocmemSmsBackend.outbox) == 10

@@ -200,8 +200,11 @@ def test_revision_for_a_blurry_document_then_approval(page, reviewer):
     decide_documents(
         page,
         case.pk,
-        {"id_front": ("revision", "blurry"), "id_back": ("approved", "clear"),
-         "selfie": ("approved", "clear")},
+        {
+            "id_front": ("revision", "blurry"),
+            "id_back": ("approved", "clear"),
+            "selfie": ("approved", "clear"),
+        },
     )
     decide_case(page, case.pk, "revision", "documents", "请重新拍摄身份证正面，确保字迹清晰。")
     sign_out(page)
