@@ -88,7 +88,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "drop_reaction",
-        _("Your holdings fall 20% in a month. What do you do?"),
+        _("Your holdings fall by 20 percent in a month. What do you do?"),
         (
             Option("sell_all", _("Sell everything"), 0),
             Option("sell_some", _("Sell part of them"), 4),
