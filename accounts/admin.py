@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import links, services
-from accounts.kyc_models import CaseDecisionReason
+from accounts.kyc_models import CaseDecisionReason, ProductExperience
 from accounts.models import (
     AssetDeclaration,
     EligibilityOverride,
@@ -85,24 +85,26 @@ class RiskFilter(admin.SimpleListFilter):
 
 class DocumentDecisionForm(forms.Form):
     status = forms.ChoiceField(
+        label=gettext_lazy("Decision"),
         choices=[
             (KycDocument.Status.APPROVED, gettext_lazy("Approve")),
             (KycDocument.Status.REVISION, gettext_lazy("Ask for revision")),
             (KycDocument.Status.REJECTED, gettext_lazy("Reject")),
-        ]
+        ],
     )
-    reason = forms.ChoiceField(choices=KycDocument.Reason.choices)
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=KycDocument.Reason.choices)
 
 
 class CaseDecisionForm(forms.Form):
     decision = forms.ChoiceField(
+        label=gettext_lazy("Decision"),
         choices=[
             (KycCase.Status.APPROVED, gettext_lazy("Approve")),
             (KycCase.Status.REVISION, gettext_lazy("Request revision")),
             (KycCase.Status.REJECTED, gettext_lazy("Reject")),
-        ]
+        ],
     )
-    reason = forms.ChoiceField(choices=CaseDecisionReason.choices)
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=CaseDecisionReason.choices)
     message = forms.CharField(
         label=gettext_lazy("Message the client will see"),
         required=False,
@@ -141,7 +143,7 @@ class KycCaseAdmin(admin.ModelAdmin):
         "income_band",
         "source_of_funds",
         "experience_months",
-        "experience_products",
+        "products_display",
         "related_party",
         "related_party_detail",
         "in_person_verification",
@@ -193,6 +195,11 @@ class KycCaseAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("open hits"), ordering="n_open_hits")
     def open_hits(self, obj):
         return obj.n_open_hits
+
+    @admin.display(description=gettext_lazy("products traded"))
+    def products_display(self, obj):
+        labels = dict(ProductExperience.choices)
+        return "、".join(str(labels.get(p, p)) for p in obj.experience_products) or "—"
 
     @admin.display(description=gettext_lazy("resident ID number"))
     def id_number_display(self, obj):
