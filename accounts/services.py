@@ -28,7 +28,7 @@ from accounts.models import (
     SuitabilityContest,
     User,
 )
-from accounts.signals import suitability_changed
+from accounts.signals import suitability_changed, suitability_contested
 from audit import record as audit_record
 from notices import services as notices
 from portal import crypto
@@ -310,6 +310,9 @@ def suitability_contest(*, user: User, message: str) -> SuitabilityContest:
         assessment=assessment, user=user, message=message[:2000]
     )
     audit_record(actor=user, action="suitability.contested", obj=contest, data={})
+    transaction.on_commit(
+        lambda: suitability_contested.send(sender=SuitabilityContest, contest=contest)
+    )
     return contest
 
 

@@ -7,3 +7,7 @@ for a first or expired rating). Sent after the transaction that stored the new r
 from django.dispatch import Signal
 
 suitability_changed = Signal()
+
+# suitability_contested(sender, contest): a client disputes their rating. The support app can open
+# a ticket from it (type KYC issue); until then reviewers answer contests in admin.
+suitability_contested = Signal()

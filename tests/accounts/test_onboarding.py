@@ -435,3 +435,54 @@ def test_oversized_upload_is_refused(client_alice):
     with pytest.raises(ValidationError) as exc:
         uploads.clean_image(big)
     assert exc.value.code == "too_large"
+
+
+def test_contesting_a_rating_is_recorded_and_announced(client_alice, django_capture_on_commit_callbacks):
+    from accounts.signals import suitability_contested
+
+    services.suitability_assess(user=client_alice, answers=LOW_ANSWERS)
+    seen = []
+    receiver = lambda sender, contest, **kw: seen.append(contest.pk)  # noqa: E731
+    suitability_contested.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            contest = services.suitability_contest(user=client_alice, message="我能承受亏损，勾选错误")
+    finally:
+        suitability_contested.disconnect(receiver)
+    assert seen == [contest.pk] and contest.assessment.rating == "C1"
+
+
+def test_import_sanctions_replaces_the_list_and_refuses_other_files(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from accounts.models import SanctionEntry
+
+    good = tmp_path / "targets.simple.csv"
+    good.write_text(
+        "id,schema,name,aliases,birth_date,countries,dataset\n"
+        "x-1,Person,Wang Wu,王五,1970-01-01,cn,test sanctions\n"
+        "x-2,Company,Acme,,,cn,test sanctions\n",
+        encoding="utf-8",
+    )
+    call_command("import_sanctions", str(good), verbosity=0)
+    assert list(SanctionEntry.objects.values_list("entity_id", flat=True)) == ["x-1"]
+    bad = tmp_path / "other.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(CommandError):
+        call_command("import_sanctions", str(bad), verbosity=0)
+    assert SanctionEntry.objects.count() == 1  # the old list stays when an import is refused
+
+
+def test_uploads_are_rate_limited(client, client_alice, settings):
+    from accounts import ratelimits
+
+    services.consents_record(user=client_alice, identity=True, face=True, sensitive=True)
+    from tests.accounts.factories import personal
+
+    services.kyc_personal_save(user=client_alice, details=personal())
+    client.force_login(client_alice)
+    url = reverse("onboarding:step", args=["documents"])
+    for _ in range(ratelimits.UPLOADS_PER_WINDOW):
+        client.post(url, {"id_front": upload()})
+    response = client.post(url, {"id_front": upload()})
+    assert "Too many uploads" in response.content.decode() or "上传次数过多" in response.content.decode()
