@@ -437,7 +437,9 @@ def test_oversized_upload_is_refused(client_alice):
     assert exc.value.code == "too_large"
 
 
-def test_contesting_a_rating_is_recorded_and_announced(client_alice, django_capture_on_commit_callbacks):
+def test_contesting_a_rating_is_recorded_and_announced(
+    client_alice, django_capture_on_commit_callbacks
+):
     from accounts.signals import suitability_contested
 
     services.suitability_assess(user=client_alice, answers=LOW_ANSWERS)
@@ -446,7 +448,9 @@ def test_contesting_a_rating_is_recorded_and_announced(client_alice, django_capt
     suitability_contested.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            contest = services.suitability_contest(user=client_alice, message="我能承受亏损，勾选错误")
+            contest = services.suitability_contest(
+                user=client_alice, message="我能承受亏损，勾选错误"
+            )
     finally:
         suitability_contested.disconnect(receiver)
     assert seen == [contest.pk] and contest.assessment.rating == "C1"
@@ -485,4 +489,7 @@ def test_uploads_are_rate_limited(client, client_alice, settings):
     for _ in range(ratelimits.UPLOADS_PER_WINDOW):
         client.post(url, {"id_front": upload()})
     response = client.post(url, {"id_front": upload()})
-    assert "Too many uploads" in response.content.decode() or "上传次数过多" in response.content.decode()
+    assert (
+        "Too many uploads" in response.content.decode()
+        or "上传次数过多" in response.content.decode()
+    )
