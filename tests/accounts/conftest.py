@@ -1,21 +1,28 @@
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from tests.factories import UserFactory
 
 
+def _staff(email, name, role):
+    user = UserFactory(email=email, full_name=name, role=role)
+    TOTP.activate(user, generate_totp_secret())  # staff cannot open the admin without it
+    return user
+
+
 @pytest.fixture
 def reviewer_dave(db):
-    return UserFactory(email="dave@example.test", full_name="邓伟", role="kyc_reviewer")
+    return _staff("dave@example.test", "邓伟", "kyc_reviewer")
 
 
 @pytest.fixture
 def reviewer_gina(db):
-    return UserFactory(email="gina@example.test", full_name="葛娜", role="kyc_reviewer")
+    return _staff("gina@example.test", "葛娜", "kyc_reviewer")
 
 
 @pytest.fixture
 def risk_erin(db):
-    return UserFactory(email="erin@example.test", full_name="易琳", role="risk_officer")
+    return _staff("erin@example.test", "易琳", "risk_officer")
 
 
 @pytest.fixture

@@ -493,3 +493,27 @@ def test_uploads_are_rate_limited(client, client_alice, settings):
         "Too many uploads" in response.content.decode()
         or "上传次数过多" in response.content.decode()
     )
+
+
+def test_restricted_records_leave_the_reviewers_queue(client, client_alice, reviewer_dave):
+    case = submitted_case(client_alice)
+    services.privacy_erasure_request(user=client_alice)
+    client.force_login(reviewer_dave)
+    changelist = client.get(reverse("admin:accounts_kyccase_changelist"))
+    assert changelist.status_code == 200 and "林岚" not in changelist.content.decode()
+    doc = case.documents.first()
+    url = links.document_url(kind="kyc", pk=doc.pk, viewer_id=reviewer_dave.pk)
+    assert client.get(url).status_code == 404
+
+
+def test_reviewer_queue_lists_oldest_first(client, client_alice, client_bob, reviewer_dave):
+    submitted_case(client_alice)
+    submitted_case(client_bob, legal_name="王博", id_number=resident_id(seq="777"))
+    client.force_login(reviewer_dave)
+    page = client.get(reverse("admin:accounts_kyccase_changelist")).content.decode()
+    assert page.index("林岚") < page.index("王博")
+    assert resident_id() not in page
+    case = KycCase.objects.get(user=client_alice)
+    detail = client.get(reverse("admin:accounts_kyccase_change", args=[case.pk])).content.decode()
+    assert case.masked_id_number in detail and resident_id() not in detail
+    assert AuditEntry.objects.filter(action="pii.id_number_viewed").count() == 0

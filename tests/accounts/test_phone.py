@@ -88,3 +88,17 @@ def test_sms_sending_is_rate_limited_per_ip():
             reverse("account_request_login_code"), {"phone": f"139000001{n:02d}"}
         )
     assert len(LocmemSmsBackend.outbox) == 10
+
+
+def test_phone_codes_expire(client):
+    import time_machine
+    from django.utils import timezone
+
+    user = UserFactory(email="p5@example.test")
+    client.force_login(user)
+    client.post(reverse("account_change_phone"), {"phone": "13900000005"})
+    code = _last_code()
+    with time_machine.travel(timezone.now() + timezone.timedelta(seconds=601)):
+        client.post(reverse("account_verify_phone"), {"code": code})
+    user.refresh_from_db()
+    assert not user.phone_verified
