@@ -102,3 +102,26 @@ def test_phone_codes_expire(client):
         client.post(reverse("account_verify_phone"), {"code": code})
     user.refresh_from_db()
     assert not user.phone_verified
+
+
+def test_sign_up_with_a_phone_verifies_it_by_sms(client, django_capture_on_commit_callbacks):
+    from accounts.models import User
+    from tests.factories import PASSWORD
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("account_signup"),
+            {
+                "email": "phone-signup@example.test",
+                "phone": "139-0000-0004",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
+        )
+    assert response.status_code == 302
+    user = User.objects.get(email="phone-signup@example.test")
+    assert (user.phone, user.phone_verified) == ("13900000004", False)
+    assert LocmemSmsBackend.outbox and LocmemSmsBackend.outbox[-1].phone == "13900000004"
+    client.post(reverse("account_verify_phone"), {"code": _last_code()})
+    user.refresh_from_db()
+    assert user.phone_verified
