@@ -21,6 +21,13 @@ except ValueError:
         "Environment variable FIELD_ENCRYPTION_KEY is malformed: it must be a Fernet key "
         "(32 url-safe base64-encoded bytes)."
     ) from None
+# Keys the lookups on encrypted identity numbers; independent of SECRET_KEY so rotating that one
+# does not orphan every index. Never change it without re-indexing.
+BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
+if len(BLIND_INDEX_KEY) < 32:
+    raise ImproperlyConfigured(
+        "Environment variable BLIND_INDEX_KEY is malformed: use at least 32 random characters."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS]
 

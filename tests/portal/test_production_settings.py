@@ -16,6 +16,7 @@ GOOD = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "ALLOWED_HOSTS": "portal.wangrun.example",
     "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "BLIND_INDEX_KEY": "k3v9-blind-index-key-for-the-deploy-check-0001",
 }
 
 
@@ -49,7 +50,15 @@ def test_check_deploy_reports_no_issue_when_everything_is_set():
 
 
 @pytest.mark.parametrize(
-    "variable", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEY"]
+    "variable",
+    [
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ALLOWED_HOSTS",
+        "FIELD_ENCRYPTION_KEY",
+        "BLIND_INDEX_KEY",
+    ],
 )
 def test_a_missing_variable_stops_start_up_naming_it(variable):
     result = manage("check", **{variable: None})
@@ -64,6 +73,7 @@ def test_a_missing_variable_stops_start_up_naming_it(variable):
         ("REDIS_URL", "not-a-url"),
         ("SECRET_KEY", "short"),
         ("FIELD_ENCRYPTION_KEY", "not-a-fernet-key"),
+        ("BLIND_INDEX_KEY", "short"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(variable, value):
