@@ -179,6 +179,13 @@ class DocumentVersion(models.Model):
         instance._loaded = dict(zip(field_names, values, strict=True))
         return instance
 
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._remember_loaded()
+
+    def _remember_loaded(self) -> None:
+        self._loaded = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
+
     @property
     def label(self) -> str:
         return f"v{self.number}"
@@ -222,7 +229,7 @@ class DocumentVersion(models.Model):
             if self.status not in PUBLISHED_STATUSES:
                 raise ImmutableVersionError(f"{self} is published: it cannot go back to a draft.")
         super().save(*args, **kwargs)
-        self._loaded = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
+        self._remember_loaded()
 
     def delete(self, *args: Any, **kwargs: Any):
         if self.status in PUBLISHED_STATUSES:

@@ -200,7 +200,7 @@ def version_schedule(
         )
     decision = selectors.notice_decision_for(version)
     earliest = decision.earliest(now)
-    if effective_at < earliest:
+    if max(effective_at, now) < earliest:
         raise DisclosureError(_refusal(decision, earliest))
     previous = selectors.version_in_force(kind)
     version.content_hash = version.compute_hash()
@@ -449,6 +449,7 @@ def version_accept(
     user_agent: str,
 ) -> Acknowledgement:
     """Accept the version in force outside a change notice (sign-up, a new contract)."""
+    version = _locked(version)
     if version.status != VersionStatus.IN_FORCE:
         raise DisclosureError(_("Only the version in force can be accepted."))
     return _acknowledge(

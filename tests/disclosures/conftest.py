@@ -1,0 +1,13 @@
+import pytest
+
+from tests.disclosures import factories
+
+
+@pytest.fixture
+def compliance_grace(db):
+    return factories.staff(email="grace@example.test", full_name="葛蕾")
+
+
+@pytest.fixture
+def fees_v1(db):
+    return factories.in_force()
