@@ -410,7 +410,7 @@ def change_acknowledge(
     the version (the hash shown must be the version's), an answer after acceptance.
     """
     notice = (
-        ChangeNotice.objects.select_for_update()
+        ChangeNotice.objects.select_for_update(of=("self",))
         .select_related("version__document", "previous_version")
         .filter(pk=notice_id, client=user)
         .first()
