@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -64,9 +64,10 @@ class DocumentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         document = get_object_or_404(Document, pk=pk)
         version = services.version_draft_create(actor=request.user, document=document)  # type: ignore[arg-type]
-        messages.success(request, _("Draft %(label)s created from the version in force.") % {
-            "label": version.label
-        })
+        messages.success(
+            request,
+            _("Draft %(label)s created from the version in force.") % {"label": version.label},
+        )
         return redirect("admin:disclosures_documentversion_change", version.pk)
 
 
@@ -156,7 +157,9 @@ class DocumentVersionAdmin(admin.ModelAdmin):
         return [*self.draft_fields, *self.info_fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # drafts start from a document ("new draft"), so they copy the version in force
+        return (
+            False  # drafts start from a document ("new draft"), so they copy the version in force
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -229,9 +232,7 @@ class DocumentVersionAdmin(admin.ModelAdmin):
             "title": title,
             "version": version,
             "current": current,
-            "rows": diff.side_by_side(
-                current.text_zh if current else "", version.text_zh
-            ),
+            "rows": diff.side_by_side(current.text_zh if current else "", version.text_zh),
             "rows_en": diff.side_by_side(current.text_en if current else "", version.text_en),
             "item_rows": selectors.item_rows(current, version),
             "decision": decision,
@@ -241,7 +242,9 @@ class DocumentVersionAdmin(admin.ModelAdmin):
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk)
-        context = self._context(request, version, _("Preview: %(v)s against the version in force") % {"v": version})
+        context = self._context(
+            request, version, _("Preview: %(v)s against the version in force") % {"v": version}
+        )
         return TemplateResponse(request, "admin/disclosures/documentversion/preview.html", context)
 
     def _step(self, request: HttpRequest, pk: int, step, done: str) -> HttpResponse:
@@ -310,9 +313,7 @@ class DocumentVersionAdmin(admin.ModelAdmin):
                     _("Published and scheduled. Every client has been notified."),
                 )
                 return self._back(version)
-        context = self._context(
-            request, version, _("Schedule %(v)s") % {"v": version}, form=form
-        )
+        context = self._context(request, version, _("Schedule %(v)s") % {"v": version}, form=form)
         return TemplateResponse(request, "admin/disclosures/documentversion/schedule.html", context)
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (legal text: one paragraph a line, so diffs align by paragraph)
 """The demo documents, in both languages. The numbers are DESIGN.md's; the Chinese is binding."""
 
 from decimal import Decimal
@@ -226,19 +227,60 @@ def _rate(code, zh, en, value, tier=None, basis=Basis.ANNUAL_360, note_zh="", no
 
 def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: str = "2.00"):
     return [
-        _rate("financing_rate_tier1", "融资年利率（一档）", "Financing rate, tier 1", "0.078000", 1,
-              note_zh="融资不超过保证金的50%", note_en="financing up to 50% of margin"),
-        _rate("financing_rate_tier2", "融资年利率（二档）", "Financing rate, tier 2", tier2, 2,
-              note_zh="融资不超过保证金的80%", note_en="financing up to 80% of margin"),
-        _rate("financing_rate_tier3", "融资年利率（三档）", "Financing rate, tier 3", tier3, 3,
-              note_zh="融资不超过保证金的100%", note_en="financing up to 100% of margin"),
-        _rate("penalty_rate", "罚息（日利率）", "Penalty interest (daily)", "0.000500",
-              basis=Basis.DAILY, note_zh="逾期未还款项", note_en="amounts overdue"),
-        _rate("trade_service_fee", "交易服务费", "Trade service fee", "0.000300",
-              basis=Basis.PER_TRADE, note_zh="融资买入与卖出平仓",
-              note_en="financed purchases and closing sales"),
-        _rate("withdrawal_fee", "提现手续费", "Withdrawal fee", withdrawal, basis=Basis.FIXED,
-              note_zh="每笔提现", note_en="each withdrawal"),
+        _rate(
+            "financing_rate_tier1",
+            "融资年利率（一档）",
+            "Financing rate, tier 1",
+            "0.078000",
+            1,
+            note_zh="融资不超过保证金的50%",
+            note_en="financing up to 50% of margin",
+        ),
+        _rate(
+            "financing_rate_tier2",
+            "融资年利率（二档）",
+            "Financing rate, tier 2",
+            tier2,
+            2,
+            note_zh="融资不超过保证金的80%",
+            note_en="financing up to 80% of margin",
+        ),
+        _rate(
+            "financing_rate_tier3",
+            "融资年利率（三档）",
+            "Financing rate, tier 3",
+            tier3,
+            3,
+            note_zh="融资不超过保证金的100%",
+            note_en="financing up to 100% of margin",
+        ),
+        _rate(
+            "penalty_rate",
+            "罚息（日利率）",
+            "Penalty interest (daily)",
+            "0.000500",
+            basis=Basis.DAILY,
+            note_zh="逾期未还款项",
+            note_en="amounts overdue",
+        ),
+        _rate(
+            "trade_service_fee",
+            "交易服务费",
+            "Trade service fee",
+            "0.000300",
+            basis=Basis.PER_TRADE,
+            note_zh="融资买入与卖出平仓",
+            note_en="financed purchases and closing sales",
+        ),
+        _rate(
+            "withdrawal_fee",
+            "提现手续费",
+            "Withdrawal fee",
+            withdrawal,
+            basis=Basis.FIXED,
+            note_zh="每笔提现",
+            note_en="each withdrawal",
+        ),
     ]
 
 
@@ -255,14 +297,33 @@ def contract_items():
         line("call_line", "追保线", "Margin call line", "1.3000"),
         line("liquidation_line", "平仓线", "Forced liquidation line", "1.2000"),
         line("initial_margin_ratio", "初始保证金比例", "Initial margin ratio", "1.0000"),
-        cap("financing_cap_tier1", "融资上限（一档，占保证金）", "Financing cap, tier 1 (of margin)",
-            "0.5000", 1),
-        cap("financing_cap_tier2", "融资上限（二档，占保证金）", "Financing cap, tier 2 (of margin)",
-            "0.8000", 2),
-        cap("financing_cap_tier3", "融资上限（三档，占保证金）", "Financing cap, tier 3 (of margin)",
-            "1.0000", 3),
-        cap("concentration_limit", "单一证券集中度上限", "Single-security concentration limit",
-            "0.3000"),
+        cap(
+            "financing_cap_tier1",
+            "融资上限（一档，占保证金）",
+            "Financing cap, tier 1 (of margin)",
+            "0.5000",
+            1,
+        ),
+        cap(
+            "financing_cap_tier2",
+            "融资上限（二档，占保证金）",
+            "Financing cap, tier 2 (of margin)",
+            "0.8000",
+            2,
+        ),
+        cap(
+            "financing_cap_tier3",
+            "融资上限（三档，占保证金）",
+            "Financing cap, tier 3 (of margin)",
+            "1.0000",
+            3,
+        ),
+        cap(
+            "concentration_limit",
+            "单一证券集中度上限",
+            "Single-security concentration limit",
+            "0.3000",
+        ),
     ]
 
 

@@ -173,9 +173,29 @@ class DocumentVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.document} v{self.number}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        loaded = getattr(self, "_loaded", None)
+        if loaded is not None and loaded.get("status") in PUBLISHED_STATUSES:
+            update_fields = kwargs.get("update_fields")
+            if update_fields is None or not set(update_fields) <= _LIFECYCLE_FIELDS:
+                changed = [f for f in self.CONTENT_FIELDS if getattr(self, f) != loaded.get(f)]
+                if changed or update_fields is None:
+                    raise ImmutableVersionError(
+                        f"{self} is published: it can never be edited ({changed or 'save'})."
+                    )
+            if self.status not in PUBLISHED_STATUSES:
+                raise ImmutableVersionError(f"{self} is published: it cannot go back to a draft.")
+        super().save(*args, **kwargs)
+        self._remember_loaded()
+
+    def delete(self, *args: Any, **kwargs: Any):
+        if self.status in PUBLISHED_STATUSES:
+            raise ImmutableVersionError(f"{self} is published: it can never be deleted.")
+        return super().delete(*args, **kwargs)
+
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> "DocumentVersion":
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._loaded = dict(zip(field_names, values, strict=True))
         return instance
 
@@ -215,26 +235,6 @@ class DocumentVersion(models.Model):
         }
         encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(encoded.encode()).hexdigest()
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        loaded = getattr(self, "_loaded", None)
-        if loaded is not None and loaded.get("status") in PUBLISHED_STATUSES:
-            update_fields = kwargs.get("update_fields")
-            if update_fields is None or not set(update_fields) <= _LIFECYCLE_FIELDS:
-                changed = [f for f in self.CONTENT_FIELDS if getattr(self, f) != loaded.get(f)]
-                if changed or update_fields is None:
-                    raise ImmutableVersionError(
-                        f"{self} is published: it can never be edited ({changed or 'save'})."
-                    )
-            if self.status not in PUBLISHED_STATUSES:
-                raise ImmutableVersionError(f"{self} is published: it cannot go back to a draft.")
-        super().save(*args, **kwargs)
-        self._remember_loaded()
-
-    def delete(self, *args: Any, **kwargs: Any):
-        if self.status in PUBLISHED_STATUSES:
-            raise ImmutableVersionError(f"{self} is published: it can never be deleted.")
-        return super().delete(*args, **kwargs)
 
 
 class Basis(models.TextChoices):
@@ -289,6 +289,21 @@ class FeeItem(models.Model):
     def __str__(self) -> str:
         return f"{self.code} = {self.value}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._version_published():
+            raise ImmutableVersionError(f"{self.version} is published: its items are fixed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):
+        if self._version_published():
+            raise ImmutableVersionError(f"{self.version} is published: its items are fixed.")
+        return super().delete(*args, **kwargs)
+
+    def _version_published(self) -> bool:
+        return DocumentVersion.objects.filter(
+            pk=self.version_id, status__in=PUBLISHED_STATUSES
+        ).exists()
+
     def name_for(self, language: str) -> str:
         return self.name_zh if _is_zh(language) else self.name_en
 
@@ -307,21 +322,6 @@ class FeeItem(models.Model):
             "note_zh": self.note_zh,
             "note_en": self.note_en,
         }
-
-    def _version_published(self) -> bool:
-        return DocumentVersion.objects.filter(
-            pk=self.version_id, status__in=PUBLISHED_STATUSES
-        ).exists()
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self._version_published():
-            raise ImmutableVersionError(f"{self.version} is published: its items are fixed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any):
-        if self._version_published():
-            raise ImmutableVersionError(f"{self.version} is published: its items are fixed.")
-        return super().delete(*args, **kwargs)
 
 
 class ChangeNotice(models.Model):

@@ -96,7 +96,9 @@ def compare_items(old_items: Iterable[ItemLike], new_items: Iterable[ItemLike]) 
         )
     for code, item in old.items():
         if code not in new:
-            changes.append(ItemChange(code, item.value, None, _effect(item.value, None, item.worse_when)))
+            changes.append(
+                ItemChange(code, item.value, None, _effect(item.value, None, item.worse_when))
+            )
     return changes
 
 

@@ -171,7 +171,9 @@ def item_rows(old: DocumentVersion | None, new: DocumentVersion | None) -> list[
     by_code_old = {i.code: i for i in old_items}
     by_code_new = {i.code: i for i in new_items}
     return [
-        ItemRow(change.code, by_code_old.get(change.code), by_code_new.get(change.code), change.effect)
+        ItemRow(
+            change.code, by_code_old.get(change.code), by_code_new.get(change.code), change.effect
+        )
         for change in rules.compare_items(old_items, new_items)
     ]
 

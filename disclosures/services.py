@@ -91,10 +91,7 @@ def version_draft_create(
         summary_en=summary_en,
         created_by=actor,
     )
-    if items is None:
-        specs = [_spec(item) for item in selectors.items_of(current)]
-    else:
-        specs = list(items)
+    specs = [_spec(i) for i in selectors.items_of(current)] if items is None else list(items)
     FeeItem.objects.bulk_create(
         FeeItem(version=version, order=index, **spec.__dict__) for index, spec in enumerate(specs)
     )

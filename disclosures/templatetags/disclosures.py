@@ -34,7 +34,7 @@ def pending_changes_banner(context) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or user.is_staff:
         return {"banner_notices": []}
-    if request.resolver_match and request.resolver_match.namespace == "disclosures":
-        if request.resolver_match.url_name == "change":
-            return {"banner_notices": []}
+    match = request.resolver_match
+    if match and match.namespace == "disclosures" and match.url_name == "change":
+        return {"banner_notices": []}  # the change page itself says it all
     return {"banner_notices": selectors.banner_notices(user=user)}

@@ -11,3 +11,13 @@ def compliance_grace(db):
 @pytest.fixture
 def fees_v1(db):
     return factories.in_force()
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Assertions below read the English source strings; Chinese is checked on its own."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -59,9 +59,13 @@ def test_a_client_cannot_answer_a_notice_that_is_not_theirs(change, client_alice
 def test_a_client_cannot_answer_for_a_version_not_yet_scheduled(
     compliance_frank, compliance_grace, fees_v1, client_alice
 ):
-    draft = approved_change(maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09"))
+    draft = approved_change(
+        maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09")
+    )
     # Even with a notice row (there is never one before scheduling), the status decides.
-    notice = ChangeNotice.objects.create(client=client_alice, version=draft, previous_version=fees_v1)
+    notice = ChangeNotice.objects.create(
+        client=client_alice, version=draft, previous_version=fees_v1
+    )
     with pytest.raises(services.DisclosureError, match="cannot be acknowledged"):
         answer(client_alice, notice, shown_hash=draft.compute_hash())
 

@@ -20,7 +20,9 @@ def local(dt) -> str:
 def test_draft_review_approve_and_schedule_in_the_admin(client, fees_v1):
     frank, grace = staff(email="f@example.test"), staff(email="g@example.test")
     client.force_login(frank)
-    response = client.post(reverse("admin:disclosures_document_new_draft", args=[fees_v1.document.pk]))
+    response = client.post(
+        reverse("admin:disclosures_document_new_draft", args=[fees_v1.document.pk])
+    )
     draft = DocumentVersion.objects.get(document=fees_v1.document, number=2)
     assert response.status_code == 302
     # An increase of the tier 2 rate, edited as a draft.
@@ -47,7 +49,9 @@ def test_draft_review_approve_and_schedule_in_the_admin(client, fees_v1):
     assert re.search(r"at least 30 days", response.content.decode())
     draft.refresh_from_db()
     assert draft.status == VersionStatus.IN_REVIEW
-    response = client.post(schedule, {"effective_at": local(timezone.now() + timedelta(days=30, hours=1))})
+    response = client.post(
+        schedule, {"effective_at": local(timezone.now() + timedelta(days=30, hours=1))}
+    )
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.status == VersionStatus.SCHEDULED
@@ -67,6 +71,8 @@ def test_published_versions_are_read_only_in_the_admin(client, fees_v1):
 def test_an_agent_can_read_but_not_draft(client, fees_v1):
     client.force_login(staff("agent"))
     assert client.get(reverse("admin:disclosures_documentversion_changelist")).status_code == 200
-    response = client.post(reverse("admin:disclosures_document_new_draft", args=[fees_v1.document.pk]))
+    response = client.post(
+        reverse("admin:disclosures_document_new_draft", args=[fees_v1.document.pk])
+    )
     assert response.status_code == 403
     assert fees_v1.document.versions.count() == 1

@@ -39,4 +39,6 @@ def test_interest_alone_is_a_little_above_the_quoted_rate_over_a_365_day_year():
 @pytest.mark.parametrize(("amount", "days"), [(D("0"), 30), (D("1.00"), 0), (D("1.00"), 367)])
 def test_out_of_range_input_is_refused(amount, days):
     with pytest.raises(ValueError):
-        calculator.financing_cost(amount=amount, days=days, annual_rate=D("0.08"), trade_fee_rate=D(0))
+        calculator.financing_cost(
+            amount=amount, days=days, annual_rate=D("0.08"), trade_fee_rate=D(0)
+        )

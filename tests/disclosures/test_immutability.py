@@ -60,7 +60,9 @@ def test_editing_a_published_version_fails_in_the_database(fees_v1, change):
     with pytest.raises(DatabaseError), transaction.atomic():
         DocumentVersion.objects.filter(pk=fees_v1.pk).update(**change)
     fees_v1.refresh_from_db()
-    assert fees_v1.status == VersionStatus.IN_FORCE and fees_v1.content_hash == fees_v1.compute_hash()
+    assert (
+        fees_v1.status == VersionStatus.IN_FORCE and fees_v1.content_hash == fees_v1.compute_hash()
+    )
 
 
 def test_raw_sql_cannot_edit_a_published_text(fees_v1):
@@ -87,7 +89,11 @@ def test_items_of_a_published_version_are_fixed(fees_v1):
         FeeItem.objects.filter(pk=item.pk).update(value=D("0.01"))
     with pytest.raises(DatabaseError), transaction.atomic():
         FeeItem.objects.bulk_create(
-            [FeeItem(version=fees_v1, code="sneaky", name_zh="x", name_en="x", basis="fixed", value=1)]
+            [
+                FeeItem(
+                    version=fees_v1, code="sneaky", name_zh="x", name_en="x", basis="fixed", value=1
+                )
+            ]
         )
     item.refresh_from_db()
     assert item.value == D("0.083500")
@@ -95,7 +101,10 @@ def test_items_of_a_published_version_are_fixed(fees_v1):
 
 def test_acknowledgements_are_never_changed_or_deleted(fees_v1):
     ack = Acknowledgement.objects.create(
-        client=UserFactory(), version=fees_v1, decision="accepted", content_hash=fees_v1.content_hash
+        client=UserFactory(),
+        version=fees_v1,
+        decision="accepted",
+        content_hash=fees_v1.content_hash,
     )
     ack.decision = "declined"
     with pytest.raises(ImmutableVersionError):
@@ -112,7 +121,10 @@ def test_acknowledgements_are_never_changed_or_deleted(fees_v1):
 @pytest.mark.skipif(not SERVICES_AVAILABLE, reason="PostgreSQL only")
 def test_postgresql_refuses_deleting_evidence(fees_v1):
     ack = Acknowledgement.objects.create(
-        client=UserFactory(), version=fees_v1, decision="accepted", content_hash=fees_v1.content_hash
+        client=UserFactory(),
+        version=fees_v1,
+        decision="accepted",
+        content_hash=fees_v1.content_hash,
     )
     with pytest.raises(DatabaseError), transaction.atomic():
         Acknowledgement.objects.filter(pk=ack.pk).delete()

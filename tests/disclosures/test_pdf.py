@@ -1,4 +1,4 @@
-"""PDFs of published versions: Chinese text comes out as Chinese text, the file is stored by hash."""
+"""PDFs of published versions: Chinese comes out as Chinese text; files are stored by hash."""
 
 import io
 import time

@@ -24,7 +24,11 @@ def test_the_numbers_are_seven_and_thirty_days():
 
 def test_a_rate_increase_needs_thirty_days():
     decision = decide([Item("rate", D("0.0835"))], [Item("rate", D("0.0860"))])
-    assert (decision.days, decision.favourable, decision.reason) == (30, False, "unfavourable_items")
+    assert (decision.days, decision.favourable, decision.reason) == (
+        30,
+        False,
+        "unfavourable_items",
+    )
 
 
 def test_a_rate_cut_may_apply_at_once():

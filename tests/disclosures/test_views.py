@@ -40,7 +40,9 @@ def test_the_fee_page_needs_no_login_and_shows_every_item(client, fees_v1):
 
 
 def test_the_calculator_works_with_a_plain_get(client, fees_v1):
-    response = client.get(reverse("disclosures:fees"), {"amount": "100000", "days": "30", "tier": "2"})
+    response = client.get(
+        reverse("disclosures:fees"), {"amount": "100000", "days": "30", "tier": "2"}
+    )
     page = text(response)
     assert re.search(r'data-testid="calc-interest"> CNY 695.83', page)
     assert re.search(r'data-testid="calc-total"> <strong>CNY 755.83', page)
@@ -151,7 +153,22 @@ def test_the_change_pages_need_a_login(client, change):
 
 def test_interest_shown_is_read_from_the_schedule_in_force(client, change):
     services.versions_switch_due(now=change.effective_at)
-    page = text(client.get(reverse("disclosures:fees"), {"amount": "100000", "days": "30", "tier": "2"}))
+    page = text(
+        client.get(reverse("disclosures:fees"), {"amount": "100000", "days": "30", "tier": "2"})
+    )
     # 100,000 × 8.60% × 30 ÷ 360 = 716.67
     assert re.search(r'data-testid="calc-interest"> CNY 716.67', page)
     assert D("0.086") == change.items.get(code="financing_rate_tier2").value
+
+
+def test_the_pages_are_in_chinese_by_default_for_chinese_readers(client, change, client_alice):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = text(
+        client.get(reverse("disclosures:fees"), {"amount": "100000", "days": "30", "tier": "2"})
+    )
+    assert "收费标准与费用计算器" in page and "实际年化成本" in page
+    assert "融资年利率（二档）" in page and "年化 8.35%" in page
+    notice = ChangeNotice.objects.get(client=client_alice, version=change)
+    client.force_login(client_alice)
+    page = text(client.get(reverse("disclosures:change", args=[notice.pk])))
+    assert "二档利率上调。" in page and "对您的影响" in page and "费用增加 / 要求收紧" in page

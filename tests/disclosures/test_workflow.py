@@ -123,7 +123,9 @@ def test_a_change_entirely_in_the_clients_favour_applies_at_once(
 ):
     client = UserFactory()
     received = []
-    version_in_force_changed.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t1")
+    version_in_force_changed.connect(
+        lambda **kw: received.append(kw), weak=False, dispatch_uid="t1"
+    )
     try:
         version = approved_change(
             maker=compliance_frank,
@@ -155,7 +157,9 @@ def test_scheduling_notifies_every_client_once_on_every_channel(
     version = approved_change(
         maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.086000")
     )
-    services.version_schedule(actor=compliance_frank, version=version, effective_at=days_from_now(31))
+    services.version_schedule(
+        actor=compliance_frank, version=version, effective_at=days_from_now(31)
+    )
     assert set(ChangeNotice.objects.filter(version=version).values_list("client", flat=True)) == {
         alice.pk,
         bob.pk,
@@ -164,22 +168,32 @@ def test_scheduling_notifies_every_client_once_on_every_channel(
         rows = Notification.objects.filter(recipient=client, key="disclosure_change")
         assert sorted(rows.values_list("channel", flat=True)) == ["email", "inapp", "sms"]
     context = Notification.objects.filter(recipient=bob).first().context
-    assert context["diff_url"].endswith(f"/disclosures/changes/{version.change_notices.get(client=bob).pk}/")
+    assert context["diff_url"].endswith(
+        f"/disclosures/changes/{version.change_notices.get(client=bob).pk}/"
+    )
 
 
 def test_one_change_at_a_time_per_document(compliance_frank, compliance_grace, fees_v1):
-    first = approved_change(maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09"))
+    first = approved_change(
+        maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09")
+    )
     services.version_schedule(actor=compliance_frank, version=first, effective_at=days_from_now(31))
-    second = approved_change(maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.1"))
+    second = approved_change(
+        maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.1")
+    )
     with pytest.raises(Error, match="already scheduled"):
-        services.version_schedule(actor=compliance_frank, version=second, effective_at=days_from_now(62))
+        services.version_schedule(
+            actor=compliance_frank, version=second, effective_at=days_from_now(62)
+        )
 
 
 def test_the_switch_happens_exactly_once_and_is_safe_to_run_twice(
     compliance_frank, compliance_grace, fees_v1
 ):
     received = []
-    version_in_force_changed.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t2")
+    version_in_force_changed.connect(
+        lambda **kw: received.append(kw), weak=False, dispatch_uid="t2"
+    )
     try:
         version = approved_change(
             maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.086000")
@@ -210,9 +224,13 @@ def test_rates_at_a_past_time_come_from_the_version_effective_then(
     )
     now = timezone.now()
     effective = now + timedelta(days=30)
-    services.version_schedule(actor=compliance_frank, version=version, effective_at=effective, now=now)
+    services.version_schedule(
+        actor=compliance_frank, version=version, effective_at=effective, now=now
+    )
     services.versions_switch_due(now=effective)
-    assert selectors.financing_rate_in_force(2, at=effective - timedelta(days=1)).value == D("0.0835")
+    assert selectors.financing_rate_in_force(2, at=effective - timedelta(days=1)).value == D(
+        "0.0835"
+    )
     assert selectors.financing_rate_in_force(2, at=effective).version == version
     assert selectors.version_in_force(DocumentKind.FEE_SCHEDULE, at=now).number == 1
 
@@ -254,16 +272,26 @@ def test_the_reminder_goes_once_to_those_who_have_not_answered(
 
 def test_staff_are_not_notified(compliance_frank, compliance_grace, fees_v1):
     staff("agent")
-    version = approved_change(maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09"))
-    services.version_schedule(actor=compliance_frank, version=version, effective_at=days_from_now(31))
+    version = approved_change(
+        maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09")
+    )
+    services.version_schedule(
+        actor=compliance_frank, version=version, effective_at=days_from_now(31)
+    )
     assert not ChangeNotice.objects.filter(client__is_staff=True).exists()
 
 
 def test_every_step_is_in_the_audit_trail(compliance_frank, compliance_grace, fees_v1):
-    version = approved_change(maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09"))
-    services.version_schedule(actor=compliance_frank, version=version, effective_at=days_from_now(31))
+    version = approved_change(
+        maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09")
+    )
+    services.version_schedule(
+        actor=compliance_frank, version=version, effective_at=days_from_now(31)
+    )
     actions = list(
-        AuditEntry.objects.filter(object_id=str(version.pk), object_type="disclosures.documentversion")
+        AuditEntry.objects.filter(
+            object_id=str(version.pk), object_type="disclosures.documentversion"
+        )
         .order_by("seq")
         .values_list("action", "actor_repr")
     )
@@ -286,3 +314,36 @@ def test_first_version_publishes_at_once_without_notices(compliance_frank, compl
     version.refresh_from_db()
     assert version.status == VersionStatus.IN_FORCE
     assert not ChangeNotice.objects.exists()
+
+
+def test_the_refusal_is_explained_in_chinese(compliance_frank, compliance_grace, fees_v1):
+    from django.utils import translation
+
+    version = approved_change(
+        maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09")
+    )
+    with translation.override("zh-hans"), pytest.raises(Error, match="须至少提前 30 天通知客户"):
+        services.version_schedule(
+            actor=compliance_frank, version=version, effective_at=days_from_now(10)
+        )
+
+
+def test_each_client_reads_the_notice_in_their_language(
+    compliance_frank, compliance_grace, fees_v1, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr("disclosures.tasks.render_version_pdfs.delay", lambda version_id: None)
+    alice = UserFactory(phone="13800000001")
+    bob = UserFactory(language="en", phone="13800000002")
+    version = approved_change(
+        maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.version_schedule(
+            actor=compliance_frank, version=version, effective_at=days_from_now(31)
+        )
+    alice_mail = Notification.objects.get(recipient=alice, channel="email")
+    bob_sms = Notification.objects.get(recipient=bob, channel="sms")
+    assert alice_mail.status == "sent"
+    assert alice_mail.subject.startswith("变更公告：《收费标准》v2")
+    assert "二档利率上调。" in alice_mail.body and "/disclosures/changes/" in alice_mail.body
+    assert bob_sms.body.startswith("旺润 Wangrun: Fee schedule v2 changes from")
