@@ -68,7 +68,7 @@ def test_a_fee_increase_from_draft_to_the_calculator(browser, live_portal, clien
     frank, frank_errors = new_page()
     sign_in(frank, "frank@example.test", staff=True)
     frank.goto(f"/admin/disclosures/document/{fees_v1.document.pk}/change/")
-    frank.get_by_role("button", name=re.compile("新草稿|new draft")).click()
+    frank.locator("[data-testid=new-draft]").click()
     expect(frank).to_have_url(re.compile(r"/admin/disclosures/documentversion/\d+/change/"))
     version_url = frank.url
     frank.fill("textarea[name=summary_zh]", "二档融资年利率由8.35%上调至8.60%。")
