@@ -16,6 +16,7 @@ from django.utils import translation
 from disclosures.models import DocumentVersion
 
 LANGUAGES = ("zh-hans", "en")
+FONT_FAMILY = "WenQuanYi Micro Hei"
 
 
 def pdf_path(version: DocumentVersion, language: str) -> str:
@@ -26,7 +27,13 @@ def pdf_ready(version: DocumentVersion, language: str) -> bool:
     return bool(version.content_hash) and default_storage.exists(pdf_path(version, language))
 
 
-def render_pdf(version: DocumentVersion, language: str) -> bytes:
+def render_pdf(
+    version: DocumentVersion,
+    language: str,
+    *,
+    items: list | None = None,
+    font_family: str = FONT_FAMILY,
+) -> bytes:
     from weasyprint import HTML  # heavy import, only in workers
 
     with translation.override(language):
@@ -36,8 +43,9 @@ def render_pdf(version: DocumentVersion, language: str) -> bytes:
                 "version": version,
                 "document_title": version.document.title_for(language),
                 "paragraphs": [p for p in version.text_for(language).split("\n\n") if p.strip()],
-                "items": list(version.items.all()),
+                "items": list(version.items.all()) if items is None else items,
                 "language": language,
+                "font_family": font_family,
             },
         )
     return HTML(string=html).write_pdf()
