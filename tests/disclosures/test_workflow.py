@@ -347,3 +347,25 @@ def test_each_client_reads_the_notice_in_their_language(
     assert alice_mail.subject.startswith("变更公告：《收费标准》v2")
     assert "二档利率上调。" in alice_mail.body and "/disclosures/changes/" in alice_mail.body
     assert bob_sms.body.startswith("旺润 Wangrun: Fee schedule v2 changes from")
+
+
+def test_the_sweep_command_switches_and_is_safe_to_repeat(
+    compliance_frank, compliance_grace, fees_v1, settings
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    version = approved_change(
+        maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09")
+    )
+    services.version_schedule(
+        actor=compliance_frank, version=version, effective_at=days_from_now(31)
+    )
+    settings.DEBUG = True
+    at = timezone.localtime(days_from_now(32)).strftime("%Y-%m-%d %H:%M")
+    out = StringIO()
+    call_command("disclosures_sweep", "--at", at, stdout=out)
+    call_command("disclosures_sweep", "--at", at, stdout=out)
+    assert out.getvalue().count("in force: fee_schedule v2") == 1
+    assert selectors.financing_rate_in_force(2).value == D("0.09")
