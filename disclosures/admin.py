@@ -139,6 +139,7 @@ class DocumentVersionAdmin(admin.ModelAdmin):
         "submitted_at",
         "approved_by",
         "approved_at",
+        "approved_hash",
         "scheduled_by",
         "published_at",
         "effective_at",

@@ -121,6 +121,8 @@ class DocumentVersion(models.Model):
         verbose_name=_("approved by"),
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    # What the second reviewer approved: scheduling refuses a version edited after approval.
+    approved_hash = models.CharField(_("content hash approved"), max_length=64, blank=True)
     scheduled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -142,7 +142,7 @@ def version_return_to_draft(*, actor: User, version: DocumentVersion, reason: st
     if version.status != VersionStatus.IN_REVIEW:
         raise DisclosureError(_("Only a version in review can be sent back."))
     version.status = VersionStatus.DRAFT
-    version.approved_by, version.approved_at = None, None
+    version.approved_by, version.approved_at, version.approved_hash = None, None, ""
     version.save()
     audit.record(actor=actor, action="disclosures.return", obj=version, data={"reason": reason})
 
@@ -163,6 +163,7 @@ def version_approve(*, actor: User, version: DocumentVersion) -> DocumentVersion
         )
     version.approved_by = actor
     version.approved_at = timezone.now()
+    version.approved_hash = version.compute_hash()
     version.save()
     audit.record(actor=actor, action="disclosures.approve", obj=version)
     return version
@@ -190,6 +191,10 @@ def version_schedule(
         raise DisclosureError(_("You are not allowed to schedule document versions."))
     if version.status != VersionStatus.IN_REVIEW or version.approved_by_id is None:
         raise DisclosureError(_("Only a version approved by a second reviewer can be scheduled."))
+    if version.compute_hash() != version.approved_hash:
+        raise DisclosureError(
+            _("This version was changed after it was approved; it must be reviewed again.")
+        )
     kind = version.document.kind
     if selectors.scheduled_version(kind) is not None:
         raise DisclosureError(

@@ -369,3 +369,16 @@ def test_the_sweep_command_switches_and_is_safe_to_repeat(
     call_command("disclosures_sweep", "--at", at, stdout=out)
     assert out.getvalue().count("in force: fee_schedule v2") == 1
     assert selectors.financing_rate_in_force(2).value == D("0.09")
+
+
+def test_a_version_edited_after_approval_cannot_be_scheduled(
+    compliance_frank, compliance_grace, fees_v1
+):
+    version = approved_change(
+        maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09")
+    )
+    version.items.filter(code="financing_rate_tier3").update(value=D("0.20"))
+    with pytest.raises(Error, match="changed after it was approved"):
+        services.version_schedule(
+            actor=compliance_frank, version=version, effective_at=days_from_now(31)
+        )
