@@ -88,11 +88,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
         # Straight to the SMS backend: a 10-minute code must not wait in the outbox's retry queue,
         # and the outbox keeps message bodies, which must never hold a live code.
-        from notices.sms import SmsDeliveryError, get_sms_backend
+        from notices.sms import SmsDeliveryError, get_sms_backend, sms_text
 
         language = getattr(user, "language", None) or translation.get_language()
         with translation.override(language):
-            text = " ".join(render_to_string("sms/phone_code.txt", {"code": code}).split())
+            text = sms_text(render_to_string("sms/phone_code.txt", {"code": code}))
         try:
             get_sms_backend().send(phone=phone, text=text)
         except SmsDeliveryError:

@@ -32,7 +32,6 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from audit import services as audit
 from notices import selectors
@@ -45,7 +44,7 @@ from notices.registry import (
     NoticeType,
     get_notice_type,
 )
-from notices.sms import get_sms_backend
+from notices.sms import get_sms_backend, sms_text
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -308,10 +307,7 @@ def _render(notification: Notification) -> Rendered:
     with translation.override(notification.language):
         context = {**notification.context, **_standard_context(notification)}
         if notification.channel == Channel.SMS:
-            # Mainland SMS must open with the sender's registered signature, e.g. 【旺润】.
-            signature = _("[Wangrun]")
-            text = _one_line(render_to_string(f"sms/{key}.txt", context))
-            return Rendered("", f"{signature}{text}")
+            return Rendered("", sms_text(render_to_string(f"sms/{key}.txt", context)))
         subject = _one_line(render_to_string(f"emails/{key}-subject.txt", context))[:255]
         if notification.channel == Channel.INAPP:
             return Rendered(subject, _tidy(render_to_string(f"inapp/{key}.txt", context)))

@@ -102,5 +102,15 @@ class HttpSmsBackend(SmsBackend):
             raise SmsDeliveryError(f"SMS provider unreachable: {exc}") from exc
 
 
+def sms_text(rendered: str) -> str:
+    """One line, opening with the sender's registered signature (【旺润】 in Chinese), as mainland
+    carriers require of every message. Call with the reader's language active."""
+    from django.utils.translation import gettext
+
+    signature = gettext("[Wangrun]")
+    separator = "" if signature.endswith("】") else " "
+    return signature + separator + " ".join(rendered.split())
+
+
 def get_sms_backend() -> SmsBackend:
     return import_string(settings.SMS_BACKEND)()

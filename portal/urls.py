@@ -21,5 +21,6 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("onboarding/", include("accounts.onboarding_urls")),
     path("notices/", include("notices.urls")),
+    path("disclosures/", include("disclosures.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -203,6 +203,12 @@ CELERY_BEAT_SCHEDULE = {
     "notices-redeliver-stuck": {"task": "notices.tasks.redeliver_stuck", "schedule": 60.0},
 }
 
+# --- disclosures: versions take effect, and reminders go out, on this sweep ----------------
+CELERY_BEAT_SCHEDULE["disclosures-effective-dates"] = {
+    "task": "disclosures.tasks.sweep_effective_dates",
+    "schedule": 60.0,
+}
+
 # --- email and SMS -------------------------------------------------------------------------
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "旺润客户服务 <service@wangrun.example>")

@@ -1,0 +1,33 @@
+"""What each staff role may do with disclosures (see accounts.roles)."""
+
+ROLE_PERMISSIONS = {
+    # 客服 answers questions about fees and sees what a client was told and answered.
+    "agent": [
+        "disclosures.view_document",
+        "disclosures.view_documentversion",
+        "disclosures.view_feeitem",
+        "disclosures.view_changenotice",
+        "disclosures.view_acknowledgement",
+    ],
+    # 风控 reads the rates and lines it applies.
+    "risk_officer": [
+        "disclosures.view_document",
+        "disclosures.view_documentversion",
+        "disclosures.view_feeitem",
+    ],
+    # 合规 drafts, reviews, approves (never their own) and schedules.
+    "compliance": [
+        "disclosures.view_document",
+        "disclosures.view_documentversion",
+        "disclosures.add_documentversion",
+        "disclosures.change_documentversion",
+        "disclosures.approve_documentversion",
+        "disclosures.schedule_documentversion",
+        "disclosures.view_feeitem",
+        "disclosures.add_feeitem",
+        "disclosures.change_feeitem",
+        "disclosures.delete_feeitem",
+        "disclosures.view_changenotice",
+        "disclosures.view_acknowledgement",
+    ],
+}

@@ -1,0 +1,40 @@
+from django import template
+from django.utils.translation import get_language
+
+from disclosures import formatting, selectors
+
+register = template.Library()
+
+
+@register.simple_tag
+def item_value(item) -> str:
+    return formatting.item_value(item) if item is not None else "—"
+
+
+@register.simple_tag
+def item_name(item) -> str:
+    return formatting.item_name(item)
+
+
+@register.simple_tag
+def item_note(item) -> str:
+    return formatting.item_note(item)
+
+
+@register.simple_tag
+def localized(obj, attr: str) -> str:
+    """`{% localized version "summary" %}` → summary_zh or summary_en for the active language."""
+    return getattr(obj, f"{attr}_for")(get_language() or "zh-hans")
+
+
+@register.inclusion_tag("disclosures/_banner.html", takes_context=True)
+def pending_changes_banner(context) -> dict:
+    """The banner of changes a signed-in client has not answered yet, on every page."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.is_staff:
+        return {"banner_notices": []}
+    match = request.resolver_match
+    if match and match.namespace == "disclosures" and match.url_name == "change":
+        return {"banner_notices": []}  # the change page itself says it all
+    return {"banner_notices": selectors.banner_notices(user=user)}
