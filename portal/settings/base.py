@@ -228,3 +228,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- support (issue 6): the SLA sweep, every minute ------------------------------------------
+CELERY_BEAT_SCHEDULE["support-sla-sweep"] = {"task": "support.tasks.sla_sweep", "schedule": 60.0}
