@@ -1,6 +1,7 @@
 """The client's pages: open, read, reply, close, reopen, rate; and nobody else's tickets."""
 
 import pytest
+from django.conf import settings
 import time_machine
 from django.urls import reverse
 
@@ -35,6 +36,7 @@ def test_alice_opens_a_ticket_and_sees_the_promise_in_her_language(alice, client
 def test_bob_reads_his_promise_in_english(client, client_bob):
     ticket = open_ticket(client_bob)
     client.force_login(client_bob)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get(reverse("support:ticket-detail", args=[ticket.pk])).content.decode()
     assert "First reply by" in page and "today at 15:00" in page
 
