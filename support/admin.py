@@ -7,7 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Min, Q
+from django.db.models import F, Min, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -175,15 +175,16 @@ class TicketAdmin(admin.ModelAdmin):
         css = {"all": ("css/support_admin.css",)}
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).annotate(
+        # Annotated before ordering: the queue is ordered by the soonest running due time.
+        queryset = Ticket.objects.annotate(
             next_due=Min("sla_clocks__due_at", filter=_RUNNING),
             next_due_75=Min("sla_clocks__due_75_at", filter=_RUNNING),
             next_due_90=Min("sla_clocks__due_90_at", filter=_RUNNING),
-        )
+        ).order_by(*self.get_ordering(request))
         return selectors.visible_tickets(user=request.user, queryset=queryset)
 
     def get_ordering(self, request):
-        return ["next_due", "-created_at"]
+        return [F("next_due").asc(nulls_last=True), "-created_at"]
 
     def has_add_permission(self, request):
         return False  # clients open tickets; agents answer them
