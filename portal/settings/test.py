@@ -16,6 +16,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+# The browser tests (tests/e2e) load CSS and JS from the app folders, without collectstatic.
+WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
