@@ -19,7 +19,15 @@ from django.views.decorators.http import require_POST
 
 from portal.calendars import calendar_coverage_warning
 from support import selectors, services
-from support.models import Attachment, CannedReply, SlaClock, SlaPolicy, Survey, Ticket, TicketExport
+from support.models import (
+    Attachment,
+    CannedReply,
+    SlaClock,
+    SlaPolicy,
+    Survey,
+    Ticket,
+    TicketExport,
+)
 
 _RUNNING = Q(sla_clocks__stopped_at=None, sla_clocks__paused_at=None)
 
@@ -112,14 +120,14 @@ class ActiveFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if (self.value() or "open") == "open":
-            return queryset.filter(
-                status__in=[Ticket.Status.OPEN, Ticket.Status.WAITING_ON_CLIENT]
-            )
+            return queryset.filter(status__in=[Ticket.Status.OPEN, Ticket.Status.WAITING_ON_CLIENT])
         return queryset
 
 
 class AgentActionForm(forms.Form):
-    body = forms.CharField(label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 6}))
+    body = forms.CharField(
+        label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
 
 
 @admin.register(Ticket)
@@ -392,8 +400,10 @@ class SurveyAdmin(admin.ModelAdmin):
         if hasattr(response, "context_data") and "cl" in response.context_data:
             from django.db.models import Avg, Count
 
-            summary = response.context_data["cl"].queryset.filter(rating__isnull=False).aggregate(
-                mean=Avg("rating"), n=Count("pk")
+            summary = (
+                response.context_data["cl"]
+                .queryset.filter(rating__isnull=False)
+                .aggregate(mean=Avg("rating"), n=Count("pk"))
             )
             if summary["n"]:
                 messages.info(

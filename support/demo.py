@@ -46,7 +46,9 @@ def seed() -> list[str]:
         return []
 
     answered = services.ticket_open(
-        client=alice, type=TicketType.QUESTION, subject="十月对账单在哪里下载？",
+        client=alice,
+        type=TicketType.QUESTION,
+        subject="十月对账单在哪里下载？",
         body="您好，我找不到十月份的对账单，请问在哪里下载？",
     )
     services.ticket_agent_reply(ticket=answered, agent=carol, body=CANNED[0][1])
@@ -54,20 +56,26 @@ def seed() -> list[str]:
     services.survey_answer(survey=survey, rating=5, comment="回复很快，谢谢！")
 
     services.ticket_open(
-        client=alice, type=TicketType.COMPLAINT, subject="强制平仓通知太晚",
+        client=alice,
+        type=TicketType.COMPLAINT,
+        subject="强制平仓通知太晚",
         body="11月20日的强制平仓，我在收盘后才收到短信通知，请核查通知时间。",
     )
     waiting = services.ticket_open(
-        client=bob, type=TicketType.QUESTION, subject="Interest charged twice?",
+        client=bob,
+        type=TicketType.QUESTION,
+        subject="Interest charged twice?",
         body="My statement shows two interest lines on 3 November. Is that right?",
     )
-    services.ticket_agent_reply(
-        ticket=waiting, agent=carol, body=CANNED[2][2], wait_on_client=True
-    )
+    services.ticket_agent_reply(ticket=waiting, agent=carol, body=CANNED[2][2], wait_on_client=True)
     dispute = services.ticket_open(
-        client=bob, type=TicketType.DISPUTE, subject="Liquidation price of 600519.SH",
+        client=bob,
+        type=TicketType.DISPUTE,
+        subject="Liquidation price of 600519.SH",
         body="The position was sold below the day's low. I dispute the execution price.",
     )
     services.ticket_agent_reply(ticket=dispute, agent=frank, body=CANNED[1][2])
-    return ["  support: 4 demo tickets (alice: answered question, open complaint; bob: waiting "
-            "question, dispute); carol is also the support supervisor"]
+    return [
+        "  support: 4 demo tickets (alice: answered question, open complaint; bob: waiting "
+        "question, dispute); carol is also the support supervisor"
+    ]

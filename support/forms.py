@@ -32,7 +32,9 @@ ATTACHMENT_HELP = _("Up to %(count)d files: PDF, JPEG or PNG, 10 MB each.") % {"
 class TicketOpenForm(forms.Form):
     type = forms.ChoiceField(label=_("What is it about?"), choices=TicketType.choices)
     subject = forms.CharField(label=_("Subject"), max_length=200)
-    body = forms.CharField(label=_("Describe your request"), widget=forms.Textarea(attrs={"rows": 8}))
+    body = forms.CharField(
+        label=_("Describe your request"), widget=forms.Textarea(attrs={"rows": 8})
+    )
     attachments = MultipleFileField(label=_("Attachments"), help_text=ATTACHMENT_HELP)
 
 

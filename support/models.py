@@ -31,7 +31,7 @@ class Priority(models.TextChoices):
 
 class Queue(models.TextChoices):
     SERVICE = "service", _("Client service")
-    # Complaints and disputes are handled under compliance's eye; agents need a permission to see them.
+    # Complaints and disputes are handled under compliance's eye; agents need a permission for them.
     COMPLIANCE = "compliance", _("Compliance")
 
 

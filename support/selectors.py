@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
@@ -81,14 +82,14 @@ def promises(*, ticket: Ticket) -> list[Promise]:
             latest[clock.kind] = clock
     result = []
     for kind in SlaClock.Kind:
-        clock = latest.get(kind)
-        if clock is None:
+        found = latest.get(kind)
+        if found is None:
             continue
-        if clock.stopped_at is None:
-            state = "paused" if clock.paused_at else "running"
+        if found.stopped_at is None:
+            state = "paused" if found.paused_at else "running"
         else:
-            state = "met" if clock.met_target else "late"
-        result.append(Promise(kind, str(kind.label), state, clock.due_at, clock.stopped_at))
+            state = "met" if found.met_target else "late"
+        result.append(Promise(kind, str(kind.label), state, found.due_at, found.stopped_at))
     return result
 
 
@@ -98,10 +99,7 @@ def survey_by_token(*, token: str) -> Survey:
 
 def policy_targets() -> dict[str, SlaPolicy]:
     """The normal-priority policy of each type: the targets published to everyone."""
-    return {
-        policy.ticket_type: policy
-        for policy in SlaPolicy.objects.filter(priority="normal")
-    }
+    return {policy.ticket_type: policy for policy in SlaPolicy.objects.filter(priority="normal")}
 
 
 # --- public statistics -------------------------------------------------------------------------
@@ -142,6 +140,8 @@ def _compute_statistics(*, days: int, now: datetime) -> list[TypeStatistics]:
         kind__in=[SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION]
     ).values_list("ticket__type", "kind", "used", "stopped_at", "due_at", "ticket__status")
     for ticket_type, kind, used, stopped_at, due_at, status in rows:
+        if used is None or stopped_at is None:
+            continue
         if kind == SlaClock.Kind.FIRST_RESPONSE:
             first.setdefault(ticket_type, []).append(used)
             in_time.setdefault(ticket_type, []).append(due_at is None or stopped_at <= due_at)
@@ -172,9 +172,7 @@ def _compute_statistics(*, days: int, now: datetime) -> list[TypeStatistics]:
                 else None
             ),
             median_resolution=_median(resolution.get(ticket_type)),
-            satisfaction=(
-                float(ratings[ticket_type]["mean"]) if ticket_type in ratings else None
-            ),
+            satisfaction=(float(ratings[ticket_type]["mean"]) if ticket_type in ratings else None),
             ratings=ratings[ticket_type]["n"] if ticket_type in ratings else 0,
         )
         for ticket_type in TicketType
@@ -238,9 +236,7 @@ def client_context(*, client: User) -> ClientContext:
     from margin.rules import Level
 
     try:
-        from accounts import selectors as account_selectors
-
-        kyc_state = account_selectors.kyc_state(user=client)
+        kyc_state = import_module("accounts.selectors").kyc_state(user=client)
     except (ImportError, AttributeError):
         kyc_state = None
     accounts = [

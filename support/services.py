@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 from audit import services as audit
 from notices import services as notices
 from notices.models import Notification
-from portal.calendars import add_working_time, get_calendar, is_open
+from portal.calendars import WorkingCalendar, add_working_time, get_calendar, is_open
 from portal.models import CalendarKind
 from support.models import (
     COMPLIANCE_TYPES,
@@ -63,7 +63,7 @@ OPEN_LIMIT_PER_HOUR = 10
 MAX_BODY = 10_000
 SWEEP_ACTOR = "sla-sweep"
 # In the middle of a sentence ("has used 75% of its first response time").
-CLOCK_NAMES = {
+CLOCK_NAMES: dict[str, Any] = {
     Kind.FIRST_RESPONSE: gettext_lazy("first response"),
     Kind.NEXT_RESPONSE: gettext_lazy("next response"),
     Kind.RESOLUTION: gettext_lazy("resolution"),
@@ -224,13 +224,17 @@ def ticket_client_reply(
     if not ticket.is_active:
         raise ValidationError(_("This ticket is no longer open. Reopen it to write again."))
     now = timezone.now()
-    message = _add_message(ticket, author=client, kind=Message.Kind.CLIENT, body=body, files=checked)
+    message = _add_message(
+        ticket, author=client, kind=Message.Kind.CLIENT, body=body, files=checked
+    )
     if ticket.status == Status.WAITING_ON_CLIENT:
         ticket.status = Status.OPEN
         ticket.save(update_fields=["status"])
         sla_clocks_resume(ticket=ticket, at=now)
     _owe_next_response(ticket, now)
-    audit.record(actor=client, action="support.client_reply", obj=ticket, data={"message": message.pk})
+    audit.record(
+        actor=client, action="support.client_reply", obj=ticket, data={"message": message.pk}
+    )
     return message
 
 
@@ -265,7 +269,10 @@ def ticket_reopen(*, ticket: Ticket, client: User) -> Ticket:
     now = timezone.now()
     if not can_reopen(ticket, now=now):
         raise ValidationError(
-            _("A ticket can be reopened for %(days)d days after it was resolved or closed. Please open a new ticket.")
+            _(
+                "A ticket can be reopened for %(days)d days after it was resolved or closed. "
+                "Please open a new ticket."
+            )
             % {"days": REOPEN_WINDOW.days}
         )
     ticket.status, ticket.resolved_at, ticket.closed_at = Status.OPEN, None, None
@@ -285,10 +292,17 @@ def survey_answer(*, survey: Survey, rating: int, comment: str = "") -> Survey:
         raise ValidationError(_("You have already rated this ticket. Thank you."))
     if rating not in range(1, 6):
         raise ValidationError(_("Choose a rating from 1 to 5."))
-    survey.rating, survey.comment, survey.answered_at = rating, comment.strip()[:2000], timezone.now()
+    survey.rating, survey.comment, survey.answered_at = (
+        rating,
+        comment.strip()[:2000],
+        timezone.now(),
+    )
     survey.save(update_fields=["rating", "comment", "answered_at"])
     audit.record(
-        actor=survey.ticket.client, action="support.survey_answer", obj=survey, data={"rating": rating}
+        actor=survey.ticket.client,
+        action="support.survey_answer",
+        obj=survey,
+        data={"rating": rating},
     )
     return survey
 
@@ -320,7 +334,9 @@ def ticket_agent_reply(
     now = timezone.now()
     if internal:
         message = _add_message(ticket, author=agent, kind=Message.Kind.INTERNAL, body=body)
-        audit.record(actor=agent, action="support.internal_note", obj=ticket, data={"message": message.pk})
+        audit.record(
+            actor=agent, action="support.internal_note", obj=ticket, data={"message": message.pk}
+        )
         return message
     message = _add_message(ticket, author=agent, kind=Message.Kind.PUBLIC, body=body)
     for kind in (Kind.FIRST_RESPONSE, Kind.NEXT_RESPONSE):
@@ -400,7 +416,7 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Tick
 
 @transaction.atomic
 def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
-    """Merge a duplicate into `target`: the source's clocks stop and its page points at the target."""
+    """Merge a duplicate into `target`: its clocks stop and its page points at the target."""
     if source.pk == target.pk:
         raise ValidationError(_("A ticket cannot be merged into itself."))
     # Lock in id order, so two merges of the same pair cannot deadlock.
@@ -477,8 +493,11 @@ def ticket_export_render(*, export_id: int) -> TicketExport:
             },
         )
     pdf = HTML(string=html).write_pdf()
-    export.file.save(f"ticket-{ticket.pk}-{export.audience}-{export.content_hash[:12]}.pdf",
-                     ContentFile(pdf), save=False)
+    export.file.save(
+        f"ticket-{ticket.pk}-{export.audience}-{export.content_hash[:12]}.pdf",
+        ContentFile(pdf),
+        save=False,
+    )
     export.ready_at = timezone.now()
     export.save(update_fields=["file", "ready_at"])
     return export
@@ -539,7 +558,9 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepRes
             staff = _Escalation()
             for clock in batch:
                 crossed = clock.record_thresholds(at=now)
-                clock.save(update_fields=["warned_75_at", "warned_90_at", "breached_at", "next_check_at"])
+                clock.save(
+                    update_fields=["warned_75_at", "warned_90_at", "breached_at", "next_check_at"]
+                )
                 for percent in crossed:
                     notices_sent += _threshold_notices(clock, percent, now, staff)
             clocks += len(batch)
@@ -554,6 +575,10 @@ class _Escalation:
     @functools.cached_property
     def supervisors(self) -> list[User]:
         return list(_users_with_perm("support.supervise_ticket"))
+
+    @functools.cached_property
+    def service_calendar(self) -> WorkingCalendar:
+        return get_calendar(CalendarKind.SERVICE)
 
     @functools.cached_property
     def compliance(self) -> list[User]:
@@ -578,7 +603,10 @@ def _threshold_notices(clock: SlaClock, percent: int, now: datetime, staff: _Esc
                 actor=SWEEP_ACTOR,
                 action="support.sla_breach",
                 obj=ticket,
-                data={"clock": clock.kind, "due_at": clock.due_at.isoformat() if clock.due_at else None},
+                data={
+                    "clock": clock.kind,
+                    "due_at": clock.due_at.isoformat() if clock.due_at else None,
+                },
             )
     context = {
         "ticket_id": ticket.pk,
@@ -586,10 +614,12 @@ def _threshold_notices(clock: SlaClock, percent: int, now: datetime, staff: _Esc
         "type": ticket.type,
         "clock": clock.kind,
         "percent": percent,
-        "due_at": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M") if clock.due_at else "",
+        "due_at": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")
+        if clock.due_at
+        else "",
         "admin_url": _absolute(reverse("admin:support_ticket_change", args=[ticket.pk])),
     }
-    deliver_at = _staff_delivery_time(ticket, now)
+    deliver_at = _staff_delivery_time(ticket, now, staff.service_calendar)
     sent = 0
     seen: set[int] = set()
     for user in recipients:
@@ -613,11 +643,12 @@ def _threshold_notices(clock: SlaClock, percent: int, now: datetime, staff: _Esc
     return sent
 
 
-def _staff_delivery_time(ticket: Ticket, now: datetime) -> datetime | None:
+def _staff_delivery_time(
+    ticket: Ticket, now: datetime, service: WorkingCalendar
+) -> datetime | None:
     """When an agent notice may go out: now, or the next service opening (appeals: always now)."""
     if ticket.type == TicketType.MARGIN_CALL_APPEAL:
         return None
-    service = get_calendar(CalendarKind.SERVICE)
     if is_open(now, service):
         return None
     return add_working_time(now, timedelta(0), service)
@@ -651,8 +682,11 @@ def _may_see(user: User, ticket: Ticket) -> bool:
 
 
 def _may_work_on(user: User, ticket: Ticket) -> bool:
-    return user.is_active and user.is_staff and user.has_perm("support.reply_ticket") and _may_see(
-        user, ticket
+    return (
+        user.is_active
+        and user.is_staff
+        and user.has_perm("support.reply_ticket")
+        and _may_see(user, ticket)
     )
 
 
@@ -663,9 +697,7 @@ def _require_agent(user: User, ticket: Ticket) -> None:
 
 def _check_length(body: str) -> None:
     if len(body) > MAX_BODY:
-        raise ValidationError(
-            _("Keep a message under %(count)d characters.") % {"count": MAX_BODY}
-        )
+        raise ValidationError(_("Keep a message under %(count)d characters.") % {"count": MAX_BODY})
 
 
 def _count_opening(client: User) -> None:
@@ -673,13 +705,21 @@ def _count_opening(client: User) -> None:
     cache.add(key, 0, timeout=3600)
     if cache.incr(key) > OPEN_LIMIT_PER_HOUR:
         raise ValidationError(
-            _("You have opened %(count)d tickets in the last hour. Please add to an open ticket or try again later.")
+            _(
+                "You have opened %(count)d tickets in the last hour. "
+                "Please add to an open ticket or try again later."
+            )
             % {"count": OPEN_LIMIT_PER_HOUR}
         )
 
 
 def _add_message(
-    ticket: Ticket, *, author: User | None, kind: str, body: str, files: tuple[CheckedFile, ...] | list[CheckedFile] = ()
+    ticket: Ticket,
+    *,
+    author: User | None,
+    kind: str,
+    body: str,
+    files: tuple[CheckedFile, ...] | list[CheckedFile] = (),
 ) -> Message:
     message = Message.objects.create(ticket=ticket, author=author, kind=kind, body=body)
     for checked in files:

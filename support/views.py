@@ -213,9 +213,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def sla_public(request: HttpRequest) -> HttpResponse:
     """No login: the complaint process and live SLA statistics, for anyone to see."""
-    windows = [
-        (days, selectors.sla_statistics(days=days)) for days in selectors.STATS_WINDOWS
-    ]
+    windows = [(days, selectors.sla_statistics(days=days)) for days in selectors.STATS_WINDOWS]
     return render(
         request,
         "support/sla.html",

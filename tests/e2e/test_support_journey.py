@@ -56,7 +56,9 @@ def test_a_client_complains_an_agent_answers_in_admin_and_the_client_rates_it(
     agent.locator("main form button[type=submit]:not([form])").click()
     expect(agent.locator("[data-testid=user-name]")).to_be_visible()
     agent.goto("/admin/support/ticket/")
-    expect(agent.locator(".sla-countdown").first).to_have_class(re.compile("sla-ok|sla-75|sla-90|sla-breached"))
+    expect(agent.locator(".sla-countdown").first).to_have_class(
+        re.compile("sla-ok|sla-75|sla-90|sla-breached")
+    )
     screenshot(agent, "support-03-admin-queue")
     agent.locator("#result_list a", has_text="强制平仓通知太晚").first.click()
     agent.fill("#id_body", "您好，我们已受理您的投诉，合规部正在核查短信发送记录。")
@@ -65,7 +67,9 @@ def test_a_client_complains_an_agent_answers_in_admin_and_the_client_rates_it(
     expect(agent.locator(".messagelist")).to_be_visible()
 
     # The client's page polls: the reply appears without a reload.
-    expect(page.locator("[data-testid=message-public]")).to_contain_text("合规部正在核查", timeout=25_000)
+    expect(page.locator("[data-testid=message-public]")).to_contain_text(
+        "合规部正在核查", timeout=25_000
+    )
     screenshot(page, "support-05-reply-live")
 
     agent.locator("button[name=action][value=resolve]").click()
@@ -75,7 +79,9 @@ def test_a_client_complains_an_agent_answers_in_admin_and_the_client_rates_it(
 
     from notices.models import Notification
 
-    survey = Notification.objects.filter(recipient=client_alice, key="support_survey", channel="inapp").get()
+    survey = Notification.objects.filter(
+        recipient=client_alice, key="support_survey", channel="inapp"
+    ).get()
     # The emailed link, on this test server.
     page.goto(re.sub(r"^https?://[^/]+", "", survey.context["survey_url"]))
     page.locator("input[name=rating][value='5']").check()

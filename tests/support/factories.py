@@ -7,7 +7,14 @@ from support import services
 from support.models import TicketType
 
 
-def open_ticket(client, *, type=TicketType.QUESTION, subject="Where is my statement?", body="Please help.", files=None):
+def open_ticket(
+    client,
+    *,
+    type=TicketType.QUESTION,
+    subject="Where is my statement?",
+    body="Please help.",
+    files=None,
+):
     return services.ticket_open(client=client, type=type, subject=subject, body=body, files=files)
 
 
@@ -22,4 +29,6 @@ def png_with_metadata(name: str = "screenshot.png") -> SimpleUploadedFile:
 
 
 def pdf(name: str = "contract.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", content_type="application/pdf")
+    return SimpleUploadedFile(
+        name, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", content_type="application/pdf"
+    )

@@ -1,4 +1,4 @@
-"""Agents in Django admin: the queue, the ticket page, replies, merges, and what they may not see."""
+"""Agents in Django admin: the queue, the ticket page, replies, merges, what they may not see."""
 
 import pytest
 import time_machine
@@ -32,10 +32,14 @@ def act(client, ticket, **data):
 
 
 @time_machine.travel(at("2026-11-24 10:00"), tick=False)
-def test_the_queue_shows_a_live_countdown_and_filters_what_breaches_within_an_hour(carol, client_alice):
+def test_the_queue_shows_a_live_countdown_and_filters_what_breaches_within_an_hour(
+    carol, client_alice
+):
     soon = open_ticket(client_alice, subject="Soon")
     later = open_ticket(client_alice, subject="Later")
-    SlaClock.objects.filter(ticket=soon, kind="first_response").update(due_at=at("2026-11-24 10:40"))
+    SlaClock.objects.filter(ticket=soon, kind="first_response").update(
+        due_at=at("2026-11-24 10:40")
+    )
     url = reverse("admin:support_ticket_changelist")
     page = carol.get(url).content.decode()
     assert 'class="sla-countdown"' in page and "js/support_admin.js" in page
@@ -49,7 +53,10 @@ def test_an_agent_without_the_permission_cannot_see_complaints(carol, client_ali
     question = open_ticket(client_alice, subject="对账单")
     page = carol.get(reverse("admin:support_ticket_changelist")).content.decode()
     assert "对账单" in page and "投诉强平" not in page
-    assert carol.get(reverse("admin:support_ticket_change", args=[complaint.pk])).status_code in (302, 404)
+    assert carol.get(reverse("admin:support_ticket_change", args=[complaint.pk])).status_code in (
+        302,
+        404,
+    )
     act(carol, complaint, action="internal", body="peek")
     assert complaint.messages.count() == 1
     assert carol.get(reverse("admin:support_ticket_change", args=[question.pk])).status_code == 200
@@ -62,8 +69,12 @@ def test_compliance_sees_and_answers_complaints(frank, client_alice):
     assert complaint.messages.filter(kind=Message.Kind.PUBLIC).exists()
 
 
-def test_the_ticket_page_shows_the_whole_conversation_the_clocks_canned_replies_and_client_context(carol, client_alice, agent_carol):
-    CannedReply.objects.create(title="Statement", body_zh_hans="您的对账单已发送", body_en="Your statement is on its way")
+def test_the_ticket_page_shows_the_whole_conversation_the_clocks_canned_replies_and_client_context(
+    carol, client_alice, agent_carol
+):
+    CannedReply.objects.create(
+        title="Statement", body_zh_hans="您的对账单已发送", body_en="Your statement is on its way"
+    )
     ticket = open_ticket(client_alice, files=[pdf()])
     act(carol, ticket, action="internal", body="Check the ledger first")
     page = carol.get(reverse("admin:support_ticket_change", args=[ticket.pk])).content.decode()
@@ -71,7 +82,9 @@ def test_the_ticket_page_shows_the_whole_conversation_the_clocks_canned_replies_
     assert "您的对账单已发送" in page  # canned reply in the client's language
     assert 'data-testid="client-context"' in page and 'data-testid="clocks"' in page
     attachment = ticket.messages.first().attachments.get()
-    download = carol.get(reverse("admin:support_ticket_attachment", args=[ticket.pk, attachment.pk]))
+    download = carol.get(
+        reverse("admin:support_ticket_attachment", args=[ticket.pk, attachment.pk])
+    )
     assert download.status_code == 200
 
 

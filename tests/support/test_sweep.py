@@ -26,11 +26,15 @@ def supervisor(db):
 
 
 def keys(**filters) -> list[str]:
-    return sorted(Notification.objects.filter(channel="email", **filters).values_list("key", flat=True))
+    return sorted(
+        Notification.objects.filter(channel="email", **filters).values_list("key", flat=True)
+    )
 
 
 @pytest.mark.django_db
-def test_the_assignee_is_warned_at_75_and_90_percent_and_the_breach_escalates(client_alice, agent_carol, supervisor):
+def test_the_assignee_is_warned_at_75_and_90_percent_and_the_breach_escalates(
+    client_alice, agent_carol, supervisor
+):
     with time_machine.travel(at("2026-11-24 09:00"), tick=False):
         ticket = open_ticket(client_alice)  # first response due 14:00 (4 service hours)
         services.ticket_assign(ticket=ticket, actor=agent_carol, assignee=agent_carol)
@@ -49,7 +53,10 @@ def test_the_assignee_is_warned_at_75_and_90_percent_and_the_breach_escalates(cl
     assert keys(recipient=supervisor) == ["support_sla_breach"]
     ticket.refresh_from_db()
     assert ticket.escalated_at == at("2026-11-24 14:00")
-    assert AuditEntry.objects.filter(action="support.sla_breach", object_id=str(ticket.pk)).count() == 1
+    assert (
+        AuditEntry.objects.filter(action="support.sla_breach", object_id=str(ticket.pk)).count()
+        == 1
+    )
     assert not Notification.objects.filter(recipient=client_alice).exists()
 
 
@@ -65,14 +72,20 @@ def test_a_complaint_breach_also_reaches_compliance(client_alice, compliance_fra
 
 
 @pytest.mark.django_db
-def test_agent_notices_wait_for_service_hours_except_for_margin_call_appeals(client_alice, supervisor):
+def test_agent_notices_wait_for_service_hours_except_for_margin_call_appeals(
+    client_alice, supervisor
+):
     with time_machine.travel(at("2026-11-24 17:00"), tick=False):
         question = open_ticket(client_alice)
     with time_machine.travel(at("2026-11-24 18:30"), tick=False):  # 75% crossed at 09:00 next day
         pass
-    with time_machine.travel(at("2026-11-25 20:00"), tick=False):  # after hours: 75%, 90% and the breach all crossed
+    with time_machine.travel(
+        at("2026-11-25 20:00"), tick=False
+    ):  # after hours: 75%, 90% and the breach all crossed
         services.sla_sweep()
-        rows = Notification.objects.filter(recipient=supervisor, idempotency_key__startswith=f"support:sla:{question.pk}:")
+        rows = Notification.objects.filter(
+            recipient=supervisor, idempotency_key__startswith=f"support:sla:{question.pk}:"
+        )
         assert rows and all(row.next_attempt_at == at("2026-11-26 09:00") for row in rows)
         assert all(row.status == "pending" for row in rows)
     with time_machine.travel(at("2026-11-24 14:50"), tick=False):
@@ -88,7 +101,9 @@ def test_a_ticket_answered_in_time_is_never_warned(client_alice, agent_carol, su
     with time_machine.travel(at("2026-11-24 09:00"), tick=False):
         ticket = open_ticket(client_alice)
     with time_machine.travel(at("2026-11-24 10:00"), tick=False):
-        services.ticket_agent_reply(ticket=ticket, agent=agent_carol, body="Done", wait_on_client=True)
+        services.ticket_agent_reply(
+            ticket=ticket, agent=agent_carol, body="Done", wait_on_client=True
+        )
     with time_machine.travel(at("2026-11-24 16:00"), tick=False):
         services.sla_sweep()
     assert not Notification.objects.filter(key__startswith="support_sla").exists()
@@ -109,7 +124,7 @@ def test_two_sweeps_at_once_on_postgresql_send_each_warning_once(client_alice, s
         try:
             barrier.wait()
             results.append(services.sla_sweep(now=at("2026-11-24 13:00"), batch_size=3))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             thread_connection.close()
@@ -122,7 +137,9 @@ def test_two_sweeps_at_once_on_postgresql_send_each_warning_once(client_alice, s
     assert not errors
     # 8 tickets × (first response + resolution) clocks due for 75% on the first-response only.
     assert sum(result.clocks for result in results) == len(tickets)
-    warnings = Notification.objects.filter(recipient=supervisor, key="support_sla_warning", channel="email")
+    warnings = Notification.objects.filter(
+        recipient=supervisor, key="support_sla_warning", channel="email"
+    )
     assert warnings.count() == len(tickets)
     assert len(set(warnings.values_list("idempotency_key", flat=True))) == len(tickets)
     assert Ticket.objects.count() == 8
