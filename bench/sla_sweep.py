@@ -177,7 +177,7 @@ def main() -> None:
                 "median": round(statistics.median(runs), 4),
                 "max": round(max(runs), 4),
             }
-        selection = timed(lambda: list(backlog), args.runs)
+        selection = timed(lambda: list(backlog.all()), args.runs)
         plan = sla_clocks_due_for_check(now=NOW).explain()
         sweep = sweeps["sweep_1min"]["median"]
         result = {

@@ -134,3 +134,29 @@ def test_survey_results_are_listed_for_staff(carol, client_alice, agent_carol):
     services.survey_answer(survey=survey, rating=5)
     page = carol.get(reverse("admin:support_survey_changelist")).content.decode()
     assert "5" in page
+
+
+@time_machine.travel(at("2026-11-24 10:00"), tick=False)
+def test_the_queue_tells_staff_that_2027_has_no_holiday_data_yet(carol):
+    page = carol.get(reverse("admin:support_ticket_changelist")).content.decode()
+    assert "2027" in page
+
+
+def test_an_agent_without_the_export_permission_cannot_export_for_a_regulator(carol, client_alice):
+    ticket = open_ticket(client_alice)
+    act(carol, ticket, action="export")
+    assert not ticket.exports.exists()
+
+
+def test_compliance_exports_a_disputes_full_history_with_internal_notes(frank, client_alice):
+    from support import services
+    from support.models import TicketExport
+
+    dispute = open_ticket(client_alice, type=TicketType.DISPUTE, subject="成交价格争议")
+    act(frank, dispute, action="internal", body="内部核查：成交记录已调取")
+    act(frank, dispute, action="export")
+    export = TicketExport.objects.get(ticket=dispute, audience="regulator")
+    services.ticket_export_render(export_id=export.pk)
+    response = frank.get(reverse("admin:support_ticket_export", args=[dispute.pk, export.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
