@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from support.models import TicketType
@@ -26,7 +28,12 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in files]
 
 
-ATTACHMENT_HELP = _("Up to %(count)d files: PDF, JPEG or PNG, 10 MB each.") % {"count": MAX_FILES}
+def _attachment_help() -> str:
+    return gettext("Up to %(count)d files: PDF, JPEG or PNG, 10 MB each.") % {"count": MAX_FILES}
+
+
+# Lazy: the help is read in the language of each request, not of the process that imported it.
+ATTACHMENT_HELP = lazy(_attachment_help, str)()
 
 
 class TicketOpenForm(forms.Form):

@@ -91,3 +91,21 @@ def test_a_client_complains_an_agent_answers_in_admin_and_the_client_rates_it(
     page.goto(ticket_url)
     expect(page.locator("[data-testid=ticket-status]")).to_have_text("已解决")
     assert page.console_errors == []
+
+
+def test_the_public_sla_page_needs_no_login_and_reads_in_english(page, client_bob):
+    page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    page.goto("/support/sla/")
+    expect(page.locator("[data-testid=sla-stats-30]")).to_be_visible()
+    expect(page.locator("[data-testid=complaint-process]")).to_contain_text("12386")
+    screenshot(page, "support-07-sla-zh")
+    page.locator("[data-testid=lang-en]").click()
+    expect(page.locator("h1")).to_have_text("Service promises and results")
+    screenshot(page, "support-08-sla-en")
+    sign_in(page, client_bob.email)
+    page.goto("/support/new/")
+    expect(page.locator("[data-testid=complaint-process]")).to_be_hidden()
+    page.select_option("#id_type", "dispute")
+    expect(page.locator("[data-testid=complaint-process]")).to_be_visible()
+    screenshot(page, "support-09-new-en")
+    assert page.console_errors == []
