@@ -9,7 +9,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -36,7 +36,13 @@ def sla_clocks_due_for_check(*, now: datetime) -> QuerySet[SlaClock]:
 
 def tickets_for_client(*, client: User) -> QuerySet[Ticket]:
     return Ticket.objects.filter(client=client).prefetch_related(
-        Prefetch("sla_clocks", queryset=SlaClock.objects.filter(stopped_at=None))
+        # Soonest promise first: the list shows the next thing the client is owed.
+        Prefetch(
+            "sla_clocks",
+            queryset=SlaClock.objects.filter(stopped_at=None).order_by(
+                F("due_at").asc(nulls_last=True)
+            ),
+        )
     )
 
 

@@ -556,15 +556,18 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepRes
             if not batch:
                 break
             staff = _Escalation()
+            progressed = False
             for clock in batch:
                 crossed = clock.record_thresholds(at=now)
+                progressed = progressed or bool(crossed)
                 clock.save(
                     update_fields=["warned_75_at", "warned_90_at", "breached_at", "next_check_at"]
                 )
                 for percent in crossed:
                     notices_sent += _threshold_notices(clock, percent, now, staff)
             clocks += len(batch)
-        if len(batch) < batch_size:
+        # A full batch with nothing recorded would come back unchanged: never loop on it.
+        if len(batch) < batch_size or not progressed:
             break
     return SweepResult(clocks=clocks, notices=notices_sent)
 
