@@ -45,7 +45,7 @@ def local_time(moment: datetime | None):
 
 @register.filter
 def hours_minutes(value: timedelta | None) -> str:
-    if value is None:
+    if not isinstance(value, timedelta):
         return "—"
     minutes = int(value.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
@@ -64,7 +64,7 @@ def percent(value: float | None) -> str:
 @register.filter
 def service_days(value: timedelta | None) -> str:
     """A resolution target in service days (8 service hours each, see support.sla)."""
-    if value is None:
+    if not isinstance(value, timedelta):
         return "—"
     days = value / SERVICE_DAY
     return f"{days:g}"

@@ -10,8 +10,9 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_account_journey import totp_code
 from tests.factories import PASSWORD
+from tests.support.conftest import roles_and_policies  # noqa: F401 (a fixture, used below)
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("roles_and_policies")]
 
 
 def sign_in(page, email: str) -> None:

@@ -111,7 +111,9 @@ def test_a_ticket_answered_in_time_is_never_warned(client_alice, agent_carol, su
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_two_sweeps_at_once_on_postgresql_send_each_warning_once(client_alice, supervisor):
+def test_two_sweeps_at_once_on_postgresql_send_each_warning_once(
+    roles_and_policies, client_alice, supervisor
+):
     assert connection.vendor == "postgresql"
     with time_machine.travel(at("2026-11-24 09:00"), tick=False):
         tickets = [open_ticket(client_alice, subject=f"T{n}") for n in range(8)]
