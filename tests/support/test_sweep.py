@@ -145,3 +145,19 @@ def test_two_sweeps_at_once_on_postgresql_send_each_warning_once(
     assert warnings.count() == len(tickets)
     assert len(set(warnings.values_list("idempotency_key", flat=True))) == len(tickets)
     assert Ticket.objects.count() == 8
+
+
+def test_celery_beat_runs_the_sweep_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["support-sla-sweep"]
+    assert (entry["task"], entry["schedule"]) == ("support.tasks.sla_sweep", 60.0)
+
+
+@pytest.mark.django_db
+def test_the_sweep_task_records_thresholds(client_alice, agent_carol):
+    from support.tasks import sla_sweep
+
+    with time_machine.travel(at("2026-11-24 09:00"), tick=False):
+        ticket = open_ticket(client_alice)
+    with time_machine.travel(at("2026-11-24 14:30"), tick=False):
+        sla_sweep.delay()
+    assert ticket.sla_clocks.get(kind=FIRST).breached_at == at("2026-11-24 14:30")
