@@ -110,3 +110,22 @@ def test_the_public_sla_page_needs_no_login_and_reads_in_english(page, client_bo
     expect(page.locator("[data-testid=complaint-process]")).to_be_visible()
     screenshot(page, "support-09-new-en")
     assert page.console_errors == []
+
+
+def test_a_client_abroad_also_sees_the_promise_in_their_own_time_zone(
+    browser, live_portal, client_bob
+):
+    from tests.support.factories import open_ticket
+
+    ticket = open_ticket(client_bob, subject="Statement for October")
+    context = browser.new_context(base_url=live_portal, locale="en-GB", timezone_id="Europe/London")
+    context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    page = context.new_page()
+    sign_in(page, client_bob.email)
+    page.goto(f"/support/{ticket.pk}/")
+    promise = page.locator("[data-testid=promise-first_response]")
+    expect(promise).to_contain_text("First reply by")  # bob reads English
+    # Beijing time as promised, and the same moment restated in London time.
+    expect(promise.locator(".support-local-time")).to_contain_text(re.compile(r"GMT|UTC"))
+    screenshot(page, "support-10-london")
+    context.close()
