@@ -1,5 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from portal.navigation import NavItem
 
 
 class SupportConfig(AppConfig):
     name = "support"
+    verbose_name = _("Support")
+    nav_items = [NavItem("support:index", _("Support"), 60)]

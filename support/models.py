@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -27,11 +29,20 @@ class Priority(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
-class Ticket(models.Model):
-    """A client's request to support.
+class Queue(models.TextChoices):
+    SERVICE = "service", _("Client service")
+    # Complaints and disputes are handled under compliance's eye; agents need a permission for them.
+    COMPLIANCE = "compliance", _("Compliance")
 
-    Only what the SLA clocks need so far; the conversation, assignment, attachments and merging
-    arrive with the ticket pages. Always fetched for a client through their own tickets.
+
+COMPLIANCE_TYPES = frozenset({TicketType.COMPLAINT, TicketType.DISPUTE})
+
+
+class Ticket(models.Model):
+    """A client's request to support, with its conversation, clocks, and survey.
+
+    Always fetched for a client through their own tickets (`selectors.ticket_for_client`); status
+    changes go through `support.services`, which keeps the SLA clocks in step.
     """
 
     class Status(models.TextChoices):
@@ -39,6 +50,7 @@ class Ticket(models.Model):
         WAITING_ON_CLIENT = "waiting_on_client", _("Waiting on client")
         RESOLVED = "resolved", _("Resolved")
         CLOSED = "closed", _("Closed")
+        MERGED = "merged", _("Merged")
 
     client = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -53,17 +65,215 @@ class Ticket(models.Model):
     status = models.CharField(
         _("status"), max_length=32, choices=Status.choices, default=Status.OPEN
     )
+    queue = models.CharField(
+        _("queue"), max_length=16, choices=Queue.choices, default=Queue.SERVICE
+    )
     subject = models.CharField(_("subject"), max_length=200)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+        limit_choices_to={"is_staff": True},
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_tickets",
+        verbose_name=_("merged into"),
+    )
     created_at = models.DateTimeField(_("opened at"), default=timezone.now, editable=False)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["client", "-created_at"], name="support_ticket_client")]
+        indexes = [
+            models.Index(fields=["client", "-created_at"], name="support_ticket_client"),
+            models.Index(fields=["status", "queue"], name="support_ticket_status_queue"),
+            models.Index(fields=["assignee", "status"], name="support_ticket_assignee"),
+            models.Index(fields=["type", "created_at"], name="support_ticket_type_created"),
+        ]
+        permissions = [
+            ("reply_ticket", _("Can reply to, note on, resolve and merge tickets")),
+            ("view_compliance_ticket", _("Can see complaints and disputes (compliance queue)")),
+            ("supervise_ticket", _("Receives SLA escalations as a support supervisor")),
+            ("export_ticket", _("Can export a dispute's history for a regulator")),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.OPEN, self.Status.WAITING_ON_CLIENT)
+
+    @property
+    def shows_complaint_process(self) -> bool:
+        return self.type in COMPLIANCE_TYPES
+
+    def finished_at(self) -> datetime | None:
+        return self.closed_at or self.resolved_at
+
+
+class Message(models.Model):
+    """One entry of a ticket's conversation. Internal notes are for staff only, always."""
+
+    class Kind(models.TextChoices):
+        CLIENT = "client", _("Client message")
+        PUBLIC = "public", _("Public reply")
+        INTERNAL = "internal", _("Internal note")
+        SYSTEM = "system", _("System event")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    body = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="support_message_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.ticket_id}"
+
+    @property
+    def is_visible_to_client(self) -> bool:
+        return self.kind != self.Kind.INTERNAL
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # A random name: the client's file name is kept in `name`, never used as a path.
+    return f"support/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
+
+
+class Attachment(models.Model):
+    """A file sent with a message, checked by content and stored under a random name."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    file = models.FileField(_("file"), upload_to=_attachment_path)
+    name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CannedReply(models.Model):
+    """A prepared answer in both languages; the agent picks it and edits before sending."""
+
+    title = models.CharField(_("title"), max_length=120)
+    body_zh_hans = models.TextField(_("text in Chinese"))
+    body_en = models.TextField(_("text in English"))
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def body_for(self, language: str) -> str:
+        return self.body_zh_hans if language.lower().startswith("zh") else self.body_en
+
+
+class Survey(models.Model):
+    """The satisfaction survey sent when a ticket is resolved; one per resolution.
+
+    The emailed link only opens a page; the vote needs a POST from that page, so a mail scanner
+    that follows links never votes.
+    """
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="surveys", verbose_name=_("ticket")
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True, choices=[(n, str(n)) for n in range(1, 6)]
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating=None) | Q(rating__gte=1, rating__lte=5),
+                name="support_survey_rating_1_to_5",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.rating or '-'}"
+
+
+class TicketExport(models.Model):
+    """A PDF of a dispute's history, generated by a worker and kept by content hash."""
+
+    class Audience(models.TextChoices):
+        CLIENT = "client", _("For the client")
+        REGULATOR = "regulator", _("For a regulator")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="exports", verbose_name=_("ticket")
+    )
+    audience = models.CharField(_("audience"), max_length=16, choices=Audience.choices)
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    file = models.FileField(_("file"), upload_to="support/exports/", blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket export")
+        verbose_name_plural = _("ticket exports")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "audience", "content_hash"], name="support_export_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.audience} {self.content_hash[:8]}"
 
 
 class SlaPolicy(models.Model):
@@ -153,6 +363,12 @@ class SlaClock(models.Model):
     breached_at = models.DateTimeField(_("breached at"), null=True, blank=True)
     stopped_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
     next_check_at = models.DateTimeField(_("next check at"), null=True, blank=True)
+    used = models.DurationField(
+        _("working time used"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the clock stops: the working time it took, pauses left out."),
+    )
 
     class Meta:
         verbose_name = _("SLA clock")
@@ -242,6 +458,7 @@ class SlaClock(models.Model):
         if self.paused_at is not None:
             self._end_pause(at, calendar)
         self._reschedule(calendar)
+        self.used = sla.elapsed(self, at, calendar)
         self.stopped_at = at
         self.next_check_at = None
 

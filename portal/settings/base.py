@@ -256,3 +256,5 @@ ACCOUNT_RATE_LIMITS = {
     "request_login_code": "1/60s/key,5/h/key,10/h/ip",
     "change_phone": "3/10m/user",
 }
+# --- support (issue 6): the SLA sweep, every minute ------------------------------------------
+CELERY_BEAT_SCHEDULE["support-sla-sweep"] = {"task": "support.tasks.sla_sweep", "schedule": 60.0}

@@ -26,8 +26,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_portal(transactional_db):
-    """The real ASGI application served by uvicorn on loopback, on the test database."""
+def live_portal(django_db_serialized_rollback, transactional_db):
+    """The real ASGI application served by uvicorn on loopback, on the test database.
+
+    The server thread needs committed data, so these tests run outside a transaction and the tables
+    are flushed after each; the serialized rollback puts back what the migrations wrote (staff
+    roles, SLA policies, disclosure documents) before the next one.
+    """
     import uvicorn
 
     from portal.asgi import application

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from importlib import import_module
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,3 +46,27 @@ def open_ticket(client_alice):
 
 def policy_for(type: str, priority: str = Priority.NORMAL) -> SlaPolicy:
     return SlaPolicy.objects.get(ticket_type=type, priority=priority)
+
+
+@pytest.fixture
+def roles_and_policies(transactional_db):
+    """The staff roles and default SLA policies the migrations write, back after a flush.
+
+    A live-server or threaded test runs on a real transaction and Django flushes every table after
+    it; whatever transactional test comes next would find no groups and no policies. List this
+    fixture before the personas.
+    """
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    from accounts.roles import declared_role_permissions
+
+    for role, codes in declared_role_permissions().items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for code in codes:
+            app_label, codename = code.split(".")
+            group.permissions.add(
+                *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
+    defaults = import_module("support.migrations.0002_default_sla_policies")
+    defaults.create_defaults(apps, None)
