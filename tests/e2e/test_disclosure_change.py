@@ -57,8 +57,7 @@ def test_a_fee_increase_from_draft_to_the_calculator(browser, live_portal, clien
         errors: list[str] = []
 
         def on_console(msg) -> None:
-            # The portal has no favicon; Chromium sometimes asks for one. Anything else counts.
-            if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+            if msg.type == "error":
                 errors.append(msg.text)
 
         page.on("console", on_console)

@@ -92,7 +92,6 @@ def test_a_client_complains_an_agent_answers_in_admin_and_the_client_rates_it(
 
 
 def test_the_public_sla_page_needs_no_login_and_reads_in_english(page, client_bob):
-    page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
     page.goto("/support/sla/")
     expect(page.locator("[data-testid=sla-stats-30]")).to_be_visible()
     expect(page.locator("[data-testid=complaint-process]")).to_contain_text("12386")
@@ -116,7 +115,6 @@ def test_a_client_abroad_also_sees_the_promise_in_their_own_time_zone(
 
     ticket = open_ticket(client_bob, subject="Statement for October")
     context = browser.new_context(base_url=live_portal, locale="en-GB", timezone_id="Europe/London")
-    context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
     page = context.new_page()
     sign_in(page, client_bob.email)
     page.goto(f"/support/{ticket.pk}/")
