@@ -19,5 +19,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("notices/", include("notices.urls")),
+    path("margin/", include("margin.urls")),
     path("admin/", admin.site.urls),
 ]

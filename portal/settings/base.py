@@ -228,3 +228,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- margin: risk engine, feed, rates (margin app) -----------------------------------------
+# Embedded mode runs the feed and the engine inside the ASGI process (dev turns it on); in
+# production `python manage.py run_risk_engine` does, as its own Procfile process.
+MARGIN_ENGINE_EMBEDDED = False
+MARGIN_FEED = env("MARGIN_FEED", "simulated")  # "simulated", "manual" or a path to a CSV replay
+MARGIN_FEED_SEED = env_int("MARGIN_FEED_SEED", 20260119)
+MARGIN_FEED_STEP_SECONDS = env_int("MARGIN_FEED_STEP_SECONDS", 60)  # market time per tick
+MARGIN_TICK_SECONDS = 1.0
+MARGIN_PUSH_INTERVAL = 1.0  # at most one push per account per second, level changes at once
+# Annual financing rate per leverage tier, until disclosures publishes the fee schedule (see
+# margin.selectors.financing_rate, the only reader).
+MARGIN_FINANCING_RATES = {1: "0.083500", 2: "0.086500"}
+# Financing per yuan of client margin allowed for new financing, per volatility regime.
+MARGIN_REGIME_LEVERAGE_CAPS = {"normal": "1.00", "elevated": "0.80", "stressed": "0.50"}
+CELERY_BEAT_SCHEDULE["margin-call-deadlines"] = {
+    "task": "margin.tasks.sweep_call_deadlines",
+    "schedule": 60.0,
+}
