@@ -1,8 +1,9 @@
 """Market feeds behind one interface: each ``poll()`` returns the rows of the next tick.
 
 - ``SimulatedFeed``: deterministic from a seed. Geometric Brownian motion per instrument with a
-  market factor and volatility regimes (normal, elevated, stressed) that switch day by day, rare
-  down-jumps, prices clipped to the daily limit so limit-down days happen, and a clock that walks
+  market factor and volatility regimes (normal, elevated, stressed) that switch day by day,
+  prices clipped to the daily limit, and bad-news days that lock a stock at limit-down for the
+  rest of the session (more often in stressed regimes), and a clock that walks
   the Shanghai exchange's sessions (09:30–11:30, 13:00–15:00 on XSHG trading days) at
   ``step`` of market time per tick.
 - ``ReplayFeed``: rows ``time,code,price`` from a CSV file, grouped by time.
@@ -74,7 +75,9 @@ class SimulatedFeed:
         "elevated": {"normal": 0.25, "elevated": 0.65, "stressed": 0.10},
         "stressed": {"normal": 0.05, "elevated": 0.35, "stressed": 0.60},
     }
-    JUMP_PER_DAY = 0.02  # chance per instrument per day of a 6–12% drop (news, a sector rout)
+    # Chance per instrument per day of bad news that sends it to limit-down and locks it there
+    # for the rest of the day (sellers queue, nobody buys), by regime.
+    LOCK_PER_DAY = {"normal": 0.005, "elevated": 0.02, "stressed": 0.06}
 
     def __init__(
         self,
@@ -99,6 +102,7 @@ class SimulatedFeed:
             dtype=np.int64,
         )
         self._beta = np.array([i.beta for i in self.instruments])
+        self._locked = np.zeros(len(self.instruments), dtype=bool)
         self._limits_for_day()
         self._clock = self._next_open(start.astimezone(calendars.SHANGHAI))
         self._day = self._clock.date()
@@ -134,6 +138,7 @@ class SimulatedFeed:
         if at.date() != self._day:
             self._day = at.date()
             self._close = self._fen.copy()
+            self._locked[:] = False
             self._limits_for_day()
             self._switch_regime()
             new_day = {i.code: rules.from_fen(int(c)) for i, c in zip(self.instruments, self._close)}
@@ -162,9 +167,10 @@ class SimulatedFeed:
         shock = (self._beta * market + own) / math.sqrt(2)
         log_return = -0.5 * sigma**2 * dt + sigma * math.sqrt(dt) * shock
         steps_per_day = 240 / (self.step.total_seconds() / 60)
-        jumps = self.rng.random(n) < self.JUMP_PER_DAY / max(steps_per_day, 1)
-        log_return = log_return + jumps * np.log(1 - self.rng.uniform(0.06, 0.12, n))
+        news = self.rng.random(n) < self.LOCK_PER_DAY[self.regime] / max(steps_per_day, 1)
+        self._locked |= news
         moved = np.rint(self._fen * np.exp(log_return)).astype(np.int64)
+        moved = np.where(self._locked, self._down, moved)
         self._fen = np.clip(moved, np.maximum(self._down, 1), self._up)
 
 
