@@ -79,9 +79,10 @@ LIMIT_DOWN_AT_START = {"000002.SZ": "6.12"}
 
 # email, name, language, account number, cash, debt, positions (code, quantity)
 ACCOUNTS = [
-    # 426,000 of assets on 272,000 owed: 156.62%, WATCH.
-    ("alice@demo.wangrun.test", "林岚", "zh-hans", "MA20260001", "10000.00", "272000.00",
-     [("300750.SZ", 1000), ("600519.SH", 100)]),
+    # 410,000 of assets on 262,000 owed: 156.49%, WATCH. All in one ChiNext stock (±20% a
+    # day), so one bad day takes her to a margin call.
+    ("alice@demo.wangrun.test", "林岚", "zh-hans", "MA20260001", "8000.00", "262000.00",
+     [("300750.SZ", 1500)]),
     # 345,150 on 130,000: 265.50%, SAFE.
     ("bob@demo.wangrun.test", "王博", "en", "MA20260002", "50000.00", "130000.00",
      [("601318.SH", 2000), ("600036.SH", 3000), ("000858.SZ", 500)]),

@@ -93,4 +93,4 @@ def test_demo_data_spans_every_level_and_is_idempotent(db):
         )
         levels.add(rules.level_for(ratio))
     assert levels == set(rules.Level)
-    assert MarginAccount.objects.get(client__email="alice@demo.wangrun.test").debt == D("272000.00")
+    assert MarginAccount.objects.get(client__email="alice@demo.wangrun.test").debt == D("262000.00")
