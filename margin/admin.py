@@ -201,7 +201,9 @@ class VolatilityRegimeAdmin(ReadOnlyAdmin):
     def confirm(self, request, queryset) -> None:
         for row in queryset.filter(status=VolatilityRegime.Status.PROPOSED):
             try:
-                services.volatility_regime_decide(regime_id=row.pk, officer=request.user, confirm=True)
+                services.volatility_regime_decide(
+                    regime_id=row.pk, officer=request.user, confirm=True
+                )
             except services.PlanDecisionError as error:
                 self.message_user(request, str(error), level=messages.ERROR)
                 return

@@ -109,7 +109,9 @@ class SimulatedFeed:
 
     @property
     def prices(self) -> dict[str, Decimal]:
-        return {i.code: rules.from_fen(int(f)) for i, f in zip(self.instruments, self._fen)}
+        return {
+            i.code: rules.from_fen(int(f)) for i, f in zip(self.instruments, self._fen, strict=True)
+        }
 
     def _limits_for_day(self) -> None:
         down, up = [], []
@@ -141,7 +143,10 @@ class SimulatedFeed:
             self._locked[:] = False
             self._limits_for_day()
             self._switch_regime()
-            new_day = {i.code: rules.from_fen(int(c)) for i, c in zip(self.instruments, self._close)}
+            new_day = {
+                i.code: rules.from_fen(int(c))
+                for i, c in zip(self.instruments, self._close, strict=True)
+            }
         self._clock = at
         self._move()
         return Tick(
@@ -220,7 +225,9 @@ class ManualFeed:
         from django.utils import timezone
 
         at = at or timezone.now()
-        self._queue.put(Tick(at=at, rows=[FeedRow(code=c, price=p, at=at) for c, p in prices.items()]))
+        self._queue.put(
+            Tick(at=at, rows=[FeedRow(code=c, price=p, at=at) for c, p in prices.items()])
+        )
 
     def poll(self) -> Tick | None:
         try:

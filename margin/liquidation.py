@@ -65,7 +65,9 @@ def plan_sales(
         market_value=market_value,
         lines=lines,
     ).sell
-    remaining = needed if needed is not None else sum((h.quantity * h.price for h in tradable), Decimal(0))
+    remaining = (
+        needed if needed is not None else sum((h.quantity * h.price for h in tradable), Decimal(0))
+    )
     sales, total = [], Decimal("0.00")
     for h in sorted(tradable, key=lambda h: (-(h.quantity * h.price), h.code)):
         if remaining <= 0:

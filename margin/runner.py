@@ -18,6 +18,7 @@ whatever happened while no engine ran.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import time
@@ -137,7 +138,7 @@ class RiskRunner:
             self.rejected += len(accepted)
             logger.error("Tick rejected by the engine, not applied: %s", error)
             return None
-        for code, price in accepted.items():
+        for code in accepted:
             self._last_at[code] = tick.at
         self._update_volatility(accepted, tick.at)
         self._prices.update(accepted)
@@ -323,10 +324,8 @@ class RiskRunner:
             for group, payload in pushes:
                 await send(layer, group, payload)
             delay = max(0.0, tick_interval - (time.monotonic() - started))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
 
     @staticmethod
     def _in_thread(func: Callable[[], Any]) -> Any:

@@ -231,9 +231,7 @@ def _close_call(account: MarginAccount, event: MarginEvent) -> bool:
         return False
     call.status, call.resolved_at = MarginCall.Status.MET, event.occurred_at
     call.save(update_fields=["status", "resolved_at"])
-    audit.record(
-        actor=ENGINE, action="margin.call_met", obj=call, data={"event": event.sequence}
-    )
+    audit.record(actor=ENGINE, action="margin.call_met", obj=call, data={"event": event.sequence})
     return True
 
 
@@ -447,8 +445,10 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
     a position smaller than planned sells what there is. Proceeds repay fees, then interest,
     then debt; what is left stays as cash.
     """
-    plan = LiquidationPlan.objects.select_for_update().select_related("account__client").get(
-        pk=plan_id
+    plan = (
+        LiquidationPlan.objects.select_for_update()
+        .select_related("account__client")
+        .get(pk=plan_id)
     )
     if plan.status != LiquidationPlan.Status.APPROVED:
         return plan
@@ -477,7 +477,9 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
         cash -= paid
     account.cash = cash
     account.state_changed_at = timezone.now()
-    account.save(update_fields=["cash", "fees_owed", "accrued_interest", "debt", "state_changed_at"])
+    account.save(
+        update_fields=["cash", "fees_owed", "accrued_interest", "debt", "state_changed_at"]
+    )
     plan.status, plan.executed_at, plan.realised_proceeds = (
         LiquidationPlan.Status.EXECUTED,
         timezone.now(),
@@ -505,7 +507,9 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
 
 
 @transaction.atomic
-def volatility_regime_propose(*, regime: str, market_volatility: Decimal) -> VolatilityRegime | None:
+def volatility_regime_propose(
+    *, regime: str, market_volatility: Decimal
+) -> VolatilityRegime | None:
     """The engine proposes a regime; nothing if it is already in force or already proposed."""
     current = selectors.current_regime()
     in_force = current.regime if current else VolatilityRegime.Regime.NORMAL

@@ -18,11 +18,13 @@ from margin.embedded import EmbeddedRiskEngine  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 
 # EmbeddedRiskEngine starts the risk engine in this process when MARGIN_ENGINE_EMBEDDED is on.
-application = EmbeddedRiskEngine(ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
-))
+application = EmbeddedRiskEngine(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
+)

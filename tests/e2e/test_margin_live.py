@@ -76,7 +76,12 @@ def test_alices_dashboard_follows_the_price_into_a_margin_call(page, embedded_en
             recipient__email="alice@demo.wangrun.test", key="margin_call", channel=channel
         )
 
-    wait_for(lambda: sent("email").filter(status="sent").exists() and sent("sms").filter(status="sent").exists())
+    wait_for(
+        lambda: (
+            sent("email").filter(status="sent").exists()
+            and sent("sms").filter(status="sent").exists()
+        )
+    )
     assert sent("email").count() == 1 and sent("sms").count() == 1
     # The browser asks for /favicon.ico, which this branch does not serve; nothing else failed.
     assert [url for url in failed if not url.endswith("/favicon.ico")] == []

@@ -27,15 +27,21 @@ def _fresh_cache():
     cache.clear()
 
 
-def make_account(client, *, cash="0.00", debt="100000.00", holdings=(("300750.SZ", 100, "1500.00"),)):
+def make_account(
+    client, *, cash="0.00", debt="100000.00", holdings=(("300750.SZ", 100, "1500.00"),)
+):
     """An account of ``client`` with a contract at DESIGN.md's lines and the given holdings."""
     account = MarginAccountFactory(client=client, cash=D(cash), debt=D(debt))
     MarginContractFactory(account=account)
     for code, quantity, price in holdings:
         instrument = InstrumentFactory(
-            code=code, name_zh=f"股票{code[:6]}", name_en=f"Stock {code[:6]}",
-            previous_close=D(price), last_price=D(price),
+            code=code,
+            name_zh=f"股票{code[:6]}",
+            name_en=f"Stock {code[:6]}",
+            previous_close=D(price),
+            last_price=D(price),
         )
-        PositionFactory(account=account, instrument=instrument, quantity=quantity,
-                        cost=D(price) * quantity)
+        PositionFactory(
+            account=account, instrument=instrument, quantity=quantity, cost=D(price) * quantity
+        )
     return account

@@ -40,7 +40,9 @@ def socket_for(user=None, path="/ws/margin/"):
     if user is not None:
         client = Client()
         client.force_login(user)
-        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        cookie = (
+            f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        )
         headers.append((b"cookie", cookie.encode()))
     return WebsocketCommunicator(application, path, headers=headers)
 
@@ -103,7 +105,11 @@ def test_alice_gets_her_snapshot_then_live_pushes_and_bob_gets_only_his(
     assert alice_first["type"] == "snapshot"
     assert alice_first["account"] == alice_account.number
     assert bob_first["account"] == bob_account.number
-    assert (alice_live["type"], alice_live["level"], alice_live["ratio"]) == ("status", "call", "1.2900")
+    assert (alice_live["type"], alice_live["level"], alice_live["ratio"]) == (
+        "status",
+        "call",
+        "1.2900",
+    )
     assert alice_live["call"]["deadline"] == "2026-11-30T07:00:00+00:00"
     assert [m["account"] for m in bob_received] == [bob_account.number]  # his own push only
 
@@ -122,7 +128,9 @@ def test_a_socket_that_names_another_account_gets_its_own_data_only(
         await socket.send_json_to({"type": "resync", "account": alice_account.pk})
         second = await socket.receive_json_from(timeout=3)
         # Even a push addressed to alice's group by mistake is not forwarded to bob's socket.
-        await send(channel_layer, f"margin.account.{alice_account.pk}", {"account_id": alice_account.pk})
+        await send(
+            channel_layer, f"margin.account.{alice_account.pk}", {"account_id": alice_account.pk}
+        )
         nothing = await socket.receive_nothing(timeout=0.5)
         await socket.disconnect()
         return first, second, nothing

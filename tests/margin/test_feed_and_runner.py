@@ -37,7 +37,9 @@ def test_the_simulated_feed_is_deterministic_from_its_seed():
 
 def test_the_simulated_feed_ticks_only_in_trading_sessions_and_within_daily_limits():
     feed = simulated(step=datetime.timedelta(minutes=5), regime="stressed")
-    limits = {i.code: (i.previous_close * D("0.9"), i.previous_close * D("1.1")) for i in INSTRUMENTS}
+    limits = {
+        i.code: (i.previous_close * D("0.9"), i.previous_close * D("1.1")) for i in INSTRUMENTS
+    }
     limits["300750.SZ"] = (D("268.00") * D("0.8"), D("268.00") * D("1.2"))
     hit_limit_down = False
     for _ in range(48 * 60):  # 60 trading days
@@ -45,8 +47,10 @@ def test_the_simulated_feed_ticks_only_in_trading_sessions_and_within_daily_limi
         assert calendars.is_open(tick.at, NO_OVERRIDES), tick.at
         if tick.new_day_closes:
             limits = {
-                code: (close * (D("0.8") if code.startswith("300") else D("0.9")),
-                       close * (D("1.2") if code.startswith("300") else D("1.1")))
+                code: (
+                    close * (D("0.8") if code.startswith("300") else D("0.9")),
+                    close * (D("1.2") if code.startswith("300") else D("1.1")),
+                )
                 for code, close in tick.new_day_closes.items()
             }
         for row in tick.rows:
@@ -66,7 +70,10 @@ def test_a_replay_feed_reads_a_csv_tick_by_tick(tmp_path):
     )
     feed = ReplayFeed(path)
     first = feed.poll()
-    assert [(r.code, r.price) for r in first.rows] == [("600519.SH", "1480.50"), ("300750.SZ", "267.10")]
+    assert [(r.code, r.price) for r in first.rows] == [
+        ("600519.SH", "1480.50"),
+        ("300750.SZ", "267.10"),
+    ]
     assert first.at == datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
     assert feed.poll().rows[0].price == "1481.00"
     assert feed.poll() is None

@@ -126,6 +126,8 @@ def test_a_move_while_no_engine_ran_is_recorded_at_the_next_start(client_alice, 
     runner_for()  # records SAFE → WARNING
     Instrument.objects.filter(code="300750.SZ").update(last_price=D("1290.00"))
     runner_for()
-    events = list(MarginEvent.objects.filter(account=alice_account).values_list("to_level", flat=True))
+    events = list(
+        MarginEvent.objects.filter(account=alice_account).values_list("to_level", flat=True)
+    )
     assert events == [Level.WARNING, Level.CALL]
     assert notices_of(client_alice).count(("margin_call", "sms")) == 1

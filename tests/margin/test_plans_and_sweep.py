@@ -6,6 +6,7 @@ from decimal import Decimal as D
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
+from django.utils import translation
 
 from audit.models import AuditEntry
 from margin import services
@@ -71,7 +72,7 @@ def test_the_officer_who_proposed_a_plan_cannot_approve_it(called_account, risk_
     plan = services._propose_plan(
         called_account, LiquidationPlan.Trigger.DEADLINE_MISSED, None, proposed_by=risk_officer
     )
-    with pytest.raises(services.PlanDecisionError, match="Four-eyes"):
+    with translation.override("en"), pytest.raises(services.PlanDecisionError, match="Four-eyes"):
         services.liquidation_plan_approve(plan_id=plan.pk, officer=risk_officer)
     other = UserFactory(role="risk_officer")
     other.groups.add(Group.objects.get(name="risk_officer"))

@@ -42,7 +42,9 @@ def test_alice_sees_her_ratio_level_distances_and_line_prices(client, client_ali
     assert status["positions"][0]["liquidation_price"] == "1100.04"
 
 
-def test_status_json_is_the_clients_own_and_names_no_other_account(client, client_alice, client_bob):
+def test_status_json_is_the_clients_own_and_names_no_other_account(
+    client, client_alice, client_bob
+):
     alice = make_account(client_alice)
     bob = make_account(client_bob, holdings=[("600036.SH", 5000, "42.10")])
     client.force_login(client_bob)
@@ -86,7 +88,9 @@ def test_demo_data_spans_every_level_and_is_idempotent(db):
     assert MarginAccount.objects.count() == len(demo.ACCOUNTS)
     levels = set()
     for account in MarginAccount.objects.all():
-        holdings = [(p.quantity, p.instrument.price) for p in account.positions.select_related("instrument")]
+        holdings = [
+            (p.quantity, p.instrument.price) for p in account.positions.select_related("instrument")
+        ]
         ratio = rules.maintenance_ratio(
             assets=rules.total_assets(cash=account.cash, holdings=holdings),
             liabilities=account.liabilities,
