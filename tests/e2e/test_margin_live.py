@@ -8,7 +8,9 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
 
-pytestmark = [pytest.mark.e2e]
+# On PostgreSQL: the engine writes from its own thread while the browser signs in, which the
+# test run's shared-cache in-memory SQLite answers with "table is locked" instead of waiting.
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
 
 
 @pytest.fixture
