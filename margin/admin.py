@@ -62,6 +62,28 @@ class MarginAccountAdmin(ReadOnlyAdmin):
     list_select_related = ("client",)
     inlines = [PositionInline]
 
+    def get_urls(self):
+        report = path(
+            "stress/",
+            self.admin_site.admin_view(self.stress_view),
+            name="margin_marginaccount_stress",
+        )
+        return [report, *super().get_urls()]
+
+    def stress_view(self, request) -> HttpResponse:
+        """Every built-in stress scenario over the current book (risk and compliance)."""
+        if not request.user.has_perm("margin.view_marginaccount"):
+            raise PermissionDenied
+        from margin import stress
+
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Stress tests"),
+            "reports": [stress.run(name) for name in stress.SCENARIOS],
+        }
+        return TemplateResponse(request, "admin/margin/stress.html", context)
+
 
 @admin.register(MarginContract)
 class MarginContractAdmin(ReadOnlyAdmin):
