@@ -12,6 +12,7 @@ and the engine), with today's ratio samples for the chart.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -22,6 +23,7 @@ from django.utils import timezone
 from margin import rules
 from margin.rules import Level, Lines
 
+logger = logging.getLogger(__name__)
 SNAPSHOT_TTL = 24 * 3600
 HISTORY_EVERY = datetime.timedelta(seconds=30)  # one chart point per account per 30 s at most
 HISTORY_POINTS = 1000
@@ -146,7 +148,20 @@ def _history_key(account_id: int, day: datetime.date) -> str:
 
 
 def store(status: dict[str, Any]) -> None:
-    """Keep the latest status of an account, and a chart point if the last is old enough."""
+    """Keep the latest status of an account, and a chart point if the last is old enough.
+
+    Best effort: with the cache down (Redis restarting) the push still goes out and the pages
+    fall back to the tables.
+    """
+    try:
+        _store(status)
+    except Exception:
+        logger.warning(
+            "Could not cache the status of account %s", status["account_id"], exc_info=True
+        )
+
+
+def _store(status: dict[str, Any]) -> None:
     account_id = status["account_id"]
     cache.set(_snapshot_key(account_id), status, SNAPSHOT_TTL)
     if status["ratio"] is None:
@@ -161,9 +176,17 @@ def store(status: dict[str, Any]) -> None:
 
 
 def cached(account_id: int) -> dict[str, Any] | None:
-    return cache.get(_snapshot_key(account_id))
+    """The engine's latest status of the account; None if there is none or the cache is down."""
+    try:
+        return cache.get(_snapshot_key(account_id))
+    except Exception:
+        logger.warning("Cache unavailable; reading account %s from the tables", account_id)
+        return None
 
 
 def history(account_id: int, day: datetime.date | None = None) -> list[list[str]]:
-    """Today's chart points [[time, ratio], …], oldest first."""
-    return cache.get(_history_key(account_id, day or timezone.localdate())) or []
+    """Today's chart points [[time, ratio], …], oldest first (empty while the cache is down)."""
+    try:
+        return cache.get(_history_key(account_id, day or timezone.localdate())) or []
+    except Exception:
+        return []
