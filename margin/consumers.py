@@ -4,7 +4,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from margin import selectors, status
+from margin import push, selectors, status
 
 # 4000–4999 are for applications: "sign in first" and "no margin account" stop reconnecting.
 CLOSE_UNAUTHENTICATED = 4401
@@ -16,12 +16,15 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
 
     The account comes from the session and nothing else: no path, query or message names it.
     On connect the socket sends a full snapshot (with today's chart points); afterwards the
-    engine's pushes, each with a sequence number. A client that sees a gap sends
-    ``{"type": "resync"}`` and gets a fresh snapshot.
+    engine's pushes, each with a sequence number, which reach it through this process's
+    ``push.hub`` (see margin.push for why not a channel-layer group per socket). A client that
+    sees a gap sends ``{"type": "resync"}`` and gets a fresh snapshot.
     """
 
-    group_name: str | None = None
     account_id: int | None = None
+    # No channel layer: pushes come through the hub, and a layer would cost every socket its own
+    # Redis channel and receive loop. An alias that is not configured makes Channels skip it.
+    channel_layer_alias = "margin-pushes-use-the-hub"
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -35,14 +38,13 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NO_ACCOUNT)
             return
         self.account_id = account.pk
-        self.group_name = status.group_name(account.pk)
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.accept()
+        push.hub.join(account.pk, self)
         await self.send_snapshot()
 
     async def disconnect(self, code: int) -> None:
-        if self.group_name is not None:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        if self.account_id is not None:
+            push.hub.leave(self.account_id, self)
 
     async def send_snapshot(self) -> None:
         await self.send_json(await database_sync_to_async(self._snapshot)())
@@ -74,9 +76,3 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
             return json.loads(text_data)
         except ValueError:
             return None
-
-    async def margin_status(self, event: dict[str, Any]) -> None:
-        payload = event["status"]
-        # Defence in depth: the group is per account, but never forward another account's data.
-        if payload.get("account_id") == self.account_id:
-            await self.send_json(payload)

@@ -2,7 +2,7 @@
 
 One ``RiskRunner`` owns one engine (one partition of accounts) and one feed. Its synchronous
 ``start()`` and ``step()`` do the database work; ``run()`` drives them from an asyncio loop and
-sends the pushes through the channel layer, so the same code runs inside the ASGI process
+publishes the pushes (``margin.push``), so the same code runs inside the ASGI process
 (embedded mode, see ``margin.embedded``) and in ``manage.py run_risk_engine`` (production).
 
 Pushes: an account's status goes to ``margin.account.<id>`` at most once per ``push_interval``,
@@ -310,10 +310,10 @@ class RiskRunner:
 
     async def run(self, stop: asyncio.Event, *, tick_interval: float = 1.0) -> None:
         """Start, then step every ``tick_interval`` seconds until ``stop`` is set."""
-        from channels.layers import get_channel_layer
+        from margin.push import Publisher
 
         await asyncio.to_thread(self._in_thread, self.start)
-        layer = get_channel_layer()
+        publisher = Publisher()
         while not stop.is_set():
             started = time.monotonic()
             try:
@@ -321,8 +321,7 @@ class RiskRunner:
             except Exception:
                 logger.exception("Risk engine step failed; retrying on the next tick")
                 pushes = []
-            for group, payload in pushes:
-                await send(layer, group, payload)
+            await publisher.publish([payload for _, payload in pushes])
             delay = max(0.0, tick_interval - (time.monotonic() - started))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
@@ -334,16 +333,3 @@ class RiskRunner:
             return func()
         finally:
             close_old_connections()
-
-
-async def send(layer, group: str, payload: dict[str, Any]) -> bool:
-    """One push; a channel-layer failure (Redis restarting) is logged, never fatal: the cache
-    copy and the page's polling fallback carry the status until the layer is back."""
-    if layer is None:
-        return False
-    try:
-        await layer.group_send(group, {"type": "margin.status", "status": payload})
-    except Exception:
-        logger.warning("Push to %s failed; clients will resync", group, exc_info=True)
-        return False
-    return True

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.test import Client
 
 from margin.feed import ManualFeed
-from margin.runner import RiskRunner, send
+from margin.push import Publisher, hub
+from margin.runner import RiskRunner
 from tests.margin.conftest import make_account
 from tests.notices.ws import WebsocketCommunicator
 
@@ -21,15 +22,16 @@ def keep_test_db_connection(monkeypatch):
     monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
+@pytest.fixture(params=["in-process", pytest.param("redis", marks=pytest.mark.services)])
 def channel_layer(request, settings):
-    """Each test on the in-memory layer, and on Redis when REDIS_URL is set."""
+    """Pushes handed over in-process (embedded mode), and through Redis when REDIS_URL is set."""
     from channels.layers import channel_layers
 
-    if request.param == "memory":
+    if request.param == "in-process":
+        settings.REDIS_URL = ""
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
-    yield channel_layers["default"]
+    yield Publisher()
     channel_layers.backends.clear()
 
 
@@ -91,8 +93,8 @@ def test_alice_gets_her_snapshot_then_live_pushes_and_bob_gets_only_his(
         await bob_socket.connect()
         alice_first = await alice_socket.receive_json_from(timeout=3)
         bob_first = await bob_socket.receive_json_from(timeout=3)
-        for group, payload in pushes:
-            await send(channel_layer, group, payload)
+        await hub.wait_subscribed()
+        await channel_layer.publish([payload for _, payload in pushes])
         alice_live = await alice_socket.receive_json_from(timeout=3)
         bob_received = []
         while not await bob_socket.receive_nothing(timeout=0.5):
@@ -127,10 +129,9 @@ def test_a_socket_that_names_another_account_gets_its_own_data_only(
         first = await socket.receive_json_from(timeout=3)
         await socket.send_json_to({"type": "resync", "account": alice_account.pk})
         second = await socket.receive_json_from(timeout=3)
-        # Even a push addressed to alice's group by mistake is not forwarded to bob's socket.
-        await send(
-            channel_layer, f"margin.account.{alice_account.pk}", {"account_id": alice_account.pk}
-        )
+        # Alice's status goes to alice's sockets only, however bob's socket asked.
+        await hub.wait_subscribed()
+        await channel_layer.publish([{"account_id": alice_account.pk, "type": "status"}])
         nothing = await socket.receive_nothing(timeout=0.5)
         await socket.disconnect()
         return first, second, nothing

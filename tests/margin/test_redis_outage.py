@@ -7,7 +7,8 @@ from asgiref.sync import async_to_sync
 from django.urls import reverse
 
 from margin.feed import ManualFeed
-from margin.runner import RiskRunner, send
+from margin.push import Publisher
+from margin.runner import RiskRunner
 from tests.margin.conftest import make_account
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +28,6 @@ def redis_down(settings):
     yield
 
 
-class BrokenLayer:
-    async def group_send(self, group, message):
-        raise ConnectionError("Redis is restarting")
-
-
 def test_the_engine_records_and_keeps_going_when_pushes_and_cache_fail(client_alice, redis_down):
     from margin.models import MarginEvent
 
@@ -42,7 +38,7 @@ def test_the_engine_records_and_keeps_going_when_pushes_and_cache_fail(client_al
     pushes = runner.step(now=10.0)
     assert [p["level"] for _, p in pushes] == ["call"]
     assert MarginEvent.objects.filter(account=account, to_level="call").exists()
-    assert async_to_sync(send)(BrokenLayer(), *pushes[0]) is False
+    assert async_to_sync(Publisher(url=NOWHERE).publish)([pushes[0][1]]) is False
 
 
 def test_the_status_page_and_json_answer_from_the_tables_while_the_cache_is_down(
