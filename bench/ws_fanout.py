@@ -92,7 +92,7 @@ def serve_portal(port: int) -> None:
         host="127.0.0.1",
         port=port,
         loop="uvloop",
-        ws="websockets",
+        ws=os.environ.get("BENCH_UVICORN_WS", "auto"),  # as the Procfile runs it
         ws_per_message_deflate=False,
         log_level="warning",
         lifespan="off",

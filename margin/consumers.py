@@ -46,6 +46,10 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
         if self.account_id is not None:
             push.hub.leave(self.account_id, self)
 
+    async def push_text(self, text: str) -> None:
+        """A status from ``push.hub``, already JSON: straight to the socket."""
+        await self.base_send({"type": "websocket.send", "text": text})
+
     async def send_snapshot(self) -> None:
         await self.send_json(await database_sync_to_async(self._snapshot)())
 

@@ -6,10 +6,10 @@ Redis connection per joining socket. Measured with ``bench/ws_fanout.py`` at 5,0
 delivered 7% of the pushes with p50 2.5 s, and the joins exhausted the connection pool. So, as
 DESIGN.md suggests:
 
-- the engine publishes each step's statuses as one message (in chunks) on the Redis channel
-  ``margin:push``;
-- every web process holds one subscription (``Hub``) and hands each status to the sockets of
-  that account open in this process, serialised once per account;
+- the engine publishes each step's statuses, serialised once, as a few messages on the Redis
+  channel ``margin:push`` (one line per status: the account id, then the JSON);
+- every web process holds one subscription (``Hub``) and hands each line's JSON, untouched, to
+  the sockets of that account open in this process;
 - without Redis (embedded mode) the engine hands the statuses to the hub directly, on the same
   event loop.
 
@@ -36,7 +36,7 @@ CHUNK = 500  # statuses per published message
 
 
 class Socket(Protocol):
-    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None: ...
+    async def push_text(self, text: str) -> None: ...
 
 
 def redis_url() -> str:
@@ -45,6 +45,12 @@ def redis_url() -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _encode(statuses: Iterable[dict[str, Any]]) -> str:
+    # One line per status, the account id first, so a web process forwards the JSON (which has
+    # no raw newlines) to its sockets without decoding or re-encoding it.
+    return "\n".join(f"{int(s['account_id'])} {_dumps(s)}" for s in statuses)
 
 
 class Hub:
@@ -73,14 +79,18 @@ class Hub:
 
     async def deliver(self, statuses: Iterable[dict[str, Any]]) -> None:
         """Send each status to this process's sockets of its account."""
-        for status in statuses:
-            sockets = self._sockets.get(status.get("account_id"))
+        await self.deliver_encoded(_encode(statuses))
+
+    async def deliver_encoded(self, message: str) -> None:
+        """Lines of ``<account id> <status JSON>``: only the id is parsed, the JSON is passed on."""
+        for line in message.split("\n"):
+            account_id, _, text = line.partition(" ")
+            sockets = self._sockets.get(int(account_id)) if account_id.isdigit() else None
             if not sockets:
                 continue
-            text = _dumps(status)
             for socket in list(sockets):
                 try:
-                    await socket.send(text_data=text)
+                    await socket.push_text(text)
                     self.delivered += 1
                 except Exception:  # a socket closing under us; its disconnect cleans up
                     logger.debug("Dropped a push to a closing socket", exc_info=True)
@@ -109,7 +119,7 @@ class Hub:
                     delay = 0.5
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
-                            await self.deliver(json.loads(message["data"]))
+                            await self.deliver_encoded(message["data"].decode())
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -155,7 +165,7 @@ class Publisher:
                 self._client = redis.from_url(self.url)
             async with self._client.pipeline(transaction=False) as pipe:
                 for start in range(0, len(statuses), CHUNK):
-                    pipe.publish(CHANNEL, _dumps(statuses[start : start + CHUNK]))
+                    pipe.publish(CHANNEL, _encode(statuses[start : start + CHUNK]))
                 await pipe.execute()
         except Exception:
             # Redis restarting: the statuses are in the cache (or will be); browsers resync.
