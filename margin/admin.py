@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,6 +20,7 @@ from margin.models import (
     MarginEvent,
     Position,
     Restriction,
+    RiskReport,
     VolatilityRegime,
 )
 
@@ -230,3 +231,28 @@ class VolatilityRegimeAdmin(ReadOnlyAdmin):
                 self.message_user(request, str(error), level=messages.ERROR)
                 return
         self.message_user(request, _("Volatility regime confirmed."))
+
+
+@admin.register(RiskReport)
+class RiskReportAdmin(ReadOnlyAdmin):
+    list_display = ("week_starts_on", "created_at", "sha256", "download_link")
+
+    @admin.display(description=gettext_lazy("PDF"))
+    def download_link(self, report: RiskReport) -> str:
+        url = reverse("admin:margin_riskreport_download", args=[report.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+    def get_urls(self):
+        download = path(
+            "<int:report_id>/download/",
+            self.admin_site.admin_view(self.download_view),
+            name="margin_riskreport_download",
+        )
+        return [download, *super().get_urls()]
+
+    def download_view(self, request, report_id: int) -> FileResponse:
+        # Served through the admin, not MEDIA_URL, so only staff with the permission get it.
+        if not request.user.has_perm("margin.view_riskreport"):
+            raise PermissionDenied
+        report = get_object_or_404(RiskReport, pk=report_id)
+        return FileResponse(report.pdf.open("rb"), content_type="application/pdf")

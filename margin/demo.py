@@ -2,7 +2,8 @@
 
 alice (林岚) sits on WATCH just above the warning line with a concentrated ChiNext position, so
 the simulated feed moves her across lines within minutes; bob is comfortably SAFE. Three more
-demo clients hold accounts at WARNING, CALL and LIQUIDATION (one position locked at limit-down),
+demo clients (@margin-demo.wangrun.test, apart from the portal's personas) hold accounts at
+WARNING, CALL and LIQUIDATION (one position locked at limit-down),
 so the first start of the risk engine issues a margin call and queues a liquidation plan for
 the risk officer (erin). Idempotent: existing rows are left as they are.
 """
@@ -87,20 +88,20 @@ ACCOUNTS = [
     ("bob@demo.wangrun.test", "王博", "en", "MA20260002", "50000.00", "130000.00",
      [("601318.SH", 2000), ("600036.SH", 3000), ("000858.SZ", 500)]),
     # 139.49%: WARNING.
-    ("warning@demo.wangrun.test", "陈静", "zh-hans", "MA20260003", "5000.00", "138000.00",
+    ("warning@margin-demo.wangrun.test", "陈静", "zh-hans", "MA20260003", "5000.00", "138000.00",
      [("002594.SZ", 400), ("600900.SH", 2500)]),
     # 127.56%: CALL.
-    ("call@demo.wangrun.test", "周航", "zh-hans", "MA20260004", "2000.00", "118000.00",
+    ("call@margin-demo.wangrun.test", "周航", "zh-hans", "MA20260004", "2000.00", "118000.00",
      [("300059.SZ", 4000), ("601012.SH", 2800)]),
     # 118.29%: LIQUIDATION, with 万科A locked at limit-down.
-    ("liquidation@demo.wangrun.test", "孙悦", "en", "MA20260005", "1000.00", "98000.00",
+    ("liquidation@margin-demo.wangrun.test", "孙悦", "en", "MA20260005", "1000.00", "98000.00",
      [("000002.SZ", 5000), ("600030.SH", 2400), ("601899.SH", 1000)]),
 ]  # fmt: skip
 
 PHONES = {
-    "warning@demo.wangrun.test": "13900000003",
-    "call@demo.wangrun.test": "13900000004",
-    "liquidation@demo.wangrun.test": "13900000005",
+    "warning@margin-demo.wangrun.test": "13900000003",
+    "call@margin-demo.wangrun.test": "13900000004",
+    "liquidation@margin-demo.wangrun.test": "13900000005",
 }
 
 

@@ -641,3 +641,20 @@ class VolatilityRegime(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_regime_display()} ({self.get_status_display()})"
+
+
+class RiskReport(models.Model):
+    """The weekly risk report, rendered once (in Celery) and kept as evidence."""
+
+    week_starts_on = models.DateField(_("week starting"), unique=True)
+    pdf = models.FileField(_("PDF"), upload_to="margin/reports/")
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-week_starts_on"]
+        verbose_name = _("weekly risk report")
+        verbose_name_plural = _("weekly risk reports")
+
+    def __str__(self) -> str:
+        return f"{self.week_starts_on:%Y-%m-%d}"

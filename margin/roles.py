@@ -20,7 +20,13 @@ ROLE_PERMISSIONS = {
         "margin.decide_liquidationplan",
         "margin.view_volatilityregime",
         "margin.decide_volatilityregime",
+        "margin.view_riskreport",
     ],
     # 合规 reads the whole record of risk actions.
-    "compliance": [*_READ, "margin.view_liquidationplan", "margin.view_volatilityregime"],
+    "compliance": [
+        *_READ,
+        "margin.view_liquidationplan",
+        "margin.view_volatilityregime",
+        "margin.view_riskreport",
+    ],
 }

@@ -14,3 +14,10 @@ def execute_liquidation_plan(plan_id: int) -> None:
 def sweep_call_deadlines() -> dict[str, int]:
     result = services.margin_call_deadline_sweep()
     return {"missed": result.missed, "plans": result.plans}
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def weekly_risk_report() -> int:
+    from margin import reports
+
+    return reports.risk_report_weekly(week_starts_on=reports.last_week_start()).pk

@@ -230,6 +230,8 @@ LOGGING = {
 }
 
 # --- margin: risk engine, feed, rates (margin app) -----------------------------------------
+from celery.schedules import crontab  # noqa: E402
+
 # Embedded mode runs the feed and the engine inside the ASGI process (dev turns it on); in
 # production `python manage.py run_risk_engine` does, as its own Procfile process.
 MARGIN_ENGINE_EMBEDDED = False
@@ -246,4 +248,9 @@ MARGIN_REGIME_LEVERAGE_CAPS = {"normal": "1.00", "elevated": "0.80", "stressed":
 CELERY_BEAT_SCHEDULE["margin-call-deadlines"] = {
     "task": "margin.tasks.sweep_call_deadlines",
     "schedule": 60.0,
+}
+# Mondays 00:30 UTC (08:30 in Beijing): last week's risk report.
+CELERY_BEAT_SCHEDULE["margin-weekly-risk-report"] = {
+    "task": "margin.tasks.weekly_risk_report",
+    "schedule": crontab(minute=30, hour=0, day_of_week="mon"),
 }

@@ -16,9 +16,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.services]
 @pytest.fixture
 def embedded_engine(settings, live_portal):
     """The ASGI process runs the risk engine on a feed this test drives (margin.embedded)."""
+    from django.contrib.auth.models import Group
+
     from accounts import demo as accounts_demo
+    from accounts.roles import ROLES
     from margin import demo, embedded
 
+    # An earlier browser test's flush may have removed the groups the migrations made.
+    for role in ROLES:
+        Group.objects.get_or_create(name=role)
     accounts_demo.seed()
     demo.seed()
     while embedded.manual_feed.poll() is not None:

@@ -8,6 +8,7 @@ strictly below 160%. Moving back up needs the ratio at least 5 points above the 
 from decimal import Decimal as D
 
 import pytest
+from django.utils import translation
 
 from margin.rules import DEFAULT_LINES, Level, Lines, classify, level_for
 
@@ -111,8 +112,12 @@ def test_levels_are_ordered_by_severity():
 
 
 def test_level_names_are_translatable_english():
-    assert str(Level.CALL.label) == "Margin call"
-    assert str(Level.LIQUIDATION.label) == "Forced liquidation"
+    with translation.override("en"):
+        assert str(Level.CALL.label) == "Margin call"
+        assert str(Level.LIQUIDATION.label) == "Forced liquidation"
+    with translation.override("zh-hans"):
+        assert str(Level.CALL.label) == "追加保证金"
+        assert str(Level.LIQUIDATION.label) == "强制平仓"
 
 
 # --- hysteresis: down at once ---------------------------------------------------------------------
