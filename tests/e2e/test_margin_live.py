@@ -100,3 +100,20 @@ def test_alices_dashboard_follows_the_price_into_a_margin_call(page, embedded_en
     expect(page.locator("[data-testid=margin-level]")).to_have_text("Margin call")
     expect(page.locator("[data-testid=margin-banner]")).to_be_visible()
     screenshot(page, "margin-03-call-en")
+
+
+def test_without_a_socket_the_page_polls_and_still_follows_the_price(page, embedded_engine):
+    from accounts.demo import DEMO_PASSWORD
+
+    # Every socket to /ws/margin/ is refused, as behind a proxy that drops WebSockets.
+    page.route_web_socket("**/ws/margin/", lambda ws: ws.close(code=1011))
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", "alice@demo.wangrun.test")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.goto("/margin/")
+    expect(page.locator("[data-testid=margin-connection]")).to_contain_text("5 秒")
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("156.49%")
+    embedded_engine.put({"300750.SZ": "262.00"}, at=timezone.now())
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("153.05%", timeout=15_000)
+    screenshot(page, "margin-04-polling")

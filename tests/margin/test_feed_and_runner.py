@@ -135,3 +135,16 @@ def test_pushes_come_at_most_once_a_second_and_at_once_on_a_level_change(client_
         (f"margin.account.{account.pk}", "1.5950", 3)
     ]
     assert runner.step(now=105.0) == []
+
+
+@pytest.mark.django_db
+def test_partitions_split_the_accounts_by_id(client_alice, client_bob):
+    alice = make_account(client_alice)
+    bob = make_account(client_bob, holdings=[("600036.SH", 5000, "42.10")])
+    owners = {}
+    for partition in (0, 1):
+        runner = RiskRunner(feed=ManualFeed(), partition=partition, partitions=2)
+        runner.start()
+        for account_id in runner.engine.account_ids:
+            owners.setdefault(account_id, []).append(partition)
+    assert owners == {alice.pk: [alice.pk % 2], bob.pk: [bob.pk % 2]}
