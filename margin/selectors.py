@@ -198,3 +198,23 @@ def load_from_db(*, partition: int = 0, partitions: int = 1) -> RiskEngine:
         symbol_rows=np.array(held, dtype=np.int64),
         quantities=np.array(quantities, dtype=np.int64),
     )
+
+
+def withdrawable_cash(account: MarginAccount) -> Decimal:
+    """Cash the client may take out now (for funds' withdrawals): what keeps the ratio at or
+    above the withdrawal line (300%) at today's prices, and nothing while a restriction applies."""
+    if Restriction.objects.filter(account=account, lifted_at__isnull=True).exists():
+        return rules.ZERO_MONEY
+    holdings = [
+        (quantity, last if last is not None else close)
+        for quantity, last, close in Position.objects.filter(account=account).values_list(
+            "quantity", "instrument__last_price", "instrument__previous_close"
+        )
+    ]
+    contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
+    return rules.withdrawable_cash(
+        cash=account.cash,
+        assets=rules.total_assets(cash=account.cash, holdings=holdings),
+        liabilities=account.liabilities,
+        lines=contract.lines if contract else DEFAULT_LINES,
+    )

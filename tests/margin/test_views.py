@@ -98,3 +98,16 @@ def test_demo_data_spans_every_level_and_is_idempotent(db):
         levels.add(rules.level_for(ratio))
     assert levels == set(rules.Level)
     assert MarginAccount.objects.get(client__email="alice@demo.wangrun.test").debt == D("262000.00")
+
+
+def test_withdrawable_cash_keeps_the_ratio_at_300_percent_and_is_nil_while_restricted(client_alice):
+    from margin import selectors
+    from margin.models import Restriction
+
+    # 50,000 cash + 150,000 of shares on 50,000 owed: 400%; 300% needs 150,000 of assets.
+    account = make_account(client_alice, cash="50000.00", debt="50000.00")
+    assert selectors.withdrawable_cash(account) == D("50000.00")
+    account.debt = D("60000.00")
+    assert selectors.withdrawable_cash(account) == D("20000.00")  # 200,000 − 3 × 60,000
+    Restriction.objects.create(account=account, kind="reduce_only", reason="call")
+    assert selectors.withdrawable_cash(account) == D("0.00")
