@@ -1,7 +1,10 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from portal.navigation import NavItem
+
 
 class MarginConfig(AppConfig):
     name = "margin"
     verbose_name = _("Margin")
+    nav_items = [NavItem("margin:index", _("Margin status"), 20)]

@@ -249,6 +249,10 @@ class RiskEngine:
         return len(self._ids)
 
     @property
+    def account_ids(self) -> list[int]:
+        return self._ids.tolist()
+
+    @property
     def position_count(self) -> int:
         return len(self._holder)
 

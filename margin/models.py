@@ -60,6 +60,9 @@ class Instrument(models.Model):
         help_text=_("For example facing delisting; shown to clients with a warning."),
     )
     collateral_eligible = models.BooleanField(_("eligible as collateral"), default=True)
+    sector = models.CharField(
+        _("sector"), max_length=30, blank=True, help_text=_("Used by the sector stress scenarios.")
+    )
     previous_close = _price(_("previous close"))
     last_price = _price(_("last price"), null=True, blank=True)
     last_price_at = models.DateTimeField(_("last price time"), null=True, blank=True)
@@ -130,6 +133,11 @@ class MarginAccount(models.Model):
     )
     level_changed_at = models.DateTimeField(_("level changed at"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    # Set by every service that changes balances or positions; the risk engine polls it to reload
+    # those accounts, so it need not share a process with whoever made the change.
+    state_changed_at = models.DateTimeField(
+        _("balances changed at"), null=True, blank=True, db_index=True
+    )
 
     class Meta:
         ordering = ["number"]
@@ -457,6 +465,15 @@ class LiquidationPlan(models.Model):
     target_ratio = _line(_("target ratio"), DEFAULT_LINES.warning)
     expected_proceeds = _money(_("expected proceeds"))
     proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+        help_text=_("Empty: proposed by the risk engine."),
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -468,9 +485,11 @@ class LiquidationPlan(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.TextField(_("decision note"), blank=True)
     executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
+    realised_proceeds = _money(_("realised proceeds"), null=True, blank=True)
 
     class Meta:
         ordering = ["-proposed_at"]
+        permissions = [("decide_liquidationplan", _("Can approve or reject liquidation plans"))]
         verbose_name = _("liquidation plan")
         verbose_name_plural = _("liquidation plans")
         constraints = [
@@ -523,3 +542,119 @@ class LiquidationPlanItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument.code} × {self.quantity}"
+
+
+class MarginCall(models.Model):
+    """A demand to restore the ratio to the warning line by a deadline (追加保证金通知)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        MET = "met", _("Met")
+        MISSED = "missed", _("Deadline missed")
+
+    account = models.ForeignKey(
+        MarginAccount, on_delete=models.PROTECT, related_name="calls", verbose_name=_("account")
+    )
+    event = models.ForeignKey(
+        MarginEvent,
+        on_delete=models.PROTECT,
+        related_name="calls",
+        verbose_name=_("caused by"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default="open")
+    issued_at = models.DateTimeField(_("issued at"))
+    deadline = models.DateTimeField(
+        _("deadline"), help_text=_("The close of the second trading day after the call.")
+    )
+    deposit_needed = _money(_("deposit needed when issued"))
+    sell_needed = _money(_("sales needed when issued"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        verbose_name = _("margin call")
+        verbose_name_plural = _("margin calls")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(status="open"), name="margin_call_one_open"
+            ),
+            models.CheckConstraint(
+                condition=Q(deadline__gt=F("issued_at")), name="margin_call_deadline_after_issue"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["deadline"], condition=Q(status="open"), name="margin_call_open_due"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.get_status_display()} {self.deadline:%Y-%m-%d %H:%M}"
+
+
+class VolatilityRegime(models.Model):
+    """A market volatility regime: proposed by the engine from EWMA volatility, set by a person.
+
+    The confirmed row with the latest ``decided_at`` is in force. It lowers the leverage cap for
+    new financing at once (``margin.selectors.leverage_cap``).
+    """
+
+    class Regime(models.TextChoices):
+        NORMAL = "normal", _("Normal")
+        ELEVATED = "elevated", _("Elevated")
+        STRESSED = "stressed", _("Stressed")
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
+
+    regime = models.CharField(_("regime"), max_length=10, choices=Regime.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default="proposed"
+    )
+    market_volatility = models.DecimalField(
+        _("market volatility (annualised)"), max_digits=8, decimal_places=4
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        verbose_name = _("volatility regime")
+        verbose_name_plural = _("volatility regimes")
+        permissions = [("decide_volatilityregime", _("Can confirm or reject a volatility regime"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="proposed"), name="margin_regime_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_regime_display()} ({self.get_status_display()})"
+
+
+class RiskReport(models.Model):
+    """The weekly risk report, rendered once (in Celery) and kept as evidence."""
+
+    week_starts_on = models.DateField(_("week starting"), unique=True)
+    pdf = models.FileField(_("PDF"), upload_to="margin/reports/")
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-week_starts_on"]
+        verbose_name = _("weekly risk report")
+        verbose_name_plural = _("weekly risk reports")
+
+    def __str__(self) -> str:
+        return f"{self.week_starts_on:%Y-%m-%d}"

@@ -2,14 +2,114 @@
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
+from typing import Any
+
 import numpy as np
+from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.functions import Mod
 
-from margin import rules
+from margin import rules, status
 from margin.engine import RiskEngine
-from margin.models import Instrument, MarginAccount, MarginContract, Position
+from margin.models import (
+    Instrument,
+    MarginAccount,
+    MarginCall,
+    MarginContract,
+    Position,
+    Restriction,
+    VolatilityRegime,
+)
 from margin.rules import DEFAULT_LINES, Level, Lines
+
+
+def financing_rate(*, leverage_tier: int = 1, at: datetime.datetime | None = None) -> Decimal:
+    """The annual financing rate a new contract is signed at, as a fraction (0.0835 = 8.35%).
+
+    The one place margin takes contract rates from: the fee schedule in force (disclosures), now
+    or at `at`. Raises ValueError when the published schedule has no rate for the tier.
+    """
+    from disclosures.selectors import FeeItemNotFound, financing_rate_in_force
+
+    try:
+        return financing_rate_in_force(leverage_tier, at).value
+    except FeeItemNotFound as exc:
+        raise ValueError(f"no financing rate for leverage tier {leverage_tier}") from exc
+
+
+def current_regime() -> VolatilityRegime | None:
+    """The confirmed volatility regime in force, or None (normal) before any was confirmed."""
+    return (
+        VolatilityRegime.objects.filter(status=VolatilityRegime.Status.CONFIRMED)
+        .order_by("-decided_at")
+        .first()
+    )
+
+
+def leverage_cap(regime: str | None = None) -> Decimal:
+    """Financing allowed per yuan of the client's margin under a regime (1.00 = 100%).
+
+    The initial margin ratio is 100% since 2026-01-19, so the cap never exceeds 1; a regime only
+    lowers it.
+    """
+    if regime is None:
+        found = current_regime()
+        regime = found.regime if found else VolatilityRegime.Regime.NORMAL
+    return Decimal(settings.MARGIN_REGIME_LEVERAGE_CAPS[regime])
+
+
+def account_for_client(user) -> MarginAccount | None:
+    """The margin account a client's dashboard and socket show: their first, by number."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return MarginAccount.objects.filter(client=user).order_by("number").first()
+
+
+def account_status(account: MarginAccount) -> dict[str, Any]:
+    """The account's status at the prices in the tables: four queries, whatever it holds."""
+    contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
+    lines = contract.lines if contract else DEFAULT_LINES
+    holdings = []
+    for position in Position.objects.filter(account=account).select_related("instrument"):
+        instrument = position.instrument
+        holdings.append(
+            status.Holding(
+                code=instrument.code,
+                name_zh=instrument.name_zh,
+                name_en=instrument.name_en,
+                quantity=position.quantity,
+                price=instrument.price,
+                limit_down=instrument.price_limits()[0],
+            )
+        )
+    return status.build(
+        account_id=account.pk,
+        number=account.number,
+        cash=account.cash,
+        liabilities=account.liabilities,
+        lines=lines,
+        level=account.current_level,
+        holdings=holdings,
+        call=open_call_payload(account.pk),
+        restricted=Restriction.objects.filter(account=account, lifted_at__isnull=True).exists(),
+    )
+
+
+def open_call_payload(account_id: int) -> dict[str, Any] | None:
+    call = MarginCall.objects.filter(account_id=account_id, status=MarginCall.Status.OPEN).first()
+    if call is None:
+        return None
+    return {"deadline": call.deadline.isoformat(), "issued_at": call.issued_at.isoformat()}
+
+
+def live_status(account: MarginAccount) -> dict[str, Any]:
+    """The engine's latest status of the account if it has pushed one, else from the tables."""
+    found = status.cached(account.pk)
+    if found is None or found.get("account") != account.number:
+        found = account_status(account)
+    return found
 
 
 def accounts_in_partition(*, partition: int = 0, partitions: int = 1) -> QuerySet[MarginAccount]:
@@ -98,4 +198,24 @@ def load_from_db(*, partition: int = 0, partitions: int = 1) -> RiskEngine:
         holder_rows=np.array(holders, dtype=np.int64),
         symbol_rows=np.array(held, dtype=np.int64),
         quantities=np.array(quantities, dtype=np.int64),
+    )
+
+
+def withdrawable_cash(account: MarginAccount) -> Decimal:
+    """Cash the client may take out now (for funds' withdrawals): what keeps the ratio at or
+    above the withdrawal line (300%) at today's prices, and nothing while a restriction applies."""
+    if Restriction.objects.filter(account=account, lifted_at__isnull=True).exists():
+        return rules.ZERO_MONEY
+    holdings = [
+        (quantity, last if last is not None else close)
+        for quantity, last, close in Position.objects.filter(account=account).values_list(
+            "quantity", "instrument__last_price", "instrument__previous_close"
+        )
+    ]
+    contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
+    return rules.withdrawable_cash(
+        cash=account.cash,
+        assets=rules.total_assets(cash=account.cash, holdings=holdings),
+        liabilities=account.liabilities,
+        lines=contract.lines if contract else DEFAULT_LINES,
     )

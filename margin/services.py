@@ -7,13 +7,32 @@ these services make what it reports land in the database exactly once.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+import audit
+from margin import rules, selectors
 from margin.engine import RiskEngine, TickResult
-from margin.models import MarginAccount, MarginEvent
+from margin.liquidation import Sellable, plan_sales
+from margin.models import (
+    Instrument,
+    LiquidationPlan,
+    LiquidationPlanItem,
+    MarginAccount,
+    MarginCall,
+    MarginEvent,
+    Position,
+    Restriction,
+    VolatilityRegime,
+)
 from margin.rules import Level
+from notices import services as notices
+from portal import calendars
 
 
 class StaleTransition(Exception):
@@ -83,14 +102,457 @@ def margin_event_record(
 
 
 def _after_transition_recorded(event: MarginEvent) -> None:
-    """Where a recorded transition's consequences go, inside the same transaction.
+    """A recorded transition's consequences, inside the same transaction, so exactly once too.
 
-    Issue 7 item 5 and DESIGN.md's audit rule will add here: the audit entry for the level
-    change; notices through the outbox (WARNING: in-app and email; CALL: every channel with the
-    deadline, two trading days out); the reduce-only restriction on CALL and lifting it on
-    recovery; a liquidation plan on LIQUIDATION. None of it exists yet, so nothing is done here:
-    no notice is sent and no audit entry is written for a level change until then.
+    Every transition is audited. Going down: WARNING tells the client (in-app and email); CALL
+    or LIQUIDATION opens a margin call with its deadline (two trading days) and restricts the
+    account to reduce-only, and LIQUIDATION also queues a liquidation plan for a risk officer.
+    Coming back to WARNING or better meets the open call and lifts the restriction. Notices are
+    keyed by the event, so a replayed transition cannot send them twice.
     """
+    account = MarginAccount.objects.select_related("client").get(pk=event.account_id)
+    to_level, from_level = Level(event.to_level), Level(event.from_level)
+    audit.record(
+        actor=ENGINE,
+        action="margin.level_changed",
+        obj=account,
+        data={
+            "event": event.sequence,
+            "from": from_level.value,
+            "to": to_level.value,
+            "ratio": _str(event.ratio),
+            "assets": str(event.assets),
+            "liabilities": str(event.liabilities),
+        },
+    )
+    context = _notice_context(account, event)
+    if event.is_downgrade:
+        if to_level == Level.WARNING:
+            _notify(account, "margin_warning", event, context)
+        elif to_level in (Level.CALL, Level.LIQUIDATION):
+            call = _open_call(account, event)
+            _restrict(account, event)
+            context["deadline"] = _local(call.deadline)
+            if to_level == Level.CALL:
+                _notify(account, "margin_call", event, context)
+            else:
+                _propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, event)
+                _notify(account, "margin_liquidation", event, context)
+    elif to_level.severity <= Level.WARNING.severity and from_level.severity > to_level.severity:
+        met = _close_call(account, event)
+        lifted = _lift_restrictions(account, event)
+        if met or lifted:
+            _notify(account, "margin_recovered", event, context)
+
+
+ENGINE = "risk engine"
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _local(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _percent(ratio: Decimal | None) -> str:
+    return "∞" if ratio is None else f"{ratio * 100:.2f}%"
+
+
+def _notice_context(account: MarginAccount, event: MarginEvent) -> dict[str, Any]:
+    lines = account.lines
+    market_value = event.assets - account.cash
+    cure = rules.cure(
+        assets=event.assets,
+        liabilities=event.liabilities,
+        market_value=max(market_value, Decimal("0.00")),
+        lines=lines,
+    )
+    return {
+        "account_number": account.number,
+        "ratio": _percent(event.ratio),
+        "warning_line": _percent(lines.warning),
+        "call_line": _percent(lines.call),
+        "liquidation_line": _percent(lines.liquidation),
+        "deposit": f"{cure.deposit:,}",
+        "sell": f"{cure.sell:,}" if cure.sell is not None else "",
+        "occurred_at": _local(event.occurred_at),
+    }
+
+
+def _notify(account: MarginAccount, key: str, event: MarginEvent, context: dict) -> None:
+    notices.enqueue(
+        recipient=account.client,
+        key=key,
+        context=context,
+        idempotency_key=f"margin:{account.pk}:{event.sequence}:{key}",
+    )
+
+
+def _open_call(account: MarginAccount, event: MarginEvent) -> MarginCall:
+    existing = MarginCall.objects.filter(account=account, status=MarginCall.Status.OPEN).first()
+    if existing:
+        return existing
+    cure = rules.cure(
+        assets=event.assets,
+        liabilities=event.liabilities,
+        market_value=max(event.assets - account.cash, Decimal("0.00")),
+        lines=account.lines,
+    )
+    call = MarginCall.objects.create(
+        account=account,
+        event=event,
+        issued_at=event.occurred_at,
+        deadline=calendars.add_trading_days(event.occurred_at, CALL_TRADING_DAYS),
+        deposit_needed=cure.deposit,
+        sell_needed=cure.sell,
+    )
+    audit.record(
+        actor=ENGINE,
+        action="margin.call_issued",
+        obj=call,
+        data={
+            "account": account.number,
+            "deadline": call.deadline.isoformat(),
+            "deposit": str(call.deposit_needed),
+            "sell": _str(call.sell_needed),
+        },
+    )
+    return call
+
+
+CALL_TRADING_DAYS = 2
+
+
+def _close_call(account: MarginAccount, event: MarginEvent) -> bool:
+    call = MarginCall.objects.filter(account=account, status=MarginCall.Status.OPEN).first()
+    if call is None:
+        return False
+    call.status, call.resolved_at = MarginCall.Status.MET, event.occurred_at
+    call.save(update_fields=["status", "resolved_at"])
+    audit.record(actor=ENGINE, action="margin.call_met", obj=call, data={"event": event.sequence})
+    return True
+
+
+def _restrict(account: MarginAccount, event: MarginEvent | None, reason: str = "") -> None:
+    kind = Restriction.Kind.REDUCE_ONLY
+    if Restriction.objects.filter(account=account, kind=kind, lifted_at__isnull=True).exists():
+        return
+    restriction = Restriction.objects.create(
+        account=account,
+        kind=kind,
+        reason=reason or f"Ratio {_percent(event.ratio if event else None)}: margin call",
+        event=event,
+        imposed_at=event.occurred_at if event else timezone.now(),
+    )
+    audit.record(
+        actor=ENGINE,
+        action="margin.restriction_imposed",
+        obj=restriction,
+        data={"account": account.number, "kind": kind.value},
+    )
+
+
+def _lift_restrictions(account: MarginAccount, event: MarginEvent) -> bool:
+    lifted = False
+    for restriction in Restriction.objects.filter(
+        account=account, kind=Restriction.Kind.REDUCE_ONLY, lifted_at__isnull=True
+    ):
+        restriction.lifted_at = max(event.occurred_at, restriction.imposed_at)
+        restriction.lift_reason = f"Ratio back to {_percent(event.ratio)}"
+        restriction.save(update_fields=["lifted_at", "lift_reason"])
+        audit.record(
+            actor=ENGINE,
+            action="margin.restriction_lifted",
+            obj=restriction,
+            data={"account": account.number, "event": event.sequence},
+        )
+        lifted = True
+    return lifted
+
+
+def _sellables(account: MarginAccount) -> list[Sellable]:
+    return [
+        Sellable(
+            code=p.instrument.code,
+            quantity=p.quantity,
+            price=p.instrument.price,
+            limit_down=p.instrument.price_limits()[0],
+        )
+        for p in Position.objects.filter(account=account).select_related("instrument")
+    ]
+
+
+def _propose_plan(
+    account: MarginAccount,
+    trigger: str,
+    event: MarginEvent | None,
+    proposed_by: Any = None,
+) -> LiquidationPlan:
+    existing = LiquidationPlan.objects.filter(
+        account=account,
+        status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED],
+    ).first()
+    if existing:
+        return existing
+    lines = account.lines
+    sellables = _sellables(account)
+    plan = plan_sales(
+        cash=account.cash, liabilities=account.liabilities, holdings=sellables, lines=lines
+    )
+    market_value = rules.market_value((s.quantity, s.price) for s in sellables)
+    row = LiquidationPlan.objects.create(
+        account=account,
+        event=event,
+        trigger=trigger,
+        ratio_at_proposal=rules.maintenance_ratio(
+            assets=account.cash + market_value, liabilities=account.liabilities
+        ),
+        target_ratio=lines.warning,
+        expected_proceeds=plan.proceeds,
+        proposed_by=proposed_by,
+    )
+    codes = {sale.code for sale in plan.sales}
+    instruments = {i.code: i for i in Instrument.objects.filter(code__in=codes)}
+    LiquidationPlanItem.objects.bulk_create(
+        LiquidationPlanItem(
+            plan=row,
+            instrument=instruments[sale.code],
+            quantity=sale.quantity,
+            reference_price=sale.price,
+            expected_proceeds=sale.proceeds,
+        )
+        for sale in plan.sales
+    )
+    audit.record(
+        actor=proposed_by or ENGINE,
+        action="margin.plan_proposed",
+        obj=row,
+        data={
+            "account": account.number,
+            "trigger": trigger,
+            "sales": [[s.code, s.quantity, str(s.price)] for s in plan.sales],
+            "skipped_limit_down": plan.skipped,
+            "expected_proceeds": str(plan.proceeds),
+            "sufficient": plan.sufficient,
+        },
+    )
+    return row
+
+
+def _touch(account_id: int) -> None:
+    # Tells the risk engine to reload the account (see runner.RiskRunner.reload_changed).
+    MarginAccount.objects.filter(pk=account_id).update(state_changed_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    missed: int
+    plans: int
+
+
+def margin_call_deadline_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
+    """Mark every open call past its deadline as missed and queue a liquidation plan for it.
+
+    Each call is claimed by a conditional update in its own transaction, so two sweeps running
+    at once, or one run twice, act on a call once.
+    """
+    now = now or timezone.now()
+    missed = plans = 0
+    due = MarginCall.objects.filter(status=MarginCall.Status.OPEN, deadline__lte=now)
+    for call_id in list(due.values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            claimed = MarginCall.objects.filter(pk=call_id, status=MarginCall.Status.OPEN).update(
+                status=MarginCall.Status.MISSED, resolved_at=now
+            )
+            if not claimed:
+                continue
+            call = MarginCall.objects.select_related("account__client", "event").get(pk=call_id)
+            missed += 1
+            audit.record(
+                actor="margin-call sweep",
+                action="margin.call_missed",
+                obj=call,
+                data={"account": call.account.number, "deadline": call.deadline.isoformat()},
+            )
+            before = LiquidationPlan.objects.filter(account=call.account).count()
+            _propose_plan(call.account, LiquidationPlan.Trigger.DEADLINE_MISSED, call.event)
+            plans += LiquidationPlan.objects.filter(account=call.account).count() - before
+            context = _notice_context(call.account, call.event)
+            context["deadline"] = _local(call.deadline)
+            notices.enqueue(
+                recipient=call.account.client,
+                key="margin_liquidation",
+                context=context,
+                idempotency_key=f"margin-call-missed:{call.pk}",
+            )
+    return SweepResult(missed=missed, plans=plans)
+
+
+class PlanDecisionError(ValueError):
+    """A plan decision the rules do not allow; the message is shown to the officer."""
+
+
+def _check_decider(plan: LiquidationPlan, officer: Any) -> None:
+    if not officer.has_perm("margin.decide_liquidationplan"):
+        raise PlanDecisionError(_("Only a risk officer may decide on a liquidation plan."))
+    if plan.proposed_by_id is not None and plan.proposed_by_id == officer.pk:
+        raise PlanDecisionError(
+            _("Four-eyes rule: the officer who proposed this plan cannot also decide on it.")
+        )
+
+
+@transaction.atomic
+def liquidation_plan_approve(*, plan_id: int, officer: Any) -> LiquidationPlan:
+    """Approve a proposed plan; its execution is queued to run after commit."""
+    plan = LiquidationPlan.objects.select_for_update().get(pk=plan_id)
+    _check_decider(plan, officer)
+    if plan.status != LiquidationPlan.Status.PROPOSED:
+        raise PlanDecisionError(_("This plan has already been decided."))
+    plan.status = LiquidationPlan.Status.APPROVED
+    plan.decided_by, plan.decided_at = officer, timezone.now()
+    plan.save(update_fields=["status", "decided_by", "decided_at"])
+    audit.record(actor=officer, action="margin.plan_approved", obj=plan, data={})
+    from margin import tasks
+
+    transaction.on_commit(lambda: tasks.execute_liquidation_plan.delay(plan.pk))
+    return plan
+
+
+@transaction.atomic
+def liquidation_plan_reject(*, plan_id: int, officer: Any, reason: str) -> LiquidationPlan:
+    """Reject a proposed plan, recording why; the reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PlanDecisionError(_("Say why the plan is rejected."))
+    plan = LiquidationPlan.objects.select_for_update().get(pk=plan_id)
+    _check_decider(plan, officer)
+    if plan.status != LiquidationPlan.Status.PROPOSED:
+        raise PlanDecisionError(_("This plan has already been decided."))
+    plan.status = LiquidationPlan.Status.REJECTED
+    plan.decided_by, plan.decided_at, plan.decision_note = officer, timezone.now(), reason
+    plan.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(actor=officer, action="margin.plan_rejected", obj=plan, data={"reason": reason})
+    return plan
+
+
+@transaction.atomic
+def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
+    """Fill an approved plan at the feed's current prices and repay debt with the proceeds.
+
+    A sale whose instrument is now at limit-down does not fill (nobody buys) and is left out;
+    a position smaller than planned sells what there is. Proceeds repay fees, then interest,
+    then debt; what is left stays as cash.
+    """
+    plan = (
+        LiquidationPlan.objects.select_for_update()
+        .select_related("account__client")
+        .get(pk=plan_id)
+    )
+    if plan.status != LiquidationPlan.Status.APPROVED:
+        return plan
+    account = MarginAccount.objects.select_for_update().get(pk=plan.account_id)
+    proceeds, fills = Decimal("0.00"), []
+    for item in plan.items.select_related("instrument"):
+        instrument = item.instrument
+        position = Position.objects.filter(account=account, instrument=instrument).first()
+        if position is None or instrument.price <= instrument.price_limits()[0]:
+            continue
+        quantity = min(item.quantity, position.quantity)
+        value = rules.market_value([(quantity, instrument.price)])
+        if quantity == position.quantity:
+            position.delete()
+        else:
+            cost_sold = (position.cost * quantity / position.quantity).quantize(rules.FEN)
+            position.quantity -= quantity
+            position.cost -= cost_sold
+            position.save(update_fields=["quantity", "cost"])
+        proceeds += value
+        fills.append([instrument.code, quantity, str(instrument.price), str(value)])
+    cash = account.cash + proceeds
+    for field in ("fees_owed", "accrued_interest", "debt"):
+        paid = min(cash, getattr(account, field))
+        setattr(account, field, getattr(account, field) - paid)
+        cash -= paid
+    account.cash = cash
+    account.state_changed_at = timezone.now()
+    account.save(
+        update_fields=["cash", "fees_owed", "accrued_interest", "debt", "state_changed_at"]
+    )
+    plan.status, plan.executed_at, plan.realised_proceeds = (
+        LiquidationPlan.Status.EXECUTED,
+        timezone.now(),
+        proceeds,
+    )
+    plan.save(update_fields=["status", "executed_at", "realised_proceeds"])
+    audit.record(
+        actor=ENGINE,
+        action="margin.plan_executed",
+        obj=plan,
+        data={"fills": fills, "proceeds": str(proceeds), "debt_after": str(account.debt)},
+    )
+    notices.enqueue(
+        recipient=plan.account.client,
+        key="margin_liquidation_executed",
+        context={
+            "account_number": account.number,
+            "proceeds": f"{proceeds:,}",
+            "fills": ", ".join(f"{code} × {qty}" for code, qty, *_ in fills),
+            "debt": f"{account.debt:,}",
+        },
+        idempotency_key=f"margin-plan-executed:{plan.pk}",
+    )
+    return plan
+
+
+@transaction.atomic
+def volatility_regime_propose(
+    *, regime: str, market_volatility: Decimal
+) -> VolatilityRegime | None:
+    """The engine proposes a regime; nothing if it is already in force or already proposed."""
+    current = selectors.current_regime()
+    in_force = current.regime if current else VolatilityRegime.Regime.NORMAL
+    pending = VolatilityRegime.objects.filter(status=VolatilityRegime.Status.PROPOSED).first()
+    if pending is not None:
+        if pending.regime != regime:
+            pending.regime, pending.market_volatility = regime, market_volatility
+            pending.save(update_fields=["regime", "market_volatility"])
+        return pending
+    if regime == in_force:
+        return None
+    row = VolatilityRegime.objects.create(regime=regime, market_volatility=market_volatility)
+    audit.record(
+        actor=ENGINE,
+        action="margin.regime_proposed",
+        obj=row,
+        data={"regime": regime, "market_volatility": str(market_volatility)},
+    )
+    return row
+
+
+@transaction.atomic
+def volatility_regime_decide(
+    *, regime_id: int, officer: Any, confirm: bool, note: str = ""
+) -> VolatilityRegime:
+    """A risk officer confirms (in force at once for new financing) or rejects a proposal."""
+    if not officer.has_perm("margin.decide_volatilityregime"):
+        raise PlanDecisionError(_("Only a risk officer may set the volatility regime."))
+    row = VolatilityRegime.objects.select_for_update().get(pk=regime_id)
+    if row.status != VolatilityRegime.Status.PROPOSED:
+        raise PlanDecisionError(_("This proposal has already been decided."))
+    if not confirm and not note.strip():
+        raise PlanDecisionError(_("Say why the proposal is rejected."))
+    row.status = VolatilityRegime.Status.CONFIRMED if confirm else VolatilityRegime.Status.REJECTED
+    row.decided_by, row.decided_at, row.decision_note = officer, timezone.now(), note.strip()
+    row.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(
+        actor=officer,
+        action="margin.regime_confirmed" if confirm else "margin.regime_rejected",
+        obj=row,
+        data={"regime": row.regime, "leverage_cap": str(selectors.leverage_cap(row.regime))},
+    )
+    return row
 
 
 def margin_transitions_record(

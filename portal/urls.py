@@ -23,5 +23,6 @@ urlpatterns = [
     path("notices/", include("notices.urls")),
     path("disclosures/", include("disclosures.urls")),
     path("support/", include("support.urls")),
+    path("margin/", include("margin.urls")),
     path("admin/", admin.site.urls),
 ]

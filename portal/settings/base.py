@@ -258,3 +258,25 @@ ACCOUNT_RATE_LIMITS = {
 }
 # --- support (issue 6): the SLA sweep, every minute ------------------------------------------
 CELERY_BEAT_SCHEDULE["support-sla-sweep"] = {"task": "support.tasks.sla_sweep", "schedule": 60.0}
+# --- margin: risk engine, feed, rates (margin app) -----------------------------------------
+from celery.schedules import crontab  # noqa: E402
+
+# Embedded mode runs the feed and the engine inside the ASGI process (dev turns it on); in
+# production `python manage.py run_risk_engine` does, as its own Procfile process.
+MARGIN_ENGINE_EMBEDDED = False
+MARGIN_FEED = env("MARGIN_FEED", "simulated")  # "simulated", "manual" or a path to a CSV replay
+MARGIN_FEED_SEED = env_int("MARGIN_FEED_SEED", 20260119)
+MARGIN_FEED_STEP_SECONDS = env_int("MARGIN_FEED_STEP_SECONDS", 60)  # market time per tick
+MARGIN_TICK_SECONDS = 1.0
+MARGIN_PUSH_INTERVAL = 1.0  # at most one push per account per second, level changes at once
+# Financing per yuan of client margin allowed for new financing, per volatility regime.
+MARGIN_REGIME_LEVERAGE_CAPS = {"normal": "1.00", "elevated": "0.80", "stressed": "0.50"}
+CELERY_BEAT_SCHEDULE["margin-call-deadlines"] = {
+    "task": "margin.tasks.sweep_call_deadlines",
+    "schedule": 60.0,
+}
+# Mondays 00:30 UTC (08:30 in Beijing): last week's risk report.
+CELERY_BEAT_SCHEDULE["margin-weekly-risk-report"] = {
+    "task": "margin.tasks.weekly_risk_report",
+    "schedule": crontab(minute=30, hour=0, day_of_week="mon"),
+}

@@ -15,6 +15,13 @@ def redis_channel_layer(url: str, prefix: str = "asgi") -> dict:
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [url], "prefix": prefix, "capacity": 1000, "expiry": 30},
+            # redis-py's pool refuses (rather than waits) past 100 connections, and thousands of
+            # sockets joining their groups at once (a deploy, Redis back after a restart) need more.
+            "CONFIG": {
+                "hosts": [{"address": url, "max_connections": 2000}],
+                "prefix": prefix,
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }

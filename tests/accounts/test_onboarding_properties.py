@@ -3,6 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.http.multipartparser import MultiPartParser
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -113,7 +114,10 @@ def test_documents_form(payload, name):
     response = client.post(reverse("onboarding:step", args=["documents"]), files)
     stored = KycDocument.objects.filter(case__user=user).count()
     if response.status_code == 302:
-        assert stored == 2
+        # Uploading some documents now and the rest later is allowed; a file whose name Django's
+        # sanitiser empties (e.g. only non-printable spaces) never reaches the form at all.
+        front_sent = MultiPartParser.sanitize_file_name(None, name or "x") is not None
+        assert stored == (2 if front_sent else 1)
     else:
         assert _has_error(response)
         assert stored == 0  # the good back image was not stored either

@@ -145,3 +145,20 @@ def test_an_engine_that_fell_behind_is_resynced_and_records_the_next_step(moutai
         Level.CALL,
         Level.LIQUIDATION,
     )
+
+
+# --- rates come from the published fee schedule ---------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_financing_rate_is_the_fee_schedule_in_force():
+    from decimal import Decimal
+
+    from margin import selectors as margin_selectors
+    from tests.disclosures.factories import fees, in_force
+
+    in_force(items=fees(tier2="0.086000"))
+    assert margin_selectors.financing_rate(leverage_tier=2) == Decimal("0.086000")
+    assert margin_selectors.financing_rate(leverage_tier=1) == Decimal("0.078000")
+    with pytest.raises(ValueError, match="tier 9"):
+        margin_selectors.financing_rate(leverage_tier=9)

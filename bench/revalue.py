@@ -9,7 +9,7 @@ and times, after warm-up, the median and p95 of:
 - a single-symbol tick on the most widely held symbol and on a median one (only holders touched);
 - for reference, building the engine and revaluing the whole book from scratch.
 
-Prints one JSON object per measurement. Usage: .venv/bin/python bench/risk_engine.py [--runs N]
+Prints one JSON object per measurement. Usage: .venv/bin/python bench/revalue.py [--runs N]
 """
 
 import argparse

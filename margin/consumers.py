@@ -1,0 +1,82 @@
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from margin import push, selectors, status
+
+# 4000–4999 are for applications: "sign in first" and "no margin account" stop reconnecting.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NO_ACCOUNT = 4404
+
+
+class MarginConsumer(AsyncJsonWebsocketConsumer):
+    """Live margin status at /ws/margin/ for the signed-in client's own account.
+
+    The account comes from the session and nothing else: no path, query or message names it.
+    On connect the socket sends a full snapshot (with today's chart points); afterwards the
+    engine's pushes, each with a sequence number, which reach it through this process's
+    ``push.hub`` (see margin.push for why not a channel-layer group per socket). A client that
+    sees a gap sends ``{"type": "resync"}`` and gets a fresh snapshot.
+    """
+
+    account_id: int | None = None
+    # No channel layer: pushes come through the hub, and a layer would cost every socket its own
+    # Redis channel and receive loop. An alias that is not configured makes Channels skip it.
+    channel_layer_alias = "margin-pushes-use-the-hub"
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        account = await database_sync_to_async(selectors.account_for_client)(user)
+        if account is None:
+            await self.accept()
+            await self.close(code=CLOSE_NO_ACCOUNT)
+            return
+        self.account_id = account.pk
+        await self.accept()
+        push.hub.join(account.pk, self)
+        await self.send_snapshot()
+
+    async def disconnect(self, code: int) -> None:
+        if self.account_id is not None:
+            push.hub.leave(self.account_id, self)
+
+    async def push_text(self, text: str) -> None:
+        """A status from ``push.hub``, already JSON: straight to the socket."""
+        await self.base_send({"type": "websocket.send", "text": text})
+
+    async def send_snapshot(self) -> None:
+        await self.send_json(await database_sync_to_async(self._snapshot)())
+
+    def _snapshot(self) -> dict[str, Any]:
+        from margin.models import MarginAccount
+
+        account = MarginAccount.objects.get(pk=self.account_id)
+        payload = dict(selectors.live_status(account))
+        payload["type"] = "snapshot"
+        payload["history"] = status.history(account.pk)
+        return payload
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs: Any) -> None:
+        if text_data and self.account_id is not None:
+            await super().receive(text_data=text_data, **kwargs)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # Whatever else the message says (an account id, say) is ignored.
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "resync":
+            await self.send_snapshot()
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            return None

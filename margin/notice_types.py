@@ -1,0 +1,53 @@
+"""Margin notices: all in the margin-call category, which a client cannot turn off."""
+
+from django.utils.translation import gettext_lazy as _
+
+from notices.registry import Category, Channel, NoticeType, register
+
+_ALL = (Channel.EMAIL, Channel.SMS, Channel.INAPP)
+
+MARGIN_WARNING = register(
+    NoticeType(
+        key="margin_warning",
+        category=Category.MARGIN_CALL,
+        channels=(Channel.INAPP, Channel.EMAIL),
+        description=_("Your maintenance ratio fell to the warning line"),
+        required_context=("account_number", "ratio", "warning_line", "call_line"),
+    )
+)
+MARGIN_CALL = register(
+    NoticeType(
+        key="margin_call",
+        category=Category.MARGIN_CALL,
+        channels=_ALL,
+        description=_("Margin call: restore your ratio by the deadline"),
+        required_context=("account_number", "ratio", "deadline", "deposit", "warning_line"),
+    )
+)
+MARGIN_LIQUIDATION = register(
+    NoticeType(
+        key="margin_liquidation",
+        category=Category.MARGIN_CALL,
+        channels=_ALL,
+        description=_("Forced liquidation is being prepared"),
+        required_context=("account_number", "ratio", "deposit"),
+    )
+)
+MARGIN_LIQUIDATION_EXECUTED = register(
+    NoticeType(
+        key="margin_liquidation_executed",
+        category=Category.MARGIN_CALL,
+        channels=_ALL,
+        description=_("Positions were sold in a forced liquidation"),
+        required_context=("account_number", "proceeds", "fills", "debt"),
+    )
+)
+MARGIN_RECOVERED = register(
+    NoticeType(
+        key="margin_recovered",
+        category=Category.MARGIN_CALL,
+        channels=(Channel.INAPP, Channel.EMAIL),
+        description=_("Your ratio recovered and restrictions were lifted"),
+        required_context=("account_number", "ratio"),
+    )
+)

@@ -1,0 +1,335 @@
+"""The risk engine at work: feed → checked prices → revaluation → events, notices, pushes.
+
+One ``RiskRunner`` owns one engine (one partition of accounts) and one feed. Its synchronous
+``start()`` and ``step()`` do the database work; ``run()`` drives them from an asyncio loop and
+publishes the pushes (``margin.push``), so the same code runs inside the ASGI process
+(embedded mode, see ``margin.embedded``) and in ``manage.py run_risk_engine`` (production).
+
+Pushes: an account's status goes to ``margin.account.<id>`` at most once per ``push_interval``,
+and at once when its level changes; a status held back by the limit goes out when the interval
+has passed, so the last one is never lost. Each push carries the account's sequence number and
+the runner's epoch, so a browser can see a gap or a restart and ask for a full snapshot.
+
+Exactly once: transitions are recorded through ``services.margin_transitions_record`` before
+anything is pushed; on start the engine is rebuilt from the tables and ``revalue_all`` re-detects
+whatever happened while no engine ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+from django.db import close_old_connections
+from django.utils import timezone
+
+from margin import rules, selectors, services, status, volatility
+from margin.engine import MalformedTick, TickResult
+from margin.feed import Feed, FeedRow, Tick
+from margin.models import Instrument, MarginCall, MarginContract, Position, Restriction
+from margin.rules import DEFAULT_LINES, Lines
+
+logger = logging.getLogger(__name__)
+
+
+class RowRejected(ValueError):
+    pass
+
+
+class RiskRunner:
+    def __init__(
+        self,
+        *,
+        feed: Feed,
+        partition: int = 0,
+        partitions: int = 1,
+        push_interval: float = 1.0,
+        reload_interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.feed = feed
+        self.partition, self.partitions = partition, partitions
+        self.push_interval, self.reload_interval = push_interval, reload_interval
+        self.clock = clock
+        self.epoch = uuid.uuid4().hex[:12]
+        self.engine: Any = None
+        self.rejected = 0
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def start(self) -> list:
+        """Build the engine from the tables and record what changed while none was running."""
+        self.engine = selectors.load_from_db(partition=self.partition, partitions=self.partitions)
+        self._load_meta()
+        self._seq: dict[int, int] = {}
+        self._last_push: dict[int, float] = {}
+        self._pushed_level: dict[int, str] = {}
+        self._dirty: set[int] = set()
+        self._last_at: dict[str, datetime.datetime] = {}
+        self._last_reload = self.clock()
+        self._reload_since = timezone.now()
+        self._last_tick_at: datetime.datetime | None = None
+        self.ewma = volatility.Ewma(len(self._codes))
+        result = self.engine.revalue_all()
+        events = self._record(result)
+        self._dirty.update(self._accounts)
+        return events
+
+    def _load_meta(self) -> None:
+        accounts = selectors.accounts_in_partition(
+            partition=self.partition, partitions=self.partitions
+        )
+        self._accounts = dict(accounts.values_list("id", "number"))
+        self._lines: dict[int, Lines] = {
+            account_id: Lines(withdrawal=w, warning=wa, call=c, liquidation=liq)
+            for account_id, w, wa, c, liq in MarginContract.objects.filter(
+                status=MarginContract.Status.ACTIVE, account_id__in=self._accounts
+            ).values_list(
+                "account_id", "withdrawal_line", "warning_line", "call_line", "liquidation_line"
+            )
+        }
+        self._holdings: dict[int, dict[str, int]] = {}
+        for account_id, code, quantity in Position.objects.filter(
+            account_id__in=self._accounts
+        ).values_list("account_id", "instrument__code", "quantity"):
+            self._holdings.setdefault(account_id, {})[code] = quantity
+        self._instruments = {i.code: i for i in Instrument.objects.all()}
+        self._codes = list(self._instruments)
+        self._prices = {code: i.price for code, i in self._instruments.items()}
+        self._limits = {code: i.price_limits() for code, i in self._instruments.items()}
+
+    # --- one step ---------------------------------------------------------------------------------
+
+    def step(self, now: float | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """Take the feed's next tick if any, reload changed accounts, return the pushes due."""
+        now = self.clock() if now is None else now
+        tick = self.feed.poll()
+        if tick is not None:
+            self.apply(tick)
+        if now - self._last_reload >= self.reload_interval:
+            self.reload_changed()
+            self._last_reload = now
+        return self.due_pushes(now)
+
+    def apply(self, tick: Tick) -> TickResult | None:
+        """Check each row, apply the good ones as one tick, record transitions."""
+        if tick.new_day_closes:
+            self._new_day(tick.new_day_closes)
+        accepted: dict[str, Decimal] = {}
+        for row in tick.rows:
+            try:
+                accepted[row.code] = self._check(row, accepted)
+            except RowRejected as error:
+                self.rejected += 1
+                logger.warning("Feed row rejected, not applied: %s (%r)", error, row)
+        if not accepted:
+            return None
+        try:
+            result = self.engine.tick(accepted)
+        except MalformedTick as error:  # the checks above should make this unreachable
+            self.rejected += len(accepted)
+            logger.error("Tick rejected by the engine, not applied: %s", error)
+            return None
+        for code in accepted:
+            self._last_at[code] = tick.at
+        self._update_volatility(accepted, tick.at)
+        self._prices.update(accepted)
+        self._save_prices(accepted, tick.at)
+        self._record(result)
+        self._dirty.update(result.account_ids.tolist())
+        return result
+
+    def _check(self, row: FeedRow, accepted: dict[str, Decimal]) -> Decimal:
+        if row.code not in self._instruments:
+            raise RowRejected(f"unknown instrument {row.code!r}")
+        if row.code in accepted:
+            raise RowRejected(f"{row.code} twice in one tick")
+        last = self._last_at.get(row.code)
+        if last is not None and row.at <= last:
+            raise RowRejected(f"stale price for {row.code}: {row.at} is not after {last}")
+        if isinstance(row.price, float):
+            raise RowRejected(f"float price for {row.code}: prices are exact decimals")
+        try:
+            price = row.price if isinstance(row.price, Decimal) else Decimal(str(row.price).strip())
+            fen = rules.to_fen(price, f"price of {row.code}")
+        except (InvalidOperation, TypeError, ValueError) as error:
+            raise RowRejected(f"malformed price for {row.code}: {row.price!r} ({error})") from None
+        low, high = self._limits[row.code]
+        if not rules.to_fen(low, "low") <= fen <= rules.to_fen(high, "high"):
+            raise RowRejected(f"{row.code} at {price} is outside today's limits {low}–{high}")
+        return rules.from_fen(fen)
+
+    def _new_day(self, closes) -> None:
+        for code, close in closes.items():
+            instrument = self._instruments.get(code)
+            if instrument is None:
+                continue
+            instrument.previous_close = close
+            self._limits[code] = instrument.price_limits()
+        Instrument.objects.bulk_update(
+            [self._instruments[c] for c in closes if c in self._instruments], ["previous_close"]
+        )
+
+    def _save_prices(self, prices: dict[str, Decimal], at: datetime.datetime) -> None:
+        changed = []
+        for code, price in prices.items():
+            instrument = self._instruments[code]
+            instrument.last_price, instrument.last_price_at = price, at
+            changed.append(instrument)
+        Instrument.objects.bulk_update(changed, ["last_price", "last_price_at"])
+
+    def _update_volatility(self, prices: dict[str, Decimal], at: datetime.datetime) -> None:
+        previous = np.array([float(self._prices[c]) for c in self._codes])
+        current = np.array([float(prices.get(c, self._prices[c])) for c in self._codes])
+        gap = (at - self._last_tick_at).total_seconds() if self._last_tick_at else 60.0
+        self._last_tick_at = at
+        # Gaps over lunch or a night count as one step: the clock is market time, not wall time.
+        minutes = min(max(gap / 60, 1 / 60), 15)
+        self.ewma.update(np.log(current / previous), minutes / volatility.TRADING_MINUTES_PER_YEAR)
+        if self.ewma.observations >= volatility.WARM_UP and self.ewma.observations % 60 == 0:
+            market = self.ewma.market_volatility
+            services.volatility_regime_propose(
+                regime=volatility.regime_for(market),
+                market_volatility=volatility.as_decimal(market),
+            )
+
+    def _record(self, result: TickResult) -> list:
+        if not result.transitions:
+            return []
+        events = services.margin_transitions_record(
+            engine=self.engine, result=result, occurred_at=timezone.now()
+        )
+        for transition in result.transitions:
+            self._dirty.add(transition.account_id)
+        return events
+
+    def reload_changed(self) -> None:
+        """Reload accounts whose balances or positions a service changed since the last look."""
+        since, self._reload_since = self._reload_since, timezone.now()
+        changed = list(
+            selectors.accounts_in_partition(partition=self.partition, partitions=self.partitions)
+            .filter(state_changed_at__gte=since)
+            .values_list("id", "cash", "debt", "accrued_interest", "fees_owed")
+        )
+        for account_id, cash, debt, interest, fees in changed:
+            if account_id not in self._accounts:
+                self.start()  # a new account: rebuilding is simplest, and rare
+                return
+            holdings = dict(
+                Position.objects.filter(account_id=account_id).values_list(
+                    "instrument__code", "quantity"
+                )
+            )
+            self._holdings[account_id] = holdings
+            result = self.engine.replace_holdings(
+                account_id,
+                holdings,
+                cash=cash,
+                liabilities=rules.total_liabilities(
+                    debt=debt, accrued_interest=interest, fees_owed=fees
+                ),
+                prices={code: self._prices[code] for code in holdings},
+            )
+            self._record(result)
+            self._dirty.add(account_id)
+
+    # --- pushes -----------------------------------------------------------------------------------
+
+    def due_pushes(self, now: float) -> list[tuple[str, dict[str, Any]]]:
+        due = []
+        for account_id in self._dirty:
+            level = self.engine.snapshot(account_id).level.value
+            last = self._last_push.get(account_id)
+            if (
+                last is None
+                or now - last >= self.push_interval
+                or level != self._pushed_level.get(account_id)
+            ):
+                due.append(account_id)
+        if not due:
+            return []
+        calls = {
+            account_id: {"deadline": deadline.isoformat(), "issued_at": issued.isoformat()}
+            for account_id, deadline, issued in MarginCall.objects.filter(
+                account_id__in=due, status=MarginCall.Status.OPEN
+            ).values_list("account_id", "deadline", "issued_at")
+        }
+        restricted = set(
+            Restriction.objects.filter(account_id__in=due, lifted_at__isnull=True).values_list(
+                "account_id", flat=True
+            )
+        )
+        pushes = []
+        for account_id in due:
+            payload = self.status_of(account_id, call=calls.get(account_id))
+            payload["restricted"] = account_id in restricted
+            status.store(payload)
+            self._dirty.discard(account_id)
+            self._last_push[account_id] = now
+            self._pushed_level[account_id] = payload["level"]
+            pushes.append((status.group_name(account_id), payload))
+        return pushes
+
+    def status_of(self, account_id: int, *, call: dict | None = None) -> dict[str, Any]:
+        snapshot = self.engine.snapshot(account_id)
+        self._seq[account_id] = self._seq.get(account_id, 0) + 1
+        holdings = [
+            status.Holding(
+                code=code,
+                name_zh=self._instruments[code].name_zh,
+                name_en=self._instruments[code].name_en,
+                quantity=quantity,
+                price=self._prices[code],
+                limit_down=self._limits[code][0],
+            )
+            for code, quantity in self._holdings.get(account_id, {}).items()
+        ]
+        return status.build(
+            account_id=account_id,
+            number=self._accounts[account_id],
+            cash=snapshot.cash,
+            liabilities=snapshot.liabilities,
+            lines=self._lines.get(account_id, DEFAULT_LINES),
+            level=snapshot.level,
+            holdings=holdings,
+            call=call,
+            restricted=False,
+            seq=self._seq[account_id],
+            epoch=self.epoch,
+        )
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, *, tick_interval: float = 1.0) -> None:
+        """Start, then step every ``tick_interval`` seconds until ``stop`` is set."""
+        from margin.push import Publisher
+
+        await asyncio.to_thread(self._in_thread, self.start)
+        publisher = Publisher()
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                pushes = await asyncio.to_thread(self._in_thread, self.step)
+            except Exception:
+                logger.exception("Risk engine step failed; retrying on the next tick")
+                pushes = []
+            await publisher.publish([payload for _, payload in pushes])
+            delay = max(0.0, tick_interval - (time.monotonic() - started))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+
+    @staticmethod
+    def _in_thread(func: Callable[[], Any]) -> Any:
+        close_old_connections()
+        try:
+            return func()
+        finally:
+            close_old_connections()

@@ -1,0 +1,192 @@
+"""The live margin status a client sees: one JSON-ready dict, built the same way everywhere.
+
+The risk engine builds it from its arrays on each push; the dashboard, ``/margin/status.json`` and
+the socket's first message build it from the tables when no fresh copy is in the cache. Amounts
+are strings (Decimal to 2 places), ratios and falls strings with 4 places, times ISO 8601 in UTC:
+JavaScript numbers are never used for money.
+
+The latest copy per account lives in the cache (Redis in production, shared by every web process
+and the engine), with today's ratio samples for the chart.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from margin import rules
+from margin.rules import Level, Lines
+
+logger = logging.getLogger(__name__)
+SNAPSHOT_TTL = 24 * 3600
+HISTORY_EVERY = datetime.timedelta(seconds=30)  # one chart point per account per 30 s at most
+HISTORY_POINTS = 1000
+
+
+class Holding(NamedTuple):
+    code: str
+    name_zh: str
+    name_en: str
+    quantity: int
+    price: Decimal
+    limit_down: Decimal
+
+
+def group_name(account_id: int) -> str:
+    """The channel-layer group of one account's sockets; the id comes from the session only."""
+    return f"margin.account.{account_id}"
+
+
+def build(
+    *,
+    account_id: int,
+    number: str,
+    cash: Decimal,
+    liabilities: Decimal,
+    lines: Lines,
+    level: Level | str,
+    holdings: Iterable[Holding],
+    call: dict[str, Any] | None,
+    restricted: bool,
+    seq: int = 0,
+    epoch: str = "db",
+    at: datetime.datetime | None = None,
+) -> dict[str, Any]:
+    """The status of one account at the given prices."""
+    holdings = list(holdings)
+    market_value = rules.market_value((h.quantity, h.price) for h in holdings)
+    assets = cash + market_value
+    ratio = rules.maintenance_ratio(assets=assets, liabilities=liabilities)
+    level = Level(level)
+    distances = {
+        name: _str(
+            rules.fall_to_line(
+                line=getattr(lines, name),
+                cash=cash,
+                market_value=market_value,
+                liabilities=liabilities,
+            )
+        )
+        for name in ("warning", "call", "liquidation")
+    }
+    positions = []
+    for h in sorted(holdings, key=lambda h: -h.quantity * h.price):
+        value = rules.market_value([(h.quantity, h.price)])
+        positions.append(
+            {
+                "code": h.code,
+                "name_zh": h.name_zh,
+                "name_en": h.name_en,
+                "quantity": h.quantity,
+                "price": str(h.price),
+                "value": str(value),
+                "call_price": _line_price(lines.call, assets, liabilities, h),
+                "liquidation_price": _line_price(lines.liquidation, assets, liabilities, h),
+                "limit_down": h.price <= h.limit_down,
+            }
+        )
+    cure = None
+    if level.severity >= Level.WARNING.severity:
+        found = rules.cure(
+            assets=assets, liabilities=liabilities, market_value=market_value, lines=lines
+        )
+        cure = {"deposit": str(found.deposit), "sell": _str(found.sell)}
+    return {
+        "type": "status",
+        "account": number,
+        "seq": seq,
+        "epoch": epoch,
+        "at": (at or timezone.now()).isoformat(),
+        "level": level.value,
+        "ratio": _str(ratio),
+        "cash": str(cash),
+        "market_value": str(market_value),
+        "assets": str(assets),
+        "liabilities": str(liabilities),
+        "lines": {
+            "withdrawal": str(lines.withdrawal),
+            "warning": str(lines.warning),
+            "call": str(lines.call),
+            "liquidation": str(lines.liquidation),
+        },
+        "distances": distances,
+        "positions": positions,
+        "cure": cure,
+        "call": call,
+        "restricted": restricted,
+        "account_id": account_id,
+    }
+
+
+def _line_price(line: Decimal, assets: Decimal, liabilities: Decimal, h: Holding) -> str | None:
+    return _str(
+        rules.line_price(
+            line=line, assets=assets, liabilities=liabilities, quantity=h.quantity, price=h.price
+        )
+    )
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- the cache ------------------------------------------------------------------------------------
+
+
+def _snapshot_key(account_id: int) -> str:
+    return f"margin:status:{account_id}"
+
+
+def _history_key(account_id: int, day: datetime.date) -> str:
+    return f"margin:history:{account_id}:{day.isoformat()}"
+
+
+def store(status: dict[str, Any]) -> None:
+    """Keep the latest status of an account, and a chart point if the last is old enough.
+
+    Best effort: with the cache down (Redis restarting) the push still goes out and the pages
+    fall back to the tables.
+    """
+    try:
+        _store(status)
+    except Exception:
+        logger.warning(
+            "Could not cache the status of account %s", status["account_id"], exc_info=True
+        )
+
+
+def _store(status: dict[str, Any]) -> None:
+    account_id = status["account_id"]
+    cache.set(_snapshot_key(account_id), status, SNAPSHOT_TTL)
+    if status["ratio"] is None:
+        return
+    at = datetime.datetime.fromisoformat(status["at"])
+    key = _history_key(account_id, timezone.localtime(at).date())
+    points = cache.get(key) or []
+    if points and at - datetime.datetime.fromisoformat(points[-1][0]) < HISTORY_EVERY:
+        return
+    points.append([status["at"], status["ratio"]])
+    cache.set(key, points[-HISTORY_POINTS:], SNAPSHOT_TTL)
+
+
+def cached(account_id: int) -> dict[str, Any] | None:
+    """The engine's latest status of the account; None if there is none or the cache is down."""
+    try:
+        return cache.get(_snapshot_key(account_id))
+    except Exception:
+        logger.warning("Cache unavailable; reading account %s from the tables", account_id)
+        return None
+
+
+def history(account_id: int, day: datetime.date | None = None) -> list[list[str]]:
+    """Today's chart points [[time, ratio], …], oldest first (empty while the cache is down)."""
+    try:
+        return cache.get(_history_key(account_id, day or timezone.localdate())) or []
+    except Exception:
+        return []

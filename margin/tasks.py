@@ -1,0 +1,23 @@
+"""Celery tasks of the margin app: each takes ids and calls one service."""
+
+from celery import shared_task
+
+from margin import services
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30)
+def execute_liquidation_plan(plan_id: int) -> None:
+    services.liquidation_plan_execute(plan_id=plan_id)
+
+
+@shared_task
+def sweep_call_deadlines() -> dict[str, int]:
+    result = services.margin_call_deadline_sweep()
+    return {"missed": result.missed, "plans": result.plans}
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def weekly_risk_report() -> int:
+    from margin import reports
+
+    return reports.risk_report_weekly(week_starts_on=reports.last_week_start()).pk

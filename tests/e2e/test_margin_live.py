@@ -1,0 +1,119 @@
+"""A demo client watches her margin status live while the price falls into a margin call."""
+
+import time
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import screenshot
+
+# On PostgreSQL: the engine writes from its own thread while the browser signs in, which the
+# test run's shared-cache in-memory SQLite answers with "table is locked" instead of waiting.
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
+
+
+@pytest.fixture
+def embedded_engine(settings, live_portal):
+    """The ASGI process runs the risk engine on a feed this test drives (margin.embedded)."""
+    from django.apps import apps
+
+    from accounts import demo as accounts_demo
+    from accounts.roles import sync_roles
+    from disclosures import demo as disclosures_demo
+    from margin import demo, embedded
+
+    sync_roles(apps)  # the staff roles the migrations made, whatever an earlier flush left
+    accounts_demo.seed()
+    disclosures_demo.seed()  # contracts are signed at the fee schedule's rates
+    demo.seed()
+    while embedded.manual_feed.poll() is not None:
+        pass
+    settings.MARGIN_ENGINE_EMBEDDED = True
+    settings.MARGIN_FEED = "manual"
+    settings.MARGIN_TICK_SECONDS = 0.2
+    yield embedded.manual_feed
+    embedded.stop()
+
+
+def wait_for(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_alices_dashboard_follows_the_price_into_a_margin_call(page, embedded_engine):
+    from accounts.demo import DEMO_PASSWORD
+    from notices.models import Notification
+
+    failed = []
+    page.on("response", lambda r: r.status >= 400 and failed.append(r.url))
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", "alice@demo.wangrun.test")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.goto("/margin/")
+    expect(page.locator("[data-testid=margin-connection]")).to_have_text("实时")
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("156.49%")
+    expect(page.locator("[data-testid=margin-level]")).to_have_text("关注")
+    expect(page.locator("[data-testid=margin-banner]")).to_be_hidden()
+    screenshot(page, "margin-01-watch")
+
+    embedded_engine.put({"300750.SZ": "262.00"}, at=timezone.now())
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("153.05%")
+    expect(page.locator("[data-testid=price-300750\\.SZ]")).to_have_text("¥262.00")
+
+    bell = page.locator("#notice-unread")
+    unread_before = int(bell.get_attribute("data-count"))
+    embedded_engine.put({"300750.SZ": "220.00"}, at=timezone.now())  # 129.01%
+    expect(page.locator("[data-testid=margin-level]")).to_have_text("追加保证金")
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("129.01%")
+    banner = page.locator("[data-testid=margin-banner]")
+    expect(banner).to_be_visible()
+    expect(page.locator("[data-testid=margin-countdown]")).not_to_be_empty()
+    expect(page.locator("[data-testid=margin-cure]")).to_contain_text("¥55,000.00")
+    expect(bell).to_have_attribute("data-count", str(unread_before + 1))
+    expect(page.locator("#toast-region")).to_contain_text("追加保证金")
+    screenshot(page, "margin-02-call")
+
+    def sent(channel):
+        return Notification.objects.filter(
+            recipient__email="alice@demo.wangrun.test", key="margin_call", channel=channel
+        )
+
+    wait_for(
+        lambda: (
+            sent("email").filter(status="sent").exists()
+            and sent("sms").filter(status="sent").exists()
+        )
+    )
+    assert sent("email").count() == 1 and sent("sms").count() == 1
+    # The browser asks for /favicon.ico, which this branch does not serve; nothing else failed.
+    assert [url for url in failed if not url.endswith("/favicon.ico")] == []
+    assert [e for e in page.console_errors if "404" not in e] == []
+
+    # The same page in English, after a reload: still in the call, with its deadline.
+    page.locator("[data-testid=lang-en]").click()
+    expect(page.locator("[data-testid=margin-level]")).to_have_text("Margin call")
+    expect(page.locator("[data-testid=margin-banner]")).to_be_visible()
+    screenshot(page, "margin-03-call-en")
+
+
+def test_without_a_socket_the_page_polls_and_still_follows_the_price(page, embedded_engine):
+    from accounts.demo import DEMO_PASSWORD
+
+    # Every socket to /ws/margin/ is refused, as behind a proxy that drops WebSockets.
+    page.route_web_socket("**/ws/margin/", lambda ws: ws.close(code=1011))
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", "alice@demo.wangrun.test")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.goto("/margin/")
+    expect(page.locator("[data-testid=margin-connection]")).to_contain_text("5 秒")
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("156.49%")
+    embedded_engine.put({"300750.SZ": "262.00"}, at=timezone.now())
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("153.05%", timeout=15_000)
+    screenshot(page, "margin-04-polling")

@@ -1,0 +1,150 @@
+"""The feeds, the checks every row passes, and the push rhythm."""
+
+import datetime
+import logging
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+
+from margin.feed import ManualFeed, ReplayFeed, SimInstrument, SimulatedFeed
+from margin.models import Instrument
+from margin.runner import RiskRunner
+from portal import calendars
+from tests.margin.conftest import make_account
+
+THURSDAY = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
+INSTRUMENTS = [
+    SimInstrument(code="600519.SH", previous_close=D("1480.00"), board="main"),
+    SimInstrument(code="300750.SZ", previous_close=D("268.00"), board="chinext"),
+    SimInstrument(code="000002.SZ", previous_close=D("6.80"), board="main"),
+]
+NO_OVERRIDES = calendars.trading_calendar(overrides=())
+
+
+def simulated(seed=7, **kwargs):
+    return SimulatedFeed(INSTRUMENTS, seed=seed, start=THURSDAY, calendar=NO_OVERRIDES, **kwargs)
+
+
+def test_the_simulated_feed_is_deterministic_from_its_seed():
+    one, two, other = simulated(), simulated(), simulated(seed=8)
+    a = [[r.price for r in one.poll().rows] for _ in range(50)]
+    b = [[r.price for r in two.poll().rows] for _ in range(50)]
+    c = [[r.price for r in other.poll().rows] for _ in range(50)]
+    assert a == b
+    assert a != c
+
+
+def test_the_simulated_feed_ticks_only_in_trading_sessions_and_within_daily_limits():
+    feed = simulated(step=datetime.timedelta(minutes=5), regime="stressed")
+    limits = {
+        i.code: (i.previous_close * D("0.9"), i.previous_close * D("1.1")) for i in INSTRUMENTS
+    }
+    limits["300750.SZ"] = (D("268.00") * D("0.8"), D("268.00") * D("1.2"))
+    hit_limit_down = False
+    for _ in range(48 * 60):  # 60 trading days
+        tick = feed.poll()
+        assert calendars.is_open(tick.at, NO_OVERRIDES), tick.at
+        if tick.new_day_closes:
+            limits = {
+                code: (
+                    close * (D("0.8") if code.startswith("300") else D("0.9")),
+                    close * (D("1.2") if code.startswith("300") else D("1.1")),
+                )
+                for code, close in tick.new_day_closes.items()
+            }
+        for row in tick.rows:
+            low, high = limits[row.code]
+            assert low - D("0.01") <= row.price <= high + D("0.01")
+            hit_limit_down |= row.price <= low + D("0.01")
+    assert hit_limit_down, "sixty days without a single limit-down"
+
+
+def test_a_replay_feed_reads_a_csv_tick_by_tick(tmp_path):
+    path = tmp_path / "ticks.csv"
+    path.write_text(
+        "time,code,price\n"
+        "2026-11-26T10:00:00,600519.SH,1480.50\n"
+        "2026-11-26T10:00:00,300750.SZ,267.10\n"
+        "2026-11-26T10:00:05,600519.SH,1481.00\n"
+    )
+    feed = ReplayFeed(path)
+    first = feed.poll()
+    assert [(r.code, r.price) for r in first.rows] == [
+        ("600519.SH", "1480.50"),
+        ("300750.SZ", "267.10"),
+    ]
+    assert first.at == datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
+    assert feed.poll().rows[0].price == "1481.00"
+    assert feed.poll() is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "bad_price",
+    ["abc", "", "-5.00", "1500.001", 1500.0, "1000.00", "NaN"],
+    ids=["text", "empty", "negative", "sub-fen", "float", "beyond-limit", "nan"],
+)
+def test_a_malformed_row_is_rejected_and_logged_never_applied(client_alice, caplog, bad_price):
+    account = make_account(client_alice)
+    runner = RiskRunner(feed=ManualFeed())
+    runner.start()
+    before = runner.engine.snapshot(account.pk)
+    runner.feed.put({"300750.SZ": bad_price, "NOPE.SH": "1.00"}, at=THURSDAY)
+    with caplog.at_level(logging.WARNING, logger="margin.runner"):
+        runner.step(now=10.0)
+    assert runner.engine.snapshot(account.pk) == before
+    assert Instrument.objects.get(code="300750.SZ").last_price == D("1500.00")
+    assert runner.rejected == 2
+    assert "rejected" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_stale_tick_is_rejected_and_logged(client_alice, caplog):
+    account = make_account(client_alice)
+    runner = RiskRunner(feed=ManualFeed())
+    runner.start()
+    runner.feed.put({"300750.SZ": "1490.00"}, at=THURSDAY)
+    runner.step(now=10.0)
+    runner.feed.put({"300750.SZ": "1400.00"}, at=THURSDAY - datetime.timedelta(seconds=1))
+    with caplog.at_level(logging.WARNING, logger="margin.runner"):
+        runner.step(now=11.0)
+    assert runner.engine.snapshot(account.pk).market_value == D("149000.00")
+    assert "stale" in caplog.text
+
+
+@pytest.mark.django_db
+@time_machine.travel(THURSDAY, tick=False)
+def test_pushes_come_at_most_once_a_second_and_at_once_on_a_level_change(client_alice):
+    account = make_account(client_alice, holdings=[("300750.SZ", 100, "1700.00")])  # SAFE
+    runner = RiskRunner(feed=ManualFeed())
+    runner.start()
+    assert [p["level"] for _, p in runner.step(now=100.0)] == ["safe"]  # the first status
+
+    def move(price, minute, now):
+        runner.feed.put({"300750.SZ": price}, at=THURSDAY + datetime.timedelta(minutes=minute))
+        return [payload for _, payload in runner.step(now=now)]
+
+    assert move("1690.00", 1, 100.3) == []  # same level, within the second: held back
+    pushed = move("1590.00", 2, 100.5)  # 159%: WATCH, at once
+    assert [(p["level"], p["ratio"], p["seq"]) for p in pushed] == [("watch", "1.5900", 2)]
+    assert move("1595.00", 3, 100.9) == []
+    # No new price, but the held-back status goes out once the second has passed.
+    later = runner.step(now=101.6)
+    assert [(group, p["ratio"], p["seq"]) for group, p in later] == [
+        (f"margin.account.{account.pk}", "1.5950", 3)
+    ]
+    assert runner.step(now=105.0) == []
+
+
+@pytest.mark.django_db
+def test_partitions_split_the_accounts_by_id(client_alice, client_bob):
+    alice = make_account(client_alice)
+    bob = make_account(client_bob, holdings=[("600036.SH", 5000, "42.10")])
+    owners = {}
+    for partition in (0, 1):
+        runner = RiskRunner(feed=ManualFeed(), partition=partition, partitions=2)
+        runner.start()
+        for account_id in runner.engine.account_ids:
+            owners.setdefault(account_id, []).append(partition)
+    assert owners == {alice.pk: [alice.pk % 2], bob.pk: [bob.pk % 2]}

@@ -1,0 +1,133 @@
+"""What a level change does: notices, the call and its deadline, restrictions, plans, audit —
+once, even across an engine restart."""
+
+import datetime
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+
+from audit.models import AuditEntry
+from margin.feed import ManualFeed
+from margin.models import LiquidationPlan, MarginCall, MarginEvent, Restriction
+from margin.rules import Level
+from margin.runner import RiskRunner
+from notices.models import Notification
+from tests.margin.conftest import make_account
+
+pytestmark = pytest.mark.django_db
+
+# Thursday 26 November 2026, 10:00 in Beijing: a trading day.
+THURSDAY = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
+
+
+def runner_for(feed=None):
+    runner = RiskRunner(feed=feed or ManualFeed())
+    runner.start()
+    return runner
+
+
+def price(runner, code, value, minutes=1):
+    at = THURSDAY + datetime.timedelta(minutes=minutes)
+    runner.feed.put({code: value}, at=at)
+    runner.step(now=1000.0 + minutes)
+
+
+def notices_of(user):
+    return sorted(Notification.objects.filter(recipient=user).values_list("key", "channel"))
+
+
+@pytest.fixture
+def alice_account(client_alice):
+    # 100 × 1,500 = 150,000 on 100,000 owed: 150.00%, WARNING at start.
+    return make_account(client_alice)
+
+
+@time_machine.travel(THURSDAY, tick=False)
+def test_falling_to_warning_sends_an_in_app_notice_and_an_email(client_alice):
+    make_account(client_alice, holdings=[("300750.SZ", 100, "1700.00")])  # 170%: SAFE
+    runner = runner_for()
+    price(runner, "300750.SZ", "1500.00")
+    assert notices_of(client_alice) == [("margin_warning", "email"), ("margin_warning", "inapp")]
+
+
+@time_machine.travel(THURSDAY, tick=False)
+def test_a_margin_call_has_a_two_trading_day_deadline_and_restricts_to_reduce_only(
+    client_alice, alice_account, django_capture_on_commit_callbacks
+):
+    runner = runner_for()
+    with django_capture_on_commit_callbacks(execute=True):
+        price(runner, "300750.SZ", "1290.00")  # 129%: CALL
+    call = MarginCall.objects.get(account=alice_account)
+    # Called on Thursday: Friday and Monday are the two trading days; due at Monday's close.
+    assert call.deadline == datetime.datetime(2026, 11, 30, 7, 0, tzinfo=datetime.UTC)
+    assert call.deposit_needed == D("21000.00")  # 1.5 × 100,000 − 129,000
+    assert call.sell_needed == D("42000.00")
+    restriction = Restriction.objects.get(account=alice_account, lifted_at__isnull=True)
+    assert restriction.kind == Restriction.Kind.REDUCE_ONLY
+    assert [n for n in notices_of(client_alice) if n[0] == "margin_call"] == [
+        ("margin_call", "email"),
+        ("margin_call", "inapp"),
+        ("margin_call", "sms"),
+    ]
+    sms = Notification.objects.get(recipient=client_alice, key="margin_call", channel="sms")
+    assert sms.status == "sent"
+    assert "2026-11-30 15:00" in sms.body and "21,000.00" in sms.body
+    assert {"margin.level_changed", "margin.call_issued", "margin.restriction_imposed"} <= set(
+        AuditEntry.objects.values_list("action", flat=True)
+    )
+
+
+@time_machine.travel(THURSDAY, tick=False)
+def test_crossing_the_liquidation_line_queues_a_plan_for_a_risk_officer(client_alice):
+    account = make_account(client_alice, debt="105000.00")  # 142.86%
+    runner = runner_for()
+    price(runner, "300750.SZ", "1250.00")  # 119.05%
+    plan = LiquidationPlan.objects.get(account=account)
+    assert plan.status == LiquidationPlan.Status.PROPOSED
+    assert plan.trigger == LiquidationPlan.Trigger.LIQUIDATION_LINE
+    # The cure needs 65,000 of sales: one lot at 1,250, which is the whole position.
+    assert list(plan.items.values_list("instrument__code", "quantity")) == [("300750.SZ", 100)]
+    assert plan.expected_proceeds == D("125000.00")
+    assert ("margin_liquidation", "sms") in notices_of(client_alice)
+
+
+@time_machine.travel(THURSDAY, tick=False)
+def test_recovery_past_the_hysteresis_meets_the_call_and_lifts_the_restriction(
+    client_alice, alice_account
+):
+    runner = runner_for()
+    price(runner, "300750.SZ", "1290.00", minutes=1)  # CALL
+    price(runner, "300750.SZ", "1340.00", minutes=2)  # 134%: not yet 135%, still CALL
+    assert MarginCall.objects.get(account=alice_account).status == MarginCall.Status.OPEN
+    price(runner, "300750.SZ", "1350.00", minutes=3)  # 135%: up to WARNING
+    call = MarginCall.objects.get(account=alice_account)
+    assert call.status == MarginCall.Status.MET
+    assert not Restriction.objects.filter(account=alice_account, lifted_at__isnull=True).exists()
+    assert ("margin_recovered", "inapp") in notices_of(client_alice)
+
+
+@time_machine.travel(THURSDAY, tick=False)
+def test_notices_are_sent_once_even_when_the_engine_restarts_mid_way(client_alice, alice_account):
+    runner = runner_for()
+    price(runner, "300750.SZ", "1290.00")
+    first = notices_of(client_alice)
+    # A new engine starts from the tables (same prices) and finds nothing new to record.
+    again = runner_for()
+    again.step(now=5000.0)
+    assert notices_of(client_alice) == first
+    assert MarginEvent.objects.filter(account=alice_account).count() == 2  # →WARNING, →CALL
+
+
+@time_machine.travel(THURSDAY, tick=False)
+def test_a_move_while_no_engine_ran_is_recorded_at_the_next_start(client_alice, alice_account):
+    from margin.models import Instrument
+
+    runner_for()  # records SAFE → WARNING
+    Instrument.objects.filter(code="300750.SZ").update(last_price=D("1290.00"))
+    runner_for()
+    events = list(
+        MarginEvent.objects.filter(account=alice_account).values_list("to_level", flat=True)
+    )
+    assert events == [Level.WARNING, Level.CALL]
+    assert notices_of(client_alice).count(("margin_call", "sms")) == 1
