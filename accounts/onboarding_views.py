@@ -285,7 +285,10 @@ def suitability_contest(request):
         else:
             messages.success(
                 request,
-                _("We have received your objection. Our team will review it and reply to you."),
+                _(
+                    "We have received your objection and opened a support ticket for it: you can "
+                    "follow our answer under Support."
+                ),
             )
     else:
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))

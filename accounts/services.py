@@ -310,9 +310,7 @@ def suitability_contest(*, user: User, message: str) -> SuitabilityContest:
         assessment=assessment, user=user, message=message[:2000]
     )
     audit_record(actor=user, action="suitability.contested", obj=contest, data={})
-    transaction.on_commit(
-        lambda: suitability_contested.send(sender=SuitabilityContest, contest=contest)
-    )
+    suitability_contested.send(sender=SuitabilityContest, contest=contest)
     return contest
 
 

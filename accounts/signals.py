@@ -8,6 +8,7 @@ from django.dispatch import Signal
 
 suitability_changed = Signal()
 
-# suitability_contested(sender, contest): a client disputes their rating. The support app can open
-# a ticket from it (type KYC issue); until then reviewers answer contests in admin.
+# suitability_contested(sender, contest): a client disputes their rating. Sent inside the
+# transaction that records the contest, so a receiver's work (support opens a KYC-issue ticket)
+# stands or falls with it.
 suitability_contested = Signal()

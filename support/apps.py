@@ -8,3 +8,6 @@ class SupportConfig(AppConfig):
     name = "support"
     verbose_name = _("Support")
     nav_items = [NavItem("support:index", _("Support"), 60)]
+
+    def ready(self) -> None:
+        from support import receivers  # noqa: F401  (connects the signal receivers)
