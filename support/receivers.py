@@ -12,7 +12,7 @@ from support.services import ticket_open
 
 @receiver(suitability_contested, dispatch_uid="support.contest_ticket")
 def open_ticket_for_contested_rating(sender, contest, **kwargs):
-    """Runs inside the contest's transaction: no ticket, no contest (e.g. over the opening limit)."""
+    """Inside the contest's transaction: no ticket (e.g. over the opening limit), no contest."""
     client = contest.user
     with translation.override(client.language):
         subject = _("I contest my suitability rating %(rating)s") % {
