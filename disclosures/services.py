@@ -91,7 +91,7 @@ def version_draft_create(
         summary_en=summary_en,
         created_by=actor,
     )
-    specs = [_spec(i) for i in selectors.items_of(current)] if items is None else list(items)
+    specs = [item_spec(i) for i in selectors.items_of(current)] if items is None else list(items)
     FeeItem.objects.bulk_create(
         FeeItem(version=version, order=index, **spec.__dict__) for index, spec in enumerate(specs)
     )
@@ -99,7 +99,8 @@ def version_draft_create(
     return version
 
 
-def _spec(item: FeeItem) -> ItemSpec:
+def item_spec(item: FeeItem) -> ItemSpec:
+    """A published item as a spec, to start a new version from (change what must change)."""
     return ItemSpec(
         item.code,
         item.name_zh,

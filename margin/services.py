@@ -6,13 +6,15 @@ these services make what it reports land in the database exactly once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 import audit
@@ -552,7 +554,53 @@ def volatility_regime_decide(
         obj=row,
         data={"regime": row.regime, "leverage_cap": str(selectors.leverage_cap(row.regime))},
     )
+    if confirm:
+        _propose_tighter_lines(row, officer)
     return row
+
+
+LINE_CODES = ("warning_line", "call_line", "liquidation_line")
+
+
+def _propose_tighter_lines(row: VolatilityRegime, officer: Any):
+    """Lines are contract terms: a tighter regime can only raise them through a disclosure change
+    with notice. Draft that change (raised by the regime's policy step) for compliance to review,
+    approve with a second person and schedule; nothing applies to a client before then."""
+    from disclosures import selectors as disclosures_selectors
+    from disclosures import services as disclosures_services
+    from disclosures.models import DocumentKind
+
+    step = Decimal(settings.MARGIN_REGIME_LINE_RAISE.get(row.regime, "0"))
+    current = disclosures_selectors.version_in_force(DocumentKind.MARGIN_CONTRACT)
+    if step <= 0 or current is None:
+        return None
+    specs = [
+        dataclasses.replace(spec, value=spec.value + step) if spec.code in LINE_CODES else spec
+        for spec in map(disclosures_services.item_spec, disclosures_selectors.items_of(current))
+    ]
+    points = int(step * 100)
+
+    def summary(language: str) -> str:
+        with translation.override(language):
+            return _(
+                "Volatility regime %(regime)s: warning, margin-call and liquidation lines "
+                "%(points)d points higher."
+            ) % {"regime": str(VolatilityRegime.Regime(row.regime).label), "points": points}
+
+    draft = disclosures_services.version_draft_create(
+        actor=officer,
+        document=current.document,
+        summary_zh=summary("zh-hans"),
+        summary_en=summary("en"),
+        items=specs,
+    )
+    audit.record(
+        actor=officer,
+        action="margin.tighter_lines_proposed",
+        obj=row,
+        data={"draft_version": draft.pk, "points": points, "regime": row.regime},
+    )
+    return draft
 
 
 def margin_transitions_record(

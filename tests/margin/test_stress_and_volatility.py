@@ -133,3 +133,40 @@ def test_only_a_risk_officer_may_confirm_a_regime():
     agent.groups.add(Group.objects.get(name="agent"))
     with pytest.raises(services.PlanDecisionError):
         services.volatility_regime_decide(regime_id=proposal.pk, officer=agent, confirm=True)
+
+
+def test_a_tighter_regime_drafts_raised_lines_as_a_disclosure_change_not_applied_yet():
+    from disclosures import selectors as disclosures_selectors
+    from disclosures.models import DocumentKind, DocumentVersion
+    from tests.disclosures.factories import in_force
+
+    contract = in_force(DocumentKind.MARGIN_CONTRACT)
+    officer = UserFactory(role="risk_officer")
+    proposal = services.volatility_regime_propose(regime="stressed", market_volatility=D("0.61"))
+    services.volatility_regime_decide(regime_id=proposal.pk, officer=officer, confirm=True)
+
+    draft = DocumentVersion.objects.exclude(pk=contract.pk).get(document=contract.document)
+    assert draft.status == "draft"  # compliance reviews, approves (four-eyes) and schedules it
+    lines = {i.code: i.value for i in draft.items.all()}
+    assert lines["warning_line"] == D("1.6000")
+    assert lines["call_line"] == D("1.4000")
+    assert lines["liquidation_line"] == D("1.3000")
+    assert lines["withdrawal_line"] == D("3.0000")
+    assert "10" in draft.summary_zh and "10 points higher" in draft.summary_en
+    # Nothing changes for clients until the change has been announced and takes effect.
+    in_force_now = disclosures_selectors.contract_item_in_force("call_line")
+    assert in_force_now.value == D("1.3000")
+
+
+def test_returning_to_normal_drafts_nothing():
+    from disclosures.models import DocumentKind, DocumentVersion
+    from tests.disclosures.factories import in_force
+
+    in_force(DocumentKind.MARGIN_CONTRACT)
+    officer = UserFactory(role="risk_officer")
+    proposal = services.volatility_regime_propose(regime="elevated", market_volatility=D("0.35"))
+    services.volatility_regime_decide(regime_id=proposal.pk, officer=officer, confirm=True)
+    assert DocumentVersion.objects.filter(status="draft").count() == 1
+    back = services.volatility_regime_propose(regime="normal", market_volatility=D("0.10"))
+    services.volatility_regime_decide(regime_id=back.pk, officer=officer, confirm=True)
+    assert DocumentVersion.objects.filter(status="draft").count() == 1
