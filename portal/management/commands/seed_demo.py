@@ -3,8 +3,10 @@ from importlib import import_module
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
 from accounts import demo as accounts_demo
+from notices.models import Notification
 
 
 def demo_modules():
@@ -22,9 +24,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         lines: list[str] = []
-        with transaction.atomic():
+        before = Notification.objects.count()
+        # The demo's own notices are delivered to memory, not printed: they stay readable in the
+        # portal and in admin (the outbox), and the console keeps the URL and logins in view.
+        quiet = override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            SMS_BACKEND="notices.sms.LocmemSmsBackend",
+        )
+        with quiet, transaction.atomic():
             for module in demo_modules():
                 lines.extend(module.seed() or [])
+        written = Notification.objects.count() - before
+        self.stdout.write(f"Demo data loaded; {written} demo notices are in the outbox (admin).")
         self.stdout.write("Demo logins (role, email, password):")
         for line in lines:
             self.stdout.write(line)
