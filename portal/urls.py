@@ -22,5 +22,6 @@ urlpatterns = [
     path("onboarding/", include("accounts.onboarding_urls")),
     path("notices/", include("notices.urls")),
     path("disclosures/", include("disclosures.urls")),
+    path("education/", include("education.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -256,3 +256,6 @@ ACCOUNT_RATE_LIMITS = {
     "request_login_code": "1/60s/key,5/h/key,10/h/ip",
     "change_phone": "3/10m/user",
 }
+
+# --- education: the gate's cool-off before financing can be activated (issue 4) -------------
+EDUCATION_COOL_OFF_HOURS = env_int("EDUCATION_COOL_OFF_HOURS", 24)

@@ -1,0 +1,10 @@
+"""Celery tasks: thin, they take ids and call one service."""
+
+from celery import shared_task
+
+from education import services
+
+
+@shared_task(ignore_result=True, time_limit=300, soft_time_limit=280)
+def render_receipt(confirmation_id: int) -> None:
+    services.receipt_render(confirmation_id=confirmation_id)
