@@ -16,6 +16,16 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """The assertions below read the English source messages."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 def test_the_warning_is_refused_before_the_quiz_is_passed(gate_world):
     user = factories.client()
     with pytest.raises(services.StepRefused):
