@@ -239,7 +239,7 @@ def gate_required(action: str, *, product_kwarg: str = "product") -> Callable:
             try:
                 request.gate = require(request.user, action=action, product=product)
             except GateRequired as refused:
-                messages.warning(request, refused.message)
+                messages.warning(request, str(refused.message))
                 return redirect(refused.url or reverse("education:index"))
             return view(request, *args, **kwargs)
 

@@ -306,7 +306,7 @@ def gate_confirm(
         "figures": reading.figures,
         "reading": {
             "opened_at": reading.opened_at.isoformat(),
-            "reached_end_at": reading.reached_end_at.isoformat(),
+            "reached_end_at": reading.reached_end_at.isoformat() if reading.reached_end_at else "",
             "min_seconds": reading.min_seconds,
         },
         "sentence": sentence,

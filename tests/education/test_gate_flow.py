@@ -185,6 +185,8 @@ def test_withdrawal_only_during_cool_off(gate_world):
     later = factories.client()
     other = factories.through_gate(later)
     assert services.gate_withdraw(user=user, confirmation=confirmation).withdrawn_at
-    with time_machine.travel(timezone.now() + timedelta(hours=25)):
-        with pytest.raises(services.StepRefused, match="cool-off"):
-            services.gate_withdraw(user=later, confirmation=other)
+    with (
+        time_machine.travel(timezone.now() + timedelta(hours=25)),
+        pytest.raises(services.StepRefused, match="cool-off"),
+    ):
+        services.gate_withdraw(user=later, confirmation=other)

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.utils import timezone
 
 from accounts.models import SuitabilityAssessment
 from accounts.signals import suitability_changed

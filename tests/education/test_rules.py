@@ -87,10 +87,15 @@ def test_a_client_with_a_contract_sees_its_own_lines_rate_and_account(gate_world
         rollover_on=date(2026, 12, 1),
     )
     stock = Instrument.objects.create(
-        code="600519.SH", name_zh="贵州茅台", name_en="Kweichow Moutai",
-        previous_close=Decimal("1500.00"), last_price=Decimal("1400.00"),
+        code="600519.SH",
+        name_zh="贵州茅台",
+        name_en="Kweichow Moutai",
+        previous_close=Decimal("1500.00"),
+        last_price=Decimal("1400.00"),
     )
-    Position.objects.create(account=account, instrument=stock, quantity=150, cost=Decimal("225000.00"))
+    Position.objects.create(
+        account=account, instrument=stock, quantity=150, cost=Decimal("225000.00")
+    )
     mine = figures.client_figures(user)
     assert mine.source == "contract" and mine.contract_number == "MC-EDU-1"
     assert (mine.annual_rate, mine.call_line, mine.warning_line) == ("8.35%", "135%", "155%")

@@ -130,7 +130,9 @@ def test_the_receipt_has_the_full_text_and_figures_in_chinese_and_verifies(clien
     assert confirmation.evidence_hash not in bad and 'data-testid="verify-result"' in bad
 
 
-def test_the_receipt_is_emailed_with_the_pdf_attached(gate_world, mailoutbox, django_capture_on_commit_callbacks):
+def test_the_receipt_is_emailed_with_the_pdf_attached(
+    gate_world, mailoutbox, django_capture_on_commit_callbacks
+):
     user = factories.client()
     with django_capture_on_commit_callbacks(execute=True):
         confirmation = factories.through_gate(user)
@@ -143,14 +145,15 @@ def test_the_receipt_is_emailed_with_the_pdf_attached(gate_world, mailoutbox, dj
         notification_deliver(notification_id=row.pk)
     sent = [m for m in mailoutbox if m.to == [user.email]]
     assert sent, "no receipt email"
-    name, content, mimetype = sent[-1].attachments[0]
+    _name, content, mimetype = sent[-1].attachments[0]
     assert mimetype == "application/pdf" and content[:5] == b"%PDF-"
 
 
 def test_a_non_pdf_upload_is_refused_with_a_message(client, gate_world):
     upload = SimpleUploadedFile("r.pdf", b"hello", content_type="application/pdf")
     response = client.post(reverse("education:verify"), {"receipt": upload})
-    assert response.status_code == 200 and 'data-testid="verify-result"' not in response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="verify-result"' not in response.content.decode()
 
 
 def test_the_index_tells_the_client_why_the_gate_expired(client, gate_world):
