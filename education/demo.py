@@ -1,4 +1,5 @@
-"""Demo education: the margin course published, alice through the gate (in cool-off), bob not yet.
+"""Demo education: the margin course published; alice through the gate (in its cool-off), bob
+rated but not yet through it, to try the journey in English.
 
 Idempotent: the course is installed once; alice's pass and confirmation are made once.
 """
@@ -7,10 +8,23 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from accounts import selectors as accounts
+from accounts import services as accounts_services
 from accounts.models import User
 from disclosures.models import DocumentKind
 from education import content, selectors, services
 from education.models import QuizAttempt, WarningReading, WarningSetting
+
+DEMO_ANSWERS = {
+    "objective": "growth",
+    "horizon": "3to5",
+    "experience": "3to5",
+    "knowledge": "good",
+    "loss_tolerance": "30",
+    "drop_reaction": "hold",
+    "share_of_assets": "10to30",
+    "margin_knowledge": "liquidation",
+}
 
 
 def seed() -> list[str]:
@@ -27,6 +41,12 @@ def seed() -> list[str]:
         WarningSetting.objects.get_or_create(
             document_id=risk.document_id, defaults={"min_reading_seconds": 30}
         )
+    for email in ("alice@demo.wangrun.test", "bob@demo.wangrun.test"):
+        client = User.objects.filter(email=email).first()
+        if client is not None and accounts.suitability_rating(client) is None:
+            # The demo clients answer the questionnaire as an experienced investor (C4 or C5),
+            # so both can go through the gate; bob is left to try it himself.
+            accounts_services.suitability_assess(user=client, answers=DEMO_ANSWERS)
     alice = User.objects.filter(email="alice@demo.wangrun.test").first()
     if alice is None or risk is None:
         return lines

@@ -184,3 +184,15 @@ def test_completion_pass_rate_and_hardest_questions(gate_world, course_v1):
     assert (stats.attempts, stats.passed_attempts, stats.pass_rate) == (3, 2, 67)
     assert (stats.learners, stats.completed, stats.completion_rate) == (2, 2, 100)
     assert stats.hardest[0].question == questions[3] and stats.hardest[0].wrong == 2
+
+
+def test_the_pages_read_in_english_too(client, gate_world):
+    user = factories.client(language="en")
+    factories.pass_quiz(user)
+    client.force_login(user)
+    client.cookies["django_language"] = "en"
+    html = client.get(reverse("education:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Learn and confirm" in html and "Read the risk warning" in html
+    html = client.get(reverse("education:warning"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Margin call line" in html and "within 2 trading days" in html
+    assert "If your positions fall 20%, your maintenance ratio goes from 300% to 240%." in html
