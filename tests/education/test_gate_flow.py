@@ -190,3 +190,13 @@ def test_withdrawal_only_during_cool_off(gate_world):
         pytest.raises(services.StepRefused, match="cool-off"),
     ):
         services.gate_withdraw(user=later, confirmation=other)
+
+
+def test_the_database_refuses_to_change_the_evidence(gate_world):
+    from django.db import DatabaseError, transaction
+
+    confirmation = factories.through_gate(factories.client())
+    with pytest.raises(DatabaseError), transaction.atomic():
+        GateConfirmation.objects.filter(pk=confirmation.pk).update(evidence={"forged": True})
+    # Life-cycle columns still move.
+    GateConfirmation.objects.filter(pk=confirmation.pk).update(expiry_reason="replaced")
