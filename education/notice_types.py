@@ -13,3 +13,12 @@ GATE_CONFIRMATION = register(
         required_context=("confirmed_at", "evidence_hash"),
     )
 )
+GATE_EXPIRED = register(
+    NoticeType(
+        key="gate_expired",
+        category=Category.SERVICE,
+        channels=(Channel.EMAIL, Channel.INAPP),
+        description=_("Your risk warning confirmation expired, and what to redo"),
+        required_context=("reason", "education_url"),
+    )
+)

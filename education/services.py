@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -441,6 +443,7 @@ def _expire(queryset, reason: str, *, actor: object = None) -> int:
     GateConfirmation.objects.filter(pk__in=active).update(
         expired_at=timezone.now(), expiry_reason=reason
     )
+    education_url = settings.PORTAL_BASE_URL.rstrip("/") + reverse("education:index")
     for pk in active:
         audit.record(
             actor=actor,
@@ -449,7 +452,22 @@ def _expire(queryset, reason: str, *, actor: object = None) -> int:
             object_id=pk,
             data={"reason": reason},
         )
+    if reason != "replaced":
+        for confirmation in GateConfirmation.objects.filter(pk__in=active).select_related("user"):
+            notices.enqueue(
+                recipient=confirmation.user,
+                key="gate_expired",
+                context={"reason": reason, "education_url": education_url},
+                idempotency_key=f"gate_expired:{confirmation.pk}",
+            )
     return len(active)
+
+
+@transaction.atomic
+def gates_expire_lapsed() -> int:
+    """Gates past their 12 months: marked expired, and the client told what to redo."""
+    lapsed = GateConfirmation.objects.filter(valid_until__lte=timezone.now())
+    return _expire(lapsed, "validity_ended")
 
 
 @transaction.atomic

@@ -259,3 +259,7 @@ ACCOUNT_RATE_LIMITS = {
 
 # --- education: the gate's cool-off before financing can be activated (issue 4) -------------
 EDUCATION_COOL_OFF_HOURS = env_int("EDUCATION_COOL_OFF_HOURS", 24)
+CELERY_BEAT_SCHEDULE["education-expire-lapsed"] = {
+    "task": "education.tasks.expire_lapsed",
+    "schedule": 3600.0,
+}

@@ -97,7 +97,7 @@ def test_a_client_learns_reads_confirms_and_downloads_the_receipt(page, live_por
 
     with page.expect_download() as download_info:
         page.locator("[data-testid=receipt]").click()
-    data = open(download_info.value.path(), "rb").read()
+    data = download_info.value.path().read_bytes()
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     assert "风险揭示确认回执" in text
     assert "追保线" in text and "130%" in text and "平仓线" in text and "120%" in text

@@ -1,4 +1,4 @@
-"""Compliance in the admin: statistics per course version, each client's gate history, publishing."""
+"""Compliance in the admin: statistics per course version, gate history per client, publishing."""
 
 import pytest
 from django.urls import reverse

@@ -143,3 +143,29 @@ def test_the_gate_lapses_after_12_months(gate_world, settings):
     with time_machine.travel(confirmation.confirmed_at + timedelta(days=366)):
         refused = gate.check(user, action=gate.FINANCING)
         assert str(refused.message) == str(rules.EXPIRY_REASONS["validity_ended"])
+
+
+def test_the_client_is_told_why_and_what_to_redo(gate_world):
+    from notices.models import Notification
+
+    user = factories.client()
+    factories.through_gate(user)
+    factories.switch_risk_disclosure()
+    notices = Notification.objects.filter(recipient=user, key="gate_expired")
+    assert {n.channel for n in notices} == {"email", "inapp"}
+    assert notices.first().context["reason"] == "disclosure_changed"
+    from notices.services import notification_deliver
+
+    email = notification_deliver(notification_id=notices.get(channel="email").pk)
+    assert "风险揭示书已经更新，请阅读新版风险揭示并重新确认" in email.body
+
+
+def test_the_hourly_sweep_expires_gates_after_12_months(gate_world):
+    user = factories.client()
+    confirmation = factories.through_gate(user)
+    assert services.gates_expire_lapsed() == 0
+    with time_machine.travel(confirmation.valid_until + timedelta(minutes=1)):
+        assert services.gates_expire_lapsed() == 1
+        assert services.gates_expire_lapsed() == 0
+    confirmation.refresh_from_db()
+    assert confirmation.expiry_reason == "validity_ended"
