@@ -196,3 +196,31 @@ def test_the_pages_read_in_english_too(client, gate_world):
     html = client.get(reverse("education:warning"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Margin call line" in html and "within 2 trading days" in html
     assert "If your positions fall 20%, your maintenance ratio goes from 300% to 240%." in html
+
+
+def test_one_level_above_goes_through_the_special_warning_page(client, gate_world):
+    user = factories.client("C3")
+    factories.through_gate(user)
+    client.force_login(user)
+    product_url = reverse("education:product", args=["margin_financing"])
+    special_url = reverse("education:above-rating", args=["margin_financing"])
+    assert client.get(product_url).url == special_url
+    page = client.get(special_url).content.decode()
+    assert rules.sentence_for("zh-hans", above_rating=True) in page
+    refused = client.post(special_url, {"typed": "我同意", "password": PASSWORD})
+    assert (
+        refused.status_code == 200
+        and not user.gate_confirmations.filter(kind="above_rating").exists()
+    )
+    response = client.post(
+        special_url,
+        {"typed": rules.sentence_for("zh-hans", above_rating=True), "password": PASSWORD},
+    )
+    assert response.url == product_url
+    assert client.get(product_url).status_code == 200
+
+
+def test_two_levels_above_has_no_special_confirmation(client, gate_world):
+    client.force_login(factories.client("C2"))
+    page = client.get(reverse("education:above-rating", args=["margin_financing"]))
+    assert 'name="typed"' not in page.content.decode()
