@@ -13,6 +13,8 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as accounts
+from disclosures import selectors as disclosures
+from disclosures.models import DocumentKind
 from education import gate, products, rules, selectors, services
 from education.forms import AboveRatingForm, ConfirmForm, QuizForm, VerifyForm
 from education.models import Course, CourseVersion, GateConfirmation, WarningReading
@@ -225,7 +227,13 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "education/confirm.html",
-        {"reading": reading, "sentence": sentence, "form": form},
+        {
+            "reading": reading,
+            "sentence": sentence,
+            "form": form,
+            "terms": disclosures.version_in_force(DocumentKind.TERMS),
+            "contract": disclosures.version_in_force(DocumentKind.MARGIN_CONTRACT),
+        },
     )
 
 

@@ -224,3 +224,12 @@ def test_two_levels_above_has_no_special_confirmation(client, gate_world):
     client.force_login(factories.client("C2"))
     page = client.get(reverse("education:above-rating", args=["margin_financing"]))
     assert 'name="typed"' not in page.content.decode()
+
+
+def test_the_confirmation_page_names_the_terms_recorded_with_it(client, gate_world):
+    user = factories.client()
+    factories.pass_quiz(user)
+    reading = factories.read_warning(user)
+    client.force_login(user)
+    html = client.get(reverse("education:confirm", args=[reading.token])).content.decode()
+    assert 'data-testid="terms-shown"' in html and "客户服务协议 v1" in html
