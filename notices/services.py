@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -354,6 +355,10 @@ def _send(notification: Notification, rendered: Rendered) -> None:
         )
         if rendered.html:
             message.attach_alternative(rendered.html, "text/html")
+        # Stored files a notice carries (education's receipt): {path, filename, mimetype}.
+        for attachment in notification.context.get("_attachments", []):
+            with default_storage.open(attachment["path"], "rb") as handle:
+                message.attach(attachment["filename"], handle.read(), attachment["mimetype"])
         message.send()
     elif notification.channel == Channel.SMS:
         get_sms_backend().send(phone=notification.address, text=rendered.body)

@@ -24,5 +24,6 @@ urlpatterns = [
     path("disclosures/", include("disclosures.urls")),
     path("support/", include("support.urls")),
     path("margin/", include("margin.urls")),
+    path("education/", include("education.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -283,3 +283,10 @@ CELERY_BEAT_SCHEDULE["margin-weekly-risk-report"] = {
     "task": "margin.tasks.weekly_risk_report",
     "schedule": crontab(minute=30, hour=0, day_of_week="mon"),
 }
+
+# --- education: the gate's cool-off before financing can be activated (issue 4) -------------
+EDUCATION_COOL_OFF_HOURS = env_int("EDUCATION_COOL_OFF_HOURS", 24)
+CELERY_BEAT_SCHEDULE["education-expire-lapsed"] = {
+    "task": "education.tasks.expire_lapsed",
+    "schedule": 3600.0,
+}

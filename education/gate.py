@@ -1,0 +1,248 @@
+"""The one reusable gate check: margin financing, tier increases and product access call it.
+
+How other apps use it
+---------------------
+In a service (the check that counts; run it inside the transaction that does the action)::
+
+    from education import gate
+
+    gate.require(user, action=gate.FINANCING)                 # activate financing
+    gate.require(user, action=gate.TIER_INCREASE, tier=3)      # raise the leverage tier to 3
+    gate.require(user, action=gate.PRODUCT, product="equity_fund")
+
+`require` returns the `GateConfirmation` relied on (store its id or evidence hash with the action)
+or raises `GateRequired`, whose `.reason`, `.message` (translated, says why and what to redo) and
+`.url` (where to redo it) can be shown as they are. `gate.check(...)` returns the same decision
+without raising, for pages that show the state.
+
+On a view, `@gate.gate_required(gate.FINANCING)` (or `gate.PRODUCT` with the product code taken
+from the URL keyword `product`) sends the client to the education page with the message instead.
+
+What is checked
+---------------
+1. Suitability first, whatever the gate says: a product above the client's rating is blocked; one
+   level above is allowed only with a separate above-rating confirmation for that product; C1 is
+   never above R1 and a client without a current rating gets nothing above the gate.
+2. For margin financing, tier increases and products at R4 or above: a passed gate for the risk
+   disclosure version in force, less than 12 months old, not withdrawn, not expired by a
+   disclosure or rating change, taken at the client's current rating.
+3. Tier increases: the gate was confirmed on the figures of that tier or a higher one.
+4. Financing: the cool-off period (settings.EDUCATION_COOL_OFF_HOURS, default 24) has passed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts import selectors as accounts
+from disclosures import selectors as disclosures
+from disclosures.models import DocumentKind
+from education import products, rules
+from education.models import GateConfirmation
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+FINANCING = "financing"
+TIER_INCREASE = "tier_increase"
+PRODUCT = "product"
+# Products from this risk level up need the gate as margin financing does.
+GATE_FROM_RISK = rules.MARGIN_FINANCING_RISK
+
+
+class GateRequired(Exception):
+    """The action is refused until the client does what `message` says (at `url`)."""
+
+    def __init__(self, reason: str, message: str | Promise, url: str = "") -> None:
+        super().__init__(str(message))
+        self.reason, self.message, self.url = reason, message, url
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+    message: str | Promise = ""
+    url: str = ""
+    confirmation: GateConfirmation | None = None
+
+
+def cool_off() -> timedelta:
+    return timedelta(hours=getattr(settings, "EDUCATION_COOL_OFF_HOURS", 24))
+
+
+def current_gate(user: User) -> GateConfirmation | None:
+    """The client's passed gate that still counts, or None."""
+    in_force = disclosures.version_in_force(DocumentKind.RISK_DISCLOSURE)
+    if in_force is None:
+        return None
+    gate = (
+        GateConfirmation.objects.filter(
+            user=user,
+            kind=GateConfirmation.Kind.GATE,
+            withdrawn_at__isnull=True,
+            expired_at__isnull=True,
+            valid_until__gt=timezone.now(),
+        )
+        .order_by("-confirmed_at", "-pk")
+        .first()
+    )
+    if gate is None or gate.warning_version_id != in_force.pk:
+        return None
+    if gate.rating != accounts.suitability_rating(user):
+        return None
+    return gate
+
+
+def above_rating_confirmation(user: User, product: str) -> GateConfirmation | None:
+    return (
+        GateConfirmation.objects.filter(
+            user=user,
+            kind=GateConfirmation.Kind.ABOVE_RATING,
+            product=product,
+            withdrawn_at__isnull=True,
+            expired_at__isnull=True,
+            valid_until__gt=timezone.now(),
+        )
+        .order_by("-confirmed_at")
+        .first()
+    )
+
+
+def last_expired(user: User) -> GateConfirmation | None:
+    """The latest gate if it no longer counts: the page tells the client why."""
+    latest = (
+        GateConfirmation.objects.filter(user=user, kind=GateConfirmation.Kind.GATE)
+        .order_by("-confirmed_at", "-pk")
+        .first()
+    )
+    return latest if latest is not None and latest.withdrawn_at is None else None
+
+
+def expiry_message(gate: GateConfirmation | None) -> str | Promise:
+    if gate is None:
+        return _("Complete the course, read the risk warning and confirm it first.")
+    if gate.expired_at is not None:
+        return rules.EXPIRY_REASONS.get(gate.expiry_reason, rules.EXPIRY_REASONS["validity_ended"])
+    if gate.valid_until <= timezone.now():
+        return rules.EXPIRY_REASONS["validity_ended"]
+    return rules.EXPIRY_REASONS["disclosure_changed"]
+
+
+def check(
+    user: User,
+    *,
+    action: str,
+    product: str | None = None,
+    tier: int | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Whether `user` may do `action` now; see the module docstring for what is checked."""
+    now = now or timezone.now()
+    index = reverse("education:index")
+    if action == PRODUCT:
+        item = products.get(product or "")
+        if item is None:
+            raise ValueError(f"unknown product {product!r}")
+        risk, code = item.risk, item.code
+    elif action in (FINANCING, TIER_INCREASE):
+        risk, code = rules.MARGIN_FINANCING_RISK, "margin_financing"
+    else:
+        raise ValueError(f"unknown gate action {action!r}")
+
+    rating = accounts.suitability_rating(user)
+    fit = rules.suitability(rating, risk)
+    if fit is rules.Suitability.BLOCKED:
+        return Decision(
+            False,
+            "rating",
+            _("This product (%(risk)s) is above your suitability rating (%(rating)s).")
+            % {"risk": risk, "rating": rating or "—"},
+            reverse("onboarding:step", args=["suitability"]),
+        )
+    if fit is rules.Suitability.ONE_ABOVE and above_rating_confirmation(user, code) is None:
+        return Decision(
+            False,
+            "above_rating",
+            _(
+                "This product is one level above your rating. Read the special warning and "
+                "confirm it separately if you still want it."
+            ),
+            reverse("education:above-rating", args=[code]),
+        )
+    if rules.level(risk) < rules.level(GATE_FROM_RISK):
+        return Decision(True)
+
+    gate = current_gate(user)
+    if gate is None:
+        return Decision(False, "gate", expiry_message(last_expired(user)), index)
+    if action == TIER_INCREASE and tier is not None:
+        confirmed_tier = int(gate.evidence.get("figures", {}).get("leverage_tier", 1))
+        if confirmed_tier < tier:
+            return Decision(
+                False,
+                "tier",
+                _("Read the risk warning with the figures of tier %(tier)s and confirm it.")
+                % {"tier": tier},
+                reverse("education:warning") + f"?tier={tier}",
+            )
+    if action == FINANCING and now < gate.confirmed_at + cool_off():
+        opens = timezone.localtime(gate.confirmed_at + cool_off())
+        return Decision(
+            False,
+            "cool_off",
+            _("Your cool-off period runs until %(time)s (Beijing time); financing opens then.")
+            % {"time": opens.strftime("%Y-%m-%d %H:%M")},
+            index,
+            gate,
+        )
+    return Decision(True, confirmation=gate)
+
+
+def require(
+    user: User, *, action: str, product: str | None = None, tier: int | None = None
+) -> GateConfirmation | None:
+    """`check`, raising `GateRequired` when refused. Returns the gate relied on (None for a
+    product below R4, which needs only the suitability match)."""
+    decision = check(user, action=action, product=product, tier=tier)
+    if not decision.allowed:
+        raise GateRequired(decision.reason, decision.message, decision.url)
+    return decision.confirmation
+
+
+def gate_required(action: str, *, product_kwarg: str = "product") -> Callable:
+    """View decorator: sign-in required, then `require`; on refusal, the message is shown and the
+    client is sent to where they can redo the step."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            product = kwargs.get(product_kwarg) if action == PRODUCT else None
+            if action == PRODUCT and products.get(product or "") is None:
+                raise Http404
+            try:
+                request.gate = require(request.user, action=action, product=product)
+            except GateRequired as refused:
+                messages.warning(request, str(refused.message))
+                return redirect(refused.url or reverse("education:index"))
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
