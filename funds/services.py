@@ -221,7 +221,9 @@ def withdrawal_request(
     it is paid out at once, above it two staff members must approve (four-eyes).
     """
     margin_account = (
-        MarginAccount.objects.select_for_update().select_related("client").get(pk=margin_account_id)
+        MarginAccount.objects.select_for_update(of=("self",))
+        .select_related("client")
+        .get(pk=margin_account_id)
     )
     if margin_account.client_id != client.pk:
         raise MarginAccount.DoesNotExist
@@ -331,7 +333,7 @@ def _check_approver(request: WithdrawalRequest, staff: Any) -> None:
 def withdrawal_approve(*, withdrawal_id: int, staff: Any) -> WithdrawalRequest:
     """First and second approval of a large withdrawal; two different people, then it is paid."""
     request = (
-        WithdrawalRequest.objects.select_for_update()
+        WithdrawalRequest.objects.select_for_update(of=("self",))
         .select_related("margin_account__client", "bank_account")
         .get(pk=withdrawal_id)
     )
@@ -355,7 +357,7 @@ def withdrawal_reject(*, withdrawal_id: int, staff: Any, reason: str) -> Withdra
     if not reason:
         raise ApprovalError(_("Say why the withdrawal is rejected."))
     request = (
-        WithdrawalRequest.objects.select_for_update()
+        WithdrawalRequest.objects.select_for_update(of=("self",))
         .select_related("margin_account__client")
         .get(pk=withdrawal_id)
     )
