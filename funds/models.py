@@ -201,7 +201,10 @@ class Charge(models.Model):
     )
     amount = _money(_("amount"))
     fee_item = models.ForeignKey(
-        "disclosures.FeeItem", on_delete=models.PROTECT, related_name="+", verbose_name=_("fee item")
+        "disclosures.FeeItem",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("fee item"),
     )
     disclosure_version = models.ForeignKey(
         "disclosures.DocumentVersion",

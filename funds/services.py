@@ -192,9 +192,7 @@ def withdrawal_limit(margin_account: MarginAccount) -> WithdrawalLimit:
 
     if not accounts.kyc_valid(margin_account.client):
         return WithdrawalLimit(ZERO, _("Your identity verification (KYC) is not valid."))
-    if MarginCall.objects.filter(
-        account=margin_account, status=MarginCall.Status.OPEN
-    ).exists():
+    if MarginCall.objects.filter(account=margin_account, status=MarginCall.Status.OPEN).exists():
         return WithdrawalLimit(ZERO, _("A margin call is open on this account."))
     largest = margin.withdrawable_cash(margin_account)
     if largest < margin_account.cash:
@@ -402,7 +400,9 @@ def daily_charge(amount: Decimal, rate: Decimal, basis: str = "annual_360") -> D
     return (amount * daily).quantize(FEN, rounding=ROUND_HALF_UP)
 
 
-def _overdue(account: MarginAccount, contract: MarginContract | None, day: datetime.date) -> Decimal:
+def _overdue(
+    account: MarginAccount, contract: MarginContract | None, day: datetime.date
+) -> Decimal:
     # Debt past its contract's rollover date is overdue until rolled over or repaid.
     if contract is not None and contract.rollover_on < day:
         return account.debt
@@ -421,7 +421,9 @@ def _charge(
     income = ledger.house_account(Kind.INTEREST_INCOME)
     receivable = ledger.client_account(account, Kind.CLIENT_INTEREST)
     entry = ledger.entry_post(
-        kind=JournalEntry.Kind.INTEREST if kind == Charge.Kind.INTEREST else JournalEntry.Kind.PENALTY,
+        kind=JournalEntry.Kind.INTEREST
+        if kind == Charge.Kind.INTEREST
+        else JournalEntry.Kind.PENALTY,
         description=f"{day} {kind} on {basis} at {quote.value} {quote.basis} ({quote.reference})",
         value_date=day,
         lines=[(receivable, amount), (income, -amount)],
@@ -512,9 +514,11 @@ def _observe(kind: str, subject: str, expected: Decimal, actual: Decimal, day, s
 
 
 def _alert_staff(found: ReconciliationBreak) -> None:
-    users = get_user_model().objects.filter(
-        groups__name__in=["compliance", "risk_officer"], is_active=True
-    ).distinct()
+    users = (
+        get_user_model()
+        .objects.filter(groups__name__in=["compliance", "risk_officer"], is_active=True)
+        .distinct()
+    )
     for user in users:
         notices.enqueue(
             recipient=user,
@@ -559,7 +563,9 @@ def reconciliation_run(*, day: datetime.date) -> ReconciliationResult:
                 seen,
             )
     stale = ReconciliationBreak.objects.filter(resolved_on__isnull=True).exclude(pk__in=seen)
-    if bank is None:  # no statement for the day: the bank-side breaks can be neither seen nor cleared
+    if (
+        bank is None
+    ):  # no statement for the day: the bank-side breaks can be neither seen nor cleared
         stale = stale.exclude(kind__in=["custodian_balance", "client_money"])
     stale.update(resolved_on=day)
     return ReconciliationResult(
@@ -587,7 +593,9 @@ def risk_reserve_fund(*, amount: Decimal, actor: Any) -> JournalEntry:
         ],
         posted_by=actor,
     )
-    audit.record(actor=actor, action="funds.reserve_funded", obj=entry, data={"amount": str(amount)})
+    audit.record(
+        actor=actor, action="funds.reserve_funded", obj=entry, data={"amount": str(amount)}
+    )
     return entry
 
 
@@ -618,9 +626,11 @@ def risk_reserve_check(*, day: datetime.date | None = None) -> ReserveCheck:
                 object_id=day.isoformat(),
                 data={"reserve": str(reserve), "required": str(required)},
             )
-            users = get_user_model().objects.filter(
-                groups__name__in=["compliance", "risk_officer"], is_active=True
-            ).distinct()
+            users = (
+                get_user_model()
+                .objects.filter(groups__name__in=["compliance", "risk_officer"], is_active=True)
+                .distinct()
+            )
             for user in users:
                 notices.enqueue(
                     recipient=user,

@@ -24,5 +24,6 @@ urlpatterns = [
     path("disclosures/", include("disclosures.urls")),
     path("support/", include("support.urls")),
     path("margin/", include("margin.urls")),
+    path("funds/", include("funds.urls")),
     path("admin/", admin.site.urls),
 ]

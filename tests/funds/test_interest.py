@@ -68,7 +68,11 @@ def test_no_rate_in_force_stops_the_run_rather_than_charging_nothing(db):
 
 @pytest.mark.parametrize(
     ("amount", "rate", "expected"),
-    [("1000000.00", "0.078000", "216.67"), ("0.01", "0.078000", "0.00"), ("4615.39", "0.078", "1.00")],
+    [
+        ("1000000.00", "0.078000", "216.67"),
+        ("0.01", "0.078000", "0.00"),
+        ("4615.39", "0.078", "1.00"),
+    ],
 )
 def test_daily_charge_rounds_half_up_to_the_fen(amount, rate, expected):
     assert services.daily_charge(D(amount), D(rate)) == D(expected)

@@ -30,7 +30,9 @@ def alice_account():
 
 def test_a_transfer_quoting_the_reference_credits_the_client(alice_account):
     reference = services.deposit_reference_for(alice_account).reference
-    data = statement("2026-11-26", "0.00", [("B1", "CREDIT", "1000.00", f"deposit {reference}")], "1000.00")
+    data = statement(
+        "2026-11-26", "0.00", [("B1", "CREDIT", "1000.00", f"deposit {reference}")], "1000.00"
+    )
     custodian.custodian_statement_import(data=data)
     alice_account.refresh_from_db()
     assert alice_account.cash == D("1000.00")
@@ -46,7 +48,9 @@ def test_money_without_a_reference_is_held_in_suspense_then_credited_by_an_agent
     assert ledger.balance(ledger.house_account(Kind.SUSPENSE)) == D("500.00")
     assert not ReconciliationBreak.objects.filter(resolved_on__isnull=True).exists()
     carol = staff("agent", email="carol@example.test")
-    services.suspense_resolve(transaction_id=txn.pk, margin_account_id=alice_account.pk, agent=carol)
+    services.suspense_resolve(
+        transaction_id=txn.pk, margin_account_id=alice_account.pk, agent=carol
+    )
     alice_account.refresh_from_db()
     assert alice_account.cash == D("500.00")
     assert ledger.balance(ledger.house_account(Kind.SUSPENSE)) == D("0.00")
