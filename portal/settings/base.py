@@ -286,7 +286,9 @@ FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD = env("FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD",
 # The risk reserve must be at least this share of total financing outstanding.
 FUNDS_RISK_RESERVE_SHARE = env("FUNDS_RISK_RESERVE_SHARE", "0.05")
 # The segregated custodian account clients pay into (shown on the deposit page).
-FUNDS_CUSTODIAN_BANK = env("FUNDS_CUSTODIAN_BANK", "招商银行上海分行 China Merchants Bank, Shanghai")
+FUNDS_CUSTODIAN_BANK = env(
+    "FUNDS_CUSTODIAN_BANK", "招商银行上海分行 China Merchants Bank, Shanghai"
+)
 FUNDS_CUSTODIAN_ACCOUNT_NAME = env(
     "FUNDS_CUSTODIAN_ACCOUNT_NAME", "旺润客户保证金专户 Wangrun client money account"
 )
