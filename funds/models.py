@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def _money(verbose_name, **kwargs) -> models.DecimalField:
@@ -113,10 +114,10 @@ class JournalEntry(_AppendOnly):
 
     class Kind(models.TextChoices):
         OPENING = "opening", _("Opening balance")
-        DEPOSIT = "deposit", _("Deposit")
+        DEPOSIT = "deposit", pgettext_lazy("money paid in", "Deposit")
         WITHDRAWAL = "withdrawal", _("Withdrawal")
         WITHDRAWAL_PAID = "withdrawal_paid", _("Withdrawal paid out")
-        INTEREST = "interest", _("Interest")
+        INTEREST = "interest", pgettext_lazy("charge", "Interest")
         PENALTY = "penalty", _("Penalty interest")
         FEE = "fee", _("Fee")
         FINANCING = "financing", _("Financing drawn")
