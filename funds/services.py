@@ -31,7 +31,7 @@ from funds.models import (
     ReconciliationBreak,
     WithdrawalRequest,
 )
-from margin.models import MarginAccount, MarginCall, MarginContract
+from margin.models import MarginAccount, MarginCall, MarginContract, Restriction
 from notices import services as notices
 from portal import calendars
 
@@ -194,6 +194,8 @@ def withdrawal_limit(margin_account: MarginAccount) -> WithdrawalLimit:
         return WithdrawalLimit(ZERO, _("Your identity verification (KYC) is not valid."))
     if MarginCall.objects.filter(account=margin_account, status=MarginCall.Status.OPEN).exists():
         return WithdrawalLimit(ZERO, _("A margin call is open on this account."))
+    if Restriction.objects.filter(account=margin_account, lifted_at__isnull=True).exists():
+        return WithdrawalLimit(ZERO, _("The account is restricted by risk control."))
     largest = margin.withdrawable_cash(margin_account)
     if largest < margin_account.cash:
         line = margin_account.lines.withdrawal * 100

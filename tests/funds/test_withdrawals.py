@@ -154,3 +154,11 @@ def test_every_step_is_audited_and_notified(alice, account):
     )
     keys = set(Notification.objects.filter(recipient=alice).values_list("key", flat=True))
     assert {"funds_withdrawal_refused", "funds_withdrawal_paid"} <= keys
+
+
+def test_nothing_may_be_withdrawn_while_the_account_is_restricted(alice, account):
+    from margin.models import Restriction
+
+    Restriction.objects.create(account=account, kind="frozen", reason="review")
+    limit = services.withdrawal_limit(account)
+    assert limit.largest == D("0.00") and "restricted" in limit.reason
