@@ -27,8 +27,12 @@ CLIENTS = {
 
 def seed() -> list[str]:
     today = timezone.localdate()
+    # Balances brought forward a week back, so the demo statement and yesterday's custodian
+    # statement start from them.
+    brought_forward = today - datetime.timedelta(days=7)
     for account in MarginAccount.objects.order_by("pk"):
-        ledger.open_margin_account(account, value_date=timezone.localdate(account.opened_at))
+        opened = timezone.localdate(account.opened_at)
+        ledger.open_margin_account(account, value_date=min(opened, brought_forward))
         services.deposit_reference_for(account)
     for email, number in CLIENTS.items():
         user = User.objects.filter(email=email).first()
