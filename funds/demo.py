@@ -62,6 +62,7 @@ def _statement(day: datetime.date) -> None:
     alice = MarginAccount.objects.filter(client__email="alice@demo.wangrun.test").first()
     if alice is None or CustodianStatement.objects.exists():
         return
+    bob = MarginAccount.objects.filter(client__email="bob@demo.wangrun.test").first()
     reference = services.deposit_reference_for(alice).reference
     opening = ledger.balance(ledger.house_account(Kind.CUSTODIAN), until=day)
     closing = opening + Decimal("20000.00") + Decimal("8888.00")
@@ -70,8 +71,14 @@ def _statement(day: datetime.date) -> None:
         f"{day},OPEN-{day},OPENING,{opening},,,",
         f"{day},DEMO{day:%Y%m%d}001,CREDIT,20000.00,林岚,6222020200112233445,入金 {reference}",
         f"{day},DEMO{day:%Y%m%d}002,CREDIT,8888.00,张三,6228480011223344556,保证金",
-        f"{day},CLOSE-{day},CLOSING,{closing},,,",
     ]
+    if bob is not None:  # enough that bob, above 300% afterwards, may withdraw some
+        bob_reference = services.deposit_reference_for(bob).reference
+        rows.append(
+            f"{day},DEMO{day:%Y%m%d}003,CREDIT,150000.00,王博,6217000010012345678,{bob_reference}"
+        )
+        closing += Decimal("150000.00")
+    rows.append(f"{day},CLOSE-{day},CLOSING,{closing},,,")
     custodian.custodian_statement_import(data=("\n".join(rows) + "\n").encode(), actor="demo seed")
 
 
