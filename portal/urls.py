@@ -25,5 +25,6 @@ urlpatterns = [
     path("support/", include("support.urls")),
     path("margin/", include("margin.urls")),
     path("education/", include("education.urls")),
+    path("funds/", include("funds.urls")),
     path("admin/", admin.site.urls),
 ]

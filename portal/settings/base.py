@@ -290,3 +290,25 @@ CELERY_BEAT_SCHEDULE["education-expire-lapsed"] = {
     "task": "education.tasks.expire_lapsed",
     "schedule": 3600.0,
 }
+
+# --- funds: client money (funds app) ---------------------------------------------------------
+# Withdrawals above this many yuan need two staff approvals (four-eyes); below, paid at once.
+FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD = env("FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD", "50000.00")
+# The risk reserve must be at least this share of total financing outstanding.
+FUNDS_RISK_RESERVE_SHARE = env("FUNDS_RISK_RESERVE_SHARE", "0.05")
+# The segregated custodian account clients pay into (shown on the deposit page).
+FUNDS_CUSTODIAN_BANK = env(
+    "FUNDS_CUSTODIAN_BANK", "招商银行上海分行 China Merchants Bank, Shanghai"
+)
+FUNDS_CUSTODIAN_ACCOUNT_NAME = env(
+    "FUNDS_CUSTODIAN_ACCOUNT_NAME", "旺润客户保证金专户 Wangrun client money account"
+)
+FUNDS_CUSTODIAN_ACCOUNT_NUMBER = env("FUNDS_CUSTODIAN_ACCOUNT_NUMBER", "121909876510888")
+CELERY_BEAT_SCHEDULE["funds-daily-close"] = {
+    "task": "funds.tasks.daily_close",
+    "schedule": crontab(minute=30, hour=7),  # 15:30 Asia/Shanghai, after the close
+}
+CELERY_BEAT_SCHEDULE["funds-monthly-statements"] = {
+    "task": "funds.tasks.monthly_statements",
+    "schedule": crontab(minute=0, hour=6, day_of_month=1),
+}

@@ -1,0 +1,134 @@
+"""Client statements as PDFs (WeasyPrint, WenQuanYi Micro Hei for Chinese; see disclosures.pdf).
+
+Rendered in a worker and stored with their SHA-256; a request only asks for one and serves the
+stored file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+
+from dateutil.relativedelta import relativedelta
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+import audit
+from funds import selectors
+from funds.models import Statement
+from margin.models import MarginAccount, MarginEvent, Position
+from notices import services as notices
+
+FONT_FAMILY = "WenQuanYi Micro Hei"
+
+
+def _language(account: MarginAccount) -> str:
+    return getattr(account.client, "language", "") or "zh-hans"
+
+
+@transaction.atomic
+def statement_request(
+    *, margin_account: MarginAccount, start: datetime.date, end: datetime.date, monthly=False
+) -> Statement:
+    """Ask for a statement of a period; it is rendered after commit (in Celery)."""
+    if end < start:
+        raise ValueError("the period must end on or after its start")
+    if monthly:
+        statement, created = Statement.objects.get_or_create(
+            margin_account=margin_account,
+            period_start=start,
+            monthly=True,
+            defaults={"period_end": end},
+        )
+        if not created:
+            return statement
+    else:
+        statement = Statement.objects.create(
+            margin_account=margin_account, period_start=start, period_end=end
+        )
+    from funds import tasks
+
+    transaction.on_commit(lambda: tasks.render_statement.delay(statement.pk))
+    return statement
+
+
+def statement_context(statement: Statement) -> dict:
+    account = statement.margin_account
+    start, end = statement.period_start, statement.period_end
+    movements = selectors.movements(account, start=start, end=end)
+    movements.reverse()  # oldest first on paper
+    return {
+        "statement": statement,
+        "account": account,
+        "client_name": str(account.client),
+        "opening": selectors.balances_at(account, start - datetime.timedelta(days=1)),
+        "closing": selectors.balances_at(account, end),
+        "movements": movements,
+        "charges": selectors.charges(account, start=start, end=end).order_by("day", "kind"),
+        "positions": Position.objects.filter(account=account).select_related("instrument"),
+        "events": MarginEvent.objects.filter(
+            account=account, occurred_at__date__gte=start, occurred_at__date__lte=end
+        ).order_by("occurred_at"),
+        "font_family": FONT_FAMILY,
+        "generated_at": timezone.now(),
+    }
+
+
+def render_pdf(statement: Statement) -> bytes:
+    from weasyprint import HTML  # heavy import, only in workers
+
+    with translation.override(_language(statement.margin_account)):
+        html = render_to_string("funds/statement_pdf.html", statement_context(statement))
+    return HTML(string=html).write_pdf()
+
+
+def statement_render(*, statement_id: int) -> Statement:
+    """Render and store a statement's PDF once; tell the client it is ready."""
+    statement = Statement.objects.select_related("margin_account__client").get(pk=statement_id)
+    if statement.pdf:
+        return statement
+    data = render_pdf(statement)
+    with transaction.atomic():
+        statement = Statement.objects.select_for_update().get(pk=statement_id)
+        if statement.pdf:
+            return statement
+        statement.sha256 = hashlib.sha256(data).hexdigest()
+        statement.pdf.save(
+            f"{statement.margin_account.number}-{statement.pk}.pdf", ContentFile(data)
+        )
+        audit.record(
+            actor="statements",
+            action="funds.statement_rendered",
+            obj=statement,
+            data={"sha256": statement.sha256},
+        )
+        notices.enqueue(
+            recipient=statement.margin_account.client,
+            key="funds_statement_ready",
+            context={
+                "account_number": statement.margin_account.number,
+                "period": f"{statement.period_start} – {statement.period_end}",
+            },
+            idempotency_key=f"funds-statement:{statement.pk}",
+        )
+    return statement
+
+
+def monthly_statements_create(*, today: datetime.date | None = None) -> list[Statement]:
+    """Last month's statement for every account (once each; safe to run again)."""
+    today = today or timezone.localdate()
+    end = today.replace(day=1) - datetime.timedelta(days=1)
+    start = end.replace(day=1)
+    created = []
+    for account in MarginAccount.objects.filter(opened_at__date__lte=end).order_by("pk"):
+        created.append(
+            statement_request(margin_account=account, start=start, end=end, monthly=True)
+        )
+    return created
+
+
+def last_month(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    start = (today - relativedelta(months=1)).replace(day=1)
+    return start, today.replace(day=1) - datetime.timedelta(days=1)

@@ -1,0 +1,93 @@
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+
+from funds import services, statements
+from funds.models import Statement
+from tests.funds.factories import bank_account, funded_account, verified_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice():
+    return verified_client("林岚", email="alice@example.test", full_name="林岚")
+
+
+@pytest.fixture
+def account(alice):
+    return funded_account(
+        alice, cash="100000.00", debt="60000.00", holdings=[("600519.SH", 100, "1500.00")]
+    )
+
+
+def test_alice_sees_the_custodian_account_her_reference_and_her_balances(client, alice, account):
+    client.force_login(alice)
+    page = client.get(reverse("funds:index")).content.decode()
+    reference = services.deposit_reference_for(account).reference
+    assert reference in page and "121909876510888" in page
+    assert "¥100,000.00" in page and "¥70,000.00" in page
+
+
+def test_a_refused_withdrawal_says_why_and_the_most_allowed(client, alice, account):
+    bank = bank_account(alice)
+    client.force_login(alice)
+    response = client.post(
+        reverse("funds:withdraw"), {"bank_account": bank.pk, "amount": "90000"}, follow=True
+    )
+    page = response.content.decode()
+    assert "300%" in page and "¥70,000.00" in page
+
+
+def test_a_statement_pdf_shows_each_movement(
+    alice, account, fee_schedule, django_capture_on_commit_callbacks
+):
+    services.interest_accrue(trading_day=datetime.date(2026, 11, 26))
+    with django_capture_on_commit_callbacks(execute=True):
+        statement = statements.statement_request(
+            margin_account=account,
+            start=datetime.date(2026, 11, 1),
+            end=datetime.date(2026, 11, 30),
+        )
+    statement.refresh_from_db()
+    assert statement.pdf and len(statement.sha256) == 64
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(statement.pdf.read())).pages)
+    assert "Opening balances of" in text
+    assert "13.00" in text  # 60,000 × 7.8% / 360
+    assert "financing_rate_tier1" in text
+
+
+def test_bob_cannot_download_alices_statement(client, alice, account):
+    bob = verified_client("Bob", email="bob@example.test")
+    funded_account(bob)
+    statement = Statement.objects.create(
+        margin_account=account,
+        period_start=datetime.date(2026, 11, 1),
+        period_end=datetime.date(2026, 11, 30),
+    )
+    statement.pdf.save("x.pdf", io.BytesIO(b"%PDF-1.4"))
+    client.force_login(bob)
+    assert client.get(reverse("funds:statement-download", args=[statement.pk])).status_code == 404
+    client.force_login(alice)
+    assert client.get(reverse("funds:statement-download", args=[statement.pk])).status_code == 200
+
+
+def test_bob_sees_only_his_own_ledger(client, alice, account):
+    bob = verified_client("Bob", email="bob@example.test")
+    funded_account(bob, cash="1.00")
+    client.force_login(bob)
+    page = client.get(reverse("funds:index")).content.decode()
+    assert account.number not in page and "100,000.00" not in page
+
+
+def test_monthly_statements_are_made_once_per_account(account, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        first = statements.monthly_statements_create(today=datetime.date(2026, 12, 1))
+        again = statements.monthly_statements_create(today=datetime.date(2026, 12, 1))
+    assert [s.pk for s in first] == [s.pk for s in again]
+    assert first[0].period_start == datetime.date(2026, 11, 1)
+    assert first[0].period_end == datetime.date(2026, 11, 30)
