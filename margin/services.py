@@ -644,7 +644,7 @@ def margin_transitions_record(
 # inside the transaction that opens or changes the contract, after the client's row is locked: a
 # double submit waits for the first one and then finds its contract.
 
-LINE_CODES = ("withdrawal_line", "warning_line", "call_line", "liquidation_line")
+CONTRACT_LINE_CODES = ("withdrawal_line", "warning_line", "call_line", "liquidation_line")
 CAP_CODE = "financing_cap_tier{tier}"
 INITIAL_MARGIN_CODE = "initial_margin_ratio"
 RATIO_PLACES = Decimal("0.0001")
@@ -799,7 +799,7 @@ def financing_activate(
     if leverage_tier > 1:
         _require_gate(client, action=gate.TIER_INCREASE, tier=leverage_tier)
     try:
-        lines = {code: disclosures.contract_item_in_force(code) for code in LINE_CODES}
+        lines = {code: disclosures.contract_item_in_force(code) for code in CONTRACT_LINE_CODES}
         line_values = {code: quote.value.quantize(RATIO_PLACES) for code, quote in lines.items()}
     except disclosures.FeeItemNotFound as exc:
         raise FinancingRefused(
