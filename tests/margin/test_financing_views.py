@@ -119,3 +119,15 @@ def test_client_b_gets_404_on_client_as_account(world, client):
 def test_the_pages_need_a_signed_in_client(client):
     assert client.get(reverse("margin:open")).status_code == 302
     assert client.post(reverse("margin:tier", args=[1]), {"tier": 2}).status_code == 302
+
+
+def test_the_open_page_and_a_refusal_read_in_chinese(world, client, settings):
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    user = eligible_client(assets="499999.99")
+    client.force_login(user)
+    with translation.override("zh-hans"):
+        page = activate(client).content.decode()
+    assert "开通融资" in page and "融资年利率" in page
+    assert "您暂不符合融资融券业务的准入条件" in page
