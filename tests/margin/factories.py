@@ -57,6 +57,9 @@ class PositionFactory(factory.django.DjangoModelFactory):
 def kyc_reviewer():
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
+    from tests.disclosures.factories import ensure_roles
+
+    ensure_roles()  # a transactional test's flush empties the groups the migration made
     reviewer = UserFactory(role="kyc_reviewer")
     TOTP.activate(reviewer, generate_totp_secret())
     return reviewer
