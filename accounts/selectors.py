@@ -108,6 +108,17 @@ def margin_eligibility(user: User) -> Eligibility:
     )
 
 
+def verified_average_assets(user: User) -> Decimal:
+    """The client's latest verified 20-trading-day average assets (0 without one): the margin a
+    new financing contract's credit limit is sized on."""
+    verified = (
+        AssetDeclaration.objects.filter(user=user, status=AssetDeclaration.Status.VERIFIED)
+        .order_by("-declared_at", "-pk")
+        .first()
+    )
+    return verified.average_assets if verified is not None else Decimal("0.00")
+
+
 def _kyc_condition(case: KycCase | None, url: str) -> Condition:
     label = _("Identity verification (KYC) approved")
     if case is not None and case.status == KycCase.Status.APPROVED and case.restricted_at is None:

@@ -472,8 +472,12 @@ def gates_expire_lapsed() -> int:
 
 @transaction.atomic
 def gates_expire_for_rating(*, user: User, old: str | None, new: str | None) -> int:
-    """The client's rating changed: their gates and above-rating confirmations lapse."""
-    return _expire(GateConfirmation.objects.filter(user=user), "rating_changed")
+    """The client's rating changed: their gates and above-rating confirmations taken at another
+    rating lapse. One taken at the new rating stands (the signal arrives after commit, so it can
+    come after a gate the client confirmed at that very rating)."""
+    return _expire(
+        GateConfirmation.objects.filter(user=user).exclude(rating=new or ""), "rating_changed"
+    )
 
 
 @transaction.atomic

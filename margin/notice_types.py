@@ -51,3 +51,39 @@ MARGIN_RECOVERED = register(
         required_context=("account_number", "ratio"),
     )
 )
+
+# Client actions on their own financing: service notices, confirming what the client did.
+MARGIN_FINANCING_OPENED = register(
+    NoticeType(
+        key="margin_financing_opened",
+        category=Category.SERVICE,
+        channels=(Channel.INAPP, Channel.EMAIL),
+        description=_("Your margin financing contract was opened"),
+        required_context=(
+            "account_number",
+            "contract_number",
+            "leverage_tier",
+            "annual_rate",
+            "credit_limit",
+            "warning_line",
+            "call_line",
+            "liquidation_line",
+            "rollover_on",
+        ),
+    )
+)
+MARGIN_TIER_CHANGED = register(
+    NoticeType(
+        key="margin_tier_changed",
+        category=Category.SERVICE,
+        channels=(Channel.INAPP, Channel.EMAIL),
+        description=_("The leverage tier of your margin contract changed"),
+        required_context=(
+            "contract_number",
+            "old_tier",
+            "new_tier",
+            "annual_rate",
+            "credit_limit",
+        ),
+    )
+)

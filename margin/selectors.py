@@ -10,6 +10,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.functions import Mod
+from django.utils import translation
 
 from margin import rules, status
 from margin.engine import RiskEngine
@@ -219,3 +220,71 @@ def withdrawable_cash(account: MarginAccount) -> Decimal:
         liabilities=account.liabilities,
         lines=contract.lines if contract else DEFAULT_LINES,
     )
+
+
+def financing_offer(user: Any) -> dict[str, Any]:
+    """What the financing page shows: each tier's rate and cap from the documents in force, the
+    regime cap, and the client's state (eligibility, documents accepted, gate)."""
+    from accounts import selectors as accounts
+    from disclosures import selectors as disclosures
+    from education import gate
+
+    cap_now = leverage_cap()
+    tiers = []
+    for item in disclosures.financing_tiers():
+        try:
+            cap = disclosures.contract_item_in_force(f"financing_cap_tier{item.tier}").value
+        except disclosures.FeeItemNotFound:
+            continue
+        tiers.append({"tier": item.tier, "rate": item.value, "cap": cap, "allowed": cap <= cap_now})
+    lines = []
+    for code in ("withdrawal_line", "warning_line", "call_line", "liquidation_line"):
+        try:
+            quote = disclosures.contract_item_in_force(code)
+        except disclosures.FeeItemNotFound:
+            continue
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        lines.append({"code": code, "name": quote.item.name_for(language), "value": quote.value})
+    documents = []
+    for kind in disclosures.FINANCING_DOCUMENTS:
+        version = disclosures.version_in_force(kind)
+        accepted = disclosures.accepted_version(user, kind)
+        documents.append(
+            {
+                "kind": kind,
+                "version": version,
+                "accepted": version is not None
+                and accepted is not None
+                and accepted.pk == version.pk,
+            }
+        )
+    return {
+        "tiers": tiers,
+        "lines": lines,
+        "regime_cap": cap_now,
+        "eligibility": accounts.margin_eligibility(user),
+        "documents": documents,
+        "documents_accepted": disclosures.may_open_financing(user),
+        "gate": gate.check(user, action=gate.FINANCING),
+        "verified_assets": accounts.verified_average_assets(user),
+    }
+
+
+def active_contract(account: MarginAccount) -> MarginContract | None:
+    return account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
+
+
+def client_active_contract(user: Any) -> MarginContract | None:
+    """The client's active financing contract, whichever of their accounts it is on."""
+    return (
+        MarginContract.objects.filter(account__client=user, status=MarginContract.Status.ACTIVE)
+        .select_related("account")
+        .first()
+    )
+
+
+def offered_tiers() -> list[int]:
+    """The leverage tiers the fee schedule in force prices, in order."""
+    from disclosures import selectors as disclosures
+
+    return [item.tier for item in disclosures.financing_tiers() if item.tier]

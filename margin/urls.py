@@ -6,4 +6,6 @@ app_name = "margin"
 urlpatterns = [
     path("", views.dashboard, name="index"),
     path("status.json", views.status_json, name="status"),
+    path("open/", views.financing_open, name="open"),
+    path("accounts/<int:pk>/tier/", views.tier_change, name="tier"),
 ]

@@ -1,13 +1,16 @@
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from margin import selectors, status
+from margin import selectors, services, status
+from margin.forms import ActivateForm, TierForm
 from margin.models import MarginAccount, VolatilityRegime
 from margin.rules import Level
 
@@ -38,6 +41,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if account is None:
         return render(request, "margin/no_account.html")
     live = selectors.live_status(account)
+    contract = selectors.active_contract(account)
     regime = selectors.current_regime()
     regime_key = regime.regime if regime else VolatilityRegime.Regime.NORMAL
     context = {
@@ -48,6 +52,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "regime": VolatilityRegime.Regime(regime_key),
         "leverage_cap": selectors.leverage_cap(regime_key) * 100,
         "level_label": Level(live["level"]).label,
+        "contract": contract,
+        "tier_form": TierForm(
+            initial={"tier": contract.leverage_tier if contract else 1},
+            tiers=selectors.offered_tiers(),
+        ),
     }
     return render(request, "margin/dashboard.html", context)
 
@@ -64,3 +73,89 @@ def status_json(request: HttpRequest) -> HttpResponse:
     payload["type"] = "snapshot"
     payload["history"] = status.history(account.pk)
     return JsonResponse(payload)
+
+
+def _client_meta(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "ip_address": request.META.get("REMOTE_ADDR"),
+        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def financing_open(request: HttpRequest) -> HttpResponse:
+    """Open financing: choose a tier (rate and lines from the documents in force), accept the
+    documents in force, then activate. The service checks everything again on submit."""
+    offer = selectors.financing_offer(request.user)
+    tiers = [row["tier"] for row in offer["tiers"] if row["allowed"]]
+    contract = selectors.client_active_contract(request.user)
+    form = ActivateForm(
+        request.POST if request.POST.get("action") == "activate" else None, tiers=tiers
+    )
+    refusal = None
+    if request.method == "POST" and contract is None:
+        try:
+            if request.POST.get("action") == "accept":
+                services.financing_terms_accept(user=request.user, **_client_meta(request))
+                messages.success(request, _("You accepted the documents in force."))
+                return redirect(reverse("margin:open"))
+            if form.is_valid():
+                activation = services.financing_activate(
+                    user=request.user,
+                    leverage_tier=form.cleaned_data["leverage_tier"],
+                    credit_limit=form.cleaned_data["credit_limit"],
+                )
+                if activation.created:
+                    messages.success(
+                        request,
+                        _("Financing is open: contract %(number)s.")
+                        % {"number": activation.contract.number},
+                    )
+                return redirect(reverse("margin:index"))
+        except services.FinancingRefused as refused:
+            refusal = refused
+    elif request.method == "POST":
+        # A replayed submit after the contract was opened: nothing changes.
+        return redirect(reverse("margin:index"))
+    return render(
+        request,
+        "margin/open.html",
+        {
+            **offer,
+            "form": form,
+            "refusal": refusal,
+            "contract": contract,
+        },
+        status=200,
+    )
+
+
+@login_required
+@require_POST
+def tier_change(request: HttpRequest, pk: int) -> HttpResponse:
+    """Raise (with the gate for that tier) or lower the tier of the client's own account."""
+    account = get_object_or_404(MarginAccount, pk=pk, client=request.user)
+    contract = selectors.active_contract(account)
+    if contract is None:
+        raise Http404
+    form = TierForm(request.POST, tiers=selectors.offered_tiers())
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the tiers offered."))
+        return redirect(reverse("margin:index"))
+    tier = form.cleaned_data["tier"]
+    try:
+        if tier > contract.leverage_tier:
+            changed = services.leverage_tier_raise(user=request.user, account=account, tier=tier)
+        else:
+            changed = services.leverage_tier_change(user=request.user, account=account, tier=tier)
+    except services.FinancingRefused as refused:
+        messages.warning(request, str(refused.message))
+        if refused.url:
+            return redirect(refused.url)
+    else:
+        messages.success(
+            request,
+            _("Your leverage tier is %(tier)s.") % {"tier": changed.leverage_tier},
+        )
+    return redirect(reverse("margin:index"))

@@ -134,6 +134,18 @@ def test_a_changed_rating_expires_the_gate_at_once(gate_world, settings):
     )
 
 
+def test_a_gate_taken_at_the_new_rating_survives_the_late_signal(gate_world, settings):
+    # The rating signal is sent after commit: it may arrive after the client already confirmed the
+    # gate at the new rating (the demo seeds in one transaction). That gate stands.
+    settings.EDUCATION_COOL_OFF_HOURS = 0
+    user = factories.client("C5")
+    confirmation = factories.through_gate(user)
+    suitability_changed.send(sender=SuitabilityAssessment, user=user, old=None, new="C5")
+    confirmation.refresh_from_db()
+    assert confirmation.expiry_reason == ""
+    assert gate.check(user, action=gate.FINANCING).allowed
+
+
 def test_the_gate_lapses_after_12_months(gate_world, settings):
     settings.EDUCATION_COOL_OFF_HOURS = 0
     user = factories.client()
