@@ -4,11 +4,20 @@ Each probe returns None when the service answers and a short reason when it does
 may raise, and each is bounded in time so /readyz answers even when a service hangs.
 """
 
+import logging
 import uuid
 
 from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+
+def _reason(exc: Exception) -> str:
+    """Publicly only the kind of failure; the detail (hosts, users) goes to the log."""
+    logger.warning("readiness probe failed: %s: %s", type(exc).__name__, exc)
+    return type(exc).__name__
 
 
 def check_database() -> str | None:
@@ -17,7 +26,7 @@ def check_database() -> str | None:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return _reason(exc)
     return None
 
 
@@ -28,7 +37,7 @@ def check_cache() -> str | None:
         ok = cache.get(key) == "1"
         cache.delete(key)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return _reason(exc)
     return None if ok else "value written was not read back"
 
 
@@ -53,7 +62,7 @@ def check_channel_layer() -> str | None:
     try:
         ok = async_to_sync(bounded)()
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return _reason(exc)
     return None if ok else "message sent was not received"
 
 
@@ -66,7 +75,7 @@ def check_broker() -> str | None:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return _reason(exc)
     return None
 
 
