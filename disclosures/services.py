@@ -138,8 +138,10 @@ def version_submit(*, actor: User, version: DocumentVersion) -> DocumentVersion:
 
 @transaction.atomic
 def version_return_to_draft(*, actor: User, version: DocumentVersion, reason: str) -> None:
-    """The reviewer sends a version back; any approval is void."""
+    """The reviewer sends a version back; any approval is void. Only compliance reviewers may."""
     version = _locked(version)
+    if not actor.has_perm("disclosures.approve_documentversion"):
+        raise DisclosureError(_("You are not allowed to send document versions back."))
     if version.status != VersionStatus.IN_REVIEW:
         raise DisclosureError(_("Only a version in review can be sent back."))
     version.status = VersionStatus.DRAFT

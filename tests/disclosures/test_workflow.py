@@ -58,6 +58,16 @@ def test_an_agent_cannot_approve(compliance_frank, agent_carol, fees_v1):
         services.version_approve(actor=agent_carol, version=draft)
 
 
+def test_an_agent_cannot_void_an_approval_by_sending_it_back(
+    compliance_frank, compliance_grace, agent_carol, fees_v1
+):
+    version = approved_change(maker=compliance_frank, checker=compliance_grace)
+    with pytest.raises(Error, match="not allowed"):
+        services.version_return_to_draft(actor=agent_carol, version=version, reason="x")
+    version.refresh_from_db()
+    assert version.status == VersionStatus.IN_REVIEW and version.approved_by == compliance_grace
+
+
 def test_an_unapproved_version_cannot_be_scheduled(compliance_frank, fees_v1):
     draft = services.version_draft_create(
         actor=compliance_frank, document=fees_v1.document, summary_zh="改", summary_en="change"
