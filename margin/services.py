@@ -943,10 +943,9 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
     ceiling = _max_credit(client, terms.cap)
     contract.leverage_tier = tier
     contract.annual_rate = terms.annual_rate
-    if tier < old_tier:
-        contract.credit_limit = min(old_limit, ceiling)
-    else:
-        contract.credit_limit = max(old_limit, ceiling)
+    # The limit never exceeds what the tier allows on the client's verified assets, even if those
+    # were re-assessed lower since the contract was signed; a raise moves it up to that ceiling.
+    contract.credit_limit = min(old_limit, ceiling) if tier < old_tier else ceiling
     contract.save(update_fields=["leverage_tier", "annual_rate", "credit_limit"])
     entry = audit.record(
         actor=client,
