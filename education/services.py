@@ -226,8 +226,19 @@ def _require_in_force(version: DocumentVersion) -> None:
 # --- confirmation ---------------------------------------------------------------------------------
 
 
+REAUTH_ATTEMPTS = 5
+REAUTH_WINDOW_SECONDS = 15 * 60
+
+
 def reauthenticate(user: User, *, password: str = "", code: str = "") -> bool:
-    """The client's password, or a current code from their authenticator app."""
+    """The client's password, or a current code from their authenticator app.
+
+    At most REAUTH_ATTEMPTS tries per client in a 15-minute window, so a taken-over session is no
+    way around the login rate limits."""
+    from accounts.ratelimits import hit
+
+    if not hit(f"gate-reauth:{user.pk}", limit=REAUTH_ATTEMPTS, window=REAUTH_WINDOW_SECONDS):
+        raise StepRefused(_("Too many attempts. Please wait 15 minutes and try again."))
     if password and user.check_password(password):
         return True
     if code:

@@ -117,6 +117,21 @@ def test_a_wrong_sentence_or_password_is_refused(gate_world):
     assert not GateConfirmation.objects.exists()
 
 
+def test_password_guessing_at_the_confirmation_is_limited(gate_world):
+    user = factories.client()
+    factories.pass_quiz(user)
+    reading = factories.read_warning(user)
+    common = {"user": user, "reading": reading, "version_id": reading.version_id}
+    typed = rules.sentence_for("zh-hans")
+    for _ in range(services.REAUTH_ATTEMPTS):
+        with pytest.raises(services.StepRefused, match="password"):
+            services.gate_confirm(**common, typed=typed, password="guess")
+    # Even the right password is refused until the window has passed.
+    with pytest.raises(services.StepRefused, match="Too many attempts"):
+        services.gate_confirm(**common, typed=typed, password=PASSWORD)
+    assert not GateConfirmation.objects.exists()
+
+
 def test_an_authenticator_code_also_signs(gate_world):
     user = factories.client()
     secret = "JBSWY3DPEHPK3PXPEDUCATIONGATE234"
