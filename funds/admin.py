@@ -169,7 +169,10 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description=gettext_lazy("Credit the chosen client with money in suspense"))
+    @admin.action(
+        description=gettext_lazy("Credit the chosen client with money in suspense"),
+        permissions=["change"],
+    )
     def credit_chosen_client(self, request, queryset):
         for txn in queryset:
             if txn.margin_account_id is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -99,6 +100,8 @@ def deposit_credit(
 @transaction.atomic
 def suspense_resolve(*, transaction_id: int, margin_account_id: int, agent: Any) -> JournalEntry:
     """An agent credits money held in suspense to the client it belongs to. Audited."""
+    if not agent.has_perm("funds.change_custodiantransaction"):
+        raise PermissionDenied(_("Only agents working suspense may credit it to a client."))
     txn = CustodianTransaction.objects.select_for_update().get(pk=transaction_id)
     if txn.match != CustodianTransaction.Match.SUSPENSE:
         raise ValueError(_("Only money held in suspense can be credited to a client."))

@@ -3,6 +3,7 @@
 from decimal import Decimal as D
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 
 from funds import custodian, ledger, services
@@ -47,6 +48,12 @@ def test_money_without_a_reference_is_held_in_suspense_then_credited_by_an_agent
     assert txn.match == CustodianTransaction.Match.SUSPENSE
     assert ledger.balance(ledger.house_account(Kind.SUSPENSE)) == D("500.00")
     assert not ReconciliationBreak.objects.filter(resolved_on__isnull=True).exists()
+    # A risk officer can read the custodian lines but may not move the money.
+    erin = staff("risk_officer", email="erin@example.test")
+    with pytest.raises(PermissionDenied):
+        services.suspense_resolve(
+            transaction_id=txn.pk, margin_account_id=alice_account.pk, agent=erin
+        )
     carol = staff("agent", email="carol@example.test")
     services.suspense_resolve(
         transaction_id=txn.pk, margin_account_id=alice_account.pk, agent=carol
