@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -266,10 +267,29 @@ def withdrawal_request(
     )
     request.save(update_fields=["hold_entry"])
     _withdrawal_audit(request, client, "funds.withdrawal_requested")
-    if amount > _threshold():
+    if amount + _accepted_today(margin_account, excluding=request) > _threshold():
         _withdrawal_notice(request, "funds_withdrawal_pending")
         return request
     return _pay(request, actor=client)
+
+
+def _accepted_today(margin_account: MarginAccount, *, excluding: WithdrawalRequest) -> Decimal:
+    """What the client already took out (or asked for) today: splitting one large withdrawal
+    into pieces under the threshold still needs the second approval."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    total = (
+        WithdrawalRequest.objects.filter(
+            margin_account=margin_account,
+            requested_at__gte=start,
+            status__in=[
+                WithdrawalRequest.Status.PAID,
+                WithdrawalRequest.Status.AWAITING_APPROVAL,
+            ],
+        )
+        .exclude(pk=excluding.pk)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or ZERO
 
 
 def _pay(request: WithdrawalRequest, *, actor: Any) -> WithdrawalRequest:

@@ -68,6 +68,15 @@ def test_a_withdrawal_up_to_the_threshold_is_paid_at_once(alice, account):
     assert ledger.balance(ledger.house_account(Kind.WITHDRAWALS_PAYABLE)) == D("0.00")
 
 
+def test_splitting_a_large_withdrawal_still_needs_the_second_approval(alice, account):
+    bank = bank_account(alice)
+    first = _ask(alice, account, "40000.00", bank=bank)
+    assert first.status == Status.PAID
+    # 40,000 today already: another 20,000 makes 60,000, above the 50,000 threshold.
+    second = _ask(alice, account, "20000.00", bank=bank)
+    assert second.status == Status.AWAITING_APPROVAL
+
+
 def test_four_eyes_two_different_staff_must_approve_a_large_withdrawal(alice, account):
     request = _ask(alice, account, "60000.00")
     erin = staff("risk_officer", email="erin@example.test")
