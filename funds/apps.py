@@ -8,3 +8,11 @@ class FundsConfig(AppConfig):
     name = "funds"
     verbose_name = _("Client money")
     nav_items = [NavItem("funds:index", _("Funds"), 25)]
+
+    def ready(self) -> None:
+        from funds import receivers
+        from margin.signals import liquidation_filled
+
+        liquidation_filled.connect(
+            receivers.liquidation_filled, dispatch_uid="funds.liquidation_filled"
+        )

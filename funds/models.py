@@ -316,6 +316,27 @@ class WithdrawalRequest(models.Model):
     payout_entry = models.OneToOneField(
         JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The withdrawal fee of the fee schedule in force when asked, charged when paid.
+    fee = _money(_("withdrawal fee"), default=Decimal("0.00"))
+    fee_item = models.ForeignKey(
+        "disclosures.FeeItem",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fee item"),
+    )
+    fee_version = models.ForeignKey(
+        "disclosures.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("disclosure version"),
+    )
+    fee_entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -187,6 +187,35 @@ def bank_account_add(
 class WithdrawalLimit:
     largest: Decimal
     reason: str  # why nothing (or not more) may be withdrawn; empty when only the line limits it
+    fee: Decimal = ZERO  # the withdrawal fee charged on top of the amount
+    fee_reference: str = ""  # the fee schedule version and item that set it
+
+
+@dataclass(frozen=True)
+class WithdrawalFee:
+    amount: Decimal
+    quote: Any  # disclosures FeeQuote, None when the schedule in force has no withdrawal fee
+
+    @property
+    def reference(self) -> str:
+        return self.quote.reference if self.quote is not None else ""
+
+
+WITHDRAWAL_FEE_CODE = "withdrawal_fee"
+
+
+def withdrawal_fee() -> WithdrawalFee:
+    """The fixed withdrawal fee (yuan per withdrawal) of the fee schedule in force; 0 is none."""
+    from disclosures.selectors import FeeItemNotFound, fee_item_in_force
+
+    try:
+        quote = fee_item_in_force(WITHDRAWAL_FEE_CODE)
+    except FeeItemNotFound:
+        return WithdrawalFee(ZERO, None)
+    amount = quote.value.quantize(FEN, rounding=ROUND_HALF_UP)
+    if amount <= 0:
+        return WithdrawalFee(ZERO, None)
+    return WithdrawalFee(amount, quote)
 
 
 def withdrawal_limit(margin_account: MarginAccount) -> WithdrawalLimit:
@@ -200,15 +229,20 @@ def withdrawal_limit(margin_account: MarginAccount) -> WithdrawalLimit:
         return WithdrawalLimit(ZERO, _("A margin call is open on this account."))
     if Restriction.objects.filter(account=margin_account, lifted_at__isnull=True).exists():
         return WithdrawalLimit(ZERO, _("The account is restricted by risk control."))
-    largest = margin.withdrawable_cash(margin_account)
-    if largest < margin_account.cash:
+    fee = withdrawal_fee()
+    withdrawable = margin.withdrawable_cash(margin_account)
+    # The fee leaves the cash too, so the amount plus the fee must fit under the limit.
+    largest = max(ZERO, withdrawable - fee.amount)
+    if withdrawable < margin_account.cash:
         line = margin_account.lines.withdrawal * 100
         return WithdrawalLimit(
             largest,
             _("The maintenance ratio must stay at or above the withdrawal line (%(line)s%%).")
             % {"line": f"{line:.0f}"},
+            fee.amount,
+            fee.reference,
         )
-    return WithdrawalLimit(largest, "")
+    return WithdrawalLimit(largest, "", fee.amount, fee.reference)
 
 
 def _threshold() -> Decimal:
@@ -252,15 +286,27 @@ def withdrawal_request(
         _withdrawal_audit(request, client, "funds.withdrawal_refused")
         _withdrawal_notice(request, "funds_withdrawal_refused")
         return request
+    fee = withdrawal_fee()
     request.status = WithdrawalRequest.Status.AWAITING_APPROVAL
+    request.fee = fee.amount
+    if fee.quote is not None:
+        request.fee_item, request.fee_version = fee.quote.item, fee.quote.version
     request.save()
+    # The amount and its fee leave the client's cash together; the fee is charged when paid.
+    held = amount + fee.amount
     request.hold_entry = ledger.entry_post(
         kind=JournalEntry.Kind.WITHDRAWAL,
-        description=f"Withdrawal WD{request.pk} to {bank}",
+        description=f"Withdrawal WD{request.pk} to {bank}"
+        + (f" (with fee {fee.amount}, {fee.reference})" if fee.amount else ""),
         value_date=timezone.localdate(),
         lines=[
             (ledger.client_account(margin_account, Kind.CLIENT_CASH), amount),
-            (ledger.house_account(Kind.WITHDRAWALS_PAYABLE), -amount),
+            *(
+                [(ledger.client_account(margin_account, Kind.CLIENT_CASH), fee.amount)]
+                if fee.amount
+                else []
+            ),
+            (ledger.house_account(Kind.WITHDRAWALS_PAYABLE), -held),
         ],
         idempotency_key=f"withdrawal-hold:{request.pk}",
         posted_by=client,
@@ -304,8 +350,26 @@ def _pay(request: WithdrawalRequest, *, actor: Any) -> WithdrawalRequest:
         idempotency_key=f"withdrawal-paid:{request.pk}",
         posted_by=actor,
     )
+    if request.fee > 0:
+        # The fee is company money: it is earned and leaves the segregated custodian account.
+        version, item = request.fee_version, request.fee_item
+        assert version is not None and item is not None
+        reference = f"{version.document.kind} v{version.number} {item.code}"
+        request.fee_entry = ledger.entry_post(
+            kind=JournalEntry.Kind.FEE,
+            description=f"Withdrawal fee WD{request.pk}: {request.fee} ({reference})",
+            value_date=timezone.localdate(),
+            lines=[
+                (ledger.house_account(Kind.WITHDRAWALS_PAYABLE), request.fee),
+                (ledger.house_account(Kind.FEE_INCOME), -request.fee),
+                (ledger.house_account(Kind.COMPANY_BANK), request.fee),
+                (ledger.house_account(Kind.CUSTODIAN), -request.fee),
+            ],
+            idempotency_key=f"withdrawal-fee:{request.pk}",
+            posted_by=actor,
+        )
     request.status = WithdrawalRequest.Status.PAID
-    request.save(update_fields=["payout_entry", "status"])
+    request.save(update_fields=["payout_entry", "fee_entry", "status"])
     _withdrawal_audit(request, actor, "funds.withdrawal_paid")
     _withdrawal_notice(request, "funds_withdrawal_paid")
     return request
@@ -319,6 +383,9 @@ def _withdrawal_audit(request: WithdrawalRequest, actor: Any, action: str) -> No
         data={
             "account": request.margin_account.number,
             "amount": str(request.amount),
+            "fee": str(request.fee),
+            "fee_item": request.fee_item_id,
+            "fee_version": request.fee_version_id,
             "largest_allowed": str(request.largest_allowed),
             "reason": request.reason,
         },

@@ -34,6 +34,7 @@ from margin.models import (
     VolatilityRegime,
 )
 from margin.rules import Level
+from margin.signals import liquidation_filled
 from notices import services as notices
 from portal import calendars
 
@@ -473,16 +474,21 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
             position.save(update_fields=["quantity", "cost"])
         proceeds += value
         fills.append([instrument.code, quantity, str(instrument.price), str(value)])
-    cash = account.cash + proceeds
+    cash, repaid = account.cash + proceeds, {}
     for field in ("fees_owed", "accrued_interest", "debt"):
-        paid = min(cash, getattr(account, field))
-        setattr(account, field, getattr(account, field) - paid)
-        cash -= paid
-    account.cash = cash
-    account.state_changed_at = timezone.now()
-    account.save(
-        update_fields=["cash", "fees_owed", "accrued_interest", "debt", "state_changed_at"]
+        repaid[field] = min(cash, getattr(account, field))
+        cash -= repaid[field]
+    # The client-money ledger records the fill and moves the balances (margin.signals).
+    responses = liquidation_filled.send(
+        sender=LiquidationPlan, plan=plan, account_id=account.pk, proceeds=proceeds, repaid=repaid
     )
+    if not any(response is True for _receiver, response in responses):
+        account_balances_apply(
+            account_id=account.pk,
+            cash=proceeds - sum(repaid.values(), Decimal("0.00")),
+            **{field: -amount for field, amount in repaid.items()},
+        )
+    account.refresh_from_db()
     plan.status, plan.executed_at, plan.realised_proceeds = (
         LiquidationPlan.Status.EXECUTED,
         timezone.now(),

@@ -1,5 +1,5 @@
-"""Any sequence of deposits, withdrawals, accruals, financing, fills and reversals keeps every entry
-balanced and client money equal to the sum of client balances."""
+"""Any sequence of deposits, withdrawals, accruals, financing, fills, forced liquidations and
+reversals keeps every entry balanced and client money equal to the sum of client balances."""
 
 import datetime
 from decimal import Decimal as D
@@ -24,6 +24,7 @@ steps = st.lists(
         st.tuples(st.just("finance"), st.integers(0, 1), amounts),
         st.tuples(st.just("buy"), st.integers(0, 1), amounts),
         st.tuples(st.just("accrue"), st.integers(0, 1), st.just(D("0"))),
+        st.tuples(st.just("liquidate"), st.integers(0, 1), amounts),
         st.tuples(st.just("reverse"), st.integers(0, 50), st.just(D("0"))),
     ),
     max_size=12,
@@ -62,6 +63,39 @@ def _buy(account, amount):
     )
 
 
+def _liquidate(account, amount, n):
+    # A forced sale of 100 shares worth ``amount`` through an approved plan (margin's service).
+    from django.utils import timezone
+
+    from margin.models import Instrument, LiquidationPlan, LiquidationPlanItem, Position
+    from margin.services import liquidation_plan_execute
+
+    price = max((amount / 100).quantize(D("0.01")), D("0.01"))
+    instrument = Instrument.objects.create(
+        code=f"6{n:05d}.SH",
+        name_zh="股票",
+        name_en="Stock",
+        previous_close=price,
+        last_price=price,
+    )
+    Position.objects.create(account=account, instrument=instrument, quantity=100, cost=price * 100)
+    plan = LiquidationPlan.objects.create(
+        account=account,
+        trigger=LiquidationPlan.Trigger.LIQUIDATION_LINE,
+        status=LiquidationPlan.Status.APPROVED,
+        decided_at=timezone.now(),
+        expected_proceeds=price * 100,
+    )
+    LiquidationPlanItem.objects.create(
+        plan=plan,
+        instrument=instrument,
+        quantity=100,
+        reference_price=price,
+        expected_proceeds=price * 100,
+    )
+    liquidation_plan_execute(plan_id=plan.pk)
+
+
 @pytest.mark.django_db
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -94,6 +128,8 @@ def test_any_sequence_keeps_the_books_balanced(fee_schedule, steps):
                 _buy(account, amount)
             elif step == "accrue":
                 services.interest_accrue(trading_day=DAY)
+            elif step == "liquidate":
+                _liquidate(account, amount, n)
             else:
                 candidates = list(
                     JournalEntry.objects.filter(
