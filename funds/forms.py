@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -17,10 +18,14 @@ class WithdrawalForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
     )
+    # One token per rendered form: submitting the same form twice is one withdrawal.
+    token = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(self, *args, banks=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["bank_account"].choices = [(b.pk, str(b)) for b in banks]
+        if not self.is_bound:
+            self.initial["token"] = uuid.uuid4()
 
 
 class StatementForm(forms.Form):

@@ -310,6 +310,11 @@ class WithdrawalRequest(models.Model):
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     largest_allowed = _money(_("largest amount allowed"))
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    # The one-time token of the form the client submitted: a replayed or double-clicked submit
+    # finds this request instead of making (and paying) another.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=64, unique=True, null=True, blank=True
+    )
     hold_entry = models.OneToOneField(
         JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -251,7 +251,12 @@ def _threshold() -> Decimal:
 
 @transaction.atomic
 def withdrawal_request(
-    *, client: Any, margin_account_id: int, bank_account_id: int, amount: Decimal
+    *,
+    client: Any,
+    margin_account_id: int,
+    bank_account_id: int,
+    amount: Decimal,
+    idempotency_key: str | None = None,
 ) -> WithdrawalRequest:
     """Ask to withdraw; refused (recorded, with the reason and the largest amount) or accepted.
 
@@ -265,6 +270,13 @@ def withdrawal_request(
     )
     if margin_account.client_id != client.pk:
         raise MarginAccount.DoesNotExist
+    if idempotency_key:
+        # Checked under the account's row lock: a concurrent replay waits, then finds this one.
+        earlier = WithdrawalRequest.objects.filter(
+            margin_account=margin_account, idempotency_key=idempotency_key
+        ).first()
+        if earlier is not None:
+            return earlier
     bank = BankAccount.objects.filter(pk=bank_account_id, client=client).first()
     limit = withdrawal_limit(margin_account)
     reason = ""
@@ -279,6 +291,7 @@ def withdrawal_request(
         bank_account=bank,
         amount=amount.quantize(FEN) if amount == amount else ZERO,
         largest_allowed=limit.largest,
+        idempotency_key=idempotency_key or None,
     )
     if reason:
         request.status, request.reason = WithdrawalRequest.Status.REFUSED, reason

@@ -89,6 +89,7 @@ def withdraw(request: HttpRequest) -> HttpResponse:
         margin_account_id=account.pk,
         bank_account_id=form.cleaned_data["bank_account"],
         amount=form.cleaned_data["amount"],
+        idempotency_key=str(form.cleaned_data["token"]),
     )
     amount = f"¥{result.amount:,.2f}"
     if result.status == result.Status.REFUSED:

@@ -1,5 +1,7 @@
 import datetime
 import io
+import uuid
+from decimal import Decimal as D
 
 import pytest
 from django.urls import reverse
@@ -34,11 +36,29 @@ def test_alice_sees_the_custodian_account_her_reference_and_her_balances(client,
 def test_a_refused_withdrawal_says_why_and_the_most_allowed(client, alice, account):
     bank = bank_account(alice)
     client.force_login(alice)
+    token = str(uuid.uuid4())
     response = client.post(
-        reverse("funds:withdraw"), {"bank_account": bank.pk, "amount": "90000"}, follow=True
+        reverse("funds:withdraw"),
+        {"bank_account": bank.pk, "amount": "90000", "token": token},
+        follow=True,
     )
     page = response.content.decode()
     assert "300%" in page and "¥70,000.00" in page
+
+
+def test_submitting_the_same_withdrawal_form_twice_pays_once(client, alice, account):
+    bank = bank_account(alice)
+    client.force_login(alice)
+    form = {"bank_account": bank.pk, "amount": "30000.00", "token": str(uuid.uuid4())}
+    client.post(reverse("funds:withdraw"), form)
+    client.post(reverse("funds:withdraw"), form)  # a double click, or back and submit again
+    [paid] = account.withdrawals.all()
+    assert paid.status == "paid" and paid.amount == D("30000.00")
+    account.refresh_from_db()
+    assert account.cash == D("70000.00")
+    # A form without its token is refused and changes nothing.
+    client.post(reverse("funds:withdraw"), {"bank_account": bank.pk, "amount": "10.00"})
+    assert account.withdrawals.count() == 1
 
 
 def test_a_statement_pdf_shows_each_movement(
