@@ -180,6 +180,17 @@ def bank_account_add(
     audit.record(
         actor=client, action="funds.bank_account_added", obj=bank, data={"bank": bank_name}
     )
+    # Where money can go is a security matter: the client hears of it on every channel at once,
+    # so a taken-over session cannot quietly add a payout account.
+    notices.enqueue(
+        recipient=client,
+        key="security_alert",
+        context={
+            "event": "bank_account_added",
+            "when": timezone.localtime().strftime("%Y-%m-%d %H:%M (UTC+8)"),
+        },
+        idempotency_key=f"security:bank_account_added:{bank.pk}",
+    )
     return bank
 
 

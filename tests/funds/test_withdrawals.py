@@ -139,6 +139,19 @@ def test_a_bank_account_in_someone_elses_name_is_refused(alice):
         )  # fmt: skip
 
 
+def test_adding_a_payout_account_alerts_the_client_on_every_channel(alice):
+    from notices.models import Notification
+
+    services.bank_account_add(
+        client=alice, bank_name="工商银行", account_number="6222020200112233445",
+        holder_name="林岚",
+    )  # fmt: skip
+    alerts = Notification.objects.filter(
+        recipient=alice, key="security_alert", context__event="bank_account_added"
+    )
+    assert {n.channel for n in alerts} >= {"email", "inapp"}
+
+
 def test_bob_cannot_withdraw_from_alices_account(alice, account):
     bob = verified_client("Bob Brown", email="bob@example.test")
     with pytest.raises(account.DoesNotExist):
