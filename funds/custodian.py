@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 import audit
 from funds import ledger, services
@@ -200,7 +201,13 @@ def _credit(statement, row: Row, actor) -> None:
         return
     entry = ledger.entry_post(
         kind=JournalEntry.Kind.SUSPENSE,
-        description=f"Unmatched receipt {row.bank_reference} from {row.counterparty_name}",
+        description=ledger.memo(
+            None,
+            lambda: (
+                _("Unmatched receipt %(ref)s from %(payer)s")
+                % {"ref": row.bank_reference, "payer": row.counterparty_name}
+            ),
+        ),
         value_date=row.value_date,
         lines=[
             (ledger.house_account(Kind.CUSTODIAN), row.amount),

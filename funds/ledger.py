@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 import audit
 from funds.models import JournalEntry, LedgerAccount, LedgerLine
@@ -131,7 +134,12 @@ def entry_reverse(*, entry_id: int, actor, reason: str) -> JournalEntry:
         raise AlreadyReversed(f"entry {original.pk} cannot be reversed again")
     reversal = entry_post(
         kind=JournalEntry.Kind.REVERSAL,
-        description=f"Reversal of #{original.pk}: {reason}",
+        description=memo(
+            _client_of(original),
+            lambda: (
+                _("Reversal of #%(entry)s: %(reason)s") % {"entry": original.pk, "reason": reason}
+            ),
+        ),
         value_date=datetime.date.today(),
         lines=[(line.account, -line.amount) for line in original.lines.select_related("account")],
         reverses=original,
@@ -167,6 +175,22 @@ def kind_total(kinds: Iterable[str], *, until: datetime.date | None = None) -> D
     return total.quantize(FEN)
 
 
+def _client_of(entry: JournalEntry) -> MarginAccount | None:
+    for line in entry.lines.select_related("account__margin_account__client"):
+        if line.account.margin_account is not None:
+            return line.account.margin_account
+    return None
+
+
+def memo(margin_account: MarginAccount | None, render: Callable[[], str]) -> str:
+    """An entry's memo in the language of the client it concerns (zh-Hans, the company's language,
+    for house entries), as a bank writes a statement line: a record that never changes.
+    `render` builds the text with gettext while that language is active."""
+    client = getattr(margin_account, "client", None)
+    with translation.override(getattr(client, "language", None) or settings.LANGUAGE_CODE):
+        return str(render())[:200]
+
+
 def open_margin_account(margin_account: MarginAccount, *, value_date: datetime.date) -> bool:
     """Bring an account's existing balances into the ledger once (opening balances).
 
@@ -199,7 +223,10 @@ def open_margin_account(margin_account: MarginAccount, *, value_date: datetime.d
         return False
     entry_post(
         kind=JournalEntry.Kind.OPENING,
-        description=f"Opening balances of {margin_account.number}",
+        description=memo(
+            margin_account,
+            lambda: _("Opening balances of %(account)s") % {"account": margin_account.number},
+        ),
         value_date=value_date,
         lines=lines,
         idempotency_key=key,

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import audit
 from funds import ledger
@@ -64,9 +65,22 @@ def liquidation_filled(
         return True
     entry = ledger.entry_post(
         kind=JournalEntry.Kind.TRADE,
-        description=(
-            f"Forced liquidation plan #{plan.pk} of {account.number}: proceeds {proceeds}, "
-            + ", ".join(f"{field} repaid {repaid.get(field, 0)}" for field in _REPAID_KIND)
+        description=ledger.memo(
+            account,
+            lambda: (
+                _(
+                    "Forced liquidation plan #%(plan)s of %(account)s: proceeds %(proceeds)s; "
+                    "repaid fees %(fees)s, interest %(interest)s, debt %(debt)s"
+                )
+                % {
+                    "plan": plan.pk,
+                    "account": account.number,
+                    "proceeds": proceeds,
+                    "fees": repaid.get("fees_owed", 0),
+                    "interest": repaid.get("accrued_interest", 0),
+                    "debt": repaid.get("debt", 0),
+                }
+            ),
         ),
         value_date=today,
         lines=lines,

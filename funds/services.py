@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import audit
+from disclosures.models import Basis
 from funds import ledger
 from funds.ledger import Kind
 from funds.models import (
@@ -74,7 +75,9 @@ def deposit_credit(
     """Credit a client with money the custodian received for them (once per bank reference)."""
     entry = ledger.entry_post(
         kind=JournalEntry.Kind.DEPOSIT,
-        description=f"Deposit {bank_reference}",
+        description=ledger.memo(
+            margin_account, lambda: _("Deposit %(ref)s") % {"ref": bank_reference}
+        ),
         value_date=value_date,
         lines=[
             (ledger.house_account(Kind.CUSTODIAN), amount),
@@ -109,7 +112,10 @@ def suspense_resolve(*, transaction_id: int, margin_account_id: int, agent: Any)
     margin_account = MarginAccount.objects.select_related("client").get(pk=margin_account_id)
     entry = ledger.entry_post(
         kind=JournalEntry.Kind.DEPOSIT,
-        description=f"Deposit {txn.bank_reference} (from suspense)",
+        description=ledger.memo(
+            margin_account,
+            lambda: _("Deposit %(ref)s (from suspense)") % {"ref": txn.bank_reference},
+        ),
         value_date=timezone.localdate(),
         lines=[
             (ledger.house_account(Kind.SUSPENSE), txn.amount),
@@ -320,8 +326,15 @@ def withdrawal_request(
     held = amount + fee.amount
     request.hold_entry = ledger.entry_post(
         kind=JournalEntry.Kind.WITHDRAWAL,
-        description=f"Withdrawal WD{request.pk} to {bank}"
-        + (f" (with fee {fee.amount}, {fee.reference})" if fee.amount else ""),
+        description=ledger.memo(
+            margin_account,
+            lambda: (
+                _("Withdrawal WD%(id)s to %(bank)s (with fee %(fee)s, %(reference)s)")
+                % {"id": request.pk, "bank": bank, "fee": fee.amount, "reference": fee.reference}
+                if fee.amount
+                else _("Withdrawal WD%(id)s to %(bank)s") % {"id": request.pk, "bank": bank}
+            ),
+        ),
         value_date=timezone.localdate(),
         lines=[
             (ledger.client_account(margin_account, Kind.CLIENT_CASH), amount),
@@ -365,7 +378,12 @@ def _accepted_today(margin_account: MarginAccount, *, excluding: WithdrawalReque
 def _pay(request: WithdrawalRequest, *, actor: Any) -> WithdrawalRequest:
     request.payout_entry = ledger.entry_post(
         kind=JournalEntry.Kind.WITHDRAWAL_PAID,
-        description=f"Payment WD{request.pk} to {request.bank_account}",
+        description=ledger.memo(
+            request.margin_account,
+            lambda: (
+                _("Payment WD%(id)s to %(bank)s") % {"id": request.pk, "bank": request.bank_account}
+            ),
+        ),
         value_date=timezone.localdate(),
         lines=[
             (ledger.house_account(Kind.WITHDRAWALS_PAYABLE), request.amount),
@@ -381,7 +399,13 @@ def _pay(request: WithdrawalRequest, *, actor: Any) -> WithdrawalRequest:
         reference = f"{version.document.kind} v{version.number} {item.code}"
         request.fee_entry = ledger.entry_post(
             kind=JournalEntry.Kind.FEE,
-            description=f"Withdrawal fee WD{request.pk}: {request.fee} ({reference})",
+            description=ledger.memo(
+                request.margin_account,
+                lambda: (
+                    _("Withdrawal fee WD%(id)s: %(fee)s (%(reference)s)")
+                    % {"id": request.pk, "fee": request.fee, "reference": reference}
+                ),
+            ),
             value_date=timezone.localdate(),
             lines=[
                 (ledger.house_account(Kind.WITHDRAWALS_PAYABLE), request.fee),
@@ -540,7 +564,20 @@ def _charge(
         kind=JournalEntry.Kind.INTEREST
         if kind == Charge.Kind.INTEREST
         else JournalEntry.Kind.PENALTY,
-        description=f"{day} {kind} on {basis} at {quote.value} {quote.basis} ({quote.reference})",
+        description=ledger.memo(
+            account,
+            lambda: (
+                _("%(day)s %(kind)s on %(basis)s at %(rate)s, %(rule)s (%(reference)s)")
+                % {
+                    "day": day,
+                    "kind": Charge.Kind(kind).label,
+                    "basis": basis,
+                    "rate": quote.value,
+                    "rule": Basis(quote.basis).label,
+                    "reference": quote.reference,
+                }
+            ),
+        ),
         value_date=day,
         lines=[(receivable, amount), (income, -amount)],
         idempotency_key=f"{kind}:{account.number}:{day.isoformat()}",
@@ -701,7 +738,7 @@ def risk_reserve_fund(*, amount: Decimal, actor: Any) -> JournalEntry:
     """Set company money aside in the risk reserve (from the company's own bank). Audited."""
     entry = ledger.entry_post(
         kind=JournalEntry.Kind.RESERVE,
-        description="Transfer to the risk reserve",
+        description=ledger.memo(None, lambda: _("Transfer to the risk reserve")),
         value_date=timezone.localdate(),
         lines=[
             (ledger.house_account(Kind.COMPANY_BANK), amount),

@@ -57,7 +57,7 @@ def test_deposit_withdraw_the_most_allowed_and_download_a_statement(page, alice,
     page.reload()
     expect(page.locator("[data-testid=funds-cash]")).to_have_text("¥100,000.00")
     expect(page.locator("[data-testid=funds-largest]")).to_have_text("¥70,000.00")
-    expect(page.locator("[data-testid=funds-ledger]")).to_contain_text("Deposit CMB001")
+    expect(page.locator("[data-testid=funds-ledger]")).to_contain_text("入金 CMB001")
 
     page.fill("input[name=amount]", "90000")
     page.locator("[data-testid=funds-withdraw-form] button").click()
@@ -88,7 +88,7 @@ def test_deposit_withdraw_the_most_allowed_and_download_a_statement(page, alice,
     from pypdf import PdfReader
 
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(path.read_bytes())).pages)
-    assert "Deposit CMB001" in text and f"WD{withdrawal.pk}" in text
+    assert "入金 CMB001" in text and f"WD{withdrawal.pk}" in text
     assert "100,000.00" in text and "70,000.00" in text
     screenshot(page, "funds-04-statement")
     assert page.console_errors == []

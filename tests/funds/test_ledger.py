@@ -2,6 +2,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
 
 from funds import ledger
 from funds.ledger import Kind
@@ -129,3 +130,19 @@ def test_postgres_refuses_an_unbalanced_entry_and_any_edit():
         LedgerLine.objects.filter(entry=entry).update(amount=D("11.00"))
     with pytest.raises(IntegrityError), transaction.atomic():
         JournalEntry.objects.filter(pk=entry.pk).delete()
+
+
+def test_memos_are_written_in_the_clients_language(db):
+    from funds.ledger import memo
+    from tests.factories import UserFactory
+
+    class Account:
+        def __init__(self, language):
+            self.client = UserFactory.build(language=language)
+
+    def text():
+        return _("Deposit %(ref)s") % {"ref": "CMB9"}
+
+    assert memo(Account("zh-hans"), text) == "入金 CMB9"
+    assert memo(Account("en"), text) == "Deposit CMB9"
+    assert memo(None, lambda: _("Transfer to the risk reserve")) == "转入风险准备金"

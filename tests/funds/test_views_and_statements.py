@@ -76,7 +76,8 @@ def test_a_statement_pdf_shows_each_movement(
     from pypdf import PdfReader
 
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(statement.pdf.read())).pages)
-    assert "Opening balances of" in text
+    # Memos are written in the client's language: Alice reads Chinese.
+    assert "MA00000001 期初余额" in text and "融资利息" in text
     assert "13.00" in text  # 60,000 × 7.8% / 360
     assert "financing_rate_tier1" in text
 
