@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -97,10 +98,12 @@ def version_pdf(request: HttpRequest, kind: str, number: int, language: str) -> 
     if language not in pdf.LANGUAGES:
         raise Http404
     if not pdf.pdf_ready(version, language):
-        # Never rendered in a request: queue it and ask the reader to come back.
+        # Never rendered in a request: queue it (once a minute at most, however many readers ask)
+        # and ask the reader to come back.
         from disclosures.tasks import render_version_pdfs
 
-        render_version_pdfs.delay(version.pk)
+        if cache.add(f"disclosures:pdf-queued:{version.pk}", True, timeout=60):
+            render_version_pdfs.delay(version.pk)
         if not pdf.pdf_ready(version, language):
             response = render(
                 request, "disclosures/pdf_pending.html", {"version": version}, status=503
