@@ -188,15 +188,7 @@ def bank_account_add(
     )
     # Where money can go is a security matter: the client hears of it on every channel at once,
     # so a taken-over session cannot quietly add a payout account.
-    notices.enqueue(
-        recipient=client,
-        key="security_alert",
-        context={
-            "event": "bank_account_added",
-            "when": timezone.localtime().strftime("%Y-%m-%d %H:%M (UTC+8)"),
-        },
-        idempotency_key=f"security:bank_account_added:{bank.pk}",
-    )
+    notices.security_alert(user=client, event="bank_account_added", key=str(bank.pk))
     return bank
 
 

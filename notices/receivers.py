@@ -10,22 +10,13 @@ from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from django.dispatch import receiver
-from django.utils import timezone
 
 from notices import services
 
 
 def _alert(user, event: str, request=None) -> None:
-    context = {"event": event, "when": timezone.localtime().strftime("%Y-%m-%d %H:%M (UTC+8)")}
     ip = request.META.get("REMOTE_ADDR") if request is not None else None
-    if ip:
-        context["ip"] = ip
-    services.enqueue(
-        recipient=user,
-        key="security_alert",
-        context=context,
-        idempotency_key=f"security:{event}:{user.pk}:{uuid.uuid4().hex}",
-    )
+    services.security_alert(user=user, event=event, key=uuid.uuid4().hex, ip=ip)
 
 
 @receiver(account_signals.email_confirmed, dispatch_uid="notices.welcome")

@@ -16,18 +16,11 @@ STAFF_SECRET = "JBSWY3DPEHPK3PXPTESTSTAFFSECRET2"
 
 def ensure_roles() -> None:
     """The role groups come from a data migration, which a transactional test's flush empties."""
-    from django.contrib.auth.models import Group, Permission
+    from django.apps import apps
 
-    from accounts.roles import declared_role_permissions
+    from accounts.roles import sync_roles
 
-    for role, codes in declared_role_permissions().items():
-        group, created = Group.objects.get_or_create(name=role)
-        if created:
-            for code in codes:
-                app_label, codename = code.split(".")
-                group.permissions.add(
-                    *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-                )
+    sync_roles(apps)
 
 
 def staff(role: str = "compliance", **kwargs):

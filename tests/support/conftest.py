@@ -57,16 +57,9 @@ def roles_and_policies(transactional_db):
     fixture before the personas.
     """
     from django.apps import apps
-    from django.contrib.auth.models import Group, Permission
 
-    from accounts.roles import declared_role_permissions
+    from accounts.roles import sync_roles
 
-    for role, codes in declared_role_permissions().items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for code in codes:
-            app_label, codename = code.split(".")
-            group.permissions.add(
-                *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-            )
+    sync_roles(apps)
     defaults = import_module("support.migrations.0002_default_sla_policies")
     defaults.create_defaults(apps, None)
