@@ -23,8 +23,10 @@ messages: install
 	@$(PY) manage.py compile_catalogues > /dev/null
 
 makemessages: install
-	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete
-	$(PY) manage.py makemessages --domain djangojs --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete --no-location
+	$(PY) manage.py makemessages --domain djangojs --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete --no-location
+	@# Sorted by msgid and without source locations, so branches that add strings rarely conflict.
+	@for po in locale/*/LC_MESSAGES/*.po; do msgattrib --sort-output --no-wrap -o $$po $$po; done
 
 migrate: install
 	$(DEV) $(PY) manage.py migrate --noinput
