@@ -67,12 +67,12 @@ class DocumentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         document = get_object_or_404(Document, pk=pk)
         version = services.version_draft_create(actor=request.user, document=document)  # type: ignore[arg-type]
-        if version.base_id:
-            messages.success(
-                request,
-                _("Draft %(label)s created from %(base)s, the latest version in force or scheduled.")
-                % {"label": version.label, "base": version.base.label},  # type: ignore[union-attr]
+        base = version.base
+        if base is not None:
+            message = _(
+                "Draft %(label)s created from %(base)s, the latest version in force or scheduled."
             )
+            messages.success(request, message % {"label": version.label, "base": base.label})
         else:
             messages.success(request, _("Draft %(label)s created.") % {"label": version.label})
         return redirect("admin:disclosures_documentversion_change", version.pk)
@@ -298,7 +298,9 @@ class DocumentVersionAdmin(admin.ModelAdmin):
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk)
         context = self._context(
-            request, version, _("Preview: %(v)s against the version it starts from") % {"v": version}
+            request,
+            version,
+            _("Preview: %(v)s against the version it starts from") % {"v": version},
         )
         return TemplateResponse(request, "admin/disclosures/documentversion/preview.html", context)
 

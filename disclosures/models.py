@@ -249,7 +249,7 @@ class DocumentVersion(models.Model):
         payload = {
             "document": self.document.kind,
             "number": self.number,
-            "base": self.base.number if self.base_id else None,
+            "base": base.number if (base := self.base) else None,
             "text_zh": self.text_zh,
             "text_en": self.text_en,
             "summary_zh": self.summary_zh,

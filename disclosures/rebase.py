@@ -34,7 +34,7 @@ def _matches(base: list[str], other: list[str]) -> dict[int, int]:
 
 def merge_text(base: str, ours: str, theirs: str) -> str | None:
     """Line by line, diff3 style; None when both sides changed the same stretch differently."""
-    if ours == base or ours == theirs:
+    if ours in (base, theirs):
         return theirs
     if theirs == base:
         return ours
@@ -42,7 +42,9 @@ def merge_text(base: str, ours: str, theirs: str) -> str | None:
     in_ours, in_theirs = _matches(b, o), _matches(b, t)
     # Lines of the base kept by both sides anchor the merge; between anchors each side's stretch
     # is taken if only that side changed it.
-    anchors = [(i, in_ours[i], in_theirs[i]) for i in range(len(b)) if i in in_ours and i in in_theirs]
+    anchors = [
+        (i, in_ours[i], in_theirs[i]) for i in range(len(b)) if i in in_ours and i in in_theirs
+    ]
     anchors.append((len(b), len(o), len(t)))
     out: list[str] = []
     bi = oi = ti = 0

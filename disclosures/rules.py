@@ -105,15 +105,26 @@ def cost_per_year(rate: Decimal, basis: str) -> Decimal:
 
 
 class ItemLike(Protocol):
-    code: str
-    kind: str
-    basis: str
-    value: Decimal
-    tier: int | None
-    name_zh: str
-    name_en: str
-    note_zh: str
-    note_en: str
+    """A fee item as these rules read it: a model row, a spec for a draft, a test's stand-in."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def basis(self) -> str: ...
+    @property
+    def value(self) -> Decimal: ...
+    @property
+    def tier(self) -> int | None: ...
+    @property
+    def name_zh(self) -> str: ...
+    @property
+    def name_en(self) -> str: ...
+    @property
+    def note_zh(self) -> str: ...
+    @property
+    def note_en(self) -> str: ...
 
 
 def item_problem(item: ItemLike) -> str | None:
@@ -198,9 +209,7 @@ def _components(item: ItemLike) -> tuple[str, Decimal, Decimal]:
     return "occurrence", Decimal(0), value
 
 
-def cost_effect(
-    before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal]
-) -> tuple[str, str]:
+def cost_effect(before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal]) -> tuple[str, str]:
     """(effect, worse for whom) of a cost `fixed + proportional × amount`, for every amount.
 
     The difference is affine in the amount, so it is worse for some client exactly when the

@@ -5,8 +5,9 @@ items: each scenario is evaluated on both versions' items, every basis converted
 worse for any client means the long notice. The scenarios:
 
 - financing CNY 100,000.00 at each leverage tier for 1, 30 and 365 days: interest as daily accrual
-  charges it (each calendar day, an annual rate ÷ 360 or a daily rate, half-up to the fen) plus the
-  fees on the financed buy and on the sale that closes it;
+  charges it (each calendar day, an annual rate ÷ 360 or a daily rate, half-up to the fen). A client
+  pays it every day they hold the financing, trading or not, so it is priced on its own: a cut in
+  a trade fee never hides a rise in a rate;
 - CNY 10,000.00 overdue for 1 and 30 days (penalty interest);
 - a buy and a sell of CNY 100,000.00; a withdrawal of CNY 10,000.00;
 - each other charge, once on CNY 100,000.00 (a year of it, if charged by the day);
@@ -16,11 +17,14 @@ worse for any client means the long notice. The scenarios:
 A cost is `fixed + proportional × amount`; the table shows it at the reference amount, but the
 verdict compares both parts exactly, so "worse" means worse for a client of any size — a fixed fee
 swapped for a percentage is worse for the large client even when the reference client pays less.
+Items a client always pays together (the fees on one buy) are summed in a scenario; on top of the
+scenarios every item is also judged on its own (rules.item_effect), so a favourable item never
+shortens the notice an unfavourable one needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -119,9 +123,6 @@ def _financing(items: list[ItemLike], tier: int, days: int) -> Cost | None:
     costing = _Costing(REFERENCE_AMOUNT, days)
     for rate in rates:
         costing.by_the_day(rate, days)
-    # The financed buy, and the sale that closes it: a fee on every trade is paid twice.
-    for fee in _of(items, rules.TRADE_FEE, rules.BUY_FEE) + _of(items, rules.TRADE_FEE, rules.SELL_FEE):
-        costing.per_occurrence(fee)
     return costing.cost()
 
 
@@ -183,25 +184,28 @@ def evaluate(old_items: Iterable[ItemLike], new_items: Iterable[ItemLike]) -> li
         effect, worse_for = _effect(kind, before, after)
         rows.append(Scenario(key, label, before, after, effect, worse_for))
 
-    def pair(build: Callable[[list[ItemLike]], Cost | Bound | None]):
-        return build(old), build(new)
-
     tiers = sorted({i.tier for i in _of(both, rules.FINANCING_RATE) if i.tier is not None})
     for tier in tiers:
         for days in FINANCING_DAYS:
-            label = _(
-                "Financing CNY %(amount)s at tier %(tier)d for %(days)d days, "
-                "with the buy and the closing sell"
-            ) % {"amount": f"{REFERENCE_AMOUNT:,}", "tier": tier, "days": days}
-            before, after = pair(lambda items, t=tier, d=days: _financing(items, t, d))
-            add(f"financing:{tier}:{days}", label, before, after, rules.FINANCING_RATE)
+            label = _("Interest on CNY %(amount)s financed at tier %(tier)d for %(days)d days") % {
+                "amount": f"{REFERENCE_AMOUNT:,}",
+                "tier": tier,
+                "days": days,
+            }
+            add(
+                f"financing:{tier}:{days}",
+                label,
+                _financing(old, tier, days),
+                _financing(new, tier, days),
+                rules.FINANCING_RATE,
+            )
     if _of(both, rules.PENALTY_RATE):
         for days in OVERDUE_DAYS:
             label = _("CNY %(amount)s overdue for %(days)d days") % {
                 "amount": f"{OVERDUE_AMOUNT:,}",
                 "days": days,
             }
-            add(f"overdue:{days}", label, *pair(lambda items, d=days: _overdue(items, d)))
+            add(f"overdue:{days}", label, _overdue(old, days), _overdue(new, days))
     trades = (
         ("buy", _("A buy of CNY %(amount)s"), (rules.TRADE_FEE, rules.BUY_FEE)),
         ("sell", _("A sell of CNY %(amount)s"), (rules.TRADE_FEE, rules.SELL_FEE)),
@@ -209,14 +213,13 @@ def evaluate(old_items: Iterable[ItemLike], new_items: Iterable[ItemLike]) -> li
     for key, label, kinds in trades:
         if _of(both, *kinds):
             text = label % {"amount": f"{REFERENCE_AMOUNT:,}"}
-            add(key, text, *pair(lambda items, k=kinds: _occurrence(items, k, REFERENCE_AMOUNT)))
+            paid = _occurrence(old, kinds, REFERENCE_AMOUNT)
+            add(key, text, paid, _occurrence(new, kinds, REFERENCE_AMOUNT))
     if _of(both, rules.WITHDRAWAL_FEE):
         label = _("A withdrawal of CNY %(amount)s") % {"amount": f"{WITHDRAWAL_AMOUNT:,}"}
-        add(
-            "withdrawal",
-            label,
-            *pair(lambda items: _occurrence(items, (rules.WITHDRAWAL_FEE,), WITHDRAWAL_AMOUNT)),
-        )
+        withdrawal = (rules.WITHDRAWAL_FEE,)
+        paid = _occurrence(old, withdrawal, WITHDRAWAL_AMOUNT)
+        add("withdrawal", label, paid, _occurrence(new, withdrawal, WITHDRAWAL_AMOUNT))
     for kind in (rules.OTHER_CHARGE, rules.LINE, rules.LIMIT):
         before_by_code = {i.code: i for i in _of(old, kind)}
         after_by_code = {i.code: i for i in _of(new, kind)}
@@ -230,15 +233,16 @@ def evaluate(old_items: Iterable[ItemLike], new_items: Iterable[ItemLike]) -> li
                 }
                 add(f"other:{code}", label, _other(a), _other(b))
             else:
-                before = Bound(Decimal(a.value)) if a else None
-                after = Bound(Decimal(b.value)) if b else None
-                add(f"{kind}:{code}", named, before, after, kind)
+                bound_before = Bound(Decimal(a.value)) if a else None
+                bound_after = Bound(Decimal(b.value)) if b else None
+                add(f"{kind}:{code}", named, bound_before, bound_after, kind)
     return rows
 
 
 @dataclass(frozen=True)
 class Assessment:
     scenarios: list[Scenario]
+    items: list[rules.ItemChange]
     terms: list[rules.TermsChange]
     decision: rules.NoticeDecision
 
@@ -255,10 +259,10 @@ def assess(
     other changes and the notice they need together."""
     old_items, new_items = list(old_items), list(new_items)
     rows = evaluate(old_items, new_items)
+    items = rules.compare_items(old_items, new_items)
     terms = rules.terms_changes(
         old_texts=old_texts, new_texts=new_texts, old_items=old_items, new_items=new_items
     )
-    decision = rules.notice_decision(
-        has_prior=has_prior, effects=[row.effect for row in rows], terms=terms
-    )
-    return Assessment(rows, terms, decision)
+    effects = [row.effect for row in rows] + [change.effect for change in items]
+    decision = rules.notice_decision(has_prior=has_prior, effects=effects, terms=terms)
+    return Assessment(rows, items, terms, decision)

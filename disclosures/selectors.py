@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from disclosures import rules, scenarios
+from disclosures import rules
 from disclosures.models import (
     PUBLISHED_STATUSES,
     Acknowledgement,
@@ -34,6 +34,7 @@ from disclosures.models import (
     FeeItem,
     VersionStatus,
 )
+from disclosures.scenarios import Scenario, assess
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -199,7 +200,8 @@ class Comparison:
     version: DocumentVersion
     base: DocumentVersion | None
     latest: DocumentVersion | None
-    scenarios: list[scenarios.Scenario]
+    scenarios: list[Scenario]
+    items: list[rules.ItemChange]
     terms: list[rules.TermsChange]
     decision: rules.NoticeDecision
 
@@ -209,8 +211,12 @@ class Comparison:
         return (self.latest.pk if self.latest else None) == self.version.base_id
 
     @property
-    def worse(self) -> list[scenarios.Scenario]:
+    def worse(self) -> list[Scenario]:
         return [row for row in self.scenarios if row.effect == rules.WORSE]
+
+    @property
+    def worse_items(self) -> list[str]:
+        return [change.code for change in self.items if change.effect == rules.WORSE]
 
 
 def comparison_base(version: DocumentVersion) -> DocumentVersion | None:
@@ -223,9 +229,7 @@ def comparison_base(version: DocumentVersion) -> DocumentVersion | None:
     if version.base_id is not None:
         return version.base
     if version.is_published:
-        return (
-            published_versions(version.document.kind).filter(number__lt=version.number).first()
-        )
+        return published_versions(version.document.kind).filter(number__lt=version.number).first()
     latest = latest_version(version.document.kind)
     return latest if latest is not None and latest.pk != version.pk else None
 
@@ -235,7 +239,7 @@ def comparison_for(version: DocumentVersion) -> Comparison:
     latest = latest_version(version.document.kind)
     if latest is not None and latest.pk == version.pk:
         latest = base
-    assessment = scenarios.assess(
+    assessment = assess(
         has_prior=base is not None,
         old_texts=(base.text_zh, base.text_en) if base else (),
         new_texts=(version.text_zh, version.text_en),
@@ -247,6 +251,7 @@ def comparison_for(version: DocumentVersion) -> Comparison:
         base,
         latest,
         assessment.scenarios,
+        assessment.items,
         assessment.terms,
         assessment.decision,
     )
@@ -361,8 +366,9 @@ def _acks(decision: str | None = None) -> Exists:
 
 def notices_by_answer(notices: QuerySet[ChangeNotice], answer: str) -> QuerySet[ChangeNotice]:
     """Notices narrowed to one answer (ANSWER_CHOICES); an unknown answer narrows to none."""
-    accepted, declined = _acks(Acknowledgement.Decision.ACCEPTED), _acks(
-        Acknowledgement.Decision.DECLINED
+    accepted, declined = (
+        _acks(Acknowledgement.Decision.ACCEPTED),
+        _acks(Acknowledgement.Decision.DECLINED),
     )
     conditions = {
         "read": Q(read_at__isnull=False),
@@ -441,16 +447,14 @@ def change_calendar(*, now: datetime | None = None) -> list[CalendarDocument]:
     now = now or timezone.now()
     documents = list(Document.objects.all())
     versions = list(
-        DocumentVersion.objects.filter(
-            status__in=[VersionStatus.IN_FORCE, VersionStatus.SCHEDULED]
-        )
+        DocumentVersion.objects.filter(status__in=[VersionStatus.IN_FORCE, VersionStatus.SCHEDULED])
         .select_related("document", "base", "scheduled_by", "approved_by")
         .order_by("effective_at", "number")
     )
     ids = [v.pk for v in versions]
     accepted = _acks(Acknowledgement.Decision.ACCEPTED)
     declined = _acks(Acknowledgement.Decision.DECLINED)
-    stats = {
+    stats: dict[int, Any] = {
         row["version"]: row
         for row in ChangeNotice.objects.filter(version__in=ids)
         .annotate(was_accepted=accepted, was_declined=declined)

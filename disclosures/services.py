@@ -163,9 +163,7 @@ def version_submit(*, actor: User, version: DocumentVersion) -> DocumentVersion:
         raise DisclosureError(_("Both the Chinese and the English text are required."))
     base = selectors.comparison_base(version)
     _check_items(selectors.items_of(version), base)
-    if base is not None and not all(
-        [version.summary_zh.strip(), version.summary_en.strip()]
-    ):
+    if base is not None and not all([version.summary_zh.strip(), version.summary_en.strip()]):
         raise DisclosureError(
             _("Write the plain-language summary of what changed, in Chinese and in English.")
         )
@@ -249,15 +247,15 @@ def version_schedule(
     base = version.base
     _check_items(selectors.items_of(version), base)
     effective = max(effective_at, now)
-    if base is not None and base.status == VersionStatus.SCHEDULED:
-        if effective <= base.effective_at:
-            raise DisclosureError(
-                _(
-                    "Refused: %(base)s, which this version starts from, takes effect at %(when)s "
-                    "(Beijing time); this version must take effect after it."
-                )
-                % {"base": base.label, "when": _local(base.effective_at)}
+    waits_for = base.effective_at if base and base.status == VersionStatus.SCHEDULED else None
+    if waits_for is not None and effective <= waits_for:
+        raise DisclosureError(
+            _(
+                "Refused: %(base)s, which this version starts from, takes effect at %(when)s "
+                "(Beijing time); this version must take effect after it."
             )
+            % {"base": base.label, "when": _local(waits_for)}  # type: ignore[union-attr]
+        )
     comparison = selectors.comparison_for(version)
     decision = comparison.decision
     earliest = decision.earliest(now)
@@ -284,6 +282,7 @@ def version_schedule(
             "notice_days": decision.days,
             "reason": decision.reason,
             "worse_scenarios": [row.key for row in comparison.worse],
+            "worse_items": comparison.worse_items,
             "terms_changes": [f"{c.what}:{c.code}".rstrip(":") for c in comparison.terms],
             "approved_by": version.approved_by_id,
         },
@@ -310,15 +309,16 @@ def _chain_refusal(version: DocumentVersion, latest: DocumentVersion | None) -> 
         )
     state = (
         _("scheduled for %(when)s") % {"when": _local(latest.effective_at)}
-        if latest.status == VersionStatus.SCHEDULED
+        if latest.status == VersionStatus.SCHEDULED and latest.effective_at
         else _("in force")
     )
+    base = version.base
     return _(
         "Refused: this version was drafted from %(base)s, but %(latest)s (%(state)s) is now the "
         "latest version, and scheduling this one would undo it. Rebase the draft onto "
         "%(latest)s, then have it reviewed and approved again."
     ) % {
-        "base": version.base.label if version.base_id else _("an older version"),
+        "base": base.label if base else _("an older version"),
         "latest": latest.label,
         "state": state,
     }
@@ -328,12 +328,11 @@ def _refusal(comparison: selectors.Comparison, earliest: datetime) -> str:
     decision = comparison.decision
     when = _local(earliest)
     if decision.reason == "worse_for_clients":
-        worse = comparison.worse
+        worse = [row.label for row in comparison.worse] or comparison.worse_items
         return _(
-            "Refused: this change is worse for clients in %(count)d reference scenarios (first: "
-            "%(first)s), so clients must have at least %(days)d days' notice. The earliest "
-            "effective time is %(when)s (Beijing time)."
-        ) % {"count": len(worse), "first": worse[0].label, "days": decision.days, "when": when}
+            "Refused: this change is worse for clients (%(what)s), so clients must have at least "
+            "%(days)d days' notice. The earliest effective time is %(when)s (Beijing time)."
+        ) % {"what": worse[0], "days": decision.days, "when": when}
     return _(
         "Refused: a change of terms needs at least %(days)d days' notice. "
         "The earliest effective time is %(when)s (Beijing time)."
@@ -381,7 +380,7 @@ def version_rebase(*, actor: User, version: DocumentVersion) -> DocumentVersion:
             )
             % {"latest": latest.label, "parts": ", ".join(merged.conflicts)}
         )
-    previous_base = version.base.number if version.base_id else None
+    previous_base = old.number if (old := version.base) else None
     for name, text in merged.texts.items():
         setattr(version, name, text)
     version.base = latest
@@ -528,9 +527,9 @@ def change_notice_read(*, user: User, notice_id: int, now: datetime | None = Non
 
     Only the client's own notice: anyone else's is not touched (and not revealed).
     """
-    updated = ChangeNotice.objects.filter(
-        pk=notice_id, client=user, read_at__isnull=True
-    ).update(read_at=now or timezone.now())
+    updated = ChangeNotice.objects.filter(pk=notice_id, client=user, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )
     return bool(updated)
 
 

@@ -173,7 +173,8 @@ def test_a_version_drafted_before_a_change_took_effect_cannot_undo_it(
         maker=compliance_frank,
         checker=compliance_grace,
         text_zh=demo_content.FEES_ZH + "\n\n六、附则\n本标准自公布之日起施行。",
-        text_en=demo_content.FEES_EN + "\n\n6. Commencement\nThis schedule applies from publication.",
+        text_en=demo_content.FEES_EN
+        + "\n\n6. Commencement\nThis schedule applies from publication.",
     )
     schedule(v2, days=31, actor=compliance_frank)
     with time_machine.travel(NOW + timedelta(days=32), tick=False):

@@ -33,12 +33,12 @@ def test_a_daily_rate_of_three_hundredths_of_a_percent_is_10_95_percent_a_year()
     assert D("0.0003") * rules.DAY_COUNT == D("0.108")
 
 
-def test_financing_at_tier_two_for_thirty_days_with_the_buy_and_the_closing_sell():
+def test_interest_on_financing_at_tier_two_for_thirty_days():
     row = by_key(scenarios.evaluate(FEES, FEES))["financing:2:30"]
-    # 100,000.00 × 8.35% ÷ 360 = 23.194… → 23.19 a day, × 30 = 695.70; fees 2 × 30.00.
-    assert row.before.charged == D("755.70")
-    # (8.35% ÷ 360 × 30 + 2 × 0.03%) × 365 ÷ 30 = 9.1960% a year.
-    assert row.before.per_year.quantize(D("0.000001")) == D("0.091960")
+    # 100,000.00 × 8.35% ÷ 360 = 23.194… → 23.19 a day, charged each day: × 30 = 695.70.
+    assert row.before.charged == D("695.70")
+    # 8.35% ÷ 360 × 365 = 8.4660% a year.
+    assert row.before.per_year.quantize(D("0.000001")) == D("0.084660")
     assert row.effect == rules.SAME
 
 
@@ -46,8 +46,8 @@ def test_every_tier_is_priced_for_one_thirty_and_365_days():
     keys = by_key(scenarios.evaluate(FEES, FEES))
     for tier in (1, 2, 3):
         assert {f"financing:{tier}:{d}" for d in (1, 30, 365)} <= set(keys)
-    assert keys["financing:1:1"].before.charged == D("21.67") + D("60.00")  # 7.80% ÷ 360
-    assert keys["financing:2:365"].before.charged == D("23.19") * 365 + D("60.00")
+    assert keys["financing:1:1"].before.charged == D("21.67")  # 7.80% ÷ 360
+    assert keys["financing:2:365"].before.charged == D("8464.35")  # 23.19 × 365
 
 
 def test_the_fixed_reference_set_is_all_there():
@@ -91,19 +91,35 @@ def test_a_fixed_fee_swapped_for_a_percentage_is_worse_for_large_amounts():
     assert (row.effect, row.worse_for) == (rules.WORSE, "large")
 
 
-def test_a_cheaper_rate_and_a_dearer_fee_is_worse_for_short_financing():
+def test_a_fee_cut_never_hides_a_rate_rise():
     old = [i for i in FEES if i.code in ("financing_rate_tier2", "trade_service_fee")]
     new = [
-        replace(i, value=D("0.080000") if i.kind == rules.FINANCING_RATE else D("0.000500"))
+        replace(i, value=D("0.083600") if i.kind == rules.FINANCING_RATE else D("0.000100"))
         for i in old
     ]
     rows = by_key(scenarios.evaluate(old, new))
-    # One day: 22.22 + 100.00 fees against 23.19 + 60.00.
-    assert rows["financing:2:1"].effect == rules.WORSE
-    assert rows["buy"].effect == rules.WORSE
-    # Over a year the rate cut outweighs the fees for everyone: that row alone would be a cut.
-    assert rows["financing:2:365"].after.charged < rows["financing:2:365"].before.charged
-    assert rows["financing:2:365"].effect == rules.BETTER
+    # Financing with one buy and one sell would cost less (the fees fall by 2 × 0.02%), but a
+    # client holding financing pays the interest every day, trading or not.
+    assert rows["financing:2:365"].effect == rules.WORSE
+    assert rows["buy"].effect == rules.BETTER
+    assessment = scenarios.assess(
+        has_prior=True, old_texts=(), new_texts=(), old_items=old, new_items=new
+    )
+    assert assessment.decision.days == 30
+
+
+def test_a_favourable_item_never_shortens_the_notice_of_another_paid_with_it():
+    fee = next(i for i in FEES if i.code == "trade_service_fee")
+    buy_fee = replace(fee, code="buy_fee", kind=rules.BUY_FEE, value=D("0.000100"))
+    old = [fee, buy_fee]
+    new = [replace(fee, value=D("0.000100")), replace(buy_fee, value=D("0.000200"))]
+    rows = by_key(scenarios.evaluate(old, new))
+    assert rows["buy"].effect == rules.BETTER  # every buy pays both: 0.04% → 0.03%
+    assessment = scenarios.assess(
+        has_prior=True, old_texts=(), new_texts=(), old_items=old, new_items=new
+    )
+    assert [c.code for c in assessment.items if c.effect == rules.WORSE] == ["buy_fee"]
+    assert assessment.decision.days == 30
 
 
 def test_a_rise_too_small_to_show_at_the_reference_amount_is_still_worse():
@@ -115,9 +131,7 @@ def test_a_rise_too_small_to_show_at_the_reference_amount_is_still_worse():
 
 
 def test_lines_bind_sooner_when_higher_and_limits_when_lower():
-    tighter = [
-        replace(i, value=i.value + D("0.05")) if i.kind == rules.LINE else i for i in LINES
-    ]
+    tighter = [replace(i, value=i.value + D("0.05")) if i.kind == rules.LINE else i for i in LINES]
     rows = by_key(scenarios.evaluate(LINES, tighter))
     assert rows["line:call_line"].effect == rules.WORSE
     assert rows["limit:concentration_limit"].effect == rules.SAME
