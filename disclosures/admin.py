@@ -200,9 +200,7 @@ class DocumentVersionAdmin(admin.ModelAdmin):
         return [*self.draft_fields, *self.info_fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return (
-            False  # drafts start from a document ("new draft"), so they copy the version in force
-        )
+        return False  # drafts start from a document ("new draft"), so they copy the latest version
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

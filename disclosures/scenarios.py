@@ -223,9 +223,9 @@ def evaluate(old_items: Iterable[ItemLike], new_items: Iterable[ItemLike]) -> li
     for kind in (rules.OTHER_CHARGE, rules.LINE, rules.LIMIT):
         before_by_code = {i.code: i for i in _of(old, kind)}
         after_by_code = {i.code: i for i in _of(new, kind)}
-        for code in dict.fromkeys([*after_by_code, *before_by_code]):
+        for code, item in {**before_by_code, **after_by_code}.items():
             a, b = before_by_code.get(code), after_by_code.get(code)
-            named = _name(b or a)  # type: ignore[arg-type]
+            named = _name(item)
             if kind == rules.OTHER_CHARGE:
                 label = _("%(name)s, on CNY %(amount)s") % {
                     "name": named,

@@ -142,14 +142,14 @@ def _check_items(items: Iterable[rules.ItemLike], base: DocumentVersion | None) 
         problem = rules.item_problem(item)
         if problem:
             raise DisclosureError(problem)
-    base_items = selectors.items_of(base)
-    for code in rules.kind_changes(base_items, items):
+    changed = rules.kind_changes(selectors.items_of(base), items)
+    if changed and base is not None:
         raise DisclosureError(
             _(
                 "Item %(code)s is of another kind in %(base)s. Which way an item hurts clients is "
                 "fixed by its kind, so an item of another kind is a new item: give it a new code."
             )
-            % {"code": code, "base": base.label if base else ""}
+            % {"code": changed[0], "base": base.label}
         )
 
 
@@ -247,15 +247,7 @@ def version_schedule(
     base = version.base
     _check_items(selectors.items_of(version), base)
     effective = max(effective_at, now)
-    waits_for = base.effective_at if base and base.status == VersionStatus.SCHEDULED else None
-    if waits_for is not None and effective <= waits_for:
-        raise DisclosureError(
-            _(
-                "Refused: %(base)s, which this version starts from, takes effect at %(when)s "
-                "(Beijing time); this version must take effect after it."
-            )
-            % {"base": base.label, "when": _local(waits_for)}  # type: ignore[union-attr]
-        )
+    _check_order(base, effective)
     comparison = selectors.comparison_for(version)
     decision = comparison.decision
     earliest = decision.earliest(now)
@@ -299,6 +291,20 @@ def version_schedule(
 
 def _local(moment: datetime) -> str:
     return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _check_order(base: DocumentVersion | None, effective: datetime) -> None:
+    """A version takes effect after the scheduled version it starts from, never with it."""
+    if base is None or base.status != VersionStatus.SCHEDULED or base.effective_at is None:
+        return
+    if effective <= base.effective_at:
+        raise DisclosureError(
+            _(
+                "Refused: %(base)s, which this version starts from, takes effect at %(when)s "
+                "(Beijing time); this version must take effect after it."
+            )
+            % {"base": base.label, "when": _local(base.effective_at)}
+        )
 
 
 def _chain_refusal(version: DocumentVersion, latest: DocumentVersion | None) -> str:
