@@ -1,8 +1,10 @@
 """The compliance workflow in the admin: draft, preview the diff, submit, approve, schedule.
 
 Each step is a POST to a small admin view that calls one service; the services enforce the rules
-(four-eyes, notice periods), the admin only shows their refusals. Published versions, notices and
-acknowledgements are read-only here.
+(four-eyes, notice periods, the chain of versions), the admin only shows their refusals. Whoever
+looks at a draft or a version in review — the approver above all — sees the reference scenarios
+before and after and the notice they imply. The calendar shows compliance every change coming,
+with how clients answered. Published versions, notices and acknowledgements are read-only here.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from disclosures.models import (
     DocumentVersion,
     FeeItem,
     VersionStatus,
+    WorseWhen,
 )
 
 
@@ -64,28 +67,64 @@ class DocumentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         document = get_object_or_404(Document, pk=pk)
         version = services.version_draft_create(actor=request.user, document=document)  # type: ignore[arg-type]
-        messages.success(
-            request,
-            _("Draft %(label)s created from the version in force.") % {"label": version.label},
-        )
+        base = version.base
+        if base is not None:
+            message = _(
+                "Draft %(label)s created from %(base)s, the latest version in force or scheduled."
+            )
+            messages.success(request, message % {"label": version.label, "base": base.label})
+        else:
+            messages.success(request, _("Draft %(label)s created.") % {"label": version.label})
         return redirect("admin:disclosures_documentversion_change", version.pk)
+
+
+class FeeItemFormSet(forms.BaseInlineFormSet):
+    """An item keeps the kind it has in the version the draft starts from: the kind fixes which
+    way hurts clients, so another kind is another item, with its own code."""
+
+    def clean(self) -> None:
+        super().clean()
+        base = selectors.comparison_base(self.instance)
+        kinds = {item.code: item.kind for item in selectors.items_of(base)}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            code, kind = data.get("code"), data.get("kind")
+            if data.get("DELETE") or code not in kinds or kind == kinds[code]:
+                continue
+            form.add_error(
+                "kind",
+                _(
+                    "%(code)s is of another kind in %(base)s. Which way an item hurts clients is "
+                    "fixed by its kind: give an item of another kind a new code."
+                )
+                % {"code": code, "base": base.label if base else ""},
+            )
 
 
 class FeeItemInline(admin.TabularInline):
     model = FeeItem
+    formset = FeeItemFormSet
     extra = 0
     fields = (
         "order",
         "code",
         "name_zh",
         "name_en",
+        "kind",
+        "worse_for_clients",
         "basis",
         "value",
         "tier",
-        "worse_when",
         "note_zh",
         "note_en",
     )
+    readonly_fields = ("worse_for_clients",)
+
+    @admin.display(description=gettext_lazy("worse for clients when"))
+    def worse_for_clients(self, obj: FeeItem) -> str:
+        if not obj or not obj.kind:
+            return "—"
+        return str(WorseWhen(obj.worse_when).label)
 
     def _editable(self, obj) -> bool:
         return obj is not None and obj.status == VersionStatus.DRAFT
@@ -117,6 +156,7 @@ class DocumentVersionAdmin(admin.ModelAdmin):
     list_display = (
         "document",
         "label",
+        "base",
         "status",
         "created_by",
         "approved_by",
@@ -124,13 +164,15 @@ class DocumentVersionAdmin(admin.ModelAdmin):
         "favourable",
     )
     list_filter = ("status", "document")
-    list_select_related = ("document", "created_by", "approved_by")
+    list_select_related = ("document", "base", "created_by", "approved_by")
     inlines = [FeeItemInline]
     change_form_template = "admin/disclosures/documentversion/change_form.html"
+    change_list_template = "admin/disclosures/documentversion/change_list.html"
     draft_fields = ("text_zh", "text_en", "summary_zh", "summary_en")
     info_fields = (
         "document",
         "number",
+        "base",
         "status",
         "content_hash",
         "created_by",
@@ -158,9 +200,7 @@ class DocumentVersionAdmin(admin.ModelAdmin):
         return [*self.draft_fields, *self.info_fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return (
-            False  # drafts start from a document ("new draft"), so they copy the version in force
-        )
+        return False  # drafts start from a document ("new draft"), so they copy the latest version
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -193,6 +233,12 @@ class DocumentVersionAdmin(admin.ModelAdmin):
             view("approve", self.approve_view),
             view("return", self.return_view),
             view("schedule", self.schedule_view),
+            view("rebase", self.rebase_view),
+            path(
+                "calendar/",
+                self.admin_site.admin_view(self.calendar_view),
+                name="disclosures_documentversion_calendar",
+            ),
             *super().get_urls(),
         ]
 
@@ -201,8 +247,15 @@ class DocumentVersionAdmin(admin.ModelAdmin):
         user = request.user
         extra_context = {**(extra_context or {})}
         if version is not None:
+            pending = version.status in (VersionStatus.DRAFT, VersionStatus.IN_REVIEW)
+            comparison = selectors.comparison_for(version)
             extra_context.update(
                 workflow_version=version,
+                comparison=comparison,
+                earliest=comparison.decision.earliest(timezone.now()),
+                can_rebase=pending
+                and not comparison.on_latest
+                and user.has_perm("disclosures.change_documentversion"),
                 can_submit=version.status == VersionStatus.DRAFT
                 and user.has_perm("disclosures.change_documentversion"),
                 can_approve=version.status == VersionStatus.IN_REVIEW
@@ -223,28 +276,29 @@ class DocumentVersionAdmin(admin.ModelAdmin):
         return redirect("admin:disclosures_documentversion_change", version.pk)
 
     def _context(self, request, version: DocumentVersion, title: str, **extra) -> dict:
-        current = selectors.version_in_force(version.document.kind)
-        if current is not None and current.pk == version.pk:
-            current = None
-        decision = selectors.notice_decision_for(version)
+        comparison = selectors.comparison_for(version)
+        base = comparison.base
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": title,
             "version": version,
-            "current": current,
-            "rows": diff.side_by_side(current.text_zh if current else "", version.text_zh),
-            "rows_en": diff.side_by_side(current.text_en if current else "", version.text_en),
-            "item_rows": selectors.item_rows(current, version),
-            "decision": decision,
-            "earliest": decision.earliest(timezone.now()),
+            "current": base,
+            "comparison": comparison,
+            "rows": diff.side_by_side(base.text_zh if base else "", version.text_zh),
+            "rows_en": diff.side_by_side(base.text_en if base else "", version.text_en),
+            "item_rows": selectors.item_rows(base, version),
+            "decision": comparison.decision,
+            "earliest": comparison.decision.earliest(timezone.now()),
             **extra,
         }
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk)
         context = self._context(
-            request, version, _("Preview: %(v)s against the version in force") % {"v": version}
+            request,
+            version,
+            _("Preview: %(v)s against the version it starts from") % {"v": version},
         )
         return TemplateResponse(request, "admin/disclosures/documentversion/preview.html", context)
 
@@ -294,6 +348,30 @@ class DocumentVersionAdmin(admin.ModelAdmin):
             _("Sent back to draft."),
         )
 
+    def rebase_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not request.user.has_perm("disclosures.change_documentversion"):
+            raise PermissionDenied
+        return self._step(
+            request,
+            pk,
+            lambda v: services.version_rebase(actor=request.user, version=v),  # type: ignore[arg-type]
+            _(
+                "Rebased onto the latest version: its changes are kept and this draft's are "
+                "replayed on top. Check the summary, then submit it for review again."
+            ),
+        )
+
+    def calendar_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Calendar of disclosure changes"),
+            "documents": selectors.change_calendar(now=timezone.now()),
+        }
+        return TemplateResponse(request, "admin/disclosures/documentversion/calendar.html", context)
+
     def schedule_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk)
         if not request.user.has_perm("disclosures.schedule_documentversion"):
@@ -318,10 +396,21 @@ class DocumentVersionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/disclosures/documentversion/schedule.html", context)
 
 
+class AnswerFilter(admin.SimpleListFilter):
+    title = gettext_lazy("answer")
+    parameter_name = "answer"
+
+    def lookups(self, request, model_admin):
+        return selectors.ANSWER_CHOICES
+
+    def queryset(self, request, queryset):
+        return selectors.notices_by_answer(queryset, self.value()) if self.value() else queryset
+
+
 @admin.register(ChangeNotice)
 class ChangeNoticeAdmin(admin.ModelAdmin):
-    list_display = ("version", "client", "notified_at", "reminder_sent_at")
-    list_filter = ("version__document",)
+    list_display = ("version", "client", "notified_at", "read_at", "reminder_sent_at")
+    list_filter = ("version__document", AnswerFilter, "version")
     search_fields = ("client__email",)
     list_select_related = ("version__document", "client")
 

@@ -3,7 +3,7 @@
 
 from decimal import Decimal
 
-from disclosures.models import Basis, DocumentKind, WorseWhen
+from disclosures.models import Basis, DocumentKind, ItemKind
 from disclosures.services import ItemSpec
 
 TITLES = {
@@ -221,8 +221,8 @@ FEES_V2_SUMMARY_EN = (
 )
 
 
-def _rate(code, zh, en, value, tier=None, basis=Basis.ANNUAL_360, note_zh="", note_en=""):
-    return ItemSpec(code, zh, en, basis, Decimal(value), tier, WorseWhen.HIGHER, note_zh, note_en)
+def _rate(code, zh, en, value, kind, tier=None, basis=Basis.ANNUAL_360, note_zh="", note_en=""):
+    return ItemSpec(code, zh, en, basis, Decimal(value), tier, kind, note_zh, note_en)
 
 
 def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: str = "2.00"):
@@ -232,6 +232,7 @@ def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: s
             "融资年利率（一档）",
             "Financing rate, tier 1",
             "0.078000",
+            ItemKind.FINANCING_RATE,
             1,
             note_zh="融资不超过保证金的50%",
             note_en="financing up to 50% of margin",
@@ -241,6 +242,7 @@ def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: s
             "融资年利率（二档）",
             "Financing rate, tier 2",
             tier2,
+            ItemKind.FINANCING_RATE,
             2,
             note_zh="融资不超过保证金的80%",
             note_en="financing up to 80% of margin",
@@ -250,6 +252,7 @@ def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: s
             "融资年利率（三档）",
             "Financing rate, tier 3",
             tier3,
+            ItemKind.FINANCING_RATE,
             3,
             note_zh="融资不超过保证金的100%",
             note_en="financing up to 100% of margin",
@@ -259,6 +262,7 @@ def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: s
             "罚息（日利率）",
             "Penalty interest (daily)",
             "0.000500",
+            ItemKind.PENALTY_RATE,
             basis=Basis.DAILY,
             note_zh="逾期未还款项",
             note_en="amounts overdue",
@@ -268,6 +272,7 @@ def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: s
             "交易服务费",
             "Trade service fee",
             "0.000300",
+            ItemKind.TRADE_FEE,
             basis=Basis.PER_TRADE,
             note_zh="融资买入与卖出平仓",
             note_en="financed purchases and closing sales",
@@ -277,6 +282,7 @@ def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: s
             "提现手续费",
             "Withdrawal fee",
             withdrawal,
+            ItemKind.WITHDRAWAL_FEE,
             basis=Basis.FIXED,
             note_zh="每笔提现",
             note_en="each withdrawal",
@@ -286,10 +292,10 @@ def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: s
 
 def contract_items():
     def line(code, zh, en, value):
-        return ItemSpec(code, zh, en, Basis.RATIO, Decimal(value), None, WorseWhen.HIGHER)
+        return ItemSpec(code, zh, en, Basis.RATIO, Decimal(value), None, ItemKind.LINE)
 
     def cap(code, zh, en, value, tier=None):
-        return ItemSpec(code, zh, en, Basis.RATIO, Decimal(value), tier, WorseWhen.LOWER)
+        return ItemSpec(code, zh, en, Basis.RATIO, Decimal(value), tier, ItemKind.LIMIT)
 
     return [
         line("withdrawal_line", "提取线", "Withdrawal line", "3.0000"),

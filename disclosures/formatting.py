@@ -6,6 +6,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from disclosures.models import Basis, FeeItem
+from disclosures.scenarios import Bound, Cost
 
 
 def percent(value: Decimal) -> str:
@@ -34,3 +35,19 @@ def item_name(item: FeeItem) -> str:
 
 def item_note(item: FeeItem) -> str:
     return item.note_for(get_language() or "zh-hans")
+
+
+def yuan(value: Decimal) -> str:
+    return _("CNY %(amount)s") % {"amount": f"{Decimal(value).quantize(Decimal('0.01')):,}"}
+
+
+def scenario_outcome(outcome: Cost | Bound | None, *, tier_scenario: bool = False) -> str:
+    """One side of a reference scenario: what it costs (and per year), or where a line binds."""
+    if outcome is None:
+        return _("not offered") if tier_scenario else "—"
+    if isinstance(outcome, Bound):
+        return f"{percent(outcome.value).rstrip('0').rstrip('.')}%"
+    text = yuan(outcome.charged)
+    if outcome.per_year is not None:
+        text += " · " + _("%(rate)s%% a year") % {"rate": percent(outcome.per_year)}
+    return text

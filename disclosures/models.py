@@ -12,10 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from disclosures import rules
 
 
 class ImmutableVersionError(ValueError):
@@ -73,6 +76,7 @@ class DocumentVersion(models.Model):
     CONTENT_FIELDS = (
         "document_id",
         "number",
+        "base_id",
         "text_zh",
         "text_en",
         "summary_zh",
@@ -86,6 +90,16 @@ class DocumentVersion(models.Model):
         Document, on_delete=models.PROTECT, related_name="versions", verbose_name=_("document")
     )
     number = models.PositiveIntegerField(_("version"))
+    # The version this one was drafted from and is compared against: the latest version in force
+    # or scheduled when it was drafted (or rebased). Published versions form a chain through it.
+    base = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="successors",
+        verbose_name=_("drafted from"),
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT
     )
@@ -155,6 +169,12 @@ class DocumentVersion(models.Model):
                 fields=["document"],
                 condition=Q(status="in_force"),
                 name="disclosure_one_in_force_per_document",
+            ),
+            # A chain, never a fork: one published successor per version.
+            models.UniqueConstraint(
+                fields=["base"],
+                condition=Q(status__in=["scheduled", "in_force", "superseded"]),
+                name="disclosure_one_published_successor",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "in_review"])
@@ -229,6 +249,7 @@ class DocumentVersion(models.Model):
         payload = {
             "document": self.document.kind,
             "number": self.number,
+            "base": base.number if (base := self.base) else None,
             "text_zh": self.text_zh,
             "text_en": self.text_en,
             "summary_zh": self.summary_zh,
@@ -252,12 +273,28 @@ class WorseWhen(models.TextChoices):
     LOWER = "lower", _("a lower value is worse for the client")
 
 
+class ItemKind(models.TextChoices):
+    """What an item is. The kind fixes which way hurts the client, the bases it may be stated on
+    and the reference scenarios it enters (disclosures/rules.py, disclosures/scenarios.py); it is
+    never edited on an item that exists in the version a draft starts from."""
+
+    FINANCING_RATE = "financing_rate", _("financing interest rate (one per leverage tier)")
+    PENALTY_RATE = "penalty_rate", _("penalty interest rate on overdue amounts")
+    TRADE_FEE = "trade_fee", _("fee on every buy and every sell")
+    BUY_FEE = "buy_fee", _("fee on buys")
+    SELL_FEE = "sell_fee", _("fee on sells")
+    WITHDRAWAL_FEE = "withdrawal_fee", _("fee on withdrawals")
+    OTHER_CHARGE = "other_charge", _("other charge, each time it applies")
+    LINE = "line", _("risk line (a higher line binds sooner)")
+    LIMIT = "limit", _("limit or cap (a lower limit binds sooner)")
+
+
 class FeeItem(models.Model):
     """One number a client is charged or bound by, belonging to one version.
 
     Rates are fractions (0.083500 is 8.35%), fixed amounts are CNY, ratios are fractions of 1
-    (1.3000 is 130%). `worse_when` says which way hurts the client: that, not a checkbox, decides
-    whether a change is in the client's favour and how much notice it needs.
+    (1.3000 is 130%). The item's kind, not a flag on the item, says which way hurts the client;
+    whether a change is worse is computed on reference scenarios (disclosures/scenarios.py).
     """
 
     version = models.ForeignKey(
@@ -266,15 +303,10 @@ class FeeItem(models.Model):
     code = models.SlugField(_("code"), max_length=50)
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=ItemKind.choices)
     basis = models.CharField(_("basis"), max_length=12, choices=Basis.choices)
     value = models.DecimalField(_("value"), max_digits=14, decimal_places=6)
     tier = models.PositiveSmallIntegerField(_("leverage tier"), null=True, blank=True)
-    worse_when = models.CharField(
-        _("worse for the client when"),
-        max_length=6,
-        choices=WorseWhen.choices,
-        default=WorseWhen.HIGHER,
-    )
     note_zh = models.CharField(_("applies to (Chinese)"), max_length=200, blank=True)
     note_en = models.CharField(_("applies to (English)"), max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
@@ -301,10 +333,20 @@ class FeeItem(models.Model):
             raise ImmutableVersionError(f"{self.version} is published: its items are fixed.")
         return super().delete(*args, **kwargs)
 
+    def clean(self) -> None:
+        problem = rules.item_problem(self)
+        if problem:
+            raise ValidationError(problem)
+
     def _version_published(self) -> bool:
         return DocumentVersion.objects.filter(
             pk=self.version_id, status__in=PUBLISHED_STATUSES
         ).exists()
+
+    @property
+    def worse_when(self) -> str:
+        """Which way hurts the client: fixed by the kind, never stored or edited."""
+        return rules.worse_when(self.kind)
 
     def name_for(self, language: str) -> str:
         return self.name_zh if _is_zh(language) else self.name_en
@@ -317,10 +359,10 @@ class FeeItem(models.Model):
             "code": self.code,
             "name_zh": self.name_zh,
             "name_en": self.name_en,
+            "kind": self.kind,
             "basis": self.basis,
             "value": str(Decimal(self.value).quantize(Decimal("0.000001"))),
             "tier": self.tier,
-            "worse_when": self.worse_when,
             "note_zh": self.note_zh,
             "note_en": self.note_en,
         }
@@ -350,6 +392,8 @@ class ChangeNotice(models.Model):
         verbose_name=_("version it replaces"),
     )
     notified_at = models.DateTimeField(_("notified at"), default=timezone.now)
+    # The first time the client opened the change page: compliance reports how many read it.
+    read_at = models.DateTimeField(_("first read at"), null=True, blank=True)
     reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
 
     class Meta:

@@ -15,12 +15,13 @@ For other apps:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from disclosures import rules
 from disclosures.models import (
@@ -33,6 +34,7 @@ from disclosures.models import (
     FeeItem,
     VersionStatus,
 )
+from disclosures.scenarios import Scenario, assess
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -84,13 +86,26 @@ def version_in_force(kind: str, at: datetime | None = None) -> DocumentVersion |
 
 
 def scheduled_version(kind: str) -> DocumentVersion | None:
-    """The published version waiting for its effective time, if any."""
+    """The next published version waiting for its effective time, if any."""
     return (
         DocumentVersion.objects.select_related("document")
         .filter(document__kind=kind, status=VersionStatus.SCHEDULED)
         .order_by("effective_at")
         .first()
     )
+
+
+def latest_version(kind: str) -> DocumentVersion | None:
+    """The end of the chain: the scheduled version taking effect last, else the one in force.
+
+    A new draft starts from it and is compared against it; only a version drafted from it may be
+    scheduled next.
+    """
+    versions = DocumentVersion.objects.select_related("document").filter(document__kind=kind)
+    scheduled = (
+        versions.filter(status=VersionStatus.SCHEDULED).order_by("-effective_at", "-number").first()
+    )
+    return scheduled or versions.filter(status=VersionStatus.IN_FORCE).first()
 
 
 def _item_in_force(kind: str, code: str, at: datetime | None) -> FeeQuote:
@@ -178,15 +193,73 @@ def item_rows(old: DocumentVersion | None, new: DocumentVersion | None) -> list[
     ]
 
 
-def notice_decision_for(version: DocumentVersion) -> rules.NoticeDecision:
-    """The notice the version needs against the version in force, decided from the items."""
-    current = version_in_force(version.document.kind)
-    if current is not None and current.pk == version.pk:
-        current = None
-    return rules.notice_decision(
-        has_prior=current is not None,
-        changes=rules.compare_items(items_of(current), items_of(version)),
+@dataclass(frozen=True)
+class Comparison:
+    """A version against the one it is compared with: scenarios, other changes and the notice."""
+
+    version: DocumentVersion
+    base: DocumentVersion | None
+    latest: DocumentVersion | None
+    scenarios: list[Scenario]
+    items: list[rules.ItemChange]
+    terms: list[rules.TermsChange]
+    decision: rules.NoticeDecision
+
+    @property
+    def on_latest(self) -> bool:
+        """Whether the version starts from the end of the chain, as scheduling requires."""
+        return (self.latest.pk if self.latest else None) == self.version.base_id
+
+    @property
+    def worse(self) -> list[Scenario]:
+        return [row for row in self.scenarios if row.effect == rules.WORSE]
+
+    @property
+    def worse_items(self) -> list[str]:
+        return [change.code for change in self.items if change.effect == rules.WORSE]
+
+
+def comparison_base(version: DocumentVersion) -> DocumentVersion | None:
+    """What a version is compared against: the version it was drafted from.
+
+    Versions from before bases were recorded: a published one against the published version
+    numbered before it (one was scheduled at a time then); a draft against the latest, which it
+    must be rebased onto before it can be scheduled.
+    """
+    if version.base_id is not None:
+        return version.base
+    if version.is_published:
+        return published_versions(version.document.kind).filter(number__lt=version.number).first()
+    latest = latest_version(version.document.kind)
+    return latest if latest is not None and latest.pk != version.pk else None
+
+
+def comparison_for(version: DocumentVersion) -> Comparison:
+    base = comparison_base(version)
+    latest = latest_version(version.document.kind)
+    if latest is not None and latest.pk == version.pk:
+        latest = base
+    assessment = assess(
+        has_prior=base is not None,
+        old_texts=(base.text_zh, base.text_en) if base else (),
+        new_texts=(version.text_zh, version.text_en),
+        old_items=items_of(base),
+        new_items=items_of(version),
     )
+    return Comparison(
+        version,
+        base,
+        latest,
+        assessment.scenarios,
+        assessment.items,
+        assessment.terms,
+        assessment.decision,
+    )
+
+
+def notice_decision_for(version: DocumentVersion) -> rules.NoticeDecision:
+    """The notice the version needs against the version it starts from."""
+    return comparison_for(version).decision
 
 
 # --- the client's side ----------------------------------------------------------------------------
@@ -272,6 +345,154 @@ def may_close_without_fee(user: User) -> bool:
         ).values_list("version_id", flat=True)
     )
     return any(v not in accepted_after for v in declined)
+
+
+# --- the calendar of changes, for compliance -----------------------------------------------------
+
+ANSWER_CHOICES = (
+    ("read", _("read")),
+    ("unread", _("not read")),
+    ("accepted", _("accepted")),
+    ("declined", _("declined")),
+    ("unanswered", _("no answer")),
+    ("not_accepted", _("not accepted: moves at rollover")),
+)
+
+
+def _acks(decision: str | None = None) -> Exists:
+    acks = Acknowledgement.objects.filter(client=OuterRef("client"), version=OuterRef("version"))
+    return Exists(acks.filter(decision=decision) if decision else acks)
+
+
+def notices_by_answer(notices: QuerySet[ChangeNotice], answer: str) -> QuerySet[ChangeNotice]:
+    """Notices narrowed to one answer (ANSWER_CHOICES); an unknown answer narrows to none."""
+    accepted, declined = (
+        _acks(Acknowledgement.Decision.ACCEPTED),
+        _acks(Acknowledgement.Decision.DECLINED),
+    )
+    conditions = {
+        "read": Q(read_at__isnull=False),
+        "unread": Q(read_at__isnull=True),
+        "accepted": Q(accepted),
+        "declined": Q(declined) & ~Q(accepted),
+        "unanswered": ~Q(_acks()),
+        "not_accepted": ~Q(accepted),
+    }
+    if answer not in conditions:
+        return notices.none()
+    return notices.filter(conditions[answer])
+
+
+@dataclass(frozen=True)
+class CalendarChange:
+    """One published version in a document's calendar, and how clients answered it."""
+
+    version: DocumentVersion
+    notified: int
+    read: int
+    accepted: int
+    declined: int
+    reminders_sent: int
+    reminders_due: int
+
+    @property
+    def unanswered(self) -> int:
+        return self.notified - self.accepted - self.declined
+
+    @property
+    def moving_at_rollover(self) -> int:
+        """Clients who have not accepted: their existing contracts keep the old terms until
+        rollover and move to this version then."""
+        return self.notified - self.accepted
+
+    @property
+    def notice_given(self) -> timedelta | None:
+        v = self.version
+        return v.effective_at - v.published_at if v.effective_at and v.published_at else None
+
+    @property
+    def reminder_at(self) -> datetime | None:
+        v = self.version
+        if v.status != VersionStatus.SCHEDULED or v.effective_at is None:
+            return None
+        return v.effective_at - rules.REMINDER_LEAD
+
+    def share(self, count: int) -> Decimal | None:
+        if not self.notified:
+            return None
+        return (Decimal(count) * 100 / self.notified).quantize(Decimal("0.1"))
+
+    @property
+    def read_share(self) -> Decimal | None:
+        return self.share(self.read)
+
+    @property
+    def accepted_share(self) -> Decimal | None:
+        return self.share(self.accepted)
+
+    @property
+    def declined_share(self) -> Decimal | None:
+        return self.share(self.declined)
+
+
+@dataclass(frozen=True)
+class CalendarDocument:
+    document: Document
+    changes: list[CalendarChange]  # the version in force, then the scheduled ones in chain order
+
+
+def change_calendar(*, now: datetime | None = None) -> list[CalendarDocument]:
+    """Every document with its version in force and its scheduled versions, each with notices
+    sent, answers, reminders and clients moving at rollover: a fixed number of queries."""
+    now = now or timezone.now()
+    documents = list(Document.objects.all())
+    versions = list(
+        DocumentVersion.objects.filter(status__in=[VersionStatus.IN_FORCE, VersionStatus.SCHEDULED])
+        .select_related("document", "base", "scheduled_by", "approved_by")
+        .order_by("effective_at", "number")
+    )
+    ids = [v.pk for v in versions]
+    accepted = _acks(Acknowledgement.Decision.ACCEPTED)
+    declined = _acks(Acknowledgement.Decision.DECLINED)
+    stats: dict[int, Any] = {
+        row["version"]: row
+        for row in ChangeNotice.objects.filter(version__in=ids)
+        .annotate(was_accepted=accepted, was_declined=declined)
+        .values("version")
+        .annotate(
+            notified=Count("pk"),
+            read=Count("pk", filter=Q(read_at__isnull=False)),
+            accepted=Count("pk", filter=Q(was_accepted=True)),
+            declined=Count("pk", filter=Q(was_declined=True, was_accepted=False)),
+            reminded=Count("pk", filter=Q(reminder_sent_at__isnull=False)),
+        )
+        .order_by()
+    }
+    due = dict(
+        reminder_due_notices(now=now)
+        .filter(version__in=ids)
+        .values("version")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("version", "n")
+    )
+    by_document: dict[int, list[CalendarChange]] = {d.pk: [] for d in documents}
+    for version in versions:
+        row = stats.get(version.pk, {})
+        by_document[version.document_id].append(
+            CalendarChange(
+                version=version,
+                notified=row.get("notified", 0),
+                read=row.get("read", 0),
+                accepted=row.get("accepted", 0),
+                declined=row.get("declined", 0),
+                reminders_sent=row.get("reminded", 0),
+                reminders_due=due.get(version.pk, 0),
+            )
+        )
+    for changes in by_document.values():
+        changes.sort(key=lambda c: c.version.status != VersionStatus.IN_FORCE)
+    return [CalendarDocument(d, by_document[d.pk]) for d in documents]
 
 
 def reminder_due_notices(*, now: datetime | None = None) -> QuerySet[ChangeNotice]:

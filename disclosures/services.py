@@ -2,7 +2,12 @@
 
 draft → in review → (approved by a second compliance officer) → scheduled → in force → superseded.
 Scheduling is publication: the content hash is fixed, every affected client is notified, and the
-effective time must respect the notice period the items call for (see disclosures/rules.py).
+effective time must respect the notice period the change calls for, computed on reference
+scenarios against the version it starts from (disclosures/rules.py, disclosures/scenarios.py).
+
+Versions of a document form a chain: a draft starts from the latest version in force or scheduled
+(its base), only a version drafted from the end of the chain may be scheduled, and it takes effect
+after its base. A draft overtaken by another publication is rebased, never scheduled as it is.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from disclosures import diff, rules, selectors
+from disclosures import diff, rebase, rules, selectors
 from disclosures.models import (
     Acknowledgement,
     ChangeNotice,
@@ -53,13 +58,16 @@ class NotYours(LookupError):
 
 @dataclass(frozen=True)
 class ItemSpec:
+    """An item to put in a draft. `kind` (disclosures.models.ItemKind) fixes which way hurts the
+    client; an item keeps the kind it has in the version the draft starts from."""
+
     code: str
     name_zh: str
     name_en: str
     basis: str
     value: Decimal
     tier: int | None = None
-    worse_when: str = "higher"
+    kind: str = ""
     note_zh: str = ""
     note_en: str = ""
 
@@ -78,24 +86,31 @@ def version_draft_create(
     summary_en: str = "",
     items: Iterable[ItemSpec] | None = None,
 ) -> DocumentVersion:
-    """A new draft numbered after the last version; texts and items default to the version in
-    force, so a compliance officer edits the change rather than retyping the document."""
-    current = selectors.version_in_force(document.kind)
+    """A new draft numbered after the last version, starting from the latest version in force or
+    scheduled: texts and items default to that version's, so a compliance officer edits the
+    change rather than retyping the document, and a change already scheduled is never undone."""
+    document = _locked_document(document)
+    base = selectors.latest_version(document.kind)
+    specs = [item_spec(i) for i in selectors.items_of(base)] if items is None else list(items)
+    _check_items(specs, base)
     last = document.versions.order_by("-number").values_list("number", flat=True).first() or 0
     version = DocumentVersion.objects.create(
         document=document,
         number=last + 1,
-        text_zh=text_zh if text_zh is not None else (current.text_zh if current else ""),
-        text_en=text_en if text_en is not None else (current.text_en if current else ""),
+        base=base,
+        text_zh=text_zh if text_zh is not None else (base.text_zh if base else ""),
+        text_en=text_en if text_en is not None else (base.text_en if base else ""),
         summary_zh=summary_zh,
         summary_en=summary_en,
         created_by=actor,
     )
-    specs = [item_spec(i) for i in selectors.items_of(current)] if items is None else list(items)
-    FeeItem.objects.bulk_create(
-        FeeItem(version=version, order=index, **spec.__dict__) for index, spec in enumerate(specs)
+    _write_items(version, specs)
+    audit.record(
+        actor=actor,
+        action="disclosures.draft",
+        obj=version,
+        data={"number": last + 1, "base": base.number if base else None},
     )
-    audit.record(actor=actor, action="disclosures.draft", obj=version, data={"number": last + 1})
     return version
 
 
@@ -108,10 +123,34 @@ def item_spec(item: FeeItem) -> ItemSpec:
         item.basis,
         item.value,
         item.tier,
-        item.worse_when,
+        item.kind,
         item.note_zh,
         item.note_en,
     )
+
+
+def _write_items(version: DocumentVersion, specs: Iterable[ItemSpec]) -> None:
+    FeeItem.objects.bulk_create(
+        FeeItem(version=version, order=index, **spec.__dict__) for index, spec in enumerate(specs)
+    )
+
+
+def _check_items(items: Iterable[rules.ItemLike], base: DocumentVersion | None) -> None:
+    """Refuse an item that is incomplete for its kind, or whose kind differs from the base's."""
+    items = list(items)
+    for item in items:
+        problem = rules.item_problem(item)
+        if problem:
+            raise DisclosureError(problem)
+    changed = rules.kind_changes(selectors.items_of(base), items)
+    if changed and base is not None:
+        raise DisclosureError(
+            _(
+                "Item %(code)s is of another kind in %(base)s. Which way an item hurts clients is "
+                "fixed by its kind, so an item of another kind is a new item: give it a new code."
+            )
+            % {"code": changed[0], "base": base.label}
+        )
 
 
 @transaction.atomic
@@ -122,9 +161,9 @@ def version_submit(*, actor: User, version: DocumentVersion) -> DocumentVersion:
         raise DisclosureError(_("Only a draft can be submitted for review."))
     if not all([version.text_zh.strip(), version.text_en.strip()]):
         raise DisclosureError(_("Both the Chinese and the English text are required."))
-    if selectors.version_in_force(version.document.kind) and not all(
-        [version.summary_zh.strip(), version.summary_en.strip()]
-    ):
+    base = selectors.comparison_base(version)
+    _check_items(selectors.items_of(version), base)
+    if base is not None and not all([version.summary_zh.strip(), version.summary_en.strip()]):
         raise DisclosureError(
             _("Write the plain-language summary of what changed, in Chinese and in English.")
         )
@@ -185,11 +224,14 @@ def version_schedule(
 ) -> DocumentVersion:
     """Publish an approved version with an effective time that respects its notice period.
 
-    The notice needed is decided here from the items against the version in force. Every client
-    is notified now; a change that may apply at once is switched into force in this transaction.
+    Only a version drafted from the end of the chain may be scheduled, after the version it
+    starts from. The notice needed is computed here against that version, on the reference
+    scenarios. Every client is notified now; a change that may apply at once is switched into
+    force in this transaction.
     """
     now = now or timezone.now()
     version = _locked(version)
+    _locked_document(version.document)
     if not actor.has_perm("disclosures.schedule_documentversion"):
         raise DisclosureError(_("You are not allowed to schedule document versions."))
     if version.status != VersionStatus.IN_REVIEW or version.approved_by_id is None:
@@ -199,20 +241,23 @@ def version_schedule(
             _("This version was changed after it was approved; it must be reviewed again.")
         )
     kind = version.document.kind
-    if selectors.scheduled_version(kind) is not None:
-        raise DisclosureError(
-            _("Another version of this document is already scheduled; let it take effect first.")
-        )
-    decision = selectors.notice_decision_for(version)
+    latest = selectors.latest_version(kind)
+    if (latest.pk if latest else None) != version.base_id:
+        raise DisclosureError(_chain_refusal(version, latest))
+    base = version.base
+    _check_items(selectors.items_of(version), base)
+    effective = max(effective_at, now)
+    _check_order(base, effective)
+    comparison = selectors.comparison_for(version)
+    decision = comparison.decision
     earliest = decision.earliest(now)
-    if max(effective_at, now) < earliest:
-        raise DisclosureError(_refusal(decision, earliest))
-    previous = selectors.version_in_force(kind)
+    if effective < earliest:
+        raise DisclosureError(_refusal(comparison, earliest))
     version.content_hash = version.compute_hash()
     version.status = VersionStatus.SCHEDULED
     version.scheduled_by = actor
     version.published_at = now
-    version.effective_at = max(effective_at, now)
+    version.effective_at = effective
     version.notice_days = decision.days
     version.favourable = decision.favourable
     version.save()
@@ -223,32 +268,140 @@ def version_schedule(
         data={
             "document": kind,
             "number": version.number,
+            "base": base.number if base else None,
             "content_hash": version.content_hash,
             "effective_at": version.effective_at.isoformat(),
             "notice_days": decision.days,
             "reason": decision.reason,
+            "worse_scenarios": [row.key for row in comparison.worse],
+            "worse_items": comparison.worse_items,
+            "terms_changes": [f"{c.what}:{c.code}".rstrip(":") for c in comparison.terms],
             "approved_by": version.approved_by_id,
         },
     )
-    if previous is not None:
-        _notify_clients(version=version, previous=previous)
+    if base is not None:
+        _notify_clients(version=version, previous=base)
     pdfs_queue(version.pk)
     if version.effective_at <= now:
+        if base is not None and base.status == VersionStatus.SCHEDULED:
+            _switch(base, now=now)  # due already, the sweep has not reached it yet
         _switch(version, now=now)
     return version
 
 
-def _refusal(decision: rules.NoticeDecision, earliest: datetime) -> str:
-    when = date_format(timezone.localtime(earliest), "Y-m-d H:i")
-    if decision.reason == "unfavourable_items":
+def _local(moment: datetime) -> str:
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _check_order(base: DocumentVersion | None, effective: datetime) -> None:
+    """A version takes effect after the scheduled version it starts from, never with it."""
+    if base is None or base.status != VersionStatus.SCHEDULED or base.effective_at is None:
+        return
+    if effective <= base.effective_at:
+        raise DisclosureError(
+            _(
+                "Refused: %(base)s, which this version starts from, takes effect at %(when)s "
+                "(Beijing time); this version must take effect after it."
+            )
+            % {"base": base.label, "when": _local(base.effective_at)}
+        )
+
+
+def _chain_refusal(version: DocumentVersion, latest: DocumentVersion | None) -> str:
+    if latest is None:
         return _(
-            "Refused: this change raises a fee or tightens a line, so clients must have at least "
+            "Refused: this version was drafted from a version that is no longer published. "
+            "Start a new draft."
+        )
+    state = (
+        _("scheduled for %(when)s") % {"when": _local(latest.effective_at)}
+        if latest.status == VersionStatus.SCHEDULED and latest.effective_at
+        else _("in force")
+    )
+    base = version.base
+    return _(
+        "Refused: this version was drafted from %(base)s, but %(latest)s (%(state)s) is now the "
+        "latest version, and scheduling this one would undo it. Rebase the draft onto "
+        "%(latest)s, then have it reviewed and approved again."
+    ) % {
+        "base": base.label if base else _("an older version"),
+        "latest": latest.label,
+        "state": state,
+    }
+
+
+def _refusal(comparison: selectors.Comparison, earliest: datetime) -> str:
+    decision = comparison.decision
+    when = _local(earliest)
+    if decision.reason == "worse_for_clients":
+        worse = [row.label for row in comparison.worse] or comparison.worse_items
+        return _(
+            "Refused: this change is worse for clients (%(what)s), so clients must have at least "
             "%(days)d days' notice. The earliest effective time is %(when)s (Beijing time)."
-        ) % {"days": decision.days, "when": when}
+        ) % {"what": worse[0], "days": decision.days, "when": when}
     return _(
         "Refused: a change of terms needs at least %(days)d days' notice. "
         "The earliest effective time is %(when)s (Beijing time)."
     ) % {"days": decision.days, "when": when}
+
+
+@transaction.atomic
+def version_rebase(*, actor: User, version: DocumentVersion) -> DocumentVersion:
+    """Move a draft (or a version in review) onto the latest version in force or scheduled.
+
+    The draft's own changes against its old base are replayed on the latest version, so what was
+    published in between is kept. The result is a draft again: any approval is void, and it must
+    be submitted and approved against its new base. Refused, with nothing changed, where the draft
+    and the newer version changed the same text or item differently.
+    """
+    version = _locked(version)
+    document = _locked_document(version.document)
+    if not actor.has_perm("disclosures.change_documentversion"):
+        raise DisclosureError(_("You are not allowed to edit document versions."))
+    if version.status not in (VersionStatus.DRAFT, VersionStatus.IN_REVIEW):
+        raise DisclosureError(_("Only a draft or a version in review can be rebased."))
+    latest = selectors.latest_version(document.kind)
+    if latest is None or latest.pk == version.base_id:
+        raise DisclosureError(_("This version already starts from the latest version."))
+    # A draft from before bases were recorded started from the version in force when drafted.
+    old_base = version.base or selectors.version_in_force(document.kind, at=version.created_at)
+    texts = ("text_zh", "text_en")
+
+    def by_code(v: DocumentVersion | None) -> dict[str, ItemSpec]:
+        return {item.code: item_spec(item) for item in selectors.items_of(v)}
+
+    merged = rebase.merge(
+        base_texts={name: getattr(old_base, name, "") for name in texts},
+        our_texts={name: getattr(version, name) for name in texts},
+        their_texts={name: getattr(latest, name) for name in texts},
+        base_items=by_code(old_base),
+        our_items=by_code(version),
+        their_items=by_code(latest),
+    )
+    if merged.conflicts:
+        raise DisclosureError(
+            _(
+                "Cannot rebase onto %(latest)s: it changed the same parts as this draft "
+                "(%(parts)s). Start a new draft from %(latest)s and make the change there."
+            )
+            % {"latest": latest.label, "parts": ", ".join(merged.conflicts)}
+        )
+    previous_base = old.number if (old := version.base) else None
+    for name, text in merged.texts.items():
+        setattr(version, name, text)
+    version.base = latest
+    version.status = VersionStatus.DRAFT
+    version.approved_by, version.approved_at, version.approved_hash = None, None, ""
+    version.save()
+    version.items.all().delete()
+    _write_items(version, merged.items)
+    audit.record(
+        actor=actor,
+        action="disclosures.rebase",
+        obj=version,
+        data={"from": previous_base, "onto": latest.number},
+    )
+    return version
 
 
 def _affected_clients() -> Iterable[User]:
@@ -327,6 +480,8 @@ def _switch(version: DocumentVersion, *, now: datetime) -> bool:
     kind = version.document.kind
     claimed = DocumentVersion.objects.filter(pk=version.pk, status=VersionStatus.SCHEDULED)
     old = selectors.version_in_force(kind)
+    if version.base_id is not None and (old is None or old.pk != version.base_id):
+        return False  # not its turn: the version it starts from is not in force yet
     if old is not None:
         DocumentVersion.objects.filter(pk=old.pk, status=VersionStatus.IN_FORCE).update(
             status=VersionStatus.SUPERSEDED, superseded_at=now
@@ -370,6 +525,18 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
 
 
 # --- the client's decision -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def change_notice_read(*, user: User, notice_id: int, now: datetime | None = None) -> bool:
+    """Note the first time a client opens a change announced to them; later reads change nothing.
+
+    Only the client's own notice: anyone else's is not touched (and not revealed).
+    """
+    updated = ChangeNotice.objects.filter(pk=notice_id, client=user, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )
+    return bool(updated)
 
 
 def displayed_payload(notice: ChangeNotice, *, language: str) -> dict[str, Any]:
@@ -496,3 +663,9 @@ def _acknowledge(
 
 def _locked(version: DocumentVersion) -> DocumentVersion:
     return DocumentVersion.objects.select_for_update().select_related("document").get(pk=version.pk)
+
+
+def _locked_document(document: Document) -> Document:
+    # Drafting, rebasing and scheduling read the end of a document's chain and extend it: one at a
+    # time per document, or two could start from, or be scheduled after, the same version.
+    return Document.objects.select_for_update().get(pk=document.pk)

@@ -318,6 +318,7 @@ def _change_context(request: AuthenticatedRequest, notice: ChangeNotice, form=No
 @require_GET
 def change_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     notice = _get_notice_for_user(request, pk)
+    services.change_notice_read(user=request.user, notice_id=notice.pk)
     return render(request, "disclosures/change.html", _change_context(request, notice))
 
 

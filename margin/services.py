@@ -578,7 +578,7 @@ def _propose_tighter_lines(row: VolatilityRegime, officer: Any):
     from disclosures.models import DocumentKind
 
     step = Decimal(settings.MARGIN_REGIME_LINE_RAISE.get(row.regime, "0"))
-    current = disclosures_selectors.version_in_force(DocumentKind.MARGIN_CONTRACT)
+    current = disclosures_selectors.latest_version(DocumentKind.MARGIN_CONTRACT)
     if step <= 0 or current is None:
         return None
     specs = [

@@ -38,3 +38,11 @@ def pending_changes_banner(context) -> dict:
     if match and match.namespace == "disclosures" and match.url_name == "change":
         return {"banner_notices": []}  # the change page itself says it all
     return {"banner_notices": selectors.banner_notices(user=user)}
+
+
+@register.simple_tag
+def scenario_side(row, side: str) -> str:
+    """`{% scenario_side row "before" %}`: one side of a reference scenario, for people."""
+    return formatting.scenario_outcome(
+        getattr(row, side), tier_scenario=row.key.startswith("financing:")
+    )

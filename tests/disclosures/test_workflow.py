@@ -183,7 +183,9 @@ def test_scheduling_notifies_every_client_once_on_every_channel(
     )
 
 
-def test_one_change_at_a_time_per_document(compliance_frank, compliance_grace, fees_v1):
+def test_a_second_change_takes_effect_after_the_one_it_starts_from(
+    compliance_frank, compliance_grace, fees_v1
+):
     first = approved_change(
         maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.09")
     )
@@ -191,10 +193,14 @@ def test_one_change_at_a_time_per_document(compliance_frank, compliance_grace, f
     second = approved_change(
         maker=compliance_frank, checker=compliance_grace, items=fees(tier2="0.1")
     )
-    with pytest.raises(Error, match="already scheduled"):
+    assert second.base == first
+    with pytest.raises(Error, match="must take effect after it"):
         services.version_schedule(
-            actor=compliance_frank, version=second, effective_at=days_from_now(62)
+            actor=compliance_frank, version=second, effective_at=days_from_now(30.5)
         )
+    services.version_schedule(
+        actor=compliance_frank, version=second, effective_at=days_from_now(62)
+    )
 
 
 def test_the_switch_happens_exactly_once_and_is_safe_to_run_twice(
