@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Loads the session and user inside a guard: 503 (not 500) while the database or Redis is down.
+    "portal.middleware.ServiceUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
