@@ -117,7 +117,7 @@ class WebSocketOutageMiddleware:
         except Exception as exc:
             if scope["type"] != "websocket" or not is_outage(exc):
                 raise
-            logger.warning("WebSocket %s closed (1013): %s: %s", scope["path"], type(exc).__name__, exc)
+            logger.warning("WebSocket %s closed (1013): %s: %s", scope["path"], type(exc), exc)
             if state["closed"]:
                 return  # the client is gone already (a group_discard failing on disconnect)
             if not state["accepted"]:

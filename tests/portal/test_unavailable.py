@@ -30,7 +30,9 @@ def database_down(monkeypatch):
         yield
 
 
-def test_a_signed_in_page_answers_503_in_chinese_with_retry_after(client, client_alice, monkeypatch):
+def test_a_signed_in_page_answers_503_in_chinese_with_retry_after(
+    client, client_alice, monkeypatch
+):
     client.force_login(client_alice)
     with database_down(monkeypatch):
         response = client.get(reverse("notices:list"))
