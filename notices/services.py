@@ -526,6 +526,13 @@ def redeliver_stuck() -> SweepResult:
         logger.info(
             "Outbox sweep: %s reclaimed, %s failed, %s drainers started", reclaimed, failed, started
         )
+    health = selectors.outbox_health(now=now)
+    if health.stalled:
+        logger.warning(
+            "Outbox stalled: %s due, the oldest waiting %.0f s (workers, beat and broker?)",
+            health.due,
+            health.oldest_due_seconds,
+        )
     return SweepResult(reclaimed=reclaimed, failed=failed, drainers=started)
 
 

@@ -211,6 +211,10 @@ NOTICES_LEASE_SECONDS = 15
 NOTICES_SWEEP_SECONDS = 10
 # Drainers at work while rows are due: the total worker concurrency (workers × concurrency).
 NOTICES_DRAINERS = env_int("NOTICES_DRAINERS", 4)
+# A due row older than this means the outbox is stalled: the sweep logs it, /readyz details show it.
+NOTICES_STALLED_AFTER_SECONDS = 60
+# Unlocks /readyz details (outbox backlog, failure reasons) for monitoring: `Authorization: Bearer`.
+READYZ_TOKEN = env("READYZ_TOKEN", "")
 CELERY_BEAT_SCHEDULE = {
     "notices-redeliver-stuck": {
         "task": "notices.tasks.redeliver_stuck",

@@ -202,3 +202,15 @@ def test_an_sms_names_the_notice_as_its_client_message_id(client_alice):
     services.notification_deliver(notification_id=row.pk)
     [sms] = LocmemSmsBackend.outbox
     assert sms.message_id == str(row.pk)
+
+
+def test_the_sweep_warns_when_a_due_row_has_waited_over_a_minute(client_alice, settings, caplog):
+    settings.NOTICES_DRAINERS = 0  # no worker takes it: the outbox is stalled
+    with time_machine.travel(T0, tick=False) as clock:
+        alert(client_alice)
+        clock.shift(timedelta(seconds=30))
+        services.redeliver_stuck()
+        assert "Outbox stalled" not in caplog.text
+        clock.shift(timedelta(seconds=40))
+        services.redeliver_stuck()
+    assert "Outbox stalled: 1 due, the oldest waiting 70 s" in caplog.text
