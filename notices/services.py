@@ -560,9 +560,15 @@ def notifications_drain(
 
 def outbox_drain(*, slot: int, token: str) -> DrainResult:
     """One drainer's turn: work one sweep period, then hand the slot on while rows remain."""
-    result = notifications_drain(
-        seconds=settings.NOTICES_SWEEP_SECONDS, keep_going=lambda: drainers.holds(slot, token)
-    )
+    try:
+        result = notifications_drain(
+            seconds=settings.NOTICES_SWEEP_SECONDS, keep_going=lambda: drainers.holds(slot, token)
+        )
+    except Exception:
+        # The database went away under it: free the slot, so the first sweep after the outage
+        # starts a drainer at once rather than when the slot expires.
+        drainers.release(slot, token)
+        raise
     if result.more and drainers.holds(slot, token):
         _queue_drainer(slot, token)
     else:
