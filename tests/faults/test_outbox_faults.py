@@ -10,9 +10,9 @@ at the end of the run; bench/outbox_faults.py runs bigger ones).
 
 import json
 import time
-from email.message import Message
 import urllib.error
 import urllib.request
+from email.message import Message
 
 import pytest
 
