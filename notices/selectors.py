@@ -83,8 +83,8 @@ class OutboxHealth:
 
 
 def outbox_health(*, now: datetime) -> OutboxHealth:
-    """For operators (/readyz details, the sweep's log): is the outbox keeping up? Two indexed
-    queries, whatever the backlog."""
+    """For operators (/readyz details, the sweep's log): is the outbox keeping up? Four small
+    queries on the status index."""
     Status = Notification.Status
     due = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
     found = due.aggregate(oldest=Min("next_attempt_at"))

@@ -213,7 +213,7 @@ NOTICES_SWEEP_SECONDS = 10
 NOTICES_DRAINERS = env_int("NOTICES_DRAINERS", 4)
 # A due row older than this means the outbox is stalled: the sweep logs it, /readyz details show it.
 NOTICES_STALLED_AFTER_SECONDS = 60
-# Unlocks /readyz details (outbox backlog, failure reasons) for monitoring: `Authorization: Bearer`.
+# Unlocks /readyz details (the outbox's backlog) for monitoring: `Authorization: Bearer <token>`.
 READYZ_TOKEN = env("READYZ_TOKEN", "")
 CELERY_BEAT_SCHEDULE = {
     "notices-redeliver-stuck": {

@@ -13,7 +13,7 @@ def redis_cache(url: str) -> dict:
 
 # channels-redis waits for a socket's next message with a blocking pop that Redis ends after
 # RedisChannelLayer.brpop_timeout (5 s). redis-py 8 gives every read a 5 s socket timeout by
-# default, so the read raced the pop and about every fifth idle socket was torn down with
+# default, so the read raced the pop and idle sockets were torn down every few seconds with
 # TimeoutError. The read timeout must outlast the pop; it stays finite so a Redis that vanished
 # without closing the connection (a network partition) is still noticed.
 CHANNEL_LAYER_READ_TIMEOUT = 15
