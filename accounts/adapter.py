@@ -1,5 +1,6 @@
 import logging
 import re
+import uuid
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.fields import PhoneField
@@ -94,7 +95,8 @@ class AccountAdapter(DefaultAccountAdapter):
         with translation.override(language):
             text = sms_text(render_to_string("sms/phone_code.txt", {"code": code}))
         try:
-            get_sms_backend().send(phone=phone, text=text)
+            # Sent once and never retried, so any key unique to this code will do.
+            get_sms_backend().send(phone=phone, text=text, message_id=f"code-{uuid.uuid4()}")
         except SmsDeliveryError:
             logger.warning("Verification SMS to %s failed", phone[:3] + "****" + phone[-4:])
 

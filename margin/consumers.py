@@ -22,6 +22,8 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
     """
 
     account_id: int | None = None
+    # Pushes that arrive while a snapshot is being read; sent after it (see send_snapshot).
+    _held: list[str] | None = None
     # No channel layer: pushes come through the hub, and a layer would cost every socket its own
     # Redis channel and receive loop. An alias that is not configured makes Channels skip it.
     channel_layer_alias = "margin-pushes-use-the-hub"
@@ -39,6 +41,7 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
             return
         self.account_id = account.pk
         await self.accept()
+        self._held = []
         push.hub.join(account.pk, self)
         await self.send_snapshot()
 
@@ -47,11 +50,26 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
             push.hub.leave(self.account_id, self)
 
     async def push_text(self, text: str) -> None:
-        """A status from ``push.hub``, already JSON: straight to the socket."""
+        """A status from ``push.hub``, already JSON: straight to the socket, unless a snapshot is
+        being read, when it waits for it."""
+        if self._held is not None:
+            self._held.append(text)
+            return
         await self.base_send({"type": "websocket.send", "text": text})
 
     async def send_snapshot(self) -> None:
-        await self.send_json(await database_sync_to_async(self._snapshot)())
+        """The full status, before any push. The socket joins the hub before the snapshot is read
+        (so nothing published meanwhile is missed) and holds the pushes that arrive during the
+        read; afterwards it sends those the snapshot does not already cover."""
+        self._held = [] if self._held is None else self._held
+        try:
+            snapshot = await database_sync_to_async(self._snapshot)()
+            await self.send_json(snapshot)
+        finally:
+            held, self._held = self._held, None
+        for text in held:
+            if not _covered_by(text, snapshot):
+                await self.push_text(text)
 
     def _snapshot(self) -> dict[str, Any]:
         from margin.models import MarginAccount
@@ -80,3 +98,14 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
             return json.loads(text_data)
         except ValueError:
             return None
+
+
+def _covered_by(text: str, snapshot: dict[str, Any]) -> bool:
+    """Whether a held status is no newer than the snapshot (same engine run, sequence not after)."""
+    try:
+        status_ = json.loads(text)
+    except ValueError:
+        return True
+    return status_.get("epoch") == snapshot.get("epoch") and status_.get("seq", 0) <= snapshot.get(
+        "seq", 0
+    )

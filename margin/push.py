@@ -14,9 +14,11 @@ DESIGN.md suggests:
   event loop.
 
 The hub's key is the account id, which a consumer takes from the session only. If the
-subscription drops (Redis restarting) the hub reconnects with back-off; the browsers notice the
-gap in sequence numbers and ask for a snapshot, and poll ``status.json`` while their socket is
-down.
+subscription drops (Redis restarting) the hub retries at once and then every second at most
+(``RETRY_DELAYS``): a refused connection costs nothing, and pushes resume within about a second of
+Redis answering again, where a doubling back-off to 10 s left clients on polling for up to 10 s.
+The browsers notice the gap in sequence numbers and ask for a snapshot, and poll ``status.json``
+while their socket is down.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "margin:push"
 CHUNK = 500  # statuses per published message
+# Seconds between attempts to subscribe again; the last one repeats.
+RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0)
 
 
 class Socket(Protocol):
@@ -109,14 +113,15 @@ class Hub:
     async def _listen(self, url: str) -> None:
         import redis.asyncio as redis
 
-        delay = 0.5
+        failures = 0
         while True:
-            client = redis.from_url(url)
+            # A short connect timeout: an unreachable host must not stretch the retry interval.
+            client = redis.from_url(url, socket_connect_timeout=1, socket_keepalive=True)
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
                     self.subscribed.set()
-                    delay = 0.5
+                    failures = 0
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             await self.deliver_encoded(message["data"].decode())
@@ -124,9 +129,11 @@ class Hub:
                 raise
             except Exception:
                 self.subscribed.clear()
-                logger.warning("Live push subscription lost; retrying in %.1f s", delay)
+                delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                failures += 1
+                if failures == 1 or failures % 60 == 0:  # not a line a second through an outage
+                    logger.warning("Live push subscription lost; retrying every %.1f s", delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
             finally:
                 await client.aclose()
 

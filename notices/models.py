@@ -44,6 +44,9 @@ class Notification(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # A claim is a lease: the worker sending the row renews it while it lives; once it has run
+    # out, the sweep hands the row to another worker (see notices.leases).
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     subject = models.CharField(_("subject"), max_length=255, blank=True)

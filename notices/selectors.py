@@ -1,8 +1,10 @@
 """Reads shared by views, the context processor and the push path."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Min, QuerySet
 
 from notices.models import NoticePreference, Notification
 from notices.registry import MANDATORY_CATEGORIES, Category, Channel, channels_in_use
@@ -64,3 +66,34 @@ def preference_rows(*, user) -> list[PreferenceRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    due: int  # pending rows whose time has come
+    oldest_due_seconds: float | None  # how long the longest-waiting of them has waited
+    sending: int
+    expired_leases: int  # claims nobody renews: a worker died, the next sweep takes them back
+
+    @property
+    def stalled(self) -> bool:
+        """Rows wait far longer than a sweep period: workers, beat or the broker need a look."""
+        age = self.oldest_due_seconds
+        return age is not None and age > settings.NOTICES_STALLED_AFTER_SECONDS
+
+
+def outbox_health(*, now: datetime) -> OutboxHealth:
+    """For operators (/readyz details, the sweep's log): is the outbox keeping up? Four small
+    queries on the status index."""
+    Status = Notification.Status
+    due = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+    found = due.aggregate(oldest=Min("next_attempt_at"))
+    sending = Notification.objects.filter(status=Status.SENDING)
+    return OutboxHealth(
+        due=due.count(),
+        oldest_due_seconds=(
+            round((now - found["oldest"]).total_seconds(), 1) if found["oldest"] else None
+        ),
+        sending=sending.count(),
+        expired_leases=sending.filter(lease_until__lt=now).count(),
+    )

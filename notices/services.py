@@ -7,9 +7,12 @@ Usage from another app's service::
     notices.enqueue(recipient=user, key="security_alert", context={"event": "password_changed"},
                     idempotency_key=f"password-changed:{user.pk}:{changed_at.isoformat()}")
 
-Delivery is at least once and, thanks to the atomic claim, almost always exactly once: a row is
-claimed (pending → sending) by one conditional UPDATE before anything is sent, so a duplicate task
-or a second sweep finds nothing to do.
+Delivery is at least once to the provider, and once to the person: a row is claimed (pending →
+sending) by one conditional UPDATE before anything is sent, so a duplicate task or a second sweep
+finds nothing to do; and when a worker dies after the provider took a message but before the row
+was marked sent, the resend carries the same idempotency key (the SMS client message id, the
+email Message-ID) and the provider drops the copy. Claims are leases (notices.leases); drainers
+(notices.drainers) empty a backlog whose tasks the broker lost.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -29,13 +34,12 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from audit import services as audit
-from notices import selectors
+from notices import drainers, leases, selectors
 from notices.models import NoticePreference, Notification
 from notices.push import push_to_user
 from notices.registry import (
@@ -287,6 +291,12 @@ def _queue_delivery(notification_id: int) -> None:
     deliver_notification.delay(notification_id)
 
 
+def _queue_drainer(slot: int, token: str) -> None:
+    from notices.tasks import drain_outbox
+
+    drain_outbox.delay(slot, token)
+
+
 # --- delivery --------------------------------------------------------------------------------
 
 
@@ -304,16 +314,17 @@ def notification_deliver(*, notification_id: int) -> Notification | None:
     sent, or its next attempt is not due yet. Deliberately not one transaction: the claim must be
     committed before the (slow, external) send, and the outcome recorded after it.
     """
-    now = timezone.now()
-    claimed = Notification.objects.filter(
-        pk=notification_id, status=Status.PENDING, next_attempt_at__lte=now
-    ).update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    if not claimed:
+    if not leases.claim(notification_id=notification_id):
         return None
+    return _deliver_claimed(notification_id)
+
+
+def _deliver_claimed(notification_id: int) -> Notification:
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
     try:
         rendered = _render(notification)
-        _send(notification, rendered)
+        with leases.kept(notification):
+            _send(notification, rendered)
     except Exception as exc:
         return _record_failure(notification, exc)
     return _record_success(notification, rendered)
@@ -360,6 +371,13 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
 
 
+def email_message_id(notification: Notification) -> str:
+    """The Message-ID of the notice's email: the same on every attempt, so the relay (and the
+    reader's mail client) can drop a resend of a message it already took."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "wangrun.invalid"
+    return f"<notice-{notification.pk}@{domain}>"
+
+
 def _send(notification: Notification, rendered: Rendered) -> None:
     if notification.channel == Channel.EMAIL:
         message = EmailMultiAlternatives(
@@ -368,6 +386,7 @@ def _send(notification: Notification, rendered: Rendered) -> None:
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[notification.address],
             headers={
+                "Message-ID": email_message_id(notification),
                 "Content-Language": notification.language,
                 "X-Wangrun-Notice-Id": str(notification.pk),
             },
@@ -380,7 +399,10 @@ def _send(notification: Notification, rendered: Rendered) -> None:
                 message.attach(attachment["filename"], handle.read(), attachment["mimetype"])
         message.send()
     elif notification.channel == Channel.SMS:
-        get_sms_backend().send(phone=notification.address, text=rendered.body)
+        # The notice's id is the provider's client message id: a resend is recognised as one.
+        get_sms_backend().send(
+            phone=notification.address, text=rendered.body, message_id=str(notification.pk)
+        )
     # In-app: storing the rendered text is the delivery; the live push follows.
 
 
@@ -393,7 +415,9 @@ def _record_success(notification: Notification, rendered: Rendered) -> Notificat
         "body": rendered.body,
         "html_body": rendered.html,
         "last_error": "",
+        "lease_until": None,
     }
+    # Whoever holds the claim now: the message went out, so no other worker should send it again.
     Notification.objects.filter(pk=notification.pk).update(**fields)
     for name, value in fields.items():
         setattr(notification, name, value)
@@ -407,12 +431,13 @@ def _record_failure(notification: Notification, exc: Exception) -> Notification:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     permanent = bool(getattr(exc, "permanent", False))
     if permanent or notification.attempts >= settings.NOTICES_MAX_ATTEMPTS:
-        fields: dict[str, Any] = {"status": Status.FAILED, "last_error": error}
+        fields: dict[str, Any] = {"status": Status.FAILED, "last_error": error, "lease_until": None}
     else:
         fields = {
             "status": Status.PENDING,
             "last_error": error,
             "next_attempt_at": now + backoff_delay(attempts=notification.attempts),
+            "lease_until": None,
         }
     # Only while the claim is still ours: if the sweep gave the row to another worker after our
     # claim went stale, that worker's outcome is the one to keep.
@@ -470,35 +495,85 @@ def _push_unread(user_id: int) -> None:
 class SweepResult:
     reclaimed: int
     failed: int
-    queued: int
+    drainers: int
 
 
-def redeliver_stuck(*, limit: int = 1000) -> SweepResult:
-    """Re-queue what nobody is delivering: due pending rows and claims older than the stuck limit.
+def redeliver_stuck() -> SweepResult:
+    """Hand back rows whose worker stopped renewing its lease, and, while any row is due, make
+    sure the drainers are at work (notices.drainers). Celery beat runs it every
+    NOTICES_SWEEP_SECONDS.
 
-    Safe to run twice or concurrently: it only queues tasks, and each task claims its row with a
-    conditional update, so a duplicate finds nothing to do.
+    Safe to run twice or concurrently: a drainer is started only for a free slot, and every
+    delivery claims its row with a conditional update, so a duplicate finds nothing to do.
     """
     now = timezone.now()
-    stuck = Notification.objects.filter(
-        status=Status.SENDING,
-        claimed_at__lt=now - timedelta(seconds=settings.NOTICES_STUCK_AFTER_SECONDS),
-    )
+    expired = leases.expired(now)
     note = "Delivery did not finish (worker lost?)."
-    failed = stuck.filter(attempts__gte=settings.NOTICES_MAX_ATTEMPTS).update(
-        status=Status.FAILED, last_error=note
+    failed = expired.filter(attempts__gte=settings.NOTICES_MAX_ATTEMPTS).update(
+        status=Status.FAILED, lease_until=None, last_error=note
     )
-    reclaimed = stuck.update(status=Status.PENDING, next_attempt_at=now, last_error=note)
-    due = list(
-        Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+    reclaimed = expired.update(
+        status=Status.PENDING, next_attempt_at=now, lease_until=None, last_error=note
     )
-    for notification_id in due:
-        _queue_delivery(notification_id)
-    if reclaimed or failed or due:
-        logger.info("Outbox sweep: %s reclaimed, %s failed, %s queued", reclaimed, failed, len(due))
-    return SweepResult(reclaimed=reclaimed, failed=failed, queued=len(due))
+    started = 0
+    if Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now).exists():
+        for slot in range(settings.NOTICES_DRAINERS):
+            token = drainers.reserve(slot)
+            if token is not None:
+                _queue_drainer(slot, token)
+                started += 1
+    if reclaimed or failed or started:
+        logger.info(
+            "Outbox sweep: %s reclaimed, %s failed, %s drainers started", reclaimed, failed, started
+        )
+    health = selectors.outbox_health(now=now)
+    if health.stalled:
+        logger.warning(
+            "Outbox stalled: %s due, the oldest waiting %.0f s (workers, beat and broker?)",
+            health.due,
+            health.oldest_due_seconds,
+        )
+    return SweepResult(reclaimed=reclaimed, failed=failed, drainers=started)
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    delivered: int
+    more: bool
+
+
+def notifications_drain(
+    *, seconds: float, keep_going: Callable[[], bool] = lambda: True
+) -> DrainResult:
+    """Deliver due rows, longest-waiting first, until none is due, `seconds` have passed or
+    `keep_going` says stop. `more` tells whether rows may still be due."""
+    deadline = time.monotonic() + seconds
+    delivered = 0
+    while time.monotonic() < deadline and keep_going():
+        notification_id = leases.claim_next_due()
+        if notification_id is None:
+            return DrainResult(delivered=delivered, more=False)
+        _deliver_claimed(notification_id)
+        delivered += 1
+    return DrainResult(delivered=delivered, more=True)
+
+
+def outbox_drain(*, slot: int, token: str) -> DrainResult:
+    """One drainer's turn: work one sweep period, then hand the slot on while rows remain."""
+    try:
+        result = notifications_drain(
+            seconds=settings.NOTICES_SWEEP_SECONDS, keep_going=lambda: drainers.holds(slot, token)
+        )
+    except Exception:
+        # The database went away under it: free the slot, so the first sweep after the outage
+        # starts a drainer at once rather than when the slot expires.
+        drainers.release(slot, token)
+        raise
+    if result.more and drainers.holds(slot, token):
+        _queue_drainer(slot, token)
+    else:
+        drainers.release(slot, token)
+    return result
 
 
 @transaction.atomic
@@ -518,7 +593,11 @@ def notifications_requeue_failed(*, notification_ids: Iterable[int], actor: User
             data={"key": row.key, "channel": row.channel, "previous_error": row.last_error},
         )
         Notification.objects.filter(pk=row.pk).update(
-            status=Status.PENDING, attempts=0, next_attempt_at=now, claimed_at=None
+            status=Status.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            claimed_at=None,
+            lease_until=None,
         )
         _on_commit(_queue_delivery, row.pk, robust=True)
     return len(rows)

@@ -25,7 +25,9 @@ class SmsDeliveryError(Exception):
 
 
 class SmsBackend:
-    def send(self, *, phone: str, text: str) -> None:
+    def send(self, *, phone: str, text: str, message_id: str) -> None:
+        """Hand one message to the provider. `message_id` is the same on every attempt at the same
+        notice: a provider that deduplicates on it never delivers a resend twice."""
         raise NotImplementedError
 
 
@@ -35,7 +37,7 @@ class ConsoleSmsBackend(SmsBackend):
     def __init__(self, stream=None) -> None:
         self.stream = stream or sys.stdout
 
-    def send(self, *, phone: str, text: str) -> None:
+    def send(self, *, phone: str, text: str, message_id: str) -> None:
         self.stream.write(f"SMS to {phone} from {settings.SMS_SENDER}:\n{text}\n{'-' * 40}\n")
         self.stream.flush()
 
@@ -44,6 +46,7 @@ class ConsoleSmsBackend(SmsBackend):
 class SmsMessage:
     phone: str
     text: str
+    message_id: str = ""
 
 
 class LocmemSmsBackend(SmsBackend):
@@ -52,9 +55,11 @@ class LocmemSmsBackend(SmsBackend):
     outbox: ClassVar[list[SmsMessage]] = []
     _lock = threading.Lock()
 
-    def send(self, *, phone: str, text: str) -> None:
+    def send(self, *, phone: str, text: str, message_id: str) -> None:
         with self._lock:
-            LocmemSmsBackend.outbox.append(SmsMessage(phone=phone, text=text))
+            LocmemSmsBackend.outbox.append(
+                SmsMessage(phone=phone, text=text, message_id=message_id)
+            )
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -64,7 +69,12 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class HttpSmsBackend(SmsBackend):
-    """A provider that takes a JSON POST {to, text, sender} with a bearer token."""
+    """A provider that takes a JSON POST {to, text, sender, client_message_id} with a bearer token.
+
+    The client message id (also sent as the `Idempotency-Key` header) is the notice's id: when a
+    worker dies after the provider took a message, the resend names the same id, and a provider
+    that deduplicates on it delivers the message once.
+    """
 
     def __init__(self) -> None:
         self.url = settings.SMS_HTTP_URL
@@ -74,8 +84,10 @@ class HttpSmsBackend(SmsBackend):
         self.timeout = settings.SMS_HTTP_TIMEOUT
         self.sender = settings.SMS_SENDER
 
-    def send(self, *, phone: str, text: str) -> None:
-        payload = json.dumps({"to": phone, "text": text, "sender": self.sender}).encode()
+    def send(self, *, phone: str, text: str, message_id: str) -> None:
+        payload = json.dumps(
+            {"to": phone, "text": text, "sender": self.sender, "client_message_id": message_id}
+        ).encode()
         request = urllib.request.Request(  # noqa: S310  (scheme checked in __init__)
             self.url,
             data=payload,
@@ -83,6 +95,7 @@ class HttpSmsBackend(SmsBackend):
             headers={
                 "Content-Type": "application/json; charset=utf-8",
                 "Authorization": f"Bearer {self.token}",
+                "Idempotency-Key": message_id,
             },
         )
         opener = urllib.request.build_opener(_NoRedirects)

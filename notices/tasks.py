@@ -20,6 +20,13 @@ def deliver_notification(self, notification_id: int) -> None:
     raise self.retry(countdown=countdown, max_retries=None)
 
 
+# Acknowledged on receipt, unlike deliveries: a drainer lost with its worker is replaced by the
+# sweep once its slot expires, and a late redelivery would only find its token stale.
+@shared_task(acks_late=False, ignore_result=True)
+def drain_outbox(slot: int, token: str) -> None:
+    services.outbox_drain(slot=slot, token=token)
+
+
 @shared_task(ignore_result=True)
 def redeliver_stuck() -> None:
     services.redeliver_stuck()

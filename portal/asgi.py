@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels with session auth.
 
-The origin check refuses WebSocket handshakes from pages not served by one of ALLOWED_HOSTS.
+The origin check refuses WebSocket handshakes from pages not served by one of ALLOWED_HOSTS; a
+socket that meets a database or Redis outage is closed with 1013 (portal.middleware).
 """
 
 import os
@@ -15,6 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from margin.embedded import EmbeddedRiskEngine  # noqa: E402
+from portal.middleware import WebSocketOutageMiddleware  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 
 # EmbeddedRiskEngine starts the risk engine in this process when MARGIN_ENGINE_EMBEDDED is on.
@@ -23,7 +25,8 @@ application = EmbeddedRiskEngine(
         {
             "http": django_asgi_app,
             "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                # Outside the session and auth middleware: those read the database too.
+                WebSocketOutageMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
             ),
         }
     )

@@ -2,6 +2,10 @@
 
 Each probe returns None when the service answers and a short reason when it does not; none of them
 may raise, and each is bounded in time so /readyz answers even when a service hangs.
+
+Operators (a monitor holding ``READYZ_TOKEN``) also get ``details``: whether the outbox keeps up
+(the oldest due row's age). They never decide readiness: a web process cannot fix a stalled
+outbox, and taking it out of the load balancer would only add a second outage.
 """
 
 import logging
@@ -10,6 +14,7 @@ import uuid
 from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -89,3 +94,22 @@ CHECKS = {
 
 def readiness() -> dict[str, str | None]:
     return {name: probe() for name, probe in CHECKS.items()}
+
+
+def details() -> dict[str, object]:
+    """What operators need beyond up/down. Never raises."""
+    from notices import selectors as notices
+
+    try:
+        outbox = notices.outbox_health(now=timezone.now())
+    except Exception as exc:
+        return {"outbox": {"error": _reason(exc)}}
+    return {
+        "outbox": {
+            "due": outbox.due,
+            "oldest_due_seconds": outbox.oldest_due_seconds,
+            "sending": outbox.sending,
+            "expired_leases": outbox.expired_leases,
+            "stalled": outbox.stalled,
+        }
+    }

@@ -10,6 +10,10 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "旺润 Wangrun"
 admin.site.site_title = "旺润 Wangrun"
 
+# An outage that escapes portal.middleware (a session saved after the database went down)
+# still gets the 503 page.
+handler500 = "portal.middleware.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon),

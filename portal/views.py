@@ -1,3 +1,6 @@
+import hmac
+
+from django.conf import settings
 from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -29,7 +32,16 @@ def readyz(request):
             for name, reason in results.items()
         },
     }
+    if _is_operator(request):
+        body["details"] = health.details()
     return JsonResponse(body, status=200 if ready else 503)
+
+
+def _is_operator(request) -> bool:
+    """A monitor presenting READYZ_TOKEN as a bearer token; nobody when the token is unset."""
+    token = settings.READYZ_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
 
 
 @require_GET

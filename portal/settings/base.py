@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Loads the session and user inside a guard: 503 (not 500) while the database or Redis is down.
+    "portal.middleware.ServiceUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -199,8 +201,25 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TIMEZONE = "UTC"
+# Outbox delivery: attempts before a notification is given up as failed, and the back-off base.
+NOTICES_MAX_ATTEMPTS = 6
+NOTICES_BACKOFF_SECONDS = 30
+# A worker's claim on a row lasts this long unless the worker renews it (it does, every third of
+# it, while sending); the sweep runs this often, so a dead worker's rows go out again within
+# lease + sweep = 25 s.
+NOTICES_LEASE_SECONDS = 15
+NOTICES_SWEEP_SECONDS = 10
+# Drainers at work while rows are due: the total worker concurrency (workers × concurrency).
+NOTICES_DRAINERS = env_int("NOTICES_DRAINERS", 4)
+# A due row older than this means the outbox is stalled: the sweep logs it, /readyz details show it.
+NOTICES_STALLED_AFTER_SECONDS = 60
+# Unlocks /readyz details (the outbox's backlog) for monitoring: `Authorization: Bearer <token>`.
+READYZ_TOKEN = env("READYZ_TOKEN", "")
 CELERY_BEAT_SCHEDULE = {
-    "notices-redeliver-stuck": {"task": "notices.tasks.redeliver_stuck", "schedule": 60.0},
+    "notices-redeliver-stuck": {
+        "task": "notices.tasks.redeliver_stuck",
+        "schedule": float(NOTICES_SWEEP_SECONDS),
+    },
 }
 
 # --- disclosures: versions take effect, and reminders go out, on this sweep ----------------
@@ -218,11 +237,6 @@ SMS_HTTP_URL = env("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", "")
 SMS_HTTP_TIMEOUT = env_int("SMS_HTTP_TIMEOUT", 10)
 SMS_SENDER = env("SMS_SENDER", "旺润")
-
-# Outbox delivery: attempts before a notification is given up as failed, and the back-off base.
-NOTICES_MAX_ATTEMPTS = 6
-NOTICES_BACKOFF_SECONDS = 30
-NOTICES_STUCK_AFTER_SECONDS = 300
 
 # The public origin, used in links inside notices that are not sent from a request.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")

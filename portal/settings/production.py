@@ -52,6 +52,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Without a timeout a relay that stops answering holds a worker until Celery's hard time limit.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 SMS_BACKEND = env("SMS_BACKEND", "notices.sms.HttpSmsBackend")
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

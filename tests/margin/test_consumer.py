@@ -163,3 +163,54 @@ def test_resync_returns_a_fresh_snapshot_with_todays_chart(channel_layer, client
     assert again["type"] == "snapshot"
     assert again["epoch"] == runner.epoch
     assert len(again["history"]) == 1
+
+
+def test_a_push_arriving_while_the_snapshot_is_read_follows_the_snapshot(
+    client_alice, settings, monkeypatch
+):
+    from channels.layers import channel_layers
+
+    from margin.consumers import MarginConsumer
+
+    settings.REDIS_URL = ""  # the hub delivers in-process: the push lands mid-read for sure
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    account = make_account(client_alice)
+    read_snapshot = MarginConsumer._snapshot
+
+    def slow_read(consumer):
+        snapshot = read_snapshot(consumer)
+        # The engine pushes while this socket is still reading its snapshot: one status the
+        # snapshot already covers (same run, same sequence) and one newer.
+        async_to_sync(hub.deliver)(
+            [
+                {"account_id": account.pk, "type": "status", "epoch": "db", "seq": 0},
+                {"account_id": account.pk, "type": "status", "epoch": "run-1", "seq": 5},
+            ]
+        )
+        return snapshot
+
+    monkeypatch.setattr(MarginConsumer, "_snapshot", slow_read)
+    socket = socket_for(client_alice)
+
+    async def scenario():
+        await socket.connect()
+        received = [await socket.receive_json_from(timeout=3)]
+        while not await socket.receive_nothing(timeout=0.3):
+            received.append(await socket.receive_json_from(timeout=1))
+        await socket.disconnect()
+        return received
+
+    received = async_to_sync(scenario)()
+    assert [(m["type"], m.get("epoch"), m.get("seq")) for m in received] == [
+        ("snapshot", "db", 0),
+        ("status", "run-1", 5),
+    ]
+    channel_layers.backends.clear()
+
+
+def test_the_hub_retries_within_a_second_however_long_redis_was_away():
+    from margin.push import RETRY_DELAYS
+
+    assert RETRY_DELAYS[0] <= 0.1  # a quick first retry
+    assert max(RETRY_DELAYS) <= 1.0  # and never more than a second between attempts after

@@ -13,12 +13,12 @@ class FailingEmailBackend(BaseEmailBackend):
 
 
 class FailingSmsBackend(SmsBackend):
-    def send(self, *, phone: str, text: str) -> None:
+    def send(self, *, phone: str, text: str, message_id: str) -> None:
         raise SmsDeliveryError("provider answered HTTP 503")
 
 
 class RefusingSmsBackend(SmsBackend):
-    def send(self, *, phone: str, text: str) -> None:
+    def send(self, *, phone: str, text: str, message_id: str) -> None:
         raise SmsDeliveryError("provider answered HTTP 400: invalid number", permanent=True)
 
 
@@ -28,7 +28,7 @@ class FlakySmsBackend(SmsBackend):
     seen: set[str] = set()
     delivered: list[str] = []
 
-    def send(self, *, phone: str, text: str) -> None:
+    def send(self, *, phone: str, text: str, message_id: str) -> None:
         if phone not in FlakySmsBackend.seen:
             FlakySmsBackend.seen.add(phone)
             raise SmsDeliveryError("provider answered HTTP 503")

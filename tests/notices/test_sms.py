@@ -70,29 +70,35 @@ def provider(settings):
         yield fake
 
 
-def test_http_backend_posts_json_with_a_bearer_token(provider):
-    HttpSmsBackend().send(phone="13800000001", text="旺润 Wangrun: 测试")
+def test_http_backend_posts_json_with_a_bearer_token_and_the_client_message_id(provider):
+    HttpSmsBackend().send(phone="13800000001", text="旺润 Wangrun: 测试", message_id="42")
     [request] = provider.requests
     assert request["path"] == "/v1/sms"
     assert request["headers"]["Authorization"] == "Bearer secret-token"
     assert request["headers"]["Content-Type"].startswith("application/json")
-    assert request["json"] == {"to": "13800000001", "text": "旺润 Wangrun: 测试", "sender": "旺润"}
+    assert request["headers"]["Idempotency-Key"] == "42"
+    assert request["json"] == {
+        "to": "13800000001",
+        "text": "旺润 Wangrun: 测试",
+        "sender": "旺润",
+        "client_message_id": "42",
+    }
 
 
 def test_http_backend_raises_a_retryable_error_when_the_provider_answers_500(provider):
     provider.status = 500
     with pytest.raises(SmsDeliveryError, match="HTTP 500") as caught:
-        HttpSmsBackend().send(phone="13800000001", text="hi")
+        HttpSmsBackend().send(phone="13800000001", text="hi", message_id="1")
     assert not caught.value.permanent
 
 
 def test_http_backend_treats_a_400_as_permanent_and_a_429_as_worth_retrying(provider):
     provider.status = 400
     with pytest.raises(SmsDeliveryError) as refused:
-        HttpSmsBackend().send(phone="not-a-number", text="hi")
+        HttpSmsBackend().send(phone="not-a-number", text="hi", message_id="1")
     provider.status = 429
     with pytest.raises(SmsDeliveryError) as throttled:
-        HttpSmsBackend().send(phone="13800000001", text="hi")
+        HttpSmsBackend().send(phone="13800000001", text="hi", message_id="1")
     assert refused.value.permanent
     assert not throttled.value.permanent
 
@@ -103,7 +109,7 @@ def test_http_backend_raises_when_the_provider_is_unreachable(settings):
         port = sock.getsockname()[1]
     settings.SMS_HTTP_URL = f"http://127.0.0.1:{port}/v1/sms"
     with pytest.raises(SmsDeliveryError, match="unreachable"):
-        HttpSmsBackend().send(phone="13800000001", text="hi")
+        HttpSmsBackend().send(phone="13800000001", text="hi", message_id="1")
 
 
 def test_http_backend_refuses_to_start_without_an_http_url(settings):
@@ -130,6 +136,35 @@ def test_a_security_alert_reaches_the_provider_and_is_marked_sent(client_alice, 
     [request] = provider.requests
     assert request["json"]["to"] == "13800000001"
     assert request["json"]["text"].startswith("【旺润】")
+    assert request["json"]["client_message_id"] == str(rows[0].pk)
+
+
+@pytest.mark.django_db
+def test_a_resend_after_a_lost_worker_names_the_same_client_message_id(
+    client_alice, provider, deliver
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notices.models import Notification
+
+    [row] = deliver(
+        services.enqueue,
+        recipient=client_alice,
+        key="security_alert",
+        context={"event": "phone_changed"},
+        idempotency_key="phone:1",
+        channels=["sms"],
+    )
+    # As if the worker died after the provider took the message and before the row was marked.
+    Notification.objects.filter(pk=row.pk).update(
+        status="sending", lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    services.redeliver_stuck()
+    first, second = provider.requests
+    assert first["json"]["client_message_id"] == second["json"]["client_message_id"] == str(row.pk)
+    assert first["headers"]["Idempotency-Key"] == second["headers"]["Idempotency-Key"]
 
 
 @pytest.mark.django_db
@@ -150,12 +185,14 @@ def test_a_provider_outage_leaves_the_sms_pending_with_the_error(client_alice, p
 
 def test_locmem_backend_keeps_messages_for_tests(settings):
     settings.SMS_BACKEND = "notices.sms.LocmemSmsBackend"
-    get_sms_backend().send(phone="13800000001", text="one")
-    assert [(m.phone, m.text) for m in LocmemSmsBackend.outbox] == [("13800000001", "one")]
+    get_sms_backend().send(phone="13800000001", text="one", message_id="7")
+    assert [(m.phone, m.text, m.message_id) for m in LocmemSmsBackend.outbox] == [
+        ("13800000001", "one", "7")
+    ]
 
 
 def test_console_backend_prints_the_message():
     stream = io.StringIO()
-    ConsoleSmsBackend(stream=stream).send(phone="13800000001", text="您好")
+    ConsoleSmsBackend(stream=stream).send(phone="13800000001", text="您好", message_id="1")
     assert "SMS to 13800000001" in stream.getvalue()
     assert "您好" in stream.getvalue()
