@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import secrets
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -36,15 +36,14 @@ from funds.models import (
 )
 from margin.models import MarginAccount, MarginCall, MarginContract, Restriction
 from notices import services as notices
-from portal import calendars
+from portal import calendars, money
 
 FEN = ledger.FEN
 ZERO = ledger.ZERO
 SHANGHAI = calendars.SHANGHAI
 
 
-def _yuan(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
+_yuan = money.yuan
 
 
 # --- deposits -------------------------------------------------------------------------------------
@@ -221,7 +220,7 @@ def withdrawal_fee() -> WithdrawalFee:
         quote = fee_item_in_force(WITHDRAWAL_FEE_CODE)
     except FeeItemNotFound:
         return WithdrawalFee(ZERO, None)
-    amount = quote.value.quantize(FEN, rounding=ROUND_HALF_UP)
+    amount = money.round_fen(quote.value)
     if amount <= 0:
         return WithdrawalFee(ZERO, None)
     return WithdrawalFee(amount, quote)
@@ -525,11 +524,8 @@ def days_to_accrue(trading_day: datetime.date) -> list[datetime.date]:
 
 
 def daily_charge(amount: Decimal, rate: Decimal, basis: str = "annual_360") -> Decimal:
-    """One day's interest, half-up to the fen: amount × annual rate / 360, or × a daily rate."""
-    daily = rate / 360 if basis == "annual_360" else rate
-    if basis not in ("annual_360", "daily"):
-        raise ValueError(f"{basis!r} is not a basis interest can accrue on")
-    return (amount * daily).quantize(FEN, rounding=ROUND_HALF_UP)
+    """One day's interest, as ``portal.money`` computes every day's interest."""
+    return money.daily_interest(amount, rate, basis)
 
 
 def _overdue(

@@ -8,7 +8,7 @@ the record of what it did.
 from __future__ import annotations
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from margin import rules
+from portal import money
 from margin.rules import DEFAULT_LINES, Board, Level, Lines
 
 if TYPE_CHECKING:
@@ -276,8 +277,8 @@ class MarginContract(models.Model):
             )
 
     def daily_interest(self, debt: Decimal) -> Decimal:
-        """One day's interest on ``debt``: debt × annual rate / 360, half-up to the fen."""
-        return (debt * self.annual_rate / 360).quantize(rules.FEN, rounding=ROUND_HALF_UP)
+        """One day's interest on ``debt`` at this contract's rate (``portal.money``'s rule)."""
+        return money.daily_interest(debt, self.annual_rate)
 
 
 class Position(models.Model):

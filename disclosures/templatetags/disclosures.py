@@ -38,3 +38,9 @@ def pending_changes_banner(context) -> dict:
     if match and match.namespace == "disclosures" and match.url_name == "change":
         return {"banner_notices": []}  # the change page itself says it all
     return {"banner_notices": selectors.banner_notices(user=user)}
+
+
+@register.filter
+def fraction_percent(value) -> str:
+    """0.000300 → "0.03%", as the fee table writes a rate."""
+    return f"{formatting.percent(value)}%" if value not in (None, "") else ""
