@@ -588,26 +588,31 @@ def interest_accrue(*, trading_day: datetime.date) -> list[Charge]:
     """Accrue interest (and penalty interest) on every account's debt for a trading day's run.
 
     Each account-day-kind is charged once (a unique Charge row), so running again changes
-    nothing. The rate is the fee schedule's in force on the day charged; every charge names its
-    fee item and disclosure version. A missing rate stops the run loudly: charging nothing would
-    be silent.
+    nothing. The rate is the contract's: the one it was opened or last rolled over under (or
+    that its client accepted since), in effect at the end of the day charged, never the fee
+    schedule in force; penalty interest comes from the same fee schedule version. Every charge
+    names its fee item and disclosure version. An account without an active contract pays the
+    schedule in force (it has no terms of its own to keep). A missing rate stops the run loudly:
+    charging nothing would be silent.
     """
     from disclosures.selectors import financing_rate_in_force, penalty_rate_in_force
+    from margin.contracts import ContractRates
 
     charges: list[Charge] = []
     days = days_to_accrue(trading_day)
     accounts = MarginAccount.objects.filter(debt__gt=0).order_by("pk")
     for account in accounts:
         contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
-        tier = contract.leverage_tier if contract else 1
+        rates = ContractRates(contract) if contract is not None else None
         for day in days:
-            quote = financing_rate_in_force(tier, _end_of(day))
+            moment = _end_of(day)
+            quote = rates.interest_quote(moment) if rates else financing_rate_in_force(1, moment)
             charge = _charge(account, Charge.Kind.INTEREST, day, account.debt, quote)
             if charge:
                 charges.append(charge)
             overdue = _overdue(account, contract, day)
             if overdue > 0:
-                penalty = penalty_rate_in_force(_end_of(day))
+                penalty = rates.penalty_quote(moment) if rates else penalty_rate_in_force(moment)
                 charge = _charge(account, Charge.Kind.PENALTY, day, overdue, penalty)
                 if charge:
                     charges.append(charge)

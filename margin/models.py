@@ -174,9 +174,11 @@ class MarginContract(models.Model):
     """The terms one financing period runs on: lines, rate, leverage, start and rollover.
 
     ``annual_rate`` is the single source of the financing rate: interest is computed only through
-    ``daily_interest``. It is fixed when the contract is signed; the contract-creation service
-    will take it from the disclosed fee schedule, so a later fee change reaches a client at
-    rollover, as DESIGN.md promises.
+    ``daily_interest`` and accrual reads it from here, never from the fee schedule in force. It
+    and the lines are fixed when the contract is opened or rolled over, from the fee schedule
+    (``fee_schedule_version``) and contract terms (``terms_version``) then in force; a later
+    change reaches the contract only at rollover, or earlier when the client accepts it
+    (``margin.contracts``).
     """
 
     class Status(models.TextChoices):
@@ -213,9 +215,28 @@ class MarginContract(models.Model):
         default=Decimal("1.0000"),
         help_text=_("At least 100% since 2026-01-19: financing never exceeds the client's margin."),
     )
+    concentration_limit = _line(_("concentration limit"), rules.CONCENTRATION_LIMIT)
     credit_limit = _money(_("credit limit"))
     starts_on = models.DateField(_("starts on"))
     rollover_on = models.DateField(_("rollover date"))
+    fee_schedule_version = models.ForeignKey(
+        "disclosures.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fee schedule version"),
+        help_text=_("The fee schedule the rate was taken from: accrual names its items."),
+    )
+    terms_version = models.ForeignKey(
+        "disclosures.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("contract terms version"),
+        help_text=_("The margin contract terms the lines were taken from."),
+    )
 
     class Meta:
         ordering = ["account", "-starts_on"]
@@ -258,6 +279,7 @@ class MarginContract(models.Model):
             warning=self.warning_line,
             call=self.call_line,
             liquidation=self.liquidation_line,
+            concentration=self.concentration_limit,
         )
 
     @property
@@ -279,6 +301,46 @@ class MarginContract(models.Model):
     def daily_interest(self, debt: Decimal) -> Decimal:
         """One day's interest on ``debt`` at this contract's rate (``portal.money``'s rule)."""
         return money.daily_interest(debt, self.annual_rate)
+
+
+class ContractRate(models.Model):
+    """The rate a contract charges from ``effective_from`` on, and the fee schedule behind it.
+
+    A contract's first row is its opening (or rollover); a later row is the client's own act: a
+    newer version they accepted, or a tier they chose. Accrual for a day reads the row in effect
+    at that day's end, so a change accepted on a Sunday never reaches back to Saturday.
+    """
+
+    class Reason(models.TextChoices):
+        OPENED = "opened", _("Contract opened or rolled over")
+        ACCEPTED = "accepted", _("Client accepted a newer version")
+        TIER = "tier", _("Client changed the leverage tier")
+
+    contract = models.ForeignKey(
+        MarginContract, on_delete=models.PROTECT, related_name="rates", verbose_name=_("contract")
+    )
+    effective_from = models.DateTimeField(_("effective from"))
+    annual_rate = models.DecimalField(_("annual financing rate"), max_digits=7, decimal_places=6)
+    leverage_tier = models.PositiveSmallIntegerField(_("leverage tier"))
+    fee_schedule_version = models.ForeignKey(
+        "disclosures.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fee schedule version"),
+    )
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["contract", "effective_from", "id"]
+        verbose_name = _("contract rate")
+        verbose_name_plural = _("contract rates")
+        indexes = [models.Index(fields=["contract", "effective_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.contract} {self.annual_rate} from {self.effective_from:%Y-%m-%d %H:%M}"
 
 
 class Position(models.Model):

@@ -121,7 +121,8 @@ class Lines:
 
     Data, per contract or per policy; the defaults are DESIGN.md's. ``watch_band`` is how far
     above the warning line WATCH reaches; ``hysteresis`` how far above a line the ratio must climb
-    before the level improves.
+    before the level improves. ``concentration`` is the largest share of total assets one
+    instrument may be (the contract's Article 4).
     """
 
     withdrawal: Decimal = Decimal("3.00")
@@ -130,6 +131,7 @@ class Lines:
     liquidation: Decimal = Decimal("1.20")
     watch_band: Decimal = Decimal("0.10")
     hysteresis: Decimal = Decimal("0.05")
+    concentration: Decimal = CONCENTRATION_LIMIT
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -138,11 +140,20 @@ class Lines:
             raise ValueError("lines must satisfy 0 < liquidation < call < warning < withdrawal")
         if self.watch_band < 0 or self.hysteresis < 0:
             raise ValueError("watch_band and hysteresis cannot be negative")
+        if not Decimal(0) < self.concentration <= 1:
+            raise ValueError("the concentration limit is a fraction in (0, 1]")
 
     @property
     def watch(self) -> Decimal:
         """Below this (and above warning) an account is on WATCH."""
         return self.warning + self.watch_band
+
+    @property
+    def restore(self) -> Decimal:
+        """The line a margin call must restore the ratio to: the warning line (Article 3:
+        "restore the ratio to at least 150% within 2 trading days"). Reaching it meets the call;
+        the hysteresis that governs the displayed level plays no part."""
+        return self.warning
 
 
 DEFAULT_LINES = Lines()

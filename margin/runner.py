@@ -88,14 +88,7 @@ class RiskRunner:
             partition=self.partition, partitions=self.partitions
         )
         self._accounts = dict(accounts.values_list("id", "number"))
-        self._lines: dict[int, Lines] = {
-            account_id: Lines(withdrawal=w, warning=wa, call=c, liquidation=liq)
-            for account_id, w, wa, c, liq in MarginContract.objects.filter(
-                status=MarginContract.Status.ACTIVE, account_id__in=self._accounts
-            ).values_list(
-                "account_id", "withdrawal_line", "warning_line", "call_line", "liquidation_line"
-            )
-        }
+        self._lines: dict[int, Lines] = selectors.contract_lines(list(self._accounts))
         self._holdings: dict[int, dict[str, int]] = {}
         for account_id, code, quantity in Position.objects.filter(
             account_id__in=self._accounts

@@ -123,6 +123,32 @@ def accounts_in_partition(*, partition: int = 0, partitions: int = 1) -> QuerySe
     return accounts
 
 
+def contract_lines(accounts: Any) -> dict[int, Lines]:
+    """The lines of each account's active contract (accounts: ids or a queryset); accounts
+    without one are left out, and run on DESIGN.md's defaults."""
+    return {
+        account_id: Lines(
+            withdrawal=withdrawal,
+            warning=warning,
+            call=call,
+            liquidation=liquidation,
+            concentration=concentration,
+        )
+        for account_id, withdrawal, warning, call, liquidation, concentration in (
+            MarginContract.objects.filter(
+                status=MarginContract.Status.ACTIVE, account__in=accounts
+            ).values_list(
+                "account_id",
+                "withdrawal_line",
+                "warning_line",
+                "call_line",
+                "liquidation_line",
+                "concentration_limit",
+            )
+        )
+    }
+
+
 def load_from_db(*, partition: int = 0, partitions: int = 1) -> RiskEngine:
     """Build the risk engine for one partition of accounts from the tables.
 
@@ -133,14 +159,7 @@ def load_from_db(*, partition: int = 0, partitions: int = 1) -> RiskEngine:
     ``revalue_all()`` on the result and record its transitions before taking ticks.
     """
     accounts = accounts_in_partition(partition=partition, partitions=partitions)
-    lines_of = {
-        account_id: Lines(withdrawal=withdrawal, warning=warning, call=call, liquidation=liq)
-        for account_id, withdrawal, warning, call, liq in MarginContract.objects.filter(
-            status=MarginContract.Status.ACTIVE, account__in=accounts
-        ).values_list(
-            "account_id", "withdrawal_line", "warning_line", "call_line", "liquidation_line"
-        )
-    }
+    lines_of = contract_lines(accounts)
     lines_table: dict[Lines, int] = {DEFAULT_LINES: 0}
     ids, cash, owed, severity, sequence, lines_index = [], [], [], [], [], []
     columns = (

@@ -18,10 +18,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 import audit
-from margin import rules, selectors
+from margin import contracts, rules, selectors
 from margin.engine import RiskEngine, TickResult
 from margin.liquidation import Sellable, plan_sales
 from margin.models import (
+    ContractRate,
     Instrument,
     LiquidationPlan,
     LiquidationPlanItem,
@@ -686,7 +687,6 @@ def account_balances_apply(
 # inside the transaction that opens or changes the contract, after the client's row is locked: a
 # double submit waits for the first one and then finds its contract.
 
-CONTRACT_LINE_CODES = ("withdrawal_line", "warning_line", "call_line", "liquidation_line")
 CAP_CODE = "financing_cap_tier{tier}"
 INITIAL_MARGIN_CODE = "initial_margin_ratio"
 RATIO_PLACES = Decimal("0.0001")
@@ -710,6 +710,7 @@ class TierTerms:
     cap: Decimal  # financing per yuan of the client's margin
     cap_reference: str
     regime_cap: Decimal
+    fee_schedule: Any = None  # the fee schedule version the rate comes from
 
 
 @dataclass(frozen=True)
@@ -760,7 +761,9 @@ def tier_terms(tier: int) -> TierTerms:
             },
             reverse("margin:open"),
         )
-    return TierTerms(tier, rate.value, rate.reference, cap.value, cap.reference, regime_cap)
+    return TierTerms(
+        tier, rate.value, rate.reference, cap.value, cap.reference, regime_cap, rate.version
+    )
 
 
 def _require_gate(user: Any, *, action: str, tier: int | None = None) -> Any:
@@ -841,19 +844,13 @@ def financing_activate(
     if leverage_tier > 1:
         _require_gate(client, action=gate.TIER_INCREASE, tier=leverage_tier)
     try:
-        lines = {code: disclosures.contract_item_in_force(code) for code in CONTRACT_LINE_CODES}
-        line_values = {code: quote.value.quantize(RATIO_PLACES) for code, quote in lines.items()}
-    except disclosures.FeeItemNotFound as exc:
+        contract_terms = contracts.terms_in_force(leverage_tier)
+    except contracts.TermsMissing as exc:
         raise FinancingRefused(
             "terms", _("The margin contract in force does not state its lines."), ""
         ) from exc
-    try:
-        initial = disclosures.contract_item_in_force(INITIAL_MARGIN_CODE).value.quantize(
-            RATIO_PLACES
-        )
-    except disclosures.FeeItemNotFound:
-        initial = Decimal("1.0000")
-    initial = max(initial, Decimal("1.0000"))  # never below 100% (since 2026-01-19)
+    line_values = contract_terms.lines
+    initial = _initial_margin_in_force()
 
     ceiling = _max_credit(client, terms.cap)
     limit = ceiling if credit_limit is None else Decimal(credit_limit).quantize(rules.FEN)
@@ -882,15 +879,19 @@ def financing_activate(
         warning_line=line_values["warning_line"],
         call_line=line_values["call_line"],
         liquidation_line=line_values["liquidation_line"],
+        concentration_limit=contract_terms.concentration,
         annual_rate=terms.annual_rate,
         leverage_tier=leverage_tier,
         initial_margin_ratio=initial,
         credit_limit=limit,
         starts_on=starts_on,
         rollover_on=starts_on + MarginContract.MAX_TERM,
+        fee_schedule_version=terms.fee_schedule,
+        terms_version=contract_terms.terms,
     )
     contract.full_clean()
     contract.save()
+    contracts.rate_period_open(contract, effective_from=timezone.now())
     _touch(account.pk)
     audit.record(
         actor=client,
@@ -904,7 +905,7 @@ def financing_activate(
             "cap": str(terms.cap),
             "cap_reference": terms.cap_reference,
             "regime_cap": str(terms.regime_cap),
-            "lines_reference": lines["warning_line"].reference,
+            "lines_reference": contract_terms.lines_reference,
             "credit_limit": str(limit),
             "initial_margin_ratio": str(initial),
             "gate_confirmation": confirmation.pk if confirmation else None,
@@ -948,11 +949,18 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
     old_rate, old_limit = contract.annual_rate, contract.credit_limit
     ceiling = _max_credit(client, terms.cap)
     contract.leverage_tier = tier
+    # A tier change is the client's own new agreement: the tier's rate in force from now on.
     contract.annual_rate = terms.annual_rate
+    contract.fee_schedule_version = terms.fee_schedule
     # The limit never exceeds what the tier allows on the client's verified assets, even if those
     # were re-assessed lower since the contract was signed; a raise moves it up to that ceiling.
     contract.credit_limit = min(old_limit, ceiling) if tier < old_tier else ceiling
-    contract.save(update_fields=["leverage_tier", "annual_rate", "credit_limit"])
+    contracts.rate_period_change(
+        contract, effective_from=timezone.now(), reason=ContractRate.Reason.TIER
+    )
+    contract.save(
+        update_fields=["leverage_tier", "annual_rate", "credit_limit", "fee_schedule_version"]
+    )
     entry = audit.record(
         actor=client,
         action="margin.leverage_tier_raise" if tier > old_tier else "margin.leverage_tier_lower",
@@ -988,6 +996,102 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
     return contract
 
 
+def _initial_margin_in_force() -> Decimal:
+    from disclosures import selectors as disclosures
+
+    try:
+        initial = disclosures.contract_item_in_force(INITIAL_MARGIN_CODE).value.quantize(
+            RATIO_PLACES
+        )
+    except disclosures.FeeItemNotFound:
+        initial = Decimal("1.0000")
+    return max(initial, Decimal("1.0000"))  # never below 100% (since 2026-01-19)
+
+
+@transaction.atomic
+def contract_rollover(*, user: Any, account: MarginAccount) -> MarginContract:
+    """Roll the active contract of the client's own ``account`` over (Article 6).
+
+    The contract ends and a new one starts today for at most six months, at the same tier, on
+    the contract terms and fee schedule in force: this is how a client who kept old terms moves
+    to new ones. It needs what new financing needs of the client (the documents in force
+    accepted, the gate passed); the debt carries over, the credit limit never rises. Another
+    client's account raises MarginAccount.DoesNotExist.
+    """
+    from django.urls import reverse
+
+    from disclosures import selectors as disclosures
+    from education import gate
+
+    client = _lock_client(user)
+    account = MarginAccount.objects.select_for_update().get(pk=account.pk, client=client)
+    old = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
+    if old is None:
+        raise FinancingRefused("no_contract", _("This account has no active contract."), "")
+    if not disclosures.may_open_financing(client):
+        raise FinancingRefused(
+            "terms",
+            _(
+                "Accept the terms, the margin contract and the fee schedule in force before "
+                "rolling your contract over."
+            ),
+            reverse("margin:open") + "#terms",
+        )
+    confirmation = _require_gate(client, action=gate.FINANCING)
+    # Rolling existing financing over is not new financing: the regime cap does not apply.
+    terms = _tier_terms_unchecked(old.leverage_tier)
+    try:
+        contract_terms = contracts.terms_in_force(old.leverage_tier)
+    except contracts.TermsMissing as exc:
+        raise FinancingRefused(
+            "terms", _("The margin contract in force does not state its lines."), ""
+        ) from exc
+    ceiling = _max_credit(client, terms.cap)
+    old.status = MarginContract.Status.ENDED
+    old.save(update_fields=["status"])
+    starts_on = timezone.localdate()
+    contract = MarginContract(
+        account=account,
+        number=f"RZ-{account.number}-{account.contracts.count() + 1:03d}",
+        concentration_limit=contract_terms.concentration,
+        annual_rate=terms.annual_rate,
+        leverage_tier=old.leverage_tier,
+        initial_margin_ratio=_initial_margin_in_force(),
+        credit_limit=min(old.credit_limit, ceiling) if ceiling > 0 else old.credit_limit,
+        starts_on=starts_on,
+        rollover_on=starts_on + MarginContract.MAX_TERM,
+        fee_schedule_version=terms.fee_schedule,
+        terms_version=contract_terms.terms,
+        **contract_terms.lines,
+    )
+    contract.full_clean()
+    contract.save()
+    contracts.rate_period_open(contract, effective_from=timezone.now())
+    _touch(account.pk)
+    audit.record(
+        actor=client,
+        action="margin.contract_rolled_over",
+        obj=contract,
+        data={
+            "account": account.number,
+            "previous_contract": old.number,
+            "previous_rate": str(old.annual_rate),
+            "annual_rate": str(contract.annual_rate),
+            "rate_reference": terms.rate_reference,
+            "lines_reference": contract_terms.lines_reference,
+            "credit_limit": str(contract.credit_limit),
+            "gate_confirmation": confirmation.pk if confirmation else None,
+        },
+    )
+    notices.enqueue(
+        recipient=client,
+        key="margin_financing_opened",
+        context=_contract_context(contract),
+        idempotency_key=f"margin_financing_opened:{contract.pk}",
+    )
+    return contract
+
+
 def leverage_tier_raise(*, user: Any, account: MarginAccount, tier: int) -> MarginContract:
     """Raise the leverage tier: only upwards, with the gate for that tier and the regime cap."""
     contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
@@ -1016,7 +1120,13 @@ def _tier_terms_unchecked(tier: int) -> TierTerms:
             "",
         ) from exc
     return TierTerms(
-        tier, rate.value, rate.reference, cap.value, cap.reference, selectors.leverage_cap()
+        tier,
+        rate.value,
+        rate.reference,
+        cap.value,
+        cap.reference,
+        selectors.leverage_cap(),
+        rate.version,
     )
 
 

@@ -1,0 +1,201 @@
+"""The contract's rules, each as the contract states it, with the worked examples of its figures.
+
+Read with the contract text of disclosures/demo_content.py: Article 3 (the lines, and what a margin
+call demands), Article 5 (interest), Article 6 (terms kept until rollover) and the fee schedule's
+"daily interest = balance × annual rate ÷ 360, rounded half-up to the fen".
+"""
+
+import dataclasses
+import datetime
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+
+from disclosures import calculator
+from disclosures import services as disclosures
+from disclosures.models import Acknowledgement, ChangeNotice
+from funds import services as funds
+from funds.models import Charge
+from margin import contracts
+from margin.models import ContractRate, MarginContract
+from tests.disclosures.factories import approved_change, fees, in_force, staff
+from tests.funds.factories import funded_account, verified_client
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def at(day: int, hour: int = 10, month: int = 11) -> datetime.datetime:
+    return datetime.datetime(2026, month, day, hour, 0, tzinfo=SHANGHAI)
+
+
+# --- Article 5 and Article 6: the contract's rate, kept until rollover -----------------------------
+
+
+def _tier1(value: str):
+    return [
+        dataclasses.replace(spec, value=D(value)) if spec.code == "financing_rate_tier1" else spec
+        for spec in fees()
+    ]
+
+
+@pytest.fixture
+def raise_tier1_mid_month(db):
+    """Fee schedule v1 (tier 1 at 7.8%) in force; v2 raising tier 1 to 9.8% published on
+    14 October with the 30 days' notice an increase needs, effective 16 November 00:00."""
+    v1 = in_force()
+    lin = verified_client()  # a client when v2 is announced, so she has its change notice
+    maker, checker = staff(email="frank@example.test"), staff(email="grace@example.test")
+    with time_machine.travel(at(14, month=10), tick=False):
+        v2 = approved_change(maker=maker, checker=checker, items=_tier1("0.098000"))
+        v2 = disclosures.version_schedule(
+            actor=maker, version=v2, effective_at=datetime.datetime(2026, 11, 16, tzinfo=SHANGHAI)
+        )
+    return v1, v2, lin
+
+
+def _switch(v2):
+    disclosures.versions_switch_due(now=v2.effective_at)
+    v2.refresh_from_db()
+    assert v2.status == "in_force"
+
+
+def _accept(user, version):
+    notice = ChangeNotice.objects.get(client=user, version=version)
+    return disclosures.change_acknowledge(
+        user=user,
+        notice_id=notice.pk,
+        decision=Acknowledgement.Decision.ACCEPTED,
+        shown_hash=version.content_hash,
+        language="en",
+        ip_address="203.0.113.9",
+        user_agent="pytest",
+    )
+
+
+def test_an_existing_contract_keeps_its_rate_when_the_schedule_raises_it(raise_tier1_mid_month):
+    # Opened on 2 November at 7.8% under v1; v2 (9.8%) takes effect on 16 November. The next
+    # day's accrual on ¥365,000 charges the contract's 7.8%: 365,000 × 7.8% ÷ 360 = 79.0833 →
+    # 79.08, not 365,000 × 9.8% ÷ 360 = 99.36.
+    v1, v2, client = raise_tier1_mid_month
+    account = funded_account(client, debt="365000.00")
+    _switch(v2)
+    [charge] = funds.interest_accrue(trading_day=datetime.date(2026, 11, 17))
+    assert charge.amount == D("79.08")
+    assert charge.annual_rate == D("0.078000")
+    assert charge.disclosure_version == v1
+    assert charge.fee_item.code == "financing_rate_tier1" and charge.fee_item.version == v1
+    assert account.contracts.get().annual_rate == D("0.078000")
+
+
+def test_penalty_interest_also_comes_from_the_contracts_own_fee_schedule(raise_tier1_mid_month):
+    v1, v2, client = raise_tier1_mid_month
+    funded_account(verified_client(), debt="100000.00", rollover=datetime.date(2026, 11, 10))
+    _switch(v2)
+    charges = funds.interest_accrue(trading_day=datetime.date(2026, 11, 17))
+    penalty = next(c for c in charges if c.kind == Charge.Kind.PENALTY)
+    assert penalty.disclosure_version == v1 and penalty.amount == D("50.00")
+
+
+def test_a_client_who_accepted_the_change_pays_the_new_rate_from_its_effective_time(
+    raise_tier1_mid_month,
+):
+    v1, v2, client = raise_tier1_mid_month
+    account = funded_account(client, debt="365000.00")
+    with time_machine.travel(at(20, month=10), tick=False):
+        _accept(client, v2)
+    contract = account.contracts.get()
+    assert contract.annual_rate == D("0.078000")  # accepted, but not in effect yet
+    _switch(v2)
+    contract.refresh_from_db()
+    assert (contract.annual_rate, contract.fee_schedule_version) == (D("0.098000"), v2)
+    # Sunday 15th was still v1's; Monday 16th is charged at 9.8%: 99.36.
+    charges = funds.interest_accrue(trading_day=datetime.date(2026, 11, 16))
+    assert [(c.day.day, c.amount, c.disclosure_version) for c in charges] == [
+        (14, D("79.08"), v1),
+        (15, D("79.08"), v1),
+        (16, D("99.36"), v2),
+    ]
+    assert [r.reason for r in contract.rates.all()] == [
+        ContractRate.Reason.OPENED,
+        ContractRate.Reason.ACCEPTED,
+    ]
+
+
+def test_accepting_a_version_already_in_force_moves_the_contract_from_that_moment(
+    raise_tier1_mid_month,
+):
+    v1, v2, client = raise_tier1_mid_month
+    account = funded_account(client, debt="365000.00")
+    _switch(v2)
+    with time_machine.travel(at(18, hour=11), tick=False):
+        _accept(client, v2)
+    charges = funds.interest_accrue(trading_day=datetime.date(2026, 11, 18))
+    assert [(c.day.day, c.amount) for c in charges] == [(18, D("99.36"))]
+    [early] = funds.interest_accrue(trading_day=datetime.date(2026, 11, 17))
+    assert early.amount == D("79.08")  # the day before the client accepted
+    assert account.contracts.get().fee_schedule_version == v2
+
+
+def test_a_client_who_declined_keeps_the_old_rate_until_rollover(raise_tier1_mid_month):
+    v1, v2, client = raise_tier1_mid_month
+    account = funded_account(client, debt="365000.00")
+    notice = ChangeNotice.objects.get(client=client, version=v2)
+    with time_machine.travel(at(20, month=10), tick=False):
+        disclosures.change_acknowledge(
+            user=client,
+            notice_id=notice.pk,
+            decision=Acknowledgement.Decision.DECLINED,
+            shown_hash=v2.content_hash,
+            language="en",
+            ip_address=None,
+            user_agent="pytest",
+        )
+    _switch(v2)
+    assert account.contracts.get().annual_rate == D("0.078000")
+
+
+def test_a_contract_opened_under_v1_reads_v1_even_without_a_recorded_version(raise_tier1_mid_month):
+    v1, v2, client = raise_tier1_mid_month
+    account = funded_account(verified_client(), debt="1000.00")
+    _switch(v2)
+    contract = account.contracts.get()
+    assert contract.fee_schedule_version is None
+    assert contracts.fee_schedule_of(contract) == v1
+
+
+def test_a_new_contract_records_the_terms_it_is_opened_under(raise_tier1_mid_month):
+    v1, v2, client = raise_tier1_mid_month
+    in_force("margin_contract")
+    _switch(v2)
+    terms = contracts.terms_in_force(1)
+    assert (terms.annual_rate, terms.fee_schedule) == (D("0.098000"), v2)
+
+
+# --- the fee schedule: daily interest, and what the calculator quotes -------------------------------
+
+
+def test_thirty_days_at_tier_2_cost_what_the_calculator_quotes(db):
+    # ¥100,000 at tier 2 (8.35%) for the 30 days of November: each day 23.19, in all 695.70 —
+    # the figure the calculator quotes (rounding the period once would have said 695.83).
+    in_force()
+    account = funded_account(verified_client(), debt="100000.00", tier=2)
+    assert account.contracts.get().annual_rate == D("0.083500")
+    day = datetime.date(2026, 11, 2)
+    while day <= datetime.date(2026, 11, 30):
+        funds.interest_accrue(trading_day=day)  # each run charges the days since the last
+        day += datetime.timedelta(days=1)
+    november = Charge.objects.filter(
+        margin_account=account, kind=Charge.Kind.INTEREST, day__month=11
+    )
+    assert november.count() == 30 and {c.amount for c in november} == {D("23.19")}
+    charged = sum((c.amount for c in november), D("0.00"))
+    quote = calculator.financing_cost(amount=D("100000.00"), days=30, annual_rate=D("0.0835"))
+    assert charged == quote.total == D("695.70")
+
+
+def test_the_contract_model_computes_a_day_the_same_way():
+    contract = MarginContract(annual_rate=D("0.083500"))
+    assert contract.daily_interest(D("100000.00")) == D("23.19")
