@@ -34,7 +34,7 @@ from funds.models import (
     ReconciliationBreak,
     WithdrawalRequest,
 )
-from margin.models import MarginAccount, MarginCall, MarginContract, Restriction
+from margin.models import MarginAccount, MarginCall, MarginContract
 from notices import services as notices
 from portal import calendars, money
 
@@ -230,13 +230,17 @@ def withdrawal_limit(margin_account: MarginAccount) -> WithdrawalLimit:
     """The most the client may withdraw now, and what stops them taking more."""
     from accounts import selectors as accounts
     from margin import selectors as margin
+    from margin.restrictions import account_permissions
 
     if not accounts.kyc_valid(margin_account.client):
         return WithdrawalLimit(ZERO, _("Your identity verification (KYC) is not valid."))
     if MarginCall.objects.filter(account=margin_account, status=MarginCall.Status.OPEN).exists():
         return WithdrawalLimit(ZERO, _("A margin call is open on this account."))
-    if Restriction.objects.filter(account=margin_account, lifted_at__isnull=True).exists():
-        return WithdrawalLimit(ZERO, _("The account is restricted by risk control."))
+    # A freeze (the account's or the platform's) or a margin call's restriction stops
+    # withdrawals; a concentration restriction only stops purchases of one security.
+    permissions = account_permissions(margin_account)
+    if not permissions.may_withdraw:
+        return WithdrawalLimit(ZERO, permissions.reason)
     fee = withdrawal_fee()
     withdrawable = margin.withdrawable_cash(margin_account)
     # The fee leaves the cash too, so the amount plus the fee must fit under the limit.

@@ -45,7 +45,7 @@ def end_of(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(23, 59, 59), calendars.SHANGHAI)
 
 
-# --- what a contract charges ----------------------------------------------------------------------
+# --- what a contract charges --------------------------------------------------------------------
 
 
 def fee_schedule_of(contract: MarginContract) -> Any:
@@ -111,7 +111,7 @@ def _quote(item: Any, version: Any, *, value: Decimal) -> Any:
     return FeeQuote(item.code, value, item.basis, item.tier, item, version)
 
 
-# --- the terms in force, for a new or rolled-over contract -----------------------------------------
+# --- the terms in force, for a new or rolled-over contract ---------------------------------------
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def rate_period_change(
     )
 
 
-# --- moving to a newer version by the client's acceptance -----------------------------------------
+# --- moving to a newer version by the client's acceptance ---------------------------------------
 
 
 @transaction.atomic

@@ -138,7 +138,7 @@ MARGIN_INSTRUMENT_STATUS = register(
         key="margin_instrument_status",
         category=Category.MARGIN_CALL,
         channels=(Channel.INAPP, Channel.EMAIL),
-        description=_("A security you hold became high-risk or changed how it counts as collateral"),
+        description=_("A security you hold changed status or how it counts as collateral"),
         required_context=("account_number", "code", "name", "status", "collateral"),
     )
 )

@@ -18,7 +18,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 import audit
-from margin import contracts, rules, selectors
+from margin import concentration, contracts, rules, selectors
+from margin.actors import ENGINE
 from margin.engine import RiskEngine, TickResult
 from margin.liquidation import Sellable, plan_sales
 from margin.models import (
@@ -135,6 +136,7 @@ def _after_transition_recorded(event: MarginEvent) -> None:
         if to_level == Level.WARNING:
             _notify(account, "margin_warning", event, context)
         elif to_level in (Level.CALL, Level.LIQUIDATION):
+            # A breach while a call is open is the same call, with its first deadline.
             call = _open_call(account, event)
             _restrict(account, event)
             context["deadline"] = _local(call.deadline)
@@ -143,14 +145,8 @@ def _after_transition_recorded(event: MarginEvent) -> None:
             else:
                 _propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, event)
                 _notify(account, "margin_liquidation", event, context)
-    elif to_level.severity <= Level.WARNING.severity and from_level.severity > to_level.severity:
-        met = _close_call(account, event)
-        lifted = _lift_restrictions(account, event)
-        if met or lifted:
-            _notify(account, "margin_recovered", event, context)
-
-
-ENGINE = "risk engine"
+    # Coming back up only changes the level shown: the call is met, and the restriction lifted,
+    # when the ratio reaches the warning line (``margin_call_restore``), whatever the level.
 
 
 def _str(value: Decimal | None) -> str | None:
@@ -230,13 +226,77 @@ def _open_call(account: MarginAccount, event: MarginEvent) -> MarginCall:
 CALL_TRADING_DAYS = 2
 
 
-def _close_call(account: MarginAccount, event: MarginEvent) -> bool:
-    call = MarginCall.objects.filter(account=account, status=MarginCall.Status.OPEN).first()
-    if call is None:
+@transaction.atomic
+def margin_call_restore(
+    *,
+    account_id: int,
+    ratio: Decimal | None,
+    assets: Decimal,
+    liabilities: Decimal,
+    occurred_at: datetime.datetime,
+) -> bool:
+    """The ratio is back at the warning line (Article 3: "restore the ratio to at least 150%"):
+    the open call is met and the reduce-only restriction the engine imposed is lifted. Only the
+    engine reports this, when the ratio reaches the account's own restore line; the hysteresis
+    exit from CALL (135%) meets nothing. Returns whether anything changed; running it again
+    changes nothing. A freeze, or a concentration restriction, is not the engine's to lift.
+    """
+    account = MarginAccount.objects.select_for_update().select_related("client").get(
+        pk=account_id
+    )
+    lines = account.lines
+    if ratio is not None and ratio < lines.restore:
+        return False  # not restored by the account's own lines (the engine lagged behind)
+    call = (
+        MarginCall.objects.select_for_update()
+        .filter(account=account, status=MarginCall.Status.OPEN)
+        .first()
+    )
+    if call is not None:
+        call.status, call.resolved_at = MarginCall.Status.MET, occurred_at
+        call.save(update_fields=["status", "resolved_at"])
+        audit.record(
+            actor=ENGINE,
+            action="margin.call_met",
+            obj=call,
+            data={
+                "ratio": _str(ratio),
+                "restore_line": str(lines.restore),
+                "assets": str(assets),
+                "liabilities": str(liabilities),
+            },
+        )
+    lifted = []
+    for restriction in Restriction.objects.filter(
+        account=account,
+        kind=Restriction.Kind.REDUCE_ONLY,
+        lifted_at__isnull=True,
+        imposed_by__isnull=True,
+    ):
+        restriction.lifted_at = max(occurred_at, restriction.imposed_at)
+        restriction.lift_reason = f"Ratio restored to {_percent(ratio)}"
+        restriction.save(update_fields=["lifted_at", "lift_reason"])
+        audit.record(
+            actor=ENGINE,
+            action="margin.restriction_lifted",
+            obj=restriction,
+            data={"account": account.number, "ratio": _str(ratio)},
+        )
+        lifted.append(restriction.pk)
+    if call is None and not lifted:
         return False
-    call.status, call.resolved_at = MarginCall.Status.MET, event.occurred_at
-    call.save(update_fields=["status", "resolved_at"])
-    audit.record(actor=ENGINE, action="margin.call_met", obj=call, data={"event": event.sequence})
+    key = f"call:{call.pk}" if call is not None else f"restriction:{lifted[0]}"
+    notices.enqueue(
+        recipient=account.client,
+        key="margin_recovered",
+        context={
+            "account_number": account.number,
+            "ratio": _percent(ratio),
+            "occurred_at": _local(occurred_at),
+        },
+        idempotency_key=f"margin-restored:{account.pk}:{key}",
+    )
+    _touch(account.pk)
     return True
 
 
@@ -257,24 +317,6 @@ def _restrict(account: MarginAccount, event: MarginEvent | None, reason: str = "
         obj=restriction,
         data={"account": account.number, "kind": kind.value},
     )
-
-
-def _lift_restrictions(account: MarginAccount, event: MarginEvent) -> bool:
-    lifted = False
-    for restriction in Restriction.objects.filter(
-        account=account, kind=Restriction.Kind.REDUCE_ONLY, lifted_at__isnull=True
-    ):
-        restriction.lifted_at = max(event.occurred_at, restriction.imposed_at)
-        restriction.lift_reason = f"Ratio back to {_percent(event.ratio)}"
-        restriction.save(update_fields=["lifted_at", "lift_reason"])
-        audit.record(
-            actor=ENGINE,
-            action="margin.restriction_lifted",
-            obj=restriction,
-            data={"account": account.number, "event": event.sequence},
-        )
-        lifted = True
-    return lifted
 
 
 def _sellables(account: MarginAccount) -> list[Sellable]:
@@ -616,8 +658,9 @@ def margin_transitions_record(
 ) -> list[MarginEvent]:
     """Record every transition of one engine result; return the events newly stored.
 
-    Each transition is its own transaction, so one account the database disagrees about does
-    not hold back the others. On StaleTransition the engine adopts the database's level and
+    Then the restorations (a call met at the warning line) and the concentration crossings of
+    the same result. Each is its own transaction, so one account the database disagrees about
+    does not hold back the others. On StaleTransition the engine adopts the database's level and
     number and re-evaluates that account at once, and whatever that yields is recorded in turn;
     each retry follows the database moving on, so the loop ends.
     """
@@ -642,6 +685,18 @@ def margin_transitions_record(
             continue
         if created:
             recorded.append(event)
+    for restored in result.restorations:
+        margin_call_restore(
+            account_id=restored.account_id,
+            ratio=restored.ratio,
+            assets=restored.assets,
+            liabilities=restored.liabilities,
+            occurred_at=occurred_at,
+        )
+        engine.restore_recorded(restored.account_id)
+    concentration.concentration_changes_record(
+        changes=result.concentration, occurred_at=occurred_at
+    )
     return recorded
 
 
@@ -766,6 +821,18 @@ def tier_terms(tier: int) -> TierTerms:
     )
 
 
+def _refuse_if_frozen(client: Any) -> None:
+    """New financing (a first contract, a higher tier) is refused while the client's account is
+    frozen or under a margin call, and while the platform is at its emergency freeze line."""
+    from django.urls import reverse
+
+    from margin.restrictions import financing_refusal
+
+    refusal = financing_refusal(client)
+    if refusal:
+        raise FinancingRefused("frozen", refusal, reverse("margin:index"))
+
+
 def _require_gate(user: Any, *, action: str, tier: int | None = None) -> Any:
     from education import gate
 
@@ -820,6 +887,7 @@ def financing_activate(
     existing = selectors.client_active_contract(client)
     if existing is not None:
         return Activation(existing, created=False)
+    _refuse_if_frozen(client)
 
     eligibility = accounts.margin_eligibility(client)
     if not eligibility.eligible:
@@ -942,6 +1010,7 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
         return contract
     confirmation = None
     if tier > old_tier:
+        _refuse_if_frozen(client)
         confirmation = _require_gate(client, action=gate.TIER_INCREASE, tier=tier)
         terms = tier_terms(tier)
     else:

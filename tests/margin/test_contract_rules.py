@@ -17,10 +17,17 @@ from disclosures import services as disclosures
 from disclosures.models import Acknowledgement, ChangeNotice
 from funds import services as funds
 from funds.models import Charge
-from margin import contracts
-from margin.models import ContractRate, MarginContract
+from audit.models import AuditEntry
+from margin import contracts, services
+from margin.feed import ManualFeed
+from margin.models import ContractRate, MarginCall, MarginContract, Restriction
+from margin.restrictions import account_permissions
+from margin.rules import Level, Lines
+from margin.runner import RiskRunner
+from notices.models import Notification
 from tests.disclosures.factories import approved_change, fees, in_force, staff
 from tests.funds.factories import funded_account, verified_client
+from tests.margin.conftest import make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +36,116 @@ SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 def at(day: int, hour: int = 10, month: int = 11) -> datetime.datetime:
     return datetime.datetime(2026, month, day, hour, 0, tzinfo=SHANGHAI)
+
+
+# --- Article 3: a margin call is met only when the ratio is restored to 150% ---------------------
+#
+# 100 shares of 300750.SZ owing ¥100,000. At ¥1,280 the ratio is 128%: a call, due at the close of
+# the second trading day. The level shown leaves CALL at 135% (hysteresis); the call does not.
+
+THURSDAY = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)  # 10:00 Beijing
+MONDAY_CLOSE = datetime.datetime(2026, 11, 30, 7, 0, tzinfo=datetime.UTC)
+
+
+class Book:
+    """A client's account under the live risk engine, moved by prices and by deposits."""
+
+    def __init__(self, client):
+        self.account = make_account(client, holdings=[("300750.SZ", 100, "1500.00")])
+        self.runner = RiskRunner(feed=ManualFeed())
+        self.runner.start()
+        self.minute = 0
+
+    def price(self, value):
+        self.minute += 1
+        self.runner.feed.put(
+            {"300750.SZ": value}, at=THURSDAY + datetime.timedelta(minutes=self.minute)
+        )
+        self.runner.step(now=1000.0 + self.minute)
+
+    def deposit(self, amount):
+        self.minute += 1
+        funds.deposit_credit(
+            margin_account=self.account,
+            amount=D(amount),
+            value_date=datetime.date(2026, 11, 26),
+            bank_reference=f"DEP{self.minute}",
+        )
+        self.runner.reload_changed()
+
+    @property
+    def ratio(self):
+        self.account.refresh_from_db()
+        return self.runner.engine.snapshot(self.account.pk).ratio
+
+    @property
+    def calls(self):
+        return list(MarginCall.objects.filter(account=self.account).order_by("pk"))
+
+    @property
+    def reduce_only(self):
+        return Restriction.objects.filter(
+            account=self.account, kind=Restriction.Kind.REDUCE_ONLY, lifted_at__isnull=True
+        ).exists()
+
+
+@pytest.fixture
+def called(client_alice):
+    with time_machine.travel(THURSDAY, tick=False):
+        book = Book(client_alice)
+        book.price("1280.00")
+        assert book.ratio == D("1.2800")
+        [call] = book.calls
+        assert (call.status, call.deadline) == (MarginCall.Status.OPEN, MONDAY_CLOSE)
+        assert call.deposit_needed == D("22000.00")  # 1.5 × 100,000 − 128,000
+        yield book
+
+
+def test_a_deposit_to_136_percent_leaves_the_call_open_and_the_account_reduce_only(called):
+    called.deposit("8000.00")
+    assert called.ratio == D("1.3600")
+    assert called.account.current_level == Level.WARNING  # the level shown has moved up
+    [call] = called.calls
+    assert call.status == MarginCall.Status.OPEN and called.reduce_only
+    assert not account_permissions(called.account).may_withdraw
+    assert not account_permissions(called.account).may_buy("300750.SZ")
+
+
+def test_a_deposit_to_150_percent_meets_the_call_and_lifts_reduce_only(called, client_alice):
+    called.deposit("8000.00")
+    called.deposit("14000.00")
+    assert called.ratio == D("1.5000")
+    [call] = called.calls
+    assert call.status == MarginCall.Status.MET and not called.reduce_only
+    assert Notification.objects.filter(recipient=client_alice, key="margin_recovered").exists()
+    assert AuditEntry.objects.filter(action="margin.call_met").count() == 1
+
+
+def test_a_dip_to_129_percent_before_the_deadline_is_the_same_call_with_the_same_deadline(
+    called, client_alice
+):
+    called.deposit("8000.00")  # 136%
+    called.price("1210.00")  # 8,000 + 121,000 = 129%
+    assert called.ratio == D("1.2900")
+    assert called.account.current_level == Level.CALL
+    [call] = called.calls
+    assert (call.status, call.deadline) == (MarginCall.Status.OPEN, MONDAY_CLOSE)
+    # The client is told again, with the first deadline.
+    sms = Notification.objects.filter(recipient=client_alice, key="margin_call", channel="sms")
+    assert [n.context["deadline"] for n in sms] == ["2026-11-30 15:00", "2026-11-30 15:00"]
+
+
+def test_moving_between_130_and_135_percent_still_reaches_the_deadline(called):
+    for value in ("1360.00", "1290.00", "1345.00", "1295.00", "1340.00"):
+        called.price(value)
+    assert len(called.calls) == 1
+    result = services.margin_call_deadline_sweep(now=MONDAY_CLOSE)
+    assert result.missed == 1
+    assert called.calls[0].status == MarginCall.Status.MISSED
+
+
+def test_the_restore_line_is_the_contracts_own_warning_line():
+    assert Lines(warning=D("1.60"), call=D("1.40"), liquidation=D("1.30")).restore == D("1.6000")
 
 
 # --- Article 5 and Article 6: the contract's rate, kept until rollover -----------------------------
