@@ -178,7 +178,10 @@ def test_a_few_positions_are_searched_exhaustively():
     holdings = [_holding(f"60{n:04d}.SH", 5000, f"{10 + n}.{n:02d}") for n in range(1, 5)]
     value = sum((h.quantity * h.price for h in holdings), D(0))
     plan = plan_sales(
-        cash=D("0.00"), liabilities=(value / D("1.29")).quantize(D("0.01")), holdings=holdings
+        cash=D("0.00"),
+        liabilities=(value / D("1.29")).quantize(D("0.01")),
+        holdings=holdings,
+        costs=FEES,
     )
     assert plan.exact and plan.least_possible == plan.proceeds
 
