@@ -111,6 +111,36 @@ def _quote(item: Any, version: Any, *, value: Decimal) -> Any:
     return FeeQuote(item.code, value, item.basis, item.tier, item, version)
 
 
+SELL_COST_CODES = {
+    "commission_rate": "trade_service_fee",
+    "commission_minimum": "trade_service_fee_minimum",
+    "stamp_duty_rate": "stamp_duty",
+    "transfer_fee_rate": "transfer_fee",
+}
+
+
+def sell_costs(account: MarginAccount) -> Any:
+    """What a sale costs this account: the selling items of its contract's own fee schedule (the
+    schedule in force without a contract). An item the schedule does not list costs nothing."""
+    from disclosures import selectors as disclosures
+    from margin.liquidation import SellCosts
+
+    contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
+    version = (
+        fee_schedule_of(contract)
+        if contract is not None
+        else disclosures.version_in_force(FEE_SCHEDULE)
+    )
+    items = {item.code: item for item in version.items.all()} if version is not None else {}
+    values, references = {}, {}
+    for field, code in SELL_COST_CODES.items():
+        item = items.get(code)
+        if item is not None:
+            values[field] = item.value
+            references[code] = _quote(item, version, value=item.value).reference
+    return SellCosts(**values, references=references)
+
+
 # --- the terms in force, for a new or rolled-over contract ---------------------------------------
 
 

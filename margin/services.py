@@ -320,12 +320,15 @@ def _restrict(account: MarginAccount, event: MarginEvent | None, reason: str = "
 
 
 def _sellables(account: MarginAccount) -> list[Sellable]:
+    high_risk_rate = selectors.high_risk_collateral_rate()
     return [
         Sellable(
             code=p.instrument.code,
             quantity=p.quantity,
             price=p.instrument.price,
             limit_down=p.instrument.price_limits()[0],
+            collateral_rate=selectors.collateral_rate_of(p.instrument, high_risk_rate),
+            suspended=p.instrument.suspended,
         )
         for p in Position.objects.filter(account=account).select_related("instrument")
     ]
@@ -337,6 +340,8 @@ def _propose_plan(
     event: MarginEvent | None,
     proposed_by: Any = None,
 ) -> LiquidationPlan:
+    """The least sales that bring the account back to its warning line after selling costs
+    (``margin.liquidation``), recorded with their reasoning for the officer and the client."""
     existing = LiquidationPlan.objects.filter(
         account=account,
         status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED],
@@ -345,19 +350,35 @@ def _propose_plan(
         return existing
     lines = account.lines
     sellables = _sellables(account)
+    costs = contracts.sell_costs(account)
     plan = plan_sales(
-        cash=account.cash, liabilities=account.liabilities, holdings=sellables, lines=lines
+        cash=account.cash,
+        liabilities=account.liabilities,
+        holdings=sellables,
+        lines=lines,
+        costs=costs,
     )
-    market_value = rules.market_value((s.quantity, s.price) for s in sellables)
     row = LiquidationPlan.objects.create(
         account=account,
         event=event,
         trigger=trigger,
-        ratio_at_proposal=rules.maintenance_ratio(
-            assets=account.cash + market_value, liabilities=account.liabilities
-        ),
+        ratio_at_proposal=plan.ratio_before,
         target_ratio=lines.warning,
         expected_proceeds=plan.proceeds,
+        expected_costs=plan.costs,
+        expected_ratio_after=plan.ratio_after,
+        least_possible=plan.least_possible,
+        exact=plan.exact,
+        reasoning={
+            "target": str(lines.warning),
+            "ratio_before": _str(plan.ratio_before),
+            "ratio_after": _str(plan.ratio_after),
+            "sufficient": plan.sufficient,
+            "exact": plan.exact,
+            "least_possible": _str(plan.least_possible),
+            "costs": costs.references,
+            "positions": plan.considered,
+        },
         proposed_by=proposed_by,
     )
     codes = {sale.code for sale in plan.sales}
@@ -369,6 +390,10 @@ def _propose_plan(
             quantity=sale.quantity,
             reference_price=sale.price,
             expected_proceeds=sale.proceeds,
+            commission=sale.costs.commission,
+            stamp_duty=sale.costs.stamp_duty,
+            transfer_fee=sale.costs.transfer_fee,
+            net_proceeds=sale.net,
         )
         for sale in plan.sales
     )
@@ -379,9 +404,13 @@ def _propose_plan(
         data={
             "account": account.number,
             "trigger": trigger,
-            "sales": [[s.code, s.quantity, str(s.price)] for s in plan.sales],
-            "skipped_limit_down": plan.skipped,
+            "sales": [[s.code, s.quantity, str(s.price), str(s.costs.total)] for s in plan.sales],
+            "skipped": plan.skipped,
             "expected_proceeds": str(plan.proceeds),
+            "expected_costs": str(plan.costs),
+            "ratio_after": _str(plan.ratio_after),
+            "least_possible": _str(plan.least_possible),
+            "exact": plan.exact,
             "sufficient": plan.sufficient,
         },
     )
@@ -486,11 +515,13 @@ def liquidation_plan_reject(*, plan_id: int, officer: Any, reason: str) -> Liqui
 
 @transaction.atomic
 def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
-    """Fill an approved plan at the feed's current prices and repay debt with the proceeds.
+    """Fill an approved plan at the feed's current prices and repay debt with the net proceeds.
 
-    A sale whose instrument is now at limit-down does not fill (nobody buys) and is left out;
-    a position smaller than planned sells what there is. Proceeds repay fees, then interest,
-    then debt; what is left stays as cash.
+    A sale whose instrument is now at limit-down or suspended does not fill (nobody buys) and is
+    left out; a position smaller than planned sells what there is. Each fill pays the selling
+    costs of the account's fee schedule (trade service fee, stamp duty, transfer fee), as the
+    plan said it would; the net proceeds repay fees, then interest, then debt, and what is left
+    stays as cash.
     """
     plan = (
         LiquidationPlan.objects.select_for_update()
@@ -500,14 +531,22 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
     if plan.status != LiquidationPlan.Status.APPROVED:
         return plan
     account = MarginAccount.objects.select_for_update().get(pk=plan.account_id)
+    sell_costs = contracts.sell_costs(account)
     proceeds, fills = Decimal("0.00"), []
+    costs = {"commission": Decimal("0.00"), "stamp_duty": Decimal("0.00")}
+    costs["transfer_fee"] = Decimal("0.00")
     for item in plan.items.select_related("instrument"):
         instrument = item.instrument
         position = Position.objects.filter(account=account, instrument=instrument).first()
-        if position is None or instrument.price <= instrument.price_limits()[0]:
+        if (
+            position is None
+            or instrument.suspended
+            or instrument.price <= instrument.price_limits()[0]
+        ):
             continue
         quantity = min(item.quantity, position.quantity)
         value = rules.market_value([(quantity, instrument.price)])
+        cost = sell_costs.of(value)
         if quantity == position.quantity:
             position.delete()
         else:
@@ -516,33 +555,48 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
             position.cost -= cost_sold
             position.save(update_fields=["quantity", "cost"])
         proceeds += value
-        fills.append([instrument.code, quantity, str(instrument.price), str(value)])
-    cash, repaid = account.cash + proceeds, {}
+        costs["commission"] += cost.commission
+        costs["stamp_duty"] += cost.stamp_duty
+        costs["transfer_fee"] += cost.transfer_fee
+        fills.append(
+            [instrument.code, quantity, str(instrument.price), str(value), str(cost.total)]
+        )
+    total_costs = sum(costs.values(), Decimal("0.00"))
+    cash, repaid = account.cash + proceeds - total_costs, {}
     for field in ("fees_owed", "accrued_interest", "debt"):
         repaid[field] = min(cash, getattr(account, field))
         cash -= repaid[field]
     # The client-money ledger records the fill and moves the balances (margin.signals).
     responses = liquidation_filled.send(
-        sender=LiquidationPlan, plan=plan, account_id=account.pk, proceeds=proceeds, repaid=repaid
+        sender=LiquidationPlan,
+        plan=plan,
+        account_id=account.pk,
+        proceeds=proceeds,
+        repaid=repaid,
+        costs=costs,
+        cost_references=sell_costs.references,
     )
     if not any(response is True for _receiver, response in responses):
         account_balances_apply(
             account_id=account.pk,
-            cash=proceeds - sum(repaid.values(), Decimal("0.00")),
+            cash=proceeds - total_costs - sum(repaid.values(), Decimal("0.00")),
             **{field: -amount for field, amount in repaid.items()},
         )
     account.refresh_from_db()
-    plan.status, plan.executed_at, plan.realised_proceeds = (
-        LiquidationPlan.Status.EXECUTED,
-        timezone.now(),
-        proceeds,
-    )
-    plan.save(update_fields=["status", "executed_at", "realised_proceeds"])
+    plan.status, plan.executed_at = LiquidationPlan.Status.EXECUTED, timezone.now()
+    plan.realised_proceeds, plan.realised_costs = proceeds, total_costs
+    plan.save(update_fields=["status", "executed_at", "realised_proceeds", "realised_costs"])
     audit.record(
         actor=ENGINE,
         action="margin.plan_executed",
         obj=plan,
-        data={"fills": fills, "proceeds": str(proceeds), "debt_after": str(account.debt)},
+        data={
+            "fills": fills,
+            "proceeds": str(proceeds),
+            "costs": {name: str(amount) for name, amount in costs.items()},
+            "cost_references": sell_costs.references,
+            "debt_after": str(account.debt),
+        },
     )
     notices.enqueue(
         recipient=plan.account.client,
