@@ -621,7 +621,8 @@ def volatility_regime_propose(
     in_force = current.regime if current else VolatilityRegime.Regime.NORMAL
     pending = VolatilityRegime.objects.filter(status=VolatilityRegime.Status.PROPOSED).first()
     if pending is not None:
-        if pending.regime != regime:
+        # An officer's own proposal (the emergency freeze line, say) is theirs to keep.
+        if pending.regime != regime and pending.proposed_by_id is None:
             pending.regime, pending.market_volatility = regime, market_volatility
             pending.save(update_fields=["regime", "market_volatility"])
         return pending
@@ -641,12 +642,17 @@ def volatility_regime_propose(
 def volatility_regime_decide(
     *, regime_id: int, officer: Any, confirm: bool, note: str = ""
 ) -> VolatilityRegime:
-    """A risk officer confirms (in force at once for new financing) or rejects a proposal."""
+    """A risk officer confirms (in force at once for new business) or rejects a proposal; not
+    the officer who proposed it. The emergency level is the platform-wide freeze line."""
     if not officer.has_perm("margin.decide_volatilityregime"):
         raise PlanDecisionError(_("Only a risk officer may set the volatility regime."))
     row = VolatilityRegime.objects.select_for_update().get(pk=regime_id)
     if row.status != VolatilityRegime.Status.PROPOSED:
         raise PlanDecisionError(_("This proposal has already been decided."))
+    if row.proposed_by_id is not None and row.proposed_by_id == officer.pk:
+        raise PlanDecisionError(
+            _("Four-eyes rule: the officer who proposed this regime cannot also confirm it.")
+        )
     if not confirm and not note.strip():
         raise PlanDecisionError(_("Say why the proposal is rejected."))
     row.status = VolatilityRegime.Status.CONFIRMED if confirm else VolatilityRegime.Status.REJECTED
