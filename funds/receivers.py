@@ -50,9 +50,7 @@ def liquidation_filled(
         ledger.open_margin_account(account, value_date=today)
     costs = costs or {}
     commission = costs.get("commission", Decimal("0.00"))
-    withheld = costs.get("stamp_duty", Decimal("0.00")) + costs.get(
-        "transfer_fee", Decimal("0.00")
-    )
+    withheld = costs.get("stamp_duty", Decimal("0.00")) + costs.get("transfer_fee", Decimal("0.00"))
     lines: list[tuple[ledger.LedgerAccount, Decimal]] = []
     if proceeds > 0:
         settlement = ledger.house_account(Kind.MARKET_SETTLEMENT)

@@ -116,8 +116,10 @@ class SellCosts:
             return 0
         fen = self._fen_rates
         commission = max(_half_up(value_fen * fen[0], _RATE_DEN), fen[1])
-        return commission + _half_up(value_fen * fen[2], _RATE_DEN) + _half_up(
-            value_fen * fen[3], _RATE_DEN
+        return (
+            commission
+            + _half_up(value_fen * fen[2], _RATE_DEN)
+            + _half_up(value_fen * fen[3], _RATE_DEN)
         )
 
     @cached_property

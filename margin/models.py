@@ -52,6 +52,7 @@ class Instrument(models.Model):
     )
     name_zh = models.CharField(_("Chinese name"), max_length=50)
     name_en = models.CharField(_("English name"), max_length=100)
+
     class RiskWarning(models.TextChoices):
         NONE = "", _("None")
         ST = "st", _("ST (risk warning)")

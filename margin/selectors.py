@@ -10,12 +10,13 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Mod
-from django.utils import translation
+from django.utils import timezone, translation
 
 from margin import rules, status
 from margin.engine import RiskEngine
 from margin.models import (
     Instrument,
+    LiquidationPlan,
     MarginAccount,
     MarginCall,
     MarginContract,
@@ -411,6 +412,44 @@ def financing_offer(user: Any) -> dict[str, Any]:
         "documents_accepted": disclosures.may_open_financing(user),
         "gate": gate.check(user, action=gate.FINANCING),
         "verified_assets": accounts.verified_average_assets(user),
+    }
+
+
+def client_liquidation_plan(account: MarginAccount) -> LiquidationPlan | None:
+    """The plan a client is shown: one waiting for a decision or being executed, else the last
+    one executed in the past 30 days."""
+    plans = LiquidationPlan.objects.filter(account=account)
+    open_plan = plans.filter(
+        status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED]
+    ).first()
+    if open_plan is not None:
+        return open_plan
+    recent = timezone.now() - datetime.timedelta(days=30)
+    return plans.filter(status=LiquidationPlan.Status.EXECUTED, executed_at__gte=recent).first()
+
+
+def contract_terms_summary(contract: MarginContract) -> dict[str, Any]:
+    """Which versions the contract runs on, and whether newer ones are in force: what moving to
+    them means (rollover, or accepting them) is the client's choice."""
+    from disclosures import selectors as disclosures
+    from margin.contracts import fee_schedule_of
+
+    fee_schedule = fee_schedule_of(contract)
+    in_force = disclosures.version_in_force("fee_schedule")
+    terms_in_force = disclosures.version_in_force("margin_contract")
+    newer = (
+        in_force is not None and fee_schedule is not None and in_force.pk != fee_schedule.pk
+    ) or (
+        terms_in_force is not None
+        and contract.terms_version_id is not None
+        and terms_in_force.pk != contract.terms_version_id
+    )
+    return {
+        "fee_schedule": fee_schedule,
+        "terms": contract.terms_version,
+        "fee_schedule_in_force": in_force,
+        "terms_in_force": terms_in_force,
+        "newer_in_force": newer,
     }
 
 

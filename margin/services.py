@@ -241,9 +241,7 @@ def margin_call_restore(
     exit from CALL (135%) meets nothing. Returns whether anything changed; running it again
     changes nothing. A freeze, or a concentration restriction, is not the engine's to lift.
     """
-    account = MarginAccount.objects.select_for_update().select_related("client").get(
-        pk=account_id
-    )
+    account = MarginAccount.objects.select_for_update().select_related("client").get(pk=account_id)
     lines = account.lines
     if ratio is not None and ratio < lines.restore:
         return False  # not restored by the account's own lines (the engine lagged behind)

@@ -16,7 +16,9 @@ def test_thirty_days_at_tier_2_is_thirty_daily_charges_not_one_rounding_of_the_p
     cost = calculator.financing_cost(amount=D("100000.00"), days=30, annual_rate=D("0.0835"))
     assert cost.daily_interest == D("23.19")
     assert cost.interest == cost.total == D("695.70")
-    assert cost.interest == sum((daily_charge(D("100000.00"), D("0.0835")) for _ in range(30)), D(0))
+    assert cost.interest == sum(
+        (daily_charge(D("100000.00"), D("0.0835")) for _ in range(30)), D(0)
+    )
 
 
 def test_penalty_is_charged_daily_at_the_daily_rate():

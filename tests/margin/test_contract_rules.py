@@ -11,16 +11,17 @@ from decimal import Decimal as D
 
 import pytest
 import time_machine
+from django.urls import reverse
 
+from audit.models import AuditEntry
 from disclosures import calculator
 from disclosures import services as disclosures
 from disclosures.models import Acknowledgement, ChangeNotice
 from funds import services as funds
 from funds.models import Charge
-from audit.models import AuditEntry
-from margin import contracts, services
+from margin import contracts, instruments, selectors, services
 from margin.feed import ManualFeed
-from margin.models import ContractRate, MarginCall, MarginContract, Restriction
+from margin.models import ContractRate, Instrument, MarginCall, MarginContract, Restriction
 from margin.restrictions import account_permissions
 from margin.rules import Level, Lines
 from margin.runner import RiskRunner
@@ -148,7 +149,7 @@ def test_the_restore_line_is_the_contracts_own_warning_line():
     assert Lines(warning=D("1.60"), call=D("1.40"), liquidation=D("1.30")).restore == D("1.6000")
 
 
-# --- Article 5 and Article 6: the contract's rate, kept until rollover -----------------------------
+# --- Article 5 and Article 6: the contract's rate, kept until rollover ---------------------------
 
 
 def _tier1(value: str):
@@ -208,7 +209,7 @@ def test_an_existing_contract_keeps_its_rate_when_the_schedule_raises_it(raise_t
 
 
 def test_penalty_interest_also_comes_from_the_contracts_own_fee_schedule(raise_tier1_mid_month):
-    v1, v2, client = raise_tier1_mid_month
+    v1, v2, _client = raise_tier1_mid_month
     funded_account(verified_client(), debt="100000.00", rollover=datetime.date(2026, 11, 10))
     _switch(v2)
     charges = funds.interest_accrue(trading_day=datetime.date(2026, 11, 17))
@@ -244,7 +245,7 @@ def test_a_client_who_accepted_the_change_pays_the_new_rate_from_its_effective_t
 def test_accepting_a_version_already_in_force_moves_the_contract_from_that_moment(
     raise_tier1_mid_month,
 ):
-    v1, v2, client = raise_tier1_mid_month
+    _v1, v2, client = raise_tier1_mid_month
     account = funded_account(client, debt="365000.00")
     _switch(v2)
     with time_machine.travel(at(18, hour=11), tick=False):
@@ -257,7 +258,7 @@ def test_accepting_a_version_already_in_force_moves_the_contract_from_that_momen
 
 
 def test_a_client_who_declined_keeps_the_old_rate_until_rollover(raise_tier1_mid_month):
-    v1, v2, client = raise_tier1_mid_month
+    _v1, v2, client = raise_tier1_mid_month
     account = funded_account(client, debt="365000.00")
     notice = ChangeNotice.objects.get(client=client, version=v2)
     with time_machine.travel(at(20, month=10), tick=False):
@@ -275,7 +276,7 @@ def test_a_client_who_declined_keeps_the_old_rate_until_rollover(raise_tier1_mid
 
 
 def test_a_contract_opened_under_v1_reads_v1_even_without_a_recorded_version(raise_tier1_mid_month):
-    v1, v2, client = raise_tier1_mid_month
+    v1, v2, _client = raise_tier1_mid_month
     account = funded_account(verified_client(), debt="1000.00")
     _switch(v2)
     contract = account.contracts.get()
@@ -284,14 +285,14 @@ def test_a_contract_opened_under_v1_reads_v1_even_without_a_recorded_version(rai
 
 
 def test_a_new_contract_records_the_terms_it_is_opened_under(raise_tier1_mid_month):
-    v1, v2, client = raise_tier1_mid_month
+    _v1, v2, _client = raise_tier1_mid_month
     in_force("margin_contract")
     _switch(v2)
     terms = contracts.terms_in_force(1)
     assert (terms.annual_rate, terms.fee_schedule) == (D("0.098000"), v2)
 
 
-# --- the fee schedule: daily interest, and what the calculator quotes -------------------------------
+# --- the fee schedule: daily interest, and what the calculator quotes -----------------------------
 
 
 def test_thirty_days_at_tier_2_cost_what_the_calculator_quotes(db):
@@ -316,3 +317,182 @@ def test_thirty_days_at_tier_2_cost_what_the_calculator_quotes(db):
 def test_the_contract_model_computes_a_day_the_same_way():
     contract = MarginContract(annual_rate=D("0.083500"))
     assert contract.daily_interest(D("100000.00")) == D("23.19")
+
+
+# --- Article 4: no single security above 30% of total assets -------------------------------------
+
+
+def _officer(role="risk_officer", **kwargs):
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(role=role, **kwargs)
+    user.groups.add(Group.objects.get(name=role))
+    TOTP.activate(user, "JBSWY3DPEHPK3PXP")
+    return user
+
+
+@pytest.fixture
+def diversified(client_bob):
+    # 40 Moutai at 1,500 (60,000) and 10,000 Ping An at 12 (120,000), 20,000 cash: 200,000 of
+    # assets on 100,000 owed. Ping An is 60% of the assets, Moutai exactly 30% (allowed).
+    with time_machine.travel(THURSDAY, tick=False):
+        account = make_account(
+            client_bob,
+            cash="20000.00",
+            holdings=[("600519.SH", 40, "1500.00"), ("000001.SZ", 10000, "12.00")],
+        )
+        runner = RiskRunner(feed=ManualFeed())
+        runner.start()
+        yield account, runner
+
+
+def test_a_position_over_30_percent_stops_purchases_of_it_and_the_client_is_told(
+    diversified, client_bob
+):
+    account, _runner = diversified
+    [restriction] = Restriction.objects.filter(account=account, lifted_at__isnull=True)
+    assert (restriction.kind, restriction.instrument.code) == ("concentration", "000001.SZ")
+    assert "60.00%" in restriction.reason and "30.00%" in restriction.reason
+    permissions = account_permissions(account)
+    assert not permissions.may_buy("000001.SZ")
+    assert permissions.may_buy("600519.SH")  # exactly 30% is within the limit
+    assert permissions.may_withdraw and permissions.may_finance and permissions.may_sell
+    notice = Notification.objects.get(
+        recipient=client_bob, key="margin_concentration", channel="inapp"
+    )
+    assert notice.context["share"] == "60.00%" and notice.context["limit"] == "30.00%"
+    assert AuditEntry.objects.filter(action="margin.concentration_breach").count() == 1
+
+
+def test_the_dashboard_shows_the_largest_share_against_the_limit(diversified, client, client_bob):
+    client.force_login(client_bob)
+    page = client.get("/margin/").content.decode()
+    status = selectors.account_status(diversified[0])
+    assert status["concentration"] == {
+        "limit": "0.3000",
+        "largest": "000001.SZ",
+        "largest_share": "0.6000",
+        "over": ["000001.SZ"],
+    }
+    assert 'data-testid="margin-concentration"' in page and "000001.SZ · 60.00%" in page
+
+
+def test_a_price_rise_of_the_30_percent_position_puts_it_over_too(diversified):
+    account, runner = diversified
+    runner.feed.put({"600519.SH": "1500.01"}, at=THURSDAY + datetime.timedelta(minutes=1))
+    runner.step(now=2000.0)
+    codes = set(
+        Restriction.objects.filter(account=account, lifted_at__isnull=True).values_list(
+            "instrument__code", flat=True
+        )
+    )
+    assert codes == {"000001.SZ", "600519.SH"}
+
+
+def test_back_within_the_limit_the_restriction_is_lifted(diversified):
+    account, runner = diversified
+    # Ping An falls 10%: 108,000 of 188,000 (57.45%), and Moutai is 31.91%: both over.
+    runner.feed.put({"000001.SZ": "10.80"}, at=THURSDAY + datetime.timedelta(minutes=1))
+    runner.step(now=2000.0)
+    assert Restriction.objects.filter(
+        account=account, instrument__code="000001.SZ", lifted_at__isnull=True
+    ).exists()
+    funds.deposit_credit(
+        margin_account=account,
+        amount=D("200000.00"),
+        value_date=datetime.date(2026, 11, 26),
+        bank_reference="DEP-BIG",
+    )
+    runner.reload_changed()  # 108,000 of 388,000 is 27.84%: both back within the limit
+    assert not Restriction.objects.filter(account=account, lifted_at__isnull=True).exists()
+    assert AuditEntry.objects.filter(action="margin.concentration_cleared").count() == 2
+
+
+def test_risk_officers_see_the_breaches_in_admin(diversified, client):
+    client.force_login(_officer())
+    page = client.get(
+        reverse("admin:margin_restriction_changelist"),
+        {"kind__exact": "concentration", "active": "yes"},
+    ).content.decode()
+    assert "000001.SZ" in page and diversified[0].number in page
+
+
+# --- Article 2: high-risk and ineligible securities count for less --------------------------------
+
+
+@pytest.fixture
+def holder(client_bob):
+    in_force()  # the fee schedule: high-risk securities count at 50%
+    with time_machine.travel(THURSDAY, tick=False):
+        account = make_account(
+            client_bob,
+            cash="50000.00",
+            holdings=[("600000.SH", 10000, "10.00"), ("600036.SH", 2000, "40.00")],
+        )
+        yield account
+
+
+def _set_status(instrument_code, officer, **changes):
+    instrument = Instrument.objects.get(code=instrument_code)
+    values = {
+        "risk_warning": instrument.risk_warning,
+        "suspension": instrument.suspension,
+        "is_high_risk": instrument.is_high_risk,
+        "collateral_eligible": instrument.collateral_eligible,
+        "note": "SSE announcement 2026-11-26",
+    }
+    values.update(changes)
+    return instruments.instrument_status_change(
+        instrument_id=instrument.pk, officer=officer, **values
+    )
+
+
+def test_a_star_st_security_counts_at_the_fee_schedules_high_risk_rate(holder, client_bob):
+    # 50,000 cash + 100,000 + 80,000 on 100,000: 230%. *ST on 600000.SH counts it at 50%:
+    # 50,000 + 50,000 + 80,000 = 180,000, 180%.
+    officer = _officer()
+    with time_machine.travel(THURSDAY, tick=False):
+        runner = RiskRunner(feed=ManualFeed())
+        runner.start()
+        assert runner.engine.snapshot(holder.pk).ratio == D("2.3000")
+        _set_status("600000.SH", officer, risk_warning="star_st")
+        runner.reload_changed()
+    assert runner.engine.snapshot(holder.pk).ratio == D("1.8000")
+    status = selectors.account_status(holder)
+    assert status["ratio"] == "1.8000" and status["collateral_value"] == "130000.00"
+    [position] = [p for p in status["positions"] if p["code"] == "600000.SH"]
+    assert position["high_risk"] and position["flags"] == ["star_st"]
+    assert position["collateral_rate"] == "0.5000"
+    # Audited, and the holder is told how it now counts.
+    entry = AuditEntry.objects.get(action="margin.instrument_status_changed")
+    assert entry.data["collateral_rate"] == "0.5000"
+    notice = Notification.objects.get(
+        recipient=client_bob, key="margin_instrument_status", channel="inapp"
+    )
+    assert notice.context["collateral"] == "50%" and "*ST" in notice.context["status"]
+    assert Instrument.objects.get(code="600000.SH").is_st  # the ±5% limit follows
+
+
+def test_an_ineligible_security_counts_for_nothing(holder):
+    _set_status("600036.SH", _officer(), collateral_eligible=False)
+    status = selectors.account_status(holder)
+    # 50,000 + 100,000 + 0 = 150,000 on 100,000
+    assert status["ratio"] == "1.5000" and status["assets"] == "150000.00"
+    assert selectors.withdrawable_cash(holder) == D("0.00")  # under the 300% line
+
+
+def test_a_suspension_for_abnormal_fluctuation_is_high_risk_and_is_not_sold(holder):
+    instrument = _set_status("600000.SH", _officer(), suspension="abnormal")
+    assert instrument.high_risk and instrument.suspended
+    assert [s.code for s in services._sellables(holder) if s.locked] == ["600000.SH"]
+
+
+def test_only_a_risk_officer_changes_a_status_and_says_why(holder):
+    with pytest.raises(instruments.InstrumentStatusError):
+        _set_status("600000.SH", _officer("compliance"), risk_warning="st")
+    with pytest.raises(instruments.InstrumentStatusError):
+        _set_status("600000.SH", _officer(), risk_warning="st", note="  ")
+    assert Instrument.objects.get(code="600000.SH").risk_warning == ""

@@ -472,7 +472,7 @@ def test_the_engine_agrees_with_the_rules_on_collateral_tick_after_tick(path):
             )
 
 
-# --- concentration (Article 4) ---------------------------------------------------------------------
+# --- concentration (Article 4) --------------------------------------------------------------------
 
 
 def test_a_position_over_the_limit_is_reported_once_and_again_when_back_within():
@@ -547,7 +547,7 @@ def test_the_engines_breaches_are_the_rules_breaches(seed):
     assert breached == expected
 
 
-# --- a margin call awaits the warning line (Article 3) ---------------------------------------------
+# --- a margin call awaits the warning line (Article 3) --------------------------------------------
 
 
 def test_a_call_is_restored_at_the_warning_line_not_at_the_hysteresis_exit():

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from margin import rules
-from margin.liquidation import NO_COSTS, SellCosts, Sellable, largest_first, plan_sales
+from margin.liquidation import NO_COSTS, Sellable, SellCosts, largest_first, plan_sales
 
 # The demo fee schedule's selling costs: trade service fee 0.03% (at least ¥5 an order), stamp
 # duty 0.05% on sales, transfer fee 0.001%.
@@ -99,7 +99,7 @@ def test_the_plan_explains_each_position_to_the_officer_and_the_client():
     assert rows["000002.SZ"] == rows["000002.SZ"] | {"action": "skip", "why": "limit_down"}
 
 
-# --- what can be sold, and how ---------------------------------------------------------------------
+# --- what can be sold, and how --------------------------------------------------------------------
 
 
 def test_positions_at_limit_down_or_suspended_are_left_out():
