@@ -154,7 +154,7 @@ def test_new_financing_is_refused_while_frozen(account, erin, ivan):
     assert refused.value.reason == "frozen"
 
 
-# --- the platform-wide freeze line -----------------------------------------------------------------
+# --- the platform-wide freeze line ----------------------------------------------------------------
 
 
 def _emergency(erin, ivan):
