@@ -247,7 +247,7 @@ def accepted_version(user: User, kind: str) -> DocumentVersion | None:
     return ack.version if ack else None
 
 
-def accepted_client_ids(version: DocumentVersion) -> QuerySet[Acknowledgement]:
+def accepted_client_ids(version: DocumentVersion) -> QuerySet[Acknowledgement, int]:
     """The ids of the clients who accepted `version` (a values_list, usable in a subquery)."""
     return Acknowledgement.objects.filter(
         version=version, decision=Acknowledgement.Decision.ACCEPTED

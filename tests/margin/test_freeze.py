@@ -166,9 +166,7 @@ def _emergency(erin, ivan):
     return services.volatility_regime_decide(regime_id=proposal.pk, officer=ivan, confirm=True)
 
 
-def test_the_emergency_level_applies_the_same_restrictions_to_every_account(
-    account, erin, ivan
-):
+def test_the_emergency_level_applies_the_same_restrictions_to_every_account(account, erin, ivan):
     other = funded_account(verified_client(email="bo@example.test"), cash="5000.00")
     _emergency(erin, ivan)
     for each in (account, other):

@@ -1,7 +1,6 @@
 """Risk officers work freezes, instrument statuses, the freeze line and plans from admin; other
 staff roles and clients cannot."""
 
-
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth.models import Group
