@@ -260,6 +260,7 @@ class RiskRunner:
             if known is not None:
                 instrument.last_price = known.last_price  # the feed's price stands
             self._instruments[instrument.code] = instrument
+            self._limits[instrument.code] = instrument.price_limits()  # ST narrows the band
         result = self.engine.set_collateral({i.code: self._rate(i.code) for i in changed})
         self._record(result)
         self._dirty.update(result.account_ids.tolist())

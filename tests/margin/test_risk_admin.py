@@ -20,6 +20,16 @@ from tests.margin.conftest import make_account
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Assertions read the English source strings."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 def _staff(role, **kwargs):
     user = UserFactory(role=role, **kwargs)
     user.groups.add(Group.objects.get(name=role))
