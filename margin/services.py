@@ -531,8 +531,7 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
     account = MarginAccount.objects.select_for_update().get(pk=plan.account_id)
     sell_costs = contracts.sell_costs(account)
     proceeds, fills = Decimal("0.00"), []
-    costs = {"commission": Decimal("0.00"), "stamp_duty": Decimal("0.00")}
-    costs["transfer_fee"] = Decimal("0.00")
+    costs = dict.fromkeys(("commission", "stamp_duty", "transfer_fee"), Decimal("0.00"))
     for item in plan.items.select_related("instrument"):
         instrument = item.instrument
         position = Position.objects.filter(account=account, instrument=instrument).first()
