@@ -59,10 +59,13 @@ class Permissions:
 
 
 def emergency_regime() -> VolatilityRegime | None:
-    """The confirmed emergency regime in force, if the platform is at its freeze line."""
-    from margin.selectors import current_regime
-
-    regime = current_regime()
+    """The confirmed emergency regime in force, if the platform is at its freeze line (the
+    confirmed regime decided last is in force, as ``selectors.current_regime`` reads it)."""
+    regime = (
+        VolatilityRegime.objects.filter(status=VolatilityRegime.Status.CONFIRMED)
+        .order_by("-decided_at")
+        .first()
+    )
     if regime is not None and regime.regime == VolatilityRegime.Regime.EMERGENCY:
         return regime
     return None
@@ -138,7 +141,6 @@ def buy_refusal(account: MarginAccount, code: str) -> str | None:
 
 def financing_refusal(user: Any) -> str | None:
     """Why new financing (opening, or a higher tier) is refused for this client now."""
-    from margin.selectors import account_for_client
-
-    permissions = account_permissions(account_for_client(user))
+    account = MarginAccount.objects.filter(client=user).order_by("number").first()
+    permissions = account_permissions(account)
     return permissions.reason if not permissions.may_finance else None

@@ -13,6 +13,7 @@ from django.db.models.functions import Mod
 from django.utils import timezone, translation
 
 from margin import rules, status
+from margin.contracts import fee_schedule_of
 from margin.engine import RiskEngine
 from margin.models import (
     Instrument,
@@ -24,6 +25,7 @@ from margin.models import (
     Restriction,
     VolatilityRegime,
 )
+from margin.restrictions import Permissions, account_blockers, account_permissions, platform_blocker
 from margin.rules import DEFAULT_LINES, Level, Lines
 
 
@@ -101,8 +103,6 @@ def instrument_flags(instrument: Instrument) -> list[str]:
 def account_status(account: MarginAccount) -> dict[str, Any]:
     """The account's status at the prices in the tables: a constant number of queries,
     whatever it holds."""
-    from margin.restrictions import account_permissions
-
     contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
     lines = contract.lines if contract else DEFAULT_LINES
     high_risk_rate = high_risk_collateral_rate()
@@ -137,8 +137,6 @@ def restrictions_payload(permissions: Any) -> dict[str, Any]:
 
 def restrictions_by_account(account_ids: Any) -> dict[int, dict[str, Any]]:
     """``restrictions_payload`` for many accounts in two queries (the runner's pushes)."""
-    from margin.restrictions import Permissions, account_blockers, platform_blocker
-
     platform = platform_blocker()
     found: dict[int, Permissions] = {}
     rows = Restriction.objects.filter(account_id__in=account_ids, lifted_at__isnull=True)
@@ -348,8 +346,6 @@ def withdrawable_cash(account: MarginAccount) -> Decimal:
     """Cash the client may take out now (for funds' withdrawals): what keeps the ratio at or
     above the withdrawal line (300%) at today's prices, each position counted as the ratio
     counts it, and nothing while the account or the platform is frozen or under a margin call."""
-    from margin.restrictions import account_permissions
-
     if not account_permissions(account).may_withdraw:
         return rules.ZERO_MONEY
     positions = Position.objects.filter(account=account).select_related("instrument")
@@ -432,7 +428,6 @@ def contract_terms_summary(contract: MarginContract) -> dict[str, Any]:
     """Which versions the contract runs on, and whether newer ones are in force: what moving to
     them means (rollover, or accepting them) is the client's choice."""
     from disclosures import selectors as disclosures
-    from margin.contracts import fee_schedule_of
 
     fee_schedule = fee_schedule_of(contract)
     in_force = disclosures.version_in_force("fee_schedule")

@@ -35,6 +35,7 @@ from margin.models import (
     Restriction,
     VolatilityRegime,
 )
+from margin.restrictions import financing_refusal
 from margin.rules import Level
 from margin.signals import liquidation_filled
 from notices import services as notices
@@ -882,8 +883,6 @@ def _refuse_if_frozen(client: Any) -> None:
     """New financing (a first contract, a higher tier) is refused while the client's account is
     frozen or under a margin call, and while the platform is at its emergency freeze line."""
     from django.urls import reverse
-
-    from margin.restrictions import financing_refusal
 
     refusal = financing_refusal(client)
     if refusal:
