@@ -66,7 +66,7 @@ CONTRACT_ZH = """第一条 融资额度
 初始保证金比例不低于100%（自2026年1月19日起），即融资金额不超过您的保证金。各杠杆档位的融资上限见本条款所附项目表。
 
 第二条 维持担保比例
-维持担保比例 = 总资产 ÷ 总负债。总资产为现金加持仓市值，总负债为融资本金、应计利息及应付费用之和。
+维持担保比例 = 总资产 ÷ 总负债。总资产为现金加持仓市值，总负债为融资本金、应计利息及应付费用之和。风险警示（ST、*ST）、处于退市整理期或因异常波动停牌核查的高风险证券，按收费标准所列的折算率计入总资产；不具备担保品资格的证券折算率为0。
 
 第三条 风控线
 提取线300%：高于该比例时，超出部分可以提取。预警线150%：低于该比例时本公司向您发出预警。追保线130%：低于该比例时，您须在2个交易日内将比例恢复至150%以上。平仓线120%：低于该比例时，本公司将立即强制平仓。
@@ -81,13 +81,13 @@ CONTRACT_ZH = """第一条 融资额度
 合同期限最长6个月，到期可以展期。展期时适用当时有效的合同条款与收费标准。
 
 第七条 强制平仓
-强制平仓按本公司公布的平仓规则执行，每一笔平仓均留有记录，您可以在门户查看并提出申诉。"""
+强制平仓按本公司公布的平仓规则执行：在扣除收费标准所列卖出费用后，卖出足以使维持担保比例恢复至预警线的最少市值，按交易所规定的数量卖出，跌停或停牌的证券不卖出。每一笔平仓均留有记录，您可以在门户查看平仓方案及其理由并提出申诉。"""
 
 CONTRACT_EN = """Article 1 Credit
 The initial margin ratio is at least 100% (since 19 January 2026): financing never exceeds your margin. The cap for each leverage tier is in the item table of these terms.
 
 Article 2 Maintenance ratio
-Maintenance ratio = total assets ÷ total liabilities. Total assets are cash plus the market value of positions; total liabilities are financing principal, accrued interest and fees owed.
+Maintenance ratio = total assets ÷ total liabilities. Total assets are cash plus the market value of positions; total liabilities are financing principal, accrued interest and fees owed. High-risk securities (risk warning ST or *ST, in the delisting arrangement period, or suspended for an abnormal-fluctuation check) count toward total assets at the collateral rate in the fee schedule; securities not eligible as collateral count at 0.
 
 Article 3 Lines
 Withdrawal line 300%: above it, the excess may be withdrawn. Warning line 150%: below it, we warn you. Margin call line 130%: below it, you must restore the ratio to at least 150% within 2 trading days. Forced liquidation line 120%: below it, we liquidate immediately.
@@ -102,7 +102,7 @@ Article 6 Term and rollover
 A contract runs for at most 6 months and may be rolled over. At rollover the contract terms and fee schedule then in force apply.
 
 Article 7 Forced liquidation
-Forced liquidation follows our published liquidation rules; every liquidation is recorded, and you can see it in the portal and appeal it."""
+Forced liquidation follows our published liquidation rules: after the selling costs in the fee schedule, we sell the least market value that restores the maintenance ratio to the warning line, in the order sizes the exchanges allow, and sell nothing at limit-down or suspended. Every liquidation is recorded; you can see the plan and its reasons in the portal and appeal it."""
 
 RISK_ZH = """一、杠杆放大风险
 融资交易在放大收益的同时放大亏损。若持仓价格下跌，您的亏损可能超过自有资金，您仍须偿还全部负债。
@@ -174,31 +174,37 @@ FEES_ZH = """一、融资利息
 融资利息按您所在杠杆档位的年利率逐日计提，日利息 = 融资余额 × 年利率 ÷ 360，按分四舍五入。各档年利率见下表。
 
 二、罚息
-逾期未偿还的款项，自逾期之日起按日计收罚息，罚息 = 逾期金额 × 日罚息率 × 逾期天数。
+逾期未偿还的款项，自逾期之日起按日计收罚息，每日罚息 = 逾期金额 × 日罚息率，按分四舍五入。
 
-三、交易服务费
-融资买入与卖出平仓，按成交金额收取交易服务费。
+三、交易费用
+每笔买入与卖出（含强制平仓）按成交金额收取交易服务费，每笔不低于表列最低金额；卖出时另按成交金额代收印花税，买卖均代收过户费，费率见下表。交易费用在成交时收取，不计入融资利息。
 
 四、提现手续费
 每笔提现按表列金额收取。
 
 五、其他
-除本收费标准列明的项目外，本公司不收取任何其他费用。不接受收费变更而结清融资的，不收取任何费用。"""
+除本收费标准列明的项目外，本公司不收取任何其他费用。不接受收费变更而结清融资的，不收取任何费用。
+
+六、担保品折算率
+高风险证券（ST、*ST、退市整理期、异常波动停牌核查）按表列折算率计入总资产；不具备担保品资格的证券折算率为0。"""
 
 FEES_EN = """1. Financing interest
 Interest accrues daily at the annual rate of your leverage tier: daily interest = financing balance × annual rate ÷ 360, rounded half-up to the fen. The rate of each tier is in the table.
 
 2. Penalty interest
-Amounts overdue bear penalty interest every day from the day they fall due: penalty = overdue amount × daily penalty rate × days overdue.
+Amounts overdue bear penalty interest every day from the day they fall due: each day's penalty = overdue amount × daily penalty rate, rounded half-up to the fen.
 
-3. Trade service fee
-Financed purchases and the sales that close them pay the trade service fee on the trade value.
+3. Trade costs
+Every purchase and sale (forced liquidation included) pays the trade service fee on the trade value, at least the minimum in the table per order; sales also pay stamp duty, collected for the tax authority, and both sides the transfer fee, at the rates in the table. Trade costs are charged when a trade is made and are not part of financing interest.
 
 4. Withdrawal fee
 Each withdrawal pays the amount in the table.
 
 5. Nothing else
-We charge nothing that is not in this fee schedule. Repaying and closing your financing because you do not accept a fee change costs nothing."""
+We charge nothing that is not in this fee schedule. Repaying and closing your financing because you do not accept a fee change costs nothing.
+
+6. Collateral rates
+High-risk securities (ST, *ST, in the delisting arrangement period, or suspended for an abnormal-fluctuation check) count toward total assets at the rate in the table; securities not eligible as collateral count at 0."""
 
 FEES_V2_ZH = FEES_ZH.replace(
     "四、提现手续费\n每笔提现按表列金额收取。",
@@ -274,8 +280,49 @@ def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: s
             "0.000300",
             ItemKind.TRADE_FEE,
             basis=Basis.PER_TRADE,
-            note_zh="融资买入与卖出平仓",
-            note_en="financed purchases and closing sales",
+            note_zh="每笔买入与卖出",
+            note_en="each purchase and sale",
+        ),
+        _rate(
+            "trade_service_fee_minimum",
+            "交易服务费最低收费",
+            "Trade service fee, minimum",
+            "5.00",
+            ItemKind.TRADE_FEE_MINIMUM,
+            basis=Basis.FIXED,
+            note_zh="每笔成交",
+            note_en="each order",
+        ),
+        _rate(
+            "stamp_duty",
+            "印花税（代收）",
+            "Stamp duty (collected for the tax authority)",
+            "0.000500",
+            ItemKind.SELL_FEE,
+            basis=Basis.PER_TRADE,
+            note_zh="仅卖出",
+            note_en="sales only",
+        ),
+        _rate(
+            "transfer_fee",
+            "过户费（代收）",
+            "Transfer fee (collected for the registrar)",
+            "0.000010",
+            ItemKind.TRADE_LEVY,
+            basis=Basis.PER_TRADE,
+            note_zh="买入与卖出",
+            note_en="purchases and sales",
+        ),
+        ItemSpec(
+            "collateral_rate_high_risk",
+            "高风险证券担保品折算率",
+            "Collateral rate of high-risk securities",
+            Basis.RATIO,
+            Decimal("0.5000"),
+            None,
+            ItemKind.LIMIT,
+            "ST、*ST、退市整理期、异常波动停牌核查",
+            "ST, *ST, delisting arrangement, abnormal-fluctuation suspension",
         ),
         _rate(
             "withdrawal_fee",

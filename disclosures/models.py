@@ -281,6 +281,8 @@ class ItemKind(models.TextChoices):
     FINANCING_RATE = "financing_rate", _("financing interest rate (one per leverage tier)")
     PENALTY_RATE = "penalty_rate", _("penalty interest rate on overdue amounts")
     TRADE_FEE = "trade_fee", _("fee on every buy and every sell")
+    TRADE_FEE_MINIMUM = "trade_fee_minimum", _("minimum trade fee per order")
+    TRADE_LEVY = "trade_levy", _("charge collected for a third party on every buy and sell")
     BUY_FEE = "buy_fee", _("fee on buys")
     SELL_FEE = "sell_fee", _("fee on sells")
     WITHDRAWAL_FEE = "withdrawal_fee", _("fee on withdrawals")

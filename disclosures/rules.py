@@ -39,6 +39,10 @@ SAME = "same"
 FINANCING_RATE = "financing_rate"
 PENALTY_RATE = "penalty_rate"
 TRADE_FEE = "trade_fee"
+# The least a trade fee charges per order: the fee is max(rate × value, minimum).
+TRADE_FEE_MINIMUM = "trade_fee_minimum"
+# Collected for a third party on every buy and sell (the registrar's transfer fee): no minimum.
+TRADE_LEVY = "trade_levy"
 BUY_FEE = "buy_fee"
 SELL_FEE = "sell_fee"
 WITHDRAWAL_FEE = "withdrawal_fee"
@@ -49,6 +53,8 @@ KINDS = (
     FINANCING_RATE,
     PENALTY_RATE,
     TRADE_FEE,
+    TRADE_FEE_MINIMUM,
+    TRADE_LEVY,
     BUY_FEE,
     SELL_FEE,
     WITHDRAWAL_FEE,
@@ -70,6 +76,8 @@ ALLOWED_BASES: dict[str, tuple[str, ...]] = {
     FINANCING_RATE: TIME_BASES,
     PENALTY_RATE: TIME_BASES,
     TRADE_FEE: OCCURRENCE_BASES,
+    TRADE_FEE_MINIMUM: (FIXED,),
+    TRADE_LEVY: OCCURRENCE_BASES,
     BUY_FEE: OCCURRENCE_BASES,
     SELL_FEE: OCCURRENCE_BASES,
     WITHDRAWAL_FEE: OCCURRENCE_BASES,
@@ -209,19 +217,19 @@ def _components(item: ItemLike) -> tuple[str, Decimal, Decimal]:
     return "occurrence", Decimal(0), value
 
 
-def cost_effect(before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal]) -> tuple[str, str]:
-    """(effect, worse for whom) of a cost `fixed + proportional × amount`, for every amount.
+def cost_effect(before: tuple[Decimal, ...], after: tuple[Decimal, ...]) -> tuple[str, str]:
+    """(effect, worse for whom) of a cost `max(fixed + proportional × amount, floor)`.
 
-    The difference is affine in the amount, so it is worse for some client exactly when the
-    fixed part or the proportional part goes up: "all", or only "small" or "large" amounts when
-    the other part went down.
+    Each part only ever raises the cost, so the cost is worse for some client exactly when one
+    part goes up: "all" when none went down, else only "small" amounts (the fixed part or the
+    per-order floor rose while the rate fell) or "large" ones (the rate rose).
     """
-    fixed, proportional = after[0] - before[0], after[1] - before[1]
-    if fixed > 0 or proportional > 0:
-        if fixed >= 0 and proportional >= 0:
+    diffs = [a - b for a, b in zip(after, before, strict=True)]
+    if any(d > 0 for d in diffs):
+        if all(d >= 0 for d in diffs):
             return WORSE, "all"
-        return WORSE, "small" if proportional < 0 else "large"
-    if fixed < 0 or proportional < 0:
+        return WORSE, "large" if diffs[1] > 0 else "small"
+    if any(d < 0 for d in diffs):
         return BETTER, ""
     return SAME, ""
 

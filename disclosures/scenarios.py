@@ -37,6 +37,7 @@ from disclosures.rules import ItemLike
 REFERENCE_AMOUNT = Decimal("100000.00")
 WITHDRAWAL_AMOUNT = Decimal("10000.00")
 OVERDUE_AMOUNT = Decimal("10000.00")
+SMALL_TRADE_AMOUNT = Decimal("10000.00")
 FINANCING_DAYS = (1, 30, 365)
 OVERDUE_DAYS = (1, 30)
 ZERO = Decimal(0)
@@ -59,10 +60,11 @@ class Cost:
     proportional: Decimal  # a fraction of the amount, over the whole scenario
     charged: Decimal  # CNY at the scenario's amount, as it would be charged
     per_year: Decimal | None  # cost of a 365-day year, as a fraction of the amount
+    floor: Decimal = ZERO  # the least a trade fee charges per order
 
     @property
-    def parts(self) -> tuple[Decimal, Decimal]:
-        return self.fixed, self.proportional
+    def parts(self) -> tuple[Decimal, Decimal, Decimal]:
+        return self.fixed, self.proportional, self.floor
 
 
 @dataclass(frozen=True)
@@ -89,27 +91,27 @@ class _Costing:
 
     def __init__(self, amount: Decimal, days: int | None = None) -> None:
         self.amount, self.days = amount, days
-        self.fixed = self.proportional = self.charged = ZERO
+        self.fixed = self.proportional = self.charged = self.floor = ZERO
 
     def by_the_day(self, item: ItemLike, days: int) -> None:
         value = Decimal(item.value)
         self.proportional += rules.daily_fraction(value, item.basis) * days
         self.charged += one_day_interest(self.amount, value, item.basis) * days
 
-    def per_occurrence(self, item: ItemLike) -> None:
+    def per_occurrence(self, item: ItemLike, minimum: Decimal = ZERO) -> None:
         value = Decimal(item.value)
         if item.basis == rules.FIXED:
             self.fixed += value
             self.charged += calculator.money(value)
         else:
             self.proportional += value
-            self.charged += calculator.money(self.amount * value)
+            self.charged += max(calculator.money(self.amount * value), calculator.money(minimum))
 
     def cost(self) -> Cost:
         per_year = None
         if self.days:
             per_year = (self.fixed / self.amount + self.proportional) * rules.YEAR_DAYS / self.days
-        return Cost(self.fixed, self.proportional, self.charged, per_year)
+        return Cost(self.fixed, self.proportional, self.charged, per_year, self.floor)
 
 
 def _of(items: Iterable[ItemLike], *kinds: str) -> list[ItemLike]:
@@ -128,8 +130,13 @@ def _financing(items: list[ItemLike], tier: int, days: int) -> Cost | None:
 
 def _occurrence(items: list[ItemLike], kinds: tuple[str, ...], amount: Decimal) -> Cost:
     costing = _Costing(amount)
-    for fee in _of(items, *kinds):
-        costing.per_occurrence(fee)
+    minimum = ZERO
+    if rules.TRADE_FEE in kinds:
+        minimum = sum((Decimal(i.value) for i in _of(items, rules.TRADE_FEE_MINIMUM)), ZERO)
+        costing.floor = minimum
+    for fee in _of(items, *(k for k in kinds if k != rules.TRADE_FEE_MINIMUM)):
+        floor = minimum if fee.kind == rules.TRADE_FEE and fee.basis == rules.PER_TRADE else ZERO
+        costing.per_occurrence(fee, floor)
     return costing.cost()
 
 
@@ -206,15 +213,23 @@ def evaluate(old_items: Iterable[ItemLike], new_items: Iterable[ItemLike]) -> li
                 "days": days,
             }
             add(f"overdue:{days}", label, _overdue(old, days), _overdue(new, days))
+    trade_kinds = (rules.TRADE_FEE, rules.TRADE_FEE_MINIMUM, rules.TRADE_LEVY)
     trades = (
-        ("buy", _("A buy of CNY %(amount)s"), (rules.TRADE_FEE, rules.BUY_FEE)),
-        ("sell", _("A sell of CNY %(amount)s"), (rules.TRADE_FEE, rules.SELL_FEE)),
+        ("buy", _("A buy of CNY %(amount)s"), (*trade_kinds, rules.BUY_FEE)),
+        ("sell", _("A sell of CNY %(amount)s"), (*trade_kinds, rules.SELL_FEE)),
+    )
+    # A small order too, where a per-order minimum is what the client pays.
+    amounts = (REFERENCE_AMOUNT, SMALL_TRADE_AMOUNT) if _of(both, rules.TRADE_FEE_MINIMUM) else (
+        REFERENCE_AMOUNT,
     )
     for key, label, kinds in trades:
-        if _of(both, *kinds):
-            text = label % {"amount": f"{REFERENCE_AMOUNT:,}"}
-            paid = _occurrence(old, kinds, REFERENCE_AMOUNT)
-            add(key, text, paid, _occurrence(new, kinds, REFERENCE_AMOUNT))
+        if not _of(both, *kinds):
+            continue
+        for amount in amounts:
+            text = label % {"amount": f"{amount:,}"}
+            suffix = "" if amount == REFERENCE_AMOUNT else f":{amount}"
+            paid = _occurrence(old, kinds, amount)
+            add(f"{key}{suffix}", text, paid, _occurrence(new, kinds, amount))
     if _of(both, rules.WITHDRAWAL_FEE):
         label = _("A withdrawal of CNY %(amount)s") % {"amount": f"{WITHDRAWAL_AMOUNT:,}"}
         withdrawal = (rules.WITHDRAWAL_FEE,)

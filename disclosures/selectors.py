@@ -320,6 +320,13 @@ def accepted_version(user: User, kind: str) -> DocumentVersion | None:
     return ack.version if ack else None
 
 
+def accepted_client_ids(version: DocumentVersion) -> QuerySet[Acknowledgement, int]:
+    """The ids of the clients who accepted `version` (a values_list, usable in a subquery)."""
+    return Acknowledgement.objects.filter(
+        version=version, decision=Acknowledgement.Decision.ACCEPTED
+    ).values_list("client_id", flat=True)
+
+
 def may_open_financing(user: User) -> bool:
     """New financing needs the versions in force of the terms, contract and fees accepted."""
     for kind in FINANCING_DOCUMENTS:

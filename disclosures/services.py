@@ -37,7 +37,7 @@ from disclosures.models import (
     FeeItem,
     VersionStatus,
 )
-from disclosures.signals import version_in_force_changed
+from disclosures.signals import version_accepted, version_in_force_changed
 from notices import services as notices
 
 if TYPE_CHECKING:
@@ -658,6 +658,10 @@ def _acknowledge(
         obj=ack,
         data={"version": version.pk, "content_hash": version.content_hash},
     )
+    if decision == Acknowledgement.Decision.ACCEPTED:
+        version_accepted.send(
+            sender=Acknowledgement, user=user, version=version, acknowledgement=ack
+        )
     return ack
 
 

@@ -216,6 +216,7 @@ def fees(request: HttpRequest) -> HttpResponse:
             "items": items,
             "form": form,
             "cost": cost,
+            "trade_fee": trade_fee,
             "bars": bars,
             "chart_height": len(bars) * 34,
             "examples": examples,
@@ -231,36 +232,31 @@ class Example:
 
 
 def _examples(by_tier, fee_rate: Decimal, penalty) -> list[Example]:
-    """Worked examples from the rates in force, so they can never disagree with the table."""
+    """Worked examples from the rates in force, so they can never disagree with the table, and
+    computed as the ledger charges: one day's interest, rounded to the fen, times the days."""
     examples = []
     amount = Decimal("100000.00")
     for tier, item in sorted(by_tier.items()):
-        result = calculator.interest(amount=amount, annual_rate=item.value, days=30)
+        daily = calculator.daily_interest(amount=amount, annual_rate=item.value)
         examples.append(
             Example(
                 _(
                     "Tier %(tier)d: CNY 100,000.00 financed for 30 days at %(rate)s%% a year: "
-                    "100,000.00 × %(rate)s%% × 30 ÷ 360 ="
+                    "one day is 100,000.00 × %(rate)s%% ÷ 360 = %(daily)s, charged 30 times ="
                 )
-                % {"tier": tier, "rate": percent(item.value)},
-                result,
-            )
-        )
-    if by_tier:
-        daily = calculator.daily_interest(amount=amount, annual_rate=by_tier[min(by_tier)].value)
-        examples.append(
-            Example(
-                _("One day's interest on CNY 100,000.00 at tier %(tier)d, as accrued each day:")
-                % {"tier": min(by_tier)},
-                daily,
+                % {"tier": tier, "rate": percent(item.value), "daily": daily},
+                calculator.interest(amount=amount, annual_rate=item.value, days=30),
             )
         )
     if fee_rate:
         examples.append(
             Example(
-                _("Service fee on a CNY 100,000.00 financed purchase at %(rate)s%%:")
+                _(
+                    "Trade service fee on a CNY 100,000.00 trade at %(rate)s%%, charged on each "
+                    "purchase and each sale when it is made:"
+                )
                 % {"rate": percent(fee_rate)},
-                calculator.money(amount * fee_rate),
+                calculator.per_trade_fee(value=amount, rate=fee_rate),
             )
         )
     if penalty is not None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from disclosures import selectors as disclosures
 from margin import rules as margin_rules
 from margin.models import MarginAccount, MarginContract, Position
+from portal import money
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -62,7 +63,7 @@ def percent(value: Decimal, places: str = "0.01") -> str:
 
 
 def _money(value: Decimal) -> str:
-    return f"{Decimal(value).quantize(FEN):,.2f}"
+    return money.yuan(value)
 
 
 def _active_contract(user: User) -> MarginContract | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import secrets
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -34,17 +34,16 @@ from funds.models import (
     ReconciliationBreak,
     WithdrawalRequest,
 )
-from margin.models import MarginAccount, MarginCall, MarginContract, Restriction
+from margin.models import MarginAccount, MarginCall, MarginContract
 from notices import services as notices
-from portal import calendars
+from portal import calendars, money
 
 FEN = ledger.FEN
 ZERO = ledger.ZERO
 SHANGHAI = calendars.SHANGHAI
 
 
-def _yuan(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
+_yuan = money.yuan
 
 
 # --- deposits -------------------------------------------------------------------------------------
@@ -221,7 +220,7 @@ def withdrawal_fee() -> WithdrawalFee:
         quote = fee_item_in_force(WITHDRAWAL_FEE_CODE)
     except FeeItemNotFound:
         return WithdrawalFee(ZERO, None)
-    amount = quote.value.quantize(FEN, rounding=ROUND_HALF_UP)
+    amount = money.round_fen(quote.value)
     if amount <= 0:
         return WithdrawalFee(ZERO, None)
     return WithdrawalFee(amount, quote)
@@ -231,13 +230,17 @@ def withdrawal_limit(margin_account: MarginAccount) -> WithdrawalLimit:
     """The most the client may withdraw now, and what stops them taking more."""
     from accounts import selectors as accounts
     from margin import selectors as margin
+    from margin.restrictions import account_permissions
 
     if not accounts.kyc_valid(margin_account.client):
         return WithdrawalLimit(ZERO, _("Your identity verification (KYC) is not valid."))
     if MarginCall.objects.filter(account=margin_account, status=MarginCall.Status.OPEN).exists():
         return WithdrawalLimit(ZERO, _("A margin call is open on this account."))
-    if Restriction.objects.filter(account=margin_account, lifted_at__isnull=True).exists():
-        return WithdrawalLimit(ZERO, _("The account is restricted by risk control."))
+    # A freeze (the account's or the platform's) or a margin call's restriction stops
+    # withdrawals; a concentration restriction only stops purchases of one security.
+    permissions = account_permissions(margin_account)
+    if not permissions.may_withdraw:
+        return WithdrawalLimit(ZERO, permissions.reason)
     fee = withdrawal_fee()
     withdrawable = margin.withdrawable_cash(margin_account)
     # The fee leaves the cash too, so the amount plus the fee must fit under the limit.
@@ -525,11 +528,8 @@ def days_to_accrue(trading_day: datetime.date) -> list[datetime.date]:
 
 
 def daily_charge(amount: Decimal, rate: Decimal, basis: str = "annual_360") -> Decimal:
-    """One day's interest, half-up to the fen: amount × annual rate / 360, or × a daily rate."""
-    daily = rate / 360 if basis == "annual_360" else rate
-    if basis not in ("annual_360", "daily"):
-        raise ValueError(f"{basis!r} is not a basis interest can accrue on")
-    return (amount * daily).quantize(FEN, rounding=ROUND_HALF_UP)
+    """One day's interest, as ``portal.money`` computes every day's interest."""
+    return money.daily_interest(amount, rate, basis)
 
 
 def _overdue(
@@ -592,26 +592,31 @@ def interest_accrue(*, trading_day: datetime.date) -> list[Charge]:
     """Accrue interest (and penalty interest) on every account's debt for a trading day's run.
 
     Each account-day-kind is charged once (a unique Charge row), so running again changes
-    nothing. The rate is the fee schedule's in force on the day charged; every charge names its
-    fee item and disclosure version. A missing rate stops the run loudly: charging nothing would
-    be silent.
+    nothing. The rate is the contract's: the one it was opened or last rolled over under (or
+    that its client accepted since), in effect at the end of the day charged, never the fee
+    schedule in force; penalty interest comes from the same fee schedule version. Every charge
+    names its fee item and disclosure version. An account without an active contract pays the
+    schedule in force (it has no terms of its own to keep). A missing rate stops the run loudly:
+    charging nothing would be silent.
     """
     from disclosures.selectors import financing_rate_in_force, penalty_rate_in_force
+    from margin.contracts import ContractRates
 
     charges: list[Charge] = []
     days = days_to_accrue(trading_day)
     accounts = MarginAccount.objects.filter(debt__gt=0).order_by("pk")
     for account in accounts:
         contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
-        tier = contract.leverage_tier if contract else 1
+        rates = ContractRates(contract) if contract is not None else None
         for day in days:
-            quote = financing_rate_in_force(tier, _end_of(day))
+            moment = _end_of(day)
+            quote = rates.interest_quote(moment) if rates else financing_rate_in_force(1, moment)
             charge = _charge(account, Charge.Kind.INTEREST, day, account.debt, quote)
             if charge:
                 charges.append(charge)
             overdue = _overdue(account, contract, day)
             if overdue > 0:
-                penalty = penalty_rate_in_force(_end_of(day))
+                penalty = rates.penalty_quote(moment) if rates else penalty_rate_in_force(moment)
                 charge = _charge(account, Charge.Kind.PENALTY, day, overdue, penalty)
                 if charge:
                     charges.append(charge)

@@ -9,8 +9,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from margin import services
+from margin import freeze, instruments, selectors, services
 from margin.models import (
+    AccountFreeze,
     Instrument,
     LiquidationPlan,
     LiquidationPlanItem,
@@ -38,11 +39,103 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class InstrumentStatusForm(forms.Form):
+    risk_warning = forms.ChoiceField(
+        label=gettext_lazy("Risk warning"), choices=Instrument.RiskWarning.choices, required=False
+    )
+    suspension = forms.ChoiceField(
+        label=gettext_lazy("Suspension"), choices=Instrument.Suspension.choices, required=False
+    )
+    is_high_risk = forms.BooleanField(
+        label=gettext_lazy("High risk for another reason"), required=False
+    )
+    collateral_eligible = forms.BooleanField(
+        label=gettext_lazy("Eligible as collateral"), required=False
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Why (for example the exchange's announcement)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 @admin.register(Instrument)
 class InstrumentAdmin(ReadOnlyAdmin):
-    list_display = ("code", "name_zh", "name_en", "sector", "previous_close", "last_price")
-    list_filter = ("is_st", "is_high_risk", "collateral_eligible", "sector")
+    list_display = (
+        "code",
+        "name_zh",
+        "name_en",
+        "sector",
+        "risk_warning",
+        "suspension",
+        "collateral_eligible",
+        "collateral_rate",
+        "last_price",
+        "status_link",
+    )
+    list_filter = ("risk_warning", "suspension", "is_high_risk", "collateral_eligible", "sector")
     search_fields = ("code", "name_zh", "name_en")
+
+    @admin.display(description=gettext_lazy("counts toward the ratio"))
+    def collateral_rate(self, instrument: Instrument) -> str:
+        return f"{selectors.collateral_rate_of(instrument) * 100:.0f}%"
+
+    @admin.display(description=gettext_lazy("Status"))
+    def status_link(self, instrument: Instrument) -> str:
+        url = reverse("admin:margin_instrument_status", args=[instrument.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Change status"))
+
+    def get_urls(self):
+        status = path(
+            "<int:instrument_id>/status/",
+            self.admin_site.admin_view(self.status_view),
+            name="margin_instrument_status",
+        )
+        return [status, *super().get_urls()]
+
+    def status_view(self, request, instrument_id: int) -> HttpResponse:
+        """A risk officer sets the instrument's risk status; holders are told (audited)."""
+        if not request.user.has_perm("margin.change_instrument_status"):
+            raise PermissionDenied
+        instrument = get_object_or_404(Instrument, pk=instrument_id)
+        initial = {
+            "risk_warning": instrument.risk_warning,
+            "suspension": instrument.suspension,
+            "is_high_risk": instrument.is_high_risk,
+            "collateral_eligible": instrument.collateral_eligible,
+        }
+        form = InstrumentStatusForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                instruments.instrument_status_change(
+                    instrument_id=instrument.pk, officer=request.user, **form.cleaned_data
+                )
+            except instruments.InstrumentStatusError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Status saved; the holders are being told."))
+                return redirect("admin:margin_instrument_changelist")
+        return _form_page(
+            self,
+            request,
+            title=_("Risk status of %(instrument)s") % {"instrument": instrument},
+            form=form,
+            intro=_(
+                "High-risk securities count toward the ratio at the fee schedule's high-risk "
+                "collateral rate, ineligible ones at 0. Every holder is told of the change."
+            ),
+        )
+
+
+def _form_page(model_admin, request, *, title, form, intro="", rows=None) -> HttpResponse:
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": title,
+        "form": form,
+        "intro": intro,
+        "rows": rows or [],
+    }
+    return TemplateResponse(request, "admin/margin/form_page.html", context)
 
 
 class PositionInline(admin.TabularInline):
@@ -55,13 +148,33 @@ class PositionInline(admin.TabularInline):
         return False
 
 
+class FreezeRequestForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason (the client reads it)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 @admin.register(MarginAccount)
 class MarginAccountAdmin(ReadOnlyAdmin):
-    list_display = ("number", "client", "current_level", "last_ratio", "debt", "cash")
+    list_display = (
+        "number",
+        "client",
+        "current_level",
+        "last_ratio",
+        "debt",
+        "cash",
+        "freeze_link",
+    )
     list_filter = ("current_level",)
     search_fields = ("number", "client__email")
     list_select_related = ("client",)
     inlines = [PositionInline]
+
+    @admin.display(description=gettext_lazy("Freeze"))
+    def freeze_link(self, account: MarginAccount) -> str:
+        url = reverse("admin:margin_marginaccount_freeze", args=[account.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Request a freeze"))
 
     def get_urls(self):
         report = path(
@@ -69,7 +182,42 @@ class MarginAccountAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.stress_view),
             name="margin_marginaccount_stress",
         )
-        return [report, *super().get_urls()]
+        freeze_request = path(
+            "<int:account_id>/freeze/",
+            self.admin_site.admin_view(self.freeze_view),
+            name="margin_marginaccount_freeze",
+        )
+        return [report, freeze_request, *super().get_urls()]
+
+    def freeze_view(self, request, account_id: int) -> HttpResponse:
+        """A risk officer asks for an emergency freeze; a second officer approves it."""
+        if not request.user.has_perm("margin.decide_accountfreeze"):
+            raise PermissionDenied
+        account = get_object_or_404(MarginAccount.objects.select_related("client"), pk=account_id)
+        form = FreezeRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                freeze.account_freeze_request(
+                    account_id=account.pk, officer=request.user, reason=form.cleaned_data["reason"]
+                )
+            except freeze.FreezeError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, _("Freeze requested; a second risk officer must approve it.")
+                )
+                return redirect("admin:margin_accountfreeze_changelist")
+        return _form_page(
+            self,
+            request,
+            title=_("Freeze account %(account)s") % {"account": account},
+            form=form,
+            intro=_(
+                "No new financing, no purchases and no withdrawals; selling stays allowed. "
+                "It takes effect when a second risk officer approves it, and the client is "
+                "told the reason and how to have it lifted."
+            ),
+        )
 
     def stress_view(self, request) -> HttpResponse:
         """Every built-in stress scenario over the current book (risk and compliance)."""
@@ -109,12 +257,150 @@ class MarginCallAdmin(ReadOnlyAdmin):
     list_select_related = ("account",)
 
 
+class ActiveFilter(admin.SimpleListFilter):
+    title = gettext_lazy("in force")
+    parameter_name = "active"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("In force")), ("no", _("Lifted"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(lifted_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(lifted_at__isnull=False)
+        return queryset
+
+
+class LiftForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why it is lifted (the client reads it)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 @admin.register(Restriction)
 class RestrictionAdmin(ReadOnlyAdmin):
-    list_display = ("account", "kind", "imposed_at", "lifted_at")
-    list_filter = ("kind",)
+    """Every restriction; filter "Kind: no more purchases of one security" and "in force" for
+    the accounts over the concentration limit now."""
+
+    list_display = ("account", "kind", "instrument", "reason", "imposed_at", "lifted_at", "lift")
+    list_filter = ("kind", ActiveFilter)
+    search_fields = ("account__number", "instrument__code")
+    list_select_related = ("account", "instrument")
+
+    @admin.display(description=gettext_lazy("Lift"))
+    def lift(self, restriction: Restriction) -> str:
+        if restriction.kind != Restriction.Kind.FROZEN or not restriction.is_active:
+            return "—"
+        url = reverse("admin:margin_restriction_lift", args=[restriction.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Lift the freeze"))
+
+    def get_urls(self):
+        lift = path(
+            "<int:restriction_id>/lift/",
+            self.admin_site.admin_view(self.lift_view),
+            name="margin_restriction_lift",
+        )
+        return [lift, *super().get_urls()]
+
+    def lift_view(self, request, restriction_id: int) -> HttpResponse:
+        if not request.user.has_perm("margin.decide_accountfreeze"):
+            raise PermissionDenied
+        restriction = get_object_or_404(Restriction, pk=restriction_id)
+        form = LiftForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                freeze.account_freeze_lift(
+                    restriction_id=restriction.pk,
+                    officer=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except freeze.FreezeError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Freeze lifted; the client is told."))
+                return redirect("admin:margin_restriction_changelist")
+        return _form_page(
+            self,
+            request,
+            title=_("Lift the freeze of %(account)s") % {"account": restriction.account},
+            form=form,
+        )
+
+
+class FreezeDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=gettext_lazy("Decision"),
+        choices=[
+            ("approve", gettext_lazy("Approve: freeze the account now")),
+            ("reject", gettext_lazy("Reject")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note (required to reject)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+
+@admin.register(AccountFreeze)
+class AccountFreezeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "requested_at",
+        "account",
+        "status",
+        "reason",
+        "requested_by",
+        "decided_by",
+        "decide_link",
+    )
+    list_filter = ("status",)
     search_fields = ("account__number",)
-    list_select_related = ("account",)
+    list_select_related = ("account", "requested_by", "decided_by")
+
+    @admin.display(description=gettext_lazy("Decision"))
+    def decide_link(self, row: AccountFreeze) -> str:
+        if row.status != AccountFreeze.Status.PROPOSED:
+            return "—"
+        url = reverse("admin:margin_accountfreeze_decide", args=[row.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Review"))
+
+    def get_urls(self):
+        decide = path(
+            "<int:freeze_id>/decide/",
+            self.admin_site.admin_view(self.decide_view),
+            name="margin_accountfreeze_decide",
+        )
+        return [decide, *super().get_urls()]
+
+    def decide_view(self, request, freeze_id: int) -> HttpResponse:
+        if not request.user.has_perm("margin.decide_accountfreeze"):
+            raise PermissionDenied
+        row = get_object_or_404(AccountFreeze.objects.select_related("account"), pk=freeze_id)
+        form = FreezeDecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                freeze.account_freeze_decide(
+                    freeze_id=row.pk,
+                    officer=request.user,
+                    approve=form.cleaned_data["decision"] == "approve",
+                    note=form.cleaned_data["note"],
+                )
+            except freeze.FreezeError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Decision recorded."))
+                return redirect("admin:margin_accountfreeze_changelist")
+        return _form_page(
+            self,
+            request,
+            title=_("Freeze of %(account)s") % {"account": row.account},
+            form=form,
+            intro=_("Requested by %(officer)s: %(reason)s")
+            % {"officer": row.requested_by, "reason": row.reason},
+        )
 
 
 class PlanItemInline(admin.TabularInline):
@@ -208,11 +494,61 @@ class LiquidationPlanAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/margin/liquidationplan/decide.html", context)
 
 
+class RegimeRequestForm(forms.Form):
+    regime = forms.ChoiceField(
+        label=gettext_lazy("Regime"), choices=VolatilityRegime.Regime.choices
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason (clients read it)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
 @admin.register(VolatilityRegime)
 class VolatilityRegimeAdmin(ReadOnlyAdmin):
-    list_display = ("proposed_at", "regime", "status", "market_volatility", "decided_by")
+    list_display = (
+        "proposed_at",
+        "regime",
+        "status",
+        "market_volatility",
+        "proposed_by",
+        "decided_by",
+        "reason",
+    )
     list_filter = ("status", "regime")
     actions = ["confirm"]
+
+    def get_urls(self):
+        propose = path(
+            "propose/",
+            self.admin_site.admin_view(self.propose_view),
+            name="margin_volatilityregime_propose",
+        )
+        return [propose, *super().get_urls()]
+
+    def propose_view(self, request) -> HttpResponse:
+        """A risk officer proposes a regime, the emergency freeze line included; another
+        officer confirms it from the list."""
+        if not request.user.has_perm("margin.decide_volatilityregime"):
+            raise PermissionDenied
+        form = RegimeRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                freeze.volatility_regime_request(officer=request.user, **form.cleaned_data)
+            except freeze.FreezeError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Proposed; a second risk officer must confirm it."))
+                return redirect("admin:margin_volatilityregime_changelist")
+        return _form_page(
+            self,
+            request,
+            title=_("Propose a volatility regime"),
+            form=form,
+            intro=_(
+                "The emergency level is the platform-wide freeze line: no new financing, no "
+                "purchases and no withdrawals for any account; selling stays allowed."
+            ),
+        )
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("margin.decide_volatilityregime")

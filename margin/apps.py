@@ -8,3 +8,12 @@ class MarginConfig(AppConfig):
     name = "margin"
     verbose_name = _("Margin")
     nav_items = [NavItem("margin:index", _("Margin status"), 20)]
+
+    def ready(self) -> None:
+        from disclosures.signals import version_accepted, version_in_force_changed
+        from margin import receivers
+
+        version_in_force_changed.connect(
+            receivers.on_version_in_force_changed, dispatch_uid="margin-terms-in-force"
+        )
+        version_accepted.connect(receivers.on_version_accepted, dispatch_uid="margin-accepted")

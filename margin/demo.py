@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
-from margin import selectors
+from margin import contracts
 from margin.models import Instrument, MarginAccount, MarginContract, Position
 
 # code, Chinese name, English name, price, sector
@@ -130,14 +130,20 @@ def seed() -> list[str]:
             defaults={"client": client, "cash": Decimal(cash), "debt": Decimal(debt)},
         )
         if created:
-            MarginContract.objects.create(
+            terms = contracts.terms_in_force(1)
+            contract = MarginContract.objects.create(
                 account=account,
                 number=f"RZ-{number}",
-                annual_rate=selectors.financing_rate(leverage_tier=1),
+                annual_rate=terms.annual_rate,
+                fee_schedule_version=terms.fee_schedule,
+                terms_version=terms.terms,
+                concentration_limit=terms.concentration,
                 credit_limit=Decimal("1000000.00"),
                 starts_on=today,
                 rollover_on=today + relativedelta(months=6),
+                **terms.lines,
             )
+            contracts.rate_period_open(contract, effective_from=timezone.now())
             for code, quantity in positions:
                 instrument = instruments[code]
                 Position.objects.create(

@@ -13,6 +13,19 @@ is exact below 2**53 fen; accounts are capped at ``MAX_ACCOUNT_FEN``, far below 
 levels use the integer formulas of ``margin.rules``, so the engine and the Decimal rules agree to
 the basis point, at every line (see tests/margin/test_engine.py).
 
+Collateral and concentration (the contract's Articles 2 and 4): each symbol has a collateral rate
+in basis points (10,000 = full value; 0 for an instrument not eligible as collateral; the fee
+schedule's rate for a high-risk one), and a position counts floor(value × rate) fen toward total
+assets, as ``rules.collateral_value`` does. ``market_value`` in snapshots and arrays is that
+counted value. Each position's share of its account's total assets is compared with the
+account's concentration limit whenever the account is settled; a position going over it, or
+back within it, is reported once (``TickResult.concentration``).
+
+Margin calls (Article 3: "restore the ratio to at least 150%"): an account that falls into CALL
+or LIQUIDATION awaits restoration until its ratio reaches its warning line. Hysteresis governs
+the level only; reaching the warning line is reported once as a ``Restoration`` (re-reported
+every settle until the caller confirms it with ``restore_recorded``).
+
 Decimal at the edges: ``from_rows``, ``tick``, ``update_account`` and ``replace_holdings`` take
 Decimal; snapshots and transitions are Decimal. ``tick_fen`` takes arrays from a feed that already
 speaks fen. Nothing here touches Django's settings or database, so the engine can run in its own
@@ -25,7 +38,7 @@ An engine is not thread-safe: one feed loop owns it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -35,6 +48,9 @@ from margin import rules
 from margin.rules import DEFAULT_LINES, Level, Lines
 
 LEVELS = tuple(Level)  # index = severity, as stored in the engine's arrays
+CALL_SEVERITY = Level.CALL.severity
+FULL_RATE_BP = 10_000  # a collateral rate of 100%
+_BP = rules.BASIS_POINT
 NO_RATIO = -1  # ratio of an account without debt (infinite)
 MAX_ACCOUNT_FEN = 10**14  # ¥1 trillion: keeps 20,000 × assets inside int64, float sums exact
 MAX_PRICE_FEN = 10**8  # ¥1,000,000 a share
@@ -58,7 +74,8 @@ def partition_of(account_id: int, partitions: int) -> int:
 
 
 class AccountState(NamedTuple):
-    """An account as the engine starts from it: balances, recorded level and last event number."""
+    """An account as the engine starts from it: balances, recorded level and last event number;
+    ``awaiting`` when a margin call (or its restriction) waits for the ratio to be restored."""
 
     account_id: int
     cash: Decimal
@@ -66,6 +83,7 @@ class AccountState(NamedTuple):
     level: Level
     sequence: int = 0
     lines: Lines = DEFAULT_LINES
+    awaiting: bool = False
 
 
 class Holding(NamedTuple):
@@ -102,6 +120,26 @@ class Transition(NamedTuple):
     liabilities: Decimal
 
 
+class Restoration(NamedTuple):
+    """An account awaiting restoration reached its warning line (or repaid all debt)."""
+
+    account_id: int
+    ratio: Decimal | None
+    assets: Decimal
+    liabilities: Decimal
+
+
+class ConcentrationChange(NamedTuple):
+    """A position went over its account's concentration limit (``breached``) or back within it;
+    ``share`` is its market value ÷ total assets (None when there are no assets, or the position
+    is gone)."""
+
+    account_id: int
+    symbol: str
+    breached: bool
+    share: Decimal | None
+
+
 @dataclass(frozen=True, eq=False)
 class TickResult:
     """The accounts one call revalued, as arrays (whole fen, basis points, severities).
@@ -120,6 +158,8 @@ class TickResult:
     severity: np.ndarray
     event_sequence: np.ndarray
     transitions: list[Transition]
+    restorations: list[Restoration] = field(default_factory=list)
+    concentration: list[ConcentrationChange] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.account_ids)
@@ -167,6 +207,9 @@ class RiskEngine:
         holder_rows: Sequence[int] | np.ndarray,
         symbol_rows: Sequence[int] | np.ndarray,
         quantities: Sequence[int] | np.ndarray,
+        collateral_bp: Sequence[int] | np.ndarray | None = None,
+        awaiting: Sequence[bool] | np.ndarray | None = None,
+        breached: Iterable[tuple[int, int]] = (),
     ) -> None:
         self._ids = _int_array(account_ids, "account ids")
         n = len(self._ids)
@@ -178,14 +221,17 @@ class RiskEngine:
         self._severity = _int_array(severity, "severity", length=n, low=0, high=len(LEVELS) - 1)
         self._severity = self._severity.astype(np.int8)
         self._sequence = _int_array(event_sequence, "event sequence", length=n, low=0)
+        self._awaiting = (
+            np.zeros(n, dtype=bool) if awaiting is None else np.asarray(awaiting, dtype=bool)
+        )
+        if self._awaiting.shape != (n,):
+            raise ValueError(f"awaiting: expected {n} values")
         # Contracts share a handful of line sets: a small table and an index per account keep
         # the thresholds in cache, where per-account copies made every tick memory-bound.
         self._lines_index = _int_array(
             lines_index, "lines index", length=n, low=0, high=len(lines) - 1
         ).astype(np.int32)
-        thresholds = [_thresholds(each) for each in lines]
-        self._down = np.array([down for down, _ in thresholds], dtype=np.int64).T.copy()
-        self._up = np.array([up for _, up in thresholds], dtype=np.int64).T.copy()
+        self._set_lines_table(list(lines))
 
         self._symbols = list(symbols)
         self._symbol_row = {symbol: row for row, symbol in enumerate(self._symbols)}
@@ -194,11 +240,23 @@ class RiskEngine:
         self._price = _int_array(
             prices_fen, "prices", length=len(self._symbols), low=1, high=MAX_PRICE_FEN
         )
-        self._index_positions(
-            _int_array(holder_rows, "holder rows", low=0, high=n - 1),
-            _int_array(symbol_rows, "symbol rows", low=0, high=len(self._symbols) - 1),
-            _int_array(quantities, "quantities", low=1, high=MAX_QUANTITY),
+        self._collateral = (
+            np.full(len(self._symbols), FULL_RATE_BP, dtype=np.int64)
+            if collateral_bp is None
+            else _int_array(
+                collateral_bp, "collateral rates", length=len(self._symbols), low=0, high=10_000
+            )
         )
+        holders = _int_array(holder_rows, "holder rows", low=0, high=n - 1)
+        held = _int_array(symbol_rows, "symbol rows", low=0, high=len(self._symbols) - 1)
+        self._index_positions(
+            holders, held, _int_array(quantities, "quantities", low=1, high=MAX_QUANTITY)
+        )
+        self._breach = np.zeros(len(self._holder), dtype=bool)
+        marked = [(int(h), int(sym)) for h, sym in breached]
+        if marked:
+            self._breach = np.isin(self._position_keys(), [_key(h, sym) for h, sym in marked])
+        self._pending: list[ConcentrationChange] = []
         self._mv = self._value_all(self._price)
         _check_bounds(self._cash + self._mv)
         self._ratio = _ratios(self._cash + self._mv, self._owed)
@@ -210,8 +268,12 @@ class RiskEngine:
         accounts: Iterable[AccountState],
         holdings: Iterable[Holding],
         prices: Mapping[str, Decimal],
+        collateral: Mapping[str, Decimal] | None = None,
+        breaches: Iterable[tuple[int, str]] = (),
     ) -> RiskEngine:
-        """Build an engine from Decimal rows: every held symbol needs a price."""
+        """Build an engine from Decimal rows: every held symbol needs a price. ``collateral``
+        gives the rate of symbols that do not count at full value; ``breaches`` the (account,
+        symbol) positions already recorded as over the concentration limit."""
         accounts = list(accounts)
         row = {account.account_id: r for r, account in enumerate(accounts)}
         lines_table: dict[Lines, int] = {}
@@ -240,6 +302,9 @@ class RiskEngine:
             holder_rows=holder_rows,
             symbol_rows=symbol_rows,
             quantities=quantities,
+            collateral_bp=[_rate_bp((collateral or {}).get(s), s) for s in symbols],
+            awaiting=[a.awaiting for a in accounts],
+            breached=[(row[a], symbol_row[s]) for a, s in breaches if a in row and s in symbol_row],
         )
 
     # --- reading ---------------------------------------------------------------------------------
@@ -272,6 +337,21 @@ class RiskEngine:
             int(self._severity[row]),
             int(self._sequence[row]),
         )
+
+    def concentration(self, account_id: int) -> tuple[str | None, Decimal | None]:
+        """The account's largest position by market value and its share of total assets."""
+        row = self._row[account_id]
+        mine = slice(self._holder_start[row], self._holder_start[row + 1])
+        symbols = self._h_symbol[mine]
+        if not len(symbols):
+            return None, None
+        values = self._h_quantity[mine] * self._price[symbols]
+        largest = int(np.argmax(values))
+        assets = int(self._cash[row] + self._mv[row])
+        return self._symbols[int(symbols[largest])], _share(int(values[largest]), assets)
+
+    def awaiting_restoration(self, account_id: int) -> bool:
+        return bool(self._awaiting[self._row[account_id]])
 
     # --- prices ----------------------------------------------------------------------------------
 
@@ -312,7 +392,7 @@ class RiskEngine:
             # Settling every account is cheaper than picking out the changed ones first, and
             # harmless: an unchanged ratio keeps its level (classify is idempotent).
             return self._settle(None, report=changed)
-        touched, new_mv = self._revalue_holders(rows, prices - self._price[rows], counts)
+        touched, new_mv = self._revalue_holders(rows, prices, counts)
         _check_bounds(self._cash[touched] + new_mv)
         self._price[rows] = prices
         self._mv[touched] = new_mv
@@ -322,6 +402,24 @@ class RiskEngine:
         """Revalue every account at the current prices, with hysteresis against recorded levels."""
         self._mv = self._value_all(self._price)
         return self._settle(None)
+
+    def set_collateral(self, rates: Mapping[str, Decimal]) -> TickResult:
+        """New collateral rates for some symbols (an instrument's status changed); their holders
+        are revalued at once. Symbols this engine does not price are ignored."""
+        rows = [self._symbol_row[s] for s in rates if s in self._symbol_row]
+        if not rows:
+            return self._settle(np.empty(0, dtype=np.int64))
+        for symbol, rate in rates.items():
+            if symbol in self._symbol_row:
+                self._collateral[self._symbol_row[symbol]] = _rate_bp(rate, symbol)
+        row_array = np.array(rows, dtype=np.int64)
+        starts = self._symbol_start[row_array]
+        counts = self._symbol_start[row_array + 1] - starts
+        holders = (
+            np.unique(self._holder[_ranges(starts, counts)]) if counts.sum() else row_array[:0]
+        )
+        self._mv = self._value_all(self._price)
+        return self._settle(holders)
 
     # --- balances, holdings, recorded levels -----------------------------------------------------
 
@@ -338,6 +436,16 @@ class RiskEngine:
         self._cash[row], self._owed[row] = new_cash, new_owed
         return self._settle(np.array([row]))
 
+    def set_lines(self, account_id: int, lines: Lines) -> TickResult:
+        """The account's contract moved to other lines (rollover, or terms the client accepted)."""
+        row = self._row[account_id]
+        table = list(self._lines_table)
+        if lines not in table:
+            table.append(lines)
+            self._set_lines_table(table)
+        self._lines_index[row] = table.index(lines)
+        return self._settle(np.array([row]))
+
     def replace_holdings(
         self,
         account_id: int,
@@ -346,12 +454,14 @@ class RiskEngine:
         cash: Decimal | None = None,
         liabilities: Decimal | None = None,
         prices: Mapping[str, Decimal] | None = None,
+        collateral: Mapping[str, Decimal] | None = None,
     ) -> TickResult:
         """Replace one account's positions after fills (a zero quantity drops the symbol).
 
-        A symbol new to this engine needs its price in ``prices``; for symbols already priced,
-        the feed's price stands. Rebuilds the symbol index, O(positions): meant for fills, which
-        are rare next to ticks.
+        A symbol new to this engine needs its price in ``prices`` (and its collateral rate in
+        ``collateral`` unless it counts in full); for symbols already priced, the feed's price
+        stands. Rebuilds the symbol index, O(positions): meant for fills, which are rare next to
+        ticks.
         """
         row = self._row[account_id]
         held = {s: q for s, q in holdings.items() if _quantity(q, s) > 0}
@@ -360,20 +470,35 @@ class RiskEngine:
         if missing:
             raise MalformedTick(f"no price for {', '.join(missing)}")
         new_prices = [_price_fen(prices[s], s) for s in new_symbols] if prices else []
+        new_rates = [_rate_bp((collateral or {}).get(s), s) for s in new_symbols]
         new_cash = self._cash[row] if cash is None else _amount_fen(cash, "cash")
         new_owed = (
             self._owed[row] if liabilities is None else _amount_fen(liabilities, "liabilities")
         )
         price_of = {s: int(self._price[self._symbol_row[s]]) for s in held if s not in new_symbols}
         price_of.update(zip(new_symbols, new_prices, strict=True))
-        new_mv = sum(q * price_of[s] for s, q in held.items())
+        rate_of = {
+            s: int(self._collateral[self._symbol_row[s]]) for s in held if s not in new_symbols
+        }
+        rate_of.update(zip(new_symbols, new_rates, strict=True))
+        new_mv = sum(rules.collateral_fen(q * price_of[s], rate_of[s]) for s, q in held.items())
         _check_bounds(np.array([new_cash + new_mv]))
 
         for symbol in new_symbols:
             self._symbol_row[symbol] = len(self._symbols)
             self._symbols.append(symbol)
         self._price = np.concatenate([self._price, np.array(new_prices, dtype=np.int64)])
+        self._collateral = np.concatenate([self._collateral, np.array(new_rates, dtype=np.int64)])
         keep = self._holder != row
+        # Breaches are kept per position across the rebuild; one whose position is sold out is
+        # reported cleared with the next settle.
+        mine = slice(self._holder_start[row], self._holder_start[row + 1])
+        self._pending.extend(
+            ConcentrationChange(account_id, self._symbols[int(sym)], False, None)
+            for sym in self._h_symbol[mine][self._breach[mine]]
+            if self._symbols[int(sym)] not in held
+        )
+        breached_keys = self._position_keys()[self._breach]
         self._index_positions(
             np.concatenate([self._holder[keep], np.full(len(held), row, dtype=np.int64)]),
             np.concatenate(
@@ -384,6 +509,7 @@ class RiskEngine:
             ),
             np.concatenate([self._quantity[keep], np.array(list(held.values()), dtype=np.int64)]),
         )
+        self._breach = np.isin(self._position_keys(), breached_keys)
         self._cash[row], self._owed[row], self._mv[row] = new_cash, new_owed, new_mv
         return self._settle(np.array([row]))
 
@@ -393,7 +519,24 @@ class RiskEngine:
         self._severity[row] = Level(level).severity
         self._sequence[row] = sequence
 
+    def restore_recorded(self, account_id: int) -> None:
+        """The restoration of this account is recorded: stop reporting it."""
+        self._awaiting[self._row[account_id]] = False
+
+    def await_restoration(self, account_id: int) -> None:
+        """The database has a margin call (or its restriction) open on this account."""
+        self._awaiting[self._row[account_id]] = True
+
     # --- internals -------------------------------------------------------------------------------
+
+    def _set_lines_table(self, lines: list[Lines]) -> None:
+        self._lines_table = lines
+        thresholds = [_thresholds(each) for each in lines]
+        self._down = np.array([down for down, _ in thresholds], dtype=np.int64).T.copy()
+        self._up = np.array([up for _, up in thresholds], dtype=np.int64).T.copy()
+        bp = rules.to_basis_points
+        self._restore_bp = np.array([bp(each.restore) for each in lines], dtype=np.int64)
+        self._concentration_bp = np.array([bp(each.concentration) for each in lines], np.int64)
 
     def _index_positions(self, holders: np.ndarray, symbols: np.ndarray, quantities: np.ndarray):
         if not len(holders) == len(symbols) == len(quantities):
@@ -408,34 +551,67 @@ class RiskEngine:
         self._quantity = quantities[order]
         counts = np.bincount(symbols, minlength=len(self._symbols))
         self._symbol_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        # And the same positions by account, for each account's shares (concentration): an
+        # account's positions are then one contiguous run, ``_holder_start[row]:[row + 1]``.
+        by_holder = np.argsort(self._holder, kind="stable")
+        self._h_holder = self._holder[by_holder]
+        self._h_symbol = self._position_symbol[by_holder]
+        self._h_quantity = self._quantity[by_holder]
+        per_holder = np.bincount(self._holder, minlength=len(self._ids))
+        self._holder_start = np.concatenate([[0], np.cumsum(per_holder)]).astype(np.int64)
+
+    def _position_keys(self) -> np.ndarray:
+        """(account row, symbol row) of each position, in account order (as ``_breach``)."""
+        return _key(self._h_holder, self._h_symbol)
 
     def _value_all(self, prices: np.ndarray) -> np.ndarray:
         values = self._quantity * prices[self._position_symbol]
+        # Most symbols count in full: only the few that do not are cut, so the common tick
+        # pays nothing for the rule.
+        partial = np.flatnonzero(self._collateral != FULL_RATE_BP)
+        if len(partial):
+            cut = np.flatnonzero(np.isin(self._position_symbol, partial))
+            values[cut] = _haircut(values[cut], self._collateral[self._position_symbol[cut]])
         totals = np.bincount(self._holder, weights=values, minlength=len(self._ids))
         return totals.astype(np.int64)
 
     def _revalue_holders(
-        self, rows: np.ndarray, change: np.ndarray, counts: np.ndarray
+        self, rows: np.ndarray, prices: np.ndarray, counts: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """New market values of the holders of ``rows`` whose prices moved by ``change`` fen."""
+        """New counted market values of the holders of ``rows``, whose prices move to ``prices``."""
         starts = self._symbol_start[rows]
+        full = bool((self._collateral[rows] == FULL_RATE_BP).all())
         if len(rows) == 1:
             # One symbol: its holders are distinct accounts, and its positions one contiguous slice.
             window = slice(starts[0], starts[0] + counts[0])
-            holders = self._holder[window]
-            return holders, self._mv[holders] + self._quantity[window] * change[0]
+            holders, quantity = self._holder[window], self._quantity[window]
+            if full:
+                delta = quantity * (prices[0] - self._price[rows[0]])
+            else:
+                rate = self._collateral[rows[0]]
+                delta = _haircut(quantity * prices[0], rate) - _haircut(
+                    quantity * self._price[rows[0]], rate
+                )
+            return holders, self._mv[holders] + delta
         positions = _ranges(starts, counts)
         holders, inverse = np.unique(self._holder[positions], return_inverse=True)
-        delta = np.bincount(
-            inverse, weights=self._quantity[positions] * np.repeat(change, counts)
-        ).astype(np.int64)
+        quantity = self._quantity[positions]
+        if full:
+            change = quantity * np.repeat(prices - self._price[rows], counts)
+        else:
+            rate = np.repeat(self._collateral[rows], counts)
+            change = _haircut(quantity * np.repeat(prices, counts), rate) - _haircut(
+                quantity * np.repeat(self._price[rows], counts), rate
+            )
+        delta = np.bincount(inverse, weights=change).astype(np.int64)
         return holders, self._mv[holders] + delta
 
     def _settle(self, rows: np.ndarray | None, report: np.ndarray | None = None) -> TickResult:
         """Ratios and levels after values changed, for ``rows`` (None: every account).
 
         The result lists the accounts in ``report`` (a mask over the settled rows; default all)
-        and any that changed level.
+        and any that changed level, the restorations of those awaiting one, and the positions
+        of the settled accounts that crossed their concentration limit.
         """
         selected = slice(None) if rows is None else rows
         assets, owed = self._cash[selected] + self._mv[selected], self._owed[selected]
@@ -448,6 +624,11 @@ class RiskEngine:
         account_rows = np.arange(len(self._ids)) if rows is None else rows
         if moved.any():
             self._sequence[account_rows[moved]] += 1
+        # A fall into CALL or LIQUIDATION opens a margin call: it awaits the warning line.
+        called = moved & (severity > previous) & (severity >= CALL_SEVERITY)
+        if called.any():
+            self._awaiting[account_rows[called]] = True
+        restorations = self._restorations(account_rows, ratio, assets, owed)
         shown = np.ones(len(account_rows), dtype=bool) if report is None else report | moved
         reported = account_rows[shown]
         return TickResult(
@@ -459,7 +640,74 @@ class RiskEngine:
             severity=severity[shown],
             event_sequence=self._sequence[reported],
             transitions=self._transitions(account_rows[moved], previous[moved], assets[moved]),
+            restorations=restorations,
+            concentration=self._concentration(rows),
         )
+
+    def _restorations(
+        self, account_rows: np.ndarray, ratio: np.ndarray, assets: np.ndarray, owed: np.ndarray
+    ) -> list[Restoration]:
+        waiting = self._awaiting[account_rows]
+        if not waiting.any():
+            return []
+        index = self._lines_index[account_rows]
+        restored = waiting & ((ratio == NO_RATIO) | (ratio >= self._restore_bp[index]))
+        return [
+            Restoration(account_id, _ratio_decimal(r), _yuan(a), _yuan(o))
+            for account_id, r, a, o in zip(
+                self._ids[account_rows[restored]].tolist(),
+                ratio[restored].tolist(),
+                assets[restored].tolist(),
+                owed[restored].tolist(),
+                strict=True,
+            )
+        ]
+
+    def _concentration(self, rows: np.ndarray | None) -> list[ConcentrationChange]:
+        """Positions of the settled accounts whose share of total assets crossed the limit."""
+        changes, self._pending = self._pending, []
+        if rows is None:
+            positions: np.ndarray | slice = slice(None)
+            holder = self._h_holder
+        else:
+            starts = self._holder_start[rows]
+            counts = self._holder_start[rows + 1] - starts
+            positions = _ranges(starts, counts)
+            holder = np.repeat(rows, counts)
+        if not len(holder):
+            return changes
+        symbol = self._h_symbol[positions]
+        value = self._h_quantity[positions] * self._price[symbol]
+        assets = self._cash[holder] + self._mv[holder]
+        if len(self._concentration_bp) == 1:  # one set of lines for everyone: a scalar
+            limit: np.ndarray | np.int64 = self._concentration_bp[0]
+        else:
+            limit = self._concentration_bp[self._lines_index[holder]]
+        # value / assets > limit, exactly, in integers (value × 10,000 stays inside 64 bits).
+        breach = value * 10_000 > limit * assets
+        crossed = breach != self._breach[positions]
+        if not crossed.any():
+            return changes
+        where = np.flatnonzero(crossed)
+        if isinstance(positions, slice):
+            self._breach[where] = breach[where]
+        else:
+            self._breach[positions[where]] = breach[where]
+        a, v = assets[where], value[where]
+        share = np.where(a > 0, (20_000 * v + a) // (2 * np.maximum(a, 1)), -1)
+        for h, sym, b, bp in zip(
+            holder[where].tolist(),
+            symbol[where].tolist(),
+            breach[where].tolist(),
+            share.tolist(),
+            strict=True,
+        ):
+            changes.append(
+                ConcentrationChange(
+                    int(self._ids[h]), self._symbols[sym], b, None if bp < 0 else bp * _BP
+                )
+            )
+        return changes
 
     def _transitions(self, rows: np.ndarray, previous: np.ndarray, assets: np.ndarray):
         return [
@@ -521,6 +769,34 @@ def _thresholds(lines: Lines) -> tuple[list[int], list[int]]:
     up = [line + hysteresis - 1 for line in lines_bp]
     up.append(max(watch + hysteresis - 1, up[-1]))
     return down, up
+
+
+def _haircut(values: np.ndarray, rate_bp: np.ndarray | int) -> np.ndarray:
+    """``rules.collateral_fen`` over arrays: floor(value × rate), without leaving 64 bits."""
+    return (values // 10_000) * rate_bp + (values % 10_000) * rate_bp // 10_000
+
+
+def _key(holder: np.ndarray | int, symbol: np.ndarray | int) -> np.ndarray:
+    # Symbols are only ever appended, so (holder, symbol row) names a position across rebuilds.
+    return np.asarray(holder, dtype=np.int64) * (1 << 32) + symbol
+
+
+def _share(value_fen: int, assets_fen: int) -> Decimal | None:
+    if assets_fen <= 0:
+        return None
+    return rules.ratio_basis_points(value_fen, assets_fen) * rules.BASIS_POINT
+
+
+def _rate_bp(rate: object, symbol: str) -> int:
+    if rate is None:
+        return FULL_RATE_BP
+    try:
+        bp = rules.to_basis_points(rate, f"collateral rate of {symbol}")
+    except (TypeError, ValueError, ArithmeticError) as error:
+        raise MalformedTick(str(error)) from None
+    if not 0 <= bp <= FULL_RATE_BP:
+        raise MalformedTick(f"collateral rate of {symbol} out of range: {rate}")
+    return bp
 
 
 def _ratios(assets: np.ndarray, owed: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ the record of what it did.
 from __future__ import annotations
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from margin import rules
 from margin.rules import DEFAULT_LINES, Board, Level, Lines
+from portal import money
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
@@ -51,15 +52,37 @@ class Instrument(models.Model):
     )
     name_zh = models.CharField(_("Chinese name"), max_length=50)
     name_en = models.CharField(_("English name"), max_length=100)
+
+    class RiskWarning(models.TextChoices):
+        NONE = "", _("None")
+        ST = "st", _("ST (risk warning)")
+        STAR_ST = "star_st", _("*ST (delisting risk warning)")
+        DELISTING = "delisting", _("Delisting arrangement period")
+
+    class Suspension(models.TextChoices):
+        NONE = "", _("Trading")
+        ABNORMAL = "abnormal", _("Suspended: abnormal fluctuation check")
+        OTHER = "other", _("Suspended")
+
     is_st = models.BooleanField(
         _("risk warning (ST)"), default=False, help_text=_("ST or *ST: a narrower daily limit.")
     )
+    risk_warning = models.CharField(
+        _("risk warning"), max_length=10, choices=RiskWarning.choices, default="", blank=True
+    )
+    suspension = models.CharField(
+        _("suspension"), max_length=10, choices=Suspension.choices, default="", blank=True
+    )
     is_high_risk = models.BooleanField(
-        _("high risk"),
+        _("high risk (other reason)"),
         default=False,
-        help_text=_("For example facing delisting; shown to clients with a warning."),
+        help_text=_("High risk for a reason the other fields do not name; shown with a warning."),
     )
     collateral_eligible = models.BooleanField(_("eligible as collateral"), default=True)
+    status_note = models.CharField(_("status note"), max_length=200, blank=True)
+    status_changed_at = models.DateTimeField(
+        _("status changed at"), null=True, blank=True, db_index=True
+    )
     sector = models.CharField(
         _("sector"), max_length=30, blank=True, help_text=_("Used by the sector stress scenarios.")
     )
@@ -71,6 +94,9 @@ class Instrument(models.Model):
         ordering = ["code"]
         verbose_name = _("instrument")
         verbose_name_plural = _("instruments")
+        permissions = [
+            ("change_instrument_status", _("Can change an instrument's risk status")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(previous_close__gt=0), name="margin_instrument_close_positive"
@@ -102,6 +128,33 @@ class Instrument(models.Model):
 
     def name_for(self, language: str) -> str:
         return self.name_zh if language.lower().startswith("zh") else self.name_en
+
+    @property
+    def suspended(self) -> bool:
+        """Suspended from trading: nothing can be sold, so a liquidation plan skips it."""
+        return bool(self.suspension)
+
+    @property
+    def high_risk(self) -> bool:
+        """ST, *ST, in its delisting arrangement period, suspended for an abnormal-fluctuation
+        check, or flagged by risk control: flagged to clients wherever it appears, and counted
+        toward the ratio at the fee schedule's high-risk collateral rate."""
+        return bool(
+            self.risk_warning or self.suspension == self.Suspension.ABNORMAL or self.is_high_risk
+        )
+
+    def status_labels(self) -> list[str]:
+        """What a client is told about this instrument, e.g. ["*ST (delisting risk warning)"]."""
+        labels = []
+        if self.risk_warning:
+            labels.append(str(self.get_risk_warning_display()))
+        if self.suspension:
+            labels.append(str(self.get_suspension_display()))
+        if self.is_high_risk and not labels:
+            labels.append(str(_("High risk")))
+        if not self.collateral_eligible:
+            labels.append(str(_("Not eligible as collateral")))
+        return labels
 
 
 class MarginAccount(models.Model):
@@ -173,9 +226,11 @@ class MarginContract(models.Model):
     """The terms one financing period runs on: lines, rate, leverage, start and rollover.
 
     ``annual_rate`` is the single source of the financing rate: interest is computed only through
-    ``daily_interest``. It is fixed when the contract is signed; the contract-creation service
-    will take it from the disclosed fee schedule, so a later fee change reaches a client at
-    rollover, as DESIGN.md promises.
+    ``daily_interest`` and accrual reads it from here, never from the fee schedule in force. It
+    and the lines are fixed when the contract is opened or rolled over, from the fee schedule
+    (``fee_schedule_version``) and contract terms (``terms_version``) then in force; a later
+    change reaches the contract only at rollover, or earlier when the client accepts it
+    (``margin.contracts``).
     """
 
     class Status(models.TextChoices):
@@ -212,9 +267,28 @@ class MarginContract(models.Model):
         default=Decimal("1.0000"),
         help_text=_("At least 100% since 2026-01-19: financing never exceeds the client's margin."),
     )
+    concentration_limit = _line(_("concentration limit"), rules.CONCENTRATION_LIMIT)
     credit_limit = _money(_("credit limit"))
     starts_on = models.DateField(_("starts on"))
     rollover_on = models.DateField(_("rollover date"))
+    fee_schedule_version = models.ForeignKey(
+        "disclosures.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fee schedule version"),
+        help_text=_("The fee schedule the rate was taken from: accrual names its items."),
+    )
+    terms_version = models.ForeignKey(
+        "disclosures.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("contract terms version"),
+        help_text=_("The margin contract terms the lines were taken from."),
+    )
 
     class Meta:
         ordering = ["account", "-starts_on"]
@@ -257,6 +331,7 @@ class MarginContract(models.Model):
             warning=self.warning_line,
             call=self.call_line,
             liquidation=self.liquidation_line,
+            concentration=self.concentration_limit,
         )
 
     @property
@@ -276,8 +351,48 @@ class MarginContract(models.Model):
             )
 
     def daily_interest(self, debt: Decimal) -> Decimal:
-        """One day's interest on ``debt``: debt × annual rate / 360, half-up to the fen."""
-        return (debt * self.annual_rate / 360).quantize(rules.FEN, rounding=ROUND_HALF_UP)
+        """One day's interest on ``debt`` at this contract's rate (``portal.money``'s rule)."""
+        return money.daily_interest(debt, self.annual_rate)
+
+
+class ContractRate(models.Model):
+    """The rate a contract charges from ``effective_from`` on, and the fee schedule behind it.
+
+    A contract's first row is its opening (or rollover); a later row is the client's own act: a
+    newer version they accepted, or a tier they chose. Accrual for a day reads the row in effect
+    at that day's end, so a change accepted on a Sunday never reaches back to Saturday.
+    """
+
+    class Reason(models.TextChoices):
+        OPENED = "opened", _("Contract opened or rolled over")
+        ACCEPTED = "accepted", _("Client accepted a newer version")
+        TIER = "tier", _("Client changed the leverage tier")
+
+    contract = models.ForeignKey(
+        MarginContract, on_delete=models.PROTECT, related_name="rates", verbose_name=_("contract")
+    )
+    effective_from = models.DateTimeField(_("effective from"))
+    annual_rate = models.DecimalField(_("annual financing rate"), max_digits=7, decimal_places=6)
+    leverage_tier = models.PositiveSmallIntegerField(_("leverage tier"))
+    fee_schedule_version = models.ForeignKey(
+        "disclosures.DocumentVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fee schedule version"),
+    )
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["contract", "effective_from", "id"]
+        verbose_name = _("contract rate")
+        verbose_name_plural = _("contract rates")
+        indexes = [models.Index(fields=["contract", "effective_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.contract} {self.annual_rate} from {self.effective_from:%Y-%m-%d %H:%M}"
 
 
 class Position(models.Model):
@@ -365,6 +480,10 @@ class Restriction(models.Model):
     class Kind(models.TextChoices):
         REDUCE_ONLY = "reduce_only", _("Reduce only")
         FROZEN = "frozen", _("Frozen")
+        CONCENTRATION = "concentration", _("No more purchases of one security")
+
+    # What a client may not do under each kind (selling is always allowed).
+    BLOCKS_FINANCING_AND_WITHDRAWALS = (Kind.REDUCE_ONLY, Kind.FROZEN)
 
     account = models.ForeignKey(
         MarginAccount,
@@ -372,7 +491,16 @@ class Restriction(models.Model):
         related_name="restrictions",
         verbose_name=_("account"),
     )
-    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=13, choices=Kind.choices)
+    instrument = models.ForeignKey(
+        Instrument,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("security"),
+        help_text=_("The security a concentration restriction stops purchases of."),
+    )
     reason = models.TextField(_("reason"))
     event = models.ForeignKey(
         MarginEvent,
@@ -410,8 +538,18 @@ class Restriction(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "kind"],
-                condition=Q(lifted_at__isnull=True),
+                condition=Q(lifted_at__isnull=True, instrument__isnull=True),
                 name="margin_restriction_one_active_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "kind", "instrument"],
+                condition=Q(lifted_at__isnull=True, instrument__isnull=False),
+                name="margin_restriction_one_active_per_instrument",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="concentration", instrument__isnull=False)
+                | (~Q(kind="concentration") & Q(instrument__isnull=True)),
+                name="margin_restriction_instrument_iff_concentration",
             ),
             models.CheckConstraint(
                 condition=Q(lifted_at__isnull=True) | Q(lifted_at__gte=F("imposed_at")),
@@ -425,6 +563,76 @@ class Restriction(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None
+
+
+class AccountFreeze(models.Model):
+    """A risk officer's emergency freeze of one account, and a second officer's decision on it.
+
+    Approved, it imposes a FROZEN restriction (no new financing, no purchases, no withdrawals;
+    selling stays allowed) with ``reason`` as the client is told it.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Awaiting a second officer")
+        APPROVED = "approved", _("Approved: account frozen")
+        REJECTED = "rejected", _("Rejected")
+
+    account = models.ForeignKey(
+        MarginAccount, on_delete=models.PROTECT, related_name="freezes", verbose_name=_("account")
+    )
+    reason = models.TextField(_("reason (shown to the client)"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    restriction = models.OneToOneField(
+        Restriction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="freeze",
+        verbose_name=_("restriction"),
+    )
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("account freeze")
+        verbose_name_plural = _("account freezes")
+        permissions = [("decide_accountfreeze", _("Can request and approve account freezes"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status="proposed"),
+                name="margin_freeze_one_open_request",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="proposed") | Q(decided_at__isnull=False),
+                name="margin_freeze_decision_has_a_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="margin_freeze_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.get_status_display()}"
 
 
 class LiquidationPlan(models.Model):
@@ -464,6 +672,23 @@ class LiquidationPlan(models.Model):
     ratio_at_proposal = _ratio(_("ratio when proposed"), null=True, blank=True)
     target_ratio = _line(_("target ratio"), DEFAULT_LINES.warning)
     expected_proceeds = _money(_("expected proceeds"))
+    expected_costs = _money(_("expected selling costs"), default=Decimal("0.00"))
+    expected_ratio_after = _ratio(_("ratio after the sales"), null=True, blank=True)
+    least_possible = _money(
+        _("least market value that could restore the target"),
+        null=True,
+        blank=True,
+        help_text=_("A lower bound: no plan can sell less. Equal to the plan's value when exact."),
+    )
+    exact = models.BooleanField(
+        _("proved least"), default=True, help_text=_("The search proved no smaller sale exists.")
+    )
+    reasoning = models.JSONField(
+        _("reasoning"),
+        default=dict,
+        blank=True,
+        help_text=_("Which positions were considered, why each was sold or left, and the costs."),
+    )
     proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -486,6 +711,7 @@ class LiquidationPlan(models.Model):
     decision_note = models.TextField(_("decision note"), blank=True)
     executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
     realised_proceeds = _money(_("realised proceeds"), null=True, blank=True)
+    realised_costs = _money(_("realised selling costs"), null=True, blank=True)
 
     class Meta:
         ordering = ["-proposed_at"]
@@ -528,6 +754,10 @@ class LiquidationPlanItem(models.Model):
     quantity = models.PositiveBigIntegerField(_("quantity"))
     reference_price = _price(_("reference price"))
     expected_proceeds = _money(_("expected proceeds"))
+    commission = _money(_("trade service fee"), default=Decimal("0.00"))
+    stamp_duty = _money(_("stamp duty"), default=Decimal("0.00"))
+    transfer_fee = _money(_("transfer fee"), default=Decimal("0.00"))
+    net_proceeds = _money(_("net proceeds"), default=Decimal("0.00"))
 
     class Meta:
         ordering = ["plan", "instrument"]
@@ -603,6 +833,8 @@ class VolatilityRegime(models.Model):
         NORMAL = "normal", _("Normal")
         ELEVATED = "elevated", _("Elevated")
         STRESSED = "stressed", _("Stressed")
+        # 应急冻结线: no new financing, no purchases, no withdrawals anywhere; selling allowed.
+        EMERGENCY = "emergency", _("Emergency freeze")
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed")
@@ -617,6 +849,18 @@ class VolatilityRegime(models.Model):
         _("market volatility (annualised)"), max_digits=8, decimal_places=4
     )
     proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+        help_text=_("Empty: proposed by the risk engine."),
+    )
+    reason = models.TextField(
+        _("reason"), blank=True, help_text=_("Why a risk officer proposed it; shown to clients.")
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -87,3 +87,58 @@ MARGIN_TIER_CHANGED = register(
         ),
     )
 )
+MARGIN_TERMS_ADOPTED = register(
+    NoticeType(
+        key="margin_terms_adopted",
+        category=Category.SERVICE,
+        channels=(Channel.INAPP, Channel.EMAIL),
+        description=_("Your contract moved to a version you accepted"),
+        required_context=(
+            "contract_number",
+            "version",
+            "effective_from",
+            "annual_rate",
+            "warning_line",
+            "call_line",
+            "liquidation_line",
+        ),
+    )
+)
+
+# Risk actions on the account: in the margin-call category, which a client cannot turn off.
+MARGIN_CONCENTRATION = register(
+    NoticeType(
+        key="margin_concentration",
+        category=Category.MARGIN_CALL,
+        channels=(Channel.INAPP, Channel.EMAIL),
+        description=_("One security is over the concentration limit: no more purchases of it"),
+        required_context=("account_number", "code", "name", "share", "limit"),
+    )
+)
+MARGIN_FROZEN = register(
+    NoticeType(
+        key="margin_frozen",
+        category=Category.MARGIN_CALL,
+        channels=_ALL,
+        description=_("Your account was frozen by risk control, and how to have it lifted"),
+        required_context=("account_number", "reason", "frozen_at"),
+    )
+)
+MARGIN_UNFROZEN = register(
+    NoticeType(
+        key="margin_unfrozen",
+        category=Category.MARGIN_CALL,
+        channels=(Channel.INAPP, Channel.EMAIL),
+        description=_("The freeze on your account was lifted"),
+        required_context=("account_number", "reason"),
+    )
+)
+MARGIN_INSTRUMENT_STATUS = register(
+    NoticeType(
+        key="margin_instrument_status",
+        category=Category.MARGIN_CALL,
+        channels=(Channel.INAPP, Channel.EMAIL),
+        description=_("A security you hold changed status or how it counts as collateral"),
+        required_context=("account_number", "code", "name", "status", "collateral"),
+    )
+)

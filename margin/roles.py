@@ -8,12 +8,14 @@ _READ = [
     "margin.view_marginevent",
     "margin.view_margincall",
     "margin.view_restriction",
+    "margin.view_accountfreeze",
 ]
 
 ROLE_PERMISSIONS = {
     # 客服 sees a caller's margin status and calls, to explain them; changes nothing.
     "agent": _READ,
-    # 风控 reviews calls and restrictions, decides liquidation plans and the volatility regime.
+    # 风控 reviews calls and restrictions, decides liquidation plans and the volatility regime,
+    # freezes accounts (with a second officer) and sets instruments' risk status.
     "risk_officer": [
         *_READ,
         "margin.view_liquidationplan",
@@ -21,6 +23,8 @@ ROLE_PERMISSIONS = {
         "margin.view_volatilityregime",
         "margin.decide_volatilityregime",
         "margin.view_riskreport",
+        "margin.decide_accountfreeze",
+        "margin.change_instrument_status",
     ],
     # 合规 reads the whole record of risk actions.
     "compliance": [

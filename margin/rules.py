@@ -121,7 +121,8 @@ class Lines:
 
     Data, per contract or per policy; the defaults are DESIGN.md's. ``watch_band`` is how far
     above the warning line WATCH reaches; ``hysteresis`` how far above a line the ratio must climb
-    before the level improves.
+    before the level improves. ``concentration`` is the largest share of total assets one
+    instrument may be (the contract's Article 4).
     """
 
     withdrawal: Decimal = Decimal("3.00")
@@ -130,6 +131,7 @@ class Lines:
     liquidation: Decimal = Decimal("1.20")
     watch_band: Decimal = Decimal("0.10")
     hysteresis: Decimal = Decimal("0.05")
+    concentration: Decimal = CONCENTRATION_LIMIT
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -138,11 +140,20 @@ class Lines:
             raise ValueError("lines must satisfy 0 < liquidation < call < warning < withdrawal")
         if self.watch_band < 0 or self.hysteresis < 0:
             raise ValueError("watch_band and hysteresis cannot be negative")
+        if not Decimal(0) < self.concentration <= 1:
+            raise ValueError("the concentration limit is a fraction in (0, 1]")
 
     @property
     def watch(self) -> Decimal:
         """Below this (and above warning) an account is on WATCH."""
         return self.warning + self.watch_band
+
+    @property
+    def restore(self) -> Decimal:
+        """The line a margin call must restore the ratio to: the warning line (Article 3:
+        "restore the ratio to at least 150% within 2 trading days"). Reaching it meets the call;
+        the hysteresis that governs the displayed level plays no part."""
+        return self.warning
 
 
 DEFAULT_LINES = Lines()
@@ -217,6 +228,46 @@ def total_assets(*, cash: Decimal, holdings: Iterable[tuple[int, Decimal]]) -> D
     return from_fen(to_fen(cash, "cash")) + market_value(holdings)
 
 
+# --- collateral: what a position counts for in the ratio ------------------------------------------
+
+FULL_COLLATERAL = Decimal("1.0000")
+
+
+def collateral_rate(*, eligible: bool, high_risk: bool, high_risk_rate: Decimal) -> Decimal:
+    """The share of its market value a position counts for in total assets.
+
+    An instrument that is not eligible as collateral counts for nothing; a high-risk one (ST,
+    *ST, delisting arrangement, suspended for abnormal fluctuation) for the rate the fee schedule
+    states; every other for its full value.
+    """
+    if not eligible:
+        return Decimal("0.0000")
+    if high_risk:
+        return _ratio(high_risk_rate, "high-risk collateral rate")
+    return FULL_COLLATERAL
+
+
+def collateral_fen(value_fen: int, rate_bp: int) -> int:
+    """floor(value × rate): a position's collateral value in whole fen, never overstated.
+
+    Written as a whole part and a remainder so that value × rate never leaves 64 bits in the
+    engine's integer arrays, which compute the same expression.
+    """
+    return (value_fen // 10_000) * rate_bp + (value_fen % 10_000) * rate_bp // 10_000
+
+
+def collateral_value(holdings: Iterable[tuple[int, Decimal, Decimal]]) -> Decimal:
+    """Σ floor(quantity × price × collateral rate) over ``(quantity, price, rate)`` triples."""
+    total = 0
+    for quantity, price, rate in holdings:
+        value = to_fen(market_value([(quantity, price)]), "value")
+        rate_bp = to_basis_points(rate, "collateral rate")
+        if not 0 <= rate_bp <= 10_000:
+            raise ValueError(f"a collateral rate is a fraction in [0, 1]: {rate}")
+        total += collateral_fen(value, rate_bp)
+    return from_fen(total)
+
+
 def total_liabilities(*, debt: Decimal, accrued_interest: Decimal, fees_owed: Decimal) -> Decimal:
     """Financing debt plus accrued interest plus fees owed."""
     parts = (
@@ -270,23 +321,33 @@ def fall_to_line(
 
 
 def line_price(
-    *, line: Decimal, assets: Decimal, liabilities: Decimal, quantity: int, price: Decimal
+    *,
+    line: Decimal,
+    assets: Decimal,
+    liabilities: Decimal,
+    quantity: int,
+    price: Decimal,
+    collateral: Decimal = FULL_COLLATERAL,
 ) -> Decimal | None:
     """The highest price (to the fen) at which this position alone puts the account on ``line``.
 
-    Everything else held at today's prices. The ratio as shown reaches the line when
-    20,000 × assets < (2·L + 1) × liabilities (L in basis points), so the price is exact to the
-    fen: at it the account is at the line's level, one fen above it is not. The current price
-    when the line is already reached; None without debt or when even a price of zero would not
-    reach it.
+    Everything else held at today's prices; ``assets`` as the ratio counts them, the position at
+    its ``collateral`` rate. The ratio as shown reaches the line when
+    20,000 × assets < (2·L + 1) × liabilities (L in basis points): with the position counting
+    c(p) = floor(q·p·rate) fen, that is c(p) ≤ ⌈room ÷ 20,000⌉ − 1, i.e. q·p·rate < (that + 1)
+    × 10,000. So the price is exact to the fen: at it the account is at the line's level, one fen
+    above it is not. The current price when the line is already reached; None without debt, for
+    a position that counts for nothing, or when even a price of zero would not reach it.
     """
     owed, price_fen = to_fen(liabilities, "liabilities"), to_fen(price, "price")
-    if owed <= 0 or quantity <= 0:
+    rate_bp = to_basis_points(collateral, "collateral rate")
+    if owed <= 0 or quantity <= 0 or rate_bp <= 0:
         return None
-    rest = to_fen(assets, "assets") - quantity * price_fen
+    rest = to_fen(assets, "assets") - collateral_fen(quantity * price_fen, rate_bp)
     room = (2 * to_basis_points(line) + 1) * owed - 20_000 * rest
-    highest = (room - 1) // (20_000 * quantity)
-    if highest < 1:
+    most = -((-room) // 20_000) - 1  # the most the position may count for, in fen
+    highest = ((most + 1) * 10_000 - 1) // (quantity * rate_bp)
+    if most < 0 or highest < 1:
         return None
     return from_fen(min(highest, price_fen))
 
@@ -353,12 +414,22 @@ def withdrawable_cash(
 def concentration_breaches(
     *, values: Mapping[str, Decimal], assets: Decimal, limit: Decimal = CONCENTRATION_LIMIT
 ) -> list[str]:
-    """The positions worth more than ``limit`` of total assets (exactly at the limit is allowed)."""
+    """The positions whose market value is more than ``limit`` of total assets (Article 4: "may
+    not exceed 30%"; exactly at the limit is allowed). Total assets as the ratio counts them."""
     limit = _exact(limit, "limit")
     if not Decimal(0) < limit <= 1:
         raise ValueError("the concentration limit is a fraction in (0, 1]")
     ceiling = limit * _money(assets, "assets")
     return [symbol for symbol, value in values.items() if _money(value, symbol) > ceiling]
+
+
+def position_share(*, value: Decimal, assets: Decimal) -> Decimal | None:
+    """A position's market value as a share of total assets, half-up to 4 places (None: no
+    assets to compare with)."""
+    assets_fen = to_fen(assets, "assets")
+    if assets_fen <= 0:
+        return None
+    return from_basis_points(ratio_basis_points(to_fen(value, "value"), assets_fen))
 
 
 # --- A-share instruments --------------------------------------------------------------------------

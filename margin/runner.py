@@ -34,7 +34,7 @@ from django.utils import timezone
 from margin import rules, selectors, services, status, volatility
 from margin.engine import MalformedTick, TickResult
 from margin.feed import Feed, FeedRow, Tick
-from margin.models import Instrument, MarginCall, MarginContract, Position, Restriction
+from margin.models import Instrument, MarginCall, Position
 from margin.rules import DEFAULT_LINES, Lines
 
 logger = logging.getLogger(__name__)
@@ -88,14 +88,7 @@ class RiskRunner:
             partition=self.partition, partitions=self.partitions
         )
         self._accounts = dict(accounts.values_list("id", "number"))
-        self._lines: dict[int, Lines] = {
-            account_id: Lines(withdrawal=w, warning=wa, call=c, liquidation=liq)
-            for account_id, w, wa, c, liq in MarginContract.objects.filter(
-                status=MarginContract.Status.ACTIVE, account_id__in=self._accounts
-            ).values_list(
-                "account_id", "withdrawal_line", "warning_line", "call_line", "liquidation_line"
-            )
-        }
+        self._lines: dict[int, Lines] = selectors.contract_lines(list(self._accounts))
         self._holdings: dict[int, dict[str, int]] = {}
         for account_id, code, quantity in Position.objects.filter(
             account_id__in=self._accounts
@@ -105,6 +98,7 @@ class RiskRunner:
         self._codes = list(self._instruments)
         self._prices = {code: i.price for code, i in self._instruments.items()}
         self._limits = {code: i.price_limits() for code, i in self._instruments.items()}
+        self._high_risk_rate = selectors.high_risk_collateral_rate()
 
     # --- one step ---------------------------------------------------------------------------------
 
@@ -202,18 +196,20 @@ class RiskRunner:
             )
 
     def _record(self, result: TickResult) -> list:
-        if not result.transitions:
+        if not (result.transitions or result.restorations or result.concentration):
             return []
         events = services.margin_transitions_record(
             engine=self.engine, result=result, occurred_at=timezone.now()
         )
-        for transition in result.transitions:
-            self._dirty.add(transition.account_id)
+        for change in (*result.transitions, *result.restorations, *result.concentration):
+            self._dirty.add(change.account_id)
         return events
 
     def reload_changed(self) -> None:
-        """Reload accounts whose balances or positions a service changed since the last look."""
+        """Reload accounts whose balances, positions or contract terms a service changed since
+        the last look, and instruments whose risk status changed."""
         since, self._reload_since = self._reload_since, timezone.now()
+        self._reload_instruments(since)
         changed = list(
             selectors.accounts_in_partition(partition=self.partition, partitions=self.partitions)
             .filter(state_changed_at__gte=since)
@@ -229,6 +225,10 @@ class RiskRunner:
                 )
             )
             self._holdings[account_id] = holdings
+            lines = selectors.contract_lines([account_id]).get(account_id, DEFAULT_LINES)
+            if lines != self._lines.get(account_id, DEFAULT_LINES):
+                self._lines[account_id] = lines
+                self._record(self.engine.set_lines(account_id, lines))
             result = self.engine.replace_holdings(
                 account_id,
                 holdings,
@@ -237,9 +237,33 @@ class RiskRunner:
                     debt=debt, accrued_interest=interest, fees_owed=fees
                 ),
                 prices={code: self._prices[code] for code in holdings},
+                collateral={code: self._rate(code) for code in holdings},
             )
             self._record(result)
             self._dirty.add(account_id)
+
+    def _rate(self, code: str) -> Decimal:
+        return selectors.collateral_rate_of(self._instruments[code], self._high_risk_rate)
+
+    def _reload_instruments(self, since: datetime.datetime) -> None:
+        """An instrument's risk status changed (ST, suspension, eligibility): its holders are
+        revalued at its new collateral rate at once."""
+        rate = selectors.high_risk_collateral_rate()
+        changed = list(Instrument.objects.filter(status_changed_at__gte=since))
+        if rate != self._high_risk_rate:  # a new fee schedule: every high-risk instrument
+            self._high_risk_rate = rate
+            changed = list(Instrument.objects.all())
+        if not changed:
+            return
+        for instrument in changed:
+            known = self._instruments.get(instrument.code)
+            if known is not None:
+                instrument.last_price = known.last_price  # the feed's price stands
+            self._instruments[instrument.code] = instrument
+            self._limits[instrument.code] = instrument.price_limits()  # ST narrows the band
+        result = self.engine.set_collateral({i.code: self._rate(i.code) for i in changed})
+        self._record(result)
+        self._dirty.update(result.account_ids.tolist())
 
     # --- pushes -----------------------------------------------------------------------------------
 
@@ -262,15 +286,12 @@ class RiskRunner:
                 account_id__in=due, status=MarginCall.Status.OPEN
             ).values_list("account_id", "deadline", "issued_at")
         }
-        restricted = set(
-            Restriction.objects.filter(account_id__in=due, lifted_at__isnull=True).values_list(
-                "account_id", flat=True
-            )
-        )
+        restrictions = selectors.restrictions_by_account(due)
         pushes = []
         for account_id in due:
-            payload = self.status_of(account_id, call=calls.get(account_id))
-            payload["restricted"] = account_id in restricted
+            payload = self.status_of(
+                account_id, call=calls.get(account_id), restrictions=restrictions[account_id]
+            )
             status.store(payload)
             self._dirty.discard(account_id)
             self._last_push[account_id] = now
@@ -278,20 +299,28 @@ class RiskRunner:
             pushes.append((status.group_name(account_id), payload))
         return pushes
 
-    def status_of(self, account_id: int, *, call: dict | None = None) -> dict[str, Any]:
+    def status_of(
+        self, account_id: int, *, call: dict | None = None, restrictions: dict | None = None
+    ) -> dict[str, Any]:
         snapshot = self.engine.snapshot(account_id)
         self._seq[account_id] = self._seq.get(account_id, 0) + 1
-        holdings = [
-            status.Holding(
-                code=code,
-                name_zh=self._instruments[code].name_zh,
-                name_en=self._instruments[code].name_en,
-                quantity=quantity,
-                price=self._prices[code],
-                limit_down=self._limits[code][0],
+        holdings = []
+        for code, quantity in self._holdings.get(account_id, {}).items():
+            instrument = self._instruments[code]
+            holdings.append(
+                status.Holding(
+                    code=code,
+                    name_zh=instrument.name_zh,
+                    name_en=instrument.name_en,
+                    quantity=quantity,
+                    price=self._prices[code],
+                    limit_down=self._limits[code][0],
+                    collateral_rate=self._rate(code),
+                    high_risk=instrument.high_risk,
+                    suspended=instrument.suspended,
+                    flags=selectors.instrument_flags(instrument),
+                )
             )
-            for code, quantity in self._holdings.get(account_id, {}).items()
-        ]
         return status.build(
             account_id=account_id,
             number=self._accounts[account_id],
@@ -301,7 +330,7 @@ class RiskRunner:
             level=snapshot.level,
             holdings=holdings,
             call=call,
-            restricted=False,
+            restrictions=restrictions,
             seq=self._seq[account_id],
             epoch=self.epoch,
         )

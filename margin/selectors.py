@@ -8,14 +8,16 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Mod
-from django.utils import translation
+from django.utils import timezone, translation
 
 from margin import rules, status
+from margin.contracts import fee_schedule_of
 from margin.engine import RiskEngine
 from margin.models import (
     Instrument,
+    LiquidationPlan,
     MarginAccount,
     MarginCall,
     MarginContract,
@@ -23,6 +25,7 @@ from margin.models import (
     Restriction,
     VolatilityRegime,
 )
+from margin.restrictions import Permissions, account_blockers, account_permissions, platform_blocker
 from margin.rules import DEFAULT_LINES, Level, Lines
 
 
@@ -68,23 +71,45 @@ def account_for_client(user) -> MarginAccount | None:
     return MarginAccount.objects.filter(client=user).order_by("number").first()
 
 
+def status_holding(instrument: Instrument, quantity: int, high_risk_rate: Decimal) -> Any:
+    return status.Holding(
+        code=instrument.code,
+        name_zh=instrument.name_zh,
+        name_en=instrument.name_en,
+        quantity=quantity,
+        price=instrument.price,
+        limit_down=instrument.price_limits()[0],
+        collateral_rate=collateral_rate_of(instrument, high_risk_rate),
+        high_risk=instrument.high_risk,
+        suspended=instrument.suspended,
+        flags=instrument_flags(instrument),
+    )
+
+
+def instrument_flags(instrument: Instrument) -> list[str]:
+    """The risk status codes a client is shown for an instrument (the page translates them)."""
+    flags = []
+    if instrument.risk_warning:
+        flags.append(instrument.risk_warning)
+    if instrument.suspension:
+        flags.append(f"suspended_{instrument.suspension}")
+    if instrument.is_high_risk and not flags:
+        flags.append("high_risk")
+    if not instrument.collateral_eligible:
+        flags.append("ineligible")
+    return flags
+
+
 def account_status(account: MarginAccount) -> dict[str, Any]:
-    """The account's status at the prices in the tables: four queries, whatever it holds."""
+    """The account's status at the prices in the tables: a constant number of queries,
+    whatever it holds."""
     contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
     lines = contract.lines if contract else DEFAULT_LINES
-    holdings = []
-    for position in Position.objects.filter(account=account).select_related("instrument"):
-        instrument = position.instrument
-        holdings.append(
-            status.Holding(
-                code=instrument.code,
-                name_zh=instrument.name_zh,
-                name_en=instrument.name_en,
-                quantity=position.quantity,
-                price=instrument.price,
-                limit_down=instrument.price_limits()[0],
-            )
-        )
+    high_risk_rate = high_risk_collateral_rate()
+    holdings = [
+        status_holding(position.instrument, position.quantity, high_risk_rate)
+        for position in Position.objects.filter(account=account).select_related("instrument")
+    ]
     return status.build(
         account_id=account.pk,
         number=account.number,
@@ -94,8 +119,33 @@ def account_status(account: MarginAccount) -> dict[str, Any]:
         level=account.current_level,
         holdings=holdings,
         call=open_call_payload(account.pk),
-        restricted=Restriction.objects.filter(account=account, lifted_at__isnull=True).exists(),
+        restrictions=restrictions_payload(account_permissions(account)),
     )
+
+
+def restrictions_payload(permissions: Any) -> dict[str, Any]:
+    """The restrictions a client's status shows, in no language (the page words them): what
+    blocks new financing, purchases and withdrawals, and which securities may not be bought."""
+    blocked = [b.kind for b in permissions.blockers]
+    frozen = next((b for b in permissions.blockers if b.kind == "frozen"), None)
+    return {
+        "blocked": blocked,
+        "frozen_reason": frozen.detail if frozen else "",
+        "no_purchase": sorted(permissions.no_purchase),
+    }
+
+
+def restrictions_by_account(account_ids: Any) -> dict[int, dict[str, Any]]:
+    """``restrictions_payload`` for many accounts in two queries (the runner's pushes)."""
+    platform = platform_blocker()
+    found: dict[int, Permissions] = {}
+    rows = Restriction.objects.filter(account_id__in=account_ids, lifted_at__isnull=True)
+    by_account: dict[int, list[Restriction]] = {}
+    for restriction in rows.select_related("instrument").order_by("imposed_at"):
+        by_account.setdefault(restriction.account_id, []).append(restriction)
+    for account_id in account_ids:
+        found[account_id] = account_blockers(by_account.get(account_id, []), platform)
+    return {account_id: restrictions_payload(p) for account_id, p in found.items()}
 
 
 def open_call_payload(account_id: int) -> dict[str, Any] | None:
@@ -123,6 +173,32 @@ def accounts_in_partition(*, partition: int = 0, partitions: int = 1) -> QuerySe
     return accounts
 
 
+def contract_lines(accounts: Any) -> dict[int, Lines]:
+    """The lines of each account's active contract (accounts: ids or a queryset); accounts
+    without one are left out, and run on DESIGN.md's defaults."""
+    return {
+        account_id: Lines(
+            withdrawal=withdrawal,
+            warning=warning,
+            call=call,
+            liquidation=liquidation,
+            concentration=concentration,
+        )
+        for account_id, withdrawal, warning, call, liquidation, concentration in (
+            MarginContract.objects.filter(
+                status=MarginContract.Status.ACTIVE, account__in=accounts
+            ).values_list(
+                "account_id",
+                "withdrawal_line",
+                "warning_line",
+                "call_line",
+                "liquidation_line",
+                "concentration_limit",
+            )
+        )
+    }
+
+
 def load_from_db(*, partition: int = 0, partitions: int = 1) -> RiskEngine:
     """Build the risk engine for one partition of accounts from the tables.
 
@@ -133,14 +209,7 @@ def load_from_db(*, partition: int = 0, partitions: int = 1) -> RiskEngine:
     ``revalue_all()`` on the result and record its transitions before taking ticks.
     """
     accounts = accounts_in_partition(partition=partition, partitions=partitions)
-    lines_of = {
-        account_id: Lines(withdrawal=withdrawal, warning=warning, call=call, liquidation=liq)
-        for account_id, withdrawal, warning, call, liq in MarginContract.objects.filter(
-            status=MarginContract.Status.ACTIVE, account__in=accounts
-        ).values_list(
-            "account_id", "withdrawal_line", "warning_line", "call_line", "liquidation_line"
-        )
-    }
+    lines_of = contract_lines(accounts)
     lines_table: dict[Lines, int] = {DEFAULT_LINES: 0}
     ids, cash, owed, severity, sequence, lines_index = [], [], [], [], [], []
     columns = (
@@ -186,6 +255,17 @@ def load_from_db(*, partition: int = 0, partitions: int = 1) -> RiskEngine:
         held.append(symbol_row[code])
         quantities.append(quantity)
 
+    awaiting = account_ids_awaiting_restoration(ids)
+    breaches = [
+        (account_row[account_id], symbol_row[code])
+        for account_id, code in Restriction.objects.filter(
+            account_id__in=ids,
+            kind=Restriction.Kind.CONCENTRATION,
+            lifted_at__isnull=True,
+        ).values_list("account_id", "instrument__code")
+        if code in symbol_row
+    ]
+    rates = collateral_rates()
     return RiskEngine(
         account_ids=np.array(ids, dtype=np.int64),
         cash_fen=np.array(cash, dtype=np.int64),
@@ -199,24 +279,85 @@ def load_from_db(*, partition: int = 0, partitions: int = 1) -> RiskEngine:
         holder_rows=np.array(holders, dtype=np.int64),
         symbol_rows=np.array(held, dtype=np.int64),
         quantities=np.array(quantities, dtype=np.int64),
+        collateral_bp=np.array(
+            [rules.to_basis_points(rates.get(code, rules.FULL_COLLATERAL)) for code in symbols],
+            dtype=np.int64,
+        ),
+        awaiting=np.array([account_id in awaiting for account_id in ids], dtype=bool),
+        breached=breaches,
     )
+
+
+def account_ids_awaiting_restoration(account_ids: Any) -> set[int]:
+    """Accounts whose margin call is open, or whose reduce-only restriction the engine imposed is
+    still in place (a call missed its deadline): both end when the ratio reaches the warning
+    line."""
+    open_calls = MarginCall.objects.filter(
+        account_id__in=account_ids, status=MarginCall.Status.OPEN
+    ).values_list("account_id", flat=True)
+    restricted = Restriction.objects.filter(
+        account_id__in=account_ids,
+        kind=Restriction.Kind.REDUCE_ONLY,
+        lifted_at__isnull=True,
+        imposed_by__isnull=True,
+    ).values_list("account_id", flat=True)
+    return set(open_calls) | set(restricted)
+
+
+HIGH_RISK_RATE_CODE = "collateral_rate_high_risk"
+
+
+def high_risk_collateral_rate() -> Decimal:
+    """The share of market value a high-risk instrument counts for, as the fee schedule in force
+    states it; with no such item nothing was disclosed, so nothing is cut."""
+    from disclosures import selectors as disclosures
+
+    try:
+        return disclosures.fee_item_in_force(HIGH_RISK_RATE_CODE).value.quantize(rules.BASIS_POINT)
+    except disclosures.FeeItemNotFound:
+        return rules.FULL_COLLATERAL
+
+
+def collateral_rate_of(instrument: Instrument, high_risk_rate: Decimal | None = None) -> Decimal:
+    return rules.collateral_rate(
+        eligible=instrument.collateral_eligible,
+        high_risk=instrument.high_risk,
+        high_risk_rate=high_risk_collateral_rate() if high_risk_rate is None else high_risk_rate,
+    )
+
+
+def collateral_rates(codes: Any = None) -> dict[str, Decimal]:
+    """The collateral rate of every instrument that does not count in full (or of ``codes``)."""
+    instruments = Instrument.objects.all()
+    if codes is not None:
+        instruments = instruments.filter(code__in=codes)
+    else:
+        instruments = instruments.filter(
+            Q(collateral_eligible=False)
+            | ~Q(risk_warning="")
+            | Q(suspension=Instrument.Suspension.ABNORMAL)
+            | Q(is_high_risk=True)
+        )
+    high_risk_rate = high_risk_collateral_rate()
+    return {i.code: collateral_rate_of(i, high_risk_rate) for i in instruments}
 
 
 def withdrawable_cash(account: MarginAccount) -> Decimal:
     """Cash the client may take out now (for funds' withdrawals): what keeps the ratio at or
-    above the withdrawal line (300%) at today's prices, and nothing while a restriction applies."""
-    if Restriction.objects.filter(account=account, lifted_at__isnull=True).exists():
+    above the withdrawal line (300%) at today's prices, each position counted as the ratio
+    counts it, and nothing while the account or the platform is frozen or under a margin call."""
+    if not account_permissions(account).may_withdraw:
         return rules.ZERO_MONEY
-    holdings = [
-        (quantity, last if last is not None else close)
-        for quantity, last, close in Position.objects.filter(account=account).values_list(
-            "quantity", "instrument__last_price", "instrument__previous_close"
-        )
-    ]
+    positions = Position.objects.filter(account=account).select_related("instrument")
+    high_risk_rate = high_risk_collateral_rate()
+    counted = rules.collateral_value(
+        (p.quantity, p.instrument.price, collateral_rate_of(p.instrument, high_risk_rate))
+        for p in positions
+    )
     contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
     return rules.withdrawable_cash(
         cash=account.cash,
-        assets=rules.total_assets(cash=account.cash, holdings=holdings),
+        assets=account.cash + counted,
         liabilities=account.liabilities,
         lines=contract.lines if contract else DEFAULT_LINES,
     )
@@ -267,6 +408,43 @@ def financing_offer(user: Any) -> dict[str, Any]:
         "documents_accepted": disclosures.may_open_financing(user),
         "gate": gate.check(user, action=gate.FINANCING),
         "verified_assets": accounts.verified_average_assets(user),
+    }
+
+
+def client_liquidation_plan(account: MarginAccount) -> LiquidationPlan | None:
+    """The plan a client is shown: one waiting for a decision or being executed, else the last
+    one executed in the past 30 days."""
+    plans = LiquidationPlan.objects.filter(account=account)
+    open_plan = plans.filter(
+        status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED]
+    ).first()
+    if open_plan is not None:
+        return open_plan
+    recent = timezone.now() - datetime.timedelta(days=30)
+    return plans.filter(status=LiquidationPlan.Status.EXECUTED, executed_at__gte=recent).first()
+
+
+def contract_terms_summary(contract: MarginContract) -> dict[str, Any]:
+    """Which versions the contract runs on, and whether newer ones are in force: what moving to
+    them means (rollover, or accepting them) is the client's choice."""
+    from disclosures import selectors as disclosures
+
+    fee_schedule = fee_schedule_of(contract)
+    in_force = disclosures.version_in_force("fee_schedule")
+    terms_in_force = disclosures.version_in_force("margin_contract")
+    newer = (
+        in_force is not None and fee_schedule is not None and in_force.pk != fee_schedule.pk
+    ) or (
+        terms_in_force is not None
+        and contract.terms_version_id is not None
+        and terms_in_force.pk != contract.terms_version_id
+    )
+    return {
+        "fee_schedule": fee_schedule,
+        "terms": contract.terms_version,
+        "fee_schedule_in_force": in_force,
+        "terms_in_force": terms_in_force,
+        "newer_in_force": newer,
     }
 
 

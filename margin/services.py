@@ -18,10 +18,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 import audit
-from margin import rules, selectors
+from margin import concentration, contracts, rules, selectors
+from margin.actors import ENGINE
 from margin.engine import RiskEngine, TickResult
 from margin.liquidation import Sellable, plan_sales
 from margin.models import (
+    ContractRate,
     Instrument,
     LiquidationPlan,
     LiquidationPlanItem,
@@ -33,6 +35,7 @@ from margin.models import (
     Restriction,
     VolatilityRegime,
 )
+from margin.restrictions import financing_refusal
 from margin.rules import Level
 from margin.signals import liquidation_filled
 from notices import services as notices
@@ -134,6 +137,7 @@ def _after_transition_recorded(event: MarginEvent) -> None:
         if to_level == Level.WARNING:
             _notify(account, "margin_warning", event, context)
         elif to_level in (Level.CALL, Level.LIQUIDATION):
+            # A breach while a call is open is the same call, with its first deadline.
             call = _open_call(account, event)
             _restrict(account, event)
             context["deadline"] = _local(call.deadline)
@@ -142,14 +146,8 @@ def _after_transition_recorded(event: MarginEvent) -> None:
             else:
                 _propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, event)
                 _notify(account, "margin_liquidation", event, context)
-    elif to_level.severity <= Level.WARNING.severity and from_level.severity > to_level.severity:
-        met = _close_call(account, event)
-        lifted = _lift_restrictions(account, event)
-        if met or lifted:
-            _notify(account, "margin_recovered", event, context)
-
-
-ENGINE = "risk engine"
+    # Coming back up only changes the level shown: the call is met, and the restriction lifted,
+    # when the ratio reaches the warning line (``margin_call_restore``), whatever the level.
 
 
 def _str(value: Decimal | None) -> str | None:
@@ -229,13 +227,75 @@ def _open_call(account: MarginAccount, event: MarginEvent) -> MarginCall:
 CALL_TRADING_DAYS = 2
 
 
-def _close_call(account: MarginAccount, event: MarginEvent) -> bool:
-    call = MarginCall.objects.filter(account=account, status=MarginCall.Status.OPEN).first()
-    if call is None:
+@transaction.atomic
+def margin_call_restore(
+    *,
+    account_id: int,
+    ratio: Decimal | None,
+    assets: Decimal,
+    liabilities: Decimal,
+    occurred_at: datetime.datetime,
+) -> bool:
+    """The ratio is back at the warning line (Article 3: "restore the ratio to at least 150%"):
+    the open call is met and the reduce-only restriction the engine imposed is lifted. Only the
+    engine reports this, when the ratio reaches the account's own restore line; the hysteresis
+    exit from CALL (135%) meets nothing. Returns whether anything changed; running it again
+    changes nothing. A freeze, or a concentration restriction, is not the engine's to lift.
+    """
+    account = MarginAccount.objects.select_for_update().select_related("client").get(pk=account_id)
+    lines = account.lines
+    if ratio is not None and ratio < lines.restore:
+        return False  # not restored by the account's own lines (the engine lagged behind)
+    call = (
+        MarginCall.objects.select_for_update()
+        .filter(account=account, status=MarginCall.Status.OPEN)
+        .first()
+    )
+    if call is not None:
+        call.status, call.resolved_at = MarginCall.Status.MET, occurred_at
+        call.save(update_fields=["status", "resolved_at"])
+        audit.record(
+            actor=ENGINE,
+            action="margin.call_met",
+            obj=call,
+            data={
+                "ratio": _str(ratio),
+                "restore_line": str(lines.restore),
+                "assets": str(assets),
+                "liabilities": str(liabilities),
+            },
+        )
+    lifted = []
+    for restriction in Restriction.objects.filter(
+        account=account,
+        kind=Restriction.Kind.REDUCE_ONLY,
+        lifted_at__isnull=True,
+        imposed_by__isnull=True,
+    ):
+        restriction.lifted_at = max(occurred_at, restriction.imposed_at)
+        restriction.lift_reason = f"Ratio restored to {_percent(ratio)}"
+        restriction.save(update_fields=["lifted_at", "lift_reason"])
+        audit.record(
+            actor=ENGINE,
+            action="margin.restriction_lifted",
+            obj=restriction,
+            data={"account": account.number, "ratio": _str(ratio)},
+        )
+        lifted.append(restriction.pk)
+    if call is None and not lifted:
         return False
-    call.status, call.resolved_at = MarginCall.Status.MET, event.occurred_at
-    call.save(update_fields=["status", "resolved_at"])
-    audit.record(actor=ENGINE, action="margin.call_met", obj=call, data={"event": event.sequence})
+    key = f"call:{call.pk}" if call is not None else f"restriction:{lifted[0]}"
+    notices.enqueue(
+        recipient=account.client,
+        key="margin_recovered",
+        context={
+            "account_number": account.number,
+            "ratio": _percent(ratio),
+            "occurred_at": _local(occurred_at),
+        },
+        idempotency_key=f"margin-restored:{account.pk}:{key}",
+    )
+    _touch(account.pk)
     return True
 
 
@@ -258,31 +318,16 @@ def _restrict(account: MarginAccount, event: MarginEvent | None, reason: str = "
     )
 
 
-def _lift_restrictions(account: MarginAccount, event: MarginEvent) -> bool:
-    lifted = False
-    for restriction in Restriction.objects.filter(
-        account=account, kind=Restriction.Kind.REDUCE_ONLY, lifted_at__isnull=True
-    ):
-        restriction.lifted_at = max(event.occurred_at, restriction.imposed_at)
-        restriction.lift_reason = f"Ratio back to {_percent(event.ratio)}"
-        restriction.save(update_fields=["lifted_at", "lift_reason"])
-        audit.record(
-            actor=ENGINE,
-            action="margin.restriction_lifted",
-            obj=restriction,
-            data={"account": account.number, "event": event.sequence},
-        )
-        lifted = True
-    return lifted
-
-
 def _sellables(account: MarginAccount) -> list[Sellable]:
+    high_risk_rate = selectors.high_risk_collateral_rate()
     return [
         Sellable(
             code=p.instrument.code,
             quantity=p.quantity,
             price=p.instrument.price,
             limit_down=p.instrument.price_limits()[0],
+            collateral_rate=selectors.collateral_rate_of(p.instrument, high_risk_rate),
+            suspended=p.instrument.suspended,
         )
         for p in Position.objects.filter(account=account).select_related("instrument")
     ]
@@ -294,6 +339,8 @@ def _propose_plan(
     event: MarginEvent | None,
     proposed_by: Any = None,
 ) -> LiquidationPlan:
+    """The least sales that bring the account back to its warning line after selling costs
+    (``margin.liquidation``), recorded with their reasoning for the officer and the client."""
     existing = LiquidationPlan.objects.filter(
         account=account,
         status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED],
@@ -302,19 +349,35 @@ def _propose_plan(
         return existing
     lines = account.lines
     sellables = _sellables(account)
+    costs = contracts.sell_costs(account)
     plan = plan_sales(
-        cash=account.cash, liabilities=account.liabilities, holdings=sellables, lines=lines
+        cash=account.cash,
+        liabilities=account.liabilities,
+        holdings=sellables,
+        lines=lines,
+        costs=costs,
     )
-    market_value = rules.market_value((s.quantity, s.price) for s in sellables)
     row = LiquidationPlan.objects.create(
         account=account,
         event=event,
         trigger=trigger,
-        ratio_at_proposal=rules.maintenance_ratio(
-            assets=account.cash + market_value, liabilities=account.liabilities
-        ),
+        ratio_at_proposal=plan.ratio_before,
         target_ratio=lines.warning,
         expected_proceeds=plan.proceeds,
+        expected_costs=plan.costs,
+        expected_ratio_after=plan.ratio_after,
+        least_possible=plan.least_possible,
+        exact=plan.exact,
+        reasoning={
+            "target": str(lines.warning),
+            "ratio_before": _str(plan.ratio_before),
+            "ratio_after": _str(plan.ratio_after),
+            "sufficient": plan.sufficient,
+            "exact": plan.exact,
+            "least_possible": _str(plan.least_possible),
+            "costs": costs.references,
+            "positions": plan.considered,
+        },
         proposed_by=proposed_by,
     )
     codes = {sale.code for sale in plan.sales}
@@ -326,6 +389,10 @@ def _propose_plan(
             quantity=sale.quantity,
             reference_price=sale.price,
             expected_proceeds=sale.proceeds,
+            commission=sale.costs.commission,
+            stamp_duty=sale.costs.stamp_duty,
+            transfer_fee=sale.costs.transfer_fee,
+            net_proceeds=sale.net,
         )
         for sale in plan.sales
     )
@@ -336,9 +403,13 @@ def _propose_plan(
         data={
             "account": account.number,
             "trigger": trigger,
-            "sales": [[s.code, s.quantity, str(s.price)] for s in plan.sales],
-            "skipped_limit_down": plan.skipped,
+            "sales": [[s.code, s.quantity, str(s.price), str(s.costs.total)] for s in plan.sales],
+            "skipped": plan.skipped,
             "expected_proceeds": str(plan.proceeds),
+            "expected_costs": str(plan.costs),
+            "ratio_after": _str(plan.ratio_after),
+            "least_possible": _str(plan.least_possible),
+            "exact": plan.exact,
             "sufficient": plan.sufficient,
         },
     )
@@ -443,11 +514,13 @@ def liquidation_plan_reject(*, plan_id: int, officer: Any, reason: str) -> Liqui
 
 @transaction.atomic
 def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
-    """Fill an approved plan at the feed's current prices and repay debt with the proceeds.
+    """Fill an approved plan at the feed's current prices and repay debt with the net proceeds.
 
-    A sale whose instrument is now at limit-down does not fill (nobody buys) and is left out;
-    a position smaller than planned sells what there is. Proceeds repay fees, then interest,
-    then debt; what is left stays as cash.
+    A sale whose instrument is now at limit-down or suspended does not fill (nobody buys) and is
+    left out; a position smaller than planned sells what there is. Each fill pays the selling
+    costs of the account's fee schedule (trade service fee, stamp duty, transfer fee), as the
+    plan said it would; the net proceeds repay fees, then interest, then debt, and what is left
+    stays as cash.
     """
     plan = (
         LiquidationPlan.objects.select_for_update()
@@ -457,14 +530,21 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
     if plan.status != LiquidationPlan.Status.APPROVED:
         return plan
     account = MarginAccount.objects.select_for_update().get(pk=plan.account_id)
+    sell_costs = contracts.sell_costs(account)
     proceeds, fills = Decimal("0.00"), []
+    costs = dict.fromkeys(("commission", "stamp_duty", "transfer_fee"), Decimal("0.00"))
     for item in plan.items.select_related("instrument"):
         instrument = item.instrument
         position = Position.objects.filter(account=account, instrument=instrument).first()
-        if position is None or instrument.price <= instrument.price_limits()[0]:
+        if (
+            position is None
+            or instrument.suspended
+            or instrument.price <= instrument.price_limits()[0]
+        ):
             continue
         quantity = min(item.quantity, position.quantity)
         value = rules.market_value([(quantity, instrument.price)])
+        cost = sell_costs.of(value)
         if quantity == position.quantity:
             position.delete()
         else:
@@ -473,33 +553,48 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
             position.cost -= cost_sold
             position.save(update_fields=["quantity", "cost"])
         proceeds += value
-        fills.append([instrument.code, quantity, str(instrument.price), str(value)])
-    cash, repaid = account.cash + proceeds, {}
+        costs["commission"] += cost.commission
+        costs["stamp_duty"] += cost.stamp_duty
+        costs["transfer_fee"] += cost.transfer_fee
+        fills.append(
+            [instrument.code, quantity, str(instrument.price), str(value), str(cost.total)]
+        )
+    total_costs = sum(costs.values(), Decimal("0.00"))
+    cash, repaid = account.cash + proceeds - total_costs, {}
     for field in ("fees_owed", "accrued_interest", "debt"):
         repaid[field] = min(cash, getattr(account, field))
         cash -= repaid[field]
     # The client-money ledger records the fill and moves the balances (margin.signals).
     responses = liquidation_filled.send(
-        sender=LiquidationPlan, plan=plan, account_id=account.pk, proceeds=proceeds, repaid=repaid
+        sender=LiquidationPlan,
+        plan=plan,
+        account_id=account.pk,
+        proceeds=proceeds,
+        repaid=repaid,
+        costs=costs,
+        cost_references=sell_costs.references,
     )
     if not any(response is True for _receiver, response in responses):
         account_balances_apply(
             account_id=account.pk,
-            cash=proceeds - sum(repaid.values(), Decimal("0.00")),
+            cash=proceeds - total_costs - sum(repaid.values(), Decimal("0.00")),
             **{field: -amount for field, amount in repaid.items()},
         )
     account.refresh_from_db()
-    plan.status, plan.executed_at, plan.realised_proceeds = (
-        LiquidationPlan.Status.EXECUTED,
-        timezone.now(),
-        proceeds,
-    )
-    plan.save(update_fields=["status", "executed_at", "realised_proceeds"])
+    plan.status, plan.executed_at = LiquidationPlan.Status.EXECUTED, timezone.now()
+    plan.realised_proceeds, plan.realised_costs = proceeds, total_costs
+    plan.save(update_fields=["status", "executed_at", "realised_proceeds", "realised_costs"])
     audit.record(
         actor=ENGINE,
         action="margin.plan_executed",
         obj=plan,
-        data={"fills": fills, "proceeds": str(proceeds), "debt_after": str(account.debt)},
+        data={
+            "fills": fills,
+            "proceeds": str(proceeds),
+            "costs": {name: str(amount) for name, amount in costs.items()},
+            "cost_references": sell_costs.references,
+            "debt_after": str(account.debt),
+        },
     )
     notices.enqueue(
         recipient=plan.account.client,
@@ -524,7 +619,8 @@ def volatility_regime_propose(
     in_force = current.regime if current else VolatilityRegime.Regime.NORMAL
     pending = VolatilityRegime.objects.filter(status=VolatilityRegime.Status.PROPOSED).first()
     if pending is not None:
-        if pending.regime != regime:
+        # An officer's own proposal (the emergency freeze line, say) is theirs to keep.
+        if pending.regime != regime and pending.proposed_by_id is None:
             pending.regime, pending.market_volatility = regime, market_volatility
             pending.save(update_fields=["regime", "market_volatility"])
         return pending
@@ -544,12 +640,17 @@ def volatility_regime_propose(
 def volatility_regime_decide(
     *, regime_id: int, officer: Any, confirm: bool, note: str = ""
 ) -> VolatilityRegime:
-    """A risk officer confirms (in force at once for new financing) or rejects a proposal."""
+    """A risk officer confirms (in force at once for new business) or rejects a proposal; not
+    the officer who proposed it. The emergency level is the platform-wide freeze line."""
     if not officer.has_perm("margin.decide_volatilityregime"):
         raise PlanDecisionError(_("Only a risk officer may set the volatility regime."))
     row = VolatilityRegime.objects.select_for_update().get(pk=regime_id)
     if row.status != VolatilityRegime.Status.PROPOSED:
         raise PlanDecisionError(_("This proposal has already been decided."))
+    if row.proposed_by_id is not None and row.proposed_by_id == officer.pk:
+        raise PlanDecisionError(
+            _("Four-eyes rule: the officer who proposed this regime cannot also confirm it.")
+        )
     if not confirm and not note.strip():
         raise PlanDecisionError(_("Say why the proposal is rejected."))
     row.status = VolatilityRegime.Status.CONFIRMED if confirm else VolatilityRegime.Status.REJECTED
@@ -615,8 +716,9 @@ def margin_transitions_record(
 ) -> list[MarginEvent]:
     """Record every transition of one engine result; return the events newly stored.
 
-    Each transition is its own transaction, so one account the database disagrees about does
-    not hold back the others. On StaleTransition the engine adopts the database's level and
+    Then the restorations (a call met at the warning line) and the concentration crossings of
+    the same result. Each is its own transaction, so one account the database disagrees about
+    does not hold back the others. On StaleTransition the engine adopts the database's level and
     number and re-evaluates that account at once, and whatever that yields is recorded in turn;
     each retry follows the database moving on, so the loop ends.
     """
@@ -641,6 +743,18 @@ def margin_transitions_record(
             continue
         if created:
             recorded.append(event)
+    for restored in result.restorations:
+        margin_call_restore(
+            account_id=restored.account_id,
+            ratio=restored.ratio,
+            assets=restored.assets,
+            liabilities=restored.liabilities,
+            occurred_at=occurred_at,
+        )
+        engine.restore_recorded(restored.account_id)
+    concentration.concentration_changes_record(
+        changes=result.concentration, occurred_at=occurred_at
+    )
     return recorded
 
 
@@ -686,7 +800,6 @@ def account_balances_apply(
 # inside the transaction that opens or changes the contract, after the client's row is locked: a
 # double submit waits for the first one and then finds its contract.
 
-CONTRACT_LINE_CODES = ("withdrawal_line", "warning_line", "call_line", "liquidation_line")
 CAP_CODE = "financing_cap_tier{tier}"
 INITIAL_MARGIN_CODE = "initial_margin_ratio"
 RATIO_PLACES = Decimal("0.0001")
@@ -710,6 +823,7 @@ class TierTerms:
     cap: Decimal  # financing per yuan of the client's margin
     cap_reference: str
     regime_cap: Decimal
+    fee_schedule: Any = None  # the fee schedule version the rate comes from
 
 
 @dataclass(frozen=True)
@@ -760,7 +874,19 @@ def tier_terms(tier: int) -> TierTerms:
             },
             reverse("margin:open"),
         )
-    return TierTerms(tier, rate.value, rate.reference, cap.value, cap.reference, regime_cap)
+    return TierTerms(
+        tier, rate.value, rate.reference, cap.value, cap.reference, regime_cap, rate.version
+    )
+
+
+def _refuse_if_frozen(client: Any) -> None:
+    """New financing (a first contract, a higher tier) is refused while the client's account is
+    frozen or under a margin call, and while the platform is at its emergency freeze line."""
+    from django.urls import reverse
+
+    refusal = financing_refusal(client)
+    if refusal:
+        raise FinancingRefused("frozen", refusal, reverse("margin:index"))
 
 
 def _require_gate(user: Any, *, action: str, tier: int | None = None) -> Any:
@@ -817,6 +943,7 @@ def financing_activate(
     existing = selectors.client_active_contract(client)
     if existing is not None:
         return Activation(existing, created=False)
+    _refuse_if_frozen(client)
 
     eligibility = accounts.margin_eligibility(client)
     if not eligibility.eligible:
@@ -841,19 +968,13 @@ def financing_activate(
     if leverage_tier > 1:
         _require_gate(client, action=gate.TIER_INCREASE, tier=leverage_tier)
     try:
-        lines = {code: disclosures.contract_item_in_force(code) for code in CONTRACT_LINE_CODES}
-        line_values = {code: quote.value.quantize(RATIO_PLACES) for code, quote in lines.items()}
-    except disclosures.FeeItemNotFound as exc:
+        contract_terms = contracts.terms_in_force(leverage_tier)
+    except contracts.TermsMissing as exc:
         raise FinancingRefused(
             "terms", _("The margin contract in force does not state its lines."), ""
         ) from exc
-    try:
-        initial = disclosures.contract_item_in_force(INITIAL_MARGIN_CODE).value.quantize(
-            RATIO_PLACES
-        )
-    except disclosures.FeeItemNotFound:
-        initial = Decimal("1.0000")
-    initial = max(initial, Decimal("1.0000"))  # never below 100% (since 2026-01-19)
+    line_values = contract_terms.lines
+    initial = _initial_margin_in_force()
 
     ceiling = _max_credit(client, terms.cap)
     limit = ceiling if credit_limit is None else Decimal(credit_limit).quantize(rules.FEN)
@@ -882,15 +1003,19 @@ def financing_activate(
         warning_line=line_values["warning_line"],
         call_line=line_values["call_line"],
         liquidation_line=line_values["liquidation_line"],
+        concentration_limit=contract_terms.concentration,
         annual_rate=terms.annual_rate,
         leverage_tier=leverage_tier,
         initial_margin_ratio=initial,
         credit_limit=limit,
         starts_on=starts_on,
         rollover_on=starts_on + MarginContract.MAX_TERM,
+        fee_schedule_version=terms.fee_schedule,
+        terms_version=contract_terms.terms,
     )
     contract.full_clean()
     contract.save()
+    contracts.rate_period_open(contract, effective_from=timezone.now())
     _touch(account.pk)
     audit.record(
         actor=client,
@@ -904,7 +1029,7 @@ def financing_activate(
             "cap": str(terms.cap),
             "cap_reference": terms.cap_reference,
             "regime_cap": str(terms.regime_cap),
-            "lines_reference": lines["warning_line"].reference,
+            "lines_reference": contract_terms.lines_reference,
             "credit_limit": str(limit),
             "initial_margin_ratio": str(initial),
             "gate_confirmation": confirmation.pk if confirmation else None,
@@ -941,6 +1066,7 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
         return contract
     confirmation = None
     if tier > old_tier:
+        _refuse_if_frozen(client)
         confirmation = _require_gate(client, action=gate.TIER_INCREASE, tier=tier)
         terms = tier_terms(tier)
     else:
@@ -948,11 +1074,18 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
     old_rate, old_limit = contract.annual_rate, contract.credit_limit
     ceiling = _max_credit(client, terms.cap)
     contract.leverage_tier = tier
+    # A tier change is the client's own new agreement: the tier's rate in force from now on.
     contract.annual_rate = terms.annual_rate
+    contract.fee_schedule_version = terms.fee_schedule
     # The limit never exceeds what the tier allows on the client's verified assets, even if those
     # were re-assessed lower since the contract was signed; a raise moves it up to that ceiling.
     contract.credit_limit = min(old_limit, ceiling) if tier < old_tier else ceiling
-    contract.save(update_fields=["leverage_tier", "annual_rate", "credit_limit"])
+    contracts.rate_period_change(
+        contract, effective_from=timezone.now(), reason=ContractRate.Reason.TIER
+    )
+    contract.save(
+        update_fields=["leverage_tier", "annual_rate", "credit_limit", "fee_schedule_version"]
+    )
     entry = audit.record(
         actor=client,
         action="margin.leverage_tier_raise" if tier > old_tier else "margin.leverage_tier_lower",
@@ -988,6 +1121,102 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
     return contract
 
 
+def _initial_margin_in_force() -> Decimal:
+    from disclosures import selectors as disclosures
+
+    try:
+        initial = disclosures.contract_item_in_force(INITIAL_MARGIN_CODE).value.quantize(
+            RATIO_PLACES
+        )
+    except disclosures.FeeItemNotFound:
+        initial = Decimal("1.0000")
+    return max(initial, Decimal("1.0000"))  # never below 100% (since 2026-01-19)
+
+
+@transaction.atomic
+def contract_rollover(*, user: Any, account: MarginAccount) -> MarginContract:
+    """Roll the active contract of the client's own ``account`` over (Article 6).
+
+    The contract ends and a new one starts today for at most six months, at the same tier, on
+    the contract terms and fee schedule in force: this is how a client who kept old terms moves
+    to new ones. It needs what new financing needs of the client (the documents in force
+    accepted, the gate passed); the debt carries over, the credit limit never rises. Another
+    client's account raises MarginAccount.DoesNotExist.
+    """
+    from django.urls import reverse
+
+    from disclosures import selectors as disclosures
+    from education import gate
+
+    client = _lock_client(user)
+    account = MarginAccount.objects.select_for_update().get(pk=account.pk, client=client)
+    old = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
+    if old is None:
+        raise FinancingRefused("no_contract", _("This account has no active contract."), "")
+    if not disclosures.may_open_financing(client):
+        raise FinancingRefused(
+            "terms",
+            _(
+                "Accept the terms, the margin contract and the fee schedule in force before "
+                "rolling your contract over."
+            ),
+            reverse("margin:open") + "#terms",
+        )
+    confirmation = _require_gate(client, action=gate.FINANCING)
+    # Rolling existing financing over is not new financing: the regime cap does not apply.
+    terms = _tier_terms_unchecked(old.leverage_tier)
+    try:
+        contract_terms = contracts.terms_in_force(old.leverage_tier)
+    except contracts.TermsMissing as exc:
+        raise FinancingRefused(
+            "terms", _("The margin contract in force does not state its lines."), ""
+        ) from exc
+    ceiling = _max_credit(client, terms.cap)
+    old.status = MarginContract.Status.ENDED
+    old.save(update_fields=["status"])
+    starts_on = timezone.localdate()
+    contract = MarginContract(
+        account=account,
+        number=f"RZ-{account.number}-{account.contracts.count() + 1:03d}",
+        concentration_limit=contract_terms.concentration,
+        annual_rate=terms.annual_rate,
+        leverage_tier=old.leverage_tier,
+        initial_margin_ratio=_initial_margin_in_force(),
+        credit_limit=min(old.credit_limit, ceiling) if ceiling > 0 else old.credit_limit,
+        starts_on=starts_on,
+        rollover_on=starts_on + MarginContract.MAX_TERM,
+        fee_schedule_version=terms.fee_schedule,
+        terms_version=contract_terms.terms,
+        **contract_terms.lines,
+    )
+    contract.full_clean()
+    contract.save()
+    contracts.rate_period_open(contract, effective_from=timezone.now())
+    _touch(account.pk)
+    audit.record(
+        actor=client,
+        action="margin.contract_rolled_over",
+        obj=contract,
+        data={
+            "account": account.number,
+            "previous_contract": old.number,
+            "previous_rate": str(old.annual_rate),
+            "annual_rate": str(contract.annual_rate),
+            "rate_reference": terms.rate_reference,
+            "lines_reference": contract_terms.lines_reference,
+            "credit_limit": str(contract.credit_limit),
+            "gate_confirmation": confirmation.pk if confirmation else None,
+        },
+    )
+    notices.enqueue(
+        recipient=client,
+        key="margin_financing_opened",
+        context=_contract_context(contract),
+        idempotency_key=f"margin_financing_opened:{contract.pk}",
+    )
+    return contract
+
+
 def leverage_tier_raise(*, user: Any, account: MarginAccount, tier: int) -> MarginContract:
     """Raise the leverage tier: only upwards, with the gate for that tier and the regime cap."""
     contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
@@ -1016,7 +1245,13 @@ def _tier_terms_unchecked(tier: int) -> TierTerms:
             "",
         ) from exc
     return TierTerms(
-        tier, rate.value, rate.reference, cap.value, cap.reference, selectors.leverage_cap()
+        tier,
+        rate.value,
+        rate.reference,
+        cap.value,
+        cap.reference,
+        selectors.leverage_cap(),
+        rate.version,
     )
 
 

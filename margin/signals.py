@@ -4,8 +4,11 @@ from django.dispatch import Signal
 
 # Sent inside the transaction of ``liquidation_plan_execute`` once an approved plan has filled,
 # before any balance moves, with keyword arguments:
-#   plan (LiquidationPlan), account_id (int), proceeds (Decimal, the sale proceeds),
-#   repaid (dict of "fees_owed", "accrued_interest", "debt" -> Decimal, in that order).
+#   plan (LiquidationPlan), account_id (int), proceeds (Decimal, the gross sale proceeds),
+#   costs (dict of "commission", "stamp_duty", "transfer_fee" -> Decimal, what the sales paid),
+#   cost_references (dict of fee item code -> "fee_schedule vN code", what justifies each),
+#   repaid (dict of "fees_owed", "accrued_interest", "debt" -> Decimal, in that order, out of
+#   the proceeds net of the costs).
 # A receiver that records the fill returns True and must move the account's balances itself
 # (funds posts a ledger entry, which applies them through ``account_balances_apply``); when no
 # receiver does, margin applies the same amounts through ``account_balances_apply``.

@@ -36,6 +36,13 @@ class Holding(NamedTuple):
     quantity: int
     price: Decimal
     limit_down: Decimal
+    collateral_rate: Decimal = rules.FULL_COLLATERAL  # the share of its value the ratio counts
+    high_risk: bool = False
+    suspended: bool = False
+    flags: tuple[str, ...] | list[str] = ()  # risk status codes, worded by the page
+
+
+NO_RESTRICTIONS: dict[str, Any] = {"blocked": [], "frozen_reason": "", "no_purchase": []}
 
 
 def group_name(account_id: int) -> str:
@@ -53,15 +60,23 @@ def build(
     level: Level | str,
     holdings: Iterable[Holding],
     call: dict[str, Any] | None,
-    restricted: bool,
+    restrictions: dict[str, Any] | None = None,
     seq: int = 0,
     epoch: str = "db",
     at: datetime.datetime | None = None,
 ) -> dict[str, Any]:
-    """The status of one account at the given prices."""
+    """The status of one account at the given prices.
+
+    ``market_value`` is what the positions are worth; ``collateral_value`` what they count for
+    toward the ratio (each at its collateral rate: 0 when not eligible, the fee schedule's rate
+    when high-risk), and ``assets`` is cash plus that — the total assets of the contract's
+    Article 2, which the ratio, the distances, the cure and the concentration shares use.
+    """
     holdings = list(holdings)
+    restrictions = restrictions or NO_RESTRICTIONS
     market_value = rules.market_value((h.quantity, h.price) for h in holdings)
-    assets = cash + market_value
+    counted = rules.collateral_value((h.quantity, h.price, h.collateral_rate) for h in holdings)
+    assets = cash + counted
     ratio = rules.maintenance_ratio(assets=assets, liabilities=liabilities)
     level = Level(level)
     distances = {
@@ -69,15 +84,20 @@ def build(
             rules.fall_to_line(
                 line=getattr(lines, name),
                 cash=cash,
-                market_value=market_value,
+                market_value=counted,
                 liabilities=liabilities,
             )
         )
         for name in ("warning", "call", "liquidation")
     }
+    values = {h.code: rules.market_value([(h.quantity, h.price)]) for h in holdings}
+    over = set(
+        rules.concentration_breaches(values=values, assets=assets, limit=lines.concentration)
+    )
+    no_purchase = set(restrictions.get("no_purchase", ()))
     positions = []
     for h in sorted(holdings, key=lambda h: -h.quantity * h.price):
-        value = rules.market_value([(h.quantity, h.price)])
+        value = values[h.code]
         positions.append(
             {
                 "code": h.code,
@@ -86,15 +106,23 @@ def build(
                 "quantity": h.quantity,
                 "price": str(h.price),
                 "value": str(value),
+                "collateral_rate": str(h.collateral_rate),
+                "share": _str(rules.position_share(value=value, assets=assets)),
+                "over_limit": h.code in over,
+                "no_purchase": h.code in no_purchase,
+                "high_risk": h.high_risk,
+                "suspended": h.suspended,
+                "flags": list(h.flags),
                 "call_price": _line_price(lines.call, assets, liabilities, h),
                 "liquidation_price": _line_price(lines.liquidation, assets, liabilities, h),
                 "limit_down": h.price <= h.limit_down,
             }
         )
+    largest = positions[0] if positions else None
     cure = None
     if level.severity >= Level.WARNING.severity:
         found = rules.cure(
-            assets=assets, liabilities=liabilities, market_value=market_value, lines=lines
+            assets=assets, liabilities=liabilities, market_value=counted, lines=lines
         )
         cure = {"deposit": str(found.deposit), "sell": _str(found.sell)}
     return {
@@ -107,6 +135,7 @@ def build(
         "ratio": _str(ratio),
         "cash": str(cash),
         "market_value": str(market_value),
+        "collateral_value": str(counted),
         "assets": str(assets),
         "liabilities": str(liabilities),
         "lines": {
@@ -117,9 +146,16 @@ def build(
         },
         "distances": distances,
         "positions": positions,
+        "concentration": {
+            "limit": str(lines.concentration),
+            "largest": largest["code"] if largest else None,
+            "largest_share": largest["share"] if largest else None,
+            "over": sorted(over),
+        },
         "cure": cure,
         "call": call,
-        "restricted": restricted,
+        "restricted": bool(restrictions.get("blocked")),
+        "restrictions": restrictions,
         "account_id": account_id,
     }
 
@@ -127,7 +163,12 @@ def build(
 def _line_price(line: Decimal, assets: Decimal, liabilities: Decimal, h: Holding) -> str | None:
     return _str(
         rules.line_price(
-            line=line, assets=assets, liabilities=liabilities, quantity=h.quantity, price=h.price
+            line=line,
+            assets=assets,
+            liabilities=liabilities,
+            quantity=h.quantity,
+            price=h.price,
+            collateral=h.collateral_rate,
         )
     )
 

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from margin import selectors, services, status
 from margin.forms import ActivateForm, TierForm
-from margin.models import MarginAccount, VolatilityRegime
+from margin.models import Instrument, MarginAccount, VolatilityRegime
+from margin.restrictions import account_permissions
 from margin.rules import Level
 
 
@@ -23,6 +24,31 @@ def _get_account_for_user(request: HttpRequest) -> MarginAccount | None:
 def _labels() -> dict[str, Any]:
     return {
         "levels": {level.value: str(level.label) for level in Level},
+        "flags": {
+            Instrument.RiskWarning.ST: str(Instrument.RiskWarning.ST.label),
+            Instrument.RiskWarning.STAR_ST: str(Instrument.RiskWarning.STAR_ST.label),
+            Instrument.RiskWarning.DELISTING: str(Instrument.RiskWarning.DELISTING.label),
+            "suspended_abnormal": str(Instrument.Suspension.ABNORMAL.label),
+            "suspended_other": str(Instrument.Suspension.OTHER.label),
+            "high_risk": _("High risk"),
+            "ineligible": _("Not eligible as collateral"),
+        },
+        "over_limit": _("over the concentration limit"),
+        "no_purchase": _("no purchases"),
+        "blocked": {
+            "reduce_only": _(
+                "A margin call restricts your account to reducing positions until the ratio is "
+                "restored to the warning line."
+            ),
+            "frozen": _(
+                "Your account is frozen by risk control: no new financing, purchases or "
+                "withdrawals; you can still sell. To have it lifted, open a ticket in Support."
+            ),
+            "platform": _(
+                "The platform is at its emergency freeze line: no new financing, purchases or "
+                "withdrawals for any account; you can still sell."
+            ),
+        },
         "no_debt": _("No debt"),
         "not_reachable": _("no fall in prices reaches it"),
         "reached": _("reached"),
@@ -47,6 +73,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "account": account,
         "status": live,
+        "permissions": account_permissions(account),
+        "plan": selectors.client_liquidation_plan(account),
+        "terms": selectors.contract_terms_summary(contract) if contract else None,
+        "regime_row": regime,
         "history": status.history(account.pk),
         "labels": _labels(),
         "regime": VolatilityRegime.Regime(regime_key),
@@ -129,6 +159,26 @@ def financing_open(request: HttpRequest) -> HttpResponse:
         },
         status=200,
     )
+
+
+@login_required
+@require_POST
+def contract_rollover(request: HttpRequest, pk: int) -> HttpResponse:
+    """Roll the client's own contract over onto the terms and fee schedule in force."""
+    account = get_object_or_404(MarginAccount, pk=pk, client=request.user)
+    try:
+        contract = services.contract_rollover(user=request.user, account=account)
+    except services.FinancingRefused as refused:
+        messages.warning(request, str(refused.message))
+        if refused.url:
+            return redirect(refused.url)
+    else:
+        messages.success(
+            request,
+            _("Your contract was rolled over: %(number)s runs until %(date)s.")
+            % {"number": contract.number, "date": contract.rollover_on.isoformat()},
+        )
+    return redirect(reverse("margin:index"))
 
 
 @login_required

@@ -46,3 +46,9 @@ def scenario_side(row, side: str) -> str:
     return formatting.scenario_outcome(
         getattr(row, side), tier_scenario=row.key.startswith("financing:")
     )
+
+
+@register.filter
+def fraction_percent(value) -> str:
+    """0.000300 → "0.03%", as the fee table writes a rate."""
+    return f"{formatting.percent(value)}%" if value not in (None, "") else ""

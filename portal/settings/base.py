@@ -284,10 +284,15 @@ MARGIN_FEED_STEP_SECONDS = env_int("MARGIN_FEED_STEP_SECONDS", 60)  # market tim
 MARGIN_TICK_SECONDS = 1.0
 MARGIN_PUSH_INTERVAL = 1.0  # at most one push per account per second, level changes at once
 # Financing per yuan of client margin allowed for new financing, per volatility regime.
-MARGIN_REGIME_LEVERAGE_CAPS = {"normal": "1.00", "elevated": "0.80", "stressed": "0.50"}
+MARGIN_REGIME_LEVERAGE_CAPS = {
+    "normal": "1.00",
+    "elevated": "0.80",
+    "stressed": "0.50",
+    "emergency": "0.00",  # the freeze line: no new financing at all (margin.restrictions)
+}
 # By policy a tighter regime raises the warning, call and liquidation lines by this much; it is
 # drafted as a margin-contract disclosure change (notice first), never applied directly.
-MARGIN_REGIME_LINE_RAISE = {"normal": "0", "elevated": "0.05", "stressed": "0.10"}
+MARGIN_REGIME_LINE_RAISE = {"normal": "0", "elevated": "0.05", "stressed": "0.10", "emergency": "0"}
 CELERY_BEAT_SCHEDULE["margin-call-deadlines"] = {
     "task": "margin.tasks.sweep_call_deadlines",
     "schedule": 60.0,

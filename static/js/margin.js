@@ -49,8 +49,8 @@
     var badge = field("level");
     setText(badge, (labels.levels || {})[status.level] || status.level);
     badge.className = "level-badge level-" + status.level;
-    ["assets", "cash", "market_value", "liabilities"].forEach(function (name) {
-      setText(field(name), yuan(status[name]));
+    ["assets", "cash", "market_value", "collateral_value", "liabilities"].forEach(function (name) {
+      if (status[name] !== undefined) setText(field(name), yuan(status[name]));
     });
     ["warning", "call", "liquidation"].forEach(function (line) {
       var node = root.querySelector('[data-fall="' + line + '"]');
@@ -61,7 +61,8 @@
     });
     renderPositions(status.positions);
     renderBanner(status);
-    document.getElementById("margin-restricted").classList.toggle("hidden", !status.restricted);
+    renderRestrictions(status.restrictions || { blocked: [], frozen_reason: "" });
+    renderConcentration(status.concentration);
     if (status.ratio !== null) addPoint(status.at, status.ratio);
     drawChart();
   }
@@ -74,24 +75,55 @@
     return td;
   }
 
+  function flag(node, text, className) {
+    var span = document.createElement("span");
+    span.className = className;
+    span.textContent = text;
+    node.appendChild(document.createTextNode(" "));
+    node.appendChild(span);
+  }
+
+  function renderRestrictions(restrictions) {
+    var box = document.getElementById("margin-restricted");
+    var lines = document.createDocumentFragment();
+    (restrictions.blocked || []).forEach(function (kind) {
+      var p = document.createElement("p");
+      p.textContent = ((labels.blocked || {})[kind] || kind) +
+        (kind === "frozen" && restrictions.frozen_reason ? " (" + restrictions.frozen_reason + ")" : "");
+      lines.appendChild(p);
+    });
+    box.replaceChildren(lines);
+    box.classList.toggle("hidden", !(restrictions.blocked || []).length);
+  }
+
+  function renderConcentration(concentration) {
+    if (!concentration) return;
+    setText(field("largest"), concentration.largest
+      ? concentration.largest + " · " + percent(concentration.largest_share) : "—");
+    setText(field("over-limit"), concentration.over.join(", "));
+    document.getElementById("margin-over-limit").classList.toggle("hidden", !concentration.over.length);
+  }
+
   function renderPositions(positions) {
     var body = document.getElementById("margin-positions");
     var rows = document.createDocumentFragment();
     positions.forEach(function (p) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-code", p.code);
+      if (p.high_risk) tr.className = "high-risk";
       cell(tr, p.code);
       var name = cell(tr, lang.indexOf("zh") === 0 ? p.name_zh : p.name_en);
-      if (p.limit_down) {
-        var flag = document.createElement("span");
-        flag.className = "limit-flag";
-        flag.textContent = labels.limit_down;
-        name.appendChild(document.createTextNode(" "));
-        name.appendChild(flag);
-      }
+      (p.flags || []).forEach(function (code) {
+        flag(name, (labels.flags || {})[code] || code, "risk-flag");
+      });
+      if (p.limit_down) flag(name, labels.limit_down, "limit-flag");
+      if (p.no_purchase) flag(name, labels.no_purchase, "limit-flag");
       cell(tr, Number(p.quantity).toLocaleString(), "num");
       cell(tr, yuan(p.price), "num").setAttribute("data-testid", "price-" + p.code);
       cell(tr, yuan(p.value), "num");
+      var share = cell(tr, p.share === null || p.share === undefined ? "—" : percent(p.share), "num");
+      if (p.over_limit) flag(share, labels.over_limit, "limit-flag");
+      cell(tr, p.collateral_rate === undefined ? "100.00%" : percent(p.collateral_rate), "num");
       cell(tr, p.call_price ? yuan(p.call_price) : "—", "num");
       cell(tr, p.liquidation_price ? yuan(p.liquidation_price) : "—", "num");
       rows.appendChild(tr);

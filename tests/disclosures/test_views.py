@@ -35,7 +35,8 @@ def test_the_fee_page_needs_no_login_and_shows_every_item(client, fees_v1):
     for item in fees_v1.items.all():
         assert f'data-code="{item.code}"' in page
     assert "8.35%" in page and "0.05%" in page
-    assert "695.83" in page  # the worked example: 100,000 × 8.35% × 30 ÷ 360
+    # The worked example is what the ledger charges: 30 × (100,000 × 8.35% ÷ 360 = 23.19).
+    assert "23.19" in page and "695.70" in page and "695.83" not in page
     assert "<script" not in page.split("<main")[1]  # the page itself needs no script
 
 
@@ -44,9 +45,13 @@ def test_the_calculator_works_with_a_plain_get(client, fees_v1):
         reverse("disclosures:fees"), {"amount": "100000", "days": "30", "tier": "2"}
     )
     page = text(response)
-    assert re.search(r'data-testid="calc-interest"> CNY 695.83', page)
-    assert re.search(r'data-testid="calc-total"> <strong>CNY 755.83', page)
-    assert re.search(r'data-testid="calc-ear"> 9.20%', page)
+    assert re.search(r'data-testid="calc-interest"> CNY 695.70', page)
+    # The trade service fee is charged per trade, not by financing: not in the total.
+    assert re.search(r'data-testid="calc-total"> <strong>CNY 695.70', page)
+    assert re.search(r'data-testid="calc-trade-fee"> 0.03% of each trade', page)
+    assert re.search(r'data-testid="calc-ear"> 8.46%', page)
+    assert re.search(r'data-testid="calc-ear-compounded"> 8.80%', page)
+    assert "365 ÷ the days held" in page
     assert page.count('class="chart-bar') == 3
 
 
@@ -160,8 +165,8 @@ def test_interest_shown_is_read_from_the_schedule_in_force(client, change):
     page = text(
         client.get(reverse("disclosures:fees"), {"amount": "100000", "days": "30", "tier": "2"})
     )
-    # 100,000 × 8.60% × 30 ÷ 360 = 716.67
-    assert re.search(r'data-testid="calc-interest"> CNY 716.67', page)
+    # One day: 100,000 × 8.60% ÷ 360 = 23.888… → 23.89, charged 30 times = 716.70
+    assert re.search(r'data-testid="calc-interest"> CNY 716.70', page)
     assert D("0.086") == change.items.get(code="financing_rate_tier2").value
 
 
@@ -170,7 +175,7 @@ def test_the_pages_are_in_chinese_by_default_for_chinese_readers(client, change,
     page = text(
         client.get(reverse("disclosures:fees"), {"amount": "100000", "days": "30", "tier": "2"})
     )
-    assert "收费标准与费用计算器" in page and "实际年化成本" in page
+    assert "收费标准与费用计算器" in page and "实际年化成本（单利）" in page
     assert "融资年利率（二档）" in page and "年化 8.35%" in page
     notice = ChangeNotice.objects.get(client=client_alice, version=change)
     client.force_login(client_alice)

@@ -117,16 +117,17 @@ def test_a_fee_increase_from_draft_to_the_calculator(browser, live_portal, clien
     ack = version.acknowledgements.get(client=client_alice)
     assert ack.decision == "accepted" and "Chrom" in ack.user_agent
 
-    # Before the effective time the calculator charges 8.35%, after it 8.60%.
+    # Before the effective time the calculator charges 8.35%, after it 8.60%: 30 days of
+    # 23.19, then 30 days of 23.89, as the daily accrual charges them.
     alice.goto("/disclosures/fees/?amount=100000&days=30&tier=2")
-    expect(alice.locator("[data-testid=calc-interest]")).to_contain_text("695.83")
+    expect(alice.locator("[data-testid=calc-interest]")).to_contain_text("695.70")
     services.versions_switch_due(now=effective)
     alice.goto("/disclosures/fees/")
     alice.fill("input[name=amount]", "100000")
     alice.fill("input[name=days]", "30")
     alice.select_option("select[name=tier]", "2")
     alice.locator("form.calc-form button[type=submit]").click()
-    expect(alice.locator("[data-testid=calc-interest]")).to_contain_text("716.67")
+    expect(alice.locator("[data-testid=calc-interest]")).to_contain_text("716.70")
     screenshot(alice, "disclosures-05-calculator")
     assert (frank_errors, grace_errors, alice_errors) == ([], [], [])
 
@@ -140,7 +141,7 @@ def test_the_fee_page_and_calculator_work_without_javascript(browser, live_porta
     page.fill("input[name=days]", "10")
     page.select_option("select[name=tier]", "1")
     page.locator("form.calc-form button[type=submit]").click()
-    # 50,000 × 7.80% × 10 ÷ 360 = 108.33
-    expect(page.locator("[data-testid=calc-interest]")).to_contain_text("108.33")
+    # One day: 50,000 × 7.80% ÷ 360 = 10.83; ten days 108.30
+    expect(page.locator("[data-testid=calc-interest]")).to_contain_text("108.30")
     screenshot(page, "disclosures-06-no-js")
     context.close()

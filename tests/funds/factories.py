@@ -12,6 +12,7 @@ from tests.factories import UserFactory
 
 D = Decimal
 OPENED = datetime.date(2026, 11, 2)
+TIER_RATES = {1: D("0.078000"), 2: D("0.083500"), 3: D("0.089000")}  # demo fee schedule v1
 
 
 def verified_client(legal_name: str = "林岚", **kwargs):
@@ -23,13 +24,14 @@ def verified_client(legal_name: str = "林岚", **kwargs):
 def funded_account(
     client, *, cash="0.00", debt="0.00", holdings=(), tier=1, rollover=datetime.date(2027, 5, 2)
 ) -> MarginAccount:
-    """A margin account with a contract at DESIGN.md's lines, its balances in the ledger."""
+    """A margin account with a contract at DESIGN.md's lines and the demo fee schedule's rate of
+    its tier, its balances in the ledger."""
     number = f"MA{MarginAccount.objects.count() + 1:08d}"
     account = MarginAccount.objects.create(client=client, number=number, cash=D(cash), debt=D(debt))
     MarginContract.objects.create(
         account=account,
         number=f"RZ-{number}",
-        annual_rate=D("0.078000"),
+        annual_rate=TIER_RATES[tier],
         credit_limit=D("1000000.00"),
         leverage_tier=tier,
         starts_on=OPENED,

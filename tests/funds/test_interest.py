@@ -1,4 +1,4 @@
-"""Daily accrual: debt × rate in force / 360, naming fee item and version; idempotent."""
+"""Daily accrual: debt × the contract's rate / 360, naming fee item and version; idempotent."""
 
 import datetime
 from decimal import Decimal as D

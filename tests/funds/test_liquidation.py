@@ -77,9 +77,14 @@ def test_a_forced_sale_repays_fees_then_interest_then_debt_through_one_balanced_
     margin.liquidation_plan_execute(plan_id=plan.pk)
 
     account = MarginAccount.objects.get(pk=account.pk)
-    # 1,000 + 42,100 of proceeds: 50 of fees, then the interest, then the rest on the debt.
+    # 42,100 of proceeds pay the fee schedule's selling costs: trade service fee 12.63, stamp
+    # duty 21.05, transfer fee 0.42. With the 1,000 of cash the rest pays 50 of fees, then
+    # the interest, then the debt.
     assert (account.cash, account.fees_owed, account.accrued_interest) == (D("0.00"),) * 3
-    assert account.debt == D("100000.00") - (D("43100.00") - D("50.00") - interest)
+    assert account.debt == D("100000.00") - (D("43100.00") - D("34.10") - D("50.00") - interest)
+    plan.refresh_from_db()
+    assert (plan.realised_proceeds, plan.realised_costs) == (D("42100.00"), D("34.10"))
+    assert ledger.balance(ledger.house_account(Kind.FEE_INCOME)) == D("50.00") + D("12.63")
     assert Position.objects.get(account=account).quantity == 2000
     entry = JournalEntry.objects.get(idempotency_key=f"liquidation:{plan.pk}")
     assert entry.kind == JournalEntry.Kind.TRADE

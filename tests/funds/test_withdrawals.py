@@ -183,4 +183,14 @@ def test_nothing_may_be_withdrawn_while_the_account_is_restricted(alice, account
 
     Restriction.objects.create(account=account, kind="frozen", reason="review")
     limit = services.withdrawal_limit(account)
-    assert limit.largest == D("0.00") and "restricted" in limit.reason
+    assert limit.largest == D("0.00") and "frozen by risk control (reason: review)" in limit.reason
+
+
+def test_a_concentration_restriction_does_not_stop_withdrawals(alice, account):
+    from margin.models import Instrument, Restriction
+
+    instrument = Instrument.objects.get(code="600519.SH")  # 150,000 of 250,000: over 30%
+    Restriction.objects.create(
+        account=account, kind="concentration", instrument=instrument, reason="over 30%"
+    )
+    assert services.withdrawal_limit(account).largest == D("70000.00")

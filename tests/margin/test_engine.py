@@ -10,18 +10,29 @@ import numpy as np
 import pytest
 
 from margin import rules
-from margin.engine import AccountState, Holding, MalformedTick, RiskEngine, Snapshot, Transition
+from margin.engine import (
+    AccountState,
+    ConcentrationChange,
+    Holding,
+    MalformedTick,
+    Restoration,
+    RiskEngine,
+    Snapshot,
+    Transition,
+)
 from margin.rules import Level, Lines
 
 MOUTAI, PINGAN, CATL = "600519.SH", "000001.SZ", "300750.SZ"
 PRICES = {MOUTAI: D("1500.00"), PINGAN: D("12.00"), CATL: D("250.00")}
 
 
-def _engine(*accounts, holdings=(), prices=PRICES):
-    return RiskEngine.from_rows(accounts=accounts, holdings=holdings, prices=prices)
+def _engine(*accounts, holdings=(), prices=PRICES, **kwargs):
+    return RiskEngine.from_rows(accounts=accounts, holdings=holdings, prices=prices, **kwargs)
 
 
-def _account(account_id, *, cash="0", owed="0", level=Level.SAFE, sequence=0, lines=None):
+def _account(
+    account_id, *, cash="0", owed="0", level=Level.SAFE, sequence=0, lines=None, awaiting=False
+):
     return AccountState(
         account_id=account_id,
         cash=D(cash),
@@ -29,6 +40,7 @@ def _account(account_id, *, cash="0", owed="0", level=Level.SAFE, sequence=0, li
         level=level,
         sequence=sequence,
         lines=lines or rules.DEFAULT_LINES,
+        awaiting=awaiting,
     )
 
 
@@ -389,6 +401,190 @@ def test_many_small_ticks_do_not_drift_from_a_fresh_valuation():
             engine.snapshot(account.account_id).market_value
             == fresh.snapshot(account.account_id).market_value
         )
+
+
+# --- collateral rates (Article 2) -----------------------------------------------------------------
+
+
+def test_a_position_counts_at_its_collateral_rate_rounded_down_to_the_fen():
+    # 100 Moutai at 1,500 count in full (150,000); 333 Ping An at 12.00 = 3,996 at a 33.33%
+    # rate count floor(1,331.8668) = 1,331.86.
+    engine = _engine(
+        _account(1, cash="1000", owed="100000"),
+        holdings=[Holding(1, MOUTAI, 100), Holding(1, PINGAN, 333)],
+        collateral={PINGAN: D("0.3333")},
+    )
+    assert engine.snapshot(1).market_value == D("151331.86")
+    held = [(100, D("1500.00"), D("1")), (333, D("12.00"), D("0.3333"))]
+    assert rules.collateral_value(held) == D("151331.86")
+
+
+def test_an_instrument_that_is_not_eligible_counts_for_nothing():
+    engine = _engine(
+        _account(1, cash="1000", owed="1000"),
+        holdings=[Holding(1, PINGAN, 1000)],
+        collateral={PINGAN: D("0")},
+    )
+    assert engine.snapshot(1).market_value == D("0.00")
+    assert engine.snapshot(1).ratio == D("1.0000")
+
+
+def test_a_lower_collateral_rate_revalues_the_holders_at_once():
+    # 100 Moutai (150,000) on 100,000: 150%. Flagged high-risk at a 50% rate: 75%, LIQUIDATION.
+    engine = _engine(
+        _account(1, owed="100000", level=Level.WARNING), holdings=[Holding(1, MOUTAI, 100)]
+    )
+    engine.revalue_all()
+    result = engine.set_collateral({MOUTAI: D("0.5"), "000002.SZ": D("0")})
+    assert [(t.account_id, t.to_level) for t in result.transitions] == [(1, Level.LIQUIDATION)]
+    assert engine.snapshot(1).ratio == D("0.7500")
+    # Ticks keep counting it at half.
+    engine.tick({MOUTAI: D("1600.00")})
+    assert engine.snapshot(1).market_value == D("80000.00")
+
+
+@pytest.mark.parametrize("path", ["full", "incremental"])
+def test_the_engine_agrees_with_the_rules_on_collateral_tick_after_tick(path):
+    accounts, holdings, prices = _random_book(5)
+    rand = random.Random(5)
+    collateral = {s: rand.choice([D("0"), D("0.5"), D("0.7333"), D("1")]) for s in prices}
+    engine = RiskEngine.from_rows(
+        accounts=accounts, holdings=holdings, prices=prices, collateral=collateral
+    )
+    engine.full_revalue_above = 0.0 if path == "full" else 1.0
+    engine.revalue_all()
+    for _step in range(20):
+        moved = rand.sample(sorted(prices), rand.randint(1, len(prices)))
+        for symbol in moved:
+            prices[symbol] = max(D("0.01"), prices[symbol] + D(rand.randint(-999, 999)) / 100)
+        engine.tick({s: prices[s] for s in moved})
+        for account in accounts:
+            held = [
+                (h.quantity, prices[h.symbol], collateral[h.symbol])
+                for h in holdings
+                if h.account_id == account.account_id
+            ]
+            value = rules.collateral_value(held)
+            snapshot = engine.snapshot(account.account_id)
+            assert snapshot.market_value == value
+            assert snapshot.ratio == rules.maintenance_ratio(
+                assets=account.cash + value, liabilities=account.liabilities
+            )
+
+
+# --- concentration (Article 4) --------------------------------------------------------------------
+
+
+def test_a_position_over_the_limit_is_reported_once_and_again_when_back_within():
+    # 40 Moutai (60,000) and 10,000 Ping An (120,000) with 20,000 cash: 200,000 of assets.
+    # Moutai is exactly 30%: allowed. At 1,500.01 it is over; at 1,400 within again.
+    engine = _engine(
+        _account(1, cash="20000", owed="50000"),
+        holdings=[Holding(1, MOUTAI, 40), Holding(1, PINGAN, 10_000)],
+    )
+    first = engine.revalue_all().concentration
+    assert first == [ConcentrationChange(1, PINGAN, True, D("0.6000"))]
+    assert engine.tick({MOUTAI: D("1500.01")}).concentration == [
+        ConcentrationChange(1, MOUTAI, True, D("0.3000"))  # 60,000.40 of 200,000.40
+    ]
+    assert engine.tick({MOUTAI: D("1500.02")}).concentration == []  # already reported
+    assert engine.tick({MOUTAI: D("1400.00")}).concentration == [
+        ConcentrationChange(1, MOUTAI, False, D("0.2857"))
+    ]
+    assert engine.concentration(1) == (PINGAN, D("0.6122"))
+
+
+def test_the_limit_is_each_contracts_own():
+    engine = _engine(
+        _account(1, cash="60000", owed="1000", lines=Lines(concentration=D("0.5"))),
+        _account(2, cash="60000", owed="1000"),
+        holdings=[Holding(1, PINGAN, 5000), Holding(2, PINGAN, 5000)],  # 60,000 of 120,000
+    )
+    assert [c.account_id for c in engine.revalue_all().concentration] == [2]
+
+
+def test_a_breach_recorded_before_a_restart_is_not_reported_again_but_its_end_is():
+    accounts = [_account(1, cash="1000", owed="1000")]
+    holdings = [Holding(1, PINGAN, 1000)]
+    engine = _engine(*accounts, holdings=holdings, breaches=[(1, PINGAN)])
+    assert engine.revalue_all().concentration == []
+    result = engine.replace_holdings(1, {PINGAN: 0}, cash=D("13000.00"))
+    assert result.concentration == [ConcentrationChange(1, PINGAN, False, None)]
+
+
+def test_a_deposit_can_bring_a_position_back_within_the_limit():
+    engine = _engine(_account(1, cash="0", owed="1000"), holdings=[Holding(1, PINGAN, 1000)])
+    assert engine.revalue_all().concentration[0].breached
+    # 12,000 of 40,000 is exactly 30%.
+    assert engine.update_account(1, cash=D("28000.00")).concentration == [
+        ConcentrationChange(1, PINGAN, False, D("0.3000"))
+    ]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_the_engines_breaches_are_the_rules_breaches(seed):
+    accounts, holdings, prices = _random_book(seed)
+    engine = RiskEngine.from_rows(accounts=accounts, holdings=holdings, prices=prices)
+    breached = {(c.account_id, c.symbol) for c in engine.revalue_all().concentration}
+    rand = random.Random(seed)
+    for _step in range(10):
+        moved = rand.sample(sorted(prices), 2)
+        for symbol in moved:
+            prices[symbol] = max(D("0.01"), prices[symbol] * D(rand.randint(80, 120)) / 100)
+            prices[symbol] = prices[symbol].quantize(D("0.01"))
+        for change in engine.tick({s: prices[s] for s in moved}).concentration:
+            key = (change.account_id, change.symbol)
+            breached = breached | {key} if change.breached else breached - {key}
+    expected = set()
+    for account in accounts:
+        mine = [h for h in holdings if h.account_id == account.account_id]
+        values = {h.symbol: h.quantity * prices[h.symbol] for h in mine}
+        assets = account.cash + sum(values.values(), D(0))
+        for symbol in rules.concentration_breaches(
+            values=values, assets=assets, limit=account.lines.concentration
+        ):
+            expected.add((account.account_id, symbol))
+    assert breached == expected
+
+
+# --- a margin call awaits the warning line (Article 3) --------------------------------------------
+
+
+def test_a_call_is_restored_at_the_warning_line_not_at_the_hysteresis_exit():
+    engine = _engine(
+        _account(1, owed="100000", level=Level.WARNING), holdings=[Holding(1, MOUTAI, 100)]
+    )
+    engine.revalue_all()
+    assert engine.tick({MOUTAI: D("1280.00")}).transitions[0].to_level == Level.CALL  # 128%
+    assert engine.awaiting_restoration(1)
+    up = engine.tick({MOUTAI: D("1360.00")})  # 136%: the level leaves CALL, the call stays
+    assert [t.to_level for t in up.transitions] == [Level.WARNING]
+    assert up.restorations == []
+    # Decided on the ratio as shown, like the levels: 149.994% shows as 149.99%, 149.995% as
+    # 150.00%, which is the line.
+    assert engine.tick({MOUTAI: D("1499.94")}).restorations == []
+    restored = engine.tick({MOUTAI: D("1499.95")}).restorations
+    assert restored == [Restoration(1, D("1.5000"), D("149995.00"), D("100000.00"))]
+
+
+def test_a_restoration_is_reported_until_the_caller_records_it():
+    engine = _engine(
+        _account(1, owed="100000", level=Level.CALL, awaiting=True),
+        holdings=[Holding(1, MOUTAI, 100)],
+    )
+    assert len(engine.revalue_all().restorations) == 1  # restored while no engine ran
+    assert len(engine.tick({MOUTAI: D("1501.00")}).restorations) == 1
+    engine.restore_recorded(1)
+    assert engine.tick({MOUTAI: D("1502.00")}).restorations == []
+
+
+def test_repaying_all_debt_restores():
+    engine = _engine(
+        _account(1, owed="100000", level=Level.CALL, awaiting=True),
+        holdings=[Holding(1, MOUTAI, 50)],
+    )
+    assert engine.revalue_all().restorations == []
+    assert [r.ratio for r in engine.update_account(1, liabilities=D("0")).restorations] == [None]
 
 
 # --- runs without Django -------------------------------------------------------------------------

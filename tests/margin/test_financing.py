@@ -295,3 +295,101 @@ def test_a_client_cannot_change_another_clients_account(world):
         services.leverage_tier_change(user=bob, account=contract.account, tier=3)
     contract.refresh_from_db()
     assert contract.leverage_tier == 1
+
+
+# --- terms kept until rollover --------------------------------------------------------------------
+
+
+def test_a_new_contract_records_the_versions_and_the_rate_it_opened_under(world):
+    from disclosures import selectors as disclosures
+
+    contract = opened(eligible_client(), tier=1)
+    assert contract.fee_schedule_version == disclosures.version_in_force("fee_schedule")
+    assert contract.terms_version == disclosures.version_in_force("margin_contract")
+    assert contract.concentration_limit == D("0.3000")
+    [rate] = contract.rates.all()
+    assert (rate.annual_rate, rate.reason) == (D("0.078000"), "opened")
+
+
+def _fee_schedule_v2(tier1="0.098000"):
+    import dataclasses
+
+    from disclosures import demo, demo_content
+    from disclosures.models import Document
+
+    items = [
+        dataclasses.replace(spec, value=D(tier1)) if spec.code == "financing_rate_tier1" else spec
+        for spec in demo_content.fee_items()
+    ]
+    from disclosures.models import DocumentVersion
+
+    previous = DocumentVersion.objects.get(document__kind="fee_schedule", status="in_force")
+    previous.status = "superseded"
+    previous.save(update_fields=["status"])
+    return demo.publish_directly(
+        document=Document.objects.get(kind="fee_schedule"),
+        text_zh=demo_content.FEES_ZH,
+        text_en=demo_content.FEES_EN,
+        items=items,
+        published_at=timezone.now() - timedelta(days=31),
+        effective_at=timezone.now(),
+    )
+
+
+def test_rolling_over_moves_the_contract_onto_the_terms_in_force(world):
+    user = eligible_client()
+    confirmation = ready(user)
+    with after_cool_off(confirmation):
+        old = services.financing_activate(user=user, leverage_tier=1).contract
+        v2 = _fee_schedule_v2()
+        old.refresh_from_db()
+        assert old.annual_rate == D("0.078000")  # a new schedule does not reach it by itself
+        with pytest.raises(services.FinancingRefused) as raised:
+            services.contract_rollover(user=user, account=old.account)
+        assert raised.value.reason == "terms"  # v2 not accepted yet
+        services.financing_terms_accept(user=user, ip_address=None, user_agent="t")
+        new = services.contract_rollover(user=user, account=old.account)
+    old.refresh_from_db()
+    assert old.status == MarginContract.Status.ENDED
+    assert (new.annual_rate, new.fee_schedule_version, new.leverage_tier) == (
+        D("0.098000"),
+        v2,
+        1,
+    )
+    assert new.credit_limit <= old.credit_limit
+    assert AuditEntry.objects.filter(action="margin.contract_rolled_over").count() == 1
+
+
+def test_accepting_the_schedule_in_force_moves_the_running_contract_at_once(world):
+    user = eligible_client()
+    confirmation = ready(user)
+    with after_cool_off(confirmation):
+        contract = services.financing_activate(user=user, leverage_tier=1).contract
+        v2 = _fee_schedule_v2()
+        services.financing_terms_accept(user=user, ip_address=None, user_agent="t")
+    contract.refresh_from_db()
+    assert (contract.annual_rate, contract.fee_schedule_version) == (D("0.098000"), v2)
+    assert [r.reason for r in contract.rates.all()] == ["opened", "accepted"]
+    assert Notification.objects.filter(recipient=user, key="margin_terms_adopted").exists()
+
+
+def test_a_client_cannot_roll_over_another_clients_contract(world, client):
+    alice = eligible_client()
+    contract = opened(alice, tier=1)
+    bob = eligible_client()
+    with pytest.raises(MarginAccount.DoesNotExist):
+        services.contract_rollover(user=bob, account=contract.account)
+    client.force_login(bob)
+    response = client.post(f"/margin/accounts/{contract.account.pk}/rollover/")
+    assert response.status_code == 404
+    contract.refresh_from_db()
+    assert contract.status == MarginContract.Status.ACTIVE
+
+
+def test_the_platform_freeze_line_refuses_new_financing(world):
+    user = eligible_client()
+    confirmation = ready(user)
+    set_regime("emergency")
+    with after_cool_off(confirmation):
+        refusal = refused(user=user, leverage_tier=1)
+    assert refusal.reason == "frozen" and "emergency freeze line" in str(refusal.message)

@@ -1,0 +1,3 @@
+"""Who the audit trail names when no person acted (a leaf module every margin module may use)."""
+
+ENGINE = "risk engine"

@@ -1,0 +1,17 @@
+"""Margin answers disclosures' signals: a client's accepted version reaches their contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from margin import contracts
+
+
+def on_version_in_force_changed(
+    sender: Any, kind: str, old_version: Any, new_version: Any, **kwargs: Any
+) -> None:
+    contracts.contracts_adopt_accepted(version=new_version)
+
+
+def on_version_accepted(sender: Any, user: Any, version: Any, **kwargs: Any) -> None:
+    contracts.contract_adopt_on_acceptance(user=user, version=version)
