@@ -31,8 +31,9 @@ from decimal import Decimal
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from disclosures import calculator, rules
+from disclosures import rules
 from disclosures.rules import ItemLike
+from portal import money
 
 REFERENCE_AMOUNT = Decimal("100000.00")
 WITHDRAWAL_AMOUNT = Decimal("10000.00")
@@ -49,9 +50,7 @@ def one_day_interest(amount: Decimal, rate: Decimal, basis: str) -> Decimal:
     The only call into the interest arithmetic in this module, so moving it to the shared money
     kernel is a change of this function alone.
     """
-    if basis == rules.DAILY:
-        return calculator.penalty(overdue=amount, daily_rate=rate, days=1)
-    return calculator.daily_interest(amount=amount, annual_rate=rate)
+    return money.daily_interest(amount, rate, basis)
 
 
 @dataclass(frozen=True)
@@ -102,10 +101,10 @@ class _Costing:
         value = Decimal(item.value)
         if item.basis == rules.FIXED:
             self.fixed += value
-            self.charged += calculator.money(value)
+            self.charged += money.round_fen(value)
         else:
             self.proportional += value
-            self.charged += max(calculator.money(self.amount * value), calculator.money(minimum))
+            self.charged += max(money.round_fen(self.amount * value), money.round_fen(minimum))
 
     def cost(self) -> Cost:
         per_year = None
@@ -219,8 +218,10 @@ def evaluate(old_items: Iterable[ItemLike], new_items: Iterable[ItemLike]) -> li
         ("sell", _("A sell of CNY %(amount)s"), (*trade_kinds, rules.SELL_FEE)),
     )
     # A small order too, where a per-order minimum is what the client pays.
-    amounts = (REFERENCE_AMOUNT, SMALL_TRADE_AMOUNT) if _of(both, rules.TRADE_FEE_MINIMUM) else (
-        REFERENCE_AMOUNT,
+    amounts = (
+        (REFERENCE_AMOUNT, SMALL_TRADE_AMOUNT)
+        if _of(both, rules.TRADE_FEE_MINIMUM)
+        else (REFERENCE_AMOUNT,)
     )
     for key, label, kinds in trades:
         if not _of(both, *kinds):

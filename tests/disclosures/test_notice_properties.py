@@ -33,6 +33,10 @@ KIND = {
     "financing_rate_tier3": "financing_rate",
     "penalty_rate": "penalty_rate",
     "trade_service_fee": "trade_fee",
+    "trade_service_fee_minimum": "trade_fee_minimum",
+    "stamp_duty": "sell_fee",
+    "transfer_fee": "trade_levy",
+    "collateral_rate_high_risk": "limit",
     "withdrawal_fee": "withdrawal_fee",
     "withdrawal_line": "line",
     "warning_line": "line",
@@ -48,6 +52,9 @@ BASES = {
     "financing_rate": ("annual_360", "daily"),
     "penalty_rate": ("annual_360", "daily"),
     "trade_fee": ("per_trade", "fixed"),
+    "trade_fee_minimum": ("fixed",),
+    "trade_levy": ("per_trade", "fixed"),
+    "sell_fee": ("per_trade", "fixed"),
     "withdrawal_fee": ("per_trade", "fixed"),
     "line": ("ratio",),
     "limit": ("ratio",),
@@ -96,9 +103,18 @@ def _situations(items) -> dict[str, object]:
             out[f"overdue {days}d @{a}"] = days * sum(
                 (_day(a, i) for i in by_kind.get("penalty_rate", [])), D(0)
             )
-        for side, kinds in (("buy", ("trade_fee", "buy_fee")), ("sell", ("trade_fee", "sell_fee"))):
+        minimum = sum((i.value for i in by_kind.get("trade_fee_minimum", [])), D(0))
+        for side, kinds in (
+            ("buy", ("trade_levy", "buy_fee")),
+            ("sell", ("trade_levy", "sell_fee")),
+        ):
             fees = [i for k in kinds for i in by_kind.get(k, [])]
-            out[f"{side} @{a}"] = sum((_once(a, i) for i in fees), D(0))
+            # The minimum is what an order's trade fee charges at least, never a fee of its own.
+            commission = [
+                max(_once(a, i), _money(minimum)) if i.basis == PER_TRADE else _once(a, i)
+                for i in by_kind.get("trade_fee", [])
+            ]
+            out[f"{side} @{a}"] = sum((_once(a, i) for i in fees), D(0)) + sum(commission, D(0))
         out[f"withdraw @{a}"] = sum((_once(a, i) for i in by_kind.get("withdrawal_fee", [])), D(0))
     return out
 

@@ -61,9 +61,26 @@ def test_the_fixed_reference_set_is_all_there():
 
 def test_a_buy_and_a_sell_and_a_withdrawal():
     rows = by_key(scenarios.evaluate(FEES, FEES))
-    assert rows["buy"].before.charged == D("30.00")  # 100,000.00 × 0.03%
-    assert rows["sell"].before.charged == D("30.00")
+    # 100,000.00 × 0.03% = 30.00 (over the 5.00 minimum) + 0.001% transfer fee 1.00
+    assert rows["buy"].before.charged == D("31.00")
+    assert rows["sell"].before.charged == D("81.00")  # + 0.05% stamp duty 50.00
     assert rows["withdrawal"].before.charged == D("2.00")
+
+
+def test_a_small_order_pays_the_minimum_trade_fee():
+    rows = by_key(scenarios.evaluate(FEES, FEES))
+    # 10,000.00 × 0.03% = 3.00, under the 5.00 minimum; transfer fee 0.10; stamp duty 5.00
+    assert rows["buy:10000.00"].before.charged == D("5.10")
+    assert rows["sell:10000.00"].before.charged == D("10.10")
+
+
+def test_a_higher_minimum_trade_fee_is_worse_for_small_orders():
+    old = [i for i in FEES if i.code in ("trade_service_fee", "trade_service_fee_minimum")]
+    new = [replace(i, value=D("8.00")) if i.kind == rules.TRADE_FEE_MINIMUM else i for i in old]
+    rows = by_key(scenarios.evaluate(old, new))
+    assert (rows["buy:10000.00"].effect, rows["buy:10000.00"].worse_for) == (rules.WORSE, "all")
+    assert rows["buy:10000.00"].after.charged == D("8.00")
+    assert rows["buy"].after.charged == D("30.00")  # a large order never meets the minimum
 
 
 def test_ten_thousand_overdue_for_thirty_days():
