@@ -133,6 +133,11 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
 }
+# Behind N reverse proxies the client's address is the N-th entry from the right of
+# X-Forwarded-For; allauth's per-IP rate limits (login, codes, reset) count by it. 0 trusts no
+# header: REMOTE_ADDR is the client. Must equal the number of proxies that append to the header,
+# or every client shares the proxy's bucket (too few) or can choose its own address (too many).
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
 MFA_ADAPTER = "accounts.adapter.MfaAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Wangrun 旺润"
