@@ -387,6 +387,7 @@ def ticket_resolve(*, ticket: Ticket, agent: User) -> Survey:
             "ticket_id": ticket.pk,
             "subject": ticket.subject,
             "survey_url": _absolute(reverse("support:survey", args=[survey.token])),
+            "url": _client_url(ticket),
         },
         idempotency_key=f"support:survey:{survey.pk}",
     )

@@ -88,6 +88,8 @@ def ticket_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         reopen_days=services.REOPEN_WINDOW.days,
         targets=selectors.policy_targets(),
         exports=ticket.exports.filter(audience=TicketExport.Audience.CLIENT)[:3],
+        # The survey link is rendered here, for the signed-in owner only, never stored in a notice.
+        open_survey=ticket.surveys.filter(answered_at=None).order_by("-sent_at").first(),
     )
     return render(request, "support/detail.html", context)
 

@@ -229,6 +229,9 @@ NOTICES_MAX_ATTEMPTS = 6
 NOTICES_BACKOFF_SECONDS = 30
 NOTICES_STUCK_AFTER_SECONDS = 300
 
+# Error reports (DEBUG pages, mailed reports) hide posted sign-in codes and tokens too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsReporterFilter"
+
 # The public origin, used in links inside notices that are not sent from a request.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
@@ -236,7 +239,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Reset keys, verification keys and survey tokens sit in URL paths Django logs (4xx, 5xx).
+    "filters": {"redact_secrets": {"()": "portal.redaction.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
