@@ -51,16 +51,16 @@ def staff(staff_users) -> dict[str, Client]:
 
 def admin_urls() -> Iterator[str]:
     """Every admin page that shows stored rows: changelists and change pages."""
-    for model, model_admin in admin.site._registry.items():
-        info = (model._meta.app_label, model._meta.model_name)
+    for model in admin.site._registry:
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         try:
-            yield reverse("admin:%s_%s_changelist" % info)
+            yield reverse(f"{prefix}_changelist")
         except NoReverseMatch:
             continue
         for pk in model._default_manager.order_by("-pk").values_list("pk", flat=True)[
             :ROWS_PER_MODEL
         ]:
-            yield reverse("admin:%s_%s_change" % info, args=[pk])
+            yield reverse(f"{prefix}_change", args=[pk])
 
 
 def admin_pages_showing(browser: Client, *needles: str) -> list[str]:

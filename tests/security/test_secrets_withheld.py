@@ -155,8 +155,8 @@ def test_an_agent_cannot_take_over_an_account_with_a_reset_link_from_the_outbox(
     readable = "".join(_outbox_pages(browser, client_alice.email) for browser in staff.values())
     for key in RESET_PATH.findall(readable):
         page = attacker.get(f"/accounts/password/reset/key/{key}/", follow=True)
-        attacker.post(page.redirect_chain[-1][0] if page.redirect_chain else page.request["PATH_INFO"],
-                      {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})  # fmt: skip
+        form_url = page.redirect_chain[-1][0] if page.redirect_chain else page.request["PATH_INFO"]
+        attacker.post(form_url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     client_alice.refresh_from_db()
     assert client_alice.check_password(PASSWORD) and not client_alice.check_password(NEW_PASSWORD)
     assert attacker.get(reverse("funds:index")).status_code == 302  # still signed out
@@ -231,4 +231,3 @@ def test_a_failed_reset_email_is_retried_by_the_sweep_with_its_link(client_alice
     assert row.status == "sent"
     assert "9-abc-def" in mail.outbox[-1].body
     assert "9-abc-def" not in row.body
-
