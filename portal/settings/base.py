@@ -310,6 +310,8 @@ CELERY_BEAT_SCHEDULE["education-expire-lapsed"] = {
 # --- funds: client money (funds app) ---------------------------------------------------------
 # Withdrawals above this many yuan need two staff approvals (four-eyes); below, paid at once.
 FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD = env("FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD", "50000.00")
+# An agent may credit at most this many yuan from suspense a day (funds.suspense).
+FUNDS_SUSPENSE_DAILY_LIMIT = env("FUNDS_SUSPENSE_DAILY_LIMIT", "200000.00")
 # The risk reserve must be at least this share of total financing outstanding.
 FUNDS_RISK_RESERVE_SHARE = env("FUNDS_RISK_RESERVE_SHARE", "0.05")
 # The segregated custodian account clients pay into (shown on the deposit page).
