@@ -1,6 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels with session auth.
 
-The origin check refuses WebSocket handshakes from pages not served by one of ALLOWED_HOSTS.
+The origin check refuses WebSocket handshakes from pages of any other site (scheme, host and port
+compared, portal.sockets); every socket ends when its session does (portal.sockets.guard);
+request bodies over the limit are refused before they are read (portal.limits).
 """
 
 import os
@@ -12,18 +14,19 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from margin.embedded import EmbeddedRiskEngine  # noqa: E402
+from portal.limits import RequestBodyLimit  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
+from portal.sockets import SessionBoundSockets, StrictOriginValidator  # noqa: E402
 
 # EmbeddedRiskEngine starts the risk engine in this process when MARGIN_ENGINE_EMBEDDED is on.
 application = EmbeddedRiskEngine(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            "http": RequestBodyLimit(django_asgi_app),
+            "websocket": StrictOriginValidator(
+                AuthMiddlewareStack(SessionBoundSockets(URLRouter(websocket_urlpatterns)))
             ),
         }
     )

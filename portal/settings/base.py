@@ -189,6 +189,14 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- request size: refused at the ASGI edge before reading (portal.limits), then by Django ---
+REQUEST_BODY_MAX_BYTES_ANONYMOUS = 6 * 1024 * 1024  # a 5 MB receipt PDF to /education/verify/
+REQUEST_BODY_MAX_BYTES = 60 * 1024 * 1024  # a ticket message: 5 files of 10 MB
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # the form fields of one request, files aside (2.5 MB)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads are spooled to a temporary file
+DATA_UPLOAD_MAX_NUMBER_FILES = 10  # a ticket message takes 5 files, KYC 3 documents
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
 # --- cache, channels, celery (embedded defaults; production and CI override) ---------------
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -213,6 +221,10 @@ CELERY_BEAT_SCHEDULE["disclosures-effective-dates"] = {
     "task": "disclosures.tasks.sweep_effective_dates",
     "schedule": 60.0,
 }
+
+# Open WebSockets are re-checked against their session this often (portal.sockets): a socket
+# outlives a sign-out, password change, deactivation or revoked session by at most this long.
+SOCKET_SESSION_CHECK_SECONDS = 2.0
 
 # --- email and SMS -------------------------------------------------------------------------
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
