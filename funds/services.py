@@ -34,7 +34,7 @@ from funds.models import (
 )
 from margin.models import MarginAccount, MarginCall, MarginContract, Restriction
 from notices import services as notices
-from portal import calendars
+from portal import calendars, inputs
 
 FEN = ledger.FEN
 ZERO = ledger.ZERO
@@ -110,7 +110,7 @@ class BankAccountError(ValueError):
 
 
 def _normalise_name(name: str) -> str:
-    return "".join(name.split()).casefold()
+    return "".join(inputs.nfkc(name).split()).casefold()
 
 
 @transaction.atomic
@@ -120,8 +120,10 @@ def bank_account_add(
     """Add a payout account; it is verified only if held in the client's KYC-verified legal name."""
     from accounts import selectors as accounts
 
-    account_number = "".join(account_number.split())
-    if not account_number.isdigit() or not 8 <= len(account_number) <= 30:
+    account_number = inputs.digits_only(account_number)
+    if not (account_number.isascii() and account_number.isdigit()) or not (
+        8 <= len(account_number) <= 30
+    ):
         raise BankAccountError(_("Enter the account number as 8 to 30 digits."))
     case = accounts.kyc_case(client)
     if not accounts.kyc_valid(client) or case is None:

@@ -141,6 +141,7 @@ class PlanDecisionForm(forms.Form):
         label=gettext_lazy("Reason (required to reject)"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
+        max_length=1000,
     )
 
 

@@ -127,7 +127,10 @@ class ActiveFilter(admin.SimpleListFilter):
 
 class AgentActionForm(forms.Form):
     body = forms.CharField(
-        label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Text"),
+        required=False,
+        max_length=services.MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 6}),
     )
 
 
