@@ -235,6 +235,7 @@ def suspense_credit_cancel(*, transaction_id: int, staff: Any) -> CustodianTrans
 
 
 def _credit(txn: CustodianTransaction, *, actor: Any) -> JournalEntry:
+    assert txn.margin_account_id is not None  # set by suspense_credit_request
     margin_account = MarginAccount.objects.select_related("client").get(pk=txn.margin_account_id)
     entry = ledger.entry_post(
         kind=JournalEntry.Kind.DEPOSIT,

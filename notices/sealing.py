@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils import translation
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal import crypto
@@ -70,7 +69,7 @@ def split_secrets(
 
 def withheld_context(secret_keys: tuple[str, ...]) -> dict[str, str]:
     """The stand-ins rendered into the stored copy in place of each secret."""
-    return {key: gettext(WITHHELD) for key in secret_keys}
+    return {key: str(WITHHELD) for key in secret_keys}
 
 
 def account_email_summary(template_prefix: str, language: str) -> str:

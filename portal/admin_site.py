@@ -49,7 +49,8 @@ class PortalAdminSite(admin.AdminSite):
         for model in models_:
             if model not in self._registry:  # a swapped model (auth.User) is not registered
                 continue
-            overrides = self._registry[model].formfield_overrides
+            # ModelAdmin.__init__ made this a per-instance dict of dicts (typed as a Mapping).
+            overrides: dict = self._registry[model].formfield_overrides  # type: ignore[assignment]
             overrides.setdefault(models.TextField, {}).setdefault(
                 "max_length", ADMIN_TEXT_MAX_LENGTH
             )

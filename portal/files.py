@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO, Any
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.http import content_disposition_header
 
 
@@ -49,7 +49,7 @@ def serve(
     staff_permission: str | None = None,
     staff_in_scope: bool = True,
     inline: bool = False,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The file's bytes if `may_view` allows, else 404. Opened only once allowed."""
     if not may_view(
         request.user,
@@ -59,10 +59,10 @@ def serve(
     ):
         raise Http404
     content = open_file()
-    response: HttpResponse
+    response: HttpResponseBase
     if isinstance(content, bytes):
         response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = content_disposition_header(not inline, filename)
+        response["Content-Disposition"] = content_disposition_header(not inline, filename) or ""
     else:
         response = FileResponse(
             content, as_attachment=not inline, filename=filename, content_type=content_type
