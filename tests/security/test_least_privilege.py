@@ -23,6 +23,15 @@ from tests.security.conftest import STAFF_ROLES, admin_urls
 from tests.support.factories import open_ticket
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The refusals are matched by their English text, whatever an earlier test left active.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 HEADER = "value_date,bank_reference,type,amount,counterparty_name,counterparty_account,memo\n"
 
