@@ -8,7 +8,7 @@ from pathlib import Path
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from .env import env, env_int
+from .env import env, env_amount, env_int
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Local state (SQLite files, uploads, collected static) lives in var/, never in the source tree.
@@ -325,7 +325,7 @@ CELERY_BEAT_SCHEDULE["education-expire-lapsed"] = {
 # Withdrawals above this many yuan need two staff approvals (four-eyes); below, paid at once.
 FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD = env("FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD", "50000.00")
 # An agent may credit at most this many yuan from suspense a day (funds.suspense).
-FUNDS_SUSPENSE_DAILY_LIMIT = env("FUNDS_SUSPENSE_DAILY_LIMIT", "200000.00")
+FUNDS_SUSPENSE_DAILY_LIMIT = env_amount("FUNDS_SUSPENSE_DAILY_LIMIT", "200000.00")
 # The risk reserve must be at least this share of total financing outstanding.
 FUNDS_RISK_RESERVE_SHARE = env("FUNDS_RISK_RESERVE_SHARE", "0.05")
 # The segregated custodian account clients pay into (shown on the deposit page).

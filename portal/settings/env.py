@@ -47,6 +47,22 @@ def env_int(
     return value
 
 
+def env_amount(name: str, default: str) -> str:
+    """A positive amount of yuan with at most 2 decimal places, kept as its text."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = env(name, default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be an amount in yuan such as 200000.00, not {raw!r}."
+        )
+    return raw
+
+
 def env_list(name: str, default=_MISSING) -> list[str]:
     raw = env(name, default if default is _MISSING else ",".join(default))
     items = [item.strip() for item in raw.split(",") if item.strip()]

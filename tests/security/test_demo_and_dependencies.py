@@ -118,8 +118,17 @@ def test_a_client_cannot_choose_its_address_by_prepending_to_the_header(settings
     assert limited[-1] is True
 
 
-@pytest.mark.parametrize("value", ["-1", "many", "9"])
-def test_a_malformed_trusted_proxy_count_stops_start_up(value):
-    result = manage("check", ALLAUTH_TRUSTED_PROXY_COUNT=value)
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ALLAUTH_TRUSTED_PROXY_COUNT", "-1"),
+        ("ALLAUTH_TRUSTED_PROXY_COUNT", "many"),
+        ("ALLAUTH_TRUSTED_PROXY_COUNT", "9"),
+        ("FUNDS_SUSPENSE_DAILY_LIMIT", "lots"),
+        ("FUNDS_SUSPENSE_DAILY_LIMIT", "-5"),
+    ],
+)
+def test_a_malformed_security_setting_stops_start_up(variable, value):
+    result = manage("check", **{variable: value})
     assert result.returncode != 0
-    assert "Environment variable ALLAUTH_TRUSTED_PROXY_COUNT" in result.stderr
+    assert f"Environment variable {variable}" in result.stderr

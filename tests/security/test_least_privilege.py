@@ -32,6 +32,8 @@ def _english():
 
     with translation.override("en"):
         yield
+
+
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 HEADER = "value_date,bank_reference,type,amount,counterparty_name,counterparty_account,memo\n"
 
