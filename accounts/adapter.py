@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from portal import crypto
+from portal import crypto, inputs
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -105,12 +105,13 @@ class AccountAdapter(DefaultAccountAdapter):
         return None
 
 
-_MAINLAND = re.compile(r"^1[3-9]\d{9}$")
+_MAINLAND = re.compile(r"^1[3-9][0-9]{9}$", re.ASCII)
 
 
 def normalise_mainland_phone(raw: str) -> str:
-    """'+86 138-0000-0001', '8613800000001' and '13800000001' are all 13800000001."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
+    """'+86 138-0000-0001', '8613800000001', '１３８００００００01' and '13800000001' are all
+    13800000001 (NFKC first, then only ASCII digits pass: portal.inputs)."""
+    digits = inputs.digits_only(raw)
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):

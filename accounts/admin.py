@@ -432,6 +432,10 @@ class AssetDeclarationAdmin(admin.ModelAdmin):
 
 
 class OverrideForm(forms.ModelForm):
+    reason = forms.CharField(
+        label=gettext_lazy("reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
     class Meta:
         model = EligibilityOverride
         fields = ("user", "reason")

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import idcard, suitability
 from accounts.kyc_models import IncomeBand, Occupation, ProductExperience, SourceOfFunds
 from accounts.models import KycDocument
+from portal.inputs import AmountField, CountField
 
 _NAME = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·.\- ]{0,58}[\u3400-\u9fffA-Za-z]$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -78,7 +79,7 @@ class PersonalForm(forms.Form):
     source_of_funds = forms.ChoiceField(
         label=_("Main source of the money you will invest"), choices=SourceOfFunds.choices
     )
-    experience_months = forms.IntegerField(
+    experience_months = CountField(
         label=_("How many months have you traded securities?"),
         min_value=0,
         max_value=960,
@@ -186,7 +187,7 @@ class SubmitForm(forms.Form):
 
 
 class AssetDeclarationForm(forms.Form):
-    average_assets = forms.DecimalField(
+    average_assets = AmountField(
         label=_("Average total assets over the last 20 trading days (RMB)"),
         max_digits=14,
         decimal_places=2,

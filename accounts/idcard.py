@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from stdnum.cn import ric
 
+from portal import inputs
+
 ADULT_AGE = 18
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,9 @@ class ResidentId:
 
 
 def normalise(raw: str) -> str:
-    return re.sub(r"[\s-]", "", str(raw or "")).upper()
+    """NFKC first (full-width digits and X become ASCII), separators out, upper case: the one form
+    the check digit, the blind index and the duplicate check all see."""
+    return inputs.digits_only(raw).upper()
 
 
 def parse_resident_id(raw: str) -> ResidentId:

@@ -27,7 +27,7 @@ from accounts.forms import (
 )
 from accounts.models import AssetDeclaration, Consent, KycCase, KycDocument
 from accounts.ratelimits import upload_allowed
-from portal import crypto
+from portal import crypto, files
 
 STEPS = [
     ("consents", gettext_lazy("Consents"), services.STEP_CONSENTS),
@@ -304,30 +304,34 @@ def document_image(request, token):
         raise Http404
     if claims.get("k") == "kyc":
         doc = KycDocument.objects.select_related("case").filter(pk=claims.get("d")).first()
-        owner_id = doc.case.user_id if doc else None
-        restricted = bool(doc and doc.case.restricted_at)
-        perm = "accounts.view_kycdocument"
-        data = services.document_image(doc) if doc else b""
-    elif claims.get("k") == "assets":
+        if doc is None:
+            raise Http404
+        # Restricted records (erasure requested, kept by law) are for compliance only.
+        in_scope = not doc.case.restricted_at or request.user.has_perm("accounts.unmask_id_number")
+        return files.serve(
+            request,
+            owner_id=doc.case.user_id,
+            staff_permission="accounts.view_kycdocument",
+            staff_in_scope=in_scope,
+            open_file=lambda: services.document_image(doc),
+            filename=f"kyc-{doc.pk}.jpg",
+            content_type="image/jpeg",
+            inline=True,
+        )
+    if claims.get("k") == "assets":
         decl = AssetDeclaration.objects.filter(pk=claims.get("d")).first()
-        owner_id = decl.user_id if decl else None
-        restricted = False
-        perm = "accounts.view_assetdeclaration"
-        data = crypto.decrypt_bytes(decl.evidence_encrypted) if decl else b""
-    else:
-        raise Http404
-    if owner_id is None:
-        raise Http404
-    is_owner = owner_id == request.user.pk
-    is_staff = request.user.is_staff and request.user.has_perm(perm)
-    if restricted and not request.user.has_perm("accounts.unmask_id_number"):
-        raise Http404
-    if not (is_owner or is_staff):
-        raise Http404
-    response = HttpResponse(data, content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Disposition"] = "inline"
-    return response
+        if decl is None:
+            raise Http404
+        return files.serve(
+            request,
+            owner_id=decl.user_id,
+            staff_permission="accounts.view_assetdeclaration",
+            open_file=lambda: crypto.decrypt_bytes(decl.evidence_encrypted),
+            filename=f"assets-{decl.pk}.jpg",
+            content_type="image/jpeg",
+            inline=True,
+        )
+    raise Http404
 
 
 @login_required

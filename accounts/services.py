@@ -31,7 +31,7 @@ from accounts.models import (
 from accounts.signals import suitability_changed, suitability_contested
 from audit import record as audit_record
 from notices import services as notices
-from portal import crypto
+from portal import crypto, inputs
 
 Status = KycCase.Status
 DocStatus = KycDocument.Status
@@ -307,7 +307,7 @@ def suitability_contest(*, user: User, message: str) -> SuitabilityContest:
     if assessment is None:
         raise OnboardingError(_("You have no rating to contest yet."), code="no_rating")
     contest = SuitabilityContest.objects.create(
-        assessment=assessment, user=user, message=message[:2000]
+        assessment=assessment, user=user, message=inputs.bounded(message, 2000)
     )
     audit_record(actor=user, action="suitability.contested", obj=contest, data={})
     suitability_contested.send(sender=SuitabilityContest, contest=contest)
@@ -454,7 +454,7 @@ def kyc_case_flag(*, case: KycCase, reviewer: User, note: str) -> KycCase:
     case = KycCase.objects.select_for_update().get(pk=case.pk)
     _reviewer_may_touch(case, reviewer)
     case.flagged_by = reviewer
-    case.flag_note = note.strip()[:200]
+    case.flag_note = inputs.bounded(note, 200)
     case.save(update_fields=["flagged_by", "flag_note", "updated_at"])
     audit_record(actor=reviewer, action="kyc.flagged", obj=case, data={"note": case.flag_note})
     return case
@@ -470,7 +470,7 @@ def screening_hit_clear(*, hit: ScreeningHit, reviewer: User, note: str = "") ->
             raise OnboardingError(_("Say why this is not the listed person."))
         hit.status = ScreeningHit.Status.CLEAR_PENDING
         hit.first_reviewer = reviewer
-        hit.first_note = note.strip()[:300]
+        hit.first_note = inputs.bounded(note, 300)
     elif hit.status == ScreeningHit.Status.CLEAR_PENDING:
         if hit.first_reviewer_id == reviewer.pk:
             raise FourEyesError(_("A second reviewer must confirm clearing a screening hit."))

@@ -5,12 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosures import calculator
 from disclosures.models import Acknowledgement
+from portal.inputs import AmountField, CountField
 
 
 class CalculatorForm(forms.Form):
     """Read from the query string, so the calculator works with a plain GET and no JavaScript."""
 
-    amount = forms.DecimalField(
+    amount = AmountField(
         label=_("Amount financed (CNY)"),
         min_value=Decimal("1.00"),
         max_value=calculator.MAX_AMOUNT,
@@ -19,9 +20,7 @@ class CalculatorForm(forms.Form):
         initial=Decimal("100000.00"),
         error_messages={"max_decimal_places": _("Enter the amount in yuan and fen (2 places).")},
     )
-    days = forms.IntegerField(
-        label=_("Days held"), min_value=1, max_value=calculator.MAX_DAYS, initial=30
-    )
+    days = CountField(label=_("Days held"), min_value=1, max_value=calculator.MAX_DAYS, initial=30)
     tier = forms.TypedChoiceField(label=_("Leverage tier"), coerce=int, choices=())
 
     def __init__(self, *args, tiers, **kwargs) -> None:

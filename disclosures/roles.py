@@ -1,13 +1,12 @@
 """What each staff role may do with disclosures (see accounts.roles)."""
 
 ROLE_PERMISSIONS = {
-    # 客服 answers questions about fees and sees what a client was told and answered.
+    # 客服 answers questions about fees and terms. What each client was sent and answered is
+    # per-client evidence, compliance's to read.
     "agent": [
         "disclosures.view_document",
         "disclosures.view_documentversion",
         "disclosures.view_feeitem",
-        "disclosures.view_changenotice",
-        "disclosures.view_acknowledgement",
     ],
     # 风控 reads the rates and lines it applies.
     "risk_officer": [

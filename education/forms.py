@@ -35,6 +35,7 @@ class ConfirmForm(forms.Form):
     password = forms.CharField(
         label=_("Your password"),
         required=False,
+        max_length=1024,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     code = forms.CharField(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,6 +18,7 @@ from disclosures.models import DocumentKind
 from education import gate, products, rules, selectors, services
 from education.forms import AboveRatingForm, ConfirmForm, QuizForm, VerifyForm
 from education.models import Course, CourseVersion, GateConfirmation, WarningReading
+from portal import files
 
 
 def _language() -> str:
@@ -272,9 +273,10 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     item = _get_confirmation_for_user(request, pk)
     if not item.receipt_path or not default_storage.exists(item.receipt_path):
         return render(request, "education/receipt_pending.html", {"confirmation": item}, status=202)
-    return FileResponse(
-        default_storage.open(item.receipt_path, "rb"),
-        as_attachment=True,
+    return files.serve(
+        request,
+        owner_id=item.user_id,
+        open_file=lambda: default_storage.open(item.receipt_path, "rb"),
         filename=f"wangrun-receipt-{item.pk}.pdf",
         content_type="application/pdf",
     )

@@ -1,11 +1,14 @@
 """Staff views of client money: read-only ledger; withdrawals and suspense worked by actions."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from funds import services
+from funds import services, suspense
 from funds.models import (
     BankAccount,
     Charge,
@@ -128,7 +131,9 @@ class CustodianStatementAdmin(ReadOnlyAdmin):
 
 @admin.register(CustodianTransaction)
 class CustodianTransactionAdmin(admin.ModelAdmin):
-    """Agents work money in suspense: choose the client it belongs to, then credit it."""
+    """Agents work money in suspense: choose the client it belongs to, confirm against the
+    client's verified name, and a second person approves when the payer's name does not match
+    (funds.suspense). Agents see the suspense lines only, not the whole bank statement."""
 
     list_display = (
         "value_date",
@@ -139,6 +144,8 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
         "memo",
         "match",
         "margin_account",
+        "credit_requested_by",
+        "payer_name_matched",
     )
     list_filter = ("match", "direction")
     search_fields = ("bank_reference", "counterparty_name", "memo")
@@ -152,14 +159,28 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
         "memo",
         "match",
         "margin_account",
+        "credit_requested_by",
+        "credit_requested_at",
+        "payer_name_matched",
+        "credit_approved_by",
     )
     autocomplete_fields = ()
     raw_id_fields = ("margin_account",)
-    actions = ["credit_chosen_client"]
+    actions = ["credit_chosen_client", "approve_credit", "cancel_credit"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("margin_account")
+        if not request.user.has_perm("funds.view_journalentry"):
+            queryset = queryset.filter(match=CustodianTransaction.Match.SUSPENSE)
+        return queryset
 
     def get_readonly_fields(self, request, obj=None):
         readonly = [f for f in self.fields if f != "margin_account"]
-        if obj is None or obj.match != CustodianTransaction.Match.SUSPENSE:
+        if (
+            obj is None
+            or obj.match != CustodianTransaction.Match.SUSPENSE
+            or obj.credit_requested_at is not None
+        ):
             readonly.append("margin_account")
         return readonly
 
@@ -169,25 +190,95 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_approve_credit_permission(self, request) -> bool:
+        return request.user.has_perm("funds.approve_suspense_credit")
+
     @admin.action(
         description=gettext_lazy("Credit the chosen client with money in suspense"),
         permissions=["change"],
     )
     def credit_chosen_client(self, request, queryset):
+        chosen = []
         for txn in queryset:
             if txn.margin_account_id is None:
                 self.message_user(
                     request, _("%(ref)s: choose the client first.") % {"ref": txn.bank_reference},
                     messages.ERROR,
                 )  # fmt: skip
-                continue
-            try:
-                services.suspense_resolve(
+            else:
+                chosen.append(txn)
+        if not chosen:
+            return None
+        if request.POST.get("confirm") != "yes":
+            # Nothing moves before the agent has seen the payer beside the verified name.
+            previews = [
+                suspense.suspense_credit_preview(
                     transaction_id=txn.pk,
                     margin_account_id=txn.margin_account_id,
                     agent=request.user,
                 )
-            except ValueError as exc:
+                for txn in chosen
+            ]
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Confirm crediting money in suspense"),
+                "previews": previews,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/funds/custodiantransaction/confirm_credit.html", context
+            )
+        for txn in chosen:
+            try:
+                done = suspense.suspense_credit_request(
+                    transaction_id=txn.pk,
+                    margin_account_id=txn.margin_account_id,
+                    agent=request.user,
+                )
+            except (suspense.SuspenseCreditError, PermissionDenied) as exc:
+                self.message_user(request, f"{txn.bank_reference}: {exc}", messages.ERROR)
+                continue
+            if done.match == CustodianTransaction.Match.RESOLVED:
+                text = _("%(ref)s: credited to %(account)s.")
+            else:
+                text = _(
+                    "%(ref)s: the payer's name does not match; the credit to %(account)s waits "
+                    "for a second person's approval."
+                )
+            self.message_user(
+                request,
+                text % {"ref": txn.bank_reference, "account": txn.margin_account},
+                messages.SUCCESS,
+            )
+        return None
+
+    @admin.action(
+        description=gettext_lazy("Approve the waiting credit (second person)"),
+        permissions=["approve_credit"],
+    )
+    def approve_credit(self, request, queryset):
+        for txn in queryset:
+            try:
+                suspense.suspense_credit_approve(transaction_id=txn.pk, approver=request.user)
+            except (suspense.SuspenseCreditError, PermissionDenied) as exc:
+                self.message_user(request, f"{txn.bank_reference}: {exc}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("%(ref)s: credited.") % {"ref": txn.bank_reference},
+                    messages.SUCCESS,
+                )
+
+    @admin.action(
+        description=gettext_lazy("Cancel the waiting credit"),
+        permissions=["change", "approve_credit"],
+    )
+    def cancel_credit(self, request, queryset):
+        for txn in queryset:
+            try:
+                suspense.suspense_credit_cancel(transaction_id=txn.pk, staff=request.user)
+            except (suspense.SuspenseCreditError, PermissionDenied) as exc:
                 self.message_user(request, f"{txn.bank_reference}: {exc}", messages.ERROR)
 
 

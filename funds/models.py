@@ -418,12 +418,44 @@ class CustodianTransaction(models.Model):
     resolved_entry = models.ForeignKey(
         JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Crediting suspense to a client (funds.suspense): who asked, when, whether the payer's name
+    # matched the client's verified name, and who approved it when it did not.
+    credit_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("credit requested by"),
+    )
+    credit_requested_at = models.DateTimeField(_("credit requested at"), null=True, blank=True)
+    payer_name_matched = models.BooleanField(_("payer name matched"), null=True, blank=True)
+    credit_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("credit approved by"),
+    )
 
     class Meta:
         ordering = ["-value_date", "pk"]
         verbose_name = _("custodian transaction")
         verbose_name_plural = _("custodian transactions")
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="funds_txn_positive")]
+        indexes = [
+            models.Index(
+                fields=["credit_requested_by", "credit_requested_at"],
+                name="funds_txn_credit_by_agent",
+            )
+        ]
+        permissions = [
+            (
+                "approve_suspense_credit",
+                _("Can approve crediting money in suspense to a client (second person)"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.bank_reference} {self.direction} {self.amount}"

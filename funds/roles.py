@@ -12,14 +12,22 @@ _READ = [
 ]
 
 ROLE_PERMISSIONS = {
-    # 客服 explains a client's money and works unmatched receipts held in suspense.
-    "agent": [*_READ, "funds.change_custodiantransaction", "funds.view_bankaccount"],
+    # 客服 works unmatched receipts held in suspense (and sees only those: funds.admin), never the
+    # ledger or clients' bank accounts wholesale.
+    "agent": ["funds.view_custodiantransaction", "funds.change_custodiantransaction"],
     # 风控 approves large withdrawals (two different officers) and watches breaks and the reserve.
-    "risk_officer": [*_READ, "funds.approve_withdrawalrequest", "funds.view_bankaccount"],
+    # They also approve credits from suspense whose payer name did not match (funds.suspense).
+    "risk_officer": [
+        *_READ,
+        "funds.approve_withdrawalrequest",
+        "funds.approve_suspense_credit",
+        "funds.view_bankaccount",
+    ],
     # 合规 reads the whole ledger and approves large withdrawals as a second pair of eyes.
     "compliance": [
         *_READ,
         "funds.approve_withdrawalrequest",
+        "funds.approve_suspense_credit",
         "funds.view_bankaccount",
         "funds.view_statement",
     ],

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -28,7 +27,6 @@ from funds.models import (
     BankAccount,
     Charge,
     CustodianStatement,
-    CustodianTransaction,
     DepositReference,
     JournalEntry,
     ReconciliationBreak,
@@ -36,7 +34,7 @@ from funds.models import (
 )
 from margin.models import MarginAccount, MarginCall, MarginContract
 from notices import services as notices
-from portal import calendars, money
+from portal import calendars, inputs, money
 
 FEN = ledger.FEN
 ZERO = ledger.ZERO
@@ -100,48 +98,7 @@ def deposit_credit(
     return entry
 
 
-@transaction.atomic
-def suspense_resolve(*, transaction_id: int, margin_account_id: int, agent: Any) -> JournalEntry:
-    """An agent credits money held in suspense to the client it belongs to. Audited."""
-    if not agent.has_perm("funds.change_custodiantransaction"):
-        raise PermissionDenied(_("Only agents working suspense may credit it to a client."))
-    txn = CustodianTransaction.objects.select_for_update().get(pk=transaction_id)
-    if txn.match != CustodianTransaction.Match.SUSPENSE:
-        raise ValueError(_("Only money held in suspense can be credited to a client."))
-    margin_account = MarginAccount.objects.select_related("client").get(pk=margin_account_id)
-    entry = ledger.entry_post(
-        kind=JournalEntry.Kind.DEPOSIT,
-        description=ledger.memo(
-            margin_account,
-            lambda: _("Deposit %(ref)s (from suspense)") % {"ref": txn.bank_reference},
-        ),
-        value_date=timezone.localdate(),
-        lines=[
-            (ledger.house_account(Kind.SUSPENSE), txn.amount),
-            (ledger.client_account(margin_account, Kind.CLIENT_CASH), -txn.amount),
-        ],
-        idempotency_key=f"suspense-resolve:{txn.bank_reference}",
-        posted_by=agent,
-    )
-    txn.match, txn.margin_account, txn.resolved_entry = (
-        CustodianTransaction.Match.RESOLVED,
-        margin_account,
-        entry,
-    )
-    txn.save(update_fields=["match", "margin_account", "resolved_entry"])
-    audit.record(
-        actor=agent,
-        action="funds.suspense_resolved",
-        obj=txn,
-        data={"account": margin_account.number, "amount": str(txn.amount)},
-    )
-    notices.enqueue(
-        recipient=margin_account.client,
-        key="funds_deposit_received",
-        context={"account_number": margin_account.number, "amount": _yuan(txn.amount)},
-        idempotency_key=f"funds-deposit:{txn.bank_reference}",
-    )
-    return entry
+# Crediting money in suspense to a client: funds.suspense.
 
 
 # --- bank accounts and withdrawals ----------------------------------------------------------------
@@ -152,7 +109,7 @@ class BankAccountError(ValueError):
 
 
 def _normalise_name(name: str) -> str:
-    return "".join(name.split()).casefold()
+    return "".join(inputs.nfkc(name).split()).casefold()
 
 
 @transaction.atomic
@@ -162,8 +119,10 @@ def bank_account_add(
     """Add a payout account; it is verified only if held in the client's KYC-verified legal name."""
     from accounts import selectors as accounts
 
-    account_number = "".join(account_number.split())
-    if not account_number.isdigit() or not 8 <= len(account_number) <= 30:
+    account_number = inputs.digits_only(account_number)
+    if not (account_number.isascii() and account_number.isdigit()) or not (
+        8 <= len(account_number) <= 30
+    ):
         raise BankAccountError(_("Enter the account number as 8 to 30 digits."))
     case = accounts.kyc_case(client)
     if not accounts.kyc_valid(client) or case is None:

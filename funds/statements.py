@@ -28,6 +28,12 @@ def _language(account: MarginAccount) -> str:
     return getattr(account.client, "language", "") or "zh-hans"
 
 
+# One statement covers at most this many days, counting both ends; the form (funds.forms) also
+# keeps periods within the last ten years and not past today.
+STATEMENT_MAX_DAYS = 366
+STATEMENT_HISTORY_DAYS = 3653
+
+
 @transaction.atomic
 def statement_request(
     *, margin_account: MarginAccount, start: datetime.date, end: datetime.date, monthly=False
@@ -35,6 +41,8 @@ def statement_request(
     """Ask for a statement of a period; it is rendered after commit (in Celery)."""
     if end < start:
         raise ValueError("the period must end on or after its start")
+    if (end - start).days + 1 > STATEMENT_MAX_DAYS:
+        raise ValueError(f"a statement covers at most {STATEMENT_MAX_DAYS} days")
     if monthly:
         statement, created = Statement.objects.get_or_create(
             margin_account=margin_account,

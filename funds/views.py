@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -10,6 +10,7 @@ from funds import selectors, services, statements
 from funds.forms import BankAccountForm, StatementForm, WithdrawalForm
 from funds.models import BankAccount, Statement
 from margin.models import MarginAccount
+from portal import files
 
 
 def _get_account_for_user(request: HttpRequest) -> MarginAccount | None:
@@ -132,9 +133,10 @@ def statement_download(request: HttpRequest, pk: int) -> HttpResponse:
     statement = _get_statement_for_user(request, pk)
     if not statement.pdf:
         raise Http404
-    return FileResponse(
-        statement.pdf.open("rb"),
-        as_attachment=True,
+    return files.serve(
+        request,
+        owner_id=statement.margin_account.client_id,
+        open_file=lambda: statement.pdf.open("rb"),
         filename=f"statement-{statement.margin_account.number}-{statement.period_end}.pdf",
         content_type="application/pdf",
     )

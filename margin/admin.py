@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -24,6 +24,7 @@ from margin.models import (
     RiskReport,
     VolatilityRegime,
 )
+from portal import files
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -426,6 +427,7 @@ class PlanDecisionForm(forms.Form):
         label=gettext_lazy("Reason (required to reject)"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
+        max_length=1000,
     )
 
 
@@ -586,9 +588,15 @@ class RiskReportAdmin(ReadOnlyAdmin):
         )
         return [download, *super().get_urls()]
 
-    def download_view(self, request, report_id: int) -> FileResponse:
+    def download_view(self, request, report_id: int) -> HttpResponse:
         # Served through the admin, not MEDIA_URL, so only staff with the permission get it.
-        if not request.user.has_perm("margin.view_riskreport"):
-            raise PermissionDenied
         report = get_object_or_404(RiskReport, pk=report_id)
-        return FileResponse(report.pdf.open("rb"), content_type="application/pdf")
+        return files.serve(
+            request,
+            owner_id=None,
+            staff_permission="margin.view_riskreport",
+            open_file=lambda: report.pdf.open("rb"),
+            filename=f"wangrun-risk-report-{report.week_starts_on}.pdf",
+            content_type="application/pdf",
+            inline=True,
+        )

@@ -3,10 +3,12 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.inputs import AmountField
+
 
 class ActivateForm(forms.Form):
     leverage_tier = forms.TypedChoiceField(label=_("Leverage tier"), coerce=int, choices=())
-    credit_limit = forms.DecimalField(
+    credit_limit = AmountField(
         label=_("Credit limit (CNY, optional)"),
         required=False,
         max_digits=16,

@@ -31,6 +31,8 @@ class NotificationAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "channel", "key", "category")
     search_fields = ("address", "recipient__email", "idempotency_key")
+    # The sealed secret is for the delivering worker only (notices.sealing).
+    exclude = ("sealed",)
     list_select_related = ("recipient",)
     date_hierarchy = "created_at"
     actions = ["resend_failed"]

@@ -11,7 +11,9 @@ class Notification(models.Model):
     """One message to one person on one channel: written first, delivered second, marked third.
 
     The rendered subject and body are kept as sent, so the in-app list and any audit show exactly
-    what the person received, even after the templates or the catalogue change.
+    what the person received, even after the templates or the catalogue change — except a secret
+    (a reset link, a sign-in code): that is kept only in `sealed`, encrypted for the delivering
+    process, and the stored text says it was withheld (see notices.sealing).
     """
 
     class Status(models.TextChoices):
@@ -52,6 +54,8 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("body"), blank=True)
     html_body = models.TextField(_("HTML body"), blank=True)
+    # The secret part of the message, encrypted (notices.sealing); emptied once it is sent.
+    sealed = models.TextField(_("sealed secret"), blank=True, editable=False)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:

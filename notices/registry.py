@@ -60,8 +60,11 @@ class NoticeType:
     description: str | Promise = ""
     # Context keys the templates cannot do without; checked at enqueue.
     required_context: tuple[str, ...] = field(default=())
-    # Rendered by the caller (allauth) and stored as given; no templates of our own.
+    # Rendered by the caller (allauth) and stored sealed; no templates of our own.
     prerendered: bool = False
+    # Context keys holding a secret (a token link): sealed, never stored or shown in the clear;
+    # the stored copy of the message shows them withheld (see notices.sealing).
+    secret_context: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not _KEY_RE.match(self.key):

@@ -17,6 +17,16 @@ def inapp_notices(*, user) -> QuerySet[Notification]:
     ).order_by("-sent_at", "-id")
 
 
+def recent_to(*, user_id: int, limit: int = 10) -> list[Notification]:
+    """What was last sent to one person, for staff working that person's ticket: key, channel,
+    status and times only (a secret never reaches the stored text anyway: notices.sealing)."""
+    return list(
+        Notification.objects.filter(recipient_id=user_id)
+        .only("key", "channel", "status", "created_at", "sent_at", "last_error")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
 def unread_count(*, user_id: int) -> int:
     return Notification.objects.filter(
         recipient_id=user_id,

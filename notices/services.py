@@ -39,7 +39,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from audit import services as audit
-from notices import drainers, leases, selectors
+from notices import drainers, leases, sealing, selectors
 from notices.models import NoticePreference, Notification
 from notices.push import push_to_user
 from notices.registry import (
@@ -86,14 +86,17 @@ def enqueue(
     use, a missing template or a context that is not JSON raises ValueError and writes nothing.
     Channels the recipient turned off are left out, except for mandatory categories (security,
     margin calls). Enqueuing the same `idempotency_key` again writes nothing and returns the rows
-    already there. SMS to a recipient without a phone number is recorded as skipped.
+    already there. SMS to a recipient without a phone number is recorded as skipped. Context keys
+    the type declares secret are sealed, never stored in the clear (notices.sealing).
     """
     notice_type = get_notice_type(key)
     if notice_type.prerendered:
         raise ValueError(f"Notice {key!r} is rendered by its caller; use its own enqueue function.")
     wanted = _requested_channels(notice_type, channels)
     notice_type.check_templates(wanted)
-    clean_context = _clean_context(notice_type, context)
+    clean_context, secrets = sealing.split_secrets(
+        _clean_context(notice_type, context), notice_type.secret_context
+    )
     if not idempotency_key or len(idempotency_key) > _MAX_IDEMPOTENCY_KEY:
         raise ValueError(f"An idempotency key of 1 to {_MAX_IDEMPOTENCY_KEY} characters is needed.")
     lang = _resolve_language(language, recipient)
@@ -123,6 +126,7 @@ def enqueue(
             key=key,
             category=notice_type.category,
             context=clean_context,
+            sealed=sealing.seal(secrets),
             language=lang,
             idempotency_key=f"{idempotency_key}:{channel}",
             status=Status.SKIPPED if skip_reason else Status.PENDING,
@@ -165,9 +169,11 @@ def enqueue_account_email(
 
     These are security notices: no preference can stop them. The address may belong to nobody yet
     (sign-up, or a reset request for an unknown address), so the recipient is only filled in when
-    a user has that address.
+    a user has that address. They carry links and codes that open the account, so the message is
+    sealed for the worker and the row shows only what kind of email it was (notices.sealing).
     """
     recipient = get_user_model().objects.filter(email__iexact=address).first()
+    lang = _resolve_language(language, recipient)
     row = Notification(
         recipient=recipient,
         address=address,
@@ -175,12 +181,12 @@ def enqueue_account_email(
         key=ACCOUNT_EMAIL_KEY,
         category=get_notice_type(ACCOUNT_EMAIL_KEY).category,
         context={"template": template},
-        language=_resolve_language(language, recipient),
+        language=lang,
         # Each allauth mail is distinct (fresh codes and links), so a random key is right here.
         idempotency_key=f"{ACCOUNT_EMAIL_KEY}:{uuid.uuid4()}:{Channel.EMAIL}",
         subject=_one_line(subject)[:255],
-        body=body,
-        html_body=html,
+        body=sealing.account_email_summary(template, lang),
+        sealed=sealing.seal({"subject": _one_line(subject), "body": body, "html": html}),
     )
     return _save_once(row)
 
@@ -330,13 +336,21 @@ def _deliver_claimed(notification_id: int) -> Notification:
     return _record_success(notification, rendered)
 
 
-def _render(notification: Notification) -> Rendered:
+def _render(notification: Notification, *, withhold: bool = False) -> Rendered:
+    """The message to send, its secrets unsealed; with `withhold`, the copy the row keeps."""
     notice_type = get_notice_type(notification.key)
     if notice_type.prerendered:
-        return Rendered(notification.subject, notification.body, notification.html_body)
+        message = {} if withhold else sealing.unseal(notification.sealed)
+        if not message:
+            return Rendered(notification.subject, notification.body, notification.html_body)
+        return Rendered(message["subject"][:255], message["body"], message.get("html", ""))
     key = notification.key
     with translation.override(notification.language):
-        context = {**notification.context, **_standard_context(notification)}
+        if withhold:
+            secrets = sealing.withheld_context(notice_type.secret_context)
+        else:
+            secrets = sealing.unseal(notification.sealed)
+        context = {**notification.context, **secrets, **_standard_context(notification)}
         if notification.channel == Channel.SMS:
             return Rendered("", sms_text(render_to_string(f"sms/{key}.txt", context)))
         subject = _one_line(render_to_string(f"emails/{key}-subject.txt", context))[:255]
@@ -408,14 +422,17 @@ def _send(notification: Notification, rendered: Rendered) -> None:
 
 def _record_success(notification: Notification, rendered: Rendered) -> Notification:
     now = timezone.now()
+    # A message with a secret is kept as its withheld copy, and the sealed secret is dropped.
+    kept = _render(notification, withhold=True) if notification.sealed else rendered
     fields = {
         "status": Status.SENT,
         "sent_at": now,
-        "subject": rendered.subject,
-        "body": rendered.body,
-        "html_body": rendered.html,
+        "subject": kept.subject,
+        "body": kept.body,
+        "html_body": kept.html,
         "last_error": "",
         "lease_until": None,
+        "sealed": "",
     }
     # Whoever holds the claim now: the message went out, so no other worker should send it again.
     Notification.objects.filter(pk=notification.pk).update(**fields)

@@ -1,7 +1,9 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels with session auth.
 
-The origin check refuses WebSocket handshakes from pages not served by one of ALLOWED_HOSTS; a
-socket that meets a database or Redis outage is closed with 1013 (portal.middleware).
+The origin check refuses WebSocket handshakes from pages of any other site (scheme, host and port
+compared, portal.sockets); every socket ends when its session does (portal.sockets.guard);
+request bodies over the limit are refused before they are read (portal.limits); a socket that
+meets a database or Redis outage is closed with 1013 (portal.middleware).
 """
 
 import os
@@ -13,20 +15,23 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from margin.embedded import EmbeddedRiskEngine  # noqa: E402
+from portal.limits import RequestBodyLimit  # noqa: E402
 from portal.middleware import WebSocketOutageMiddleware  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
+from portal.sockets import SessionBoundSockets, StrictOriginValidator  # noqa: E402
 
 # EmbeddedRiskEngine starts the risk engine in this process when MARGIN_ENGINE_EMBEDDED is on.
 application = EmbeddedRiskEngine(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
+            "http": RequestBodyLimit(django_asgi_app),
+            "websocket": StrictOriginValidator(
                 # Outside the session and auth middleware: those read the database too.
-                WebSocketOutageMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+                WebSocketOutageMiddleware(
+                    AuthMiddlewareStack(SessionBoundSockets(URLRouter(websocket_urlpatterns)))
+                )
             ),
         }
     )

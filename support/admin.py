@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Min, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from portal import files
 from portal.calendars import calendar_coverage_warning
 from support import selectors, services
 from support.models import (
@@ -126,7 +127,10 @@ class ActiveFilter(admin.SimpleListFilter):
 
 class AgentActionForm(forms.Form):
     body = forms.CharField(
-        label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Text"),
+        required=False,
+        max_length=services.MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 6}),
     )
 
 
@@ -343,25 +347,28 @@ class TicketAdmin(admin.ModelAdmin):
         return target
 
     def attachment_view(self, request, pk: int, attachment_pk: int) -> HttpResponse:
+        # The ticket's own permission and queue decide, as for the ticket page (portal.files).
         ticket = get_object_or_404(self.get_queryset(request), pk=pk)
         attachment = get_object_or_404(
             Attachment.objects.filter(message__ticket=ticket), pk=attachment_pk
         )
-        return FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
+        return files.serve(
+            request,
+            owner_id=None,
+            staff_permission="support.view_ticket",
+            open_file=lambda: attachment.file.open("rb"),
             filename=attachment.name,
             content_type=attachment.content_type,
         )
 
     def export_download_view(self, request, pk: int, export_pk: int) -> HttpResponse:
         ticket = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not request.user.has_perm("support.export_ticket"):
-            raise PermissionDenied
         export = get_object_or_404(ticket.exports, pk=export_pk, ready_at__isnull=False)
-        return FileResponse(
-            export.file.open("rb"),
-            as_attachment=True,
+        return files.serve(
+            request,
+            owner_id=None,
+            staff_permission="support.export_ticket",
+            open_file=lambda: export.file.open("rb"),
             filename=f"wangrun-ticket-{ticket.pk}-{export.audience}.pdf",
             content_type="application/pdf",
         )

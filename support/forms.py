@@ -4,6 +4,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from support.models import TicketType
+from support.services import MAX_BODY
 from support.uploads import MAX_FILES
 
 
@@ -40,13 +41,17 @@ class TicketOpenForm(forms.Form):
     type = forms.ChoiceField(label=_("What is it about?"), choices=TicketType.choices)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(
-        label=_("Describe your request"), widget=forms.Textarea(attrs={"rows": 8})
+        label=_("Describe your request"),
+        max_length=MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 8}),
     )
     attachments = MultipleFileField(label=_("Attachments"), help_text=ATTACHMENT_HELP)
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label=_("Your message"), widget=forms.Textarea(attrs={"rows": 5}))
+    body = forms.CharField(
+        label=_("Your message"), max_length=MAX_BODY, widget=forms.Textarea(attrs={"rows": 5})
+    )
     attachments = MultipleFileField(label=_("Attachments"), help_text=ATTACHMENT_HELP)
 
 

@@ -19,7 +19,10 @@ SURVEY = register(
         category=Category.SERVICE,
         channels=(Channel.EMAIL, Channel.INAPP),
         description=_("How did we do? A survey after your ticket was resolved"),
-        required_context=("ticket_id", "subject", "survey_url"),
+        required_context=("ticket_id", "subject", "survey_url", "url"),
+        # The link answers the survey without signing in: staff reading the outbox must not be
+        # able to rate their own work. The in-app notice links to the ticket page instead.
+        secret_context=("survey_url",),
     )
 )
 # Staff only: these name internal deadlines and never go to a client.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -224,11 +224,23 @@ class AccountContext:
 
 
 @dataclass(frozen=True)
+class NoticeSent:
+    created_at: datetime
+    description: str
+    channel: str
+    status: str
+
+
+@dataclass(frozen=True)
 class ClientContext:
     kyc_state: str | None
     accounts: list[AccountContext]
     open_margin_calls: int
     open_tickets: int
+    # The agent's only view of the client's contact details and of what the client was sent:
+    # through the ticket, never the user list or the outbox wholesale.
+    phone: str = ""
+    recent_notices: list[NoticeSent] = field(default_factory=list)
 
 
 def client_context(*, client: User) -> ClientContext:
@@ -253,7 +265,23 @@ def client_context(*, client: User) -> ClientContext:
         )
         for account in MarginAccount.objects.filter(client=client).order_by("number")
     ]
+    from notices import selectors as notices_selectors
+    from notices.registry import UnknownNoticeType, get_notice_type
+
+    def describe(key: str) -> str:
+        try:
+            return str(get_notice_type(key).description) or key
+        except UnknownNoticeType:
+            return key
+
     return ClientContext(
+        phone=client.phone,
+        recent_notices=[
+            NoticeSent(
+                n.created_at, describe(n.key), n.get_channel_display(), n.get_status_display()
+            )
+            for n in notices_selectors.recent_to(user_id=client.pk)
+        ],
         kyc_state=str(kyc_state) if kyc_state is not None else None,
         accounts=accounts,
         open_margin_calls=sum(account.in_margin_call for account in accounts),

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from audit import services as audit
 from notices import services as notices
 from notices.models import Notification
+from portal import inputs
 from portal.calendars import WorkingCalendar, add_working_time, get_calendar, is_open
 from portal.models import CalendarKind
 from support.models import (
@@ -61,6 +62,8 @@ REOPEN_WINDOW = timedelta(days=7)
 # Ticket creation is rate-limited per client (DESIGN "Rate limits").
 OPEN_LIMIT_PER_HOUR = 10
 MAX_BODY = 10_000
+MAX_SUBJECT = 200
+MAX_COMMENT = 2000
 SWEEP_ACTOR = "sla-sweep"
 # In the middle of a sentence ("has used 75% of its first response time").
 CLOCK_NAMES: dict[str, Any] = {
@@ -185,7 +188,7 @@ def ticket_open(
     """
     if type not in TicketType.values:
         raise ValidationError(_("Choose what kind of request this is."))
-    subject, body = subject.strip(), body.strip()
+    subject, body = inputs.bounded(subject, MAX_SUBJECT), body.strip()
     if not subject or not body:
         raise ValidationError(_("Give your request a subject and describe it."))
     _check_length(body)
@@ -195,7 +198,7 @@ def ticket_open(
         client=client,
         type=type,
         priority=priority,
-        subject=subject[:200],
+        subject=subject,
         queue=Queue.COMPLIANCE if type in COMPLIANCE_TYPES else Queue.SERVICE,
     )
     _add_message(ticket, author=client, kind=Message.Kind.CLIENT, body=body, files=checked)
@@ -294,7 +297,7 @@ def survey_answer(*, survey: Survey, rating: int, comment: str = "") -> Survey:
         raise ValidationError(_("Choose a rating from 1 to 5."))
     survey.rating, survey.comment, survey.answered_at = (
         rating,
-        comment.strip()[:2000],
+        inputs.bounded(comment, MAX_COMMENT),
         timezone.now(),
     )
     survey.save(update_fields=["rating", "comment", "answered_at"])
@@ -387,6 +390,7 @@ def ticket_resolve(*, ticket: Ticket, agent: User) -> Survey:
             "ticket_id": ticket.pk,
             "subject": ticket.subject,
             "survey_url": _absolute(reverse("support:survey", args=[survey.token])),
+            "url": _client_url(ticket),
         },
         idempotency_key=f"support:survey:{survey.pk}",
     )

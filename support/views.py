@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal import files
 from support import selectors, services
 from support.forms import ReplyForm, SurveyForm, TicketOpenForm
 from support.models import Ticket, TicketExport, TicketType
@@ -88,6 +89,8 @@ def ticket_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         reopen_days=services.REOPEN_WINDOW.days,
         targets=selectors.policy_targets(),
         exports=ticket.exports.filter(audience=TicketExport.Audience.CLIENT)[:3],
+        # The survey link is rendered here, for the signed-in owner only, never stored in a notice.
+        open_survey=ticket.surveys.filter(answered_at=None).order_by("-sent_at").first(),
     )
     return render(request, "support/detail.html", context)
 
@@ -169,9 +172,10 @@ def ticket_export_download(request: AuthenticatedRequest, pk: int, export_pk: in
     export = get_object_or_404(
         ticket.exports, pk=export_pk, audience=TicketExport.Audience.CLIENT, ready_at__isnull=False
     )
-    return FileResponse(
-        export.file.open("rb"),
-        as_attachment=True,
+    return files.serve(
+        request,
+        owner_id=ticket.client_id,
+        open_file=lambda: export.file.open("rb"),
         filename=f"wangrun-ticket-{ticket.pk}.pdf",
         content_type="application/pdf",
     )
@@ -181,14 +185,13 @@ def ticket_export_download(request: AuthenticatedRequest, pk: int, export_pk: in
 @require_GET
 def attachment_download(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     attachment = selectors.attachment_for_client(client=request.user, pk=pk)
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
+    return files.serve(
+        request,
+        owner_id=attachment.message.ticket.client_id,
+        open_file=lambda: attachment.file.open("rb"),
         filename=attachment.name,
         content_type=attachment.content_type,
     )
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,7 +8,7 @@ from pathlib import Path
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from .env import env, env_int
+from .env import env, env_amount, env_int
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Local state (SQLite files, uploads, collected static) lives in var/, never in the source tree.
@@ -21,7 +21,7 @@ FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", "")
 ALLOWED_HOSTS: list[str] = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_site.PortalAdminConfig",  # django.contrib.admin, with portal's rules on top
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -56,7 +56,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Loads the session and user inside a guard: 503 (not 500) while the database or Redis is down.
     "portal.middleware.ServiceUnavailableMiddleware",
+    "portal.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.RefuseNulMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -135,6 +137,11 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
 }
+# Behind N reverse proxies the client's address is the N-th entry from the right of
+# X-Forwarded-For; allauth's per-IP rate limits (login, codes, reset) count by it. 0 trusts no
+# header: REMOTE_ADDR is the client. Must equal the number of proxies that append to the header,
+# or every client shares the proxy's bucket (too few) or can choose its own address (too many).
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
 MFA_ADAPTER = "accounts.adapter.MfaAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Wangrun 旺润"
@@ -186,6 +193,14 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- request size: refused at the ASGI edge before reading (portal.limits), then by Django ---
+REQUEST_BODY_MAX_BYTES_ANONYMOUS = 6 * 1024 * 1024  # a 5 MB receipt PDF to /education/verify/
+REQUEST_BODY_MAX_BYTES = 60 * 1024 * 1024  # a ticket message: 5 files of 10 MB
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # the form fields of one request, files aside (2.5 MB)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads are spooled to a temporary file
+DATA_UPLOAD_MAX_NUMBER_FILES = 10  # a ticket message takes 5 files, KYC 3 documents
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
 # --- cache, channels, celery (embedded defaults; production and CI override) ---------------
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -228,6 +243,10 @@ CELERY_BEAT_SCHEDULE["disclosures-effective-dates"] = {
     "schedule": 60.0,
 }
 
+# Open WebSockets are re-checked against their session this often (portal.sockets): a socket
+# outlives a sign-out, password change, deactivation or revoked session by at most this long.
+SOCKET_SESSION_CHECK_SECONDS = 2.0
+
 # --- email and SMS -------------------------------------------------------------------------
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "旺润客户服务 <service@wangrun.example>")
@@ -238,6 +257,9 @@ SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", "")
 SMS_HTTP_TIMEOUT = env_int("SMS_HTTP_TIMEOUT", 10)
 SMS_SENDER = env("SMS_SENDER", "旺润")
 
+# Error reports (DEBUG pages, mailed reports) hide posted sign-in codes and tokens too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsReporterFilter"
+
 # The public origin, used in links inside notices that are not sent from a request.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
@@ -245,7 +267,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Reset keys, verification keys and survey tokens sit in URL paths Django logs (4xx, 5xx).
+    "filters": {"redact_secrets": {"()": "portal.redaction.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
@@ -313,6 +343,8 @@ CELERY_BEAT_SCHEDULE["education-expire-lapsed"] = {
 # --- funds: client money (funds app) ---------------------------------------------------------
 # Withdrawals above this many yuan need two staff approvals (four-eyes); below, paid at once.
 FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD = env("FUNDS_WITHDRAWAL_APPROVAL_THRESHOLD", "50000.00")
+# An agent may credit at most this many yuan from suspense a day (funds.suspense).
+FUNDS_SUSPENSE_DAILY_LIMIT = env_amount("FUNDS_SUSPENSE_DAILY_LIMIT", "200000.00")
 # The risk reserve must be at least this share of total financing outstanding.
 FUNDS_RISK_RESERVE_SHARE = env("FUNDS_RISK_RESERVE_SHARE", "0.05")
 # The segregated custodian account clients pay into (shown on the deposit page).

@@ -28,16 +28,39 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"Environment variable {name} must be true or false, not {raw!r}.")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(
             f"Environment variable {name} must be an integer, not {raw!r}."
         ) from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be between {minimum} and {maximum}, not {value}."
+        )
+    return value
+
+
+def env_amount(name: str, default: str) -> str:
+    """A positive amount of yuan with at most 2 decimal places, kept as its text."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = env(name, default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be an amount in yuan such as 200000.00, not {raw!r}."
+        )
+    return raw
 
 
 def env_list(name: str, default=_MISSING) -> list[str]:

@@ -39,7 +39,9 @@ def _client_at(step: int):
 
 def _has_error(response) -> bool:
     body = response.content.decode()
-    return response.status_code == 200 and "errorlist" in body
+    # A NUL anywhere is refused before any form sees it (portal.middleware), also with a message.
+    refused = response.status_code == 400 and 'data-testid="bad-request"' in body
+    return refused or (response.status_code == 200 and "errorlist" in body)
 
 
 @SETTINGS
@@ -48,7 +50,7 @@ def test_consent_form(identity, sensitive, junk):
     user, client = _client_at(0)
     data = {"identity": identity, "sensitive": sensitive, "face": junk}
     response = client.post(reverse("onboarding:step", args=["consents"]), data)
-    if identity and sensitive:
+    if identity and sensitive and "\x00" not in junk:
         assert response.status_code == 302
     else:
         assert _has_error(response)
@@ -153,7 +155,8 @@ def test_asset_form(amount, payload):
 def test_contest_form(message):
     user, client = _client_at(0)
     response = client.post(reverse("onboarding:contest"), {"message": message})
-    assert response.status_code == 302  # no rating yet: refused with a message, nothing stored
+    # No rating yet: refused with a message, nothing stored.
+    assert response.status_code == 302 or _has_error(response)
     from accounts.models import SuitabilityContest
 
     assert not SuitabilityContest.objects.filter(user=user).exists()

@@ -55,10 +55,11 @@ def test_compliance_drafts_and_publishes_a_new_version_in_the_admin(client, gate
     assert draft.is_published and draft.content_hash
 
 
-def test_an_agent_reads_the_history_but_cannot_publish(client, gate_world):
+def test_an_agent_reads_the_course_but_not_the_evidence_and_cannot_publish(client, gate_world):
     agent = disclosure_factories.staff(role="agent", email="carol-edu@example.test")
     client.force_login(agent)
-    assert client.get(reverse("admin:education_gateconfirmation_changelist")).status_code == 200
+    # Every client's gate evidence is compliance's to read, not the agent's, wholesale.
+    assert client.get(reverse("admin:education_gateconfirmation_changelist")).status_code == 403
     version = CourseVersion.objects.get()
     response = client.get(reverse("admin:education_courseversion_change", args=[version.pk]))
     assert response.status_code == 200

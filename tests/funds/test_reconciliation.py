@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 
-from funds import custodian, ledger, services
+from funds import custodian, ledger, services, suspense
 from funds.ledger import Kind
 from funds.models import CustodianTransaction, ReconciliationBreak
 from notices.models import Notification
@@ -51,11 +51,12 @@ def test_money_without_a_reference_is_held_in_suspense_then_credited_by_an_agent
     # A risk officer can read the custodian lines but may not move the money.
     erin = staff("risk_officer", email="erin@example.test")
     with pytest.raises(PermissionDenied):
-        services.suspense_resolve(
+        suspense.suspense_credit_request(
             transaction_id=txn.pk, margin_account_id=alice_account.pk, agent=erin
         )
     carol = staff("agent", email="carol@example.test")
-    services.suspense_resolve(
+    # The payer, 林岚, is the client's verified name: credited at once, no second approval.
+    suspense.suspense_credit_request(
         transaction_id=txn.pk, margin_account_id=alice_account.pk, agent=carol
     )
     alice_account.refresh_from_db()

@@ -6,7 +6,8 @@ from accounts.models import User
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_is_idempotent_and_gives_each_role_a_person(capsys):
+def test_seed_demo_is_idempotent_and_gives_each_role_a_person(capsys, settings):
+    settings.DEBUG = True  # as under portal.settings.dev (make run)
     call_command("seed_demo")
     call_command("seed_demo")
     out = capsys.readouterr().out
@@ -26,7 +27,8 @@ def test_seed_demo_is_idempotent_and_gives_each_role_a_person(capsys):
 def test_totp_code_is_refused_outside_debug(settings):
     from django.core.management.base import CommandError
 
-    settings.DEBUG = False
+    settings.DEBUG = True
     call_command("seed_demo")
+    settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("totp_code", "carol@demo.wangrun.test")

@@ -1,7 +1,8 @@
 from importlib import import_module
 
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 
@@ -23,6 +24,14 @@ class Command(BaseCommand):
     help = "Load the demo clients, staff and data. Safe to run again."
 
     def handle(self, *args, **options):
+        # The demo logins share one published password and a printed TOTP secret: they must
+        # never exist in a database anyone else can reach. Only `make run` (dev settings, DEBUG
+        # on) loads them; production and test settings refuse, as totp_code does.
+        if not settings.DEBUG:
+            raise CommandError(
+                "seed_demo creates demo logins with a published password and only runs with the "
+                "development settings (make run, DEBUG on)."
+            )
         lines: list[str] = []
         before = Notification.objects.count()
         # The demo's own notices are delivered to memory, not printed: they stay readable in the

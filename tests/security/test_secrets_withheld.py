@@ -1,0 +1,233 @@
+"""No secret that opens an account is readable by staff, anywhere.
+
+The attack this pins: an agent asks for a client's password reset (or a sign-in code), opens the
+outbox in the admin, reads the link or code and is inside the client's account. For every kind of
+secret the portal hands out — reset links, sign-in codes by email and SMS, email verification
+links, staff invitation links, TOTP secrets, recovery codes, survey links — each staff role opens
+every admin page, and every stored text column is searched: the secret is in none of them.
+"""
+
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from accounts.staff import staff_create
+from notices.models import Notification
+from notices.sms import LocmemSmsBackend
+from tests.factories import PASSWORD
+from tests.security.conftest import admin_pages_showing, stored_places_holding
+
+pytestmark = pytest.mark.django_db
+
+RESET_PATH = re.compile(r"/accounts/password/reset/key/([^/\s\"<]+)/")
+CONFIRM_PATH = re.compile(r"/accounts/confirm-email/([^/\s\"<]+)/")
+SIX_DIGITS = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+NEW_PASSWORD = "Attacker-chosen-passphrase-1"
+
+
+@pytest.fixture(autouse=True)
+def _empty_sms():
+    LocmemSmsBackend.outbox.clear()
+
+
+def assert_nowhere_staff_can_read(staff, *secrets):
+    assert all(secrets), "the flow produced no secret to look for"
+    assert stored_places_holding(*secrets) == []
+    for role, browser in staff.items():
+        assert admin_pages_showing(browser, *secrets) == [], role
+
+
+# --- each kind of secret ------------------------------------------------------------------------
+
+
+def test_a_password_reset_link_is_withheld_from_every_staff_role(
+    staff, client_alice, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(reverse("account_reset_password"), {"email": client_alice.email})
+    [message] = mail.outbox
+    key = RESET_PATH.search(message.body).group(1)
+    assert_nowhere_staff_can_read(staff, key)
+    row = Notification.objects.get(address=client_alice.email, key="account_email")
+    assert row.status == "sent" and row.sealed == ""
+    assert "重置" in row.body or "reset" in row.body  # staff still see what kind of email it was
+
+
+def test_an_email_sign_in_code_is_withheld_from_every_staff_role(
+    staff, client_alice, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(reverse("account_request_login_code"), {"email": client_alice.email})
+    [message] = mail.outbox
+    code = SIX_DIGITS.search(message.body).group(1)
+    assert_nowhere_staff_can_read(staff, code)
+
+
+def test_an_email_verification_link_is_withheld_from_every_staff_role(
+    staff, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(
+            reverse("account_signup"),
+            {"email": "newcomer@example.test", "password1": PASSWORD, "password2": PASSWORD},
+        )
+    [message] = mail.outbox
+    key = CONFIRM_PATH.search(message.body).group(1)
+    assert_nowhere_staff_can_read(staff, key)
+
+
+def test_a_staff_invitation_link_is_withheld_from_every_staff_role(
+    staff, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_create(email="newhire@example.test", role="agent", actor="create_staff")
+    [message] = mail.outbox
+    key = RESET_PATH.search(message.body).group(1)
+    assert_nowhere_staff_can_read(staff, key)
+
+
+def test_an_sms_sign_in_code_is_withheld_from_every_staff_role(staff, client_alice):
+    Client().post(reverse("account_request_login_code"), {"phone": client_alice.phone})
+    [sms] = LocmemSmsBackend.outbox
+    code = SIX_DIGITS.search(sms.text).group(1)
+    assert not Notification.objects.filter(body__contains=code).exists()
+    assert_nowhere_staff_can_read(staff, code)
+
+
+def test_a_totp_secret_and_recovery_codes_are_withheld_from_every_staff_role(staff, client_alice):
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    from tests.accounts.test_signup_and_login import totp_code
+
+    browser = Client()
+    browser.post(reverse("account_login"), {"login": client_alice.email, "password": PASSWORD})
+    browser.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    page = browser.get(reverse("mfa_activate_totp"))
+    secret = page.context["form"].secret
+    done = browser.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
+    assert done.status_code == 302
+    codes = browser.get(reverse("mfa_view_recovery_codes")).context["unused_codes"]
+    assert len(codes) == 10
+    assert format_hotp_value(hotp_value(secret, 0))  # a real base32 secret
+    assert_nowhere_staff_can_read(staff, secret, *codes)
+
+
+def test_a_survey_link_is_withheld_from_every_staff_role(
+    staff, staff_users, client_alice, django_capture_on_commit_callbacks
+):
+    from support import services as support
+    from support.models import Survey
+
+    agent = staff_users["agent"]
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = support.ticket_open(
+            client=client_alice, type="question", subject="Statement?", body="Please help."
+        )
+        support.ticket_resolve(ticket=ticket, agent=agent)
+    token = Survey.objects.get(ticket=ticket).token
+    emailed = [m for m in mail.outbox if token in m.body]
+    assert emailed, "the client's email carries the survey link"
+    # Only the survey row itself holds it, and its admin does not show the token.
+    assert stored_places_holding(token) == ["support.Survey.token"]
+    for role, browser in staff.items():
+        assert admin_pages_showing(browser, token) == [], role
+
+
+# --- the attacks themselves ---------------------------------------------------------------------
+
+
+def _outbox_pages(browser, address):
+    rows = Notification.objects.filter(address=address)
+    urls = [reverse("admin:notices_notification_changelist") + f"?q={address}"]
+    urls += [reverse("admin:notices_notification_change", args=[r.pk]) for r in rows]
+    return "".join(browser.get(url).content.decode() for url in urls)
+
+
+def test_an_agent_cannot_take_over_an_account_with_a_reset_link_from_the_outbox(
+    staff, client_alice, django_capture_on_commit_callbacks
+):
+    attacker = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        attacker.post(reverse("account_reset_password"), {"email": client_alice.email})
+    readable = "".join(_outbox_pages(browser, client_alice.email) for browser in staff.values())
+    for key in RESET_PATH.findall(readable):
+        page = attacker.get(f"/accounts/password/reset/key/{key}/", follow=True)
+        form_url = page.redirect_chain[-1][0] if page.redirect_chain else page.request["PATH_INFO"]
+        attacker.post(form_url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    client_alice.refresh_from_db()
+    assert client_alice.check_password(PASSWORD) and not client_alice.check_password(NEW_PASSWORD)
+    assert attacker.get(reverse("funds:index")).status_code == 302  # still signed out
+
+    # The client's own link, from her mailbox, does work: the test is not vacuous.
+    owner = Client()
+    key = RESET_PATH.search(mail.outbox[-1].body).group(1)
+    form = owner.get(f"/accounts/password/reset/key/{key}/", follow=True).redirect_chain[-1][0]
+    owner.post(form, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    client_alice.refresh_from_db()
+    assert client_alice.check_password(NEW_PASSWORD)
+
+
+def test_an_agent_cannot_sign_in_as_a_client_with_a_code_from_the_outbox(
+    staff, client_alice, django_capture_on_commit_callbacks
+):
+    attacker = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        attacker.post(reverse("account_request_login_code"), {"email": client_alice.email})
+    readable = "".join(_outbox_pages(browser, client_alice.email) for browser in staff.values())
+    emailed = SIX_DIGITS.search(mail.outbox[-1].body).group(1)
+    assert emailed not in readable
+    for code in dict.fromkeys(SIX_DIGITS.findall(readable)):
+        attacker.post(reverse("account_confirm_login_code"), {"code": code})
+    assert "_auth_user_id" not in attacker.session
+
+
+def test_the_sealed_copy_is_useless_without_the_key_and_gone_once_sent(
+    client_alice, django_capture_on_commit_callbacks
+):
+    from cryptography.fernet import Fernet, InvalidToken
+
+    from notices import services
+
+    row = services.enqueue_account_email(
+        address=client_alice.email,
+        subject="Password reset",
+        body="Reset here: https://portal.example/accounts/password/reset/key/9-abc-def/",
+        template="account/email/password_reset_key",
+    )
+    assert "abc-def" not in row.body + row.subject + str(row.context)
+    with pytest.raises(InvalidToken):
+        Fernet(Fernet.generate_key()).decrypt(row.sealed.encode())
+    services.notification_deliver(notification_id=row.pk)
+    row.refresh_from_db()
+    assert row.status == "sent" and row.sealed == ""
+    assert "abc-def" in mail.outbox[-1].body
+
+
+def test_a_failed_reset_email_is_retried_by_the_sweep_with_its_link(client_alice, settings):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from notices import services
+
+    row = services.enqueue_account_email(
+        address=client_alice.email,
+        subject="Password reset",
+        body="Reset here: /accounts/password/reset/key/9-abc-def/",
+        template="account/email/password_reset_key",
+    )
+    settings.EMAIL_BACKEND = "tests.notices.backends.FailingEmailBackend"
+    services.notification_deliver(notification_id=row.pk)
+    row.refresh_from_db()
+    assert row.status == "pending" and row.sealed  # still sealed, for the next attempt
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        services.redeliver_stuck()
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert "9-abc-def" in mail.outbox[-1].body
+    assert "9-abc-def" not in row.body
