@@ -8,10 +8,13 @@ not on PostgreSQL, fails the session.
 there, so the suite can be shown to pass on any day: the year end, inside a holiday closure, a
 Friday after the close. Everything that reads the clock in this process moves with it, including
 the threads the suite starts (the uvicorn server of the browser tests, the Celery worker of
-tests/notices/test_celery_worker.py); the browser's own clock is moved by tests/e2e/conftest.py.
-The real processes that cannot be moved (PostgreSQL, Redis, Chromium's cookie jar) are only ever
-given relative times or instants from this process. A test that depends on a date travels to its
-own fixed instant on top of this one (`time_machine.travel(..., tick=False)`).
+tests/notices/test_celery_worker.py); tests/e2e/conftest.py moves the pages' clock in Chromium.
+What cannot be moved never decides a date here: PostgreSQL and Redis are only given instants from
+this process or relative expiries, and Chromium counts cookies' Max-Age on its own clock.
+
+A test that depends on a date travels to its own instant on top of the session's:
+`@pytest.mark.time_machine(instant, tick=False)`, so that its fixtures (a login, an account opened)
+happen at that instant too, which a `time_machine.travel` decorator on the function would not do.
 """
 
 import os
@@ -97,6 +100,9 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    header = pytest_report_header(config)
+    if header:
+        terminalreporter.write_line(header)
     vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
     passed = terminalreporter.stats.get("passed", [])
