@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 # Thursday 26 November 2026, 10:00 in Beijing: a trading day.
 THURSDAY = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def runner_for(feed=None):
@@ -131,9 +132,6 @@ def test_a_move_while_no_engine_ran_is_recorded_at_the_next_start(client_alice, 
     )
     assert events == [Level.WARNING, Level.CALL]
     assert notices_of(client_alice).count(("margin_call", "sms")) == 1
-
-
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.mark.parametrize(
