@@ -408,4 +408,5 @@ def calendar_coverage_warning(
             _("Compliance keeps the calendar and imports the State Council's notice for %(years)s.")
             % named
         )
-    return f"{status} {action}"
+    # Chinese sentences follow a full stop without a space.
+    return status + ("" if status.endswith("。") else " ") + action

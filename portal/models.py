@@ -87,7 +87,7 @@ class OfficialSchedule(models.Model):
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("entered by"),
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,  # the audit trail keeps who it was
         null=True,
         blank=True,
         related_name="+",

@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('calendar', models.CharField(choices=[('service', 'Service calendar'), ('trading', 'Trading calendar')], max_length=16, verbose_name='calendar')),
                 ('source', models.CharField(help_text='The notice the days were taken from, e.g. its title and number.', max_length=200, verbose_name='source')),
                 ('entered_at', models.DateTimeField(auto_now_add=True, verbose_name='entered at')),
-                ('entered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by')),
+                ('entered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='entered by')),
             ],
             options={
                 'verbose_name': 'official holiday schedule',
