@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.cn import ric
 
@@ -58,7 +59,7 @@ def parse_resident_id(raw: str) -> ResidentId:
         raise ValidationError(
             _("This resident ID number does not contain a valid date of birth."), code="id_birth"
         ) from None
-    if birth > date.today():
+    if birth > timezone.localdate():
         raise ValidationError(
             _("This resident ID number does not contain a valid date of birth."), code="id_birth"
         )
@@ -66,7 +67,8 @@ def parse_resident_id(raw: str) -> ResidentId:
 
 
 def require_adult(resident_id: ResidentId, *, today: date | None = None) -> None:
-    if resident_id.age_on(today or date.today()) < ADULT_AGE:
+    # Beijing's date, not the server's: between 00:00 and 08:00 there a UTC host is a day behind.
+    if resident_id.age_on(today or timezone.localdate()) < ADULT_AGE:
         raise ValidationError(
             _("You must be at least 18 years old to open a margin-financing account."),
             code="under_age",

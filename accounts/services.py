@@ -404,7 +404,8 @@ def risk_rules(case: KycCase, *, matches, duplicate: bool) -> list[dict]:
         add("low_income", 5, "annual income under RMB 100,000")
     if case.in_person_verification:
         add("no_face_check", 5, "face comparison refused; verify in person")
-    if case.birth_date and idcard.ResidentId("", case.birth_date, "").age_on(date.today()) >= 70:
+    today = timezone.localdate()  # Beijing's date, not the host's
+    if case.birth_date and idcard.ResidentId("", case.birth_date, "").age_on(today) >= 70:
         add("age", 5, "aged 70 or over")
     return rules
 
@@ -771,7 +772,7 @@ def privacy_erasure_request(*, user: User) -> ErasureOutcome:
         return ErasureOutcome(deleted=True, retained_until=None)
     if case.restricted_at is None:
         case.restricted_at = timezone.now()
-        case.retention_until = (timezone.now() + KYC_RETENTION).date()
+        case.retention_until = timezone.localdate(timezone.now() + KYC_RETENTION)
         case.save(update_fields=["restricted_at", "retention_until", "updated_at"])
         audit_record(
             actor=user,

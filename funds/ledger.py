@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 import audit
@@ -140,7 +140,7 @@ def entry_reverse(*, entry_id: int, actor, reason: str) -> JournalEntry:
                 _("Reversal of #%(entry)s: %(reason)s") % {"entry": original.pk, "reason": reason}
             ),
         ),
-        value_date=datetime.date.today(),
+        value_date=timezone.localdate(),
         lines=[(line.account, -line.amount) for line in original.lines.select_related("account")],
         reverses=original,
         posted_by=actor,

@@ -40,6 +40,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+# Reasons and notes staff write for clients and the audit trail: long enough for a paragraph.
+REASON_MAX_LENGTH = 1000
+
+
 class InstrumentStatusForm(forms.Form):
     risk_warning = forms.ChoiceField(
         label=gettext_lazy("Risk warning"), choices=Instrument.RiskWarning.choices, required=False
@@ -56,6 +60,7 @@ class InstrumentStatusForm(forms.Form):
     note = forms.CharField(
         label=gettext_lazy("Why (for example the exchange's announcement)"),
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=200,  # Instrument.status_note
     )
 
 
@@ -153,6 +158,7 @@ class FreezeRequestForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Reason (the client reads it)"),
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=REASON_MAX_LENGTH,
     )
 
 
@@ -277,6 +283,7 @@ class LiftForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Why it is lifted (the client reads it)"),
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=REASON_MAX_LENGTH,
     )
 
 
@@ -343,6 +350,7 @@ class FreezeDecisionForm(forms.Form):
         label=gettext_lazy("Note (required to reject)"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
+        max_length=REASON_MAX_LENGTH,
     )
 
 
@@ -501,7 +509,9 @@ class RegimeRequestForm(forms.Form):
         label=gettext_lazy("Regime"), choices=VolatilityRegime.Regime.choices
     )
     reason = forms.CharField(
-        label=gettext_lazy("Reason (clients read it)"), widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("Reason (clients read it)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=REASON_MAX_LENGTH,
     )
 
 

@@ -1,10 +1,25 @@
 """When the portal counts time: the service calendar (support clocks) and the trading calendar.
 
-Both answer "is this day open?" in the same order: a `CalendarOverride` row wins; otherwise the
-maintained library decides for the years it covers (`chinesecalendar` for statutory holidays and
-make-up working days, `exchange_calendars`' XSHG for exchange sessions); otherwise a fallback of
-plain weekdays. The fallback keeps clocks running into a year no library covers yet, and
-`calendar_coverage_warning()` tells staff to enter that year's days as overrides.
+Both answer "is this day open?" from layers, the first that knows wins:
+
+1. a `CalendarOverride` row: staff's own entries (the State Council's notice, imported or entered
+   day by day; a typhoon closure);
+2. the published official schedule, for the years the maintained libraries carry it:
+   `chinesecalendar` (statutory holidays and make-up working days) and `exchange_calendars`' XSHG
+   (exchange sessions);
+3. a year whose official schedule staff have entered (an `OfficialSchedule` row): plain weekdays,
+   the overrides holding every exception, exactly as the notice lists them;
+4. otherwise the rule-based calendar of the `holidays` package: China's statutory holidays with
+   their lunar dates for the service calendar, `financial_holidays("XSHG")` for the exchange.
+
+Rules cannot know the make-up working days (调休) the State Council will decree for a year, nor how
+it will bridge a holiday to a weekend, so a year served by the fourth layer is *provisional*, and
+`calendar_coverage_warning()` names it to staff until its notice is entered. Never "every weekday":
+that put margin-call deadlines and SLA dues on New Year's Day.
+
+In a year the exchange library lacks, the exchange follows the service calendar's weekday
+exceptions: China's exchanges close on exactly the weekdays the State Council gives off, and never
+trade on a weekend, make-up working day or not.
 
 The time functions take aware datetimes in any zone, compute in Asia/Shanghai (no DST since 1991,
 so wall-clock arithmetic there is exact) and return aware Asia/Shanghai datetimes, which compare
@@ -25,7 +40,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.models import CalendarKind, CalendarOverride
+from portal.models import CalendarKind, CalendarOverride, OfficialSchedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -47,13 +62,16 @@ class CalendarError(Exception):
 
 
 class WorkingCalendar:
-    """Which days are open and the hours they are open; subclasses say what the library knows."""
+    """Which days are open and the hours they are open; subclasses say what each layer knows."""
 
     kind: str
 
-    def __init__(self, *, hours: Hours, overrides: Mapping[date, bool]) -> None:
+    def __init__(
+        self, *, hours: Hours, overrides: Mapping[date, bool], entered_years: Iterable[int] = ()
+    ) -> None:
         self.hours = tuple(hours)
         self.overrides = dict(overrides)  # date -> open?
+        self.entered_years = frozenset(entered_years)  # official schedule entered by staff
 
     def library_covers(self, day: date) -> bool:
         raise NotImplementedError
@@ -61,7 +79,7 @@ class WorkingCalendar:
     def _library_is_working_day(self, day: date) -> bool:
         raise NotImplementedError
 
-    def _fallback_is_working_day(self, day: date) -> bool:
+    def _unpublished_is_working_day(self, day: date) -> bool:
         raise NotImplementedError
 
     def is_working_day(self, day: date) -> bool:
@@ -69,7 +87,14 @@ class WorkingCalendar:
             return self.overrides[day]
         if self.library_covers(day):
             return self._library_is_working_day(day)
-        return self._fallback_is_working_day(day)
+        return self._unpublished_is_working_day(day)
+
+    def is_provisional(self, year: int) -> bool:
+        """Whether `year` rests on the rule-based layer: no published or entered schedule."""
+        first, last = date(year, 1, 1), date(year, 12, 31)
+        # Library coverage is one contiguous span, so checking both ends covers the days between.
+        published = self.library_covers(first) and self.library_covers(last)
+        return not published and year not in self.entered_years
 
     def open_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         if not self.is_working_day(day):
@@ -90,17 +115,31 @@ class ServiceCalendar(WorkingCalendar):
         # True on make-up weekend days (调休), False on statutory holidays.
         return chinese_calendar.is_workday(day)
 
-    def _fallback_is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5
+    def _unpublished_is_working_day(self, day: date) -> bool:
+        if day.year in self.entered_years:
+            return day.weekday() < 5
+        closed, make_up = _china_rule(day.year)
+        return day in make_up or (day.weekday() < 5 and day not in closed)
 
 
 class TradingCalendar(WorkingCalendar):
     kind = CalendarKind.TRADING
 
     def __init__(
-        self, *, hours: Hours, overrides: Mapping[date, bool], service: ServiceCalendar
+        self,
+        *,
+        hours: Hours,
+        overrides: Mapping[date, bool],
+        service: ServiceCalendar,
+        entered_years: Iterable[int] = (),
     ) -> None:
-        super().__init__(hours=hours, overrides=overrides)
+        # The State Council's notice, once entered for the service calendar, also settles which
+        # weekdays the exchange closes.
+        super().__init__(
+            hours=hours,
+            overrides=overrides,
+            entered_years={*entered_years, *service.entered_years},
+        )
         self.service = service
 
     def library_covers(self, day: date) -> bool:
@@ -110,9 +149,14 @@ class TradingCalendar(WorkingCalendar):
     def _library_is_working_day(self, day: date) -> bool:
         return day in _xshg().sessions
 
-    def _fallback_is_working_day(self, day: date) -> bool:
-        # Public holidays close the exchange; a make-up weekend day never opens it.
-        return day.weekday() < 5 and self.service.is_working_day(day)
+    def _unpublished_is_working_day(self, day: date) -> bool:
+        if day.weekday() >= 5:
+            return False  # a make-up weekend day never opens the exchange
+        if day in self.service.overrides:
+            return self.service.overrides[day]
+        if day.year in self.entered_years:
+            return True
+        return day not in _xshg_rule(day.year)
 
 
 @functools.cache
@@ -122,6 +166,27 @@ def _chinese_calendar_covers(year: int) -> bool:
     except NotImplementedError:
         return False
     return True
+
+
+@functools.cache
+def _china_rule(year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """China's statutory holidays in `year` by rule, and the make-up working days `holidays` knows.
+
+    For a year the State Council has not yet published, the second set is empty.
+    """
+    import holidays
+
+    china = holidays.China(years=year)
+    make_up = frozenset(day for day in china.weekend_workdays if day.year == year)
+    return frozenset(china), make_up
+
+
+@functools.cache
+def _xshg_rule(year: int) -> frozenset[date]:
+    """The Shanghai exchange's weekday closures in `year` by rule."""
+    import holidays
+
+    return frozenset(holidays.financial_holidays("XSHG", years=year))
 
 
 class _Sessions(NamedTuple):
@@ -148,44 +213,57 @@ def _xshg() -> _Sessions:
     )
 
 
-def _overrides(overrides: Iterable[CalendarOverride] | None) -> list[CalendarOverride]:
-    # The table holds a few dozen rows a year, so one query loads all of it.
-    return list(CalendarOverride.objects.all() if overrides is None else overrides)
+def _rows(
+    overrides: Iterable[CalendarOverride] | None, schedules: Iterable[OfficialSchedule] | None
+) -> tuple[list[CalendarOverride], list[OfficialSchedule]]:
+    if overrides is None and schedules is None:
+        # The tables hold a few dozen rows a year, so one query each loads all of them.
+        return list(CalendarOverride.objects.all()), list(OfficialSchedule.objects.all())
+    return list(overrides or ()), list(schedules or ())
 
 
 def service_calendar(
-    *, overrides: Iterable[CalendarOverride] | None = None, hours: Hours | None = None
+    *,
+    overrides: Iterable[CalendarOverride] | None = None,
+    schedules: Iterable[OfficialSchedule] | None = None,
+    hours: Hours | None = None,
 ) -> ServiceCalendar:
-    """The service calendar, with the override table (or the given rows) and service hours."""
+    """The service calendar from the tables (or only the rows given), with the service hours."""
     if hours is None:
         hours = getattr(settings, "SERVICE_HOURS", DEFAULT_SERVICE_HOURS)
+    rows, years = _rows(overrides, schedules)
     return ServiceCalendar(
         hours=hours,
-        overrides={
-            row.date: row.is_open
-            for row in _overrides(overrides)
-            if row.calendar == CalendarKind.SERVICE
-        },
+        overrides={row.date: row.is_open for row in rows if row.calendar == CalendarKind.SERVICE},
+        entered_years={s.year for s in years if s.calendar == CalendarKind.SERVICE},
     )
 
 
-def trading_calendar(*, overrides: Iterable[CalendarOverride] | None = None) -> TradingCalendar:
-    """The XSHG trading calendar, falling back on the service calendar's holidays."""
-    rows = _overrides(overrides)
+def trading_calendar(
+    *,
+    overrides: Iterable[CalendarOverride] | None = None,
+    schedules: Iterable[OfficialSchedule] | None = None,
+) -> TradingCalendar:
+    """The XSHG trading calendar from the tables (or only the rows given)."""
+    rows, years = _rows(overrides, schedules)
     return TradingCalendar(
         hours=TRADING_SESSIONS,
         overrides={row.date: row.is_open for row in rows if row.calendar == CalendarKind.TRADING},
-        service=service_calendar(overrides=rows),
+        service=service_calendar(overrides=rows, schedules=years),
+        entered_years={s.year for s in years if s.calendar == CalendarKind.TRADING},
     )
 
 
 def get_calendar(
-    kind: str, *, overrides: Iterable[CalendarOverride] | None = None
+    kind: str,
+    *,
+    overrides: Iterable[CalendarOverride] | None = None,
+    schedules: Iterable[OfficialSchedule] | None = None,
 ) -> WorkingCalendar:
     if kind == CalendarKind.TRADING:
-        return trading_calendar(overrides=overrides)
+        return trading_calendar(overrides=overrides, schedules=schedules)
     if kind == CalendarKind.SERVICE:
-        return service_calendar(overrides=overrides)
+        return service_calendar(overrides=overrides, schedules=schedules)
     raise ValueError(f"Unknown calendar kind {kind!r}")
 
 
@@ -276,33 +354,59 @@ def add_trading_days(
     )
 
 
-def uncovered_years(start: date, end: date, kind: str = CalendarKind.SERVICE) -> list[int]:
-    """The years between `start` and `end` (inclusive) that the library for `kind` lacks."""
-    calendar = get_calendar(kind, overrides=())
-    missing = []
-    for year in range(start.year, end.year + 1):
-        first, last = max(start, date(year, 1, 1)), min(end, date(year, 12, 31))
-        # Library coverage is one contiguous span, so checking both ends covers the days between.
-        if not (calendar.library_covers(first) and calendar.library_covers(last)):
-            missing.append(year)
-    return missing
+def provisional_years(
+    start: date,
+    end: date,
+    *,
+    overrides: Iterable[CalendarOverride] | None = None,
+    schedules: Iterable[OfficialSchedule] | None = None,
+) -> list[int]:
+    """The years between `start` and `end` (inclusive) that either calendar only estimates."""
+    service = service_calendar(overrides=overrides, schedules=schedules)
+    trading = trading_calendar(overrides=overrides, schedules=schedules)
+    return [
+        year
+        for year in range(start.year, end.year + 1)
+        if service.is_provisional(year) or trading.is_provisional(year)
+    ]
 
 
 def calendar_coverage_warning(
-    *, today: date | None = None, horizon: timedelta = COVERAGE_HORIZON
+    *,
+    today: date | None = None,
+    horizon: timedelta = COVERAGE_HORIZON,
+    may_import: bool = True,
+    schedules: Iterable[OfficialSchedule] | None = None,
 ) -> str | None:
-    """A message for staff when a year within `horizon` lacks library data, else None."""
+    """A message for staff while a year within `horizon` of today is provisional, else None.
+
+    `may_import` says whether the reader may import the notice (or only wait for it).
+    """
     today = today or timezone.localdate()
-    end = today + horizon
-    years = sorted(
-        set(uncovered_years(today, end, CalendarKind.SERVICE))
-        | set(uncovered_years(today, end, CalendarKind.TRADING))
-    )
+    if schedules is None:
+        schedules = OfficialSchedule.objects.all()
+    years = provisional_years(today, today + horizon, overrides=(), schedules=schedules)
     if not years:
         return None
-    return _(
-        "The calendar libraries have no holiday data for %(years)s. Until an update covers it, "
-        "SLA clocks and margin-call deadlines treat every weekday there as a working day, except "
-        "days entered under Calendar overrides: enter the official holidays and make-up working "
-        "days there."
-    ) % {"years": ", ".join(str(year) for year in years)}
+    named = {"years": ", ".join(str(year) for year in years)}
+    status = (
+        _(
+            "The holiday schedule for %(years)s is provisional: neither the calendar data nor "
+            "staff have its official schedule yet. SLA clocks and margin-call deadlines there "
+            "skip the statutory holidays computed by rule, but make-up working days (调休) are "
+            "unknown."
+        )
+        % named
+    )
+    if may_import:
+        action = (
+            _("Import the State Council's holiday notice for %(years)s under Calendar overrides.")
+            % named
+        )
+    else:
+        action = (
+            _("Compliance keeps the calendar and imports the State Council's notice for %(years)s.")
+            % named
+        )
+    # Chinese sentences follow a full stop without a space.
+    return status + ("" if status.endswith("。") else " ") + action

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from portal import files
-from portal.calendars import calendar_coverage_warning
+from portal.admin import warn_about_provisional_years
 from support import selectors, services
 from support.models import (
     Attachment,
@@ -241,9 +241,8 @@ class TicketAdmin(admin.ModelAdmin):
             services.ticket_assign(ticket=obj, actor=request.user, assignee=obj.assignee)
 
     def changelist_view(self, request, extra_context=None):
-        warning = calendar_coverage_warning()
-        if warning:
-            messages.warning(request, warning)
+        # Due times in a provisional year may move once its notice is entered: agents are told.
+        warn_about_provisional_years(request)
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -1,13 +1,28 @@
-"""Personas and the rule that, in CI, service-backed tests may not be skipped.
+"""Personas, the session clock, and the rule that, in CI, service-backed tests may not be skipped.
 
 alice and bob are clients; carol is an agent, dave a KYC reviewer, erin a risk officer, frank
 compliance. With REQUIRE_SERVICES=1 (set by .ci/run) a skipped `services` or `e2e` test, or a run
 not on PostgreSQL, fails the session.
+
+`--at=2027-02-10T10:30+08:00` starts the whole session at that instant with the clock ticking from
+there, so the suite can be shown to pass on any day: the year end, inside a holiday closure, a
+Friday after the close. Everything that reads the clock in this process moves with it, including
+the threads the suite starts (the uvicorn server of the browser tests, the Celery worker of
+tests/notices/test_celery_worker.py); tests/e2e/conftest.py moves the pages' clock in Chromium.
+What cannot be moved never decides a date here: PostgreSQL and Redis are only given instants from
+this process or relative expiries, and Chromium counts cookies' Max-Age on its own clock.
+
+A test that depends on a date travels to its own instant on top of the session's:
+`@pytest.mark.time_machine(instant, tick=False)`, so that its fixtures (a login, an account opened)
+happen at that instant too, which a `time_machine.travel` decorator on the function would not do.
 """
 
 import os
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 
 from tests.factories import UserFactory
@@ -15,6 +30,55 @@ from tests.factories import UserFactory
 SERVICES_AVAILABLE = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 _outcomes: dict[str, list[str]] = {"passed": [], "skipped": [], "failed": []}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BEIJING_OFFSET = timezone(timedelta(hours=8))
+_session_clock = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--at",
+        metavar="INSTANT",
+        default=None,
+        help="start the session at this ISO 8601 instant, the clock ticking from there, e.g. "
+        "--at=2027-02-10T10:30+08:00 (an instant without an offset is Beijing time)",
+    )
+
+
+def parse_instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--at={text!r} is not an ISO 8601 instant such as 2027-02-10T10:30+08:00"
+        ) from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=SHANGHAI)
+    # A fixed offset, not a zone name, which time-machine would also set as TZ for the process.
+    return instant.astimezone(BEIJING_OFFSET)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    text = config.getoption("--at")
+    if not text:
+        return
+    clock = time_machine.travel(parse_instant(text), tick=True)
+    clock.start()
+    config.stash[_session_clock] = clock
+
+
+def pytest_unconfigure(config):
+    clock = config.stash.get(_session_clock, None)
+    if clock is not None:
+        clock.stop()
+
+
+def pytest_report_header(config):
+    text = config.getoption("--at")
+    if text:
+        return f"clock: the session started at {parse_instant(text).isoformat()} (ticking)"
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
@@ -36,6 +100,9 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    header = pytest_report_header(config)
+    if header:
+        terminalreporter.write_line(header)
     vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
     passed = terminalreporter.stats.get("passed", [])

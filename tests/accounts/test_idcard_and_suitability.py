@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -50,6 +50,15 @@ def test_under_18_is_refused_and_18th_birthday_is_accepted():
         idcard.require_adult(rid, today=date(2026, 6, 11))
     assert exc.value.code == "under_age"
     idcard.require_adult(rid, today=date(2026, 6, 12))
+
+
+# 07:00 on 12 June in Beijing is still 11 June on a host that keeps UTC (the TZ time-machine sets).
+@pytest.mark.time_machine(datetime(2026, 6, 11, 23, tzinfo=UTC), tick=False)
+def test_age_counts_in_beijing_days_whatever_the_hosts_time_zone():
+    rid = idcard.parse_resident_id(resident_id(birth="20080612"))
+    idcard.require_adult(rid)
+    # Born today in Beijing is not a birth date in the future.
+    assert idcard.parse_resident_id(resident_id(birth="20260612")).birth_date == date(2026, 6, 12)
 
 
 @pytest.mark.parametrize(

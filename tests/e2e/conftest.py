@@ -1,12 +1,22 @@
-"""A live ASGI server (uvicorn, HTTP and WebSockets) and Debian's Chromium driven by Playwright."""
+"""A live ASGI server (uvicorn, HTTP and WebSockets) and Debian's Chromium driven by Playwright.
+
+The clocks: uvicorn serves from a thread of the test process, so it runs on the session's clock
+(`--at`) or a test's own `time_machine` instant like the rest of the code. Chromium is a separate
+process; its pages get the same instant through Playwright's clock, still ticking, so what the
+scripts count down to (a margin-call deadline, an SLA due) agrees with the server. Cookies carry
+Max-Age, which Chromium counts on its own clock, so a session opened "in 2027" lasts as long as
+it should.
+"""
 
 import os
 import socket
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -90,6 +100,8 @@ def browser():
 def page(browser, live_portal):
     context = browser.new_context(base_url=live_portal, locale="zh-CN", timezone_id="Asia/Shanghai")
     context.set_default_timeout(15_000)
+    if time_machine.escape_hatch.is_travelling():
+        context.clock.install(time=datetime.now(UTC))
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))

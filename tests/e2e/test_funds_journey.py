@@ -3,7 +3,9 @@ much, is told the most she may withdraw, withdraws that, and downloads a stateme
 
 import io
 import re
+from datetime import datetime
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -11,7 +13,13 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import screenshot
 from tests.factories import PASSWORD
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.services,
+    # The deposit, the withdrawal and the statement of their month: all in November 2026, the
+    # clock ticking (a live server and a browser wait on it).
+    pytest.mark.time_machine(datetime(2026, 11, 26, 10, tzinfo=ZoneInfo("Asia/Shanghai"))),
+]
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+import datetime
 from decimal import Decimal as D
 
 import pytest
@@ -87,6 +88,16 @@ def test_a_reversal_mirrors_the_entry_restores_balances_and_is_audited():
     assert AuditEntry.objects.filter(action="funds.entry_reversed").count() == 1
     with pytest.raises(ledger.AlreadyReversed):
         ledger.entry_reverse(entry_id=entry.pk, actor=staff, reason="again")
+
+
+# 01:00 on 1 December in Beijing; still 30 November on a host that keeps UTC.
+@pytest.mark.time_machine(datetime.datetime(2026, 11, 30, 17, tzinfo=datetime.UTC), tick=False)
+def test_a_reversal_is_dated_by_beijings_calendar():
+    account = funded_account(verified_client(), cash="1000.00")
+    entry = _deposit(account, "300.00")
+    staff = verified_client(legal_name="X", email="staff@example.test")
+    reversal = ledger.entry_reverse(entry_id=entry.pk, actor=staff, reason="wrong client")
+    assert reversal.value_date == datetime.date(2026, 12, 1)
 
 
 def test_posting_the_same_business_key_twice_changes_nothing():

@@ -28,7 +28,7 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-@time_machine.travel(FRIDAY_EVENING, tick=False)
+@pytest.mark.time_machine(FRIDAY_EVENING, tick=False)
 def test_a_day_that_balances_prints_its_figures_and_exits_0(alice_account):
     custodian.custodian_statement_import(data=statement("2026-11-26", "0.00", [], "0.00"))
     out = run("--date", "2026-11-26")
@@ -36,12 +36,12 @@ def test_a_day_that_balances_prints_its_figures_and_exits_0(alice_account):
     assert out.rstrip().endswith("open breaks: 0")
 
 
-@time_machine.travel(FRIDAY_EVENING, tick=False)
+@pytest.mark.time_machine(FRIDAY_EVENING, tick=False)
 def test_without_a_date_it_reconciles_today_in_beijing(alice_account):
     assert run().startswith("reconciled 2026-11-27: custodian ledger 0.00, bank no statement")
 
 
-@time_machine.travel(FRIDAY_EVENING, tick=False)
+@pytest.mark.time_machine(FRIDAY_EVENING, tick=False)
 def test_a_break_is_recorded_and_the_command_fails_so_the_job_alerts(alice_account):
     custodian.custodian_statement_import(data=statement("2026-11-27", "0.01", [], "0.01"))
     with pytest.raises(CommandError, match="2 reconciliation break"):
@@ -49,13 +49,13 @@ def test_a_break_is_recorded_and_the_command_fails_so_the_job_alerts(alice_accou
     assert ReconciliationBreak.objects.filter(resolved_on__isnull=True).count() == 2
 
 
-@time_machine.travel(FRIDAY_EVENING, tick=False)
+@pytest.mark.time_machine(FRIDAY_EVENING, tick=False)
 def test_running_a_day_again_is_harmless(alice_account):
     custodian.custodian_statement_import(data=statement("2026-11-26", "0.00", [], "0.00"))
     assert run("--date", "2026-11-26") == run("--date", "2026-11-26")
 
 
-@time_machine.travel(FRIDAY_EVENING, tick=False)
+@pytest.mark.time_machine(FRIDAY_EVENING, tick=False)
 def test_a_bad_or_future_date_is_refused_and_runs_nothing(alice_account):
     with pytest.raises(CommandError, match="a day like 2026-11-25"):
         run("--date", "27/11/2026")

@@ -2,6 +2,7 @@ import datetime
 import io
 import uuid
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -11,6 +12,7 @@ from funds.models import Statement
 from tests.funds.factories import bank_account, funded_account, verified_client
 
 pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -105,6 +107,8 @@ def test_bob_sees_only_his_own_ledger(client, alice, account):
     assert account.number not in page and "100,000.00" not in page
 
 
+# Opened in November, so the run on 1 December owes it November's statement.
+@pytest.mark.time_machine(datetime.datetime(2026, 11, 26, 10, tzinfo=SHANGHAI), tick=False)
 def test_monthly_statements_are_made_once_per_account(account, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         first = statements.monthly_statements_create(today=datetime.date(2026, 12, 1))

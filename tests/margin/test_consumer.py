@@ -78,6 +78,8 @@ def test_a_client_without_a_margin_account_is_closed_with_4404(channel_layer, cl
     assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4404}
 
 
+# The call's deadline counts from the instant it is raised: Thursday, so due at Monday's close.
+@pytest.mark.time_machine(THURSDAY)
 def test_alice_gets_her_snapshot_then_live_pushes_and_bob_gets_only_his(
     channel_layer, client_alice, client_bob
 ):

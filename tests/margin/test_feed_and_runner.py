@@ -5,7 +5,6 @@ import logging
 from decimal import Decimal as D
 
 import pytest
-import time_machine
 
 from margin.feed import ManualFeed, ReplayFeed, SimInstrument, SimulatedFeed
 from margin.models import Instrument
@@ -114,7 +113,7 @@ def test_a_stale_tick_is_rejected_and_logged(client_alice, caplog):
 
 
 @pytest.mark.django_db
-@time_machine.travel(THURSDAY, tick=False)
+@pytest.mark.time_machine(THURSDAY, tick=False)
 def test_pushes_come_at_most_once_a_second_and_at_once_on_a_level_change(client_alice):
     account = make_account(client_alice, holdings=[("300750.SZ", 100, "1700.00")])  # SAFE
     runner = RiskRunner(feed=ManualFeed())

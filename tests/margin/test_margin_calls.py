@@ -3,9 +3,9 @@ once, even across an engine restart."""
 
 import datetime
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from audit.models import AuditEntry
 from margin.feed import ManualFeed
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 # Thursday 26 November 2026, 10:00 in Beijing: a trading day.
 THURSDAY = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def runner_for(feed=None):
@@ -43,7 +44,7 @@ def alice_account(client_alice):
     return make_account(client_alice)
 
 
-@time_machine.travel(THURSDAY, tick=False)
+@pytest.mark.time_machine(THURSDAY, tick=False)
 def test_falling_to_warning_sends_an_in_app_notice_and_an_email(client_alice):
     make_account(client_alice, holdings=[("300750.SZ", 100, "1700.00")])  # 170%: SAFE
     runner = runner_for()
@@ -52,7 +53,7 @@ def test_falling_to_warning_sends_an_in_app_notice_and_an_email(client_alice):
     assert warnings == [("margin_warning", "email"), ("margin_warning", "inapp")]
 
 
-@time_machine.travel(THURSDAY, tick=False)
+@pytest.mark.time_machine(THURSDAY, tick=False)
 def test_a_margin_call_has_a_two_trading_day_deadline_and_restricts_to_reduce_only(
     client_alice, alice_account, django_capture_on_commit_callbacks
 ):
@@ -81,7 +82,7 @@ def test_a_margin_call_has_a_two_trading_day_deadline_and_restricts_to_reduce_on
     )
 
 
-@time_machine.travel(THURSDAY, tick=False)
+@pytest.mark.time_machine(THURSDAY, tick=False)
 def test_crossing_the_liquidation_line_queues_a_plan_for_a_risk_officer(client_alice):
     account = make_account(client_alice, debt="105000.00")  # 142.86%
     runner = runner_for()
@@ -95,7 +96,7 @@ def test_crossing_the_liquidation_line_queues_a_plan_for_a_risk_officer(client_a
     assert ("margin_liquidation", "sms") in notices_of(client_alice)
 
 
-@time_machine.travel(THURSDAY, tick=False)
+@pytest.mark.time_machine(THURSDAY, tick=False)
 def test_recovery_past_the_hysteresis_changes_the_level_but_only_150_percent_meets_the_call(
     client_alice, alice_account
 ):
@@ -116,7 +117,7 @@ def test_recovery_past_the_hysteresis_changes_the_level_but_only_150_percent_mee
     assert ("margin_recovered", "inapp") in notices_of(client_alice)
 
 
-@time_machine.travel(THURSDAY, tick=False)
+@pytest.mark.time_machine(THURSDAY, tick=False)
 def test_notices_are_sent_once_even_when_the_engine_restarts_mid_way(client_alice, alice_account):
     runner = runner_for()
     price(runner, "300750.SZ", "1290.00")
@@ -128,7 +129,7 @@ def test_notices_are_sent_once_even_when_the_engine_restarts_mid_way(client_alic
     assert MarginEvent.objects.filter(account=alice_account).count() == 2  # →WARNING, →CALL
 
 
-@time_machine.travel(THURSDAY, tick=False)
+@pytest.mark.time_machine(THURSDAY, tick=False)
 def test_a_move_while_no_engine_ran_is_recorded_at_the_next_start(client_alice, alice_account):
     from margin.models import Instrument
 
@@ -140,3 +141,47 @@ def test_a_move_while_no_engine_ran_is_recorded_at_the_next_start(client_alice, 
     )
     assert events == [Level.WARNING, Level.CALL]
     assert notices_of(client_alice).count(("margin_call", "sms")) == 1
+
+
+@pytest.mark.parametrize(
+    ("raised", "due"),
+    [
+        # Thursday 31 December, then Monday 4 January: New Year's Day 2027 is a holiday, by rule.
+        (datetime.datetime(2026, 12, 30, 10), datetime.datetime(2027, 1, 4, 15)),
+        (datetime.datetime(2026, 12, 31, 10), datetime.datetime(2027, 1, 5, 15)),
+        # Thursday 4 February 2027: the exchange is shut from Friday 5th to Wednesday 10th.
+        (datetime.datetime(2027, 2, 4, 10), datetime.datetime(2027, 2, 12, 15)),
+    ],
+)
+def test_a_call_raised_before_a_2027_holiday_is_due_after_it(
+    time_machine, client_alice, django_capture_on_commit_callbacks, raised, due
+):
+    raised, due = raised.replace(tzinfo=BEIJING), due.replace(tzinfo=BEIJING)
+    time_machine.move_to(raised, tick=False)
+    account = make_account(client_alice)
+    runner = runner_for()
+    runner.feed.put({"300750.SZ": "1290.00"}, at=raised)
+    with django_capture_on_commit_callbacks(execute=True):
+        runner.step(now=1000.0)
+    assert MarginCall.objects.get(account=account).deadline == due
+    sms = Notification.objects.get(recipient=client_alice, key="margin_call", channel="sms")
+    assert due.strftime("%Y-%m-%d %H:%M") in sms.body
+
+
+def test_a_call_in_a_provisional_year_follows_the_closures_staff_enter(time_machine, client_alice):
+    from portal.models import CalendarKind, CalendarOverride
+
+    # Say the 2027 notice closes Thursday 11 February as well: the exchange follows.
+    CalendarOverride.objects.create(
+        date=datetime.date(2027, 2, 11),
+        calendar=CalendarKind.SERVICE,
+        kind=CalendarOverride.Kind.CLOSED,
+    )
+    raised = datetime.datetime(2027, 2, 4, 10, tzinfo=BEIJING)
+    time_machine.move_to(raised, tick=False)
+    account = make_account(client_alice)
+    runner = runner_for()
+    runner.feed.put({"300750.SZ": "1290.00"}, at=raised)
+    runner.step(now=1000.0)
+    deadline = MarginCall.objects.get(account=account).deadline
+    assert deadline == datetime.datetime(2027, 2, 15, 15, tzinfo=BEIJING)

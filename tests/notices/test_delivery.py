@@ -92,7 +92,7 @@ def test_email_html_declares_the_notifications_language(client_alice, client_bob
     assert by_address["alice@example.test"].extra_headers["Content-Language"] == "zh-hans"
 
 
-@time_machine.travel(datetime.datetime(2026, 1, 15, 2, 0, tzinfo=datetime.UTC), tick=False)
+@pytest.mark.time_machine(datetime.datetime(2026, 1, 15, 2, 0, tzinfo=datetime.UTC), tick=False)
 def test_templates_render_in_the_notifications_language_not_the_workers(
     client_alice, client_bob, deliver, month_note
 ):

@@ -1,7 +1,8 @@
-"""The service and trading calendars, pinned to real 2026 dates and to the 2027 fallback.
+"""The service and trading calendars, pinned to real 2026 dates and to the 2027 estimate.
 
-Every 2026 date below was read from chinesecalendar 1.11's own data (the first test re-reads it, so
-a library update that changes the schedule fails here, not silently in a due time).
+Every 2026 date below was read from chinesecalendar 1.11's own data, every 2027 date from holidays
+0.108's rules (the first tests re-read both, so a library update that changes a schedule fails
+here, not silently in a due time).
 """
 
 from datetime import date, datetime, time, timedelta
@@ -19,12 +20,12 @@ from portal.calendars import (
     add_working_time,
     calendar_coverage_warning,
     is_open,
+    provisional_years,
     service_calendar,
     trading_calendar,
-    uncovered_years,
     working_time_between,
 )
-from portal.models import CalendarKind, CalendarOverride
+from portal.models import CalendarKind, CalendarOverride, OfficialSchedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOUR = timedelta(hours=1)
@@ -199,58 +200,118 @@ def test_service_hours_come_from_settings_when_set(settings):
     assert not is_open(at("2026-11-23 17:45"), calendar)
 
 
-# --- years the library does not cover --------------------------------------------------------
+# --- years no library publishes: the rule-based layer ---------------------------------------
 
 
-def test_2027_falls_back_to_weekdays(service):
+def test_holidays_computes_2027_by_rule_without_make_up_days():
+    """What holidays 0.108 says of 2027, which the provisional calendars below stand on."""
+    import holidays
+
+    china = holidays.China(years=2027)
+    assert date(2027, 1, 1) in china  # New Year's Day, a Friday
+    spring = [date(2027, 2, 5) + timedelta(days=n) for n in range(6)]  # eve to the 3rd day, bridged
+    assert all(d in china for d in spring)
+    assert date(2027, 2, 4) not in china and date(2027, 2, 11) not in china
+    assert [date(2027, 10, d) in china for d in range(1, 8)] == [True] * 5 + [False] * 2
+    assert date(2027, 9, 15) in china  # Mid-Autumn
+    assert not [d for d in china.weekend_workdays if d.year == 2027]  # 调休: not yet decreed
+    xshg = holidays.financial_holidays("XSHG", years=2027)
+    assert {date(2027, 1, 1), *spring} <= set(xshg)
+
+
+def test_2027_is_estimated_from_statutory_holidays_never_every_weekday(service, trading):
     assert not service.library_covers(date(2027, 1, 4))
+    assert service.is_provisional(2027) and trading.is_provisional(2027)
+    assert not service.is_provisional(2026) and not trading.is_provisional(2026)
+    assert not service.is_working_day(date(2027, 1, 1))  # New Year's Day, a Friday
     assert service.is_working_day(date(2027, 1, 4))  # Monday
     assert not service.is_working_day(date(2027, 1, 2))  # Saturday
-    # New Year's Day 2027 is a Friday; without an override the fallback counts it as working.
-    assert service.is_working_day(date(2027, 1, 1))
+    for day in range(5, 11):  # Spring Festival: Friday 5 to Wednesday 10 February
+        assert not service.is_working_day(date(2027, 2, day))
+        assert not trading.is_working_day(date(2027, 2, day))
+    assert service.is_working_day(date(2027, 2, 11))
+    assert not trading.is_working_day(date(2027, 10, 5))  # National Day, observed
+    assert trading.is_working_day(date(2027, 10, 6))
 
 
-def test_a_clock_crossing_into_2027_keeps_counting_on_weekdays(service):
-    # One hour on 31 December, three on Friday 1 January 2027: no holiday data, no override.
-    assert add_working_time(at("2026-12-31 17:00"), 4 * HOUR, service) == at("2027-01-01 12:00")
-
-
-@pytest.mark.django_db
-def test_an_override_closes_new_years_day_2027():
-    close("2027-01-01", note="New Year's Day")
-    assert add_working_time(at("2026-12-31 17:00"), 4 * HOUR, service_calendar()) == at(
-        "2027-01-04 12:00"
-    )
+def test_a_clock_crossing_into_2027_skips_new_years_day(service):
+    # One hour on 31 December, three on Monday 4 January 2027.
+    assert add_working_time(at("2026-12-31 17:00"), 4 * HOUR, service) == at("2027-01-04 12:00")
 
 
 @pytest.mark.django_db
-def test_an_override_opens_a_make_up_saturday_in_2027():
+def test_a_provisional_year_uses_the_days_staff_enter():
+    # The notice, when it comes, may close Thursday 11 February and make Saturday 20 February a
+    # make-up working day; the rule knows neither.
+    close("2027-02-11", note="春节")
     open_("2027-02-20")
-    assert service_calendar().is_working_day(date(2027, 2, 20))
+    calendar = service_calendar()
+    assert not calendar.is_working_day(date(2027, 2, 11))
+    assert calendar.is_working_day(date(2027, 2, 20))
+    assert not calendar.is_working_day(date(2027, 2, 13))  # an ordinary Saturday
+    assert calendar.is_provisional(2027)  # a few days entered do not make a schedule
+    assert add_working_time(at("2027-02-04 17:00"), 4 * HOUR, calendar) == at("2027-02-12 12:00")
 
 
-def test_uncovered_years_names_2027_for_both_calendars():
-    assert uncovered_years(date(2026, 12, 1), date(2027, 3, 1)) == [2027]
-    assert uncovered_years(date(2026, 12, 1), date(2027, 3, 1), CalendarKind.TRADING) == [2027]
-    assert uncovered_years(date(2026, 1, 1), date(2026, 12, 31)) == []
-    assert uncovered_years(date(2026, 1, 1), date(2026, 12, 31), CalendarKind.TRADING) == []
+@pytest.mark.django_db
+def test_once_its_notice_is_entered_a_year_is_weekdays_and_overrides_only():
+    close("2027-02-11")
+    OfficialSchedule.objects.create(year=2027, calendar=CalendarKind.SERVICE, source="国办发明电")
+    calendar, exchange = service_calendar(), trading_calendar()
+    assert not calendar.is_provisional(2027) and not exchange.is_provisional(2027)
+    # The rule's observed days no longer apply: the notice lists every day off.
+    assert calendar.is_working_day(date(2027, 2, 8))
+    assert exchange.is_working_day(date(2027, 2, 8))
+    assert not calendar.is_working_day(date(2027, 2, 11))
+    assert not exchange.is_working_day(date(2027, 2, 11))
+    assert not calendar.is_working_day(date(2027, 2, 13))
 
 
-@time_machine.travel(at("2026-11-25 10:00"), tick=False)
-def test_staff_are_warned_now_that_2027_is_within_the_horizon():
+def test_provisional_years_names_2027_and_not_2026():
+    assert provisional_years(date(2026, 12, 1), date(2027, 3, 1), overrides=(), schedules=()) == [
+        2027
+    ]
+    assert provisional_years(date(2026, 1, 1), date(2026, 12, 31), overrides=(), schedules=()) == []
+    entered = [
+        OfficialSchedule(year=2027, calendar=CalendarKind.SERVICE),
+        OfficialSchedule(year=2028, calendar=CalendarKind.TRADING),
+    ]
+    assert provisional_years(date(2027, 1, 1), date(2028, 3, 1), schedules=entered) == [2028]
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(at("2026-11-25 10:00"), tick=False)
+def test_staff_are_warned_that_2027_is_provisional_and_its_make_up_days_unknown():
     with translation.override("en"):
         warning = calendar_coverage_warning()
-    assert warning is not None
-    assert "2027" in warning
-    assert "Calendar overrides" in warning
+        waiting = calendar_coverage_warning(may_import=False)
+    assert warning is not None and waiting is not None
+    assert "2027 is provisional" in warning
+    assert "make-up working days (调休) are unknown" in warning
+    assert "Import the State Council's holiday notice for 2027" in warning
+    assert "Compliance keeps the calendar" in waiting
+    with translation.override("zh-hans"):
+        warning = calendar_coverage_warning()
+    assert warning is not None and "2027" in warning and "调休" in warning
 
 
-@time_machine.travel(at("2026-06-01 10:00"), tick=False)
-def test_no_warning_while_the_horizon_is_covered():
+@pytest.mark.django_db
+@pytest.mark.time_machine(at("2026-11-25 10:00"), tick=False)
+def test_the_warning_goes_once_the_notice_is_entered_and_comes_back_for_the_next_year():
+    OfficialSchedule.objects.create(year=2027, calendar=CalendarKind.SERVICE, source="国办发明电")
+    assert calendar_coverage_warning() is None
+    with time_machine.travel(at("2027-10-20 10:00"), tick=False), translation.override("en"):
+        assert "2028 is provisional" in (calendar_coverage_warning() or "")
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(at("2026-06-01 10:00"), tick=False)
+def test_no_warning_while_the_horizon_is_published():
     assert calendar_coverage_warning() is None
 
 
-@time_machine.travel(at("2026-11-25 10:00"), tick=False)
+@pytest.mark.django_db
+@pytest.mark.time_machine(at("2026-11-25 10:00"), tick=False)
 def test_the_warning_is_a_system_check_run_by_migrate():
     # Tagged `database` so `migrate` (every deploy) and `check --database default` show it, while
     # `check --deploy` stays about configuration: a missing library year is not fixed by a deploy.
@@ -299,17 +360,24 @@ def test_trading_days_count_from_the_day_after_the_call_whatever_its_hour(tradin
     assert add_trading_days(at("2026-11-21 10:00"), 1, trading) == at("2026-11-23 15:00")
 
 
-def test_without_an_override_the_fallback_would_trade_on_new_years_day_2027(trading):
+def test_margin_calls_raised_at_the_2026_year_end_skip_new_years_day_2027(trading):
     assert not trading.library_covers(date(2027, 1, 1))
-    assert add_trading_days(at("2026-12-30 14:00"), 2, trading) == at("2027-01-01 15:00")
+    # Wednesday 30 December: Thursday 31st, then Monday 4 January.
+    assert add_trading_days(at("2026-12-30 14:00"), 2, trading) == at("2027-01-04 15:00")
+    assert add_trading_days(at("2026-12-31 10:00"), 2, trading) == at("2027-01-05 15:00")
+
+
+def test_a_margin_call_before_the_2027_spring_festival_skips_the_whole_closure(trading):
+    # Thursday 4 February 2027: Friday 5th to Wednesday 10th closed; Thursday 11th, Friday 12th.
+    assert add_trading_days(at("2027-02-04 14:00"), 2, trading) == at("2027-02-12 15:00")
+    assert add_trading_days(at("2027-02-07 10:00"), 1, trading) == at("2027-02-11 15:00")
 
 
 @pytest.mark.django_db
 def test_a_service_holiday_closes_the_exchange_in_a_year_the_exchange_library_lacks():
-    close("2027-01-01", note="New Year's Day")
+    close("2027-02-11", note="春节")
     calendar = trading_calendar()
-    assert add_trading_days(at("2026-12-30 14:00"), 2, calendar) == at("2027-01-04 15:00")
-    assert add_trading_days(at("2026-12-31 10:00"), 2, calendar) == at("2027-01-05 15:00")
+    assert add_trading_days(at("2027-02-04 14:00"), 2, calendar) == at("2027-02-15 15:00")
 
 
 @pytest.mark.django_db
@@ -334,7 +402,25 @@ def test_a_service_make_up_saturday_does_not_open_the_exchange():
 @pytest.mark.django_db
 def test_a_trading_override_closes_a_covered_session():
     close("2026-12-31", CalendarKind.TRADING, note="Exchange closed")
-    assert add_trading_days(at("2026-12-30 14:00"), 1, trading_calendar()) == at("2027-01-01 15:00")
+    assert add_trading_days(at("2026-12-30 14:00"), 1, trading_calendar()) == at("2027-01-04 15:00")
+
+
+@pytest.mark.django_db
+def test_a_service_make_up_day_on_a_rule_holiday_reopens_the_exchange_in_an_unpublished_year():
+    # Should the notice keep Wednesday 10 February a working day, the exchange trades too.
+    open_("2027-02-10")
+    assert trading_calendar().is_working_day(date(2027, 2, 10))
+
+
+@pytest.mark.django_db
+def test_an_open_trading_day_on_a_weekend_is_refused():
+    from django.core.exceptions import ValidationError
+
+    row = CalendarOverride(
+        date=date(2027, 2, 20), calendar=CalendarKind.TRADING, kind=CalendarOverride.Kind.OPEN
+    )
+    with pytest.raises(ValidationError):
+        row.full_clean()
 
 
 def test_thirty_trading_minutes_skip_the_midday_break(trading):
@@ -348,41 +434,7 @@ def test_add_trading_days_needs_at_least_one_day(trading):
         add_trading_days(at("2026-11-23 10:00"), 0, trading)
 
 
-# --- the override table in admin -------------------------------------------------------------
-
-
-@pytest.fixture
-def calendar_keeper(client):
-    """A staff member allowed to keep the calendar, with the authenticator admin requires."""
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-    from django.contrib.auth.models import Permission
-
-    from tests.factories import UserFactory
-
-    keeper = UserFactory(email="keeper@example.test", role="agent")
-    keeper.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="portal", codename__endswith="calendaroverride"
-        )
-    )
-    TOTP.activate(keeper, generate_totp_secret())
-    client.force_login(keeper)
-    return client
-
-
-@pytest.mark.django_db
-@time_machine.travel(at("2026-11-25 10:00"), tick=False)
-def test_the_override_list_tells_staff_which_year_is_missing(calendar_keeper):
-    from django.urls import reverse
-
-    close("2027-01-01", note="New Year's Day")
-    response = calendar_keeper.get(
-        reverse("admin:portal_calendaroverride_changelist"), HTTP_ACCEPT_LANGUAGE="en"
-    )
-    assert response.status_code == 200
-    shown = [str(m) for m in response.context["messages"]]
-    assert any("2027" in m for m in shown)
-    assert "New Year&#x27;s Day" in response.content.decode()
+# --- the override table -------------------------------------------------------------
 
 
 @pytest.mark.django_db

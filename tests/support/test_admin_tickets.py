@@ -1,7 +1,6 @@
 """Agents in Django admin: the queue, the ticket page, replies, merges, what they may not see."""
 
 import pytest
-import time_machine
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.urls import reverse
 
@@ -31,7 +30,7 @@ def act(client, ticket, **data):
     return client.post(reverse("admin:support_ticket_act", args=[ticket.pk]), data)
 
 
-@time_machine.travel(at("2026-11-24 10:00"), tick=False)
+@pytest.mark.time_machine(at("2026-11-24 10:00"), tick=False)
 def test_the_queue_shows_a_live_countdown_and_filters_what_breaches_within_an_hour(
     carol, client_alice
 ):
@@ -136,7 +135,7 @@ def test_survey_results_are_listed_for_staff(carol, client_alice, agent_carol):
     assert "5" in page
 
 
-@time_machine.travel(at("2026-11-24 10:00"), tick=False)
+@pytest.mark.time_machine(at("2026-11-24 10:00"), tick=False)
 def test_the_queue_tells_staff_that_2027_has_no_holiday_data_yet(carol):
     page = carol.get(reverse("admin:support_ticket_changelist")).content.decode()
     assert "2027" in page

@@ -54,7 +54,7 @@ def test_default_policies_follow_the_design():
     assert (kyc.first_response, kyc.resolution) == (4 * HOUR, 24 * HOUR)
 
 
-@time_machine.travel(at("2026-09-18 17:30"), tick=False)
+@pytest.mark.time_machine(at("2026-09-18 17:30"), tick=False)
 def test_a_question_opened_friday_17_30_before_national_day_is_answered_on_the_make_up_sunday(
     open_ticket,
 ):
@@ -67,7 +67,7 @@ def test_a_question_opened_friday_17_30_before_national_day_is_answered_on_the_m
     assert clocks[RESOLUTION].due_at == at("2026-09-22 17:30")
 
 
-@time_machine.travel(at("2026-10-09 17:30"), tick=False)
+@pytest.mark.time_machine(at("2026-10-09 17:30"), tick=False)
 def test_a_question_opened_friday_17_30_after_golden_week_is_answered_on_the_make_up_saturday(
     open_ticket,
 ):
@@ -76,7 +76,7 @@ def test_a_question_opened_friday_17_30_after_golden_week_is_answered_on_the_mak
     assert clocks_of(ticket)[FIRST].due_at == at("2026-10-10 13:30")
 
 
-@time_machine.travel(at("2026-09-28 10:00"), tick=False)
+@pytest.mark.time_machine(at("2026-09-28 10:00"), tick=False)
 def test_a_complaint_opened_before_golden_week_is_resolved_by_the_make_up_saturday(open_ticket):
     # Monday 7 h, Tuesday 8, Wednesday 8; 1–7 October closed; 8th and 9th; 1 h on Saturday 10th.
     ticket = open_ticket(TicketType.COMPLAINT, created_at=at("2026-09-28 10:00"))
@@ -186,6 +186,33 @@ def test_an_appeal_lodged_ten_minutes_before_the_2026_close_is_due_in_2027(open_
     assert clocks[FIRST].due_at == at("2027-01-04 09:50")
     # One trading day: 10 minutes on 31 December, then 3 h 50 on Monday 4 January.
     assert clocks[RESOLUTION].due_at == at("2027-01-04 14:50")
+
+
+def test_dues_raised_on_30_and_31_december_2026_skip_new_years_day_2027(open_ticket):
+    # No override: 2027 is provisional, and its statutory holidays still count by rule.
+    question = open_ticket(created_at=at("2026-12-30 17:00"))
+    sla_clocks_start(ticket=question, at=at("2026-12-30 17:00"))
+    clocks = clocks_of(question)
+    assert clocks[FIRST].due_at == at("2026-12-31 12:00")
+    # 3 service days: 1 h on the 30th, 8 on the 31st, none on Friday 1 January, 8 on Monday 4th,
+    # the last 7 on Tuesday 5th.
+    assert clocks[RESOLUTION].due_at == at("2027-01-05 17:00")
+
+    complaint = open_ticket(TicketType.COMPLAINT, created_at=at("2026-12-31 17:00"))
+    sla_clocks_start(ticket=complaint, at=at("2026-12-31 17:00"))
+    clocks = clocks_of(complaint)
+    assert clocks[FIRST].due_at == at("2027-01-04 10:00")
+    assert clocks[RESOLUTION].due_at == at("2027-01-08 17:00")
+
+
+def test_a_provisional_year_counts_the_closures_staff_enter(open_ticket):
+    # Say the notice bridges New Year's Day to the weekend by closing Monday 4 January.
+    CalendarOverride.objects.create(
+        date=date(2027, 1, 4), calendar=CalendarKind.SERVICE, kind=CalendarOverride.Kind.CLOSED
+    )
+    complaint = open_ticket(TicketType.COMPLAINT, created_at=at("2026-12-31 17:00"))
+    sla_clocks_start(ticket=complaint, at=at("2026-12-31 17:00"))
+    assert clocks_of(complaint)[FIRST].due_at == at("2027-01-05 10:00")
 
 
 def test_only_one_clock_of_a_kind_runs_per_ticket(open_ticket):

@@ -19,7 +19,7 @@ def alice(client, client_alice):
     return client
 
 
-@time_machine.travel(at("2026-11-24 10:00"), tick=False)
+@pytest.mark.time_machine(at("2026-11-24 10:00"), tick=False)
 def test_alice_opens_a_ticket_and_sees_the_promise_in_her_language(alice, client_alice):
     response = alice.post(
         reverse("support:ticket-new"),
@@ -37,7 +37,7 @@ def test_alice_opens_a_ticket_and_sees_the_promise_in_her_language(alice, client
     assert "contract.pdf" in page
 
 
-@time_machine.travel(at("2026-11-24 10:00"), tick=False)
+@pytest.mark.time_machine(at("2026-11-24 10:00"), tick=False)
 def test_bob_reads_his_promise_in_english(client, client_bob):
     ticket = open_ticket(client_bob)
     client.force_login(client_bob)

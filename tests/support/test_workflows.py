@@ -25,7 +25,7 @@ def running(ticket) -> dict[str, SlaClock]:
     return {clock.kind: clock for clock in ticket.sla_clocks.filter(stopped_at=None)}
 
 
-@time_machine.travel(at("2026-11-24 10:00"), tick=False)
+@pytest.mark.time_machine(at("2026-11-24 10:00"), tick=False)
 def test_opening_a_ticket_writes_the_message_starts_two_clocks_and_audits(client_alice):
     ticket = open_ticket(client_alice)
     assert ticket.messages.get().kind == Message.Kind.CLIENT
@@ -96,7 +96,7 @@ def test_a_public_reply_stops_the_first_response_and_tells_the_client(client_ali
     assert Notification.objects.filter(recipient=client_alice, key="support_ticket_reply").exists()
 
 
-@time_machine.travel(at("2026-11-27 17:00"), tick=False)
+@pytest.mark.time_machine(at("2026-11-27 17:00"), tick=False)
 def test_waiting_on_client_pauses_over_the_weekend_and_their_reply_resumes(
     client_alice, agent_carol
 ):
