@@ -4,7 +4,6 @@ import datetime
 from io import StringIO
 
 import pytest
-import time_machine
 from django.core.management import CommandError, call_command
 
 from funds import custodian
