@@ -10,6 +10,9 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "旺润 Wangrun"
 admin.site.site_title = "旺润 Wangrun"
 
+# allauth answers its rate limits through this (allauth.core.internal.ratelimit.respond_429).
+handler429 = "portal.errors.rate_limited"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon),

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -29,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.ratelimits import hit
 from audit import services as audit
 from notices import services as notices
 from notices.models import Notification
@@ -704,9 +704,7 @@ def _check_length(body: str) -> None:
 
 
 def _count_opening(client: User) -> None:
-    key = f"support:open:{client.pk}:{timezone.now():%Y%m%d%H}"
-    cache.add(key, 0, timeout=3600)
-    if cache.incr(key) > OPEN_LIMIT_PER_HOUR:
+    if not hit(f"support:open:{client.pk}", limit=OPEN_LIMIT_PER_HOUR, window=3600):
         raise ValidationError(
             _(
                 "You have opened %(count)d tickets in the last hour. "
