@@ -130,8 +130,9 @@ def statement_request(request: HttpRequest) -> HttpResponse:
 @require_GET
 def statement_download(request: HttpRequest, pk: int) -> HttpResponse:
     statement = _get_statement_for_user(request, pk)
-    if not statement.pdf:
-        raise Http404
+    if not statements.statement_requested(statement):
+        messages.info(request, _("Your statement is being prepared; it appears below when ready."))
+        return redirect("funds:index")
     return FileResponse(
         statement.pdf.open("rb"),
         as_attachment=True,

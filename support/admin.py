@@ -358,7 +358,12 @@ class TicketAdmin(admin.ModelAdmin):
         ticket = get_object_or_404(self.get_queryset(request), pk=pk)
         if not request.user.has_perm("support.export_ticket"):
             raise PermissionDenied
-        export = get_object_or_404(ticket.exports, pk=export_pk, ready_at__isnull=False)
+        export = get_object_or_404(ticket.exports, pk=export_pk)
+        if not services.ticket_export_requested(export):
+            messages.info(
+                request, gettext("The PDF is being prepared. Refresh this page in a moment.")
+            )
+            return HttpResponseRedirect(reverse("admin:support_ticket_change", args=[ticket.pk]))
         return FileResponse(
             export.file.open("rb"),
             as_attachment=True,

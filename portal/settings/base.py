@@ -199,8 +199,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "notices-redeliver-stuck": {"task": "notices.tasks.redeliver_stuck", "schedule": 60.0},
+    # The outbox's stuck notices and every app's stuck work (portal.background).
+    "notices-redeliver-stuck": {"task": "portal.tasks.redeliver_stuck", "schedule": 60.0},
 }
+# Work (a receipt, a statement, an export, ...) not done this long after it was due is queued
+# again by that sweep; its tasks are idempotent, so a slow worker finishing late is harmless.
+BACKGROUND_STUCK_AFTER_SECONDS = env_int("BACKGROUND_STUCK_AFTER_SECONDS", 120)
+# Embedded mode has no beat process: run the schedule above inside the ASGI process instead
+# (portal.embedded; dev turns it on).
+EMBEDDED_BEAT = False
 
 # --- disclosures: versions take effect, and reminders go out, on this sweep ----------------
 CELERY_BEAT_SCHEDULE["disclosures-effective-dates"] = {
