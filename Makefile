@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
-DEV := DJANGO_SETTINGS_MODULE=portal.settings.dev
+# Links in emails, SMS and notices point here; give it explicitly when HOST is 0.0.0.0 or a proxy
+# sits in front (make run HOST=0.0.0.0 PORTAL_BASE_URL=http://portal.lan:8000).
+PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
+DEV := DJANGO_SETTINGS_MODULE=portal.settings.dev PORTAL_BASE_URL=$(PORTAL_BASE_URL)
 TEST := DJANGO_SETTINGS_MODULE=portal.settings.test
 
 .PHONY: install run test lint format messages makemessages migrate seed clean
@@ -36,7 +39,7 @@ seed: migrate messages
 
 run: seed
 	@echo
-	@echo "  Wangrun portal: http://$(HOST):$(PORT)/   (staff admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "  Wangrun portal: $(PORTAL_BASE_URL)/   (staff admin: $(PORTAL_BASE_URL)/admin/)"
 	@echo
 	$(DEV) $(PY) -m uvicorn portal.asgi:application --host $(HOST) --port $(PORT) --no-access-log
 

@@ -230,7 +230,8 @@ NOTICES_MAX_ATTEMPTS = 6
 NOTICES_BACKOFF_SECONDS = 30
 NOTICES_STUCK_AFTER_SECONDS = 300
 
-# The public origin, used in links inside notices that are not sent from a request.
+# The public origin, used in links inside emails, SMS and notices (never built from a request).
+# `make run` sets it from HOST and PORT; production requires it (production.py).
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
