@@ -18,14 +18,11 @@ def embedded_engine(settings, live_portal):
     """The ASGI process runs the risk engine on a feed this test drives (margin.embedded)."""
     from django.apps import apps
 
-    from accounts import demo as accounts_demo
     from accounts.roles import sync_roles
-    from disclosures import demo as disclosures_demo
-    from margin import demo, embedded
+    from margin import embedded
+    from portal import demo
 
     sync_roles(apps)  # the staff roles the migrations made, whatever an earlier flush left
-    accounts_demo.seed()
-    disclosures_demo.seed()  # contracts are signed at the fee schedule's rates
     demo.seed()
     while embedded.manual_feed.poll() is not None:
         pass
