@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from portal.admin import BoundedDateHierarchy
 from portal.calendars import calendar_coverage_warning
 from support import selectors, services
 from support.models import (
@@ -380,7 +381,7 @@ class CannedReplyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(BoundedDateHierarchy, admin.ModelAdmin):
     """Results, read-only: a rating is the client's word."""
 
     list_display = ("ticket", "ticket_type", "rating", "comment", "sent_at", "answered_at")

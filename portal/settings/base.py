@@ -110,6 +110,7 @@ LOGIN_REDIRECT_URL = "home"
 
 # --- allauth -------------------------------------------------------------------------------
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"request_login_code": "accounts.forms.RequestLoginCodeForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
