@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import screenshot
 from tests.factories import PASSWORD
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services]
+pytestmark = [pytest.mark.e2e, pytest.mark.journey]
 
 
 @pytest.fixture
