@@ -84,8 +84,8 @@ FINANCING_OPENED = timedelta(days=8)
 
 # email, cash, debt, positions (code, quantity)
 ACCOUNTS = [
-    # 410,000 of assets on 262,000 owed: 156.49% (a little less with the interest since), WATCH. All in one ChiNext stock (±20% a
-    # day), so one bad day takes her to a margin call.
+    # 410,000 of assets on 262,000 owed: 156.49% (a little less with the interest since),
+    # WATCH. All in one ChiNext stock (±20% a day), so one bad day takes her to a margin call.
     ("alice@demo.wangrun.test", "8000.00", "262000.00", [("300750.SZ", 1500)]),
     # 345,150 on 130,000: 265.50%, SAFE.
     ("bob@demo.wangrun.test", "50000.00", "130000.00",
