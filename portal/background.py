@@ -6,12 +6,13 @@ tasks inline, inside the request that queued them; there a retry cannot wait (Ce
 task again at once, in the same request, against the same trouble), so a task that fails or asks
 for a retry is logged loudly, with what will happen next, and left to the sweep.
 
-The sweep is the beat entry that redelivers stuck notices (``portal.tasks.redeliver_stuck``, every
-minute; ``portal.embedded`` runs beat in-process in embedded mode). Besides the outbox it calls
-each app's ``stuck_work``: functions named on the app's AppConfig that queue again whatever should
-have been produced by now and was not (a receipt, a statement, a PDF, an export, an approved
-liquidation). Their tasks are idempotent, so a late duplicate finds nothing to do; ``queue_once``
-keeps the sweep and impatient readers from queuing the same item more than once a period.
+The sweep is a beat entry beside the one that redelivers stuck notices
+(``portal.tasks.requeue_stuck_work``, every minute; ``portal.embedded`` runs beat in-process in
+embedded mode). It calls each app's ``stuck_work``: functions named on the app's AppConfig that
+queue again whatever should have been produced by now and was not (a receipt, a statement, a PDF,
+an export, an approved liquidation). Their tasks are idempotent, so a late duplicate finds nothing
+to do; ``queue_once`` keeps the sweep and impatient readers from queuing the same item more than
+once a period.
 """
 
 from __future__ import annotations

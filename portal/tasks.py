@@ -2,13 +2,11 @@
 
 from celery import shared_task
 
-from notices import services as notices
 from portal import background
 
 
 @shared_task(ignore_result=True)
-def redeliver_stuck() -> None:
-    """Beat, every minute: notices nobody is delivering, then each app's stuck work (a receipt,
+def requeue_stuck_work() -> None:
+    """Beat, every minute, beside the outbox's redelivery: each app's stuck work (a receipt,
     statement, PDF or export that should exist by now, an approved liquidation not carried out)."""
-    notices.redeliver_stuck()
     background.requeue_stuck_work()

@@ -200,8 +200,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    # The outbox's stuck notices and every app's stuck work (portal.background).
-    "notices-redeliver-stuck": {"task": "portal.tasks.redeliver_stuck", "schedule": 60.0},
+    "notices-redeliver-stuck": {"task": "notices.tasks.redeliver_stuck", "schedule": 60.0},
+    # Every app's stuck work: receipts, statements, PDFs, exports, approved liquidations.
+    "portal-requeue-stuck-work": {"task": "portal.tasks.requeue_stuck_work", "schedule": 60.0},
 }
 # Work (a receipt, a statement, an export, ...) not done this long after it was due is queued
 # again by that sweep; its tasks are idempotent, so a slow worker finishing late is harmless.
@@ -241,7 +242,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # Every PDF would print seven progress lines: keep the console for what matters.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- accounts: phone sign-in and onboarding (issue 3) ---------------------------------------
