@@ -1,6 +1,5 @@
-"""Error pages the portal answers with, instead of a 500, for what a user can cause.
-
-All of them live here, translated, on the site's own layout.
+"""Error pages the portal answers with, instead of a 500, for what a user can cause: translated,
+on the site's own layout, kept together here so the next one sits beside them.
 
 429 Too Many Requests — allauth's rate limits (sign-in, sign-up, codes by SMS, password and email
 changes). allauth answers most of them through ``handler429`` of the root URLconf; a few flows

@@ -471,11 +471,8 @@ def ticket_export_request(*, ticket: Ticket, actor: User, audience: str) -> Tick
 
 
 def ticket_export_available(export: TicketExport) -> bool:
-    return (
-        export.ready_at is not None
-        and bool(export.file)
-        and export.file.storage.exists(export.file.name)
-    )
+    name = export.file.name if export.file else None
+    return export.ready_at is not None and bool(name) and export.file.storage.exists(str(name))
 
 
 def ticket_export_requested(export: TicketExport) -> bool:
