@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
-DEV := DJANGO_SETTINGS_MODULE=portal.settings.dev
+# Links in emails, SMS and notices point here; give it explicitly when HOST is 0.0.0.0 or a proxy
+# sits in front (make run HOST=0.0.0.0 PORTAL_BASE_URL=http://portal.lan:8000).
+PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
+DEV := DJANGO_SETTINGS_MODULE=portal.settings.dev PORTAL_BASE_URL=$(PORTAL_BASE_URL)
 TEST := DJANGO_SETTINGS_MODULE=portal.settings.test
 
 .PHONY: install run test lint format messages makemessages migrate seed clean
@@ -36,15 +39,22 @@ seed: migrate messages
 
 run: seed
 	@echo
-	@echo "  Wangrun portal: http://$(HOST):$(PORT)/   (staff admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "  Wangrun portal: $(PORTAL_BASE_URL)/   (staff admin: $(PORTAL_BASE_URL)/admin/)"
 	@echo
 	$(DEV) $(PY) -m uvicorn portal.asgi:application --host $(HOST) --port $(PORT) --no-access-log
 
 # Browser tests run in their own session: Playwright's sync API keeps an event loop on the main
-# thread, and they need a live server on committed data (flushed after each test).
+# thread, and they need a live server on committed data (flushed after each test). With
+# DATABASE_URL set, the main journeys run once more on the embedded default `make run` uses
+# (SQLite on a file, in-memory channel layer, eager tasks, the engine in-process).
 test: messages
 	$(TEST) $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 	$(TEST) $(PY) -m pytest -m e2e $(PYTEST_ARGS) || test $$? -eq 5  # 5: none selected
+	@if [ -n "$$DATABASE_URL" ]; then \
+	  echo "Main browser journeys on the embedded default:"; \
+	  env -u DATABASE_URL -u REDIS_URL -u REQUIRE_SERVICES $(TEST) \
+	    $(PY) -m pytest -m "e2e and journey" $(PYTEST_ARGS) || test $$? -eq 5; \
+	fi
 
 lint: install
 	$(PY) -m ruff check .

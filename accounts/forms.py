@@ -3,6 +3,7 @@
 import re
 from decimal import Decimal
 
+from allauth.account import forms as allauth_forms
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -204,3 +205,16 @@ DECISIONS = [
     ("revision", _("Request revision")),
     ("rejected", _("Reject")),
 ]
+
+
+class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
+    """allauth's form, needing an email address or a mobile number. Both are optional there when
+    both are sign-in methods, as here, and an empty form was valid and failed in the view."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if not self.errors and not cleaned_data.get("email") and not cleaned_data.get("phone"):
+            raise ValidationError(
+                _("Enter your email address or your mobile number."), code="required"
+            )
+        return cleaned_data

@@ -1,31 +1,20 @@
-"""Demo disclosures: every document in force since 2026-01-19, accepted by the demo clients, and
-a fee increase announced through the real workflow (drafted by frank, approved by grace, a second
-compliance officer) so the banner, the diff and the acknowledgement can be tried at once.
+"""Demo disclosures: every document in force since 2026-01-19, and a fee increase announced
+through the real workflow (drafted by frank, approved by grace, a second compliance officer) so the
+banner, the diff and the acknowledgement can be tried at once.
 
-Idempotent: what exists is left alone.
+Clients accept the documents where real ones do: on the financing page before opening financing
+(margin.demo). Idempotent: what exists is left alone.
 """
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from allauth.account.models import EmailAddress
-from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.demo import CLIENTS, DEMO_PASSWORD, STAFF_TOTP_SECRET
 from accounts.models import User
 from disclosures import demo_content, selectors, services
-from disclosures.models import (
-    Acknowledgement,
-    Document,
-    DocumentKind,
-    DocumentVersion,
-    FeeItem,
-    VersionStatus,
-)
+from disclosures.models import Document, DocumentKind, DocumentVersion, FeeItem, VersionStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PUBLISHED = datetime(2026, 1, 5, 9, 0, tzinfo=SHANGHAI)
@@ -65,23 +54,13 @@ def publish_directly(
     return version
 
 
-def _second_compliance_officer() -> User:
-    user, _ = User.objects.get_or_create(email=SECOND_COMPLIANCE)
-    user.full_name = "葛蕾 (合规复核)"
-    user.is_staff = True
-    user.set_password(DEMO_PASSWORD)
-    user.save()
-    EmailAddress.objects.update_or_create(
-        user=user, email=user.email, defaults={"verified": True, "primary": True}
-    )
-    user.groups.set([Group.objects.get(name="compliance")])
-    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-        TOTP.activate(user, STAFF_TOTP_SECRET)
-    return user
+def seed() -> list[str]:
+    seed_documents()
+    return seed_fee_change()
 
 
 @transaction.atomic
-def seed() -> list[str]:
+def seed_documents() -> None:
     documents = ensure_documents()
     for kind, (text_zh, text_en, items) in demo_content.TEXTS.items():
         if not documents[kind].versions.exists():
@@ -93,25 +72,15 @@ def seed() -> list[str]:
                 published_at=PUBLISHED,
                 effective_at=EFFECTIVE,
             )
-    clients = list(User.objects.filter(email__in=[p.email for p in CLIENTS]))
-    for client in clients:
-        for kind in selectors.FINANCING_DOCUMENTS:
-            version = selectors.version_in_force(kind)
-            if version and not Acknowledgement.objects.filter(client=client, version=version):
-                Acknowledgement.objects.create(
-                    client=client,
-                    version=version,
-                    decision=Acknowledgement.Decision.ACCEPTED,
-                    content_hash=version.content_hash,
-                    displayed={"context": "account opening", "content_hash": version.content_hash},
-                    acknowledged_at=EFFECTIVE,
-                    user_agent="demo seed",
-                )
-    grace = _second_compliance_officer()
-    lines = [f"  {'compliance':<13} {SECOND_COMPLIANCE:<28} {DEMO_PASSWORD}"]
-    fees = documents[DocumentKind.FEE_SCHEDULE]
+
+
+@transaction.atomic
+def seed_fee_change() -> list[str]:
+    """A fee increase drafted, approved by a second officer and scheduled: notice is running."""
+    fees = ensure_documents()[DocumentKind.FEE_SCHEDULE]
     if fees.versions.count() == 1:
-        frank = User.objects.filter(email="frank@demo.wangrun.test").first() or grace
+        frank = User.objects.get(email="frank@demo.wangrun.test")
+        grace = User.objects.get(email=SECOND_COMPLIANCE)
         draft = services.version_draft_create(
             actor=frank,
             document=fees,
@@ -122,16 +91,15 @@ def seed() -> list[str]:
             items=demo_content.fee_items(tier2="0.086000", tier3="0.092000", withdrawal="0.00"),
         )
         services.version_submit(actor=frank, version=draft)
-        approver = grace if frank != grace else frank
-        services.version_approve(actor=approver, version=draft)
+        services.version_approve(actor=grace, version=draft)
         effective = timezone.localtime(timezone.now() + timedelta(days=31)).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
         services.version_schedule(actor=frank, version=draft, effective_at=effective)
     scheduled = selectors.scheduled_version(DocumentKind.FEE_SCHEDULE)
-    if scheduled:
-        lines.append(
-            f"  disclosures   fee schedule {scheduled.label} announced, in force from "
-            f"{timezone.localtime(scheduled.effective_at):%Y-%m-%d %H:%M}: /disclosures/fees/"
-        )
-    return lines
+    if scheduled is None:
+        return []
+    return [
+        f"  disclosures   fee schedule {scheduled.label} announced, in force from "
+        f"{timezone.localtime(scheduled.effective_at):%Y-%m-%d %H:%M}: /disclosures/fees/"
+    ]

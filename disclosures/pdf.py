@@ -13,7 +13,8 @@ from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from disclosures.models import DocumentVersion
+from disclosures.models import PUBLISHED_STATUSES, DocumentVersion
+from portal.background import finished, queue_once
 
 LANGUAGES = ("zh-hans", "en")
 FONT_FAMILY = "WenQuanYi Micro Hei"
@@ -63,4 +64,19 @@ def render_version_pdfs(*, version_id: int) -> list[str]:
         path = pdf_path(version, language)
         default_storage.save(path, ContentFile(render_pdf(version, language)))
         written.append(path)
+    finished(f"disclosure-pdf:{version.pk}")
     return written
+
+
+def pdfs_requeue(*, before) -> int:
+    """Stuck work: versions published before `before` whose PDFs are still missing."""
+    from disclosures.tasks import render_version_pdfs
+
+    published = DocumentVersion.objects.filter(
+        status__in=PUBLISHED_STATUSES, published_at__lt=before
+    ).only("pk", "content_hash")
+    return sum(
+        queue_once(f"disclosure-pdf:{version.pk}", render_version_pdfs, version.pk)
+        for version in published
+        if not all(pdf_ready(version, language) for language in LANGUAGES)
+    )

@@ -12,6 +12,13 @@ def sweep_effective_dates() -> None:
     services.reminders_send_due()
 
 
-@shared_task(ignore_result=True, time_limit=300, soft_time_limit=280)
+@shared_task(
+    ignore_result=True,
+    time_limit=300,
+    soft_time_limit=280,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    max_retries=5,
+)
 def render_version_pdfs(version_id: int) -> None:
     pdf.render_version_pdfs(version_id=version_id)

@@ -22,6 +22,7 @@ from education.models import (
     QuizAttempt,
     WarningSetting,
 )
+from portal.admin import BoundedDateHierarchy
 
 
 def _editable(obj: CourseVersion | None) -> bool:
@@ -80,6 +81,10 @@ class CourseVersionAdmin(admin.ModelAdmin):
         if obj is not None and obj.is_published:
             return ("course", "number", "pass_mark", *self.readonly_fields)
         return self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        # A published version is fixed (its model refuses to save): shown, never saved again.
+        return _editable(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return _editable(obj) and super().has_delete_permission(request, obj)
@@ -160,7 +165,7 @@ class QuizAttemptAdmin(_ReadOnly):
 
 
 @admin.register(GateConfirmation)
-class GateConfirmationAdmin(_ReadOnly):
+class GateConfirmationAdmin(BoundedDateHierarchy, _ReadOnly):
     """Each client's gate history: search by email; every field is evidence, read-only."""
 
     list_display = (

@@ -8,6 +8,8 @@ class EducationConfig(AppConfig):
     name = "education"
     verbose_name = _("Education and risk warning")
     nav_items = [NavItem("education:index", _("Learn and confirm"), 40)]
+    # Queued again by the stuck-work sweep when not done in time (portal.background).
+    stuck_work = ["education.services.receipts_requeue"]
 
     def ready(self) -> None:
         from accounts.signals import suitability_changed

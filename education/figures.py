@@ -90,6 +90,12 @@ def client_figures(user: User, *, tier: int | None = None) -> ClientFigures:
         rate = contract.annual_rate
         tier = contract.leverage_tier
         source, number = "contract", contract.number
+    elif contract is not None and tier is not None:
+        # Another tier on an existing contract: the contract keeps its lines until rollover and
+        # takes the tier's rate in force (margin.services.leverage_tier_change).
+        lines = contract.lines
+        rate = disclosures.financing_rate_in_force(tier).value
+        source, number = "tier", contract.number
     else:
         tier = tier or 1
         lines = margin_rules.Lines(

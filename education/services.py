@@ -7,8 +7,9 @@ with `StepRefused` and nothing is written.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from allauth.mfa.models import Authenticator
@@ -41,9 +42,12 @@ from education.models import (
     WarningSetting,
 )
 from notices import services as notices
+from portal.background import finished, queue_once
 
 if TYPE_CHECKING:
     from accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 
 class StepRefused(Exception):
@@ -512,37 +516,91 @@ def receipt_file_path(confirmation: GateConfirmation) -> str:
     return f"education/receipts/{confirmation.evidence_hash}.pdf"
 
 
-@transaction.atomic
+def receipt_available(confirmation: GateConfirmation) -> bool:
+    """The stored receipt is there and is the file recorded (same SHA-256)."""
+    path = confirmation.receipt_path
+    if not path or not default_storage.exists(path):
+        return False
+    with default_storage.open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest() == confirmation.receipt_sha256
+
+
+def receipt_requested(confirmation: GateConfirmation) -> bool:
+    """A reader asked for the receipt: queue it (again) if it is missing or does not match its
+    hash; True when it can be served now."""
+    from education import tasks
+
+    if receipt_available(confirmation):
+        return True
+    queue_once(f"receipt:{confirmation.pk}", tasks.render_receipt, confirmation.pk)
+    confirmation.refresh_from_db(fields=["receipt_path", "receipt_sha256"])
+    return receipt_available(confirmation)
+
+
+def receipts_requeue(*, before: datetime) -> int:
+    """Stuck work: receipts of gates confirmed before `before` that were never rendered."""
+    from education import tasks
+
+    pending = GateConfirmation.objects.filter(
+        kind=GateConfirmation.Kind.GATE, receipt_path="", confirmed_at__lt=before
+    ).values_list("pk", flat=True)[:500]
+    return sum(queue_once(f"receipt:{pk}", tasks.render_receipt, pk) for pk in pending)
+
+
 def receipt_render(*, confirmation_id: int) -> GateConfirmation:
-    """Render the receipt once, store it, keep its file hash, and email it to the client."""
+    """Render the receipt, store it, keep its file hash, and email it to the client, once.
+
+    Again when the stored file is missing or no longer matches its hash: the evidence is
+    unchanged and WeasyPrint's output is reproducible, so the same file comes back, and the email
+    is not sent twice (its idempotency key). The PDF is rendered before the transaction: a second
+    of rendering never holds the database's write lock.
+    """
     from education import pdf
 
-    confirmation = GateConfirmation.objects.select_for_update().get(pk=confirmation_id)
-    if confirmation.receipt_path:
+    confirmation = GateConfirmation.objects.select_related("warning_version__document").get(
+        pk=confirmation_id
+    )
+    if receipt_available(confirmation):
         return confirmation
     data = pdf.render_receipt(confirmation)
-    path = default_storage.save(receipt_file_path(confirmation), ContentFile(data))
-    confirmation.receipt_path = path
-    confirmation.receipt_sha256 = hashlib.sha256(data).hexdigest()
-    confirmation.save(update_fields=["receipt_path", "receipt_sha256"])
-    notices.enqueue(
-        recipient=confirmation.user,
-        key="gate_confirmation",
-        context={
-            "confirmed_at": timezone.localtime(confirmation.confirmed_at).strftime(
-                "%Y-%m-%d %H:%M"
-            ),
-            "evidence_hash": confirmation.evidence_hash,
-            "_attachments": [
-                {
-                    "path": path,
-                    "filename": f"wangrun-receipt-{confirmation.pk}.pdf",
-                    "mimetype": "application/pdf",
-                }
-            ],
-        },
-        idempotency_key=f"gate_confirmation:{confirmation.pk}",
-        channels=["email", "inapp"],
-        language=confirmation.evidence.get("language"),
-    )
+    digest = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        confirmation = GateConfirmation.objects.select_for_update().get(pk=confirmation_id)
+        if receipt_available(confirmation):
+            return confirmation
+        if confirmation.receipt_sha256 and confirmation.receipt_sha256 != digest:
+            logger.warning(
+                "Receipt of confirmation %s re-rendered with a different hash (%s, was %s)",
+                confirmation.pk,
+                digest,
+                confirmation.receipt_sha256,
+            )
+        path = receipt_file_path(confirmation)
+        if default_storage.exists(path):
+            default_storage.delete(path)
+        path = default_storage.save(path, ContentFile(data))
+        confirmation.receipt_path = path
+        confirmation.receipt_sha256 = digest
+        confirmation.save(update_fields=["receipt_path", "receipt_sha256"])
+        notices.enqueue(
+            recipient=confirmation.user,
+            key="gate_confirmation",
+            context={
+                "confirmed_at": timezone.localtime(confirmation.confirmed_at).strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
+                "evidence_hash": confirmation.evidence_hash,
+                "_attachments": [
+                    {
+                        "path": path,
+                        "filename": f"wangrun-receipt-{confirmation.pk}.pdf",
+                        "mimetype": "application/pdf",
+                    }
+                ],
+            },
+            idempotency_key=f"gate_confirmation:{confirmation.pk}",
+            channels=["email", "inapp"],
+            language=confirmation.evidence.get("language"),
+        )
+    finished(f"receipt:{confirmation.pk}")
     return confirmation

@@ -5,7 +5,14 @@ from celery import shared_task
 from education import services
 
 
-@shared_task(ignore_result=True, time_limit=300, soft_time_limit=280)
+@shared_task(
+    ignore_result=True,
+    time_limit=300,
+    soft_time_limit=280,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    max_retries=5,
+)
 def render_receipt(confirmation_id: int) -> None:
     services.receipt_render(confirmation_id=confirmation_id)
 

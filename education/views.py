@@ -271,7 +271,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     item = _get_confirmation_for_user(request, pk)
-    if not item.receipt_path or not default_storage.exists(item.receipt_path):
+    if not services.receipt_requested(item):
         return render(request, "education/receipt_pending.html", {"confirmation": item}, status=202)
     return files.serve(
         request,

@@ -8,6 +8,8 @@ class FundsConfig(AppConfig):
     name = "funds"
     verbose_name = _("Client money")
     nav_items = [NavItem("funds:index", _("Funds"), 25)]
+    # Queued again by the stuck-work sweep when not done in time (portal.background).
+    stuck_work = ["funds.statements.statements_requeue"]
 
     def ready(self) -> None:
         from funds import receivers

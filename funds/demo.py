@@ -1,7 +1,8 @@
-"""Demo client money: every margin account's balances in the ledger, deposit references, bank
-accounts for alice and bob, a funded risk reserve, yesterday's custodian statement (one deposit
-matched to alice, one unmatched receipt in suspense for carol to work) and a day of interest.
-Idempotent: what exists is left alone.
+"""Demo client money: every margin account's balances in the ledger, deposit references, payout
+bank accounts in the clients' verified names, a funded risk reserve, yesterday's custodian
+statement (a deposit matched to 陈静 at WARNING, one for bob so he may withdraw, an unmatched
+receipt in suspense for carol to work), a day of interest, and payout@'s ¥80,000 withdrawal
+waiting for its two approvals. Idempotent: what exists is left alone.
 """
 
 from __future__ import annotations
@@ -12,42 +13,34 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from accounts.models import KycCase, User
+from accounts.models import User
 from funds import custodian, ledger, services
 from funds.ledger import Kind
-from funds.models import BankAccount, Charge, CustodianStatement
+from funds.models import BankAccount, Charge, CustodianStatement, WithdrawalRequest
 from margin.models import MarginAccount
 from portal import calendars
 
-CLIENTS = {
-    "alice@demo.wangrun.test": "6222020200112233445",
-    "bob@demo.wangrun.test": "6217000010012345678",
+BANK_ACCOUNTS = {
+    "alice@demo.wangrun.test": ("工商银行", "6222020200112233445"),
+    "bob@demo.wangrun.test": ("中国银行", "6217000010012345678"),
+    "payout@demo.wangrun.test": ("招商银行", "6225880112345678"),
 }
+LARGE_WITHDRAWAL = ("payout@demo.wangrun.test", Decimal("80000.00"))
 
 
 def seed() -> list[str]:
     today = timezone.localdate()
-    # Balances brought forward a week back, so the demo statement and yesterday's custodian
-    # statement start from them.
-    brought_forward = today - datetime.timedelta(days=7)
+    # Each account's balances enter the ledger on the day it was opened (margin.demo: a week
+    # before yesterday's custodian statement).
     for account in MarginAccount.objects.order_by("pk"):
-        opened = timezone.localdate(account.opened_at)
-        ledger.open_margin_account(account, value_date=min(opened, brought_forward))
+        ledger.open_margin_account(account, value_date=timezone.localdate(account.opened_at))
         services.deposit_reference_for(account)
-    for email, number in CLIENTS.items():
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            continue
-        # The portal personas have no onboarding case in the accounts demo; withdrawals need one.
-        KycCase.objects.get_or_create(
-            user=user, defaults={"status": KycCase.Status.APPROVED, "legal_name": user.full_name}
-        )
-        if not BankAccount.objects.filter(client=user).exists() and user.full_name:
-            with contextlib.suppress(services.BankAccountError):
-                services.bank_account_add(
-                    client=user, bank_name="工商银行", account_number=number,
-                    holder_name=user.full_name,
-                )  # fmt: skip
+    for email, (bank, number) in BANK_ACCOUNTS.items():
+        user = User.objects.get(email=email)
+        if not BankAccount.objects.filter(client=user).exists():
+            services.bank_account_add(
+                client=user, bank_name=bank, account_number=number, holder_name=user.full_name
+            )
     if ledger.balance(ledger.house_account(Kind.RISK_RESERVE)) == 0:
         financing = ledger.kind_total([Kind.CLIENT_DEBT])
         amount = (financing * Decimal("0.06")).quantize(ledger.FEN)
@@ -55,21 +48,39 @@ def seed() -> list[str]:
             services.risk_reserve_fund(amount=amount, actor="demo seed")
     _statement(today - datetime.timedelta(days=1))
     _interest(today)
+    _large_withdrawal()
     return []
 
 
+def _large_withdrawal() -> None:
+    """Above the four-eyes threshold: held from the client's cash, waiting for two approvers."""
+    email, amount = LARGE_WITHDRAWAL
+    account = MarginAccount.objects.get(client__email=email)
+    if WithdrawalRequest.objects.filter(margin_account=account).exists():
+        return
+    services.withdrawal_request(
+        client=account.client,
+        margin_account_id=account.pk,
+        bank_account_id=BankAccount.objects.get(client=account.client).pk,
+        amount=amount,
+        idempotency_key="demo-large-withdrawal",
+    )
+
+
 def _statement(day: datetime.date) -> None:
-    alice = MarginAccount.objects.filter(client__email="alice@demo.wangrun.test").first()
-    if alice is None or CustodianStatement.objects.exists():
+    # 陈静, at WARNING, pays in to get away from the call line (alice stays where the live
+    # dashboard's walk-through expects her).
+    warned = MarginAccount.objects.filter(client__email="warning@margin-demo.wangrun.test").first()
+    if warned is None or CustodianStatement.objects.exists():
         return
     bob = MarginAccount.objects.filter(client__email="bob@demo.wangrun.test").first()
-    reference = services.deposit_reference_for(alice).reference
+    reference = services.deposit_reference_for(warned).reference
     opening = ledger.balance(ledger.house_account(Kind.CUSTODIAN), until=day)
     closing = opening + Decimal("20000.00") + Decimal("8888.00")
     rows = [
         "value_date,bank_reference,type,amount,counterparty_name,counterparty_account,memo",
         f"{day},OPEN-{day},OPENING,{opening},,,",
-        f"{day},DEMO{day:%Y%m%d}001,CREDIT,20000.00,林岚,6222020200112233445,入金 {reference}",
+        f"{day},DEMO{day:%Y%m%d}001,CREDIT,20000.00,陈静,6222600110022334455,入金 {reference}",
         f"{day},DEMO{day:%Y%m%d}002,CREDIT,8888.00,张三,6228480011223344556,保证金",
     ]
     if bob is not None:  # enough that bob, above 300% afterwards, may withdraw some

@@ -20,6 +20,7 @@ from funds import selectors
 from funds.models import Statement
 from margin.models import MarginAccount, MarginEvent, Position
 from notices import services as notices
+from portal.background import finished, queue_once
 
 FONT_FAMILY = "WenQuanYi Micro Hei"
 
@@ -92,15 +93,44 @@ def render_pdf(statement: Statement) -> bytes:
     return HTML(string=html).write_pdf()
 
 
+def statement_available(statement: Statement) -> bool:
+    """The statement's PDF is stored and is the file recorded (same SHA-256)."""
+    if not statement.pdf or not statement.pdf.storage.exists(statement.pdf.name):
+        return False
+    with statement.pdf.open("rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest() == statement.sha256
+
+
+def statement_requested(statement: Statement) -> bool:
+    """A client asked for the statement: queue it (again) if it is missing or does not match its
+    hash; True when it can be served now."""
+    from funds import tasks
+
+    if statement_available(statement):
+        return True
+    queue_once(f"statement:{statement.pk}", tasks.render_statement, statement.pk)
+    statement.refresh_from_db(fields=["pdf", "sha256"])
+    return statement_available(statement)
+
+
+def statements_requeue(*, before: datetime.datetime) -> int:
+    """Stuck work: statements asked for before `before` and never rendered."""
+    from funds import tasks
+
+    pending = Statement.objects.filter(pdf="", created_at__lt=before).values_list("pk", flat=True)
+    return sum(queue_once(f"statement:{pk}", tasks.render_statement, pk) for pk in pending[:500])
+
+
 def statement_render(*, statement_id: int) -> Statement:
-    """Render and store a statement's PDF once; tell the client it is ready."""
+    """Render and store a statement's PDF once (again if the stored file went missing or does not
+    match its hash); tell the client it is ready, once."""
     statement = Statement.objects.select_related("margin_account__client").get(pk=statement_id)
-    if statement.pdf:
+    if statement_available(statement):
         return statement
     data = render_pdf(statement)
     with transaction.atomic():
         statement = Statement.objects.select_for_update().get(pk=statement_id)
-        if statement.pdf:
+        if statement_available(statement):
             return statement
         statement.sha256 = hashlib.sha256(data).hexdigest()
         statement.pdf.save(
@@ -121,6 +151,7 @@ def statement_render(*, statement_id: int) -> Statement:
             },
             idempotency_key=f"funds-statement:{statement.pk}",
         )
+    finished(f"statement:{statement.pk}")
     return statement
 
 

@@ -27,7 +27,7 @@ def monthly_statements() -> int:
     return len(statements.monthly_statements_create())
 
 
-@shared_task(acks_late=True, max_retries=3, default_retry_delay=30)
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
 def render_statement(statement_id: int) -> None:
     from funds import statements
 

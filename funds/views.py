@@ -131,8 +131,9 @@ def statement_request(request: HttpRequest) -> HttpResponse:
 @require_GET
 def statement_download(request: HttpRequest, pk: int) -> HttpResponse:
     statement = _get_statement_for_user(request, pk)
-    if not statement.pdf:
-        raise Http404
+    if not statements.statement_requested(statement):
+        messages.info(request, _("Your statement is being prepared; it appears below when ready."))
+        return redirect("funds:index")
     return files.serve(
         request,
         owner_id=statement.margin_account.client_id,

@@ -25,6 +25,7 @@ from margin.models import (
     VolatilityRegime,
 )
 from portal import files
+from portal.admin import BoundedDateHierarchy
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -248,7 +249,7 @@ class MarginContractAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MarginEvent)
-class MarginEventAdmin(ReadOnlyAdmin):
+class MarginEventAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
     list_display = ("occurred_at", "account", "sequence", "from_level", "to_level", "ratio")
     list_filter = ("to_level",)
     search_fields = ("account__number",)

@@ -8,6 +8,8 @@ class MarginConfig(AppConfig):
     name = "margin"
     verbose_name = _("Margin")
     nav_items = [NavItem("margin:index", _("Margin status"), 20)]
+    # Queued again by the stuck-work sweep when not done in time (portal.background).
+    stuck_work = ["margin.services.liquidation_plans_requeue"]
 
     def ready(self) -> None:
         from disclosures.signals import version_accepted, version_in_force_changed

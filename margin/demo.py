@@ -1,26 +1,28 @@
 """Demo market and margin accounts: 50 A-shares, and clients at every level.
 
-alice (林岚) sits on WATCH just above the warning line with a concentrated ChiNext position, so
-the simulated feed moves her across lines within minutes; bob is comfortably SAFE. Three more
-demo clients (@margin-demo.wangrun.test, apart from the portal's personas) hold accounts at
-WARNING, CALL and LIQUIDATION (one position locked at limit-down),
-so the first start of the risk engine issues a margin call and queues a liquidation plan for
-the risk officer (erin). Idempotent: existing rows are left as they are.
+Each client opened financing eight days ago through the real path (the documents in force accepted
+on the financing page, the gate passed before, eligibility met) at tier 1; the balances and
+positions below stand for the trading since. alice (林岚) sits on WATCH just above the warning
+line with a concentrated ChiNext position, so the simulated feed moves her across lines within
+minutes; bob is comfortably SAFE; payout@ has cash to spare. Three more clients
+(@margin-demo.wangrun.test) hold accounts at WARNING, CALL and LIQUIDATION (one position locked at
+limit-down). The engine's first evaluation is recorded here, as on any engine start, so the margin
+call and the liquidation plan for the risk officers (erin, jack) are there from the first minute.
+Idempotent: existing rows are left as they are.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
-from allauth.account.models import EmailAddress
-from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
-from margin import contracts
-from margin.models import Instrument, MarginAccount, MarginContract, Position
+from margin import selectors, services
+from margin.models import Instrument, MarginAccount, Position
+from portal.demo import back_in_time
 
 # code, Chinese name, English name, price, sector
 INSTRUMENTS = [
@@ -78,31 +80,28 @@ INSTRUMENTS = [
 # Opens the demo at limit-down (-10%), so the liquidation plan has a position it must skip.
 LIMIT_DOWN_AT_START = {"000002.SZ": "6.12"}
 
-# email, name, language, account number, cash, debt, positions (code, quantity)
+FINANCING_OPENED = timedelta(days=8)
+
+# email, cash, debt, positions (code, quantity)
 ACCOUNTS = [
-    # 410,000 of assets on 262,000 owed: 156.49%, WATCH. All in one ChiNext stock (±20% a
-    # day), so one bad day takes her to a margin call.
-    ("alice@demo.wangrun.test", "林岚", "zh-hans", "MA20260001", "8000.00", "262000.00",
-     [("300750.SZ", 1500)]),
+    # 410,000 of assets on 262,000 owed: 156.49% (a little less with the interest since),
+    # WATCH. All in one ChiNext stock (±20% a day), so one bad day takes her to a margin call.
+    ("alice@demo.wangrun.test", "8000.00", "262000.00", [("300750.SZ", 1500)]),
     # 345,150 on 130,000: 265.50%, SAFE.
-    ("bob@demo.wangrun.test", "王博", "en", "MA20260002", "50000.00", "130000.00",
+    ("bob@demo.wangrun.test", "50000.00", "130000.00",
      [("601318.SH", 2000), ("600036.SH", 3000), ("000858.SZ", 500)]),
+    # 448,000 on 60,000: 746.67%, SAFE; 268,000 may be withdrawn above the 300% line.
+    ("payout@demo.wangrun.test", "300000.00", "60000.00", [("600519.SH", 100)]),
     # 139.49%: WARNING.
-    ("warning@margin-demo.wangrun.test", "陈静", "zh-hans", "MA20260003", "5000.00", "138000.00",
+    ("warning@margin-demo.wangrun.test", "5000.00", "138000.00",
      [("002594.SZ", 400), ("600900.SH", 2500)]),
     # 127.56%: CALL.
-    ("call@margin-demo.wangrun.test", "周航", "zh-hans", "MA20260004", "2000.00", "118000.00",
+    ("call@margin-demo.wangrun.test", "2000.00", "118000.00",
      [("300059.SZ", 4000), ("601012.SH", 2800)]),
     # 118.29%: LIQUIDATION, with 万科A locked at limit-down.
-    ("liquidation@margin-demo.wangrun.test", "孙悦", "en", "MA20260005", "1000.00", "98000.00",
+    ("liquidation@margin-demo.wangrun.test", "1000.00", "98000.00",
      [("000002.SZ", 5000), ("600030.SH", 2400), ("601899.SH", 1000)]),
 ]  # fmt: skip
-
-PHONES = {
-    "warning@margin-demo.wangrun.test": "13900000003",
-    "call@margin-demo.wangrun.test": "13900000004",
-    "liquidation@margin-demo.wangrun.test": "13900000005",
-}
 
 
 @transaction.atomic
@@ -121,50 +120,34 @@ def seed() -> list[str]:
             },
         )
     instruments = {i.code: i for i in Instrument.objects.all()}
-    today = timezone.localdate()
-    lines = []
-    for email, name, language, number, cash, debt, positions in ACCOUNTS:
-        client = _client(email, name, language)
-        account, created = MarginAccount.objects.get_or_create(
-            number=number,
-            defaults={"client": client, "cash": Decimal(cash), "debt": Decimal(debt)},
-        )
-        if created:
-            terms = contracts.terms_in_force(1)
-            contract = MarginContract.objects.create(
-                account=account,
-                number=f"RZ-{number}",
-                annual_rate=terms.annual_rate,
-                fee_schedule_version=terms.fee_schedule,
-                terms_version=terms.terms,
-                concentration_limit=terms.concentration,
-                credit_limit=Decimal("1000000.00"),
-                starts_on=today,
-                rollover_on=today + relativedelta(months=6),
-                **terms.lines,
+    for email, cash, debt, positions in ACCOUNTS:
+        client = User.objects.get(email=email)
+        if MarginAccount.objects.filter(client=client).exists():
+            continue
+        with back_in_time(FINANCING_OPENED):
+            services.financing_terms_accept(
+                user=client, ip_address="127.0.0.1", user_agent="Mozilla/5.0 (seed_demo)"
             )
-            contracts.rate_period_open(contract, effective_from=timezone.now())
-            for code, quantity in positions:
-                instrument = instruments[code]
-                Position.objects.create(
-                    account=account,
-                    instrument=instrument,
-                    quantity=quantity,
-                    cost=instrument.previous_close * quantity,
-                )
-        if not email.startswith(("alice", "bob")):
-            lines.append(f"  {'client':<13} {email:<28} {DEMO_PASSWORD}  (margin demo)")
-    return lines
-
-
-def _client(email: str, name: str, language: str) -> User:
-    user, created = User.objects.get_or_create(email=email)
-    if created:
-        user.full_name, user.language = name, language
-        user.phone = PHONES[email]
-        user.set_password(DEMO_PASSWORD)
-        user.save()
-        EmailAddress.objects.update_or_create(
-            user=user, email=email, defaults={"verified": True, "primary": True}
+            account = services.financing_activate(user=client, leverage_tier=1).contract.account
+        for code, quantity in positions:
+            instrument = instruments[code]
+            Position.objects.create(
+                account=account,
+                instrument=instrument,
+                quantity=quantity,
+                cost=instrument.previous_close * quantity,
+            )
+        MarginAccount.objects.filter(pk=account.pk).update(
+            cash=Decimal(cash), debt=Decimal(debt), state_changed_at=timezone.now()
         )
-    return user
+    _first_evaluation()
+    return []
+
+
+def _first_evaluation() -> None:
+    """What every engine start does: value the book and record each level reached, exactly once
+    (calls, restrictions, plans and notices follow from the records)."""
+    engine = selectors.load_from_db()
+    services.margin_transitions_record(
+        engine=engine, result=engine.revalue_all(), occurred_at=timezone.now()
+    )

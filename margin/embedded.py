@@ -9,7 +9,6 @@ pushes. In production the setting is off and ``manage.py run_risk_engine`` runs 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import logging
 import time
@@ -59,24 +58,10 @@ async def _run(stop: asyncio.Event) -> None:
         feed = await asyncio.to_thread(build_feed, settings.MARGIN_FEED)
         runner = RiskRunner(feed=feed, push_interval=settings.MARGIN_PUSH_INTERVAL)
         _state["runner"] = runner
-        sweeps = asyncio.get_running_loop().create_task(_sweep_deadlines(stop))
+        # Margin-call deadlines are swept by beat (portal.embedded runs it in embedded mode).
         await runner.run(stop, tick_interval=settings.MARGIN_TICK_SECONDS)
-        await sweeps
     except Exception:
         logger.exception("The embedded risk engine stopped")
-
-
-async def _sweep_deadlines(stop: asyncio.Event, every: float = 60.0) -> None:
-    """Embedded mode has no Celery beat: sweep margin-call deadlines here instead."""
-    from margin.services import margin_call_deadline_sweep
-
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(RiskRunner._in_thread, margin_call_deadline_sweep)
-        except Exception:
-            logger.exception("Margin-call deadline sweep failed; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
 
 
 def ensure_started() -> None:

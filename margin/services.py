@@ -40,6 +40,7 @@ from margin.rules import Level
 from margin.signals import liquidation_filled
 from notices import services as notices
 from portal import calendars
+from portal.background import finished, queue_once
 
 
 class StaleTransition(Exception):
@@ -607,6 +608,7 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
         },
         idempotency_key=f"margin-plan-executed:{plan.pk}",
     )
+    finished(f"liquidation-plan:{plan.pk}")
     return plan
 
 
@@ -1280,3 +1282,17 @@ def financing_terms_accept(*, user: Any, ip_address: str | None, user_agent: str
             )
         )
     return made
+
+
+def liquidation_plans_requeue(*, before: datetime.datetime) -> int:
+    """Stuck work: plans approved before `before` and still not carried out (the execution is
+    idempotent: a plan no longer APPROVED is left as it is)."""
+    from margin import tasks
+
+    approved = LiquidationPlan.objects.filter(
+        status=LiquidationPlan.Status.APPROVED, decided_at__lt=before
+    ).values_list("pk", flat=True)
+    return sum(
+        queue_once(f"liquidation-plan:{pk}", tasks.execute_liquidation_plan, pk)
+        for pk in approved[:500]
+    )

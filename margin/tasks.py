@@ -5,7 +5,7 @@ from celery import shared_task
 from margin import services
 
 
-@shared_task(acks_late=True, max_retries=5, default_retry_delay=30)
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
 def execute_liquidation_plan(plan_id: int) -> None:
     services.liquidation_plan_execute(plan_id=plan_id)
 

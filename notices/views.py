@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -31,10 +31,11 @@ def _get_notice_for_user(request: AuthenticatedRequest, pk: int) -> Notification
 
 def _back(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
+    # A path on this site only: anything else (a view name, a stray word) goes to the list.
+    if next_url.startswith("/") and url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(next_url)
+        return HttpResponseRedirect(next_url)
     return redirect("notices:list")
 
 

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -24,8 +26,27 @@ def warn_about_provisional_years(request: HttpRequest) -> None:
         messages.warning(request, warning)
 
 
+class BoundedDatesChangeList(ChangeList):
+    """Django's change list turns a date-hierarchy year no calendar has (?x__year=99999999999)
+    into a 500 (an OverflowError where it expects a ValueError): it is a bad filter like any
+    other, answered with the list and "?e=1"."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class BoundedDateHierarchy:
+    """For a ModelAdmin with a ``date_hierarchy``."""
+
+    def get_changelist(self, request, **kwargs):
+        return BoundedDatesChangeList
+
+
 @admin.register(CalendarOverride)
-class CalendarOverrideAdmin(admin.ModelAdmin):
+class CalendarOverrideAdmin(BoundedDateHierarchy, admin.ModelAdmin):
     list_display = ("date", "weekday", "calendar", "kind", "note", "updated_at")
     list_filter = ("calendar", "kind")
     date_hierarchy = "date"

@@ -17,22 +17,26 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from margin.embedded import EmbeddedRiskEngine  # noqa: E402
+from portal.embedded import EmbeddedBeat  # noqa: E402
 from portal.limits import RequestBodyLimit  # noqa: E402
 from portal.middleware import WebSocketOutageMiddleware  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 from portal.sockets import SessionBoundSockets, StrictOriginValidator  # noqa: E402
 
-# EmbeddedRiskEngine starts the risk engine in this process when MARGIN_ENGINE_EMBEDDED is on.
-application = EmbeddedRiskEngine(
-    ProtocolTypeRouter(
-        {
-            "http": RequestBodyLimit(django_asgi_app),
-            "websocket": StrictOriginValidator(
-                # Outside the session and auth middleware: those read the database too.
-                WebSocketOutageMiddleware(
-                    AuthMiddlewareStack(SessionBoundSockets(URLRouter(websocket_urlpatterns)))
-                )
-            ),
-        }
+# In embedded mode the risk engine (MARGIN_ENGINE_EMBEDDED) and Celery's beat schedule
+# (EMBEDDED_BEAT) run in this process, started by these two wrappers.
+application = EmbeddedBeat(
+    EmbeddedRiskEngine(
+        ProtocolTypeRouter(
+            {
+                "http": RequestBodyLimit(django_asgi_app),
+                "websocket": StrictOriginValidator(
+                    # Outside the session and auth middleware: those read the database too.
+                    WebSocketOutageMiddleware(
+                        AuthMiddlewareStack(SessionBoundSockets(URLRouter(websocket_urlpatterns)))
+                    )
+                ),
+            }
+        )
     )
 )

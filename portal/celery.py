@@ -4,6 +4,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
 
-app = Celery("portal")
+# Every task is a PortalTask: loud about failures, never an inline retry storm (portal.background).
+app = Celery("portal", task_cls="portal.background:PortalTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -13,6 +13,8 @@ admin.site.site_title = "旺润 Wangrun"
 # An outage that escapes portal.middleware (a session saved after the database went down)
 # still gets the 503 page.
 handler500 = "portal.middleware.server_error"
+# allauth answers its rate limits through this (allauth.core.internal.ratelimit.respond_429).
+handler429 = "portal.errors.rate_limited"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from portal import files
-from portal.admin import warn_about_provisional_years
+from portal.admin import BoundedDateHierarchy, warn_about_provisional_years
 from support import selectors, services
 from support.models import (
     Attachment,
@@ -362,7 +362,14 @@ class TicketAdmin(admin.ModelAdmin):
 
     def export_download_view(self, request, pk: int, export_pk: int) -> HttpResponse:
         ticket = get_object_or_404(self.get_queryset(request), pk=pk)
-        export = get_object_or_404(ticket.exports, pk=export_pk, ready_at__isnull=False)
+        if not request.user.has_perm("support.export_ticket"):
+            raise Http404  # as portal.files answers anyone without the permission
+        export = get_object_or_404(ticket.exports, pk=export_pk)
+        if not services.ticket_export_requested(export):
+            messages.info(
+                request, gettext("The PDF is being prepared. Refresh this page in a moment.")
+            )
+            return HttpResponseRedirect(reverse("admin:support_ticket_change", args=[ticket.pk]))
         return files.serve(
             request,
             owner_id=None,
@@ -381,7 +388,7 @@ class CannedReplyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(BoundedDateHierarchy, admin.ModelAdmin):
     """Results, read-only: a rating is the client's word."""
 
     list_display = ("ticket", "ticket_type", "rating", "comment", "sent_at", "answered_at")

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -29,10 +28,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.ratelimits import hit
 from audit import services as audit
 from notices import services as notices
 from notices.models import Notification
 from portal import inputs
+from portal.background import finished, queue_once
 from portal.calendars import WorkingCalendar, add_working_time, get_calendar, is_open
 from portal.models import CalendarKind
 from support.models import (
@@ -468,16 +469,38 @@ def ticket_export_request(*, ticket: Ticket, actor: User, audience: str) -> Tick
         audit.record(
             actor=actor, action="support.export_request", obj=ticket, data={"audience": audience}
         )
+    if created or not ticket_export_available(export):
         transaction.on_commit(functools.partial(_queue_export, export.pk))
     return export
 
 
+def ticket_export_available(export: TicketExport) -> bool:
+    name = export.file.name if export.file else None
+    return export.ready_at is not None and bool(name) and export.file.storage.exists(str(name))
+
+
+def ticket_export_requested(export: TicketExport) -> bool:
+    """Someone asked for the file: queue it again if it is missing; True when it can be served."""
+    if ticket_export_available(export):
+        return True
+    _queue_export(export.pk)
+    export.refresh_from_db(fields=["file", "ready_at"])
+    return ticket_export_available(export)
+
+
+def ticket_exports_requeue(*, before: datetime) -> int:
+    """Stuck work: exports asked for before `before` and never rendered."""
+    pending = TicketExport.objects.filter(ready_at__isnull=True, requested_at__lt=before)
+    return sum(_queue_export(pk) for pk in pending.values_list("pk", flat=True)[:500])
+
+
 def ticket_export_render(*, export_id: int) -> TicketExport:
-    """Render one export to PDF and store it (in a worker: it takes a second or more)."""
+    """Render one export to PDF and store it (in a worker: it takes a second or more); again if
+    the stored file went missing."""
     from weasyprint import HTML
 
     export = TicketExport.objects.select_related("ticket", "ticket__client").get(pk=export_id)
-    if export.ready_at is not None:
+    if ticket_export_available(export):
         return export
     ticket = export.ticket
     regulator = export.audience == TicketExport.Audience.REGULATOR
@@ -504,13 +527,14 @@ def ticket_export_render(*, export_id: int) -> TicketExport:
     )
     export.ready_at = timezone.now()
     export.save(update_fields=["file", "ready_at"])
+    finished(f"ticket-export:{export.pk}")
     return export
 
 
-def _queue_export(export_id: int) -> None:
+def _queue_export(export_id: int) -> bool:
     from support.tasks import render_ticket_export
 
-    render_ticket_export.delay(export_id)
+    return queue_once(f"ticket-export:{export_id}", render_ticket_export, export_id)
 
 
 def _history_hash(ticket: Ticket, audience: str) -> str:
@@ -708,9 +732,7 @@ def _check_length(body: str) -> None:
 
 
 def _count_opening(client: User) -> None:
-    key = f"support:open:{client.pk}:{timezone.now():%Y%m%d%H}"
-    cache.add(key, 0, timeout=3600)
-    if cache.incr(key) > OPEN_LIMIT_PER_HOUR:
+    if not hit(f"support:open:{client.pk}", limit=OPEN_LIMIT_PER_HOUR, window=3600):
         raise ValidationError(
             _(
                 "You have opened %(count)d tickets in the last hour. "

@@ -10,9 +10,8 @@ def sla_sweep() -> None:
     services.sla_sweep()
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=3)
-def render_ticket_export(self, export_id: int) -> None:
-    try:
-        services.ticket_export_render(export_id=export_id)
-    except OSError as exc:  # storage trouble: try again shortly
-        raise self.retry(exc=exc, countdown=30) from exc
+@shared_task(
+    acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5
+)
+def render_ticket_export(export_id: int) -> None:
+    services.ticket_export_render(export_id=export_id)

@@ -169,9 +169,10 @@ def ticket_export(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_GET
 def ticket_export_download(request: AuthenticatedRequest, pk: int, export_pk: int) -> HttpResponse:
     ticket = _get_ticket_for_user(request, pk)
-    export = get_object_or_404(
-        ticket.exports, pk=export_pk, audience=TicketExport.Audience.CLIENT, ready_at__isnull=False
-    )
+    export = get_object_or_404(ticket.exports, pk=export_pk, audience=TicketExport.Audience.CLIENT)
+    if not services.ticket_export_requested(export):
+        messages.info(request, _("Your PDF is being prepared. Refresh this page in a moment."))
+        return redirect("support:ticket-detail", pk=ticket.pk)
     return files.serve(
         request,
         owner_id=ticket.client_id,

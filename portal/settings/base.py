@@ -9,6 +9,7 @@ from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from .env import env, env_amount, env_int
+from .services import sqlite
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Local state (SQLite files, uploads, collected static) lives in var/, never in the source tree.
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     # Loads the session and user inside a guard: 503 (not 500) while the database or Redis is down.
     "portal.middleware.ServiceUnavailableMiddleware",
     "portal.middleware.NoStoreMiddleware",
+    "accounts.ratelimits.ServerErrorsDoNotCount",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.RefuseNulMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, so it sees what escapes the views first: an allauth RateLimited becomes a 429 page.
+    "portal.errors.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -88,12 +92,7 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "var" / "db.sqlite3",
-    }
-}
+DATABASES = {"default": sqlite(BASE_DIR / "var" / "db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -115,6 +114,7 @@ LOGIN_REDIRECT_URL = "home"
 
 # --- allauth -------------------------------------------------------------------------------
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"request_login_code": "accounts.forms.RequestLoginCodeForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -235,7 +235,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notices.tasks.redeliver_stuck",
         "schedule": float(NOTICES_SWEEP_SECONDS),
     },
+    # Every app's stuck work: receipts, statements, PDFs, exports, approved liquidations.
+    "portal-requeue-stuck-work": {"task": "portal.tasks.requeue_stuck_work", "schedule": 60.0},
 }
+# Work (a receipt, a statement, an export, ...) not done this long after it was due is queued
+# again by that sweep; its tasks are idempotent, so a slow worker finishing late is harmless.
+BACKGROUND_STUCK_AFTER_SECONDS = env_int("BACKGROUND_STUCK_AFTER_SECONDS", 120)
+# Embedded mode has no beat process: run the schedule above inside the ASGI process instead
+# (portal.embedded; dev turns it on).
+EMBEDDED_BEAT = False
 
 # --- disclosures: versions take effect, and reminders go out, on this sweep ----------------
 CELERY_BEAT_SCHEDULE["disclosures-effective-dates"] = {
@@ -260,7 +268,8 @@ SMS_SENDER = env("SMS_SENDER", "旺润")
 # Error reports (DEBUG pages, mailed reports) hide posted sign-in codes and tokens too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsReporterFilter"
 
-# The public origin, used in links inside notices that are not sent from a request.
+# The public origin, used in links inside emails, SMS and notices (never built from a request).
+# `make run` sets it from HOST and PORT; production requires it (production.py).
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
@@ -277,7 +286,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # Every PDF would print seven progress lines: keep the console for what matters.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- accounts: phone sign-in and onboarding (issue 3) ---------------------------------------

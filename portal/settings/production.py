@@ -1,7 +1,10 @@
 """Production: every secret and URL comes from the environment; a missing one stops the process."""
 
+from urllib.parse import urlsplit
+
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from django.http.request import validate_host
 
 from .base import *  # noqa: F403
 from .env import env, env_bool, env_int, env_list, env_url
@@ -30,6 +33,20 @@ if len(BLIND_INDEX_KEY) < 32:
     )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS]
+# Every link in an email, SMS or notice starts here: a wrong one sends clients nowhere, so there is
+# no default, no loopback, and it must be a host this portal answers to, over https.
+PORTAL_BASE_URL = env_url("PORTAL_BASE_URL", ("https",))
+_base_host = (urlsplit(PORTAL_BASE_URL).hostname or "").lower()
+if _base_host in {"localhost", "0.0.0.0", "::", "::1"} or _base_host.startswith("127."):  # noqa: S104
+    raise ImproperlyConfigured(
+        "Environment variable PORTAL_BASE_URL is malformed: it must be the portal's public "
+        f"address, not a loopback one ({PORTAL_BASE_URL!r})."
+    )
+if not validate_host(_base_host, ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        f"Environment variable PORTAL_BASE_URL is malformed: its host {_base_host!r} is not in "
+        "ALLOWED_HOSTS, so its links would be refused."
+    )
 
 DATABASES = {"default": database(env_url("DATABASE_URL", ("postgres", "postgresql", "postgis")))}
 REDIS_URL = env_url("REDIS_URL", ("redis", "rediss"))

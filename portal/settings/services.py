@@ -2,6 +2,35 @@
 
 import dj_database_url
 
+# How long a connection waits for another's write to finish before giving up, in seconds. The
+# embedded risk engine writes every second in transactions of a few milliseconds, so a request
+# waits at most that long; the limit only matters if something holds the lock far too long.
+SQLITE_BUSY_TIMEOUT = 20
+
+
+def sqlite(path) -> dict:
+    """SQLite as a real embedded database (``make run``, the embedded test run).
+
+    WAL lets readers and the one writer proceed side by side; ``synchronous=NORMAL`` is the
+    durable-enough setting WAL is designed for. Transactions start IMMEDIATE, taking the write
+    lock at BEGIN: a DEFERRED transaction that reads and then writes cannot wait for the lock
+    (SQLite answers "database is locked" at once, whatever the busy timeout), which is what a
+    request writing while the engine writes ran into.
+    """
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "OPTIONS": {
+            "timeout": SQLITE_BUSY_TIMEOUT,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}"
+            ),
+        },
+    }
+
 
 def database(url: str) -> dict:
     return dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))

@@ -4,7 +4,7 @@ import os
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR
-from .services import database, redis_cache, redis_channel_layer
+from .services import database, redis_cache, redis_channel_layer, sqlite
 
 SECRET_KEY = "test-only-key-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -26,12 +26,12 @@ if DATABASE_URL:
     DATABASES = {"default": database(DATABASE_URL)}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "var" / "test.sqlite3",  # the test database itself is in memory
-        }
-    }
+    # The embedded database as `make run` has it, on a file: Django's default in-memory test
+    # database shares one cache between threads and answers "table is locked" instead of waiting,
+    # so the engine, a live server and concurrent clients could not run against it as they do in
+    # embedded mode. One file per test process, so two runs in one checkout do not collide.
+    DATABASES = {"default": sqlite(BASE_DIR / "var" / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 
 if REDIS_URL:
     # A separate key space per run so a developer's running portal is not disturbed.

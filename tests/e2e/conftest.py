@@ -110,6 +110,30 @@ def page(browser, live_portal):
     context.close()
 
 
+def seed_demo() -> None:
+    """`seed_demo`'s data, loaded from another thread: Playwright keeps an event loop on this
+    one, where the demo's in-app pushes (async_to_sync) would refuse to run."""
+    from django.db import connection
+
+    from portal import demo
+
+    failure: list[BaseException] = []
+
+    def seed() -> None:
+        try:
+            demo.seed()
+        except BaseException as exc:  # handed to the test below
+            failure.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=seed)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -16,7 +16,7 @@ from tests.disclosures import factories
 from tests.e2e.conftest import screenshot
 from tests.factories import PASSWORD
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.journey]
 
 
 def totp_code() -> str:

@@ -11,7 +11,7 @@ from tests.e2e.test_gate_journey import sign_in
 from tests.education import factories as education
 from tests.margin.factories import eligible_client
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.journey]
 
 
 def test_a_client_opens_financing_from_the_open_page(page, live_portal, settings):

@@ -15,7 +15,7 @@ from tests.factories import PASSWORD
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.services,
+    pytest.mark.journey,
     # The deposit, the withdrawal and the statement of their month: all in November 2026, the
     # clock ticking (a live server and a browser wait on it).
     pytest.mark.time_machine(datetime(2026, 11, 26, 10, tzinfo=ZoneInfo("Asia/Shanghai"))),

@@ -15,7 +15,7 @@ from tests.e2e.conftest import screenshot
 from tests.education import factories
 from tests.factories import PASSWORD
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.journey]
 
 MIN_SECONDS = 4
 

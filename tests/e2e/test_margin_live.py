@@ -8,9 +8,9 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
 
-# On PostgreSQL: the engine writes from its own thread while the browser signs in, which the
-# test run's shared-cache in-memory SQLite answers with "table is locked" instead of waiting.
-pytestmark = [pytest.mark.e2e, pytest.mark.services]
+# The engine writes from its own thread while the browser signs in: PostgreSQL, or SQLite on a file
+# in WAL mode, as `make run` has it (`make test` runs this on both).
+pytestmark = [pytest.mark.e2e, pytest.mark.journey]
 
 
 @pytest.fixture
@@ -18,15 +18,12 @@ def embedded_engine(settings, live_portal):
     """The ASGI process runs the risk engine on a feed this test drives (margin.embedded)."""
     from django.apps import apps
 
-    from accounts import demo as accounts_demo
     from accounts.roles import sync_roles
-    from disclosures import demo as disclosures_demo
-    from margin import demo, embedded
+    from margin import embedded
+    from tests.e2e.conftest import seed_demo
 
     sync_roles(apps)  # the staff roles the migrations made, whatever an earlier flush left
-    accounts_demo.seed()
-    disclosures_demo.seed()  # contracts are signed at the fee schedule's rates
-    demo.seed()
+    seed_demo()
     while embedded.manual_feed.poll() is not None:
         pass
     settings.MARGIN_ENGINE_EMBEDDED = True
@@ -34,6 +31,22 @@ def embedded_engine(settings, live_portal):
     settings.MARGIN_TICK_SECONDS = 0.2
     yield embedded.manual_feed
     embedded.stop()
+
+
+def alice_at(price: str) -> dict[str, str]:
+    """alice's ratio and the deposit that cures a call, as the page should show them, with her
+    CATL (1,500 shares) at `price`: from her account as seeded (a day's interest included)."""
+    from decimal import Decimal
+
+    from margin import rules
+    from margin.models import MarginAccount
+
+    account = MarginAccount.objects.get(client__email="alice@demo.wangrun.test")
+    value = 1500 * Decimal(price)
+    assets = account.cash + value
+    ratio = rules.maintenance_ratio(assets=assets, liabilities=account.liabilities)
+    cure = rules.cure(assets=assets, liabilities=account.liabilities, market_value=value)
+    return {"ratio": f"{ratio * 100:.2f}%", "deposit": f"¥{cure.deposit:,.2f}"}
 
 
 def wait_for(predicate, timeout=10):
@@ -57,24 +70,24 @@ def test_alices_dashboard_follows_the_price_into_a_margin_call(page, embedded_en
     page.locator("main form button[type=submit]").click()
     page.goto("/margin/")
     expect(page.locator("[data-testid=margin-connection]")).to_have_text("实时")
-    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("156.49%")
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text(alice_at("268.00")["ratio"])
     expect(page.locator("[data-testid=margin-level]")).to_have_text("关注")
     expect(page.locator("[data-testid=margin-banner]")).to_be_hidden()
     screenshot(page, "margin-01-watch")
 
     embedded_engine.put({"300750.SZ": "262.00"}, at=timezone.now())
-    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("153.05%")
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text(alice_at("262.00")["ratio"])
     expect(page.locator("[data-testid=price-300750\\.SZ]")).to_have_text("¥262.00")
 
     bell = page.locator("#notice-unread")
     unread_before = int(bell.get_attribute("data-count"))
-    embedded_engine.put({"300750.SZ": "220.00"}, at=timezone.now())  # 129.01%
+    embedded_engine.put({"300750.SZ": "220.00"}, at=timezone.now())  # about 129%: a call
     expect(page.locator("[data-testid=margin-level]")).to_have_text("追加保证金")
-    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("129.01%")
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text(alice_at("220.00")["ratio"])
     banner = page.locator("[data-testid=margin-banner]")
     expect(banner).to_be_visible()
     expect(page.locator("[data-testid=margin-countdown]")).not_to_be_empty()
-    expect(page.locator("[data-testid=margin-cure]")).to_contain_text("¥55,000.00")
+    expect(page.locator("[data-testid=margin-cure]")).to_contain_text(alice_at("220.00")["deposit"])
     expect(bell).to_have_attribute("data-count", str(unread_before + 1))
     expect(page.locator("#toast-region")).to_contain_text("追加保证金")
     screenshot(page, "margin-02-call")
@@ -113,7 +126,9 @@ def test_without_a_socket_the_page_polls_and_still_follows_the_price(page, embed
     page.locator("main form button[type=submit]").click()
     page.goto("/margin/")
     expect(page.locator("[data-testid=margin-connection]")).to_contain_text("5 秒")
-    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("156.49%")
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text(alice_at("268.00")["ratio"])
     embedded_engine.put({"300750.SZ": "262.00"}, at=timezone.now())
-    expect(page.locator("[data-testid=margin-ratio]")).to_have_text("153.05%", timeout=15_000)
+    expect(page.locator("[data-testid=margin-ratio]")).to_have_text(
+        alice_at("262.00")["ratio"], timeout=15_000
+    )
     screenshot(page, "margin-04-polling")

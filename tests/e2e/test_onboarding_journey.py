@@ -12,7 +12,7 @@ from tests.e2e.conftest import screenshot
 from tests.e2e.test_account_journey import totp_code
 from tests.factories import PASSWORD, UserFactory
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.journey]
 
 
 @pytest.fixture(autouse=True)

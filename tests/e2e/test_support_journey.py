@@ -12,7 +12,7 @@ from tests.e2e.test_account_journey import totp_code
 from tests.factories import PASSWORD
 from tests.support.conftest import roles_and_policies  # noqa: F401 (a fixture, used below)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("roles_and_policies")]
+pytestmark = [pytest.mark.e2e, pytest.mark.journey, pytest.mark.usefixtures("roles_and_policies")]
 
 
 def sign_in(page, email: str) -> None:

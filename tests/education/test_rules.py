@@ -102,3 +102,26 @@ def test_a_client_with_a_contract_sees_its_own_lines_rate_and_account(gate_world
     assert mine.leverage_tier == 2 and mine.example_own
     # (10,000 + 210,000) / 100,000 = 220%; after 20%: (10,000 + 168,000) / 100,000 = 178%.
     assert (mine.ratio_before, mine.ratio_after) == ("220%", "178%")
+
+
+def test_a_higher_tier_on_an_existing_contract_keeps_its_lines_and_takes_the_tiers_rate(
+    gate_world,
+):
+    from margin.models import MarginAccount, MarginContract
+
+    user = factories.client()
+    account = MarginAccount.objects.create(client=user, number="MA-EDU-2", debt=Decimal("1.00"))
+    MarginContract.objects.create(
+        account=account,
+        number="MC-EDU-2",
+        annual_rate=Decimal("0.078000"),
+        leverage_tier=1,
+        call_line=Decimal("1.3500"),
+        warning_line=Decimal("1.5500"),
+        credit_limit=Decimal("100000.00"),
+        starts_on=date(2026, 6, 1),
+        rollover_on=date(2026, 12, 1),
+    )
+    tier2 = figures.client_figures(user, tier=2)
+    assert (tier2.source, tier2.contract_number, tier2.leverage_tier) == ("tier", "MC-EDU-2", 2)
+    assert (tier2.call_line, tier2.warning_line, tier2.annual_rate) == ("135%", "155%", "8.35%")

@@ -7,8 +7,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from margin import demo
-from margin.models import MarginAccount
 from tests.margin.conftest import make_account
 
 pytestmark = pytest.mark.django_db
@@ -76,30 +74,6 @@ def test_the_page_reads_in_english_too(client, client_bob):
     client.force_login(client_bob)
     page = client.get(reverse("margin:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Prices can fall" in page
-
-
-def test_demo_data_spans_every_level_and_is_idempotent(db):
-    from accounts import demo as accounts_demo
-    from disclosures import demo as disclosures_demo
-    from margin import rules
-
-    accounts_demo.seed()
-    disclosures_demo.seed()  # contracts are signed at the fee schedule's rates
-    demo.seed()
-    demo.seed()
-    assert MarginAccount.objects.count() == len(demo.ACCOUNTS)
-    levels = set()
-    for account in MarginAccount.objects.all():
-        holdings = [
-            (p.quantity, p.instrument.price) for p in account.positions.select_related("instrument")
-        ]
-        ratio = rules.maintenance_ratio(
-            assets=rules.total_assets(cash=account.cash, holdings=holdings),
-            liabilities=account.liabilities,
-        )
-        levels.add(rules.level_for(ratio))
-    assert levels == set(rules.Level)
-    assert MarginAccount.objects.get(client__email="alice@demo.wangrun.test").debt == D("262000.00")
 
 
 def test_withdrawable_cash_keeps_the_ratio_at_300_percent_and_is_nil_while_restricted(client_alice):

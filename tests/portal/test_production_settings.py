@@ -17,6 +17,7 @@ GOOD = {
     "ALLOWED_HOSTS": "portal.wangrun.example",
     "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "BLIND_INDEX_KEY": "k3v9-blind-index-key-for-the-deploy-check-0001",
+    "PORTAL_BASE_URL": "https://portal.wangrun.example",
 }
 
 
@@ -58,6 +59,7 @@ def test_check_deploy_reports_no_issue_when_everything_is_set():
         "ALLOWED_HOSTS",
         "FIELD_ENCRYPTION_KEY",
         "BLIND_INDEX_KEY",
+        "PORTAL_BASE_URL",
     ],
 )
 def test_a_missing_variable_stops_start_up_naming_it(variable):
@@ -74,6 +76,11 @@ def test_a_missing_variable_stops_start_up_naming_it(variable):
         ("SECRET_KEY", "short"),
         ("FIELD_ENCRYPTION_KEY", "not-a-fernet-key"),
         ("BLIND_INDEX_KEY", "short"),
+        # Links in notices: never loopback, never plain http, only a host the portal serves.
+        ("PORTAL_BASE_URL", "http://127.0.0.1:8000"),
+        ("PORTAL_BASE_URL", "https://localhost"),
+        ("PORTAL_BASE_URL", "http://portal.wangrun.example"),
+        ("PORTAL_BASE_URL", "https://elsewhere.example"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(variable, value):
@@ -81,3 +88,14 @@ def test_a_malformed_variable_stops_start_up_naming_it(variable, value):
     assert result.returncode != 0
     assert f"Environment variable {variable}" in result.stderr
     assert "malformed" in result.stderr or "must be" in result.stderr
+
+
+def test_production_links_start_at_the_configured_address():
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.PORTAL_BASE_URL)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "https://portal.wangrun.example"

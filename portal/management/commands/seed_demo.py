@@ -1,27 +1,14 @@
-from importlib import import_module
-
-from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.test.utils import override_settings
 
 from accounts import demo as accounts_demo
 from notices.models import Notification
-
-
-def demo_modules():
-    """Each project app may ship `<app>/demo.py` with `seed() -> list[str]`; run in app order."""
-    for app_config in apps.get_app_configs():
-        try:
-            yield import_module(f"{app_config.name}.demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app_config.name}.demo":
-                raise
+from portal import demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo clients, staff and data. Safe to run again."
+    help = "Load the demo clients, staff and data (README: who is who). Safe to run again."
 
     def handle(self, *args, **options):
         # The demo logins share one published password and a printed TOTP secret: they must
@@ -32,7 +19,6 @@ class Command(BaseCommand):
                 "seed_demo creates demo logins with a published password and only runs with the "
                 "development settings (make run, DEBUG on)."
             )
-        lines: list[str] = []
         before = Notification.objects.count()
         # The demo's own notices are delivered to memory, not printed: they stay readable in the
         # portal and in admin (the outbox), and the console keeps the URL and logins in view.
@@ -40,12 +26,11 @@ class Command(BaseCommand):
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
             SMS_BACKEND="notices.sms.LocmemSmsBackend",
         )
-        with quiet, transaction.atomic():
-            for module in demo_modules():
-                lines.extend(module.seed() or [])
+        with quiet:
+            lines = demo.seed()
         written = Notification.objects.count() - before
         self.stdout.write(f"Demo data loaded; {written} demo notices are in the outbox (admin).")
-        self.stdout.write("Demo logins (role, email, password):")
+        self.stdout.write(f"Demo logins (password {accounts_demo.DEMO_PASSWORD} for everyone):")
         for line in lines:
             self.stdout.write(line)
         self.stdout.write(
