@@ -68,19 +68,20 @@ def _large_withdrawal() -> None:
 
 
 def _statement(day: datetime.date) -> None:
-    # 陈静, at WARNING, pays in to get away from the call line (alice stays where the live
-    # dashboard's walk-through expects her).
+    # 陈静, at WARNING (about 140%), pays in 8,000 to get further from the call line: about 146%,
+    # still WARNING, so the demo shows every level (alice stays where the live dashboard's
+    # walk-through expects her).
     warned = MarginAccount.objects.filter(client__email="warning@margin-demo.wangrun.test").first()
     if warned is None or CustodianStatement.objects.exists():
         return
     bob = MarginAccount.objects.filter(client__email="bob@demo.wangrun.test").first()
     reference = services.deposit_reference_for(warned).reference
     opening = ledger.balance(ledger.house_account(Kind.CUSTODIAN), until=day)
-    closing = opening + Decimal("20000.00") + Decimal("8888.00")
+    closing = opening + Decimal("8000.00") + Decimal("8888.00")
     rows = [
         "value_date,bank_reference,type,amount,counterparty_name,counterparty_account,memo",
         f"{day},OPEN-{day},OPENING,{opening},,,",
-        f"{day},DEMO{day:%Y%m%d}001,CREDIT,20000.00,陈静,6222600110022334455,入金 {reference}",
+        f"{day},DEMO{day:%Y%m%d}001,CREDIT,8000.00,陈静,6222600110022334455,入金 {reference}",
         f"{day},DEMO{day:%Y%m%d}002,CREDIT,8888.00,张三,6228480011223344556,保证金",
     ]
     if bob is not None:  # enough that bob, above 300% afterwards, may withdraw some

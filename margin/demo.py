@@ -140,13 +140,13 @@ def seed() -> list[str]:
         MarginAccount.objects.filter(pk=account.pk).update(
             cash=Decimal(cash), debt=Decimal(debt), state_changed_at=timezone.now()
         )
-    _first_evaluation()
     return []
 
 
-def _first_evaluation() -> None:
+def first_evaluation() -> None:
     """What every engine start does: value the book and record each level reached, exactly once
-    (calls, restrictions, plans and notices follow from the records)."""
+    (calls, restrictions, plans and notices follow from the records). Run again once funds has
+    moved money, as the engine's next start would, so that a later seed finds nothing to do."""
     engine = selectors.load_from_db()
     services.margin_transitions_record(
         engine=engine, result=engine.revalue_all(), occurred_at=timezone.now()

@@ -38,7 +38,11 @@ def seed() -> list[str]:
     disclosures.seed_documents()
     lines += education.seed()
     lines += margin.seed()
+    # The engine's first start values the book and records the levels (calls, plans, notices);
+    # its next start sees what funds' deposits changed since, as a running engine would.
+    margin.first_evaluation()
     lines += funds.seed()
+    margin.first_evaluation()
     lines += support.seed()
     lines += disclosures.seed_fee_change()
     return lines

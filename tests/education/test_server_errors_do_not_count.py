@@ -24,8 +24,16 @@ def post_confirmation(client, reading, password=PASSWORD):
     )
 
 
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        # An outage-shaped error is answered 503 "temporarily unavailable" (portal.middleware).
+        (OperationalError("database is locked"), 503),
+        (RuntimeError("a bug"), 500),
+    ],
+)
 def test_attempts_answered_with_a_server_error_do_not_count_against_the_limit(
-    gate_world, monkeypatch
+    gate_world, monkeypatch, error, status
 ):
     user = factories.client()
     factories.pass_quiz(user)
@@ -34,12 +42,12 @@ def test_attempts_answered_with_a_server_error_do_not_count_against_the_limit(
     client.force_login(user)
     real_create = GateConfirmation.objects.create
 
-    def locked(**kwargs):
-        raise OperationalError("database is locked")
+    def failing(**kwargs):
+        raise error
 
-    monkeypatch.setattr(GateConfirmation.objects, "create", locked)
+    monkeypatch.setattr(GateConfirmation.objects, "create", failing)
     for _ in range(services.REAUTH_ATTEMPTS + 2):
-        assert post_confirmation(client, reading).status_code == 500
+        assert post_confirmation(client, reading).status_code == status
     monkeypatch.setattr(GateConfirmation.objects, "create", real_create)
 
     response = post_confirmation(client, reading)

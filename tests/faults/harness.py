@@ -312,7 +312,9 @@ class Portal:
             "SECRET_KEY": "faults-only-" + "k" * 60,
             "FIELD_ENCRYPTION_KEY": "ZmF1bHRzLW9ubHktZmVybmV0LWtleS0wMTIzNDU2Nzg=",
             "BLIND_INDEX_KEY": "faults-only-blind-index-key-0123456789",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Served on loopback; links in the notices name the public address, as in production.
+            "ALLOWED_HOSTS": f"127.0.0.1,localhost,portal.{MAIL_DOMAIN}",
+            "PORTAL_BASE_URL": f"https://portal.{MAIL_DOMAIN}",
             "DATABASE_URL": pg.url,
             "REDIS_URL": redis.url,
             "EMAIL_HOST": "127.0.0.1",
