@@ -87,16 +87,15 @@ def pytest_collection_modifyitems(config, items):
         if "services" in item.keywords and not SERVICES_AVAILABLE:
             item.add_marker(skip)
     if config.getoption("--at"):
-        # The fault tests kill and restart real worker, database and Redis processes, which keep
-        # the wall clock while this process travels: a lease written by one and read by the other
-        # would be minutes or months off. They run on the wall clock only (make test, CI).
-        moved = [item for item in items if "faults" in item.keywords]
+        # Tests marked wallclock run real processes (a Celery worker killed and restarted, a
+        # database stopped, a child pytest on SQLite) that keep the wall clock while this process
+        # travels: a lease written by one and read by the other would be months off. They run on
+        # the wall clock only (make test, CI's first session).
+        moved = [item for item in items if "wallclock" in item.keywords]
         if moved:
             config.hook.pytest_deselected(items=moved)
-            items[:] = [item for item in items if "faults" not in item.keywords]
-            print(
-                f"\n--at: {len(moved)} fault tests deselected (real processes keep the wall clock)"
-            )
+            items[:] = [item for item in items if "wallclock" not in item.keywords]
+            print(f"\n--at: {len(moved)} wallclock tests deselected (processes on real time)")
     # Browser tests last: Playwright's sync API keeps an event loop on the main thread for the rest
     # of the session, and code under test that calls async_to_sync there would then refuse to run.
     items.sort(key=lambda item: "e2e" in item.keywords)

@@ -46,6 +46,7 @@ def on_sqlite() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
 
 
+@pytest.mark.wallclock  # the child process runs on the real clock, whatever --at says
 @pytest.mark.skipif(on_sqlite(), reason="runs in-process below")
 def test_on_sqlite_in_a_child_process_when_the_suite_runs_on_postgresql():
     env = {
