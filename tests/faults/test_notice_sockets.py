@@ -13,7 +13,12 @@ from websockets.asyncio.client import connect
 
 from tests.faults.conftest import FIGURES
 
-pytestmark = [pytest.mark.services, pytest.mark.faults, pytest.mark.wallclock, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.faults,
+    pytest.mark.wallclock,
+    pytest.mark.django_db,
+]
 
 SOCKETS = 10
 HOLD_SECONDS = 60

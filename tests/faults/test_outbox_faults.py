@@ -20,7 +20,12 @@ from tests.faults import harness
 from tests.faults.conftest import FIGURES
 
 # django_db: the suite's test database must exist, its schema is copied to the throw-away one.
-pytestmark = [pytest.mark.services, pytest.mark.faults, pytest.mark.wallclock, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.faults,
+    pytest.mark.wallclock,
+    pytest.mark.django_db,
+]
 
 # One alert a user, by email and SMS: 200 notices, and a phone that gets two texts got a double.
 USERS, ALERTS = 100, 1
