@@ -160,10 +160,6 @@ def financing_activate(
 
     A second submit while a contract is active writes nothing and returns it (created=False).
     """
-    from django.urls import reverse
-
-    from accounts import selectors as accounts
-    from disclosures import selectors as disclosures
     from education import gate
 
     client = _lock_client(user)
@@ -171,6 +167,24 @@ def financing_activate(
     if existing is not None:
         return Activation(existing, created=False)
     _refuse_if_frozen(client)
+    _refuse_unless_eligible(client)
+    _refuse_unless_terms_accepted(client)
+    confirmation = _require_gate(client, action=gate.FINANCING)
+    terms = tier_terms(leverage_tier)
+    if leverage_tier > 1:
+        _require_gate(client, action=gate.TIER_INCREASE, tier=leverage_tier)
+    contract_terms = _contract_terms_in_force(leverage_tier)
+    initial = _initial_margin_in_force()
+    limit = _credit_limit(client, terms, credit_limit)
+    contract = _contract_open(client, terms, contract_terms, initial=initial, limit=limit)
+    _activation_record(contract, terms, contract_terms, confirmation)
+    return Activation(contract, created=True)
+
+
+def _refuse_unless_eligible(client: Any) -> None:
+    from django.urls import reverse
+
+    from accounts import selectors as accounts
 
     eligibility = accounts.margin_eligibility(client)
     if not eligibility.eligible:
@@ -181,6 +195,13 @@ def financing_activate(
             % {"reasons": "; ".join(str(c.reason) for c in unmet)},
             unmet[0].url if unmet else reverse("onboarding:index"),
         )
+
+
+def _refuse_unless_terms_accepted(client: Any) -> None:
+    from django.urls import reverse
+
+    from disclosures import selectors as disclosures
+
     if not disclosures.may_open_financing(client):
         raise FinancingRefused(
             "terms",
@@ -190,21 +211,23 @@ def financing_activate(
             ),
             reverse("margin:open") + "#terms",
         )
-    confirmation = _require_gate(client, action=gate.FINANCING)
-    terms = tier_terms(leverage_tier)
-    if leverage_tier > 1:
-        _require_gate(client, action=gate.TIER_INCREASE, tier=leverage_tier)
+
+
+def _contract_terms_in_force(leverage_tier: int) -> contracts.TermsInForce:
     try:
-        contract_terms = contracts.terms_in_force(leverage_tier)
+        return contracts.terms_in_force(leverage_tier)
     except contracts.TermsMissing as exc:
         raise FinancingRefused(
             "terms", _("The margin contract in force does not state its lines."), ""
         ) from exc
-    line_values = contract_terms.lines
-    initial = _initial_margin_in_force()
+
+
+def _credit_limit(client: Any, terms: TierTerms, requested: Decimal | None) -> Decimal:
+    """The requested limit (or the most the tier allows), refused above that most."""
+    from django.urls import reverse
 
     ceiling = _max_credit(client, terms.cap)
-    limit = ceiling if credit_limit is None else Decimal(credit_limit).quantize(rules.FEN)
+    limit = ceiling if requested is None else Decimal(requested).quantize(rules.FEN)
     if ceiling <= 0:
         raise FinancingRefused(
             "credit",
@@ -215,13 +238,25 @@ def financing_activate(
         raise FinancingRefused(
             "credit",
             _("The credit limit must be more than 0 and at most CNY %(max)s at tier %(tier)s.")
-            % {"max": f"{ceiling:,.2f}", "tier": leverage_tier},
+            % {"max": f"{ceiling:,.2f}", "tier": terms.tier},
             reverse("margin:open"),
         )
+    return limit
 
+
+def _contract_open(
+    client: Any,
+    terms: TierTerms,
+    contract_terms: contracts.TermsInForce,
+    *,
+    initial: Decimal,
+    limit: Decimal,
+) -> MarginContract:
+    """The client's account (opened on first use) and a new contract on the terms in force."""
     account = MarginAccount.objects.filter(client=client).order_by("number").first()
     if account is None:
         account = MarginAccount.objects.create(client=client, number=f"MA{client.pk:010d}")
+    line_values = contract_terms.lines
     starts_on = timezone.localdate()
     contract = MarginContract(
         account=account,
@@ -232,7 +267,7 @@ def financing_activate(
         liquidation_line=line_values["liquidation_line"],
         concentration_limit=contract_terms.concentration,
         annual_rate=terms.annual_rate,
-        leverage_tier=leverage_tier,
+        leverage_tier=terms.tier,
         initial_margin_ratio=initial,
         credit_limit=limit,
         starts_on=starts_on,
@@ -244,21 +279,32 @@ def financing_activate(
     contract.save()
     contracts.rate_period_open(contract, effective_from=timezone.now())
     _touch(account.pk)
+    return contract
+
+
+def _activation_record(
+    contract: MarginContract,
+    terms: TierTerms,
+    contract_terms: contracts.TermsInForce,
+    confirmation: Any,
+) -> None:
+    """The audit entry (with the gate evidence that allowed it) and the client's notice."""
+    client = contract.account.client
     audit.record(
         actor=client,
         action="margin.financing_activate",
         obj=contract,
         data={
-            "account": account.number,
-            "leverage_tier": leverage_tier,
+            "account": contract.account.number,
+            "leverage_tier": contract.leverage_tier,
             "annual_rate": str(terms.annual_rate),
             "rate_reference": terms.rate_reference,
             "cap": str(terms.cap),
             "cap_reference": terms.cap_reference,
             "regime_cap": str(terms.regime_cap),
             "lines_reference": contract_terms.lines_reference,
-            "credit_limit": str(limit),
-            "initial_margin_ratio": str(initial),
+            "credit_limit": str(contract.credit_limit),
+            "initial_margin_ratio": str(contract.initial_margin_ratio),
             "gate_confirmation": confirmation.pk if confirmation else None,
             "evidence_hash": confirmation.evidence_hash if confirmation else "",
         },
@@ -269,7 +315,6 @@ def financing_activate(
         context=_contract_context(contract),
         idempotency_key=f"margin_financing_opened:{contract.pk}",
     )
-    return Activation(contract, created=True)
 
 
 @transaction.atomic
