@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import idcard, screening, suitability, uploads
-from accounts.kyc_models import CaseDecisionReason
 from accounts.models import (
     Consent,
     KycCase,
@@ -23,6 +22,7 @@ from accounts.models import (
     SuitabilityContest,
     User,
 )
+from accounts.models.kyc import CaseDecisionReason
 from accounts.signals import suitability_changed, suitability_contested
 from audit import record as audit_record
 from notices import services as notices
