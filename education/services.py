@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from accounts import selectors as accounts
 from disclosures import selectors as disclosures
-from disclosures.models import DocumentKind, DocumentVersion
+from disclosures.kinds import DocumentKind
 from education import figures, products, rules, selectors
 from education.models import (
     Course,
@@ -46,6 +46,7 @@ from portal.background import finished, queue_once
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from disclosures.models import DocumentVersion
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from disclosures.models import Basis
+from disclosures.kinds import Basis
 from funds import ledger
 from funds.amounts import SHANGHAI, ZERO
 from funds.ledger import Kind

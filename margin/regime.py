@@ -86,7 +86,7 @@ def _propose_tighter_lines(row: VolatilityRegime, officer: Any):
     approve with a second person and schedule; nothing applies to a client before then."""
     from disclosures import selectors as disclosures_selectors
     from disclosures import services as disclosures_services
-    from disclosures.models import DocumentKind
+    from disclosures.kinds import DocumentKind
 
     step = Decimal(settings.MARGIN_REGIME_LINE_RAISE.get(row.regime, "0"))
     current = disclosures_selectors.latest_version(DocumentKind.MARGIN_CONTRACT)

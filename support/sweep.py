@@ -16,9 +16,7 @@ from django.utils import timezone, translation
 
 from audit import services as audit
 from notices import services as notices
-from notices.models import Notification
-from portal.calendars import WorkingCalendar, add_working_time, get_calendar, is_open
-from portal.models import CalendarKind
+from portal.calendars import CalendarKind, WorkingCalendar, add_working_time, get_calendar, is_open
 from support.clocks import CLOCK_NAMES
 from support.models import (
     COMPLIANCE_TYPES,
@@ -144,11 +142,8 @@ def _threshold_notices(clock: SlaClock, percent: int, now: datetime, staff: _Esc
             key=key,
             context={**context, "clock_name": clock_name},
             idempotency_key=f"support:sla:{ticket.pk}:{clock.pk}:{percent}:{user.pk}",
+            not_before=deliver_at,
         )
-        if deliver_at is not None:
-            Notification.objects.filter(
-                pk__in=[row.pk for row in rows], status=Notification.Status.PENDING, attempts=0
-            ).update(next_attempt_at=deliver_at)
         sent += len(rows)
     return sent
 

@@ -1,5 +1,6 @@
 """Opening financing and raising the leverage tier: the gate, the disclosures accepted, the
-eligibility and the volatility regime's cap are all enforced inside the action. One test per refusal, then the happy path, idempotency and ownership."""
+eligibility and the volatility regime's cap are all enforced inside the action. One test per
+refusal, then the happy path, idempotency and ownership."""
 
 from datetime import timedelta
 from decimal import Decimal as D
