@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import audit
+from accounts.security_alerts import security_alert
 from funds import ledger
 from funds.amounts import FEN, ZERO, _yuan
 from funds.ledger import Kind
@@ -73,7 +74,7 @@ def bank_account_add(
     )
     # Where money can go is a security matter: the client hears of it on every channel at once,
     # so a taken-over session cannot quietly add a payout account.
-    notices.security_alert(user=client, event="bank_account_added", key=str(bank.pk))
+    security_alert(user=client, event="bank_account_added", key=str(bank.pk))
     return bank
 
 

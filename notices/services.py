@@ -144,25 +144,6 @@ def enqueue(
     return rows
 
 
-def security_alert(
-    *, user: User, event: str, key: str, ip: str | None = None
-) -> list[Notification]:
-    """Tell a client, on every channel, that something changed in how their account is protected
-    (`event` as in templates/emails/_security_event.txt); `key` makes the event's notice unique."""
-    context: dict[str, Any] = {
-        "event": event,
-        "when": timezone.localtime().strftime("%Y-%m-%d %H:%M (UTC+8)"),
-    }
-    if ip:
-        context["ip"] = ip
-    return enqueue(
-        recipient=user,
-        key="security_alert",
-        context=context,
-        idempotency_key=f"security:{event}:{user.pk}:{key}",
-    )
-
-
 @transaction.atomic
 def enqueue_account_email(
     *,

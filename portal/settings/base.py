@@ -123,7 +123,7 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-# Security notices come from notices.receivers (email, SMS and in-app, translated), not allauth.
+# Security notices come from accounts.receivers (email, SMS and in-app, translated), not allauth.
 ACCOUNT_EMAIL_NOTIFICATIONS = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_RATE_LIMITS = {
