@@ -14,6 +14,7 @@ import audit
 from margin import contracts, rules, selectors
 from margin.actors import ENGINE
 from margin.balances import account_balances_apply
+from margin.books import books_owner
 from margin.liquidation import Sellable, plan_sales
 from margin.models import (
     Instrument,
@@ -226,8 +227,8 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
     for field in ("fees_owed", "accrued_interest", "debt"):
         repaid[field] = min(cash, getattr(account, field))
         cash -= repaid[field]
-    # The client-money ledger records the fill and moves the balances (margin.signals).
-    responses = liquidation_filled.send(
+    # Whoever keeps the books records the fill and moves the balances (margin.books).
+    liquidation_filled.send(
         sender=LiquidationPlan,
         plan=plan,
         account_id=account.pk,
@@ -236,7 +237,7 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
         costs=costs,
         cost_references=sell_costs.references,
     )
-    if not any(response is True for _receiver, response in responses):
+    if books_owner() is None:
         account_balances_apply(
             account_id=account.pk,
             cash=proceeds - total_costs - sum(repaid.values(), Decimal("0.00")),
