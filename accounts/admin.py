@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts import links, services
+from accounts import kyc_labels, links, services
 from accounts.kyc_models import CaseDecisionReason, ProductExperience
 from accounts.models import (
     AssetDeclaration,
@@ -118,7 +118,7 @@ class KycCaseAdmin(admin.ModelAdmin):
     """The review queue: oldest submission first; everything on one page; decisions by button."""
 
     list_display = (
-        "pk",
+        "number",
         "legal_name",
         "user",
         "status",
@@ -128,7 +128,12 @@ class KycCaseAdmin(admin.ModelAdmin):
         "open_hits",
         "flagged_by",
     )
-    list_display_links = ("pk", "legal_name")
+    list_display_links = ("number", "legal_name")
+
+    @admin.display(description="#", ordering="pk")
+    def number(self, obj: KycCase) -> str:
+        return f"#{obj.pk}"
+
     list_filter = ("status", OpenHitsFilter, RiskFilter, "in_person_verification")
     search_fields = ("legal_name", "user__email")
     readonly_fields = (
@@ -252,6 +257,8 @@ class KycCaseAdmin(admin.ModelAdmin):
                         for d in documents
                     ],
                     "kyc_hits": case.hits.select_related("first_reviewer", "second_reviewer"),
+                    "kyc_checks": kyc_labels.checks_for_display(case.checks or []),
+                    "kyc_rules": kyc_labels.rules_for_display(case.risk_rules or []),
                     "document_form": DocumentDecisionForm(),
                     "decision_form": CaseDecisionForm(),
                     "can_decide": request.user.has_perm("accounts.decide_kyccase")

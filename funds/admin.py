@@ -20,6 +20,7 @@ from funds.models import (
     ReconciliationBreak,
     WithdrawalRequest,
 )
+from portal.admin_display import money_column, ratio_column, yuan_text
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -45,7 +46,7 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
     def balance(self, obj: LedgerAccount):
         from funds import ledger
 
-        return ledger.balance(obj)
+        return yuan_text(ledger.balance(obj))
 
 
 class LedgerLineInline(admin.TabularInline):
@@ -63,7 +64,12 @@ class LedgerLineInline(admin.TabularInline):
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "value_date", "kind", "description", "posted_at", "reverses")
+    list_display = ("number", "value_date", "kind", "description", "posted_at", "reverses")
+
+    @admin.display(description="#", ordering="pk")
+    def number(self, obj: JournalEntry) -> str:
+        return f"#{obj.pk}"
+
     list_filter = ("kind", "value_date")
     search_fields = ("description", "idempotency_key")
     inlines = [LedgerLineInline]
@@ -71,22 +77,37 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Charge)
 class ChargeAdmin(ReadOnlyAdmin):
-    list_display = ("day", "margin_account", "kind", "basis_amount", "annual_rate", "amount")
-    list_display += ("reference",)
+    list_display = ("day", "margin_account", "kind", "basis", "rate", "amount_yuan")
+    basis = money_column("basis_amount", gettext_lazy("basis amount"))
+    rate = ratio_column("annual_rate", gettext_lazy("annual rate"))
+    amount_yuan = money_column("amount", gettext_lazy("amount"))
     list_filter = ("kind", "day")
     search_fields = ("margin_account__number",)
 
 
 @admin.register(BankAccount)
 class BankAccountAdmin(ReadOnlyAdmin):
-    list_display = ("client", "bank_name", "masked_number", "holder_name", "verified_at")
+    list_display = ("client", "bank_name", "number", "holder_name", "verified_at")
+
+    @admin.display(description=gettext_lazy("account number"))
+    def number(self, obj: BankAccount) -> str:
+        return obj.masked_number
+
     search_fields = ("client__email", "holder_name")
     exclude = ("account_number",)
 
 
 @admin.register(WithdrawalRequest)
 class WithdrawalRequestAdmin(ReadOnlyAdmin):
-    list_display = ("requested_at", "margin_account", "amount", "status", "decided_by", "reason")
+    list_display = (
+        "requested_at",
+        "margin_account",
+        "amount_yuan",
+        "status",
+        "decided_by",
+        "reason",
+    )
+    amount_yuan = money_column("amount", gettext_lazy("amount"))
     list_filter = ("status",)
     actions = ["approve", "reject"]
 
@@ -126,7 +147,9 @@ class WithdrawalRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(CustodianStatement)
 class CustodianStatementAdmin(ReadOnlyAdmin):
-    list_display = ("statement_date", "opening_balance", "closing_balance", "imported_at")
+    list_display = ("statement_date", "opening", "closing", "imported_at")
+    opening = money_column("opening_balance", gettext_lazy("opening balance"))
+    closing = money_column("closing_balance", gettext_lazy("closing balance"))
 
 
 @admin.register(CustodianTransaction)
@@ -139,7 +162,7 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
         "value_date",
         "bank_reference",
         "direction",
-        "amount",
+        "amount_yuan",
         "counterparty_name",
         "memo",
         "match",
@@ -148,6 +171,7 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
         "payer_name_matched",
     )
     list_filter = ("match", "direction")
+    amount_yuan = money_column("amount", gettext_lazy("amount"))
     search_fields = ("bank_reference", "counterparty_name", "memo")
     fields = (
         "bank_reference",

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from margin import freeze, instruments, selectors, services
+from margin.instruments import sector_label
 from margin.models import (
     AccountFreeze,
     Instrument,
@@ -26,6 +27,7 @@ from margin.models import (
 )
 from portal import files
 from portal.admin import BoundedDateHierarchy
+from portal.admin_display import money_column, ratio_column
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -71,7 +73,7 @@ class InstrumentAdmin(ReadOnlyAdmin):
         "code",
         "name_zh",
         "name_en",
-        "sector",
+        "sector_name",
         "risk_warning",
         "suspension",
         "collateral_eligible",
@@ -81,6 +83,10 @@ class InstrumentAdmin(ReadOnlyAdmin):
     )
     list_filter = ("risk_warning", "suspension", "is_high_risk", "collateral_eligible", "sector")
     search_fields = ("code", "name_zh", "name_en")
+
+    @admin.display(description=gettext_lazy("sector"), ordering="sector")
+    def sector_name(self, instrument: Instrument) -> str:
+        return sector_label(instrument.sector)
 
     @admin.display(description=gettext_lazy("counts toward the ratio"))
     def collateral_rate(self, instrument: Instrument) -> str:
@@ -169,11 +175,14 @@ class MarginAccountAdmin(ReadOnlyAdmin):
         "number",
         "client",
         "current_level",
-        "last_ratio",
-        "debt",
-        "cash",
+        "ratio",
+        "debt_yuan",
+        "cash_yuan",
         "freeze_link",
     )
+    ratio = ratio_column("last_ratio", gettext_lazy("maintenance ratio"))
+    debt_yuan = money_column("debt", gettext_lazy("financing debt"))
+    cash_yuan = money_column("cash", gettext_lazy("cash"))
     list_filter = ("current_level",)
     search_fields = ("number", "client__email")
     list_select_related = ("client",)
@@ -244,13 +253,15 @@ class MarginAccountAdmin(ReadOnlyAdmin):
 
 @admin.register(MarginContract)
 class MarginContractAdmin(ReadOnlyAdmin):
-    list_display = ("number", "account", "status", "annual_rate", "starts_on", "rollover_on")
+    list_display = ("number", "account", "status", "rate", "starts_on", "rollover_on")
+    rate = ratio_column("annual_rate", gettext_lazy("annual financing rate"))
     list_filter = ("status",)
 
 
 @admin.register(MarginEvent)
 class MarginEventAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
-    list_display = ("occurred_at", "account", "sequence", "from_level", "to_level", "ratio")
+    list_display = ("occurred_at", "account", "sequence", "from_level", "to_level", "ratio_shown")
+    ratio_shown = ratio_column("ratio", gettext_lazy("maintenance ratio"))
     list_filter = ("to_level",)
     search_fields = ("account__number",)
     list_select_related = ("account",)
@@ -259,7 +270,9 @@ class MarginEventAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
 
 @admin.register(MarginCall)
 class MarginCallAdmin(ReadOnlyAdmin):
-    list_display = ("issued_at", "account", "status", "deadline", "deposit_needed", "sell_needed")
+    list_display = ("issued_at", "account", "status", "deadline", "deposit", "sell")
+    deposit = money_column("deposit_needed", gettext_lazy("deposit needed"))
+    sell = money_column("sell_needed", gettext_lazy("sales needed"))
     list_filter = ("status",)
     search_fields = ("account__number",)
     list_select_related = ("account",)

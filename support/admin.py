@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from portal import files
 from portal.admin import BoundedDateHierarchy, warn_about_provisional_years
+from portal.admin_display import duration_column
 from support import selectors, services
 from support.models import (
     Attachment,
@@ -41,12 +42,16 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         "ticket_type",
         "priority",
         "calendar",
-        "first_response",
-        "next_response",
-        "resolution",
-        "resolution_ceiling",
+        "first",
+        "next",
+        "resolve",
+        "ceiling",
         "updated_at",
     )
+    first = duration_column("first_response", _("first response within"))
+    next = duration_column("next_response", _("next response within"))
+    resolve = duration_column("resolution", _("resolution within"))
+    ceiling = duration_column("resolution_ceiling", _("resolution ceiling"))
     list_filter = ("ticket_type", "priority", "calendar")
     fields = (
         "ticket_type",
@@ -454,6 +459,27 @@ class SlaClockAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind", "calendar", ("breached_at", admin.EmptyFieldListFilter))
     list_select_related = ("ticket",)
+    fields = readonly_fields = (
+        "ticket",
+        "kind",
+        "calendar",
+        "target_text",
+        "started_at",
+        "due_75_at",
+        "due_90_at",
+        "due_at",
+        "ceiling_at",
+        "paused_at",
+        "paused_text",
+        "warned_75_at",
+        "warned_90_at",
+        "breached_at",
+        "stopped_at",
+        "used_text",
+    )
+    target_text = duration_column("target", _("target"))
+    paused_text = duration_column("paused_total", _("working time paused"))
+    used_text = duration_column("used", _("working time used"))
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
