@@ -22,6 +22,7 @@ from accounts.models import (
     SuitabilityContest,
     User,
 )
+from portal import decisions
 
 
 @admin.register(User)
@@ -61,6 +62,36 @@ class OpenHitsFilter(admin.SimpleListFilter):
             return queryset.filter(open_hits).distinct()
         if self.value() == "none":
             return queryset.exclude(open_hits)
+        return queryset
+
+
+class NeedsFilter(admin.SimpleListFilter):
+    """The queue opens on what needs a reviewer's decision, not on every case ever made."""
+
+    title = gettext_lazy("needs")
+    parameter_name = "needs"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("decision", gettext_lazy("A decision")),
+            ("second", gettext_lazy("A second reviewer (flagged)")),
+            ("all", gettext_lazy("All cases")),
+        ]
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "decision") == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        needs = self.value() or "decision"
+        if needs == "decision":
+            return queryset.filter(status=KycCase.Status.SUBMITTED)
+        if needs == "second":
+            return queryset.filter(status=KycCase.Status.SUBMITTED, flagged_by__isnull=False)
         return queryset
 
 
@@ -112,6 +143,17 @@ class CaseDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
     )
 
+    def clean(self):
+        data = super().clean()
+        try:
+            decisions.require_consistent_approval(
+                approve=data.get("decision") == KycCase.Status.APPROVED,
+                reason=data.get("message", ""),
+            )
+        except ValidationError as error:
+            self.add_error("message", error)
+        return data
+
 
 @admin.register(KycCase)
 class KycCaseAdmin(admin.ModelAdmin):
@@ -134,7 +176,7 @@ class KycCaseAdmin(admin.ModelAdmin):
     def number(self, obj: KycCase) -> str:
         return f"#{obj.pk}"
 
-    list_filter = ("status", OpenHitsFilter, RiskFilter, "in_person_verification")
+    list_filter = (NeedsFilter, "status", OpenHitsFilter, RiskFilter, "in_person_verification")
     search_fields = ("legal_name", "user__email")
     readonly_fields = (
         "user",
@@ -293,7 +335,10 @@ class KycCaseAdmin(admin.ModelAdmin):
             return self._back(case)
         form = CaseDecisionForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _("Choose a decision and a reason."))
+            contradiction = form.errors.get("message")
+            messages.error(
+                request, contradiction[0] if contradiction else _("Choose a decision and a reason.")
+            )
             return self._back(case)
         done = self._run(
             request,

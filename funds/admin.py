@@ -1,5 +1,6 @@
 """Staff views of client money: read-only ledger; withdrawals and suspense worked by actions."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -97,6 +98,18 @@ class BankAccountAdmin(ReadOnlyAdmin):
     exclude = ("account_number",)
 
 
+class WithdrawalRejectForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason the client will read"),
+        help_text=gettext_lazy(
+            "Sent to the client by email, SMS and in the portal, as written: say what they can "
+            "do, e.g. “the bank account is not in your name; add your own account and ask again”."
+        ),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 @admin.register(WithdrawalRequest)
 class WithdrawalRequestAdmin(ReadOnlyAdmin):
     list_display = (
@@ -134,15 +147,36 @@ class WithdrawalRequestAdmin(ReadOnlyAdmin):
         permissions=["approve"],
     )
     def reject(self, request, queryset):
-        for withdrawal in queryset:
-            try:
-                services.withdrawal_reject(
-                    withdrawal_id=withdrawal.pk,
-                    staff=request.user,
-                    reason=_("Rejected by %(who)s in the admin") % {"who": request.user},
-                )
-            except services.ApprovalError as exc:
-                self.message_user(request, f"{withdrawal}: {exc}", messages.ERROR)
+        """Asks first for the reason the client will read, then rejects each selected one."""
+        waiting = queryset.filter(status=WithdrawalRequest.Status.AWAITING_APPROVAL)
+        form = WithdrawalRejectForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for withdrawal in waiting:
+                try:
+                    services.withdrawal_reject(
+                        withdrawal_id=withdrawal.pk,
+                        staff=request.user,
+                        reason=form.cleaned_data["reason"],
+                    )
+                except services.ApprovalError as exc:
+                    self.message_user(request, f"{withdrawal}: {exc}", messages.ERROR)
+                else:
+                    self.message_user(
+                        request,
+                        _("%(withdrawal)s rejected; the client is told why.")
+                        % {"withdrawal": withdrawal},
+                        messages.SUCCESS,
+                    )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Reject withdrawals"),
+            "withdrawals": waiting,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/funds/withdrawalrequest/reject.html", context)
 
 
 @admin.register(CustodianStatement)

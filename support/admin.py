@@ -203,6 +203,15 @@ class TicketAdmin(admin.ModelAdmin):
     def get_ordering(self, request):
         return [F("next_due").asc(nulls_last=True), "-created_at"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":
+            # Only agents can be given a ticket; clients and other staff are not offered.
+            kwargs["queryset"] = selectors.agents()
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "assignee":
+            field.label_from_instance = lambda user: user.full_name or user.email
+        return field
+
     def has_add_permission(self, request):
         return False  # clients open tickets; agents answer them
 

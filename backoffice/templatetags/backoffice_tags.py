@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
+from backoffice import dashboard
 from backoffice.clients import client_of
 from backoffice.views import may_read_clients
 
@@ -34,3 +35,13 @@ def cell(value) -> str:
     if isinstance(value, datetime.date):
         return date_format(value, "Y-m-d")
     return str(value)
+
+
+@register.inclusion_tag("admin/backoffice/dashboard.html", takes_context=True)
+def role_dashboard(context):
+    """The panels of the signed-in staff member's roles (backoffice.dashboard)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"panels": []}
+    return {"panels": dashboard.panels_for(user), "may_find": may_read_clients(user)}
