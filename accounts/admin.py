@@ -295,6 +295,8 @@ class KycCaseAdmin(admin.ModelAdmin):
                             "url": links.document_url(
                                 kind="kyc", pk=d.pk, viewer_id=request.user.pk
                             ),
+                            # One form per document, each with its own ids (the labels need them).
+                            "form": DocumentDecisionForm(auto_id=f"id_doc{d.pk}_%s"),
                         }
                         for d in documents
                     ],

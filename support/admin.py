@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -267,6 +268,10 @@ class TicketAdmin(admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "conversation": selectors.conversation(ticket=ticket, for_client=False),
+            "merged_in": [
+                (merged, selectors.conversation(ticket=merged, for_client=False))
+                for merged in self.get_queryset(request).filter(merged_into=ticket)
+            ],
             "clocks": ticket.sla_clocks.order_by("started_at", "pk"),
             "client_context": selectors.client_context(client=ticket.client),
             "canned_replies": [
@@ -325,6 +330,8 @@ class TicketAdmin(admin.ModelAdmin):
                     "wait": _("Reply sent; the clocks wait for the client."),
                     "internal": _("Internal note added; the client does not see it."),
                 }[action]
+            elif action in ("resolve", "merge") and request.POST.get("confirmed") != "1":
+                return self._confirm(request, ticket, action)
             elif action == "resolve":
                 services.ticket_resolve(ticket=ticket, agent=request.user)
                 done = _("Ticket resolved; the client was sent a survey.")
@@ -348,6 +355,24 @@ class TicketAdmin(admin.ModelAdmin):
         else:
             messages.success(request, done)
         return HttpResponseRedirect(change_url)
+
+    def _confirm(self, request, ticket: Ticket, action: str) -> HttpResponse:
+        """Resolving and merging are asked twice: the page says what will happen, and to whom."""
+        target = self._merge_target(request) if action == "merge" else None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": ticket,
+            "title": _("Merge ticket #%(id)d?") % {"id": ticket.pk}
+            if target
+            else _("Resolve ticket #%(id)d?") % {"id": ticket.pk},
+            "action": action,
+            "target": target,
+            "moved": selectors.conversation(ticket=ticket, for_client=False) if target else [],
+            "action_url": reverse("admin:support_ticket_act", args=[ticket.pk]),
+            "change_url": reverse("admin:support_ticket_change", args=[ticket.pk]),
+        }
+        return TemplateResponse(request, "admin/support/ticket/confirm.html", context)
 
     def _merge_target(self, request) -> Ticket:
         try:
