@@ -225,6 +225,15 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
     autocomplete_fields = ()
     raw_id_fields = ("margin_account",)
     actions = ["credit_chosen_client", "approve_credit", "cancel_credit"]
+    change_form_template = "admin/funds/custodiantransaction/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        txn = self.get_object(request, object_id)
+        suggestions = []
+        if txn is not None and txn.match == CustodianTransaction.Match.SUSPENSE:
+            suggestions = suspense.suspense_suggestions(txn)
+        extra_context = {**(extra_context or {}), "suggestions": suggestions}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("margin_account")
