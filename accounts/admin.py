@@ -3,14 +3,17 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
-from accounts import kyc_labels, links, services
+from accounts import kyc_labels, links, review_lock, services
 from accounts.kyc_models import CaseDecisionReason, ProductExperience
 from accounts.models import (
     AssetDeclaration,
@@ -275,6 +278,11 @@ class KycCaseAdmin(admin.ModelAdmin):
                 name="accounts_kyccase_flag",
             ),
             path(
+                "<int:pk>/release/",
+                self.admin_site.admin_view(self.release_view),
+                name="accounts_kyccase_release",
+            ),
+            path(
                 "<int:pk>/unmask/",
                 self.admin_site.admin_view(self.unmask_view),
                 name="accounts_kyccase_unmask",
@@ -286,6 +294,11 @@ class KycCaseAdmin(admin.ModelAdmin):
         case = self.get_object(request, object_id)
         extra = extra_context or {}
         if case is not None:
+            may_decide = (
+                request.user.has_perm("accounts.decide_kyccase")
+                and case.status == KycCase.Status.SUBMITTED
+            )
+            locked_by = review_lock.claim(case.pk, request.user) if may_decide else None
             documents = case.documents.all().order_by("superseded", "kind", "-uploaded_at")
             extra.update(
                 {
@@ -305,8 +318,9 @@ class KycCaseAdmin(admin.ModelAdmin):
                     "kyc_rules": kyc_labels.rules_for_display(case.risk_rules or []),
                     "document_form": DocumentDecisionForm(),
                     "decision_form": CaseDecisionForm(),
-                    "can_decide": request.user.has_perm("accounts.decide_kyccase")
-                    and case.status == KycCase.Status.SUBMITTED,
+                    "can_decide": may_decide and locked_by is None,
+                    "locked_by": locked_by,
+                    "lock_minutes": review_lock.LOCK_SECONDS // 60,
                     "can_unmask": request.user.has_perm("accounts.unmask_id_number"),
                     "consents": case.user.consents.all()[:6],
                     "assessment": case.user.suitability.order_by("-assessed_at").first(),
@@ -323,6 +337,15 @@ class KycCaseAdmin(admin.ModelAdmin):
         return redirect(reverse("admin:accounts_kyccase_change", args=[case.pk]))
 
     def _run(self, request, func, **kwargs):
+        about = kwargs.get("case") or kwargs.get("document") or kwargs.get("hit")
+        case_id = about.pk if isinstance(about, KycCase) else getattr(about, "case_id", None)
+        other = review_lock.held_by_other(case_id, request.user) if case_id else None
+        if other is not None:
+            messages.error(
+                request,
+                _("%(name)s is reviewing this case; wait until they leave it.") % other,
+            )
+            return False
         try:
             func(**kwargs)
         except (ValidationError, PermissionDenied) as exc:
@@ -352,6 +375,7 @@ class KycCaseAdmin(admin.ModelAdmin):
             message=form.cleaned_data["message"],
         )
         if done:
+            review_lock.release(case.pk, request.user)
             messages.success(request, _("Decision recorded; the client has been notified."))
             return redirect(reverse("admin:accounts_kyccase_changelist"))
         return self._back(case)
@@ -392,6 +416,9 @@ class KycCaseAdmin(admin.ModelAdmin):
                     note=request.POST.get("note", ""),
                 )
             if done:
+                hit.refresh_from_db()
+                if hit.status == ScreeningHit.Status.CLEAR_PENDING:
+                    review_lock.release(case.pk, request.user)  # for the second reviewer
                 messages.success(request, _("Screening decision recorded."))
         return self._back(case)
 
@@ -404,8 +431,16 @@ class KycCaseAdmin(admin.ModelAdmin):
             reviewer=request.user,
             note=request.POST.get("note", ""),
         ):
+            review_lock.release(case.pk, request.user)  # the second reviewer takes it from here
             messages.success(request, _("Flagged: another reviewer must decide this case."))
         return self._back(case)
+
+    @method_decorator(require_POST)
+    def release_view(self, request, pk):
+        """The reviewer left the case (the page sends this as it closes): let it go."""
+        case = self._case(request, pk)
+        review_lock.release(case.pk, request.user)
+        return HttpResponse(status=204)
 
     def unmask_view(self, request, pk):
         case = self._case(request, pk)
