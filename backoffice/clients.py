@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.kyc_models import (
@@ -61,7 +61,11 @@ class Part:
 
 
 def _change_url(obj) -> str:
-    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    """The object's admin page, or "" for a model the admin does not list."""
+    try:
+        return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return ""
 
 
 def _list_url(model, **filters) -> str:
@@ -179,7 +183,8 @@ def client_page(*, viewer, client: User) -> dict:
                 "score": assessment.score,
                 "assessed_at": assessment.assessed_at,
                 "valid_until": assessment.valid_until,
-                "url": _change_url(assessment),
+                # Assessments are read on the KYC case page, beside the answers.
+                "url": _change_url(case) if case is not None else "",
             }
     if can("accounts.view_assetdeclaration"):
         declarations = AssetDeclaration.objects.filter(user=client).order_by("-declared_at")

@@ -45,6 +45,19 @@ class Figure:
 class Chart:
     title: Any
     bars: list[dict] = field(default_factory=list)  # label, value, percent of the largest
+    daily: bool = False  # one column a day, drawn side by side
+    total: int = 0
+
+    @classmethod
+    def days(cls, title, pairs, kind: str = "") -> Chart:
+        chart = cls.of(title, pairs, kind)
+        chart.daily = True
+        chart.total = sum(value for _label, value in pairs)
+        for index, bar in enumerate(chart.bars):
+            bar["x"] = index * 10
+            bar["y"] = 40 - round(bar["width"] * 0.4)
+            bar["height"] = round(bar["width"] * 0.4)
+        return chart
 
     @classmethod
     def of(cls, title, pairs, kind: str = "") -> Chart:
@@ -155,7 +168,7 @@ def support_panel(user, now) -> Panel | None:
         ],
         [
             Chart.of(_("Open tickets per agent"), load),
-            Chart.of(
+            Chart.days(
                 _("Service time breaches per day"), _per_day(breaches, "breached_at", now), "alert"
             ),
         ],
@@ -187,11 +200,11 @@ def kyc_panel(user, now) -> Panel | None:
             ),
         ],
         [
-            Chart.of(
+            Chart.days(
                 _("Cases approved per day"),
                 _per_day(decided.filter(status=KycCase.Status.APPROVED), "decided_at", now),
             ),
-            Chart.of(
+            Chart.days(
                 _("Cases rejected or sent back per day"),
                 _per_day(decided.exclude(status=KycCase.Status.APPROVED), "decided_at", now),
                 "alert",
