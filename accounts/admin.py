@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import kyc_labels, links, review_lock, services
-from accounts.kyc_models import CaseDecisionReason, ProductExperience
 from accounts.models import (
     AssetDeclaration,
     EligibilityOverride,
@@ -25,6 +24,7 @@ from accounts.models import (
     SuitabilityContest,
     User,
 )
+from accounts.models.kyc import CaseDecisionReason, ProductExperience
 from portal import decisions
 
 
