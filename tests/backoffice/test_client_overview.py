@@ -4,9 +4,9 @@ that belongs to a client leads there."""
 import pytest
 from django.urls import reverse
 
+from accounts import security_alerts
 from accounts.models import KycCase
 from accounts.services import id_number_index
-from notices import services as notices
 from tests.funds.factories import funded_account, verified_client
 from tests.security.conftest import STAFF_ROLES
 from tests.support.factories import open_ticket
@@ -35,7 +35,7 @@ def lin(db):
     KycCase.objects.filter(user=user).update(id_number_index=id_number_index(ID_NUMBER))
     account = funded_account(user, cash="50000.00", debt="20000.00")
     ticket = open_ticket(user)
-    notices.security_alert(user=user, event="password_changed", key="lin")
+    security_alerts.security_alert(user=user, event="password_changed", key="lin")
     return {"user": user, "account": account, "ticket": ticket}
 
 
