@@ -3,14 +3,17 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
-from accounts import links, services
+from accounts import kyc_labels, links, review_lock, services
 from accounts.models import (
     AssetDeclaration,
     EligibilityOverride,
@@ -22,6 +25,7 @@ from accounts.models import (
     User,
 )
 from accounts.models.kyc import CaseDecisionReason, ProductExperience
+from portal import decisions
 
 
 @admin.register(User)
@@ -61,6 +65,36 @@ class OpenHitsFilter(admin.SimpleListFilter):
             return queryset.filter(open_hits).distinct()
         if self.value() == "none":
             return queryset.exclude(open_hits)
+        return queryset
+
+
+class NeedsFilter(admin.SimpleListFilter):
+    """The queue opens on what needs a reviewer's decision, not on every case ever made."""
+
+    title = gettext_lazy("needs")
+    parameter_name = "needs"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("decision", gettext_lazy("A decision")),
+            ("second", gettext_lazy("A second reviewer (flagged)")),
+            ("all", gettext_lazy("All cases")),
+        ]
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "decision") == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        needs = self.value() or "decision"
+        if needs == "decision":
+            return queryset.filter(status=KycCase.Status.SUBMITTED)
+        if needs == "second":
+            return queryset.filter(status=KycCase.Status.SUBMITTED, flagged_by__isnull=False)
         return queryset
 
 
@@ -112,13 +146,24 @@ class CaseDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
     )
 
+    def clean(self):
+        data = super().clean()
+        try:
+            decisions.require_consistent_approval(
+                approve=data.get("decision") == KycCase.Status.APPROVED,
+                reason=data.get("message", ""),
+            )
+        except ValidationError as error:
+            self.add_error("message", error)
+        return data
+
 
 @admin.register(KycCase)
 class KycCaseAdmin(admin.ModelAdmin):
     """The review queue: oldest submission first; everything on one page; decisions by button."""
 
     list_display = (
-        "pk",
+        "number",
         "legal_name",
         "user",
         "status",
@@ -128,8 +173,13 @@ class KycCaseAdmin(admin.ModelAdmin):
         "open_hits",
         "flagged_by",
     )
-    list_display_links = ("pk", "legal_name")
-    list_filter = ("status", OpenHitsFilter, RiskFilter, "in_person_verification")
+    list_display_links = ("number", "legal_name")
+
+    @admin.display(description="#", ordering="pk")
+    def number(self, obj: KycCase) -> str:
+        return f"#{obj.pk}"
+
+    list_filter = (NeedsFilter, "status", OpenHitsFilter, RiskFilter, "in_person_verification")
     search_fields = ("legal_name", "user__email")
     readonly_fields = (
         "user",
@@ -228,6 +278,11 @@ class KycCaseAdmin(admin.ModelAdmin):
                 name="accounts_kyccase_flag",
             ),
             path(
+                "<int:pk>/release/",
+                self.admin_site.admin_view(self.release_view),
+                name="accounts_kyccase_release",
+            ),
+            path(
                 "<int:pk>/unmask/",
                 self.admin_site.admin_view(self.unmask_view),
                 name="accounts_kyccase_unmask",
@@ -239,6 +294,11 @@ class KycCaseAdmin(admin.ModelAdmin):
         case = self.get_object(request, object_id)
         extra = extra_context or {}
         if case is not None:
+            may_decide = (
+                request.user.has_perm("accounts.decide_kyccase")
+                and case.status == KycCase.Status.SUBMITTED
+            )
+            locked_by = review_lock.claim(case.pk, request.user) if may_decide else None
             documents = case.documents.all().order_by("superseded", "kind", "-uploaded_at")
             extra.update(
                 {
@@ -248,14 +308,19 @@ class KycCaseAdmin(admin.ModelAdmin):
                             "url": links.document_url(
                                 kind="kyc", pk=d.pk, viewer_id=request.user.pk
                             ),
+                            # One form per document, each with its own ids (the labels need them).
+                            "form": DocumentDecisionForm(auto_id=f"id_doc{d.pk}_%s"),
                         }
                         for d in documents
                     ],
                     "kyc_hits": case.hits.select_related("first_reviewer", "second_reviewer"),
+                    "kyc_checks": kyc_labels.checks_for_display(case.checks or []),
+                    "kyc_rules": kyc_labels.rules_for_display(case.risk_rules or []),
                     "document_form": DocumentDecisionForm(),
                     "decision_form": CaseDecisionForm(),
-                    "can_decide": request.user.has_perm("accounts.decide_kyccase")
-                    and case.status == KycCase.Status.SUBMITTED,
+                    "can_decide": may_decide and locked_by is None,
+                    "locked_by": locked_by,
+                    "lock_minutes": review_lock.LOCK_SECONDS // 60,
                     "can_unmask": request.user.has_perm("accounts.unmask_id_number"),
                     "consents": case.user.consents.all()[:6],
                     "assessment": case.user.suitability.order_by("-assessed_at").first(),
@@ -272,6 +337,15 @@ class KycCaseAdmin(admin.ModelAdmin):
         return redirect(reverse("admin:accounts_kyccase_change", args=[case.pk]))
 
     def _run(self, request, func, **kwargs):
+        about = kwargs.get("case") or kwargs.get("document") or kwargs.get("hit")
+        case_id = about.pk if isinstance(about, KycCase) else getattr(about, "case_id", None)
+        other = review_lock.held_by_other(case_id, request.user) if case_id else None
+        if other is not None:
+            messages.error(
+                request,
+                _("%(name)s is reviewing this case; wait until they leave it.") % other,
+            )
+            return False
         try:
             func(**kwargs)
         except (ValidationError, PermissionDenied) as exc:
@@ -286,7 +360,10 @@ class KycCaseAdmin(admin.ModelAdmin):
             return self._back(case)
         form = CaseDecisionForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _("Choose a decision and a reason."))
+            contradiction = form.errors.get("message")
+            messages.error(
+                request, contradiction[0] if contradiction else _("Choose a decision and a reason.")
+            )
             return self._back(case)
         done = self._run(
             request,
@@ -298,6 +375,7 @@ class KycCaseAdmin(admin.ModelAdmin):
             message=form.cleaned_data["message"],
         )
         if done:
+            review_lock.release(case.pk, request.user)
             messages.success(request, _("Decision recorded; the client has been notified."))
             return redirect(reverse("admin:accounts_kyccase_changelist"))
         return self._back(case)
@@ -338,6 +416,9 @@ class KycCaseAdmin(admin.ModelAdmin):
                     note=request.POST.get("note", ""),
                 )
             if done:
+                hit.refresh_from_db()
+                if hit.status == ScreeningHit.Status.CLEAR_PENDING:
+                    review_lock.release(case.pk, request.user)  # for the second reviewer
                 messages.success(request, _("Screening decision recorded."))
         return self._back(case)
 
@@ -350,8 +431,16 @@ class KycCaseAdmin(admin.ModelAdmin):
             reviewer=request.user,
             note=request.POST.get("note", ""),
         ):
+            review_lock.release(case.pk, request.user)  # the second reviewer takes it from here
             messages.success(request, _("Flagged: another reviewer must decide this case."))
         return self._back(case)
+
+    @method_decorator(require_POST)
+    def release_view(self, request, pk):
+        """The reviewer left the case (the page sends this as it closes): let it go."""
+        case = self._case(request, pk)
+        review_lock.release(case.pk, request.user)
+        return HttpResponse(status=204)
 
     def unmask_view(self, request, pk):
         case = self._case(request, pk)

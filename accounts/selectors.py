@@ -278,3 +278,12 @@ def _related_party_condition(case: KycCase | None, url: str) -> Condition:
         _("Contact our service team if your declaration has changed."),
         url,
     )
+
+
+def approved_legal_names():
+    """(user id, verified legal name) of every client whose KYC is approved."""
+    return (
+        KycCase.objects.filter(status=KycCase.Status.APPROVED)
+        .exclude(legal_name="")
+        .values_list("user_id", "legal_name")
+    )

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.utils.translation import gettext_lazy as _
 
+from audit.labels import action_label, object_type_label
 from audit.models import AuditEntry
 
 
@@ -15,21 +17,68 @@ class _BoundedDatesChangeList(ChangeList):
             raise IncorrectLookupParameters(exc) from exc
 
 
+class _LabelledValuesFilter(admin.SimpleListFilter):
+    """A filter on a stored key, offering each key present under its translated label."""
+
+    label = staticmethod(str)
+
+    def lookups(self, request, model_admin):
+        values = (
+            AuditEntry.objects.order_by().values_list(self.parameter_name, flat=True).distinct()
+        )
+        return sorted(((v, self.label(v)) for v in values if v), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.parameter_name: value}) if value else queryset
+
+
+class ActionFilter(_LabelledValuesFilter):
+    title = _("action")
+    parameter_name = "action"
+    label = staticmethod(action_label)
+
+
+class ObjectTypeFilter(_LabelledValuesFilter):
+    title = _("object type")
+    parameter_name = "object_type"
+    label = staticmethod(object_type_label)
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: the trail is appended to by the services, never edited by hand."""
 
-    list_display = ("seq", "created_at", "actor_repr", "action", "object_type", "object_id")
-    list_filter = ("action", "object_type")
+    list_display = ("seq", "created_at", "actor_repr", "action_name", "object_kind", "object_id")
+    list_filter = (ActionFilter, ObjectTypeFilter)
     search_fields = ("actor_repr", "action", "object_id")
     date_hierarchy = "created_at"
 
     def get_changelist(self, request, **kwargs):
         return _BoundedDatesChangeList
 
-    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+    readonly_fields = [
+        "seq",
+        "created_at",
+        "actor_repr",
+        "action_name",
+        "object_kind",
+        "object_id",
+        "data",
+        "prev_hash",
+        "hash",
+    ]
+    fields = readonly_fields
     list_per_page = 100
     show_full_result_count = False
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_name(self, obj: AuditEntry) -> str:
+        return action_label(obj.action)
+
+    @admin.display(description=_("object type"), ordering="object_type")
+    def object_kind(self, obj: AuditEntry) -> str:
+        return object_type_label(obj.object_type)
 
     def has_add_permission(self, request):
         return False

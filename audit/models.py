@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.labels import action_label, object_type_label
+
 GENESIS_HASH = "0" * 64
 
 
@@ -42,7 +44,7 @@ class AuditEntry(models.Model):
     breaks every hash after it. On PostgreSQL a trigger refuses UPDATE and DELETE outright.
     """
 
-    seq = models.BigIntegerField(unique=True, editable=False)
+    seq = models.BigIntegerField(_("sequence number"), unique=True, editable=False)
     created_at = models.DateTimeField(_("time"), editable=False)
     # No database constraint: the trail must outlive the rows it talks about.
     actor = models.ForeignKey(
@@ -59,8 +61,8 @@ class AuditEntry(models.Model):
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     data = models.JSONField(_("data"), default=dict)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
 
     class Meta:
         ordering = ["seq"]
@@ -69,7 +71,8 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+        kind = object_type_label(self.object_type)
+        return f"#{self.seq} {action_label(self.action)} · {kind} {self.object_id}".rstrip()
 
     def content(self) -> dict[str, Any]:
         return {

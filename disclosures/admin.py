@@ -155,7 +155,7 @@ class ReturnForm(forms.Form):
 class DocumentVersionAdmin(admin.ModelAdmin):
     list_display = (
         "document",
-        "label",
+        "version_label",
         "base",
         "status",
         "created_by",
@@ -165,6 +165,11 @@ class DocumentVersionAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "document")
     list_select_related = ("document", "base", "created_by", "approved_by")
+
+    @admin.display(description=gettext_lazy("version"), ordering="number")
+    def version_label(self, obj: DocumentVersion) -> str:
+        return obj.label
+
     inlines = [FeeItemInline]
     change_form_template = "admin/disclosures/documentversion/change_form.html"
     change_list_template = "admin/disclosures/documentversion/change_list.html"

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from disclosures import rules
 from disclosures.kinds import (  # the choices live in kinds; imported from here too
@@ -51,8 +52,9 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["order", "kind"]
-        verbose_name = _("document")
-        verbose_name_plural = _("documents")
+        # Not the identity documents of KYC (证件): a disclosure is a published text (文件).
+        verbose_name = pgettext_lazy("disclosure", "document")
+        verbose_name_plural = pgettext_lazy("disclosure", "documents")
 
     def __str__(self) -> str:
         return self.title_zh
@@ -78,7 +80,10 @@ class DocumentVersion(models.Model):
     )
 
     document = models.ForeignKey(
-        Document, on_delete=models.PROTECT, related_name="versions", verbose_name=_("document")
+        Document,
+        on_delete=models.PROTECT,
+        related_name="versions",
+        verbose_name=pgettext_lazy("disclosure", "document"),
     )
     number = models.PositiveIntegerField(_("version"))
     # The version this one was drafted from and is compared against: the latest version in force

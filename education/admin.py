@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from education import selectors, services
+from education import products, selectors, services
 from education.models import (
     Course,
     CourseVersion,
@@ -171,7 +171,7 @@ class GateConfirmationAdmin(BoundedDateHierarchy, _ReadOnly):
     list_display = (
         "user",
         "kind",
-        "product",
+        "product_name",
         "confirmed_at",
         "valid_until",
         "withdrawn_at",
@@ -181,6 +181,10 @@ class GateConfirmationAdmin(BoundedDateHierarchy, _ReadOnly):
     list_filter = ("kind", "expiry_reason")
     search_fields = ("user__email", "evidence_hash")
     date_hierarchy = "confirmed_at"
+
+    @admin.display(description=gettext_lazy("product"), ordering="product")
+    def product_name(self, obj: GateConfirmation) -> str:
+        return products.product_label(obj.product)
 
 
 @admin.register(WarningSetting)

@@ -357,10 +357,20 @@ class GateConfirmation(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.GATE)
     product = models.CharField(_("product"), max_length=40, blank=True)
     course_version = models.ForeignKey(
-        CourseVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        CourseVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("course version"),
     )
     quiz_attempt = models.ForeignKey(
-        QuizAttempt, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        QuizAttempt,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("quiz attempt"),
     )
     warning_version = models.ForeignKey(
         "disclosures.DocumentVersion",
@@ -369,7 +379,12 @@ class GateConfirmation(models.Model):
         verbose_name=_("risk disclosure version"),
     )
     reading = models.OneToOneField(
-        WarningReading, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        WarningReading,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("risk warning reading"),
     )
     rating = models.CharField(_("suitability rating"), max_length=2)
     evidence = models.JSONField(_("evidence"))

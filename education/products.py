@@ -30,3 +30,9 @@ PRODUCTS = {
 
 def get(code: str) -> Product | None:
     return PRODUCTS.get(code)
+
+
+def product_label(code: str) -> str:
+    """A stored product code as people read it ("" for the gate of no particular product)."""
+    product = PRODUCTS.get(code)
+    return str(product.name) if product is not None else code

@@ -1,5 +1,6 @@
 """Staff views of client money: read-only ledger; withdrawals and suspense worked by actions."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -20,6 +21,7 @@ from funds.models import (
     ReconciliationBreak,
     WithdrawalRequest,
 )
+from portal.admin_display import money_column, ratio_column, yuan_text
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -45,7 +47,7 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
     def balance(self, obj: LedgerAccount):
         from funds import ledger
 
-        return ledger.balance(obj)
+        return yuan_text(ledger.balance(obj))
 
 
 class LedgerLineInline(admin.TabularInline):
@@ -63,7 +65,12 @@ class LedgerLineInline(admin.TabularInline):
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "value_date", "kind", "description", "posted_at", "reverses")
+    list_display = ("number", "value_date", "kind", "description", "posted_at", "reverses")
+
+    @admin.display(description="#", ordering="pk")
+    def number(self, obj: JournalEntry) -> str:
+        return f"#{obj.pk}"
+
     list_filter = ("kind", "value_date")
     search_fields = ("description", "idempotency_key")
     inlines = [LedgerLineInline]
@@ -71,22 +78,49 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Charge)
 class ChargeAdmin(ReadOnlyAdmin):
-    list_display = ("day", "margin_account", "kind", "basis_amount", "annual_rate", "amount")
-    list_display += ("reference",)
+    list_display = ("day", "margin_account", "kind", "basis", "rate", "amount_yuan")
+    basis = money_column("basis_amount", gettext_lazy("basis amount"))
+    rate = ratio_column("annual_rate", gettext_lazy("annual rate"))
+    amount_yuan = money_column("amount", gettext_lazy("amount"))
     list_filter = ("kind", "day")
     search_fields = ("margin_account__number",)
 
 
 @admin.register(BankAccount)
 class BankAccountAdmin(ReadOnlyAdmin):
-    list_display = ("client", "bank_name", "masked_number", "holder_name", "verified_at")
+    list_display = ("client", "bank_name", "number", "holder_name", "verified_at")
+
+    @admin.display(description=gettext_lazy("account number"))
+    def number(self, obj: BankAccount) -> str:
+        return obj.masked_number
+
     search_fields = ("client__email", "holder_name")
     exclude = ("account_number",)
 
 
+class WithdrawalRejectForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason the client will read"),
+        help_text=gettext_lazy(
+            "Sent to the client by email, SMS and in the portal, as written: say what they can "
+            "do, e.g. “the bank account is not in your name; add your own account and ask again”."
+        ),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 @admin.register(WithdrawalRequest)
 class WithdrawalRequestAdmin(ReadOnlyAdmin):
-    list_display = ("requested_at", "margin_account", "amount", "status", "decided_by", "reason")
+    list_display = (
+        "requested_at",
+        "margin_account",
+        "amount_yuan",
+        "status",
+        "decided_by",
+        "reason",
+    )
+    amount_yuan = money_column("amount", gettext_lazy("amount"))
     list_filter = ("status",)
     actions = ["approve", "reject"]
 
@@ -113,20 +147,43 @@ class WithdrawalRequestAdmin(ReadOnlyAdmin):
         permissions=["approve"],
     )
     def reject(self, request, queryset):
-        for withdrawal in queryset:
-            try:
-                services.withdrawal_reject(
-                    withdrawal_id=withdrawal.pk,
-                    staff=request.user,
-                    reason=_("Rejected by %(who)s in the admin") % {"who": request.user},
-                )
-            except services.ApprovalError as exc:
-                self.message_user(request, f"{withdrawal}: {exc}", messages.ERROR)
+        """Asks first for the reason the client will read, then rejects each selected one."""
+        waiting = queryset.filter(status=WithdrawalRequest.Status.AWAITING_APPROVAL)
+        form = WithdrawalRejectForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for withdrawal in waiting:
+                try:
+                    services.withdrawal_reject(
+                        withdrawal_id=withdrawal.pk,
+                        staff=request.user,
+                        reason=form.cleaned_data["reason"],
+                    )
+                except services.ApprovalError as exc:
+                    self.message_user(request, f"{withdrawal}: {exc}", messages.ERROR)
+                else:
+                    self.message_user(
+                        request,
+                        _("%(withdrawal)s rejected; the client is told why.")
+                        % {"withdrawal": withdrawal},
+                        messages.SUCCESS,
+                    )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Reject withdrawals"),
+            "withdrawals": waiting,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/funds/withdrawalrequest/reject.html", context)
 
 
 @admin.register(CustodianStatement)
 class CustodianStatementAdmin(ReadOnlyAdmin):
-    list_display = ("statement_date", "opening_balance", "closing_balance", "imported_at")
+    list_display = ("statement_date", "opening", "closing", "imported_at")
+    opening = money_column("opening_balance", gettext_lazy("opening balance"))
+    closing = money_column("closing_balance", gettext_lazy("closing balance"))
 
 
 @admin.register(CustodianTransaction)
@@ -139,7 +196,7 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
         "value_date",
         "bank_reference",
         "direction",
-        "amount",
+        "amount_yuan",
         "counterparty_name",
         "memo",
         "match",
@@ -148,6 +205,7 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
         "payer_name_matched",
     )
     list_filter = ("match", "direction")
+    amount_yuan = money_column("amount", gettext_lazy("amount"))
     search_fields = ("bank_reference", "counterparty_name", "memo")
     fields = (
         "bank_reference",
@@ -167,6 +225,15 @@ class CustodianTransactionAdmin(admin.ModelAdmin):
     autocomplete_fields = ()
     raw_id_fields = ("margin_account",)
     actions = ["credit_chosen_client", "approve_credit", "cancel_credit"]
+    change_form_template = "admin/funds/custodiantransaction/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        txn = self.get_object(request, object_id)
+        suggestions = []
+        if txn is not None and txn.match == CustodianTransaction.Match.SUSPENSE:
+            suggestions = suspense.suspense_suggestions(txn)
+        extra_context = {**(extra_context or {}), "suggestions": suggestions}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("margin_account")

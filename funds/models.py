@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from portal import money
+
 
 def _money(verbose_name, **kwargs) -> models.DecimalField:
     return models.DecimalField(verbose_name, max_digits=16, decimal_places=2, **kwargs)
@@ -178,7 +180,7 @@ class LedgerLine(_AppendOnly):
         indexes = [models.Index(fields=["account", "entry"])]
 
     def __str__(self) -> str:
-        return f"{self.account.code} {self.amount}"
+        return f"{self.account.code} {money.yuan(self.amount)}"
 
 
 class Charge(models.Model):
@@ -229,7 +231,8 @@ class Charge(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.margin_account} {self.day} {self.get_kind_display()} {self.amount}"
+        kind, amount = self.get_kind_display(), money.yuan(self.amount)
+        return f"{self.margin_account} {self.day} {kind} ¥{amount}"
 
 
 class DepositReference(models.Model):
@@ -316,10 +319,20 @@ class WithdrawalRequest(models.Model):
         _("idempotency key"), max_length=64, unique=True, null=True, blank=True
     )
     hold_entry = models.OneToOneField(
-        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        JournalEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("hold entry"),
     )
     payout_entry = models.OneToOneField(
-        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        JournalEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("payout entry"),
     )
     # The withdrawal fee of the fee schedule in force when asked, charged when paid.
     fee = _money(_("withdrawal fee"), default=Decimal("0.00"))
@@ -340,7 +353,12 @@ class WithdrawalRequest(models.Model):
         verbose_name=_("disclosure version"),
     )
     fee_entry = models.OneToOneField(
-        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        JournalEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fee entry"),
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -359,7 +377,7 @@ class WithdrawalRequest(models.Model):
         permissions = [("approve_withdrawalrequest", _("Can approve or reject large withdrawals"))]
 
     def __str__(self) -> str:
-        return f"{self.margin_account} {self.amount} {self.get_status_display()}"
+        return f"{self.margin_account} ¥{money.yuan(self.amount)} {self.get_status_display()}"
 
 
 class CustodianStatement(models.Model):
@@ -393,7 +411,10 @@ class CustodianTransaction(models.Model):
         UNMATCHED_DEBIT = "unmatched_debit", _("Payment not in the ledger")
 
     statement = models.ForeignKey(
-        CustodianStatement, on_delete=models.PROTECT, related_name="transactions"
+        CustodianStatement,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        verbose_name=_("custodian statement"),
     )
     bank_reference = models.CharField(_("bank reference"), max_length=40, unique=True)
     value_date = models.DateField(_("value date"))
@@ -413,10 +434,20 @@ class CustodianTransaction(models.Model):
         help_text=_("For money in suspense: choose the client, then use the action to credit it."),
     )
     entry = models.ForeignKey(
-        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        JournalEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ledger entry"),
     )
     resolved_entry = models.ForeignKey(
-        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        JournalEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("credit entry"),
     )
     # Crediting suspense to a client (funds.suspense): who asked, when, whether the payer's name
     # matched the client's verified name, and who approved it when it did not.
@@ -458,7 +489,8 @@ class CustodianTransaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.bank_reference} {self.direction} {self.amount}"
+        direction, amount = self.get_direction_display(), money.yuan(self.amount)
+        return f"{self.bank_reference} {direction} ¥{amount}"
 
 
 class ReconciliationBreak(models.Model):

@@ -39,8 +39,8 @@ import audit
 from accounts import selectors as accounts
 from funds import ledger
 from funds.ledger import Kind
-from funds.models import CustodianTransaction, JournalEntry
-from margin.models import MarginAccount
+from funds.models import BankAccount, CustodianTransaction, JournalEntry
+from margin.models import MarginAccount, MarginCall
 from notices import services as notices
 from portal import calendars
 
@@ -272,3 +272,94 @@ def _credit(txn: CustodianTransaction, *, actor: Any) -> JournalEntry:
         idempotency_key=f"funds-deposit:{txn.bank_reference}",
     )
     return entry
+
+
+# --- suggestions -----------------------------------------------------------------------------
+
+_ACCOUNT_NUMBER = re.compile(r"\bMA\d{6,12}\b", re.IGNORECASE)
+# Weights of the evidence for a candidate client; summed and capped below certainty, because a
+# suggestion is never a decision: the agent confirms against the verified name, as above.
+_EVIDENCE = {
+    "account_number": Decimal("0.60"),
+    "same_name": Decimal("0.50"),
+    "pinyin_name": Decimal("0.40"),
+    "own_bank_account": Decimal("0.50"),
+    "margin_call_amount": Decimal("0.20"),
+}
+_MOST = Decimal("0.99")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    margin_account: MarginAccount
+    verified_name: str | None
+    confidence: Decimal
+    reasons: tuple[str, ...]
+
+
+def _reason_text(key: str, txn: CustodianTransaction, account: MarginAccount) -> str:
+    texts = {
+        "account_number": _("the bank memo names account %(number)s"),
+        "same_name": _("the payer's name is the client's verified name"),
+        "pinyin_name": _("the payer's Latin name is the pinyin of the verified name"),
+        "own_bank_account": _("paid from the client's own registered bank account"),
+        "margin_call_amount": _("the amount is what the client's open margin call asks"),
+    }
+    return texts[key] % {"number": account.number}
+
+
+def suspense_suggestions(txn: CustodianTransaction, *, limit: int = 5) -> list[Suggestion]:
+    """Clients an unmatched receipt most likely belongs to, with the confidence and the evidence:
+    an account number in the memo, the payer's name (Chinese, or its pinyin), the paying bank
+    account being one the client registered, an amount equal to an open margin call's deposit."""
+    evidence: dict[int, set[str]] = {}
+
+    def note(account_ids, key: str) -> None:
+        for account_id in account_ids:
+            evidence.setdefault(account_id, set()).add(key)
+
+    numbers = {n.upper() for n in _ACCOUNT_NUMBER.findall(txn.memo or "")}
+    if numbers:
+        note(
+            MarginAccount.objects.filter(number__in=numbers).values_list("pk", flat=True),
+            "account_number",
+        )
+    payer = txn.counterparty_name or ""
+    if payer:
+        for user_id, legal_name in accounts.approved_legal_names():
+            if names_match(payer, legal_name):
+                key = "same_name" if _normalise(payer) == _normalise(legal_name) else "pinyin_name"
+                note(
+                    MarginAccount.objects.filter(client_id=user_id).values_list("pk", flat=True),
+                    key,
+                )
+    if txn.counterparty_account:
+        owners = BankAccount.objects.filter(account_number=txn.counterparty_account).values(
+            "client_id"
+        )
+        note(
+            MarginAccount.objects.filter(client_id__in=owners).values_list("pk", flat=True),
+            "own_bank_account",
+        )
+    if evidence:
+        calls = MarginCall.objects.filter(
+            account_id__in=list(evidence), status=MarginCall.Status.OPEN
+        ).values_list("account_id", "deposit_needed")
+        for account_id, needed in calls:
+            if needed and abs(needed - txn.amount) <= needed * Decimal("0.005"):
+                evidence[account_id].add("margin_call_amount")
+    by_id = MarginAccount.objects.select_related("client").in_bulk(list(evidence))
+    found = []
+    for account_id, keys in evidence.items():
+        account = by_id[account_id]
+        confidence = min(_MOST, sum((_EVIDENCE[k] for k in keys), Decimal("0")))
+        found.append(
+            Suggestion(
+                margin_account=account,
+                verified_name=verified_name(account),
+                confidence=confidence,
+                reasons=tuple(_reason_text(k, txn, account) for k in sorted(keys)),
+            )
+        )
+    found.sort(key=lambda s: (-s.confidence, s.margin_account.number))
+    return found[:limit]

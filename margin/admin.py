@@ -1,15 +1,18 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
-from margin import freeze, instruments, selectors, services
+from margin import freeze, instruments, reports, selectors, services
+from margin.instruments import sector_label
 from margin.models import (
     AccountFreeze,
     Instrument,
@@ -24,8 +27,9 @@ from margin.models import (
     RiskReport,
     VolatilityRegime,
 )
-from portal import files
+from portal import decisions, files
 from portal.admin import BoundedDateHierarchy
+from portal.admin_display import money_column, ratio_column
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -71,7 +75,7 @@ class InstrumentAdmin(ReadOnlyAdmin):
         "code",
         "name_zh",
         "name_en",
-        "sector",
+        "sector_name",
         "risk_warning",
         "suspension",
         "collateral_eligible",
@@ -81,6 +85,10 @@ class InstrumentAdmin(ReadOnlyAdmin):
     )
     list_filter = ("risk_warning", "suspension", "is_high_risk", "collateral_eligible", "sector")
     search_fields = ("code", "name_zh", "name_en")
+
+    @admin.display(description=gettext_lazy("sector"), ordering="sector")
+    def sector_name(self, instrument: Instrument) -> str:
+        return sector_label(instrument.sector)
 
     @admin.display(description=gettext_lazy("counts toward the ratio"))
     def collateral_rate(self, instrument: Instrument) -> str:
@@ -169,11 +177,14 @@ class MarginAccountAdmin(ReadOnlyAdmin):
         "number",
         "client",
         "current_level",
-        "last_ratio",
-        "debt",
-        "cash",
+        "ratio",
+        "debt_yuan",
+        "cash_yuan",
         "freeze_link",
     )
+    ratio = ratio_column("last_ratio", gettext_lazy("maintenance ratio"))
+    debt_yuan = money_column("debt", gettext_lazy("financing debt"))
+    cash_yuan = money_column("cash", gettext_lazy("cash"))
     list_filter = ("current_level",)
     search_fields = ("number", "client__email")
     list_select_related = ("client",)
@@ -244,13 +255,15 @@ class MarginAccountAdmin(ReadOnlyAdmin):
 
 @admin.register(MarginContract)
 class MarginContractAdmin(ReadOnlyAdmin):
-    list_display = ("number", "account", "status", "annual_rate", "starts_on", "rollover_on")
+    list_display = ("number", "account", "status", "rate", "starts_on", "rollover_on")
+    rate = ratio_column("annual_rate", gettext_lazy("annual financing rate"))
     list_filter = ("status",)
 
 
 @admin.register(MarginEvent)
 class MarginEventAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
-    list_display = ("occurred_at", "account", "sequence", "from_level", "to_level", "ratio")
+    list_display = ("occurred_at", "account", "sequence", "from_level", "to_level", "ratio_shown")
+    ratio_shown = ratio_column("ratio", gettext_lazy("maintenance ratio"))
     list_filter = ("to_level",)
     search_fields = ("account__number",)
     list_select_related = ("account",)
@@ -259,7 +272,9 @@ class MarginEventAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
 
 @admin.register(MarginCall)
 class MarginCallAdmin(ReadOnlyAdmin):
-    list_display = ("issued_at", "account", "status", "deadline", "deposit_needed", "sell_needed")
+    list_display = ("issued_at", "account", "status", "deadline", "deposit", "sell")
+    deposit = money_column("deposit_needed", gettext_lazy("deposit needed"))
+    sell = money_column("sell_needed", gettext_lazy("sales needed"))
     list_filter = ("status",)
     search_fields = ("account__number",)
     list_select_related = ("account",)
@@ -338,7 +353,21 @@ class RestrictionAdmin(ReadOnlyAdmin):
         )
 
 
-class FreezeDecisionForm(forms.Form):
+class _ConsistentDecision(forms.Form):
+    """An approval whose note refuses is the wrong button: refused (portal.decisions)."""
+
+    def clean(self):
+        data = super().clean()
+        try:
+            decisions.require_consistent_approval(
+                approve=data.get("decision") == "approve", reason=data.get("note", "")
+            )
+        except ValidationError as error:
+            self.add_error("note", error)
+        return data
+
+
+class FreezeDecisionForm(_ConsistentDecision):
     decision = forms.ChoiceField(
         label=gettext_lazy("Decision"),
         choices=[
@@ -423,7 +452,7 @@ class PlanItemInline(admin.TabularInline):
         return False
 
 
-class PlanDecisionForm(forms.Form):
+class PlanDecisionForm(_ConsistentDecision):
     decision = forms.ChoiceField(
         label=gettext_lazy("Decision"),
         choices=[
@@ -516,6 +545,23 @@ class RegimeRequestForm(forms.Form):
     )
 
 
+class RegimeDecisionForm(_ConsistentDecision):
+    decision = forms.ChoiceField(
+        label=gettext_lazy("Decision"),
+        choices=[
+            ("approve", gettext_lazy("Confirm: in force at once for new business")),
+            ("reject", gettext_lazy("Reject the proposal")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Reason (required to reject)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+    )
+
+
 @admin.register(VolatilityRegime)
 class VolatilityRegimeAdmin(ReadOnlyAdmin):
     list_display = (
@@ -526,9 +572,17 @@ class VolatilityRegimeAdmin(ReadOnlyAdmin):
         "proposed_by",
         "decided_by",
         "reason",
+        "decide_link",
     )
     list_filter = ("status", "regime")
     actions = ["confirm"]
+
+    @admin.display(description=gettext_lazy("Decision"))
+    def decide_link(self, row: VolatilityRegime) -> str:
+        if row.status != VolatilityRegime.Status.PROPOSED:
+            return row.decision_note or "—"
+        url = reverse("admin:margin_volatilityregime_decide", args=[row.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Confirm or reject"))
 
     def get_urls(self):
         propose = path(
@@ -536,7 +590,44 @@ class VolatilityRegimeAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.propose_view),
             name="margin_volatilityregime_propose",
         )
-        return [propose, *super().get_urls()]
+        decide = path(
+            "<int:regime_id>/decide/",
+            self.admin_site.admin_view(self.decide_view),
+            name="margin_volatilityregime_decide",
+        )
+        return [propose, decide, *super().get_urls()]
+
+    def decide_view(self, request, regime_id: int) -> HttpResponse:
+        """A second risk officer confirms the proposal or rejects it, saying why."""
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        row = get_object_or_404(
+            VolatilityRegime.objects.select_related("proposed_by"), pk=regime_id
+        )
+        form = RegimeDecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            confirm = form.cleaned_data["decision"] == "approve"
+            try:
+                services.volatility_regime_decide(
+                    regime_id=row.pk,
+                    officer=request.user,
+                    confirm=confirm,
+                    note=form.cleaned_data["note"],
+                )
+            except services.PlanDecisionError as error:
+                form.add_error(None, str(error))
+            else:
+                done = _("Volatility regime confirmed.") if confirm else _("Proposal rejected.")
+                messages.success(request, done)
+                return redirect("admin:margin_volatilityregime_changelist")
+        return _form_page(
+            self,
+            request,
+            title=_("Decide the %(regime)s proposal") % {"regime": row.get_regime_display()},
+            form=form,
+            intro=_("Proposed by %(officer)s: %(reason)s")
+            % {"officer": row.proposed_by or _("the risk engine"), "reason": row.reason},
+        )
 
     def propose_view(self, request) -> HttpResponse:
         """A risk officer proposes a regime, the emergency freeze line included; another
@@ -585,6 +676,7 @@ class VolatilityRegimeAdmin(ReadOnlyAdmin):
 @admin.register(RiskReport)
 class RiskReportAdmin(ReadOnlyAdmin):
     list_display = ("week_starts_on", "created_at", "sha256", "download_link")
+    change_list_template = "admin/margin/riskreport/change_list.html"
 
     @admin.display(description=gettext_lazy("PDF"))
     def download_link(self, report: RiskReport) -> str:
@@ -597,7 +689,28 @@ class RiskReportAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.download_view),
             name="margin_riskreport_download",
         )
-        return [download, *super().get_urls()]
+        produce = path(
+            "produce/",
+            self.admin_site.admin_view(self.produce_view),
+            name="margin_riskreport_produce",
+        )
+        return [download, produce, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "last_week": reports.last_week_start()}
+        return super().changelist_view(request, extra_context)
+
+    @method_decorator(require_POST)
+    def produce_view(self, request) -> HttpResponse:
+        """Last week's report now, if the weekly run has not made it yet (the same file)."""
+        if not request.user.has_perm("margin.view_riskreport"):
+            raise PermissionDenied
+        report = reports.risk_report_weekly(week_starts_on=reports.last_week_start())
+        messages.success(
+            request,
+            _("The report for the week of %(week)s is ready.") % {"week": report.week_starts_on},
+        )
+        return redirect("admin:margin_riskreport_changelist")
 
     def download_view(self, request, report_id: int) -> HttpResponse:
         # Served through the admin, not MEDIA_URL, so only staff with the permission get it.

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 import audit
 from margin import selectors
-from margin.models import Instrument, MarginAccount
+from margin.models import Instrument, MarginAccount, Sector
 from notices import services as notices
 from portal import money
 
@@ -100,3 +100,10 @@ def instrument_status_change(
     # The holders' status pages and the engine revalue at the new rate.
     holders.update(state_changed_at=timezone.now())
     return instrument
+
+
+def sector_label(sector: str | None) -> str:
+    """A stored sector key as staff read it; an unknown key as stored."""
+    if not sector:
+        return "—"
+    return str(dict(Sector.choices).get(sector, sector))

@@ -44,6 +44,28 @@ def _line(verbose_name: str | _StrPromise, default: Decimal) -> models.DecimalFi
     return models.DecimalField(verbose_name, max_digits=6, decimal_places=4, default=default)
 
 
+class Sector(models.TextChoices):
+    """Sectors, stored as short keys the sector stress scenarios group by."""
+
+    APPLIANCES = "appliances", _("Household appliances")
+    AUTOS = "autos", _("Automobiles")
+    BANKS = "banks", _("Banks")
+    BROKERS = "brokers", _("Brokerages")
+    CONSUMER = "consumer", _("Consumer services")
+    ENERGY = "energy", _("Oil and gas")
+    FOOD = "food", _("Food and beverages")
+    HEALTHCARE = "healthcare", _("Healthcare")
+    INDUSTRIALS = "industrials", _("Industrials")
+    INSURANCE = "insurance", _("Insurance")
+    LIQUOR = "liquor", _("Liquor")
+    MATERIALS = "materials", _("Materials")
+    NEW_ENERGY = "new_energy", _("New energy")
+    PROPERTY = "property", _("Property")
+    TECHNOLOGY = "technology", _("Technology")
+    TELECOM = "telecom", _("Telecommunications")
+    UTILITIES = "utilities", _("Utilities")
+
+
 class Instrument(models.Model):
     """An A-share stock the portal prices: its code, names, flags and the latest prices."""
 
@@ -84,7 +106,11 @@ class Instrument(models.Model):
         _("status changed at"), null=True, blank=True, db_index=True
     )
     sector = models.CharField(
-        _("sector"), max_length=30, blank=True, help_text=_("Used by the sector stress scenarios.")
+        _("sector"),
+        max_length=30,
+        blank=True,
+        choices=Sector.choices,
+        help_text=_("Used by the sector stress scenarios."),
     )
     previous_close = _price(_("previous close"))
     last_price = _price(_("last price"), null=True, blank=True)
@@ -467,7 +493,8 @@ class MarginEvent(models.Model):
         indexes = [models.Index(fields=["occurred_at"])]
 
     def __str__(self) -> str:
-        return f"{self.account} #{self.sequence} {self.from_level} → {self.to_level}"
+        from_level, to_level = self.get_from_level_display(), self.get_to_level_display()
+        return f"{self.account} #{self.sequence} {from_level} → {to_level}"
 
     @property
     def is_downgrade(self) -> bool:

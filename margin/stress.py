@@ -16,16 +16,18 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import F, Sum
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from margin import rules, selectors
-from margin.models import Instrument, MarginContract, Position
+from margin.models import Instrument, MarginContract, Position, Sector
 from margin.rules import DEFAULT_LINES, Level, Lines
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    description: str
+    description: str | Promise
     # (instrument) -> (stressed price, can be sold?)
     shock: Callable[[Instrument, str | None], tuple[Decimal, bool]]
 
@@ -49,20 +51,29 @@ SCENARIOS = {
     for s in [
         Scenario(
             "market-10",
-            "Every instrument falls 10% at once; everything can still be sold.",
+            _(
+                "Market falls 10%: every instrument falls 10% at once; "
+                "everything can still be sold."
+            ),
             lambda i, sector: (_fall(i, "0.10"), True),
         ),
         Scenario(
             "sector-limit-down-3d",
-            "One sector (the largest by value held, or --sector) at limit-down three days running; "
-            "its shares cannot be sold, the rest of the market is unchanged.",
+            _(
+                "One sector limit-down for three days: the sector with the largest value held is "
+                "at limit-down three days running; its shares cannot be sold, the rest of the "
+                "market is unchanged."
+            ),
             lambda i, sector: (
                 (_limit_down_days(i, 3), False) if i.sector == sector else (i.price, True)
             ),
         ),
         Scenario(
             "no-sells",
-            "Every instrument falls 10% and nothing can be sold (the market locked limit-down).",
+            _(
+                "Locked market: every instrument falls 10% and nothing can be sold (the market "
+                "locked limit-down)."
+            ),
             lambda i, sector: (_fall(i, "0.10"), False),
         ),
     ]
@@ -72,17 +83,23 @@ SCENARIOS = {
 @dataclass
 class Report:
     scenario: str
-    description: str
+    description: str | Promise
     sector: str | None
     accounts: int
     levels: dict[str, int] = field(default_factory=dict)
     shortfall: Decimal = Decimal("0.00")
     uncovered: Decimal = Decimal("0.00")
 
+    @property
+    def sector_name(self) -> str:
+        if not self.sector:
+            return ""
+        return str(dict(Sector.choices).get(self.sector, self.sector))
+
     def as_dict(self) -> dict:
         return {
             "scenario": self.scenario,
-            "description": self.description,
+            "description": str(self.description),
             "sector": self.sector,
             "accounts": self.accounts,
             "levels": self.levels,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from notices import services
 from notices.forms import AnnouncementForm
 from notices.models import NoticePreference, Notification
+from notices.registry import notice_label
 from notices.views import AuthenticatedRequest
 
 
@@ -27,13 +28,27 @@ class _BoundedDatesChangeList(ChangeList):
             raise IncorrectLookupParameters(exc) from exc
 
 
+class NoticeKeyFilter(admin.SimpleListFilter):
+    """The template keys present, each under what the notice is about."""
+
+    title = gettext_lazy("template")
+    parameter_name = "key"
+
+    def lookups(self, request, model_admin):
+        keys = Notification.objects.order_by().values_list("key", flat=True).distinct()
+        return sorted(((key, notice_label(key)) for key in keys), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(key=self.value()) if self.value() else queryset
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     """The outbox, read-only: rows are evidence of what was sent. Staff may only re-queue."""
 
     list_display = (
         "created_at",
-        "key",
+        "notice",
         "channel",
         "address",
         "recipient",
@@ -41,10 +56,11 @@ class NotificationAdmin(admin.ModelAdmin):
         "attempts",
         "sent_at",
     )
-    list_filter = ("status", "channel", "key", "category")
+    list_filter = ("status", "channel", NoticeKeyFilter, "category")
     search_fields = ("address", "recipient__email", "idempotency_key")
     # The sealed secret is for the delivering worker only (notices.sealing).
-    exclude = ("sealed",)
+    exclude = ("sealed", "key")
+    readonly_fields = ("notice",)
     list_select_related = ("recipient",)
     date_hierarchy = "created_at"
 
@@ -54,6 +70,10 @@ class NotificationAdmin(admin.ModelAdmin):
     actions = ["resend_failed"]
     # A search by address alone should not need a COUNT(*) over the whole outbox.
     show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("template"), ordering="key")
+    def notice(self, obj: Notification) -> str:
+        return notice_label(obj.key)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

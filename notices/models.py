@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from notices.registry import Category, Channel
+from notices.registry import Category, Channel, notice_label
 
 
 class Notification(models.Model):
@@ -81,7 +81,8 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.key} → {self.address or self.recipient_id} ({self.channel}, {self.status})"
+        label = notice_label(self.key)
+        return f"{label} → {self.address or self.recipient_id} ({self.get_channel_display()})"
 
     @property
     def is_unread(self) -> bool:

@@ -126,6 +126,14 @@ def get_notice_type(key: str) -> NoticeType:
         raise UnknownNoticeType(f"Unknown notice template key {key!r}.") from None
 
 
+def notice_label(key: str) -> str:
+    """What a notice of this key is about, in the reader's language (the key if unregistered)."""
+    notice_type = _registry.get(key)
+    if notice_type is None or not notice_type.description:
+        return key
+    return str(notice_type.description)
+
+
 def all_notice_types() -> list[NoticeType]:
     return sorted(_registry.values(), key=lambda t: t.key)
 

@@ -1,14 +1,15 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from django.views.i18n import JavaScriptCatalog
 
 from portal import views
 
 # Staff sign in through allauth, so the admin gets the same MFA stage as everyone else.
 admin.site.login = secure_admin_login(admin.site.login)
-admin.site.site_header = "旺润 Wangrun"
-admin.site.site_title = "旺润 Wangrun"
+admin.site.site_header = gettext_lazy("Wangrun back office")
+admin.site.site_title = gettext_lazy("Wangrun back office")
 
 # An outage that escapes portal.middleware (a session saved after the database went down)
 # still gets the 503 page.
@@ -32,5 +33,6 @@ urlpatterns = [
     path("margin/", include("margin.urls")),
     path("education/", include("education.urls")),
     path("funds/", include("funds.urls")),
+    path("admin/clients/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]

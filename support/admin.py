@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from portal import files
 from portal.admin import BoundedDateHierarchy, warn_about_provisional_years
+from portal.admin_display import duration_column
 from support import selectors, services
 from support.models import (
     Attachment,
@@ -41,12 +43,16 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         "ticket_type",
         "priority",
         "calendar",
-        "first_response",
-        "next_response",
-        "resolution",
-        "resolution_ceiling",
+        "first",
+        "next",
+        "resolve",
+        "ceiling",
         "updated_at",
     )
+    first = duration_column("first_response", _("first response within"))
+    next = duration_column("next_response", _("next response within"))
+    resolve = duration_column("resolution", _("resolution within"))
+    ceiling = duration_column("resolution_ceiling", _("resolution ceiling"))
     list_filter = ("ticket_type", "priority", "calendar")
     fields = (
         "ticket_type",
@@ -198,6 +204,15 @@ class TicketAdmin(admin.ModelAdmin):
     def get_ordering(self, request):
         return [F("next_due").asc(nulls_last=True), "-created_at"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":
+            # Only agents can be given a ticket; clients and other staff are not offered.
+            kwargs["queryset"] = selectors.agents()
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "assignee":
+            field.label_from_instance = lambda user: user.full_name or user.email
+        return field
+
     def has_add_permission(self, request):
         return False  # clients open tickets; agents answer them
 
@@ -253,6 +268,10 @@ class TicketAdmin(admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "conversation": selectors.conversation(ticket=ticket, for_client=False),
+            "merged_in": [
+                (merged, selectors.conversation(ticket=merged, for_client=False))
+                for merged in self.get_queryset(request).filter(merged_into=ticket)
+            ],
             "clocks": ticket.sla_clocks.order_by("started_at", "pk"),
             "client_context": selectors.client_context(client=ticket.client),
             "canned_replies": [
@@ -311,6 +330,8 @@ class TicketAdmin(admin.ModelAdmin):
                     "wait": _("Reply sent; the clocks wait for the client."),
                     "internal": _("Internal note added; the client does not see it."),
                 }[action]
+            elif action in ("resolve", "merge") and request.POST.get("confirmed") != "1":
+                return self._confirm(request, ticket, action)
             elif action == "resolve":
                 services.ticket_resolve(ticket=ticket, agent=request.user)
                 done = _("Ticket resolved; the client was sent a survey.")
@@ -334,6 +355,24 @@ class TicketAdmin(admin.ModelAdmin):
         else:
             messages.success(request, done)
         return HttpResponseRedirect(change_url)
+
+    def _confirm(self, request, ticket: Ticket, action: str) -> HttpResponse:
+        """Resolving and merging are asked twice: the page says what will happen, and to whom."""
+        target = self._merge_target(request) if action == "merge" else None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": ticket,
+            "title": _("Merge ticket #%(id)d?") % {"id": ticket.pk}
+            if target
+            else _("Resolve ticket #%(id)d?") % {"id": ticket.pk},
+            "action": action,
+            "target": target,
+            "moved": selectors.conversation(ticket=ticket, for_client=False) if target else [],
+            "action_url": reverse("admin:support_ticket_act", args=[ticket.pk]),
+            "change_url": reverse("admin:support_ticket_change", args=[ticket.pk]),
+        }
+        return TemplateResponse(request, "admin/support/ticket/confirm.html", context)
 
     def _merge_target(self, request) -> Ticket:
         try:
@@ -454,6 +493,27 @@ class SlaClockAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind", "calendar", ("breached_at", admin.EmptyFieldListFilter))
     list_select_related = ("ticket",)
+    fields = readonly_fields = (
+        "ticket",
+        "kind",
+        "calendar",
+        "target_text",
+        "started_at",
+        "due_75_at",
+        "due_90_at",
+        "due_at",
+        "ceiling_at",
+        "paused_at",
+        "paused_text",
+        "warned_75_at",
+        "warned_90_at",
+        "breached_at",
+        "stopped_at",
+        "used_text",
+    )
+    target_text = duration_column("target", _("target"))
+    paused_text = duration_column("paused_total", _("working time paused"))
+    used_text = duration_column("used", _("working time used"))
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

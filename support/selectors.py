@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -289,4 +291,20 @@ def client_context(*, client: User) -> ClientContext:
             client=client,
             status__in=[Ticket.Status.OPEN, Ticket.Status.WAITING_ON_CLIENT],
         ).count(),
+    )
+
+
+def agents():
+    """Staff who may answer tickets: the only people a ticket can be assigned to."""
+    may_reply = Q(codename="reply_ticket", content_type__app_label="support")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(groups__permissions__in=Permission.objects.filter(may_reply))
+            | Q(user_permissions__in=Permission.objects.filter(may_reply))
+        )
+        .distinct()
+        .order_by("full_name", "email")
     )

@@ -291,12 +291,19 @@ class SuitabilityContest(models.Model):
         ANSWERED = "answered", _("Answered")
 
     assessment = models.ForeignKey(
-        SuitabilityAssessment, on_delete=models.PROTECT, related_name="contests"
+        SuitabilityAssessment,
+        on_delete=models.PROTECT,
+        related_name="contests",
+        verbose_name=_("assessment"),
     )
-    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("client")
+    )
     message = models.TextField(_("why the client disagrees"))
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("suitability contest")
@@ -309,15 +316,15 @@ class SuitabilityContest(models.Model):
 class SanctionEntry(models.Model):
     """One target from an OpenSanctions `targets.simple.csv` export (or the bundled sample)."""
 
-    entity_id = models.CharField(max_length=200, unique=True)
-    schema = models.CharField(max_length=40)
-    name = models.CharField(max_length=500)
-    aliases = models.TextField(blank=True)
-    birth_dates = models.CharField(max_length=200, blank=True)
-    countries = models.CharField(max_length=200, blank=True)
-    datasets = models.CharField(max_length=500, blank=True)
-    is_pep = models.BooleanField(default=False)
-    is_sanctioned = models.BooleanField(default=False)
+    entity_id = models.CharField(_("list entry id"), max_length=200, unique=True)
+    schema = models.CharField(_("entity kind"), max_length=40)
+    name = models.CharField(_("name"), max_length=500)
+    aliases = models.TextField(_("aliases"), blank=True)
+    birth_dates = models.CharField(_("birth dates"), max_length=200, blank=True)
+    countries = models.CharField(_("countries"), max_length=200, blank=True)
+    datasets = models.CharField(_("source lists"), max_length=500, blank=True)
+    is_pep = models.BooleanField(_("politically exposed person"), default=False)
+    is_sanctioned = models.BooleanField(_("sanctioned"), default=False)
 
     class Meta:
         verbose_name = _("sanctions/PEP list entry")
@@ -378,18 +385,27 @@ class AssetDeclaration(models.Model):
         VERIFIED = "verified", _("Verified")
         REJECTED = "rejected", _("Not accepted")
 
-    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="asset_declarations")
+    user = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="asset_declarations", verbose_name=_("client")
+    )
     average_assets = models.DecimalField(
         _("20-trading-day average assets (RMB)"), max_digits=16, decimal_places=2
     )
     evidence_encrypted = models.BinaryField(editable=False)
-    evidence_sha256 = models.CharField(max_length=64)
-    declared_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    reviewed_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    evidence_sha256 = models.CharField(_("evidence SHA-256"), max_length=64)
+    declared_at = models.DateTimeField(_("declared at"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     note = models.CharField(_("note to the client"), max_length=300, blank=True)
 
     class Meta:
@@ -409,15 +425,29 @@ class EligibilityOverride(models.Model):
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
 
-    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="eligibility_overrides")
-    reason = models.TextField(_("reason"))
-    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    approved_by = models.ForeignKey(
-        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    user = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        related_name="eligibility_overrides",
+        verbose_name=_("client"),
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    approved_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("eligibility override")

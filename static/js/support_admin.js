@@ -3,13 +3,17 @@
 (function () {
   "use strict";
 
+  // Units in the page's language: 2天3小时 in Chinese, 2d 3h in English.
+  var CHINESE = (document.documentElement.lang || "").toLowerCase().indexOf("zh") === 0;
+  var UNITS = CHINESE ? { d: "天", h: "小时", m: "分", sep: "" } : { d: "d", h: "h", m: "m", sep: " " };
+
   function format(ms) {
     var sign = ms < 0 ? "−" : "";
     var minutes = Math.floor(Math.abs(ms) / 60000);
     var hours = Math.floor(minutes / 60);
     var days = Math.floor(hours / 24);
-    if (days >= 1) return sign + days + "d " + (hours % 24) + "h";
-    return sign + hours + "h " + String(minutes % 60).padStart(2, "0") + "m";
+    if (days >= 1) return sign + days + UNITS.d + UNITS.sep + (hours % 24) + UNITS.h;
+    return sign + hours + UNITS.h + UNITS.sep + String(minutes % 60).padStart(2, "0") + UNITS.m;
   }
 
   function stage(el, now) {

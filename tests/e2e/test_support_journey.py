@@ -71,6 +71,7 @@ def test_a_client_complains_an_agent_answers_in_admin_and_the_client_rates_it(
     screenshot(page, "support-05-reply-live")
 
     agent.locator("button[name=action][value=resolve]").click()
+    agent.locator("[data-testid=confirm-button]").click()
     expect(agent.locator(".messagelist")).to_be_visible()
     assert agent_errors == []
     staff.close()

@@ -100,10 +100,16 @@ def test_wait_resolve_and_merge_from_admin(carol, client_alice):
     act(carol, ticket, action="wait", body="Please send the slip")
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.WAITING_ON_CLIENT
-    act(carol, duplicate, action="merge", merge_into=str(ticket.pk))
+    asked = act(carol, duplicate, action="merge", merge_into=str(ticket.pk))
+    assert asked.status_code == 200  # what the merge does is shown first
+    duplicate.refresh_from_db()
+    assert duplicate.merged_into is None
+    act(carol, duplicate, action="merge", merge_into=str(ticket.pk), confirmed="1")
     duplicate.refresh_from_db()
     assert duplicate.merged_into == ticket
-    act(carol, ticket, action="resolve")
+    page = carol.get(reverse("admin:support_ticket_change", args=[ticket.pk]))
+    assert f'data-testid="merged-{duplicate.pk}"' in page.content.decode()
+    act(carol, ticket, action="resolve", confirmed="1")
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.RESOLVED
 
