@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from margin.forms import ActivateForm, TierForm
 from margin.models import Instrument, MarginAccount, VolatilityRegime
 from margin.restrictions import account_permissions
 from margin.rules import Level
+from portal import money
 
 
 def _get_account_for_user(request: HttpRequest) -> MarginAccount | None:
@@ -21,8 +23,69 @@ def _get_account_for_user(request: HttpRequest) -> MarginAccount | None:
     return selectors.account_for_client(request.user)
 
 
+def _distance_wording() -> dict[str, dict[str, str]]:
+    """Each line's sentence for each case, with %(fall)s and %(line)s for the page's script to
+    fill in as the status changes: a fall reaches the line, the line is already reached, the
+    client owes nothing, or their cash alone keeps them above it."""
+    return {
+        "warning": {
+            "fall": _("Prices can fall %(fall)s before you reach the warning line (%(line)s)."),
+            "reached": _("Your ratio is already at or below the warning line (%(line)s)."),
+            "no_debt": _("You owe nothing, so no fall in prices can reach the warning line."),
+            "none": _(
+                "Your cash alone keeps you above the warning line (%(line)s) whatever prices do."
+            ),
+        },
+        "call": {
+            "fall": _("Prices can fall %(fall)s before you reach the margin call line (%(line)s)."),
+            "reached": _("Your ratio is already at or below the margin call line (%(line)s)."),
+            "no_debt": _("You owe nothing, so no fall in prices can reach the margin call line."),
+            "none": _(
+                "Your cash alone keeps you above the margin call line (%(line)s) whatever "
+                "prices do."
+            ),
+        },
+        "liquidation": {
+            "fall": _(
+                "Prices can fall %(fall)s before you reach the forced liquidation line (%(line)s)."
+            ),
+            "reached": _(
+                "Your ratio is already at or below the forced liquidation line (%(line)s)."
+            ),
+            "no_debt": _(
+                "You owe nothing, so no fall in prices can reach the forced liquidation line."
+            ),
+            "none": _(
+                "Your cash alone keeps you above the forced liquidation line (%(line)s) "
+                "whatever prices do."
+            ),
+        },
+    }
+
+
+def distance_sentences(live: dict[str, Any]) -> list[tuple[str, str]]:
+    """(line, sentence) for the warning, call and liquidation lines of a status as pushed."""
+    wording = _distance_wording()
+    sentences = []
+    for line in ("warning", "call", "liquidation"):
+        fall = live["distances"][line]
+        if Decimal(live["liabilities"]) == 0:
+            case = "no_debt"
+        elif fall is None:
+            case = "none"
+        else:
+            case = "reached" if Decimal(fall) == 0 else "fall"
+        values = {
+            "fall": money.percent(Decimal(fall)) if fall is not None else "",
+            "line": money.percent(Decimal(live["lines"][line])),
+        }
+        sentences.append((line, wording[line][case] % values))
+    return sentences
+
+
 def _labels() -> dict[str, Any]:
     return {
+        "distances": _distance_wording(),
         "levels": {level.value: str(level.label) for level in Level},
         "flags": {
             Instrument.RiskWarning.ST: str(Instrument.RiskWarning.ST.label),
@@ -50,8 +113,6 @@ def _labels() -> dict[str, Any]:
             ),
         },
         "no_debt": _("No debt"),
-        "not_reachable": _("no fall in prices reaches it"),
-        "reached": _("reached"),
         "live": _("Live"),
         "reconnecting": _("Reconnecting… the page checks every 5 seconds meanwhile"),
         "limit_down": _("limit-down"),
@@ -82,6 +143,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "regime": VolatilityRegime.Regime(regime_key),
         "leverage_cap": selectors.leverage_cap(regime_key) * 100,
         "level_label": Level(live["level"]).label,
+        "distances": distance_sentences(live),
         "contract": contract,
         "tier_form": TierForm(
             initial={"tier": contract.leverage_tier if contract else 1},

@@ -53,11 +53,15 @@
       if (status[name] !== undefined) setText(field(name), yuan(status[name]));
     });
     ["warning", "call", "liquidation"].forEach(function (line) {
-      var node = root.querySelector('[data-fall="' + line + '"]');
+      // The same sentences the page was rendered with (margin.views.distance_sentences).
       var fall = status.distances[line];
-      if (fall === null) setText(node, labels.not_reachable);
-      else if (Number(fall) === 0) setText(node, "0% (" + labels.reached + ")");
-      else setText(node, percent(fall));
+      var wording = (labels.distances || {})[line] || {};
+      var text = Number(status.liabilities) === 0 ? wording.no_debt
+        : fall === null ? wording.none
+        : Number(fall) === 0 ? wording.reached : wording.fall;
+      setText(root.querySelector('[data-fall="' + line + '"]'), (text || "")
+        .replace("%(fall)s", fall === null ? "" : percent(fall))
+        .replace("%(line)s", percent(status.lines[line])));
     });
     renderPositions(status.positions);
     renderBanner(status);
