@@ -12,6 +12,7 @@ simple (interest ÷ amount × 365 ÷ days) and compounded ((1 + interest ÷ amou
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -92,4 +93,45 @@ def financing_cost(
         compounded_annual_rate=money.compounded_annual_rate(
             charge=charged, amount=amount, days=days
         ),
+    )
+
+
+@dataclass(frozen=True)
+class ScheduledChange:
+    """A rate change that falls inside the period the client asked about, and what it does."""
+
+    effective_on: datetime.date
+    old_rate: Decimal
+    new_rate: Decimal
+    days_before: int  # days of the period still charged at the old rate
+    days_after: int  # days charged at the new rate, from effective_on
+    total_without: Decimal  # the period at the old rate throughout
+    total_with: Decimal  # what it costs with the change
+
+    @property
+    def difference(self) -> Decimal:
+        return self.total_with - self.total_without
+
+
+def scheduled_change(
+    *,
+    amount: Decimal,
+    days: int,
+    start: datetime.date,
+    old_rate: Decimal,
+    new_rate: Decimal,
+    effective_on: datetime.date,
+) -> ScheduledChange | None:
+    """The cost of `days` days from `start` when the rate changes on `effective_on`: each day is
+    charged at the rate in force that day, as the daily accrual does. None when the change falls
+    outside the period or does not change the rate."""
+    days_before = (effective_on - start).days
+    if old_rate == new_rate or not 0 <= days_before < days:
+        return None
+    without = interest(amount=amount, annual_rate=old_rate, days=days)
+    with_change = interest(amount=amount, annual_rate=old_rate, days=days_before) + interest(
+        amount=amount, annual_rate=new_rate, days=days - days_before
+    )
+    return ScheduledChange(
+        effective_on, old_rate, new_rate, days_before, days - days_before, without, with_change
     )

@@ -83,6 +83,12 @@ def distance_sentences(live: dict[str, Any]) -> list[tuple[str, str]]:
     return sentences
 
 
+def _chart_range(history: list[list[str]]) -> tuple[Decimal, Decimal] | None:
+    """Today's lowest and highest ratio on the chart, for its legend."""
+    ratios = [Decimal(ratio) for _at, ratio in history if ratio is not None]
+    return (min(ratios), max(ratios)) if ratios else None
+
+
 def _labels() -> dict[str, Any]:
     return {
         "distances": _distance_wording(),
@@ -113,6 +119,18 @@ def _labels() -> dict[str, Any]:
             ),
         },
         "no_debt": _("No debt"),
+        "chart_range": _("(today's low %(low)s, high %(high)s)"),
+        "positions": {
+            "code": _("Code"),
+            "name": _("Name"),
+            "quantity": _("Quantity"),
+            "price": _("Price"),
+            "value": _("Market value"),
+            "share": _("Share of total assets"),
+            "collateral": _("Counts toward the ratio"),
+            "call": _("Margin call at"),
+            "liquidation": _("Forced liquidation at"),
+        },
         "live": _("Live"),
         "reconnecting": _("Reconnecting… the page checks every 5 seconds meanwhile"),
         "limit_down": _("limit-down"),
@@ -128,6 +146,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if account is None:
         return render(request, "margin/no_account.html")
     live = selectors.live_status(account)
+    history = status.history(account.pk)
     contract = selectors.active_contract(account)
     regime = selectors.current_regime()
     regime_key = regime.regime if regime else VolatilityRegime.Regime.NORMAL
@@ -138,7 +157,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "plan": selectors.client_liquidation_plan(account),
         "terms": selectors.contract_terms_summary(contract) if contract else None,
         "regime_row": regime,
-        "history": status.history(account.pk),
+        "history": history,
+        "chart_range": _chart_range(history),
         "labels": _labels(),
         "regime": VolatilityRegime.Regime(regime_key),
         "leverage_cap": selectors.leverage_cap(regime_key) * 100,
