@@ -50,3 +50,10 @@ def test_a_password_reset_reaches_an_english_client_in_english(
     assert message.body.startswith("Hello Bob Wang,")
     assert "/accounts/password/reset/key/" in message.body
     assert 'lang="en"' in html_of(message)
+
+
+def test_allauths_pages_read_in_plain_chinese(client):
+    user = UserFactory(language="zh-hans")
+    client.force_login(user)
+    page = client.get(reverse("account_email")).content.decode()
+    assert "电子邮箱" in page and "Email地址" not in page
