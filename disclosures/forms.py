@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from disclosures import calculator
 from disclosures.models import Acknowledgement
 from portal import money
-from portal.inputs import AmountField, CountField
+from portal.inputs import AmountField, CountField, parse_amount
 
 
 class GroupedAmountField(AmountField):
@@ -16,7 +16,18 @@ class GroupedAmountField(AmountField):
     widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
 
     def prepare_value(self, value):
-        if isinstance(value, Decimal):
+        if isinstance(value, str):
+            try:
+                value = parse_amount(value)
+            except ValueError:
+                return value  # shown back as typed, with its error
+        # Only what the field accepts is regrouped; anything else is shown back as typed.
+        if (
+            isinstance(value, Decimal)
+            and value.is_finite()
+            and abs(value) < calculator.MAX_AMOUNT * 10
+            and value == value.quantize(money.FEN)
+        ):
             return money.yuan(value)
         return value
 

@@ -56,7 +56,7 @@ def test_a_change_inside_the_period_is_shown_with_its_effect(client, announced):
         "your 45 days fall after it. With the change the interest comes to CNY 1,053.35 instead "
         "of CNY 1,043.55 (+¥9.80)."
     ) in page
-    assert 'value="100,000"' in page  # as typed, separators and all
+    assert 'value="100,000.00"' in page  # shown back with its thousands separators
     assert re.search(r'data-testid="calc-interest"> CNY 1,043.55', page)
 
 
