@@ -25,7 +25,12 @@ NOT_PAGES = (".pdf", "/receipt", "/download", "/export", "/healthz", "/readyz", 
 PERSONAS = {
     "anonymous": (
         "",
-        ["/", "/accounts/login/", "/accounts/signup/", "/disclosures/fees/?amount=1000000&days=45&tier=2"],
+        [
+            "/",
+            "/accounts/login/",
+            "/accounts/signup/",
+            "/disclosures/fees/?amount=1000000&days=45&tier=2",
+        ],
     ),
     "new": ("new@demo.wangrun.test", ["/", "/onboarding/"]),
     "progress": ("progress@demo.wangrun.test", ["/onboarding/", "/onboarding/personal/"]),

@@ -51,3 +51,14 @@ def test_a_statement_period_keeps_one_line_per_entry(fee_schedule):
     )
     assert [m.value_date.day for m in lines] == [27, 26, 25]
     assert all(m.cash is None and m.owed == D("-13.00") for m in lines)  # 60,000 × 7.8% / 360
+
+
+def test_the_withdrawal_fee_cites_the_fee_schedule_by_name_not_by_code(client, fee_schedule):
+    user = verified_client(language="en")
+    funded_account(user, cash="50000.00")
+    client.force_login(user)
+    page = " ".join(client.get("/funds/").content.decode().split())
+    assert (
+        "Each withdrawal is charged a fee of ¥2.00 on top of the amount (Fee schedule v1 ·" in page
+    )
+    assert "withdrawal_fee" not in page and "fee_schedule" not in page
