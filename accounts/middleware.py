@@ -1,9 +1,10 @@
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 
@@ -34,24 +35,21 @@ class StaffMfaRequiredMiddleware:
 
 
 class SavedLanguageMiddleware:
-    """A signed-in person sees the portal in the language saved on their account, whatever their
-    browser asks for: the one they signed up in or last chose (accounts.views.language_set keeps
-    it in step), which is also the language of their notices. The cookie follows, so the choice
-    outlasts the session."""
+    """At sign-in the language saved on the account wins over the browser's: the one the person
+    signed up in or last chose (accounts.views.language_set keeps it in step), which is also the
+    language of their notices. The sign-in response sets the language cookie to it; from then on
+    the cookie (or a new choice) decides, as for anyone."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        saved = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
-        if saved and saved in dict(settings.LANGUAGES) and saved != request.LANGUAGE_CODE:
-            translation.activate(saved)
-            request.LANGUAGE_CODE = saved
         response = self.get_response(request)
-        if settings.LANGUAGE_COOKIE_NAME in response.cookies:
-            return response  # the person just chose a language (accounts.views.language_set)
-        if saved and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != saved:
+        saved = getattr(request, "signed_in_language", "")
+        if (
+            saved in dict(settings.LANGUAGES)
+            and settings.LANGUAGE_COOKIE_NAME not in response.cookies
+        ):
             response.set_cookie(
                 settings.LANGUAGE_COOKIE_NAME,
                 saved,
@@ -63,3 +61,9 @@ class SavedLanguageMiddleware:
                 samesite=settings.LANGUAGE_COOKIE_SAMESITE,
             )
         return response
+
+
+@receiver(user_logged_in)
+def _remember_saved_language(sender, request, user, **kwargs) -> None:
+    if request is not None:
+        request.signed_in_language = getattr(user, "language", "")

@@ -32,6 +32,7 @@ def test_a_signed_in_client_starts_from_their_own_tier(client, fees_v1):
     user = verified_client(language="en")
     funded_account(user, debt="10000.00", tier=3)
     client.force_login(user)
+    client.cookies["django_language"] = "en"
     page = text(client.get(reverse("disclosures:fees")))
     assert re.search(r'<option value="3" selected>', page)
     assert "The calculator starts from your own leverage tier, tier 3." in page
@@ -46,6 +47,7 @@ def test_anyone_else_starts_from_tier_2(client, fees_v1):
 def test_a_change_inside_the_period_is_shown_with_its_effect(client, announced):
     user = verified_client(language="en")
     client.force_login(user)
+    client.cookies["django_language"] = "en"
     page = text(
         client.get(reverse("disclosures:fees"), {"amount": "100,000", "days": "45", "tier": "2"})
     )

@@ -118,6 +118,7 @@ def test_the_tier_2_warning_names_the_clients_own_contract(client, gate_world):
     factories.pass_quiz(user)
     contract = account_with(user, cash="0.00", debt="50000.00")
     client.force_login(user)
+    client.cookies["django_language"] = "en"  # as her sign-in would have set it
     page = " ".join(client.get("/education/warning/?tier=2").content.decode().split())
     assert f"Your margin contract {contract.number} at tier 2" in page
     assert "no margin contract" not in page
@@ -129,6 +130,7 @@ def test_a_confirmation_made_before_the_contract_speaks_in_the_past(client, gate
     confirmation = factories.confirm(user, factories.read_warning(user, language="en"))
     account_with(user, cash="0.00", debt="50000.00")  # financing opened afterwards
     client.force_login(user)
+    client.cookies["django_language"] = "en"
     page = " ".join(
         client.get(f"/education/confirmations/{confirmation.pk}/").content.decode().split()
     )

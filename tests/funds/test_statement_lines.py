@@ -57,6 +57,7 @@ def test_the_withdrawal_fee_cites_the_fee_schedule_by_name_not_by_code(client, f
     user = verified_client(language="en")
     funded_account(user, cash="50000.00")
     client.force_login(user)
+    client.cookies["django_language"] = "en"
     page = " ".join(client.get("/funds/").content.decode().split())
     assert (
         "Each withdrawal is charged a fee of ¥2.00 on top of the amount (Fee schedule v1 ·" in page

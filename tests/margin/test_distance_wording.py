@@ -12,6 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def distances(client, user) -> list[str]:
     client.force_login(user)
+    client.cookies["django_language"] = user.language  # as signing in sets it
     page = client.get(reverse("margin:index")).content.decode()
     start = page.index('<ul class="distance-list">')
     items = page[start : page.index("</ul>", start)].split("</li>")[:-1]

@@ -27,6 +27,7 @@ def test_the_email_quotes_the_new_limit_the_dashboard_shows(client, world):  # n
     limit = f"{raised.credit_limit:,.2f}"
     assert f"with a credit limit of CNY {limit}." in " ".join(body.split())
     client.force_login(user)
+    client.cookies["django_language"] = "en"
     assert f"credit limit ¥{limit}" in client.get(reverse("margin:index")).content.decode()
 
 
