@@ -19,9 +19,9 @@ def test_the_saved_language_wins_over_the_browsers_at_sign_in(client, saved, bro
         HTTP_ACCEPT_LANGUAGE=browser,
     )
     assert response.status_code == 302
+    assert response.cookies["django_language"].value == saved  # set by signing in
     page = client.get("/", HTTP_ACCEPT_LANGUAGE=browser)
     assert lang in page.content.decode()
-    assert page.cookies["django_language"].value == saved
 
 
 def test_choosing_a_language_while_signed_in_saves_it_and_keeps_it(client):
