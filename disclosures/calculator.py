@@ -13,8 +13,10 @@ simple (interest ÷ amount × 365 ÷ days) and compounded ((1 + interest ÷ amou
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from portal import money
 
@@ -135,3 +137,20 @@ def scheduled_change(
     return ScheduledChange(
         effective_on, old_rate, new_rate, days_before, days - days_before, without, with_change
     )
+
+
+# The calculator starts a signed-in client at their own leverage tier. Margin holds contracts and
+# sits above disclosures, so it registers how to find the tier when the app registry is ready.
+_tier_lookup: list[Callable[[Any], int | None]] = []
+
+
+def client_tier_lookup_register(lookup: Callable[[Any], int | None]) -> None:
+    """Called once by margin's AppConfig.ready."""
+    _tier_lookup[:] = [lookup]
+
+
+def client_tier(user: Any) -> int | None:
+    """A signed-in client's leverage tier (None for anyone without a contract)."""
+    if not getattr(user, "is_authenticated", False) or not _tier_lookup:
+        return None
+    return _tier_lookup[0](user)

@@ -25,7 +25,6 @@ from disclosures import calculator, diff, pdf, selectors, services
 from disclosures.formatting import percent
 from disclosures.forms import AcknowledgeForm, CalculatorForm
 from disclosures.models import ChangeNotice, Document, DocumentKind, DocumentVersion
-from margin import selectors as margin_selectors
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -174,14 +173,6 @@ def _tier_label(item) -> str:
     }
 
 
-def _client_tier(user) -> int | None:
-    """A signed-in client's leverage tier, where the calculator starts (None without one)."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    contract = margin_selectors.client_active_contract(user)
-    return contract.leverage_tier if contract else None
-
-
 def _change_inside(scheduled, tier: int, cost) -> calculator.ScheduledChange | None:
     """The announced fee schedule's rate for `tier`, if it applies inside the period."""
     if scheduled is None:
@@ -214,7 +205,7 @@ def fees(request: HttpRequest) -> HttpResponse:
     by_tier = {item.tier: item for item in tiers}
     trade_fee = next((i for i in items if i.code == selectors.TRADE_FEE_CODE), None)
     penalty = next((i for i in items if i.code == selectors.PENALTY_RATE_CODE), None)
-    own_tier = _client_tier(request.user)
+    own_tier = calculator.client_tier(request.user)
     form = CalculatorForm(
         request.GET if "amount" in request.GET else None,
         tiers=[(item.tier, _tier_label(item)) for item in tiers],

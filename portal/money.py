@@ -110,7 +110,8 @@ def rate_percent(rate: object) -> str:
     them (0.078 → "7.80%", 0.0835 → "8.35%", 0.000233 → "0.0233%"). Never rounds a rate a client
     is charged at."""
     shown = _decimal(rate, "rate") * 100
-    places = max(2, -shown.normalize().as_tuple().exponent)
+    exponent = shown.normalize().as_tuple().exponent  # an int: the rate is finite
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
     return f"{shown.quantize(Decimal(1).scaleb(-places)):f}%"
 
 
