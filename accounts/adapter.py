@@ -20,29 +20,53 @@ class AccountAdapter(DefaultAccountAdapter):
     """allauth, wired to the portal: every email it sends goes through the notice outbox."""
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """allauth's mails, ours: in the recipient's saved language (the browser's only for an
+        address that has no account), greeting them by name, with the portal's brand, subject
+        line and an HTML part as well as the text (templates/account/email/)."""
+        from django.conf import settings
+
+        from accounts.models import User
+        from notices.services import enqueue_account_email
+
         request = context.get("request") or getattr(self, "request", None)
-        ctx = {"email": email}
+        user = context.get("user") or User.objects.filter(email__iexact=email).first()
+        ctx = {
+            "email": email,
+            "recipient_name": user.display_name if user is not None else email,
+            "portal_url": settings.PORTAL_BASE_URL.rstrip("/"),
+        }
         if request is not None:
             ctx["request"] = request
             from django.contrib.sites.shortcuts import get_current_site
 
             ctx["current_site"] = get_current_site(request)
         ctx.update(context)
-        message = self.render_mail(template_prefix, email, ctx)
-        html = next(
-            (body for body, mime in getattr(message, "alternatives", []) if mime == "text/html"),
-            "",
-        )
-        from notices.services import enqueue_account_email
-
+        language = getattr(user, "language", "") or translation.get_language()
+        with translation.override(language):
+            message = self.render_mail(template_prefix, email, ctx)
+            html = next(
+                (
+                    body
+                    for body, mime in getattr(message, "alternatives", [])
+                    if mime == "text/html"
+                ),
+                "",
+            ) or render_to_string(
+                "emails/account-body.html",
+                # Without the text part's signature: the HTML frame carries its own.
+                {"subject": message.subject, "body": message.body.split("\n--\n")[0]},
+            )
         enqueue_account_email(
             address=email,
             subject=message.subject,
             body=message.body,
             html=html,
             template=template_prefix,
-            language=translation.get_language(),
+            language=language,
         )
+
+    def format_email_subject(self, subject: str) -> str:
+        return _("Wangrun: %(subject)s") % {"subject": subject.strip()}
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)

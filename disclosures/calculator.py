@@ -12,8 +12,11 @@ simple (interest ÷ amount × 365 ÷ days) and compounded ((1 + interest ÷ amou
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from portal import money
 
@@ -93,3 +96,61 @@ def financing_cost(
             charge=charged, amount=amount, days=days
         ),
     )
+
+
+@dataclass(frozen=True)
+class ScheduledChange:
+    """A rate change that falls inside the period the client asked about, and what it does."""
+
+    effective_on: datetime.date
+    old_rate: Decimal
+    new_rate: Decimal
+    days_before: int  # days of the period still charged at the old rate
+    days_after: int  # days charged at the new rate, from effective_on
+    total_without: Decimal  # the period at the old rate throughout
+    total_with: Decimal  # what it costs with the change
+
+    @property
+    def difference(self) -> Decimal:
+        return self.total_with - self.total_without
+
+
+def scheduled_change(
+    *,
+    amount: Decimal,
+    days: int,
+    start: datetime.date,
+    old_rate: Decimal,
+    new_rate: Decimal,
+    effective_on: datetime.date,
+) -> ScheduledChange | None:
+    """The cost of `days` days from `start` when the rate changes on `effective_on`: each day is
+    charged at the rate in force that day, as the daily accrual does. None when the change falls
+    outside the period or does not change the rate."""
+    days_before = (effective_on - start).days
+    if old_rate == new_rate or not 0 <= days_before < days:
+        return None
+    without = interest(amount=amount, annual_rate=old_rate, days=days)
+    with_change = interest(amount=amount, annual_rate=old_rate, days=days_before) + interest(
+        amount=amount, annual_rate=new_rate, days=days - days_before
+    )
+    return ScheduledChange(
+        effective_on, old_rate, new_rate, days_before, days - days_before, without, with_change
+    )
+
+
+# The calculator starts a signed-in client at their own leverage tier. Margin holds contracts and
+# sits above disclosures, so it registers how to find the tier when the app registry is ready.
+_tier_lookup: list[Callable[[Any], int | None]] = []
+
+
+def client_tier_lookup_register(lookup: Callable[[Any], int | None]) -> None:
+    """Called once by margin's AppConfig.ready."""
+    _tier_lookup[:] = [lookup]
+
+
+def client_tier(user: Any) -> int | None:
+    """A signed-in client's leverage tier (None for anyone without a contract)."""
+    if not getattr(user, "is_authenticated", False) or not _tier_lookup:
+        return None
+    return _tier_lookup[0](user)

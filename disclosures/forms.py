@@ -5,13 +5,37 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosures import calculator
 from disclosures.models import Acknowledgement
-from portal.inputs import AmountField, CountField
+from portal import money
+from portal.inputs import AmountField, CountField, parse_amount
+
+
+class GroupedAmountField(AmountField):
+    """An amount shown with thousands separators ("1,000,000.00"), as a client writes it; read
+    back with or without them (portal.inputs.parse_amount)."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            try:
+                value = parse_amount(value)
+            except ValueError:
+                return value  # shown back as typed, with its error
+        # Only what the field accepts is regrouped; anything else is shown back as typed.
+        if (
+            isinstance(value, Decimal)
+            and value.is_finite()
+            and abs(value) < calculator.MAX_AMOUNT * 10
+            and value == value.quantize(money.FEN)
+        ):
+            return money.yuan(value)
+        return value
 
 
 class CalculatorForm(forms.Form):
     """Read from the query string, so the calculator works with a plain GET and no JavaScript."""
 
-    amount = AmountField(
+    amount = GroupedAmountField(
         label=_("Amount financed (CNY)"),
         min_value=Decimal("1.00"),
         max_value=calculator.MAX_AMOUNT,

@@ -19,8 +19,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from disclosures import rules
@@ -63,6 +65,19 @@ class FeeQuote:
     def reference(self) -> str:
         """How a charge line names its justification: `fee_schedule v3 financing_rate_tier2`."""
         return f"{self.version.document.kind} v{self.version.number} {self.code}"
+
+    @property
+    def citation(self) -> str:
+        """The same justification for a client, in the active language (see `citation`)."""
+        return citation(self.version, self.item)
+
+
+def citation(version: DocumentVersion, item: FeeItem | None = None) -> str:
+    """A document version (and one of its items) as a client reads it, in the active language:
+    the document's title, its version and the item's name, never the internal codes."""
+    language = get_language() or settings.LANGUAGE_CODE
+    text = f"{version.document.title_for(language)} {version.label}"
+    return f"{text} · {item.name_for(language)}" if item is not None else text
 
 
 def published_versions(kind: str) -> QuerySet[DocumentVersion]:

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -172,6 +173,30 @@ def _tier_label(item) -> str:
     }
 
 
+def _change_inside(scheduled, tier: int, cost) -> calculator.ScheduledChange | None:
+    """The announced fee schedule's rate for `tier`, if it applies inside the period."""
+    if scheduled is None:
+        return None
+    new = next(
+        (
+            i
+            for i in selectors.items_of(scheduled)
+            if i.tier == tier and i.code.startswith("financing_rate_tier")
+        ),
+        None,
+    )
+    if new is None:
+        return None
+    return calculator.scheduled_change(
+        amount=cost.amount,
+        days=cost.days,
+        start=timezone.localdate(),
+        old_rate=cost.annual_rate,
+        new_rate=new.value,
+        effective_on=timezone.localdate(scheduled.effective_at),
+    )
+
+
 @require_GET
 def fees(request: HttpRequest) -> HttpResponse:
     version = selectors.version_in_force(DocumentKind.FEE_SCHEDULE)
@@ -180,10 +205,14 @@ def fees(request: HttpRequest) -> HttpResponse:
     by_tier = {item.tier: item for item in tiers}
     trade_fee = next((i for i in items if i.code == selectors.TRADE_FEE_CODE), None)
     penalty = next((i for i in items if i.code == selectors.PENALTY_RATE_CODE), None)
+    own_tier = calculator.client_tier(request.user)
     form = CalculatorForm(
         request.GET if "amount" in request.GET else None,
         tiers=[(item.tier, _tier_label(item)) for item in tiers],
+        initial={"tier": own_tier} if own_tier in by_tier else None,
     )
+    scheduled = selectors.scheduled_version(DocumentKind.FEE_SCHEDULE)
+    change = None
     fee_rate = trade_fee.value if trade_fee else Decimal(0)
     cost, bars = None, []
     if form.is_bound and form.is_valid() and by_tier:
@@ -195,6 +224,7 @@ def fees(request: HttpRequest) -> HttpResponse:
             for tier, item in by_tier.items()
         }
         cost = costs[form.cleaned_data["tier"]]
+        change = _change_inside(scheduled, form.cleaned_data["tier"], cost)
         top = max(c.total for c in costs.values()) or Decimal(1)
         bars = [
             Bar(
@@ -220,7 +250,9 @@ def fees(request: HttpRequest) -> HttpResponse:
             "bars": bars,
             "chart_height": len(bars) * 34,
             "examples": examples,
-            "scheduled": selectors.scheduled_version(DocumentKind.FEE_SCHEDULE),
+            "scheduled": scheduled,
+            "change": change,
+            "own_tier": own_tier,
         },
     )
 

@@ -46,6 +46,8 @@ class ClientFigures:
     ratio_after: str
     fall_to_call: str
     fall_to_liquidation: str
+    call_reach: str  # "fall" (a fall of fall_to_call reaches it), "reached" or "none"
+    liquidation_reach: str
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

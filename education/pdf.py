@@ -10,14 +10,17 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from disclosures.pdf import FONT_FAMILY
-from education.models import GateConfirmation
+from education.models import Course, GateConfirmation
 
 
 def receipt_context(confirmation: GateConfirmation) -> dict:
     evidence = confirmation.evidence
     language = evidence.get("language") or "zh-hans"
     version = confirmation.warning_version
+    course = Course.objects.filter(slug=(evidence.get("course") or {}).get("slug", "")).first()
     return {
+        # The course by its title, as the client took it; its code stays out of the receipt.
+        "course_title": course.title_for(language) if course else "",
         "confirmation": confirmation,
         "evidence": evidence,
         "figures": evidence.get("figures", {}),

@@ -74,14 +74,14 @@ def _charge(
         description=ledger.memo(
             account,
             lambda: (
-                _("%(day)s %(kind)s on %(basis)s at %(rate)s, %(rule)s (%(reference)s)")
+                _("%(day)s %(kind)s on ¥%(basis)s at %(rate)s, %(rule)s (%(reference)s)")
                 % {
                     "day": day,
                     "kind": Charge.Kind(kind).label,
-                    "basis": basis,
-                    "rate": quote.value,
+                    "basis": money.yuan(basis),
+                    "rate": money.rate_percent(quote.value),
                     "rule": Basis(quote.basis).label,
-                    "reference": quote.reference,
+                    "reference": quote.citation,
                 }
             ),
         ),

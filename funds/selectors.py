@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet, Sum
 
 from funds.ledger import FEN, ZERO, Kind
-from funds.models import Charge, LedgerLine, Statement, WithdrawalRequest
+from funds.models import Charge, JournalEntry, LedgerLine, Statement, WithdrawalRequest
 from margin.models import MarginAccount
 
 CLIENT_KINDS = (Kind.CLIENT_CASH, Kind.CLIENT_DEBT, Kind.CLIENT_INTEREST, Kind.CLIENT_FEES)
@@ -18,14 +18,17 @@ CLIENT_KINDS = (Kind.CLIENT_CASH, Kind.CLIENT_DEBT, Kind.CLIENT_INTEREST, Kind.C
 
 @dataclass(frozen=True)
 class Movement:
+    """One ledger entry as the client's statement shows it: one line, whatever number of ledger
+    lines it posted on the client's balances (a forced sale posts proceeds, costs and each
+    repayment separately; the client sees one sale)."""
+
     entry_id: int
     value_date: datetime.date
     kind: str
     kind_label: Any
     description: str
-    account_kind: str
-    account_label: Any
-    amount: Decimal  # positive: more of that balance (cash in, or more owed)
+    cash: Decimal | None  # change to the client's cash: + money in, − money out
+    owed: Decimal | None  # change to what the client owes, signed as a balance: − owes more
 
 
 def account_for_client(user) -> MarginAccount | None:
@@ -45,30 +48,45 @@ def movements(
     end: datetime.date | None = None,
     limit: int | None = None,
 ) -> list[Movement]:
-    """Every ledger line on the client's own accounts, newest first."""
+    """Every ledger entry on the client's own balances, newest first, one line each."""
     lines = LedgerLine.objects.filter(
         account__margin_account=account, account__kind__in=CLIENT_KINDS
-    ).select_related("entry", "account")
+    )
+    entries = JournalEntry.objects.filter(
+        lines__account__margin_account=account, lines__account__kind__in=CLIENT_KINDS
+    )
     if start:
-        lines = lines.filter(entry__value_date__gte=start)
+        entries = entries.filter(value_date__gte=start)
     if end:
-        lines = lines.filter(entry__value_date__lte=end)
-    lines = lines.order_by("-entry__value_date", "-entry_id", "pk")
+        entries = entries.filter(value_date__lte=end)
+    entries = entries.distinct().order_by("-value_date", "-pk")
     if limit:
-        lines = lines[:limit]
-    return [
-        Movement(
-            entry_id=line.entry_id,
-            value_date=line.entry.value_date,
-            kind=line.entry.kind,
-            kind_label=line.entry.get_kind_display(),
-            description=line.entry.description,
-            account_kind=line.account.kind,
-            account_label=line.account.get_kind_display(),
-            amount=_signed(line.account.kind, line.amount),
+        entries = entries[:limit]
+    found = list(entries)
+    entry_ids = [entry.pk for entry in found]
+    totals: dict[int, dict[str, Decimal]] = {}
+    for entry_id, kind, amount in lines.filter(entry_id__in=entry_ids).values_list(
+        "entry_id", "account__kind", "amount"
+    ):
+        side = "cash" if kind == Kind.CLIENT_CASH else "owed"
+        # Cash lines are credits when money comes in; an owed balance is a debit when it grows.
+        totals.setdefault(entry_id, {})
+        totals[entry_id][side] = totals[entry_id].get(side, ZERO) - amount
+    result = []
+    for entry in found:
+        sides = totals.get(entry.pk, {})
+        result.append(
+            Movement(
+                entry_id=entry.pk,
+                value_date=entry.value_date,
+                kind=entry.kind,
+                kind_label=entry.get_kind_display(),
+                description=entry.description,
+                cash=sides.get("cash"),
+                owed=sides.get("owed"),
+            )
         )
-        for line in lines
-    ]
+    return result
 
 
 def balances_at(account: MarginAccount, day: datetime.date | None) -> dict[str, Decimal]:

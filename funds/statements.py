@@ -71,7 +71,7 @@ def statement_context(statement: Statement) -> dict:
     return {
         "statement": statement,
         "account": account,
-        "client_name": str(account.client),
+        "client_name": account.client.display_name,
         "opening": selectors.balances_at(account, start - datetime.timedelta(days=1)),
         "closing": selectors.balances_at(account, end),
         "movements": movements,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 import audit
 from accounts.security_alerts import security_alert
+from disclosures.selectors import citation as disclosures_citation
 from funds import ledger
 from funds.amounts import FEN, ZERO, _yuan
 from funds.ledger import Kind
@@ -95,6 +96,11 @@ class WithdrawalFee:
     def reference(self) -> str:
         return self.quote.reference if self.quote is not None else ""
 
+    @property
+    def citation(self) -> str:
+        """The fee schedule version and item for the client, in the active language."""
+        return self.quote.citation if self.quote is not None else ""
+
 
 WITHDRAWAL_FEE_CODE = "withdrawal_fee"
 
@@ -139,9 +145,9 @@ def withdrawal_limit(margin_account: MarginAccount) -> WithdrawalLimit:
             _("The maintenance ratio must stay at or above the withdrawal line (%(line)s%%).")
             % {"line": f"{line:.0f}"},
             fee.amount,
-            fee.reference,
+            fee.citation,
         )
-    return WithdrawalLimit(largest, "", fee.amount, fee.reference)
+    return WithdrawalLimit(largest, "", fee.amount, fee.citation)
 
 
 def _threshold() -> Decimal:
@@ -237,7 +243,12 @@ def _hold(request: WithdrawalRequest, amount: Decimal, client: Any) -> None:
             margin_account,
             lambda: (
                 _("Withdrawal WD%(id)s to %(bank)s (with fee %(fee)s, %(reference)s)")
-                % {"id": request.pk, "bank": bank, "fee": fee.amount, "reference": fee.reference}
+                % {
+                    "id": request.pk,
+                    "bank": bank,
+                    "fee": money.yuan(fee.amount),
+                    "reference": fee.citation,
+                }
                 if fee.amount
                 else _("Withdrawal WD%(id)s to %(bank)s") % {"id": request.pk, "bank": bank}
             ),
@@ -299,14 +310,17 @@ def _pay(request: WithdrawalRequest, *, actor: Any) -> WithdrawalRequest:
         # The fee is company money: it is earned and leaves the segregated custodian account.
         version, item = request.fee_version, request.fee_item
         assert version is not None and item is not None
-        reference = f"{version.document.kind} v{version.number} {item.code}"
         request.fee_entry = ledger.entry_post(
             kind=JournalEntry.Kind.FEE,
             description=ledger.memo(
                 request.margin_account,
                 lambda: (
                     _("Withdrawal fee WD%(id)s: %(fee)s (%(reference)s)")
-                    % {"id": request.pk, "fee": request.fee, "reference": reference}
+                    % {
+                        "id": request.pk,
+                        "fee": money.yuan(request.fee),
+                        "reference": disclosures_citation(version, item),
+                    }
                 ),
             ),
             value_date=timezone.localdate(),

@@ -12,12 +12,14 @@ class MarginConfig(AppConfig):
     stuck_work = ["margin.services.liquidation_plans_requeue"]
 
     def ready(self) -> None:
+        from disclosures.calculator import client_tier_lookup_register
         from disclosures.signals import version_accepted, version_in_force_changed
         from education.figures import figures_provider_register
         from margin import receivers
         from margin.figures import client_figures
 
         figures_provider_register(client_figures)
+        client_tier_lookup_register(receivers.client_tier)
 
         version_in_force_changed.connect(
             receivers.on_version_in_force_changed, dispatch_uid="margin-terms-in-force"

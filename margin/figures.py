@@ -79,9 +79,14 @@ def client_figures(user: User, *, tier: int | None = None) -> ClientFigures:
     after_value = (value * (1 - EXAMPLE_FALL)).quantize(FEN, rounding=ROUND_DOWN)
     after = margin_rules.maintenance_ratio(assets=cash + after_value, liabilities=owed)
 
-    def fall(line: Decimal) -> str:
+    def fall(line: Decimal) -> tuple[str, str]:
         d = margin_rules.fall_to_line(line=line, cash=cash, market_value=value, liabilities=owed)
-        return percent(d) if d is not None else "—"
+        if d is None:
+            return "", "none"
+        return percent(d), "reached" if d == 0 else "fall"
+
+    fall_to_call, call_reach = fall(lines.call)
+    fall_to_liquidation, liquidation_reach = fall(lines.liquidation)
 
     return ClientFigures(
         source=source,
@@ -100,8 +105,10 @@ def client_figures(user: User, *, tier: int | None = None) -> ClientFigures:
         example_liabilities=_money(owed),
         ratio_before=percent(before) if before is not None else "—",
         ratio_after=percent(after) if after is not None else "—",
-        fall_to_call=fall(lines.call),
-        fall_to_liquidation=fall(lines.liquidation),
+        fall_to_call=fall_to_call,
+        fall_to_liquidation=fall_to_liquidation,
+        call_reach=call_reach,
+        liquidation_reach=liquidation_reach,
     )
 
 

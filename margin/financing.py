@@ -26,6 +26,7 @@ from margin.models import (
 from margin.notify import _percent, _touch
 from margin.restrictions import financing_refusal
 from notices import services as notices
+from portal import money
 
 CAP_CODE = "financing_cap_tier{tier}"
 INITIAL_MARGIN_CODE = "initial_margin_ratio"
@@ -326,6 +327,8 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
     tier's share of the verified assets. The same tier again writes nothing. Another client's
     account raises MarginAccount.DoesNotExist.
     """
+    from django.urls import reverse
+
     from education import gate
 
     client = _lock_client(user)
@@ -345,6 +348,18 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
         terms = _tier_terms_unchecked(tier)
     old_rate, old_limit = contract.annual_rate, contract.credit_limit
     ceiling = _max_credit(client, terms.cap)
+    if tier > old_tier and ceiling < old_limit:
+        # A raise that would shrink the limit (no verified assets on file, or assets re-assessed
+        # lower) is not what the client asked for: they re-declare their assets first.
+        raise FinancingRefused(
+            "assets",
+            _(
+                "Tier %(tier)s would lower your credit limit to ¥%(limit)s on your verified "
+                "assets. Declare your current assets first."
+            )
+            % {"tier": tier, "limit": money.yuan(ceiling)},
+            reverse("onboarding:assets"),
+        )
     contract.leverage_tier = tier
     # A tier change is the client's own new agreement: the tier's rate in force from now on.
     contract.annual_rate = terms.annual_rate
@@ -382,7 +397,7 @@ def leverage_tier_change(*, user: Any, account: MarginAccount, tier: int) -> Mar
         "old_tier": old_tier,
         "new_tier": tier,
         "annual_rate": _percent(contract.annual_rate),
-        "credit_limit": f"{contract.credit_limit:,.2f}",
+        "credit_limit": money.yuan(contract.credit_limit),
     }
     notices.enqueue(
         recipient=client,

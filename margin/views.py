@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from margin.forms import ActivateForm, TierForm
 from margin.models import Instrument, MarginAccount, VolatilityRegime
 from margin.restrictions import account_permissions
 from margin.rules import Level
+from portal import money
 
 
 def _get_account_for_user(request: HttpRequest) -> MarginAccount | None:
@@ -21,8 +23,75 @@ def _get_account_for_user(request: HttpRequest) -> MarginAccount | None:
     return selectors.account_for_client(request.user)
 
 
+def _distance_wording() -> dict[str, dict[str, str]]:
+    """Each line's sentence for each case, with %(fall)s and %(line)s for the page's script to
+    fill in as the status changes: a fall reaches the line, the line is already reached, the
+    client owes nothing, or their cash alone keeps them above it."""
+    return {
+        "warning": {
+            "fall": _("Prices can fall %(fall)s before you reach the warning line (%(line)s)."),
+            "reached": _("Your ratio is already at or below the warning line (%(line)s)."),
+            "no_debt": _("You owe nothing, so no fall in prices can reach the warning line."),
+            "none": _(
+                "Your cash alone keeps you above the warning line (%(line)s) whatever prices do."
+            ),
+        },
+        "call": {
+            "fall": _("Prices can fall %(fall)s before you reach the margin call line (%(line)s)."),
+            "reached": _("Your ratio is already at or below the margin call line (%(line)s)."),
+            "no_debt": _("You owe nothing, so no fall in prices can reach the margin call line."),
+            "none": _(
+                "Your cash alone keeps you above the margin call line (%(line)s) whatever "
+                "prices do."
+            ),
+        },
+        "liquidation": {
+            "fall": _(
+                "Prices can fall %(fall)s before you reach the forced liquidation line (%(line)s)."
+            ),
+            "reached": _(
+                "Your ratio is already at or below the forced liquidation line (%(line)s)."
+            ),
+            "no_debt": _(
+                "You owe nothing, so no fall in prices can reach the forced liquidation line."
+            ),
+            "none": _(
+                "Your cash alone keeps you above the forced liquidation line (%(line)s) "
+                "whatever prices do."
+            ),
+        },
+    }
+
+
+def distance_sentences(live: dict[str, Any]) -> list[tuple[str, str]]:
+    """(line, sentence) for the warning, call and liquidation lines of a status as pushed."""
+    wording = _distance_wording()
+    sentences = []
+    for line in ("warning", "call", "liquidation"):
+        fall = live["distances"][line]
+        if Decimal(live["liabilities"]) == 0:
+            case = "no_debt"
+        elif fall is None:
+            case = "none"
+        else:
+            case = "reached" if Decimal(fall) == 0 else "fall"
+        values = {
+            "fall": money.percent(Decimal(fall)) if fall is not None else "",
+            "line": money.percent(Decimal(live["lines"][line])),
+        }
+        sentences.append((line, wording[line][case] % values))
+    return sentences
+
+
+def _chart_range(history: list[list[str]]) -> tuple[Decimal, Decimal] | None:
+    """Today's lowest and highest ratio on the chart, for its legend."""
+    ratios = [Decimal(ratio) for _at, ratio in history if ratio is not None]
+    return (min(ratios), max(ratios)) if ratios else None
+
+
 def _labels() -> dict[str, Any]:
     return {
+        "distances": _distance_wording(),
         "levels": {level.value: str(level.label) for level in Level},
         "flags": {
             Instrument.RiskWarning.ST: str(Instrument.RiskWarning.ST.label),
@@ -50,8 +119,18 @@ def _labels() -> dict[str, Any]:
             ),
         },
         "no_debt": _("No debt"),
-        "not_reachable": _("no fall in prices reaches it"),
-        "reached": _("reached"),
+        "chart_range": _("(today's low %(low)s, high %(high)s)"),
+        "positions": {
+            "code": _("Code"),
+            "name": _("Name"),
+            "quantity": _("Quantity"),
+            "price": _("Price"),
+            "value": _("Market value"),
+            "share": _("Share of total assets"),
+            "collateral": _("Counts toward the ratio"),
+            "call": _("Margin call at"),
+            "liquidation": _("Forced liquidation at"),
+        },
         "live": _("Live"),
         "reconnecting": _("Reconnecting… the page checks every 5 seconds meanwhile"),
         "limit_down": _("limit-down"),
@@ -67,6 +146,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if account is None:
         return render(request, "margin/no_account.html")
     live = selectors.live_status(account)
+    history = status.history(account.pk)
     contract = selectors.active_contract(account)
     regime = selectors.current_regime()
     regime_key = regime.regime if regime else VolatilityRegime.Regime.NORMAL
@@ -77,11 +157,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "plan": selectors.client_liquidation_plan(account),
         "terms": selectors.contract_terms_summary(contract) if contract else None,
         "regime_row": regime,
-        "history": status.history(account.pk),
+        "history": history,
+        "chart_range": _chart_range(history),
         "labels": _labels(),
         "regime": VolatilityRegime.Regime(regime_key),
         "leverage_cap": selectors.leverage_cap(regime_key) * 100,
         "level_label": Level(live["level"]).label,
+        "distances": distance_sentences(live),
         "contract": contract,
         "tier_form": TierForm(
             initial={"tier": contract.leverage_tier if contract else 1},

@@ -115,14 +115,15 @@ class HttpSmsBackend(SmsBackend):
             raise SmsDeliveryError(f"SMS provider unreachable: {exc}") from exc
 
 
-def sms_text(rendered: str) -> str:
-    """One line, opening with the sender's registered signature (【旺润】 in Chinese), as mainland
-    carriers require of every message. Call with the reader's language active."""
-    from django.utils.translation import gettext
+# The signature registered with the carriers. Mainland carriers deliver only messages that open
+# with it, in every language: an English text carries 【旺润】 too, never a translation of it.
+SMS_SIGNATURE = "【旺润】"
 
-    signature = gettext("[Wangrun]")
-    separator = "" if signature.endswith("】") else " "
-    return signature + separator + " ".join(rendered.split())
+
+def sms_text(rendered: str) -> str:
+    """One line, opening with the sender's registered signature, as mainland carriers require of
+    every message whatever its language."""
+    return SMS_SIGNATURE + " ".join(rendered.split())
 
 
 def get_sms_backend() -> SmsBackend:

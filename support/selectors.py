@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
-from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -116,13 +116,17 @@ def policy_targets() -> dict[str, SlaPolicy]:
 @dataclass(frozen=True)
 class TypeStatistics:
     ticket_type: str
-    label: str
     tickets: int
     median_first_response: timedelta | None
     answered_in_time: float | None  # share, 0..1
     median_resolution: timedelta | None
     satisfaction: float | None  # mean rating 1..5
     ratings: int
+
+    @property
+    def label(self) -> str:
+        """The type's name in the reader's language (the figures are cached for everyone)."""
+        return str(TicketType(self.ticket_type).label)
 
 
 def sla_statistics(*, days: int, now: datetime | None = None) -> list[TypeStatistics]:
@@ -144,13 +148,29 @@ def _compute_statistics(*, days: int, now: datetime) -> list[TypeStatistics]:
     first: dict[str, list[timedelta]] = {}
     in_time: dict[str, list[bool]] = {}
     resolution: dict[str, list[timedelta]] = {}
-    rows = stopped.filter(
-        kind__in=[SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION]
-    ).values_list("ticket__type", "kind", "used", "stopped_at", "due_at", "ticket__status")
-    for ticket_type, kind, used, stopped_at, due_at, status in rows:
+    # Only a public agent reply answers a ticket. A first-response clock also stops when the
+    # client closes the ticket, or it is merged or resolved without a word to the client: those
+    # were never answered, on time or otherwise.
+    answered = Exists(
+        Message.objects.filter(
+            ticket=OuterRef("ticket"),
+            kind=Message.Kind.PUBLIC,
+            created_at__lte=OuterRef("stopped_at"),
+        )
+    )
+    rows = (
+        stopped.filter(kind__in=[SlaClock.Kind.FIRST_RESPONSE, SlaClock.Kind.RESOLUTION])
+        .annotate(answered=answered)
+        .values_list(
+            "ticket__type", "kind", "used", "stopped_at", "due_at", "ticket__status", "answered"
+        )
+    )
+    for ticket_type, kind, used, stopped_at, due_at, status, was_answered in rows:
         if used is None or stopped_at is None:
             continue
         if kind == SlaClock.Kind.FIRST_RESPONSE:
+            if not was_answered:
+                continue
             first.setdefault(ticket_type, []).append(used)
             in_time.setdefault(ticket_type, []).append(due_at is None or stopped_at <= due_at)
         elif status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
@@ -171,7 +191,6 @@ def _compute_statistics(*, days: int, now: datetime) -> list[TypeStatistics]:
     return [
         TypeStatistics(
             ticket_type=ticket_type.value,
-            label=str(ticket_type.label),
             tickets=counts.get(ticket_type, 0),
             median_first_response=_median(first.get(ticket_type)),
             answered_in_time=(

@@ -143,6 +143,12 @@ def ticket_close(*, ticket: Ticket, client: User) -> Ticket:
     ticket.save(update_fields=["status", "closed_at"])
     sla_clocks_stop(ticket=ticket, at=now)
     _system_message(ticket, _("The client closed the ticket."))
+    if (
+        ticket.messages.filter(kind=Message.Kind.PUBLIC).exists()
+        and not ticket.surveys.filter(answered_at=None).exists()
+    ):
+        # We answered before the client closed it: they may rate us, on the ticket page.
+        Survey.objects.create(ticket=ticket, token=secrets.token_urlsafe(32), sent_at=now)
     audit.record(actor=client, action="support.ticket_close", obj=ticket)
     return ticket
 

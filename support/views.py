@@ -91,6 +91,7 @@ def ticket_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         exports=ticket.exports.filter(audience=TicketExport.Audience.CLIENT)[:3],
         # The survey link is rendered here, for the signed-in owner only, never stored in a notice.
         open_survey=ticket.surveys.filter(answered_at=None).order_by("-sent_at").first(),
+        survey_form=SurveyForm(auto_id="survey_%s"),
     )
     return render(request, "support/detail.html", context)
 

@@ -65,7 +65,9 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.full_name or self.email.split("@")[0]
+        """What the portal calls this person: the name verified by KYC (set on approval), else
+        the email address or mobile number they signed in with — never a fragment of either."""
+        return self.full_name or self.email or self.phone or ""
 
     def get_full_name(self) -> str:
         return self.full_name

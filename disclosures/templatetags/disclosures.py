@@ -1,7 +1,10 @@
+from decimal import Decimal
+
 from django import template
 from django.utils.translation import get_language
 
 from disclosures import formatting, selectors
+from portal import money
 
 register = template.Library()
 
@@ -52,3 +55,23 @@ def scenario_side(row, side: str) -> str:
 def fraction_percent(value) -> str:
     """0.000300 → "0.03%", as the fee table writes a rate."""
     return f"{formatting.percent(value)}%" if value not in (None, "") else ""
+
+
+@register.filter
+def grouped(value) -> str:
+    """An amount with thousands separators, half-up to the fen: 1234567.5 → "1,234,567.50"."""
+    if value is None or value == "":
+        return ""
+    return money.yuan(Decimal(str(value)))
+
+
+@register.filter
+def signed_grouped(value) -> str:
+    """A difference with its direction: "+¥12.30", "-¥4.00"."""
+    return money.signed_cny(Decimal(str(value)))
+
+
+@register.filter
+def rate(value) -> str:
+    """A published rate, exact: 0.0835 → "8.35%"."""
+    return money.rate_percent(Decimal(str(value)))

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Loads the session and user inside a guard: 503 (not 500) while the database or Redis is down.
     "portal.middleware.ServiceUnavailableMiddleware",
+    "accounts.middleware.SavedLanguageMiddleware",
     "portal.middleware.NoStoreMiddleware",
     "accounts.ratelimits.ServerErrorsDoNotCount",
     "django.contrib.messages.middleware.MessageMiddleware",

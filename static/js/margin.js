@@ -53,11 +53,15 @@
       if (status[name] !== undefined) setText(field(name), yuan(status[name]));
     });
     ["warning", "call", "liquidation"].forEach(function (line) {
-      var node = root.querySelector('[data-fall="' + line + '"]');
+      // The same sentences the page was rendered with (margin.views.distance_sentences).
       var fall = status.distances[line];
-      if (fall === null) setText(node, labels.not_reachable);
-      else if (Number(fall) === 0) setText(node, "0% (" + labels.reached + ")");
-      else setText(node, percent(fall));
+      var wording = (labels.distances || {})[line] || {};
+      var text = Number(status.liabilities) === 0 ? wording.no_debt
+        : fall === null ? wording.none
+        : Number(fall) === 0 ? wording.reached : wording.fall;
+      setText(root.querySelector('[data-fall="' + line + '"]'), (text || "")
+        .replace("%(fall)s", fall === null ? "" : percent(fall))
+        .replace("%(line)s", percent(status.lines[line])));
     });
     renderPositions(status.positions);
     renderBanner(status);
@@ -65,12 +69,15 @@
     renderConcentration(status.concentration);
     if (status.ratio !== null) addPoint(status.at, status.ratio);
     drawChart();
+    renderLegend(status);
   }
 
-  function cell(row, text, className) {
+  function cell(row, text, className, label) {
     var td = document.createElement("td");
     td.textContent = text;
     if (className) td.className = className;
+    // On a phone each row stacks as "label: value" (portal.css, table.stack).
+    if (label) td.setAttribute("data-label", (labels.positions || {})[label] || "");
     row.appendChild(td);
     return td;
   }
@@ -111,21 +118,23 @@
       var tr = document.createElement("tr");
       tr.setAttribute("data-code", p.code);
       if (p.high_risk) tr.className = "high-risk";
-      cell(tr, p.code);
-      var name = cell(tr, lang.indexOf("zh") === 0 ? p.name_zh : p.name_en);
+      cell(tr, p.code, "", "code");
+      var name = cell(tr, lang.indexOf("zh") === 0 ? p.name_zh : p.name_en, "", "name");
       (p.flags || []).forEach(function (code) {
         flag(name, (labels.flags || {})[code] || code, "risk-flag");
       });
       if (p.limit_down) flag(name, labels.limit_down, "limit-flag");
       if (p.no_purchase) flag(name, labels.no_purchase, "limit-flag");
-      cell(tr, Number(p.quantity).toLocaleString(), "num");
-      cell(tr, yuan(p.price), "num").setAttribute("data-testid", "price-" + p.code);
-      cell(tr, yuan(p.value), "num");
-      var share = cell(tr, p.share === null || p.share === undefined ? "—" : percent(p.share), "num");
+      cell(tr, Number(p.quantity).toLocaleString(), "num", "quantity");
+      cell(tr, yuan(p.price), "num", "price").setAttribute("data-testid", "price-" + p.code);
+      cell(tr, yuan(p.value), "num", "value");
+      var share = cell(tr, p.share === null || p.share === undefined ? "—" : percent(p.share), "num", "share");
       if (p.over_limit) flag(share, labels.over_limit, "limit-flag");
-      cell(tr, p.collateral_rate === undefined ? "100.00%" : percent(p.collateral_rate), "num");
-      cell(tr, p.call_price ? yuan(p.call_price) : "—", "num");
-      cell(tr, p.liquidation_price ? yuan(p.liquidation_price) : "—", "num");
+      cell(tr, p.collateral_rate === undefined ? "100.00%" : percent(p.collateral_rate), "num", "collateral");
+      cell(tr, p.call_price ? yuan(p.call_price) : "—", "num key-price", "call")
+        .setAttribute("data-testid", "call-price-" + p.code);
+      cell(tr, p.liquidation_price ? yuan(p.liquidation_price) : "—", "num key-price", "liquidation")
+        .setAttribute("data-testid", "liquidation-price-" + p.code);
       rows.appendChild(tr);
     });
     body.replaceChildren(rows);
@@ -173,6 +182,14 @@
     if (last && last[0] === at) return;
     state.history.push([at, ratio]);
     if (state.history.length > 2000) state.history.shift();
+  }
+
+  function renderLegend(status) {
+    setText(field("chart-now"), status.ratio === null ? labels.no_debt : percent(status.ratio));
+    var ratios = state.history.map(function (p) { return Number(p[1]); });
+    setText(field("chart-range"), ratios.length ? (labels.chart_range || "")
+      .replace("%(low)s", percent(Math.min.apply(null, ratios)))
+      .replace("%(high)s", percent(Math.max.apply(null, ratios))) : "");
   }
 
   function drawChart() {

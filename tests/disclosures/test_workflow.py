@@ -362,7 +362,9 @@ def test_each_client_reads_the_notice_in_their_language(
     assert alice_mail.status == "sent"
     assert alice_mail.subject.startswith("变更公告：《收费标准》v2")
     assert "二档利率上调。" in alice_mail.body and "/disclosures/changes/" in alice_mail.body
-    assert bob_sms.body.startswith("[Wangrun] Fee schedule v2 changes from")
+    assert bob_sms.body.startswith(
+        "【旺润】Fee schedule v2 changes from"
+    )  # the registered signature
 
 
 def test_the_sweep_command_switches_and_is_safe_to_repeat(

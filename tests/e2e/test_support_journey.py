@@ -76,13 +76,13 @@ def test_a_client_complains_an_agent_answers_in_admin_and_the_client_rates_it(
     assert agent_errors == []
     staff.close()
 
-    # Signed in, the client rates from the ticket page (the survey link is not stored anywhere
-    # staff could read it).
+    # Signed in, the client rates on the ticket page itself (the survey link is not stored
+    # anywhere staff could read it).
     page.goto(ticket_url)
-    page.locator("[data-testid=rate-service]").click()
-    page.locator("input[name=rating][value='5']").check()
+    offer = page.locator("[data-testid=survey-offer]")
+    offer.locator("input[name=rating][value='5']").check()
     screenshot(page, "support-06-survey")
-    page.locator("[data-testid=submit-rating]").click()
+    offer.locator("[data-testid=rate-service]").click()
     expect(page.locator("[data-testid=survey-thanks]")).to_be_visible()
     page.goto(ticket_url)
     expect(page.locator("[data-testid=ticket-status]")).to_have_text("已解决")

@@ -81,7 +81,10 @@ def test_a_statement_pdf_shows_each_movement(
     # Memos are written in the client's language: Alice reads Chinese.
     assert "MA00000001 期初余额" in text and "融资利息" in text
     assert "13.00" in text  # 60,000 × 7.8% / 360
-    assert "financing_rate_tier1" in text
+    # The charge names its basis as the client reads it, not by internal codes and raw rates.
+    assert "收费标准 v1 · 融资年利率（一档）" in text and "7.80%" in text
+    assert "financing_rate_tier1" not in text and "fee_schedule" not in text
+    assert "0.078000" not in text
 
 
 def test_bob_cannot_download_alices_statement(client, alice, account):

@@ -48,7 +48,8 @@ def test_the_largest_withdrawal_leaves_room_for_the_fee_in_force(account):
     schedule = in_force(items=fees(withdrawal="2.00"))
     limit = services.withdrawal_limit(account)
     assert (limit.largest, limit.fee) == (D("69998.00"), D("2.00"))
-    assert limit.fee_reference == f"fee_schedule v{schedule.number} withdrawal_fee"
+    # Named for the client: the document and the item, not their internal codes.
+    assert limit.fee_reference == f"Fee schedule v{schedule.number} · Withdrawal fee"
 
 
 def test_one_fen_above_the_largest_after_the_fee_is_refused(alice, account):
@@ -71,10 +72,11 @@ def test_a_paid_withdrawal_charges_the_fee_as_its_own_entry_naming_item_and_vers
     hold_lines = list(request.hold_entry.lines.values_list("account__kind", "amount"))
     assert (Kind.CLIENT_CASH, D("2.00")) in hold_lines
     assert (Kind.CLIENT_CASH, D("1000.00")) in hold_lines
-    assert f"fee_schedule v{schedule.number} withdrawal_fee" in request.hold_entry.description
+    # Memos are written in the client's language: Alice reads Chinese.
+    assert f"收费标准 v{schedule.number} · 提现手续费" in request.hold_entry.description
     fee_entry = JournalEntry.objects.get(pk=request.fee_entry_id)
     assert fee_entry.kind == JournalEntry.Kind.FEE
-    assert f"fee_schedule v{schedule.number} withdrawal_fee" in fee_entry.description
+    assert f"收费标准 v{schedule.number} · 提现手续费" in fee_entry.description
     assert ledger.balance(ledger.house_account(Kind.FEE_INCOME)) == D("2.00")
     # The bank paid out 1,000 to the client; the fee left client money for the company's bank.
     assert ledger.balance(ledger.house_account(Kind.WITHDRAWALS_PAYABLE)) == D("0.00")

@@ -196,3 +196,13 @@ def test_console_backend_prints_the_message():
     ConsoleSmsBackend(stream=stream).send(phone="13800000001", text="您好", message_id="1")
     assert "SMS to 13800000001" in stream.getvalue()
     assert "您好" in stream.getvalue()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_every_text_opens_with_the_registered_signature_in_any_language(language):
+    from django.utils import translation
+
+    from notices.sms import sms_text
+
+    with translation.override(language):
+        assert sms_text("Your code is 123456.\n") == "【旺润】Your code is 123456."
