@@ -1,0 +1,108 @@
+"""What the trading channel reads and changes in margin: instruments, holdings and positions.
+
+Trading never touches margin's tables itself. A fill changes a position here, inside the
+transaction that posts its ledger entry, and marks the account changed so the risk engine reloads
+it on its next look (``MarginAccount.state_changed_at``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from margin import rules
+from margin.models import Instrument, MarginAccount, Position
+from margin.selectors import collateral_rate_of, high_risk_collateral_rate
+
+
+@dataclass(frozen=True)
+class Holding:
+    code: str
+    instrument_id: int
+    quantity: int
+    cost: Decimal
+    price: Decimal
+    collateral_rate: Decimal
+
+
+def instrument(code: str) -> Instrument | None:
+    return Instrument.objects.filter(code=code).first()
+
+
+def instruments_by_id(ids) -> dict[int, Instrument]:
+    return Instrument.objects.in_bulk(list(ids))
+
+
+def holdings_of(account_id: int) -> list[Holding]:
+    """Every position of the account at the prices in the tables (two queries)."""
+    high_risk_rate = high_risk_collateral_rate()
+    return [
+        Holding(
+            code=position.instrument.code,
+            instrument_id=position.instrument_id,
+            quantity=position.quantity,
+            cost=position.cost,
+            price=position.instrument.price,
+            collateral_rate=collateral_rate_of(position.instrument, high_risk_rate),
+        )
+        for position in Position.objects.filter(account_id=account_id).select_related("instrument")
+    ]
+
+
+def account(account_id: int, *, for_update: bool = False) -> MarginAccount:
+    rows = MarginAccount.objects.select_related("client")
+    if for_update:
+        rows = rows.select_for_update()
+    return rows.get(pk=account_id)
+
+
+@transaction.atomic
+def position_buy(*, account_id: int, instrument_id: int, quantity: int, cost: Decimal) -> None:
+    """Add bought shares (``cost``: what they cost, fees included) to the position."""
+    position = (
+        Position.objects.select_for_update()
+        .filter(account_id=account_id, instrument_id=instrument_id)
+        .first()
+    )
+    if position is None:
+        Position.objects.create(
+            account_id=account_id, instrument_id=instrument_id, quantity=quantity, cost=cost
+        )
+    else:
+        position.quantity += quantity
+        position.cost += cost
+        position.save(update_fields=["quantity", "cost"])
+    _touch(account_id)
+
+
+class NotHeld(ValueError):
+    """A sale of more shares than the account holds."""
+
+
+@transaction.atomic
+def position_sell(*, account_id: int, instrument_id: int, quantity: int) -> Decimal:
+    """Take sold shares out of the position; returns the cost of the shares sold."""
+    position = (
+        Position.objects.select_for_update()
+        .filter(account_id=account_id, instrument_id=instrument_id)
+        .first()
+    )
+    if position is None or position.quantity < quantity:
+        raise NotHeld(f"account {account_id} holds fewer than {quantity} of {instrument_id}")
+    if quantity == position.quantity:
+        cost_sold = position.cost
+        position.delete()
+    else:
+        cost_sold = (position.cost * quantity / position.quantity).quantize(rules.FEN)
+        position.quantity -= quantity
+        position.cost -= cost_sold
+        position.save(update_fields=["quantity", "cost"])
+    _touch(account_id)
+    return cost_sold
+
+
+def _touch(account_id: int) -> None:
+    MarginAccount.objects.filter(pk=account_id).update(state_changed_at=timezone.now())
