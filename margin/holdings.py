@@ -55,7 +55,7 @@ def holdings_of(account_id: int) -> list[Holding]:
 def account(account_id: int, *, for_update: bool = False) -> MarginAccount:
     rows = MarginAccount.objects.select_related("client")
     if for_update:
-        rows = rows.select_for_update()
+        rows = rows.select_for_update(of=("self",))
     return rows.get(pk=account_id)
 
 
@@ -106,3 +106,11 @@ def position_sell(*, account_id: int, instrument_id: int, quantity: int) -> Deci
 
 def _touch(account_id: int) -> None:
     MarginAccount.objects.filter(pk=account_id).update(state_changed_at=timezone.now())
+
+
+def client_ids_holding(instrument_id: int | None) -> set[int]:
+    """The clients holding the instrument (every client with an account, for None)."""
+    accounts = MarginAccount.objects.all()
+    if instrument_id is not None:
+        accounts = accounts.filter(positions__instrument_id=instrument_id)
+    return set(accounts.values_list("client_id", flat=True))

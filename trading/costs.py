@@ -42,6 +42,7 @@ class CostLine:
     item_id: int
     version_id: int
     reference: str
+    kind: str = TRADE_FEE
     minimum_applied: bool = False
 
     def name_for(self, language: str) -> str:
@@ -84,6 +85,7 @@ def _line(item: Item, amount: Decimal, *, minimum_applied: bool = False) -> Cost
         item.item_id,
         item.version_id,
         item.reference,
+        item.kind,
         minimum_applied,
     )
 

@@ -169,6 +169,14 @@ class FillCost(models.Model):
         verbose_name=_("disclosure version"),
     )
     reference = models.CharField(_("justified by"), max_length=120)
+    ledger_line = models.OneToOneField(
+        "funds.LedgerLine",
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("ledger line"),
+        help_text=_("The line that charged this cost to the client's cash."),
+    )
 
     class Meta:
         ordering = ["fill", "pk"]
