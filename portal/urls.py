@@ -32,5 +32,6 @@ urlpatterns = [
     path("margin/", include("margin.urls")),
     path("education/", include("education.urls")),
     path("funds/", include("funds.urls")),
+    path("trading/", include("trading.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,10 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from portal.navigation import NavItem
+
 
 class TradingConfig(AppConfig):
     name = "trading"
     verbose_name = _("Trading")
+    nav_items = [NavItem("trading:ticket", _("Trade"), 25)]

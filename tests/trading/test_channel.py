@@ -7,7 +7,8 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from funds import ledger, services as funds
+from funds import ledger
+from funds import services as funds
 from funds.ledger import Kind
 from funds.models import JournalEntry, LedgerLine, ReconciliationBreak
 from margin.models import MarginAccount, Position, Restriction
@@ -270,8 +271,8 @@ def test_orders_outside_sessions_are_refused(documents):
 
 
 def test_a_risk_officer_halts_an_instrument_and_its_holders_are_told(documents, thursday):
-    from tests.factories import UserFactory
     from tests.disclosures.factories import ensure_roles
+    from tests.factories import UserFactory
 
     ensure_roles()
     officer = UserFactory(role="risk_officer")
