@@ -114,3 +114,75 @@ def client_ids_holding(instrument_id: int | None) -> set[int]:
     if instrument_id is not None:
         accounts = accounts.filter(positions__instrument_id=instrument_id)
     return set(accounts.values_list("client_id", flat=True))
+
+
+# --- forced liquidation through the trading channel ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedSale:
+    item_id: int
+    code: str
+    quantity: int
+
+
+def liquidation_plan_sales(plan_id: int) -> list[PlannedSale]:
+    from margin.models import LiquidationPlanItem
+
+    return [
+        PlannedSale(item.pk, item.instrument.code, item.quantity)
+        for item in LiquidationPlanItem.objects.filter(plan_id=plan_id)
+        .select_related("instrument")
+        .order_by("pk")
+    ]
+
+
+@transaction.atomic
+def liquidation_plan_executed(
+    *, plan_id: int, proceeds: Decimal, costs: Decimal, fills: list[tuple[str, int, str]]
+) -> bool:
+    """Record that the trading channel closed every sale of an approved plan (``fills``: code,
+    quantity, price of each). Audited, and the client told, as margin's own execution does.
+    Returns False when the plan was already recorded."""
+    import audit
+    from margin.actors import ENGINE
+    from margin.models import LiquidationPlan
+    from notices import services as notices
+    from portal.background import finished
+
+    plan = (
+        LiquidationPlan.objects.select_for_update()
+        .select_related("account__client")
+        .get(pk=plan_id)
+    )
+    if plan.status != LiquidationPlan.Status.APPROVED:
+        return False
+    plan.status, plan.executed_at = LiquidationPlan.Status.EXECUTED, timezone.now()
+    plan.realised_proceeds, plan.realised_costs = proceeds, costs
+    plan.save(update_fields=["status", "executed_at", "realised_proceeds", "realised_costs"])
+    account = MarginAccount.objects.get(pk=plan.account_id)
+    audit.record(
+        actor=ENGINE,
+        action="margin.plan_executed",
+        obj=plan,
+        data={
+            "fills": [list(fill) for fill in fills],
+            "proceeds": str(proceeds),
+            "costs": str(costs),
+            "through": "trading channel",
+            "debt_after": str(account.debt),
+        },
+    )
+    notices.enqueue(
+        recipient=plan.account.client,
+        key="margin_liquidation_executed",
+        context={
+            "account_number": account.number,
+            "proceeds": f"{proceeds:,}",
+            "fills": ", ".join(f"{code} × {quantity}" for code, quantity, _price in fills),
+            "debt": f"{account.debt:,}",
+        },
+        idempotency_key=f"margin-plan-executed:{plan.pk}",
+    )
+    finished(f"liquidation-plan:{plan.pk}")
+    return True

@@ -37,7 +37,7 @@ from margin.models import (
 )
 from margin.restrictions import financing_refusal
 from margin.rules import Level
-from margin.signals import liquidation_filled
+from margin.signals import liquidation_filled, liquidation_sales_route
 from notices import services as notices
 from portal import calendars
 from portal.background import finished, queue_once
@@ -530,6 +530,9 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
     )
     if plan.status != LiquidationPlan.Status.APPROVED:
         return plan
+    routed = liquidation_sales_route.send(sender=LiquidationPlan, plan=plan)
+    if any(response is True for _receiver, response in routed):
+        return plan  # the trading channel sells; the plan is executed when its sales close
     account = MarginAccount.objects.select_for_update().get(pk=plan.account_id)
     sell_costs = contracts.sell_costs(account)
     proceeds, fills = Decimal("0.00"), []

@@ -13,3 +13,10 @@ from django.dispatch import Signal
 # (funds posts a ledger entry, which applies them through ``account_balances_apply``); when no
 # receiver does, margin applies the same amounts through ``account_balances_apply``.
 liquidation_filled = Signal()
+
+# Sent by ``liquidation_plan_execute`` for an approved plan before margin fills it at the feed's
+# prices itself, with keyword argument plan (LiquidationPlan). A receiver that sends the plan's
+# sales to a trading channel returns True: the fills, fees and proceeds then come back through
+# that channel, and ``margin.holdings.liquidation_plan_executed`` records the plan as executed
+# once its last sale is closed. Sending it again for the same plan must change nothing.
+liquidation_sales_route = Signal()

@@ -8,3 +8,11 @@ class TradingConfig(AppConfig):
     name = "trading"
     verbose_name = _("Trading")
     nav_items = [NavItem("trading:ticket", _("Trade"), 25)]
+
+    def ready(self) -> None:
+        from margin.signals import liquidation_sales_route
+        from trading import receivers
+
+        liquidation_sales_route.connect(
+            receivers.route_liquidation, dispatch_uid="trading-liquidation-route"
+        )

@@ -280,6 +280,8 @@ def _reject(order: Order, account, check: pretrade.Check, *, at) -> None:
         },
         idempotency_key=f"trading-rejected:{order.pk}",
     )
+    if order.liquidation_plan_id is not None:
+        liquidation_progress(order.liquidation_plan_id)
 
 
 def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue_name: str) -> Fill:
@@ -374,6 +376,8 @@ def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue
         },
         idempotency_key=f"trading-fill:{fill.ref}",
     )
+    if order.liquidation_plan_id is not None and not order.is_open:
+        liquidation_progress(order.liquidation_plan_id)
     return row
 
 
@@ -469,7 +473,15 @@ def orders_expire(*, now: datetime.datetime | None = None) -> int:
     stale = open_orders.filter(trading_day__lt=local.date())
     if closed_day is not None:
         stale = open_orders.filter(trading_day__lte=closed_day)
-    return stale.update(status=Order.Status.EXPIRED, closed_at=now or timezone.now())
+    plans = set(
+        stale.filter(liquidation_plan_id__isnull=False).values_list(
+            "liquidation_plan_id", flat=True
+        )
+    )
+    expired = stale.update(status=Order.Status.EXPIRED, closed_at=now or timezone.now())
+    for plan_id in plans:
+        liquidation_progress(plan_id)
+    return expired
 
 
 # --- halts ----------------------------------------------------------------------------------------
@@ -543,3 +555,26 @@ def _clients_concerned(instrument) -> list[Any]:
             )
         )
     return list(get_user_model().objects.filter(pk__in=ids))
+
+
+# --- forced liquidation ---------------------------------------------------------------------------
+
+
+def liquidation_progress(plan_id: int) -> bool:
+    """Once every sale of a liquidation plan is closed (filled, rejected or expired), record the
+    plan as executed with what the fills realised. Returns whether it was recorded now."""
+    orders = list(Order.objects.filter(liquidation_plan_id=plan_id).prefetch_related("fills"))
+    if any(order.is_open for order in orders):
+        return False
+    fills = [fill for order in orders for fill in order.fills.all()]
+    codes = {order.pk: order.instrument_id for order in orders}
+    instruments = margin_holdings.instruments_by_id(codes.values())
+    return margin_holdings.liquidation_plan_executed(
+        plan_id=plan_id,
+        proceeds=sum((fill.value for fill in fills), ZERO),
+        costs=sum((fill.costs for fill in fills), ZERO),
+        fills=[
+            (instruments[codes[fill.order_id]].code, fill.quantity, str(fill.price))
+            for fill in fills
+        ],
+    )
