@@ -116,7 +116,7 @@ def client_ids_holding(instrument_id: int | None) -> set[int]:
     return set(accounts.values_list("client_id", flat=True))
 
 
-# --- forced liquidation through the trading channel ------------------------------------------------
+# --- forced liquidation through the trading channel ---------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ idempotent (fills dedupe by the venue's reference), so two loops at once record 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from django.conf import settings
@@ -34,10 +35,8 @@ async def run(stop: asyncio.Event, *, interval: float) -> None:
             await asyncio.to_thread(step)
         except Exception:
             logger.exception("The venue step failed; retrying")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
 
 
 def ensure_started() -> None:

@@ -40,7 +40,6 @@ LABELS = {
     "regime_pause": gettext_lazy("High-risk buys paused (volatility regime)"),
     "suitability": gettext_lazy("Suitability"),
     "gate": gettext_lazy("Education gate"),
-    "no_contract": gettext_lazy("No active financing contract"),
     "buying_power": gettext_lazy("Buying power"),
     "ratio_after": gettext_lazy("Ratio after the order below the line"),
     "concentration": gettext_lazy("Concentration over the limit"),
@@ -165,12 +164,6 @@ def suitability(message: str) -> str:
 
 def gate(message: str) -> str:
     return _("Education gate: %(message)s") % {"message": message}
-
-
-def no_contract() -> str:
-    return _(
-        "Your account has no active financing contract, so it cannot buy. Open financing first."
-    )
 
 
 def buying_power(needed: object, available: object) -> str:

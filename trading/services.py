@@ -473,11 +473,11 @@ def orders_expire(*, now: datetime.datetime | None = None) -> int:
     stale = open_orders.filter(trading_day__lt=local.date())
     if closed_day is not None:
         stale = open_orders.filter(trading_day__lte=closed_day)
-    plans = set(
-        stale.filter(liquidation_plan_id__isnull=False).values_list(
-            "liquidation_plan_id", flat=True
-        )
-    )
+    plans: set[int] = {
+        plan_id
+        for plan_id in stale.values_list("liquidation_plan_id", flat=True)
+        if plan_id is not None
+    }
     expired = stale.update(status=Order.Status.EXPIRED, closed_at=now or timezone.now())
     for plan_id in plans:
         liquidation_progress(plan_id)
