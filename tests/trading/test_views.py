@@ -4,6 +4,7 @@ bad input refused in words, and nobody but the owner reaching an order."""
 from decimal import Decimal as D
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from tests.trading.conftest import instrument, trader
@@ -24,15 +25,18 @@ def alice(documents, thursday, client):
     account = trader(holdings=[("000001.SZ", 5000, "20.00")])
     instrument("600036.SH", "36.00")
     client.force_login(account.client)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return account
 
 
 def test_the_ticket_says_executions_are_simulated_in_both_languages(alice, client):
     page = client.get(reverse("trading:ticket"))
     assert "Executions are simulated in this deployment." in page.content.decode()
-    client.cookies["django_language"] = "zh-hans"
-    page = client.get(reverse("trading:ticket"), HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert page.status_code == 200 and 'lang="zh-hans"' in page.content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.post(reverse("trading:ticket"), ticket(action="check", quantity="150"))
+    body = page.content.decode()
+    assert "本部署中的成交为模拟成交。" in body
+    assert "买入须为 100 股的整数倍，150 股不符合。请买入 100 股或 200 股。" in body
 
 
 def test_checking_shows_the_figures_and_writes_nothing(alice, client):
