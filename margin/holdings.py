@@ -36,9 +36,11 @@ def instruments_by_id(ids) -> dict[int, Instrument]:
     return Instrument.objects.in_bulk(list(ids))
 
 
-def holdings_of(account_id: int) -> list[Holding]:
-    """Every position of the account at the prices in the tables (two queries)."""
-    high_risk_rate = high_risk_collateral_rate()
+def holdings_of(account_id: int, *, high_risk_rate: Decimal | None = None) -> list[Holding]:
+    """Every position of the account at the prices in the tables (one query, and two for the
+    high-risk collateral rate unless given)."""
+    if high_risk_rate is None:
+        high_risk_rate = high_risk_collateral_rate()
     return [
         Holding(
             code=position.instrument.code,

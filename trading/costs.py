@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
+
 from portal import money
 
 TRADE_FEE = "trade_fee"
@@ -95,7 +97,17 @@ def total(lines: list[CostLine]) -> Decimal:
 
 
 def schedule_for_version(version_id: int) -> Schedule:
-    """The cost items of one fee schedule version (one query)."""
+    """The cost items of one fee schedule version. A published version never changes, so its
+    items are kept in the cache (one query the first time)."""
+    key = f"trading:fee-schedule:{version_id}"
+    found = cache.get(key)
+    if found is None:
+        found = _load_schedule(version_id)
+        cache.set(key, found, 3600)
+    return found
+
+
+def _load_schedule(version_id: int) -> Schedule:
     from disclosures.models import FeeItem
 
     kinds = {TRADE_FEE, TRADE_FEE_MINIMUM, TRADE_LEVY, BUY_FEE, SELL_FEE}

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from education import gate
@@ -352,7 +352,7 @@ def phase_at(at: datetime.datetime) -> tuple[order_rules.Phase, datetime.date]:
     )
 
 
-def instrument_facts(instrument) -> InstrumentFacts:
+def instrument_facts(instrument, high_risk_rate: Decimal | None = None) -> InstrumentFacts:
     return InstrumentFacts(
         code=instrument.code,
         instrument_id=instrument.pk,
@@ -362,7 +362,7 @@ def instrument_facts(instrument) -> InstrumentFacts:
         price=instrument.price,
         suspended=instrument.suspended,
         high_risk=instrument.high_risk,
-        collateral_rate=margin.collateral_rate_of(instrument),
+        collateral_rate=margin.collateral_rate_of(instrument, high_risk_rate),
         name_zh=instrument.name_zh,
         name_en=instrument.name_en,
     )
@@ -388,32 +388,34 @@ def load(account, request: OrderRequest, *, at: datetime.datetime | None = None)
     contract = margin.active_contract(account)
     lines = contract.lines if contract is not None else rules.DEFAULT_LINES
     instrument = margin_holdings.instrument(request.code)
-    facts = instrument_facts(instrument) if instrument is not None else None
+    high_risk_rate = margin.high_risk_collateral_rate()
+    facts = instrument_facts(instrument, high_risk_rate) if instrument is not None else None
     holdings = {
         h.code: (h.quantity, h.price, h.collateral_rate)
-        for h in margin_holdings.holdings_of(account.pk)
+        for h in margin_holdings.holdings_of(account.pk, high_risk_rate=high_risk_rate)
     }
     schedule = cost_rules.Schedule()
     if contract is not None:
-        from margin import contracts
+        version_id = contract.fee_schedule_version_id
+        if version_id is None:
+            from margin import contracts
 
-        version = contracts.fee_schedule_of(contract)
-        if version is not None:
-            schedule = cost_rules.schedule_for_version(version.pk)
-    open_orders = Order.objects.filter(account=account, status__in=Order.OPEN)
-    reserved_for_buys = open_orders.filter(side=BUY).aggregate(
-        total=Sum((F("quantity") - F("filled_quantity")) * F("limit_price"))
-    )["total"] or Decimal(0)
-    bought_today = reserved_for_sale = 0
+            version = contracts.fee_schedule_of(contract)
+            version_id = version.pk if version is not None else None
+        if version_id is not None:
+            schedule = cost_rules.schedule_for_version(version_id)
+    remaining = F("quantity") - F("filled_quantity")
+    this_instrument = Q(instrument_id=facts.instrument_id if facts is not None else None)
+    reserved = Order.objects.filter(account=account, status__in=Order.OPEN).aggregate(
+        buys=Sum(remaining * F("limit_price"), filter=Q(side=BUY)),
+        sells=Sum(remaining, filter=Q(side=SELL) & this_instrument),
+    )
+    reserved_for_buys = reserved["buys"] or Decimal(0)
+    reserved_for_sale = reserved["sells"] or 0
+    bought_today = 0
     halt = platform_halt = restriction = gate_refusal = None
     regime = "normal"
     if facts is not None:
-        reserved_for_sale = (
-            open_orders.filter(side=SELL, instrument_id=facts.instrument_id).aggregate(
-                total=Sum(F("quantity") - F("filled_quantity"))
-            )["total"]
-            or 0
-        )
         bought_today = (
             Fill.objects.filter(
                 order__account=account,
