@@ -382,14 +382,22 @@ def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue
 
 
 def _memo(order: Order, fill: VenueFill, value: Decimal, check: pretrade.Check) -> str:
-    costs = ", ".join(f"{c.reference} {c.amount}" for c in check.costs)
+    # Each cost is its own line of the entry and its own FillCost row naming the item; the memo,
+    # which a statement repeats on every line, names only the total and the schedule's version.
+    costs = ""
+    if check.costs:
+        version = " ".join(check.costs[0].reference.split()[:2])
+        costs = _("costs %(total)s (%(version)s)") % {
+            "total": money.yuan(check.cost_total),
+            "version": version,
+        }
     if order.side == Order.Side.BUY:
         text = _("Buy %(quantity)s %(code)s at %(price)s (order #%(order)s): %(value)s") % {
             "quantity": fill.quantity,
             "code": order.instrument.code,
             "price": fill.price,
             "order": order.pk,
-            "value": value,
+            "value": money.yuan(value),
         }
     else:
         text = _("Sell %(quantity)s %(code)s at %(price)s (order #%(order)s): %(value)s") % {
@@ -397,7 +405,7 @@ def _memo(order: Order, fill: VenueFill, value: Decimal, check: pretrade.Check) 
             "code": order.instrument.code,
             "price": fill.price,
             "order": order.pk,
-            "value": value,
+            "value": money.yuan(value),
         }
     return f"{text}; {costs}" if costs else text
 
