@@ -10,7 +10,8 @@ earlier days (so the order lookups run against a full table), all with bulk inse
 It times, excluding any HTTP round trip:
 - `pretrade_check`: ``trading.pretrade.check`` for a buy on financing of one of the gated
   accounts (everything it reads: the contract and its fee schedule, holdings, open orders, today's
-  fills, halts, restrictions, the regime, the gate), --samples times over the gated accounts;
+  fills, halts, restrictions, the regime, the gate), --samples times over the gated accounts,
+  with the number of queries and how much of the time was spent waiting on the database;
 - `order_submit`: the whole submission (lock, check, order row, audit entry), for comparison;
 - `fill_record`: one fill through the venue path: the check again, the ledger entry, costs, the
   position, the notice.
@@ -166,13 +167,27 @@ def summary(name: str, samples: list[float], **extra) -> dict:
 def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> list[dict]:
     codes = list(Instrument.objects.values_list("code", "previous_close"))
     checks, submits, fills = [], [], []
+    waits: list[float] = []
+    queries: list[int] = []
+
+    def timed_query(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            waits[-1] += time.perf_counter() - started
+            queries[-1] += 1
+
     for n in range(samples):
         account = MarginAccount.objects.get(pk=gated[n % len(gated)])
         code, close = codes[rng.randrange(len(codes))]
         request = pretrade.OrderRequest("buy", "limit", code, 100, close)
-        started = time.perf_counter()
-        pretrade.check(account, request, at=NOW)
-        checks.append(time.perf_counter() - started)
+        waits.append(0.0)
+        queries.append(0)
+        with connection.execute_wrapper(timed_query):
+            started = time.perf_counter()
+            pretrade.check(account, request, at=NOW)
+            checks.append(time.perf_counter() - started)
     for n in range(orders):
         code, close = codes[rng.randrange(len(codes))]
         started = time.perf_counter()
@@ -197,7 +212,16 @@ def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> 
         services.fill_record(fill=fill)
         fills.append(time.perf_counter() - started)
     return [
-        summary("pretrade_check", checks, budget_ms=BUDGET_MS),
+        summary(
+            "pretrade_check",
+            checks,
+            budget_ms=BUDGET_MS,
+            queries=statistics.median(queries),
+            db_wait_p50_ms=round(statistics.median(waits) * 1000, 3),
+            python_p50_ms=round(
+                statistics.median([c - w for c, w in zip(checks, waits, strict=True)]) * 1000, 3
+            ),
+        ),
         summary("order_submit", submits),
         summary("fill_record", fills),
     ]
