@@ -10,9 +10,7 @@ class TradingConfig(AppConfig):
     nav_items = [NavItem("trading:ticket", _("Trade"), 25)]
 
     def ready(self) -> None:
-        from margin.signals import liquidation_sales_route
+        from margin.sales import liquidation_route_register
         from trading import receivers
 
-        liquidation_sales_route.connect(
-            receivers.route_liquidation, dispatch_uid="trading-liquidation-route"
-        )
+        liquidation_route_register(receivers.route_liquidation)

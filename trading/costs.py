@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 
@@ -96,27 +97,28 @@ def total(lines: list[CostLine]) -> Decimal:
     return sum((line.amount for line in lines), money.ZERO)
 
 
-def schedule_for_version(version_id: int) -> Schedule:
-    """The cost items of one fee schedule version. A published version never changes, so its
-    items are kept in the cache (one query the first time)."""
-    key = f"trading:fee-schedule:{version_id}"
-    found = cache.get(key)
-    if found is None:
-        found = _load_schedule(version_id)
-        cache.set(key, found, 3600)
-    return found
+def _key(version_id: int) -> str:
+    return f"trading:fee-schedule:{version_id}"
 
 
-def _load_schedule(version_id: int) -> Schedule:
-    from disclosures.models import FeeItem
+def cached_schedule(version_id: int) -> Schedule | None:
+    """A published version never changes, so its cost items are kept in the cache."""
+    return cache.get(_key(version_id))
 
+
+def schedule_of(version: Any) -> Schedule:
+    """The cost items of one fee schedule version (``disclosures.selectors.items_of``)."""
+    from disclosures import selectors as disclosures
+
+    found = cached_schedule(version.pk)
+    if found is not None:
+        return found
     kinds = {TRADE_FEE, TRADE_FEE_MINIMUM, TRADE_LEVY, BUY_FEE, SELL_FEE}
-    rows = (
-        FeeItem.objects.filter(version_id=version_id, kind__in=kinds)
-        .select_related("version__document")
-        .order_by("order", "pk")
+    items = sorted(
+        (item for item in disclosures.items_of(version) if item.kind in kinds),
+        key=lambda item: (item.order, item.pk),
     )
-    return Schedule(
+    found = Schedule(
         tuple(
             Item(
                 code=item.code,
@@ -125,9 +127,11 @@ def _load_schedule(version_id: int) -> Schedule:
                 name_zh=item.name_zh,
                 name_en=item.name_en,
                 item_id=item.pk,
-                version_id=item.version_id,
-                reference=f"{item.version.document.kind} v{item.version.number} {item.code}",
+                version_id=version.pk,
+                reference=f"{version.document.kind} v{version.number} {item.code}",
             )
-            for item in rows
+            for item in items
         )
     )
+    cache.set(_key(version.pk), found, 3600)
+    return found

@@ -32,8 +32,8 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from education import gate
+from margin import contracts, restrictions, rules
 from margin import holdings as margin_holdings
-from margin import restrictions, rules
 from margin import selectors as margin
 from margin.rules import Board
 from portal import calendars, money
@@ -397,13 +397,11 @@ def load(account, request: OrderRequest, *, at: datetime.datetime | None = None)
     schedule = cost_rules.Schedule()
     if contract is not None:
         version_id = contract.fee_schedule_version_id
-        if version_id is None:
-            from margin import contracts
-
+        found = cost_rules.cached_schedule(version_id) if version_id is not None else None
+        if found is None:
             version = contracts.fee_schedule_of(contract)
-            version_id = version.pk if version is not None else None
-        if version_id is not None:
-            schedule = cost_rules.schedule_for_version(version_id)
+            found = cost_rules.schedule_of(version) if version is not None else None
+        schedule = found or schedule
     remaining = F("quantity") - F("filled_quantity")
     this_instrument = Q(instrument_id=facts.instrument_id if facts is not None else None)
     reserved = Order.objects.filter(account=account, status__in=Order.OPEN).aggregate(

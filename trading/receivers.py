@@ -1,4 +1,4 @@
-"""Trading answers margin's signals: an approved liquidation plan's sales go through the venue."""
+"""What trading registers with margin: an approved liquidation plan's sales go through the venue."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from margin import holdings as margin_holdings
 from trading.models import Order
 
 
-def route_liquidation(sender: Any, *, plan: Any, **kwargs: Any) -> bool | None:
+def route_liquidation(plan: Any) -> bool:
     """Send each planned sale as a market sell order of the channel (risk control's own: halts
     and the ticket's clock do not hold it back, what makes a sale impossible does). A sale the
     check refuses (suspended, nothing sellable) is left out, as margin's own execution does."""
     from trading import services
 
     if not getattr(settings, "TRADING_LIQUIDATION_THROUGH_VENUE", True):
-        return None
+        return False
     now = timezone.now()
     for sale in margin_holdings.liquidation_plan_sales(plan.pk):
         try:

@@ -5,21 +5,11 @@ the account (so two submissions cannot spend the same buying power), and again w
 reports a fill: an order the account may no longer make (a restriction imposed since, a ratio or
 concentration moved by prices) is rejected with the reason instead of filled.
 
-A fill posts one balanced ledger entry (``funds.ledger.entry_post``), and the margin balances
-follow it; the position moves in the same transaction (``margin.holdings``), and the risk engine
-reloads the account on its next look. The entry, debits positive:
-
-buy of value V with financing F (the part of V + costs the cash does not cover):
-    client debt +F, client cash −F; custodian +F, company bank −F   (the financing draw)
-    client cash +V, market settlement −V; settlement +V, custodian −V  (paying for the shares)
-    per third-party cost (transfer fee): client cash +x, settlement −x; settlement +x, custodian −x
-    trade fee: client cash +c, fee income −c; company bank +c, custodian −c
-sale of value V:
-    settlement +V, client cash −V; per third-party cost (stamp duty, transfer fee): client cash +x,
-    settlement −x; custodian +(V − withheld), settlement −(V − withheld); trade fee as above;
-    the net proceeds repay accrued interest, then debt (client cash +, client interest/debt −;
-    company bank +, custodian −) and the rest stays as cash — the contract's order.
-Each cost is its own line and its own ``FillCost`` row naming the fee item and the version.
+A fill posts one balanced ledger entry (``funds.trades.trade_fill_post``: financing drawn up to
+the credit line; a sale's net proceeds repay accrued interest, then debt, and the rest stays
+cash — the contract's order), and the margin balances follow it; the position moves in the same
+transaction (``margin.holdings``), and the risk engine reloads the account on its next look.
+Each cost is its own ledger line and its own ``FillCost`` row naming the fee item and version.
 """
 
 from __future__ import annotations
@@ -35,9 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import audit
-from funds import ledger
-from funds.ledger import Kind
-from funds.models import JournalEntry, LedgerLine
+from funds import trades
 from margin import holdings as margin_holdings
 from notices import services as notices
 from portal import calendars, money
@@ -286,22 +274,20 @@ def _reject(order: Order, account, check: pretrade.Check, *, at) -> None:
 
 def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue_name: str) -> Fill:
     today = _local(fill.at).date()
-    if not LedgerLine.objects.filter(account__margin_account=account).exists():
-        ledger.open_margin_account(account, value_date=today)
     value = check.value
-    lines, cost_lines = _entry_lines(account, order.side, value, check)
-    entry = ledger.entry_post(
-        kind=JournalEntry.Kind.TRADE,
-        description=ledger.memo(account, lambda: _memo(order, fill, value, check)),
+    cost_lines = [c for c in check.costs if c.amount > 0]
+    posted = trades.trade_fill_post(
+        account=account,
+        side=order.side,
+        value=value,
+        costs=[trades.TradeCost(c.amount, c.kind in COMPANY_FEE_KINDS) for c in cost_lines],
+        financed=check.financed if order.side == Order.Side.BUY else ZERO,
+        repaid_interest=check.repaid_interest,
+        repaid_debt=check.repaid_debt,
+        memo=lambda: _memo(order, fill, value, check),
         value_date=today,
-        lines=[(acct, amount) for acct, amount, _cost in lines],
         idempotency_key=f"fill:{fill.ref}",
     )
-    posted = list(entry.lines.order_by("pk"))
-    first_line = {}
-    for index, (_account, _amount, cost) in enumerate(lines):
-        if cost is not None and id(cost) not in first_line:
-            first_line[id(cost)] = posted[index]
     row = Fill.objects.create(
         order=order,
         quantity=fill.quantity,
@@ -315,7 +301,7 @@ def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue
         filled_at=fill.at,
         venue=venue_name,
         venue_ref=fill.ref,
-        entry=entry,
+        entry_id=posted.entry_id,
     )
     FillCost.objects.bulk_create(
         FillCost(
@@ -325,9 +311,9 @@ def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue
             fee_item_id=cost.item_id,
             disclosure_version_id=cost.version_id,
             reference=cost.reference,
-            ledger_line=first_line.get(id(cost)),
+            ledger_line_id=line_id,
         )
-        for cost in cost_lines
+        for cost, line_id in zip(cost_lines, posted.cost_line_ids, strict=True)
     )
     if order.side == Order.Side.BUY:
         margin_holdings.position_buy(
@@ -357,7 +343,7 @@ def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue
             "order": order.pk,
             "quantity": fill.quantity,
             "price": str(fill.price),
-            "entry": entry.pk,
+            "entry": posted.entry_id,
             "costs": {c.code: str(c.amount) for c in cost_lines},
             "references": [c.reference for c in cost_lines],
         },
@@ -408,54 +394,6 @@ def _memo(order: Order, fill: VenueFill, value: Decimal, check: pretrade.Check) 
             "value": money.yuan(value),
         }
     return f"{text}; {costs}" if costs else text
-
-
-def _entry_lines(account, side: str, value: Decimal, check: pretrade.Check):
-    """The entry's lines as (ledger account, amount, cost line or None), and the cost lines."""
-    cash = ledger.client_account(account, Kind.CLIENT_CASH)
-    custodian = ledger.house_account(Kind.CUSTODIAN)
-    settlement = ledger.house_account(Kind.MARKET_SETTLEMENT)
-    bank = ledger.house_account(Kind.COMPANY_BANK)
-    lines: list[tuple[Any, Decimal, Any]] = []
-    costs = [c for c in check.costs if c.amount > 0]
-    if side == Order.Side.BUY:
-        if check.financed > 0:
-            lines += [
-                (ledger.client_account(account, Kind.CLIENT_DEBT), check.financed, None),
-                (cash, -check.financed, None),
-                (custodian, check.financed, None),
-                (bank, -check.financed, None),
-            ]
-        lines += [(cash, value, None), (settlement, -value, None)]
-        lines += [(settlement, value, None), (custodian, -value, None)]
-    else:
-        withheld = sum((c.amount for c in costs if c.kind not in COMPANY_FEE_KINDS), ZERO)
-        lines += [(settlement, value, None), (cash, -value, None)]
-        if value - withheld > 0:
-            lines += [(custodian, value - withheld, None), (settlement, -(value - withheld), None)]
-    for cost in costs:
-        if cost.kind in COMPANY_FEE_KINDS:
-            lines += [
-                (cash, cost.amount, cost),
-                (ledger.house_account(Kind.FEE_INCOME), -cost.amount, cost),
-                (bank, cost.amount, cost),
-                (custodian, -cost.amount, cost),
-            ]
-        else:
-            lines += [(cash, cost.amount, cost), (settlement, -cost.amount, cost)]
-            if side == Order.Side.BUY:  # paid out of the custodian with the purchase
-                lines += [(settlement, cost.amount, cost), (custodian, -cost.amount, cost)]
-    repaid = ZERO
-    for amount, kind in (
-        (check.repaid_interest, Kind.CLIENT_INTEREST),
-        (check.repaid_debt, Kind.CLIENT_DEBT),
-    ):
-        if amount > 0:
-            lines += [(cash, amount, None), (ledger.client_account(account, kind), -amount, None)]
-            repaid += amount
-    if repaid > 0:  # repaid money is company money: it leaves the client-money account
-        lines += [(bank, repaid, None), (custodian, -repaid, None)]
-    return lines, costs
 
 
 # --- the venue's step ---------------------------------------------------------------------------
