@@ -426,8 +426,8 @@ def load(account, request: OrderRequest, *, at: datetime.datetime | None = None)
         halt, platform_halt = active_halts(facts.instrument_id)
         if request.side == BUY:
             restriction = restrictions.buy_refusal(account, facts.code)
-            found = margin.current_regime()
-            regime = found.regime if found is not None else "normal"
+            in_force = margin.current_regime()
+            regime = in_force.regime if in_force is not None else "normal"
             decision = gate.check(account.client, action=gate.PRODUCT, product=product_for(facts))
             if not decision.allowed:
                 gate_refusal = (decision.reason, str(decision.message))
