@@ -24,6 +24,7 @@ PRODUCTS = {
         Product("equity_fund", _("Equity fund"), "R3"),
         Product("margin_financing", _("Margin financing"), "R4", leverage_tier=1),
         Product("star_market_financing", _("Financing on the STAR Market and ChiNext"), "R5", 3),
+        Product("high_risk_securities", _("High-risk stocks (ST, *ST, delisting)"), "R5"),
     )
 }
 

@@ -25,6 +25,7 @@ from margin.models import (
     Position,
 )
 from margin.notify import _str
+from margin.sales import liquidation_route
 from margin.signals import liquidation_filled
 from notices import services as notices
 from portal.background import finished, queue_once
@@ -192,6 +193,9 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
     )
     if plan.status != LiquidationPlan.Status.APPROVED:
         return plan
+    route = liquidation_route()
+    if route is not None and route(plan):
+        return plan  # the trading channel sells; the plan is executed when its sales close
     account = MarginAccount.objects.select_for_update().get(pk=plan.account_id)
     sell_costs = contracts.sell_costs(account)
     proceeds, fills = Decimal("0.00"), []

@@ -22,21 +22,27 @@ from portal.limits import RequestBodyLimit  # noqa: E402
 from portal.middleware import WebSocketOutageMiddleware  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 from portal.sockets import SessionBoundSockets, StrictOriginValidator  # noqa: E402
+from trading.embedded import EmbeddedVenue  # noqa: E402
 
-# In embedded mode the risk engine (MARGIN_ENGINE_EMBEDDED) and Celery's beat schedule
-# (EMBEDDED_BEAT) run in this process, started by these two wrappers.
-application = EmbeddedBeat(
-    EmbeddedRiskEngine(
-        ProtocolTypeRouter(
-            {
-                "http": RequestBodyLimit(django_asgi_app),
-                "websocket": StrictOriginValidator(
-                    # Outside the session and auth middleware: those read the database too.
-                    WebSocketOutageMiddleware(
-                        AuthMiddlewareStack(SessionBoundSockets(URLRouter(websocket_urlpatterns)))
-                    )
-                ),
-            }
+# In embedded mode the risk engine (MARGIN_ENGINE_EMBEDDED), Celery's beat schedule
+# (EMBEDDED_BEAT) and the venue loop (TRADING_VENUE_EMBEDDED) run in this process, started by
+# these wrappers.
+application = EmbeddedVenue(
+    EmbeddedBeat(
+        EmbeddedRiskEngine(
+            ProtocolTypeRouter(
+                {
+                    "http": RequestBodyLimit(django_asgi_app),
+                    "websocket": StrictOriginValidator(
+                        # Outside the session and auth middleware: those read the database too.
+                        WebSocketOutageMiddleware(
+                            AuthMiddlewareStack(
+                                SessionBoundSockets(URLRouter(websocket_urlpatterns))
+                            )
+                        )
+                    ),
+                }
+            )
         )
     )
 )

@@ -34,5 +34,6 @@ urlpatterns = [
     path("education/", include("education.urls")),
     path("funds/", include("funds.urls")),
     path("admin/clients/", include("backoffice.urls")),
+    path("trading/", include("trading.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "margin",
     "funds",
     "backoffice",
+    "trading",
 ]
 
 MIDDLEWARE = [
@@ -379,3 +380,13 @@ CELERY_BEAT_SCHEDULE["funds-monthly-statements"] = {
     "task": "funds.tasks.monthly_statements",
     "schedule": crontab(minute=0, hour=6, day_of_month=1),
 }
+
+# --- trading: the venue orders execute through (trading app) ----------------------------------
+# The simulated venue matches orders against the market feed; a broker gateway would implement
+# trading.venue.Venue and be named here. Embedded mode runs the venue loop inside the ASGI
+# process; production runs `python manage.py run_venue` as its own Procfile process.
+TRADING_VENUE = env("TRADING_VENUE", "trading.venue.SimulatedVenue")
+TRADING_VENUE_EMBEDDED = False
+TRADING_VENUE_INTERVAL = 0.25  # seconds between venue steps
+# An approved forced-liquidation plan sells through the venue like a client's sale.
+TRADING_LIQUIDATION_THROUGH_VENUE = True

@@ -16,5 +16,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 # The simulated market feed and the risk engine run inside the ASGI process (see margin.embedded).
 MARGIN_ENGINE_EMBEDDED = True
+# The simulated venue's loop too (trading.embedded).
+TRADING_VENUE_EMBEDDED = True
 # No beat process either: its schedule runs inside the ASGI process (portal.embedded).
 EMBEDDED_BEAT = True

@@ -18,6 +18,9 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True  # browser tests get the stylesheets without collectstatic
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
+# Margin's and funds' own tests fill a liquidation plan at the feed's prices directly; the
+# trading tests turn the channel on, as it is everywhere else.
+TRADING_LIQUIDATION_THROUGH_VENUE = False
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()

@@ -1,0 +1,274 @@
+"""Time the pre-trade check for one order with N accounts in the database (budget: p99 ≤ 5 ms).
+
+Builds a database of its own (Django's test-database machinery, named `bench_pretrade`, dropped at
+the end) from DJANGO_SETTINGS_MODULE (default portal.settings.test: PostgreSQL when DATABASE_URL
+is set, SQLite otherwise): the disclosures in force, 1,000 instruments, N clients with a margin
+account, an active contract and two positions each, and three closed orders per account from
+earlier days (so the order lookups run against a full table), all with bulk inserts. A few clients
+(--gated) walk the real education gate, so the check reads a current gate for them.
+
+It times, excluding any HTTP round trip:
+- `pretrade_check`: ``trading.pretrade.check`` for a buy on financing of one of the gated
+  accounts (everything it reads: the contract and its fee schedule, holdings, open orders, today's
+  fills, halts, restrictions, the regime, the gate), --samples times over the gated accounts,
+  with the number of queries and how much of the time was spent waiting on the database;
+- `order_submit`: the whole submission (lock, check, order row, audit entry), for comparison;
+- `fill_record`: one fill through the venue path: the check again, the ledger entry, costs, the
+  position, the notice.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/pretrade.py
+"""
+
+import argparse
+import datetime
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
+
+import django
+
+django.setup()
+
+import time_machine  # noqa: E402
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from margin.models import Instrument, MarginAccount, MarginContract, Position  # noqa: E402
+from portal.calendars import SHANGHAI  # noqa: E402
+from trading import pretrade, services  # noqa: E402
+from trading.models import Order  # noqa: E402
+from trading.venue import VenueFill  # noqa: E402
+
+D = Decimal
+NOW = datetime.datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)  # a Thursday session
+BUDGET_MS = 5.0
+BATCH = 5000
+
+
+def _codes(n: int) -> list[str]:
+    codes = [f"{600000 + i}.SH" for i in range(n // 2)]
+    return codes + [f"{i + 1:06d}.SZ" for i in range(n - len(codes))]
+
+
+def build(accounts: int, gated: int, rng: random.Random) -> list[int]:
+    from tests.education import factories as education
+
+    education.documents_in_force()
+    instruments = Instrument.objects.bulk_create(
+        Instrument(
+            code=code,
+            name_zh=f"股票{code[:6]}",
+            name_en=f"Stock {code[:6]}",
+            previous_close=D(rng.randrange(500, 10000)) / 100,
+        )
+        for code in _codes(1000)
+    )
+    for instrument in instruments:
+        instrument.last_price = instrument.previous_close
+    Instrument.objects.bulk_update(instruments, ["last_price"])
+    from tests.factories import PASSWORD
+
+    password = make_password(PASSWORD)  # the gate re-authenticates with it
+    for start in range(0, accounts, BATCH):
+        users = User.objects.bulk_create(
+            User(email=f"bench{n}@example.test", password=password)
+            for n in range(start, min(start + BATCH, accounts))
+        )
+        rows = MarginAccount.objects.bulk_create(
+            MarginAccount(
+                client=user,
+                number=f"MA{start + i:08d}",
+                cash=D(rng.randrange(0, 500_000)),
+                debt=D(rng.randrange(0, 300_000)),
+            )
+            for i, user in enumerate(users)
+        )
+        MarginContract.objects.bulk_create(
+            MarginContract(
+                account=account,
+                number=f"RZ-{account.number}",
+                annual_rate=D("0.078000"),
+                credit_limit=D("1000000.00"),
+                starts_on=datetime.date(2026, 11, 2),
+                rollover_on=datetime.date(2027, 5, 2),
+            )
+            for account in rows
+        )
+        positions, orders = [], []
+        for account in rows:
+            for instrument in rng.sample(instruments, 2):
+                quantity = rng.randrange(1, 50) * 100
+                price = instrument.previous_close
+                positions.append(
+                    Position(
+                        account=account,
+                        instrument=instrument,
+                        quantity=quantity,
+                        cost=price * quantity,
+                    )
+                )
+                for day in (1, 2):
+                    orders.append(_old_order(account, instrument, quantity, price, day))
+            orders.append(_old_order(account, instrument, quantity, price, 3))
+        Position.objects.bulk_create(positions)
+        Order.objects.bulk_create(orders)
+    accounts_gated = []
+    for account in MarginAccount.objects.order_by("pk")[:gated]:
+        education.rate(account.client, "C5")
+        education.through_gate(account.client)
+        accounts_gated.append(account.pk)
+    return accounts_gated
+
+
+def _old_order(account, instrument, quantity, price, days_ago):
+    day = NOW.date() - datetime.timedelta(days=days_ago)
+    return Order(
+        account=account,
+        instrument=instrument,
+        side="buy",
+        kind="limit",
+        quantity=quantity,
+        limit_price=price,
+        filled_quantity=quantity,
+        status="filled",
+        client_token=f"old-{days_ago}-{instrument.pk}",
+        trading_day=day,
+        submitted_at=NOW - datetime.timedelta(days=days_ago),
+    )
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(name: str, samples: list[float], **extra) -> dict:
+    ms = [s * 1000 for s in samples]
+    return {
+        "name": name,
+        "samples": len(ms),
+        "p50_ms": round(statistics.median(ms), 3),
+        "p95_ms": round(percentile(ms, 0.95), 3),
+        "p99_ms": round(percentile(ms, 0.99), 3),
+        "max_ms": round(max(ms), 3),
+        **extra,
+    }
+
+
+def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> list[dict]:
+    codes = list(Instrument.objects.values_list("code", "previous_close"))
+    checks, submits, fills = [], [], []
+    waits: list[float] = []
+    queries: list[int] = []
+
+    def timed_query(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            waits[-1] += time.perf_counter() - started
+            queries[-1] += 1
+
+    for n in range(samples):
+        account = MarginAccount.objects.get(pk=gated[n % len(gated)])
+        code, close = codes[rng.randrange(len(codes))]
+        request = pretrade.OrderRequest("buy", "limit", code, 100, close)
+        waits.append(0.0)
+        queries.append(0)
+        with connection.execute_wrapper(timed_query):
+            started = time.perf_counter()
+            pretrade.check(account, request, at=NOW)
+            checks.append(time.perf_counter() - started)
+    for n in range(orders):
+        code, close = codes[rng.randrange(len(codes))]
+        started = time.perf_counter()
+        try:
+            submitted = services.order_submit(
+                account_id=gated[n % len(gated)],
+                side="buy",
+                kind="limit",
+                code=code,
+                quantity=100,
+                price=close,
+                client_token=f"bench-{n}",
+                at=NOW,
+            )
+        except services.OrderRefused:
+            continue
+        submits.append(time.perf_counter() - started)
+        fill = VenueFill(
+            submitted.order.pk, 100, close, NOW + datetime.timedelta(seconds=1), f"bench-{n}"
+        )
+        started = time.perf_counter()
+        services.fill_record(fill=fill)
+        fills.append(time.perf_counter() - started)
+    return [
+        summary(
+            "pretrade_check",
+            checks,
+            budget_ms=BUDGET_MS,
+            queries=statistics.median(queries),
+            db_wait_p50_ms=round(statistics.median(waits) * 1000, 3),
+            python_p50_ms=round(
+                statistics.median([c - w for c, w in zip(checks, waits, strict=True)]) * 1000, 3
+            ),
+        ),
+        summary("order_submit", submits),
+        summary("fill_record", fills),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--gated", type=int, default=10)
+    parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--orders", type=int, default=300)
+    args = parser.parse_args()
+
+    test_settings = connection.settings_dict.setdefault("TEST", {})
+    if connection.vendor == "sqlite":
+        test_settings["NAME"] = str(
+            Path(__file__).resolve().parent.parent / "var" / "bench.sqlite3"
+        )
+    else:
+        test_settings["NAME"] = "bench_pretrade"
+    real_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    rng = random.Random(17)  # noqa: S311 - reproducible data, not secrets
+    try:
+        with time_machine.travel(NOW, tick=True):
+            started = time.perf_counter()
+            with transaction.atomic():
+                gated = build(args.accounts, args.gated, rng)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+            build_seconds = time.perf_counter() - started
+            results = measure(gated, args.samples, args.orders, rng)
+        for result in results:
+            result.update(
+                database=connection.vendor,
+                accounts=MarginAccount.objects.count(),
+                positions=Position.objects.count(),
+                orders=Order.objects.count(),
+                build_seconds=round(build_seconds, 1),
+            )
+            if "budget_ms" in result:
+                result["within_budget"] = result["p99_ms"] <= result["budget_ms"]
+            print(json.dumps(result))
+    finally:
+        connection.creation.destroy_test_db(real_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""What the trading channel reads and changes in margin: instruments, holdings and positions.
+
+Trading never touches margin's tables itself. A fill changes a position here, inside the
+transaction that posts its ledger entry, and marks the account changed so the risk engine reloads
+it on its next look (``MarginAccount.state_changed_at``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from margin import rules
+from margin.models import Instrument, MarginAccount, Position
+from margin.selectors import collateral_rate_of, high_risk_collateral_rate
+
+
+@dataclass(frozen=True)
+class Holding:
+    code: str
+    instrument_id: int
+    quantity: int
+    cost: Decimal
+    price: Decimal
+    collateral_rate: Decimal
+
+
+def instrument(code: str) -> Instrument | None:
+    return Instrument.objects.filter(code=code).first()
+
+
+def instruments_by_id(ids) -> dict[int, Instrument]:
+    return Instrument.objects.in_bulk(list(ids))
+
+
+def holdings_of(account_id: int, *, high_risk_rate: Decimal | None = None) -> list[Holding]:
+    """Every position of the account at the prices in the tables (one query, and two for the
+    high-risk collateral rate unless given)."""
+    if high_risk_rate is None:
+        high_risk_rate = high_risk_collateral_rate()
+    return [
+        Holding(
+            code=position.instrument.code,
+            instrument_id=position.instrument_id,
+            quantity=position.quantity,
+            cost=position.cost,
+            price=position.instrument.price,
+            collateral_rate=collateral_rate_of(position.instrument, high_risk_rate),
+        )
+        for position in Position.objects.filter(account_id=account_id).select_related("instrument")
+    ]
+
+
+def account(account_id: int, *, for_update: bool = False) -> MarginAccount:
+    rows = MarginAccount.objects.select_related("client")
+    if for_update:
+        rows = rows.select_for_update(of=("self",))
+    return rows.get(pk=account_id)
+
+
+@transaction.atomic
+def position_buy(*, account_id: int, instrument_id: int, quantity: int, cost: Decimal) -> None:
+    """Add bought shares (``cost``: what they cost, fees included) to the position."""
+    position = (
+        Position.objects.select_for_update()
+        .filter(account_id=account_id, instrument_id=instrument_id)
+        .first()
+    )
+    if position is None:
+        Position.objects.create(
+            account_id=account_id, instrument_id=instrument_id, quantity=quantity, cost=cost
+        )
+    else:
+        position.quantity += quantity
+        position.cost += cost
+        position.save(update_fields=["quantity", "cost"])
+    _touch(account_id)
+
+
+class NotHeld(ValueError):
+    """A sale of more shares than the account holds."""
+
+
+@transaction.atomic
+def position_sell(*, account_id: int, instrument_id: int, quantity: int) -> Decimal:
+    """Take sold shares out of the position; returns the cost of the shares sold."""
+    position = (
+        Position.objects.select_for_update()
+        .filter(account_id=account_id, instrument_id=instrument_id)
+        .first()
+    )
+    if position is None or position.quantity < quantity:
+        raise NotHeld(f"account {account_id} holds fewer than {quantity} of {instrument_id}")
+    if quantity == position.quantity:
+        cost_sold = position.cost
+        position.delete()
+    else:
+        cost_sold = (position.cost * quantity / position.quantity).quantize(rules.FEN)
+        position.quantity -= quantity
+        position.cost -= cost_sold
+        position.save(update_fields=["quantity", "cost"])
+    _touch(account_id)
+    return cost_sold
+
+
+def _touch(account_id: int) -> None:
+    MarginAccount.objects.filter(pk=account_id).update(state_changed_at=timezone.now())
+
+
+def client_ids_holding(instrument_id: int | None) -> set[int]:
+    """The clients holding the instrument (every client with an account, for None)."""
+    accounts = MarginAccount.objects.all()
+    if instrument_id is not None:
+        accounts = accounts.filter(positions__instrument_id=instrument_id)
+    return set(accounts.values_list("client_id", flat=True))
+
+
+# --- forced liquidation through the trading channel ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedSale:
+    item_id: int
+    code: str
+    quantity: int
+
+
+def liquidation_plan_sales(plan_id: int) -> list[PlannedSale]:
+    from margin.models import LiquidationPlanItem
+
+    return [
+        PlannedSale(item.pk, item.instrument.code, item.quantity)
+        for item in LiquidationPlanItem.objects.filter(plan_id=plan_id)
+        .select_related("instrument")
+        .order_by("pk")
+    ]
+
+
+@transaction.atomic
+def liquidation_plan_executed(
+    *, plan_id: int, proceeds: Decimal, costs: Decimal, fills: list[tuple[str, int, str]]
+) -> bool:
+    """Record that the trading channel closed every sale of an approved plan (``fills``: code,
+    quantity, price of each). Audited, and the client told, as margin's own execution does.
+    Returns False when the plan was already recorded."""
+    import audit
+    from margin.actors import ENGINE
+    from margin.models import LiquidationPlan
+    from notices import services as notices
+    from portal.background import finished
+
+    plan = (
+        LiquidationPlan.objects.select_for_update()
+        .select_related("account__client")
+        .get(pk=plan_id)
+    )
+    if plan.status != LiquidationPlan.Status.APPROVED:
+        return False
+    plan.status, plan.executed_at = LiquidationPlan.Status.EXECUTED, timezone.now()
+    plan.realised_proceeds, plan.realised_costs = proceeds, costs
+    plan.save(update_fields=["status", "executed_at", "realised_proceeds", "realised_costs"])
+    account = MarginAccount.objects.get(pk=plan.account_id)
+    audit.record(
+        actor=ENGINE,
+        action="margin.plan_executed",
+        obj=plan,
+        data={
+            "fills": [list(fill) for fill in fills],
+            "proceeds": str(proceeds),
+            "costs": str(costs),
+            "through": "trading channel",
+            "debt_after": str(account.debt),
+        },
+    )
+    notices.enqueue(
+        recipient=plan.account.client,
+        key="margin_liquidation_executed",
+        context={
+            "account_number": account.number,
+            "proceeds": f"{proceeds:,}",
+            "fills": ", ".join(f"{code} × {quantity}" for code, quantity, _price in fills),
+            "debt": f"{account.debt:,}",
+        },
+        idempotency_key=f"margin-plan-executed:{plan.pk}",
+    )
+    finished(f"liquidation-plan:{plan.pk}")
+    return True

@@ -1,0 +1,73 @@
+"""Staff read orders in admin and change nothing; risk officers halt an instrument there (audited,
+its holders told) and read the refusals by reason; other roles cannot halt."""
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from notices.models import Notification
+from tests.disclosures.factories import staff
+from tests.trading.conftest import instrument, trader
+from trading import services
+from trading.models import Order, RefusalCount, TradingHalt
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alices_order(documents, thursday):
+    account = trader(holdings=[("000001.SZ", 5000, "20.00")])
+    instrument("600036.SH", "36.00")
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    return services.order_submit(
+        account_id=account.pk,
+        side="buy",
+        kind="limit",
+        code="600036.SH",
+        quantity=100,
+        price=Decimal("36.00"),
+        client_token="t1",
+        at=timezone.now(),
+    ).order
+
+
+@pytest.mark.parametrize("role", ["agent", "risk_officer", "compliance"])
+def test_staff_read_orders_and_change_nothing(client, alices_order, role):
+    client.force_login(staff(role))
+    change = reverse("admin:trading_order_change", args=[alices_order.pk])
+    assert client.get(change).status_code == 200
+    client.post(change, {"status": "cancelled"})
+    assert Order.objects.get().status == Order.Status.ACCEPTED
+    assert client.get(reverse("admin:trading_order_add")).status_code == 403
+
+
+def test_a_risk_officer_halts_an_instrument_in_admin_and_its_holders_are_told(client, alices_order):
+    officer = staff("risk_officer")
+    client.force_login(officer)
+    instrument_id = alices_order.instrument_id
+    client.post(
+        reverse("admin:trading_tradinghalt_add"),
+        {"instrument": instrument_id, "reason": "Abnormal volume"},
+    )
+    halt = TradingHalt.objects.get()
+    assert halt.imposed_by == officer and halt.reason == "Abnormal volume"
+    assert AuditEntry.objects.filter(action="trading.halt_imposed").exists()
+    assert Notification.objects.filter(
+        recipient=alices_order.account.client, key="trading_halt"
+    ).exists()
+    RefusalCount.objects.create(day=alices_order.trading_day, code="halted", count=3)
+    assert client.get(reverse("admin:trading_refusalcount_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["agent", "compliance", "kyc_reviewer"])
+def test_other_roles_cannot_halt(client, alices_order, role):
+    client.force_login(staff(role))
+    page = client.post(
+        reverse("admin:trading_tradinghalt_add"),
+        {"instrument": alices_order.instrument_id, "reason": "no"},
+    )
+    assert page.status_code == 403
+    assert not TradingHalt.objects.exists()

@@ -1,0 +1,113 @@
+"""Staff see orders, fills and their costs read-only; risk officers halt and lift trading (through
+the services, so every halt is audited and its clients told) and read the refusals by reason."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from trading import services
+from trading.models import Fill, FillCost, Order, RefusalCount, TradingHalt
+from trading.refusals import LABELS
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class FillInline(admin.TabularInline):
+    model = Fill
+    extra = 0
+    can_delete = False
+    fields = ("quantity", "price", "value", "costs", "financed", "filled_at", "entry")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = (
+        "pk",
+        "account",
+        "side",
+        "instrument",
+        "quantity",
+        "limit_price",
+        "filled_quantity",
+        "status",
+        "source",
+        "submitted_at",
+    )
+    list_filter = ("status", "side", "source", "trading_day")
+    search_fields = ("account__number", "instrument__code")
+    list_select_related = ("account", "instrument")
+    inlines = [FillInline]
+
+
+@admin.register(Fill)
+class FillAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "order", "quantity", "price", "value", "costs", "financed", "filled_at")
+    list_filter = ("trading_day", "venue")
+    list_select_related = ("order",)
+
+
+@admin.register(FillCost)
+class FillCostAdmin(ReadOnlyAdmin):
+    list_display = ("fill", "code", "amount", "reference")
+
+
+@admin.register(RefusalCount)
+class RefusalCountAdmin(ReadOnlyAdmin):
+    list_display = ("day", "check_label", "count")
+    list_filter = ("day", "code")
+    date_hierarchy = "day"
+
+    @admin.display(description=_("check"), ordering="code")
+    def check_label(self, obj: RefusalCount) -> str:
+        return str(LABELS.get(obj.code, obj.code))
+
+
+@admin.register(TradingHalt)
+class TradingHaltAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "reason", "imposed_by", "imposed_at", "lifted_at")
+    list_filter = ("lifted_at",)
+    fields = ("instrument", "reason")
+    autocomplete_fields = ()
+    raw_id_fields = ("instrument",)
+    actions = ["lift"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("trading.halt_trading")
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        halt = services.halt_impose(
+            officer=request.user,
+            reason=obj.reason,
+            instrument_code=obj.instrument.code if obj.instrument else None,
+        )
+        obj.pk = halt.pk
+
+    @admin.action(description=_("Lift the selected halts"), permissions=["halt"])
+    def lift(self, request, queryset):
+        for halt in queryset.filter(lifted_at__isnull=True):
+            services.halt_lift(officer=request.user, halt_id=halt.pk)
+        messages.success(request, _("Halts lifted; the clients concerned are told."))
+
+    def has_halt_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("trading.halt_trading")

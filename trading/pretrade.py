@@ -1,0 +1,463 @@
+"""The pre-trade check: one function the ticket shows, submission runs and execution runs again.
+
+``check(account, request)`` loads what it needs (a snapshot) and ``evaluate(snapshot, request)``
+decides, without the database, so every rule is pinned by tests with the contract's numbers.
+It returns *every* refusal, each in plain words with what to do, and the figures the ticket shows:
+
+- buying power = cash + unused credit line (credit limit − debt), less what open buy orders hold;
+- the maintenance ratio now and after the order, on collateral values as the risk engine counts
+  them (a buy pays value + costs from cash, then from new financing; a sale's net proceeds repay
+  accrued interest, then debt, and the rest stays as cash — the contract's order);
+- for a buy, the ratio after must stay at or above the contract's warning line (new buys may not
+  take the account below it) and the position's share of total assets after ≤ the concentration
+  limit (30% by default);
+- costs itemised by fee item and disclosure version (``trading.costs``);
+- T+1: what may be sold now = held − bought today − held back by open sell orders;
+- sessions, tick, band, lots (``trading.rules``), suspension and halts, the account's
+  restrictions (``margin.restrictions.buy_refusal``: reduce-only, frozen, emergency freeze,
+  concentration — and whatever other teams add there), the volatility regime's pause of
+  high-risk buys, suitability and the education gate (``education.gate.check``).
+
+Selling is never refused for restrictions, suitability, the gate or the ratio: it only lowers risk.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from education import gate
+from margin import contracts, restrictions, rules
+from margin import holdings as margin_holdings
+from margin import selectors as margin
+from margin.rules import Board
+from portal import calendars, money
+from trading import costs as cost_rules
+from trading import refusals
+from trading import rules as order_rules
+from trading.models import Fill, Order, TradingHalt
+from trading.refusals import Refusal
+
+BUY, SELL = "buy", "sell"
+LIMIT, MARKET = "limit", "market"
+ZERO = money.ZERO
+STRESSED = "stressed"
+
+# The education products a purchase is judged as (education.products): R4 for ordinary A shares
+# bought on a margin account, R5 for STAR/ChiNext and for high-risk stocks.
+ORDINARY_PRODUCT = "margin_financing"
+GROWTH_BOARD_PRODUCT = "star_market_financing"
+HIGH_RISK_PRODUCT = "high_risk_securities"
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    side: str
+    kind: str
+    code: str
+    quantity: int
+    price: Decimal | None = None  # required for a limit order; a market order's is the band edge
+
+
+@dataclass(frozen=True)
+class InstrumentFacts:
+    code: str
+    instrument_id: int
+    board: str
+    is_st: bool
+    band: tuple[Decimal, Decimal]
+    price: Decimal
+    suspended: bool
+    high_risk: bool
+    collateral_rate: Decimal
+    name_zh: str = ""
+    name_en: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the check reads, as plain values."""
+
+    at: datetime.datetime
+    phase: order_rules.Phase
+    cash: Decimal
+    debt: Decimal
+    accrued_interest: Decimal
+    fees_owed: Decimal
+    credit_limit: Decimal
+    new_buy_line: Decimal
+    concentration_limit: Decimal
+    holdings: dict[str, tuple[int, Decimal, Decimal]]  # code → (quantity, price, collateral rate)
+    instrument: InstrumentFacts | None
+    schedule: cost_rules.Schedule
+    bought_today: int = 0
+    reserved_for_sale: int = 0  # open sell orders' remaining quantity of this instrument
+    reserved_for_buys: Decimal = ZERO  # open buy orders' remaining value at their limit
+    halt: str | None = None
+    platform_halt: str | None = None
+    restriction: str | None = None  # margin.restrictions.buy_refusal
+    regime: str = "normal"
+    gate_refusal: tuple[str, str] | None = None  # (reason code, message) from education.gate
+
+
+@dataclass
+class Check:
+    request: OrderRequest
+    refusals: list[Refusal] = field(default_factory=list)
+    price: Decimal | None = None
+    band: tuple[Decimal, Decimal] | None = None
+    value: Decimal = ZERO
+    costs: list[cost_rules.CostLine] = field(default_factory=list)
+    buying_power: Decimal = ZERO
+    cash_used: Decimal = ZERO
+    financed: Decimal = ZERO
+    repaid_interest: Decimal = ZERO
+    repaid_debt: Decimal = ZERO
+    ratio_now: Decimal | None = None
+    ratio_after: Decimal | None = None
+    new_buy_line: Decimal = ZERO
+    share_after: Decimal | None = None
+    value_after: Decimal = ZERO  # the position's market value after the order
+    assets_after: Decimal = ZERO  # total assets after, as the ratio counts them
+    concentration_limit: Decimal = ZERO
+    held: int = 0
+    bought_today: int = 0
+    sellable: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.refusals
+
+    @property
+    def cost_total(self) -> Decimal:
+        return cost_rules.total(self.costs)
+
+    @property
+    def codes(self) -> list[str]:
+        return [refusal.code for refusal in self.refusals]
+
+    def refuse(self, code: str, message: str) -> None:
+        self.refusals.append(Refusal(code, message))
+
+
+# --- the decision --------------------------------------------------------------------------------
+
+
+def evaluate(snapshot: Snapshot, request: OrderRequest) -> Check:
+    """Every refusal of ``request`` against ``snapshot``, and the figures; no database."""
+    result = Check(request=request)
+    result.new_buy_line = snapshot.new_buy_line
+    result.concentration_limit = snapshot.concentration_limit
+    facts = snapshot.instrument
+    if snapshot.platform_halt is not None:
+        result.refuse("platform_halted", refusals.platform_halted(snapshot.platform_halt))
+    session = order_rules.session_refusal(snapshot.phase, market=request.kind == MARKET)
+    if session == "session_closed":
+        result.refuse(session, refusals.session_closed())
+    elif session == "market_in_auction":
+        result.refuse(session, refusals.market_in_auction())
+    if facts is None:
+        result.refuse("unknown_instrument", refusals.unknown_instrument(request.code))
+        return result
+    result.band = facts.band
+    _check_price(result, facts, request)
+    _check_quantity(result, snapshot, facts, request)
+    if facts.suspended:
+        result.refuse("suspended", refusals.suspended())
+    if snapshot.halt is not None:
+        result.refuse("halted", refusals.halted(snapshot.halt))
+    _figures(result, snapshot, facts, request)
+    if request.side == BUY:
+        _check_buy(result, snapshot, facts)
+    return result
+
+
+def _check_price(result: Check, facts: InstrumentFacts, request: OrderRequest) -> None:
+    if request.kind == MARKET:
+        result.price = order_rules.marketable_price(request.side, facts.band)
+        return
+    price = request.price
+    if price is None:
+        result.refuse("price_not_positive", refusals.price_not_positive())
+        return
+    code = order_rules.price_refusal(price, band=facts.band)
+    if code == "price_not_positive":
+        result.refuse(code, refusals.price_not_positive())
+    elif code == "price_off_tick":
+        result.refuse(code, refusals.price_off_tick(price))
+    elif code == "price_outside_band":
+        rate = rules.price_limit_rate(board=facts.board, is_st=facts.is_st)
+        low, high = facts.band
+        result.refuse(code, refusals.price_outside_band(price, low, high, money.percent(rate, 0)))
+    else:
+        result.price = price
+
+
+def _check_quantity(
+    result: Check, snapshot: Snapshot, facts: InstrumentFacts, request: OrderRequest
+) -> None:
+    quantity = request.quantity
+    held = snapshot.holdings.get(facts.code, (0, ZERO, ZERO))[0]
+    result.held = held
+    result.bought_today = min(snapshot.bought_today, held)
+    result.sellable = max(held - result.bought_today - snapshot.reserved_for_sale, 0)
+    if request.side == BUY:
+        code = order_rules.buy_lot_refusal(quantity, board=facts.board)
+    else:
+        code = order_rules.sell_lot_refusal(quantity, board=facts.board, sellable=result.sellable)
+    messages = {
+        "quantity_not_positive": refusals.quantity_not_positive,
+        "quantity_too_large": lambda: refusals.quantity_too_large(
+            order_rules.MAX_ORDER[Board(facts.board)]
+        ),
+        "buy_lot": lambda: refusals.buy_lot(quantity),
+        "star_minimum": refusals.star_minimum,
+        "star_sell_minimum": lambda: refusals.star_sell_minimum(result.sellable),
+        "odd_lot": lambda: refusals.odd_lot(result.sellable),
+    }
+    if code is not None:
+        result.refuse(code, messages[code]())
+        return
+    if request.side == SELL and quantity > result.sellable:
+        if result.bought_today and quantity <= held:
+            result.refuse("t_plus_one", refusals.t_plus_one(result.bought_today, result.sellable))
+        else:
+            result.refuse("not_held", refusals.not_held(held, snapshot.reserved_for_sale))
+
+
+def _collateral(cash: Decimal, holdings: dict[str, tuple[int, Decimal, Decimal]]) -> Decimal:
+    return cash + rules.collateral_value(holdings.values())
+
+
+def _figures(
+    result: Check, snapshot: Snapshot, facts: InstrumentFacts, request: OrderRequest
+) -> None:
+    liabilities = snapshot.debt + snapshot.accrued_interest + snapshot.fees_owed
+    result.ratio_now = rules.maintenance_ratio(
+        assets=_collateral(snapshot.cash, snapshot.holdings), liabilities=liabilities
+    )
+    unused_credit = max(snapshot.credit_limit - snapshot.debt, ZERO)
+    result.buying_power = max(snapshot.cash + unused_credit - snapshot.reserved_for_buys, ZERO)
+    if result.price is None or request.quantity <= 0:
+        return
+    quantity = min(request.quantity, order_rules.MAX_ORDER[Board(facts.board)])
+    result.value = rules.market_value([(quantity, result.price)])
+    result.costs = snapshot.schedule.quote(request.side, result.value)
+    after = dict(snapshot.holdings)
+    held = after.get(facts.code, (0, facts.price, facts.collateral_rate))[0]
+    cash, debt, interest = snapshot.cash, snapshot.debt, snapshot.accrued_interest
+    if request.side == BUY:
+        needed = result.value + result.cost_total
+        free_cash = max(cash - snapshot.reserved_for_buys, ZERO)
+        result.cash_used = min(free_cash, needed)
+        result.financed = needed - result.cash_used
+        cash -= result.cash_used
+        debt += result.financed
+        after[facts.code] = (held + quantity, facts.price, facts.collateral_rate)
+    else:
+        sold = min(quantity, held)
+        net = rules.market_value([(sold, result.price)]) - result.cost_total
+        result.repaid_interest = min(max(net, ZERO), interest)
+        result.repaid_debt = min(max(net - result.repaid_interest, ZERO), debt)
+        cash += net - result.repaid_interest - result.repaid_debt
+        interest -= result.repaid_interest
+        debt -= result.repaid_debt
+        if held - sold:
+            after[facts.code] = (held - sold, facts.price, facts.collateral_rate)
+        else:
+            after.pop(facts.code, None)
+    assets_after = _collateral(cash, after)
+    result.ratio_after = rules.maintenance_ratio(
+        assets=max(assets_after, ZERO), liabilities=debt + interest + snapshot.fees_owed
+    )
+    result.assets_after = max(assets_after, ZERO)
+    if facts.code in after:
+        result.value_after = rules.market_value([(after[facts.code][0], facts.price)])
+        result.share_after = rules.position_share(
+            value=result.value_after, assets=result.assets_after
+        )
+
+
+def _check_buy(result: Check, snapshot: Snapshot, facts: InstrumentFacts) -> None:
+    if snapshot.restriction:
+        result.refuse("restricted", snapshot.restriction)
+    if snapshot.regime == STRESSED and facts.high_risk:
+        result.refuse("regime_pause", refusals.regime_pause())
+    if snapshot.gate_refusal is not None:
+        reason, message = snapshot.gate_refusal
+        if reason in ("rating", "above_rating"):
+            result.refuse("suitability", refusals.suitability(message))
+        else:
+            result.refuse("gate", refusals.gate(message))
+    if result.price is None or result.value <= 0:
+        return
+    needed = result.value + result.cost_total
+    if needed > result.buying_power:
+        result.refuse(
+            "buying_power",
+            refusals.buying_power(money.yuan(needed), money.yuan(result.buying_power)),
+        )
+        return  # the ratio and share after an order that cannot be paid say nothing more
+    if result.ratio_after is not None and result.ratio_after < snapshot.new_buy_line:
+        result.refuse(
+            "ratio_after",
+            refusals.ratio_after(
+                money.percent(result.ratio_after, 0), money.percent(snapshot.new_buy_line, 0)
+            ),
+        )
+    # Compared exactly, as margin.rules.concentration_breaches does: the shown share is rounded.
+    if result.value_after > snapshot.concentration_limit * result.assets_after:
+        result.refuse(
+            "concentration",
+            refusals.concentration(
+                facts.code,
+                money.percent(result.share_after or ZERO, 1),
+                money.percent(snapshot.concentration_limit, 0),
+            ),
+        )
+
+
+# --- loading the snapshot -------------------------------------------------------------------------
+
+
+def product_for(facts: InstrumentFacts) -> str:
+    if facts.high_risk:
+        return HIGH_RISK_PRODUCT
+    if Board(facts.board) in (Board.STAR, Board.CHINEXT):
+        return GROWTH_BOARD_PRODUCT
+    return ORDINARY_PRODUCT
+
+
+def trading_day(day: datetime.date) -> bool:
+    """Whether the exchange opens on ``day`` (cached a minute: the calendar tables change
+    rarely and by staff)."""
+    key = f"trading:is-trading-day:{day.isoformat()}"
+    found = cache.get(key)
+    if found is None:
+        found = calendars.trading_calendar().is_working_day(day)
+        cache.set(key, found, 60)
+    return bool(found)
+
+
+def phase_at(at: datetime.datetime) -> tuple[order_rules.Phase, datetime.date]:
+    local = at.astimezone(calendars.SHANGHAI)
+    return (
+        order_rules.phase(local.time(), trading_day=trading_day(local.date())),
+        local.date(),
+    )
+
+
+def instrument_facts(instrument, high_risk_rate: Decimal | None = None) -> InstrumentFacts:
+    return InstrumentFacts(
+        code=instrument.code,
+        instrument_id=instrument.pk,
+        board=str(instrument.board),
+        is_st=instrument.is_st,
+        band=instrument.price_limits(),
+        price=instrument.price,
+        suspended=instrument.suspended,
+        high_risk=instrument.high_risk,
+        collateral_rate=margin.collateral_rate_of(instrument, high_risk_rate),
+        name_zh=instrument.name_zh,
+        name_en=instrument.name_en,
+    )
+
+
+def active_halts(instrument_id: int | None) -> tuple[str | None, str | None]:
+    """(the instrument's halt reason, the platform's halt reason), None where there is none."""
+    instrument_halt = platform = None
+    for halt_instrument, reason in TradingHalt.objects.filter(lifted_at__isnull=True).values_list(
+        "instrument_id", "reason"
+    ):
+        if halt_instrument is None:
+            platform = reason
+        elif halt_instrument == instrument_id:
+            instrument_halt = reason
+    return instrument_halt, platform
+
+
+def load(account, request: OrderRequest, *, at: datetime.datetime | None = None) -> Snapshot:
+    """Read what the check needs for ``account`` and ``request`` at ``at`` (now)."""
+    at = at or timezone.now()
+    current_phase, day = phase_at(at)
+    contract = margin.active_contract(account)
+    lines = contract.lines if contract is not None else rules.DEFAULT_LINES
+    instrument = margin_holdings.instrument(request.code)
+    high_risk_rate = margin.high_risk_collateral_rate()
+    facts = instrument_facts(instrument, high_risk_rate) if instrument is not None else None
+    holdings = {
+        h.code: (h.quantity, h.price, h.collateral_rate)
+        for h in margin_holdings.holdings_of(account.pk, high_risk_rate=high_risk_rate)
+    }
+    schedule = cost_rules.Schedule()
+    if contract is not None:
+        version_id = contract.fee_schedule_version_id
+        found = cost_rules.cached_schedule(version_id) if version_id is not None else None
+        if found is None:
+            version = contracts.fee_schedule_of(contract)
+            found = cost_rules.schedule_of(version) if version is not None else None
+        schedule = found or schedule
+    remaining = F("quantity") - F("filled_quantity")
+    this_instrument = Q(instrument_id=facts.instrument_id if facts is not None else None)
+    reserved = Order.objects.filter(account=account, status__in=Order.OPEN).aggregate(
+        buys=Sum(remaining * F("limit_price"), filter=Q(side=BUY)),
+        sells=Sum(remaining, filter=Q(side=SELL) & this_instrument),
+    )
+    reserved_for_buys = reserved["buys"] or Decimal(0)
+    reserved_for_sale = reserved["sells"] or 0
+    bought_today = 0
+    halt = platform_halt = restriction = gate_refusal = None
+    regime = "normal"
+    if facts is not None:
+        bought_today = (
+            Fill.objects.filter(
+                order__account=account,
+                order__side=BUY,
+                order__instrument_id=facts.instrument_id,
+                trading_day=day,
+            ).aggregate(total=Sum("quantity"))["total"]
+            or 0
+        )
+        halt, platform_halt = active_halts(facts.instrument_id)
+        if request.side == BUY:
+            restriction = restrictions.buy_refusal(account, facts.code)
+            in_force = margin.current_regime()
+            regime = in_force.regime if in_force is not None else "normal"
+            decision = gate.check(account.client, action=gate.PRODUCT, product=product_for(facts))
+            if not decision.allowed:
+                gate_refusal = (decision.reason, str(decision.message))
+    else:
+        platform_halt = active_halts(None)[1]
+    return Snapshot(
+        at=at,
+        phase=current_phase,
+        cash=account.cash,
+        debt=account.debt,
+        accrued_interest=account.accrued_interest,
+        fees_owed=account.fees_owed,
+        credit_limit=contract.credit_limit if contract is not None else ZERO,
+        new_buy_line=lines.warning,
+        concentration_limit=lines.concentration,
+        holdings=holdings,
+        instrument=facts,
+        schedule=schedule,
+        bought_today=bought_today,
+        reserved_for_sale=reserved_for_sale,
+        reserved_for_buys=Decimal(reserved_for_buys).quantize(money.FEN),
+        halt=halt,
+        platform_halt=platform_halt,
+        restriction=restriction,
+        regime=regime,
+        gate_refusal=gate_refusal,
+    )
+
+
+def check(account, request: OrderRequest, *, at: datetime.datetime | None = None) -> Check:
+    """The pre-trade check of ``request`` on ``account`` now: what the ticket shows and what
+    submission and execution enforce."""
+    return evaluate(load(account, request, at=at), request)

@@ -1,0 +1,526 @@
+"""The trading channel's workflows: submit, cancel, record a fill, expire, halt.
+
+The pre-trade check (``trading.pretrade``) runs at submission, inside the transaction that locks
+the account (so two submissions cannot spend the same buying power), and again when the venue
+reports a fill: an order the account may no longer make (a restriction imposed since, a ratio or
+concentration moved by prices) is rejected with the reason instead of filled.
+
+A fill posts one balanced ledger entry (``funds.trades.trade_fill_post``: financing drawn up to
+the credit line; a sale's net proceeds repay accrued interest, then debt, and the rest stays
+cash — the contract's order), and the margin balances follow it; the position moves in the same
+transaction (``margin.holdings``), and the risk engine reloads the account on its next look.
+Each cost is its own ledger line and its own ``FillCost`` row naming the fee item and version.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+import audit
+from funds import trades
+from margin import holdings as margin_holdings
+from notices import services as notices
+from portal import calendars, money
+from trading import costs as cost_rules
+from trading import pretrade
+from trading import rules as order_rules
+from trading.models import Fill, FillCost, Order, RefusalCount, TradingHalt
+from trading.venue import Venue, VenueFill, get_venue
+
+ZERO = money.ZERO
+# Fee kinds the company earns; every other cost is collected for a third party (the market
+# withholds it: the registrar's transfer fee, the tax authority's stamp duty).
+COMPANY_FEE_KINDS = {cost_rules.TRADE_FEE, cost_rules.TRADE_FEE_MINIMUM, cost_rules.BUY_FEE}
+
+
+class OrderRefused(Exception):
+    """The pre-trade check refused the order; nothing was written but the refusal count."""
+
+    def __init__(self, check: pretrade.Check) -> None:
+        super().__init__("; ".join(r.message for r in check.refusals))
+        self.check = check
+
+
+class CancelRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Submitted:
+    order: Order
+    check: pretrade.Check | None
+    created: bool
+
+
+def _local(at: datetime.datetime) -> datetime.datetime:
+    return at.astimezone(calendars.SHANGHAI)
+
+
+def refusals_count(codes: list[str], *, day: datetime.date) -> None:
+    """Count each refusal of a submitted order (which checks bite), one row per reason a day."""
+    for code in sorted(set(codes)):
+        updated = RefusalCount.objects.filter(day=day, code=code).update(count=F("count") + 1)
+        if not updated:
+            try:
+                with transaction.atomic():
+                    RefusalCount.objects.create(day=day, code=code, count=1)
+            except IntegrityError:
+                RefusalCount.objects.filter(day=day, code=code).update(count=F("count") + 1)
+
+
+def order_submit(
+    *,
+    account_id: int,
+    side: str,
+    kind: str,
+    code: str,
+    quantity: int,
+    price: Decimal | None,
+    client_token: str,
+    source: str = Order.Source.CLIENT,
+    liquidation_plan_id: int | None = None,
+    actor: Any = None,
+    venue: Venue | None = None,
+    at: datetime.datetime | None = None,
+) -> Submitted:
+    """Run the pre-trade check and, if nothing refuses, store the order and send it to the venue.
+
+    The same ``client_token`` on the same account returns the order it made before (a double
+    click, a replayed request), whatever the request now says. Raises ``OrderRefused``.
+    """
+    at = at or timezone.now()
+    request = pretrade.OrderRequest(side, kind, code, quantity, price)
+    try:
+        with transaction.atomic():
+            account = margin_holdings.account(account_id, for_update=True)
+            existing = Order.objects.filter(
+                account_id=account_id, client_token=client_token
+            ).first()
+            if existing is not None:
+                return Submitted(existing, None, False)
+            check = pretrade.check(account, request, at=at)
+            _only_what_binds(check, source)
+            if not check.ok:
+                raise OrderRefused(check)
+            order = Order.objects.create(
+                account_id=account_id,
+                instrument_id=check_instrument_id(check, code),
+                side=side,
+                kind=kind,
+                quantity=quantity,
+                limit_price=check.price,
+                source=source,
+                liquidation_plan_id=liquidation_plan_id,
+                client_token=client_token,
+                trading_day=_local(at).date(),
+                submitted_at=at,
+            )
+            audit.record(
+                actor=actor or account.client,
+                action="trading.order_submitted",
+                obj=order,
+                data={
+                    "account": account.number,
+                    "side": side,
+                    "kind": kind,
+                    "code": code,
+                    "quantity": quantity,
+                    "limit_price": str(check.price),
+                    "source": source,
+                },
+            )
+            chosen = venue or get_venue()
+            transaction.on_commit(lambda: chosen.submit(order))
+            return Submitted(order, check, True)
+    except OrderRefused as refused:
+        refusals_count(refused.check.codes, day=_local(at).date())
+        raise
+
+
+# A forced liquidation is risk control's own sale: halts and the clock of the client's ticket do
+# not hold it back, only what makes a sale impossible does.
+LIQUIDATION_BLOCKERS = {
+    "suspended",
+    "not_held",
+    "t_plus_one",
+    "odd_lot",
+    "star_sell_minimum",
+    "quantity_not_positive",
+    "unknown_instrument",
+    "price_outside_band",
+}
+
+
+def _only_what_binds(check: pretrade.Check, source: str) -> None:
+    if source == Order.Source.LIQUIDATION:
+        check.refusals = [r for r in check.refusals if r.code in LIQUIDATION_BLOCKERS]
+
+
+def check_instrument_id(check: pretrade.Check, code: str) -> int:
+    found = margin_holdings.instrument(code)
+    if found is None:  # the check refuses unknown codes; this is only reached if it did not
+        raise ValueError(f"unknown instrument {code!r}")
+    return found.pk
+
+
+@transaction.atomic
+def order_cancel(
+    *, order_id: int, account_id: int, venue: Venue | None = None, at=None, actor=None
+) -> Order:
+    """Cancel an open order of ``account_id`` (another account's order is not found)."""
+    at = at or timezone.now()
+    order = Order.objects.select_for_update().get(pk=order_id, account_id=account_id)
+    if not order.is_open:
+        raise CancelRefused(_("This order is no longer open, so there is nothing to cancel."))
+    local = _local(at)
+    refusal = order_rules.cancel_refusal(
+        local.time(), trading_day=pretrade.trading_day(local.date())
+    )
+    if refusal == "no_cancel_window":
+        raise CancelRefused(
+            _(
+                "The exchange accepts no cancellations 09:20–09:25 and 14:57–15:00. Cancel it "
+                "after 09:30, or let it expire at the close."
+            )
+        )
+    if refusal is not None:
+        raise CancelRefused(
+            _("Orders can be cancelled only while the exchange takes orders (from 09:15).")
+        )
+    if not (venue or get_venue()).cancel(order):
+        raise CancelRefused(_("The order was filled before it could be cancelled."))
+    order.status, order.closed_at = Order.Status.CANCELLED, at
+    order.save(update_fields=["status", "closed_at"])
+    audit.record(actor=actor or "client", action="trading.order_cancelled", obj=order, data={})
+    return order
+
+
+# --- fills ----------------------------------------------------------------------------------------
+
+
+def _exclude_self(snapshot: pretrade.Snapshot, order: Order) -> pretrade.Snapshot:
+    """The snapshot without the order's own reservation (it is open while it fills)."""
+    from dataclasses import replace
+
+    remaining = order.remaining
+    if order.side == Order.Side.BUY:
+        held_back = max(snapshot.reserved_for_buys - remaining * order.limit_price, ZERO)
+        return replace(snapshot, reserved_for_buys=held_back)
+    return replace(snapshot, reserved_for_sale=max(snapshot.reserved_for_sale - remaining, 0))
+
+
+@transaction.atomic
+def fill_record(*, fill: VenueFill, venue_name: str = "simulated") -> Fill | None:
+    """Record one execution reported by the venue; returns the fill (None: rejected instead).
+
+    The check runs again at the fill's price and time; a refusal rejects the order with the
+    reason and tells the client. A ``ref`` already recorded returns the fill made then.
+    """
+    existing = Fill.objects.filter(venue_ref=fill.ref).first()
+    if existing is not None:
+        return existing
+    order = Order.objects.select_for_update().select_related("instrument").get(pk=fill.order_id)
+    if not order.is_open or fill.quantity <= 0 or fill.quantity > order.remaining:
+        return None
+    account = margin_holdings.account(order.account_id, for_update=True)
+    request = pretrade.OrderRequest(
+        order.side, Order.Kind.LIMIT, order.instrument.code, fill.quantity, fill.price
+    )
+    snapshot = _exclude_self(pretrade.load(account, request, at=fill.at), order)
+    check = pretrade.evaluate(snapshot, request)
+    _only_what_binds(check, order.source)
+    if not check.ok:
+        _reject(order, account, check, at=fill.at)
+        return None
+    return _settle(order, account, check, fill, venue_name)
+
+
+def _reject(order: Order, account, check: pretrade.Check, *, at) -> None:
+    reason = " ".join(r.message for r in check.refusals)
+    order.status, order.reject_reason, order.closed_at = Order.Status.REJECTED, reason, at
+    order.save(update_fields=["status", "reject_reason", "closed_at"])
+    refusals_count(check.codes, day=order.trading_day)
+    audit.record(
+        actor="trading channel",
+        action="trading.order_rejected",
+        obj=order,
+        data={"codes": check.codes},
+    )
+    notices.enqueue(
+        recipient=account.client,
+        key="trading_rejected",
+        context={
+            "account_number": account.number,
+            "side": order.get_side_display(),
+            "code": order.instrument.code,
+            "quantity": order.quantity,
+            "reason": reason,
+        },
+        idempotency_key=f"trading-rejected:{order.pk}",
+    )
+    if order.liquidation_plan_id is not None:
+        liquidation_progress(order.liquidation_plan_id)
+
+
+def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue_name: str) -> Fill:
+    today = _local(fill.at).date()
+    value = check.value
+    cost_lines = [c for c in check.costs if c.amount > 0]
+    posted = trades.trade_fill_post(
+        account=account,
+        side=order.side,
+        value=value,
+        costs=[trades.TradeCost(c.amount, c.kind in COMPANY_FEE_KINDS) for c in cost_lines],
+        financed=check.financed if order.side == Order.Side.BUY else ZERO,
+        repaid_interest=check.repaid_interest,
+        repaid_debt=check.repaid_debt,
+        memo=lambda: _memo(order, fill, value, check),
+        value_date=today,
+        idempotency_key=f"fill:{fill.ref}",
+    )
+    row = Fill.objects.create(
+        order=order,
+        quantity=fill.quantity,
+        price=fill.price,
+        value=value,
+        financed=check.financed if order.side == Order.Side.BUY else ZERO,
+        repaid_interest=check.repaid_interest,
+        repaid_debt=check.repaid_debt,
+        costs=check.cost_total,
+        trading_day=order.trading_day,
+        filled_at=fill.at,
+        venue=venue_name,
+        venue_ref=fill.ref,
+        entry_id=posted.entry_id,
+    )
+    FillCost.objects.bulk_create(
+        FillCost(
+            fill=row,
+            code=cost.code,
+            amount=cost.amount,
+            fee_item_id=cost.item_id,
+            disclosure_version_id=cost.version_id,
+            reference=cost.reference,
+            ledger_line_id=line_id,
+        )
+        for cost, line_id in zip(cost_lines, posted.cost_line_ids, strict=True)
+    )
+    if order.side == Order.Side.BUY:
+        margin_holdings.position_buy(
+            account_id=account.pk,
+            instrument_id=order.instrument_id,
+            quantity=fill.quantity,
+            cost=value + check.cost_total,
+        )
+    else:
+        margin_holdings.position_sell(
+            account_id=account.pk, instrument_id=order.instrument_id, quantity=fill.quantity
+        )
+    order.filled_quantity += fill.quantity
+    order.status = (
+        Order.Status.FILLED
+        if order.filled_quantity == order.quantity
+        else Order.Status.PARTLY_FILLED
+    )
+    if order.status == Order.Status.FILLED:
+        order.closed_at = fill.at
+    order.save(update_fields=["filled_quantity", "status", "closed_at"])
+    audit.record(
+        actor="trading channel",
+        action="trading.order_filled",
+        obj=row,
+        data={
+            "order": order.pk,
+            "quantity": fill.quantity,
+            "price": str(fill.price),
+            "entry": posted.entry_id,
+            "costs": {c.code: str(c.amount) for c in cost_lines},
+            "references": [c.reference for c in cost_lines],
+        },
+    )
+    notices.enqueue(
+        recipient=account.client,
+        key="trading_fill",
+        context={
+            "account_number": account.number,
+            "side": order.get_side_display(),
+            "code": order.instrument.code,
+            "quantity": fill.quantity,
+            "price": money.yuan(fill.price),
+            "value": money.yuan(value),
+            "costs": money.yuan(check.cost_total),
+        },
+        idempotency_key=f"trading-fill:{fill.ref}",
+    )
+    if order.liquidation_plan_id is not None and not order.is_open:
+        liquidation_progress(order.liquidation_plan_id)
+    return row
+
+
+def _memo(order: Order, fill: VenueFill, value: Decimal, check: pretrade.Check) -> str:
+    # Each cost is its own line of the entry and its own FillCost row naming the item; the memo,
+    # which a statement repeats on every line, names only the total and the schedule's version.
+    costs = ""
+    if check.costs:
+        version = " ".join(check.costs[0].reference.split()[:2])
+        costs = _("costs %(total)s (%(version)s)") % {
+            "total": money.yuan(check.cost_total),
+            "version": version,
+        }
+    if order.side == Order.Side.BUY:
+        text = _("Buy %(quantity)s %(code)s at %(price)s (order #%(order)s): %(value)s") % {
+            "quantity": fill.quantity,
+            "code": order.instrument.code,
+            "price": fill.price,
+            "order": order.pk,
+            "value": money.yuan(value),
+        }
+    else:
+        text = _("Sell %(quantity)s %(code)s at %(price)s (order #%(order)s): %(value)s") % {
+            "quantity": fill.quantity,
+            "code": order.instrument.code,
+            "price": fill.price,
+            "order": order.pk,
+            "value": money.yuan(value),
+        }
+    return f"{text}; {costs}" if costs else text
+
+
+# --- the venue's step ---------------------------------------------------------------------------
+
+
+def venue_step(*, venue: Venue | None = None, now: datetime.datetime | None = None) -> int:
+    """Collect the venue's fills and record each; expire day orders after the close. Returns the
+    number of fills recorded. Safe to run twice: fills dedupe by their reference."""
+    venue = venue or get_venue()
+    recorded = 0
+    for fill in venue.fills():
+        if fill_record(fill=fill, venue_name=venue.name) is not None:
+            recorded += 1
+    orders_expire(now=now)
+    return recorded
+
+
+def orders_expire(*, now: datetime.datetime | None = None) -> int:
+    """Day orders still open after their day's close expire."""
+    local = _local(now or timezone.now())
+    closed_day = local.date() if local.time() >= order_rules.CLOSE else None
+    open_orders = Order.objects.filter(status__in=Order.OPEN)
+    stale = open_orders.filter(trading_day__lt=local.date())
+    if closed_day is not None:
+        stale = open_orders.filter(trading_day__lte=closed_day)
+    plans: set[int] = {
+        plan_id
+        for plan_id in stale.values_list("liquidation_plan_id", flat=True)
+        if plan_id is not None
+    }
+    expired = stale.update(status=Order.Status.EXPIRED, closed_at=now or timezone.now())
+    for plan_id in plans:
+        liquidation_progress(plan_id)
+    return expired
+
+
+# --- halts ----------------------------------------------------------------------------------------
+
+
+class HaltError(ValueError):
+    pass
+
+
+@transaction.atomic
+def halt_impose(*, officer: Any, reason: str, instrument_code: str | None = None) -> TradingHalt:
+    """Halt trading in one instrument (or, without one, on the platform); audited; the clients
+    concerned are told (holders and open orders of the instrument; everyone for the platform)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise HaltError(_("Say why trading is halted: clients are shown the reason."))
+    if not officer.has_perm("trading.halt_trading"):
+        raise HaltError(_("Only risk officers may halt trading."))
+    instrument = None
+    if instrument_code:
+        instrument = margin_holdings.instrument(instrument_code)
+        if instrument is None:
+            raise HaltError(_("No instrument has that code."))
+    halt = TradingHalt.objects.create(instrument=instrument, reason=reason, imposed_by=officer)
+    audit.record(
+        actor=officer,
+        action="trading.halt_imposed",
+        obj=halt,
+        data={"instrument": instrument_code or "", "reason": reason},
+    )
+    scope = instrument.code if instrument else _("all instruments")
+    for client in _clients_concerned(instrument):
+        notices.enqueue(
+            recipient=client,
+            key="trading_halt",
+            context={"scope": str(scope), "reason": reason},
+            idempotency_key=f"trading-halt:{halt.pk}:{client.pk}",
+        )
+    return halt
+
+
+@transaction.atomic
+def halt_lift(*, officer: Any, halt_id: int) -> TradingHalt:
+    if not officer.has_perm("trading.halt_trading"):
+        raise HaltError(_("Only risk officers may lift a trading halt."))
+    halt = TradingHalt.objects.select_for_update().get(pk=halt_id)
+    if halt.lifted_at is not None:
+        return halt
+    halt.lifted_at, halt.lifted_by = timezone.now(), officer
+    halt.save(update_fields=["lifted_at", "lifted_by"])
+    audit.record(actor=officer, action="trading.halt_lifted", obj=halt, data={})
+    scope = halt.instrument.code if halt.instrument else _("all instruments")
+    for client in _clients_concerned(halt.instrument):
+        notices.enqueue(
+            recipient=client,
+            key="trading_halt_lifted",
+            context={"scope": str(scope)},
+            idempotency_key=f"trading-halt-lifted:{halt.pk}:{client.pk}",
+        )
+    return halt
+
+
+def _clients_concerned(instrument) -> list[Any]:
+    from django.contrib.auth import get_user_model
+
+    ids = margin_holdings.client_ids_holding(instrument.pk if instrument else None)
+    if instrument is not None:
+        ids |= set(
+            Order.objects.filter(instrument=instrument, status__in=Order.OPEN).values_list(
+                "account__client_id", flat=True
+            )
+        )
+    return list(get_user_model().objects.filter(pk__in=ids))
+
+
+# --- forced liquidation ---------------------------------------------------------------------------
+
+
+def liquidation_progress(plan_id: int) -> bool:
+    """Once every sale of a liquidation plan is closed (filled, rejected or expired), record the
+    plan as executed with what the fills realised. Returns whether it was recorded now."""
+    orders = list(Order.objects.filter(liquidation_plan_id=plan_id).prefetch_related("fills"))
+    if any(order.is_open for order in orders):
+        return False
+    fills = [fill for order in orders for fill in order.fills.all()]
+    codes = {order.pk: order.instrument_id for order in orders}
+    instruments = margin_holdings.instruments_by_id(codes.values())
+    return margin_holdings.liquidation_plan_executed(
+        plan_id=plan_id,
+        proceeds=sum((fill.value for fill in fills), ZERO),
+        costs=sum((fill.costs for fill in fills), ZERO),
+        fills=[
+            (instruments[codes[fill.order_id]].code, fill.quantity, str(fill.price))
+            for fill in fills
+        ],
+    )
