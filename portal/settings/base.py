@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "support",
     "margin",
     "funds",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
