@@ -466,3 +466,17 @@ def offered_tiers() -> list[int]:
     from disclosures import selectors as disclosures
 
     return [item.tier for item in disclosures.financing_tiers() if item.tier]
+
+
+def calls_on(day: datetime.date) -> dict[str, int]:
+    """Margin calls issued and met (restored) on ``day`` (Beijing time)."""
+    from portal import calendars
+
+    start = datetime.datetime.combine(day, datetime.time(0), calendars.SHANGHAI)
+    end = start + datetime.timedelta(days=1)
+    return {
+        "opened": MarginCall.objects.filter(issued_at__gte=start, issued_at__lt=end).count(),
+        "met": MarginCall.objects.filter(
+            status=MarginCall.Status.MET, resolved_at__gte=start, resolved_at__lt=end
+        ).count(),
+    }
