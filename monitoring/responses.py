@@ -6,9 +6,9 @@ What enforces each kind:
 
 - pause buys, shortened hours, circuit breaker: a ``margin.MarketMeasure`` that
   ``margin.restrictions`` reads for every purchase and every new financing;
-- lower leverage caps / raise margin requirements: the volatility regime (elevated / stressed),
-  proposed by the system and confirmed by the officer (``margin.services.volatility_regime_decide``):
-  caps fall at once for new financing; tighter lines are drafted as a disclosure change and
+- lower leverage caps / raise margin requirements: the volatility regime (elevated /
+  stressed), proposed by the system and confirmed by the officer
+  (``margin.services.volatility_regime_decide``): caps fall at once for new financing; tighter lines are drafted as a disclosure change and
   reach contracts only with the notice the disclosure rules require;
 - the emergency freeze level: the regime's emergency level, which needs a second officer — the
   confirming officer requests it (``margin.freeze.volatility_regime_request``) and the response
@@ -373,7 +373,7 @@ def _when(moment: datetime.datetime | None) -> str:
 
 
 def _tell_clients(response: Response, *, ended: bool) -> int:
-    told = 0
+    told, phase = 0, "end" if ended else "start"
     for user in measures.clients_affected(
         response.instrument_code if response.kind == Kind.PAUSE_BUYS else ""
     ):
@@ -393,7 +393,7 @@ def _tell_clients(response: Response, *, ended: bool) -> int:
             recipient=user,
             key="monitoring_measure",
             context=context,
-            idempotency_key=f"monitoring-measure:{response.pk}:{'end' if ended else 'start'}:{user.pk}",
+            idempotency_key=f"monitoring-measure:{response.pk}:{phase}:{user.pk}",
         )
         told += 1
     if not ended:
