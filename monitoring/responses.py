@@ -8,8 +8,9 @@ What enforces each kind:
   ``margin.restrictions`` reads for every purchase and every new financing;
 - lower leverage caps / raise margin requirements: the volatility regime (elevated /
   stressed), proposed by the system and confirmed by the officer
-  (``margin.services.volatility_regime_decide``): caps fall at once for new financing; tighter lines are drafted as a disclosure change and
-  reach contracts only with the notice the disclosure rules require;
+  (``margin.services.volatility_regime_decide``): caps fall at once for new financing;
+  tighter lines are drafted as a disclosure change and reach contracts only with the notice
+  the disclosure rules require;
 - the emergency freeze level: the regime's emergency level, which needs a second officer — the
   confirming officer requests it (``margin.freeze.volatility_regime_request``) and the response
   waits until another officer confirms it in the margin admin.
