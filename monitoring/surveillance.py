@@ -53,10 +53,11 @@ class Signal:
     value: Decimal
     threshold: Decimal
     inputs: dict[str, Any] = field(default_factory=dict)
+    condition: str = ""  # the dedup key when not rule:subject (an external event is its own)
 
     @property
     def key(self) -> str:
-        return f"{self.rule}:{self.subject}"
+        return self.condition or f"{self.rule}:{self.subject}"
 
 
 @dataclass

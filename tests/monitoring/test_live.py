@@ -2,7 +2,6 @@
 and book snapshots."""
 
 import datetime
-from decimal import Decimal as D
 
 import pytest
 
