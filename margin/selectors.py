@@ -480,3 +480,26 @@ def calls_on(day: datetime.date) -> dict[str, int]:
             status=MarginCall.Status.MET, resolved_at__gte=start, resolved_at__lt=end
         ).count(),
     }
+
+
+def risk_actions_between(start: datetime.datetime, end: datetime.datetime) -> dict[str, Any]:
+    """Margin calls (by status now) issued, and liquidation plans (by status) proposed, in
+    [start, end): for monitoring's evaluations."""
+    from collections import Counter
+
+    from margin.models import LiquidationPlan
+
+    calls = Counter(
+        MarginCall.objects.filter(issued_at__gte=start, issued_at__lt=end).values_list(
+            "status", flat=True
+        )
+    )
+    plans = Counter(
+        LiquidationPlan.objects.filter(proposed_at__gte=start, proposed_at__lt=end).values_list(
+            "status", flat=True
+        )
+    )
+    return {
+        "calls": [(s.label, calls.get(s.value, 0)) for s in MarginCall.Status],
+        "plans": [(s.label, plans.get(s.value, 0)) for s in LiquidationPlan.Status],
+    }
