@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import math
 from collections import Counter
 from typing import Any
@@ -43,7 +44,7 @@ def backtest(closes: list[float], *, lam: float = volatility.LAMBDA) -> dict[str
     Predicted σ_t (annualised) uses returns up to day t−1; realised is the root mean square of
     the next ``FORWARD_DAYS`` daily returns, annualised. Also counts days whose move exceeded
     1.645 σ (a 10% two-sided tail if the model is right)."""
-    returns = [math.log(b / a) for a, b in zip(closes, closes[1:], strict=False) if a > 0 and b > 0]
+    returns = [math.log(b / a) for a, b in itertools.pairwise(closes) if a > 0 and b > 0]
     if len(returns) < FORWARD_DAYS + 2:
         return {"days": len(returns), "predicted": [], "realised": []}
     variance = returns[0] ** 2
