@@ -192,6 +192,7 @@ class Book(NamedTuple):
     call_bp: np.ndarray  # per account: the call line of its contract
     price_fen: np.ndarray  # per symbol
     collateral_bp: np.ndarray  # per symbol
+    held: np.ndarray  # per symbol: shares held across all accounts (float64)
     holder: np.ndarray  # per position: the account row
     symbol: np.ndarray  # per position: the symbol row
     quantity: np.ndarray  # per position
@@ -386,6 +387,7 @@ class RiskEngine:
             call_bp,
             self._price,
             self._collateral,
+            self._held,
             self._holder,
             self._position_symbol,
             self._quantity,
@@ -603,6 +605,10 @@ class RiskEngine:
         self._h_quantity = self._quantity[by_holder]
         per_holder = np.bincount(self._holder, minlength=len(self._ids))
         self._holder_start = np.concatenate([[0], np.cumsum(per_holder)]).astype(np.int64)
+        # Shares held per symbol, for the platform's concentration: changes only here.
+        self._held = np.bincount(
+            self._position_symbol, weights=self._quantity, minlength=len(self._symbols)
+        )
 
     def _position_keys(self) -> np.ndarray:
         """(account row, symbol row) of each position, in account order (as ``_breach``)."""

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -91,37 +91,25 @@ def signals_apply(
     for key, signal in wanted.items():
         alert = live.get(key)
         if alert is None:
-            alert = Alert.objects.create(
-                key=key,
-                rule=signal.rule,
-                subject_kind=signal.subject_kind,
-                subject=signal.subject,
-                level=signal.level,
-                value=signal.value,
-                threshold=signal.threshold,
-                inputs=signal.inputs,
-                last_value=signal.value,
-                last_inputs=signal.inputs,
-                message=describe(signal),
-                source=source,
-                raised_at=at,
-                last_seen_at=at,
-                ack_due_at=_ack_due(signal.level, at),
+            raised.append(
+                Alert(
+                    key=key,
+                    rule=signal.rule,
+                    subject_kind=signal.subject_kind,
+                    subject=signal.subject,
+                    level=signal.level,
+                    value=signal.value,
+                    threshold=signal.threshold,
+                    inputs=signal.inputs,
+                    last_value=signal.value,
+                    last_inputs=signal.inputs,
+                    message=describe(signal),
+                    source=source,
+                    raised_at=at,
+                    last_seen_at=at,
+                    ack_due_at=_ack_due(signal.level, at),
+                )
             )
-            audit.record(
-                actor="market monitoring",
-                action="monitoring.alert_raised",
-                obj=alert,
-                data={
-                    "rule": signal.rule,
-                    "subject": signal.subject,
-                    "level": signal.level,
-                    "value": str(signal.value),
-                    "threshold": str(signal.threshold),
-                    "inputs": signal.inputs,
-                },
-            )
-            raised.append(alert)
             continue
         changed = alert.last_value != signal.value or alert.condition_ended_at is not None
         if LEVEL_ORDER[Level(signal.level)] > LEVEL_ORDER[Level(alert.level)]:
@@ -142,6 +130,28 @@ def signals_apply(
     )
     Alert.objects.bulk_update(ended, ["condition_ended_at"])
     if raised:
+        raised = _create(raised)
+        # One audit entry for the alerts one evaluation raised, each with its rule and inputs.
+        audit.record(
+            actor="market monitoring",
+            action="monitoring.alerts_raised",
+            object_type="monitoring.alert",
+            object_id=raised[0].pk,  # the first; the data lists them all
+            data={
+                "alerts": [
+                    {
+                        "id": a.pk,
+                        "rule": a.rule,
+                        "subject": a.subject,
+                        "level": a.level,
+                        "value": str(a.value),
+                        "threshold": str(a.threshold),
+                        "inputs": a.inputs,
+                    }
+                    for a in raised
+                ]
+            },
+        )
         from monitoring import responses
 
         for alert in raised:
@@ -149,6 +159,24 @@ def signals_apply(
                 _tell_officers(alert)
             responses.propose_for(alert, at=at)
     return raised
+
+
+def _create(alerts: list[Alert]) -> list[Alert]:
+    """Insert new alerts in one statement; if another process raised one of the same
+    conditions meanwhile, fall back to one at a time and keep only those that are new."""
+    try:
+        with transaction.atomic():
+            return Alert.objects.bulk_create(alerts)
+    except IntegrityError:
+        created = []
+        for alert in alerts:
+            try:
+                with transaction.atomic():
+                    alert.save(force_insert=True)
+            except IntegrityError:
+                continue
+            created.append(alert)
+        return created
 
 
 def _check_officer(officer: Any) -> None:

@@ -29,24 +29,33 @@ def _d(value: float, places: int = 4) -> Decimal:
     return Decimal(f"{value:.{places}f}")
 
 
+_SECTORS: dict[tuple, tuple[dict[str, str], list[str], np.ndarray]] = {}
+
+
+def _sectors(symbols: tuple[str, ...], sector_of: dict[str, str]) -> tuple[list[str], np.ndarray]:
+    """Sectors and each symbol's sector row (the last row: none), cached per symbol list and
+    mapping (the mapping is kept in the cache, so its id cannot be reused while cached)."""
+    key = (symbols, id(sector_of))
+    found = _SECTORS.get(key)
+    if found is None or found[0] is not sector_of:
+        sectors = sorted({sector_of.get(s, "") for s in symbols} - {""})
+        row = {sector: i for i, sector in enumerate(sectors)}
+        index = np.array([row.get(sector_of.get(s, ""), len(sectors)) for s in symbols])
+        if len(_SECTORS) > 8:
+            _SECTORS.clear()
+        found = _SECTORS[key] = (sector_of, sectors, index)
+    return found[1], found[2]
+
+
 def book_signals(
     book: Book, *, sector_of: dict[str, str], thresholds: Table, nearest: int = 20
 ) -> BookView:
     """Evaluate the book; ``sector_of`` maps a symbol to its sector ("" for none)."""
-    values_fen = (
-        book.quantity.astype(np.float64)
-        * book.price_fen[book.symbol]
-        * book.collateral_bp[book.symbol]
-        / 10_000
-    )
+    # Per symbol, not per position: the shares held per symbol change only with holdings.
     n_symbols = len(book.symbols)
-    per_symbol = np.bincount(book.symbol, weights=values_fen, minlength=n_symbols)
+    per_symbol = book.held * book.price_fen * book.collateral_bp / 10_000
     collateral = float(per_symbol.sum())
-    sectors = sorted({sector_of.get(s, "") for s in book.symbols} - {""})
-    sector_index = np.array(
-        [sectors.index(sector_of[s]) if sector_of.get(s) else len(sectors) for s in book.symbols],
-        dtype=np.int64,
-    )
+    sectors, sector_index = _sectors(book.symbols, sector_of)
     per_sector = np.bincount(sector_index, weights=per_symbol, minlength=len(sectors) + 1)[:-1]
     levels = np.bincount(book.severity, minlength=len(LEVELS))
     accounts = len(book.account_ids)

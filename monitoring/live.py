@@ -243,7 +243,10 @@ _monitors: dict[int, Monitor] = {}
 
 
 def observe_tick(*, runner: Any, tick: Any, accepted: Mapping[str, Decimal]) -> None:
-    """The runner's observer (``settings.MARGIN_TICK_OBSERVERS``)."""
+    """The runner's observer (``settings.MARGIN_TICK_OBSERVERS``). Runs in the first
+    partition's runner only: one monitor per platform, not one per engine partition."""
+    if getattr(runner, "partition", 0) != 0:
+        return
     monitor = _monitors.get(id(runner))
     if monitor is None or set(monitor.codes) != set(runner.instruments):
         monitor = _monitors[id(runner)] = Monitor(list(runner.instruments.values()))

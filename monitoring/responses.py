@@ -133,12 +133,17 @@ def response_propose(
             )
     except IntegrityError:
         return None
-    audit.record(
-        actor=officer or "market monitoring",
-        action="monitoring.response_proposed",
-        obj=response,
-        data={"kind": kind, "instrument": instrument_code, "alert": alert.pk if alert else None},
-    )
+    if not at_once:  # applied at once: one entry ("response_applied") says both
+        audit.record(
+            actor=officer or "market monitoring",
+            action="monitoring.response_proposed",
+            obj=response,
+            data={
+                "kind": kind,
+                "instrument": instrument_code,
+                "alert": alert.pk if alert else None,
+            },
+        )
     if at_once:
         try:
             with transaction.atomic():
@@ -252,6 +257,7 @@ def _apply(response: Response, *, officer: Any, at: datetime.datetime) -> None:
             "review_at": response.review_at.isoformat() if response.review_at else None,
             "status": response.status,
             "at_once": not response.needs_confirmation,
+            "alert": response.alert_id,
         },
     )
     if response.status == Response.Status.ACTIVE:

@@ -167,12 +167,10 @@ class Surveillance:
         self.vol_prev5 = h.volume[:, -7:-2].sum(axis=1)
         known = np.minimum(h.days, PAST_VOL)
         self.vol_avg20 = h.volume.sum(axis=1) / np.maximum(known, 1)
-        self.rv20 = np.array(
-            [
-                rules.realised_volatility(h.log_return[i : i + 1, -k:])[0] if k >= 5 else 0.0
-                for i, k in enumerate(known.tolist())
-            ]
-        )
+        self.rv20 = np.zeros(len(self.codes))
+        for k in np.unique(known[known >= 5]).tolist():  # one pass per history length
+            rows = known == k
+            self.rv20[rows] = rules.realised_volatility(h.log_return[rows, -k:])
 
     def index_level(self) -> int:
         value = float((self.price * self.weights).sum())

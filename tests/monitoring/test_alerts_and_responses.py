@@ -58,7 +58,8 @@ def test_a_signal_over_its_threshold_raises_one_alert_with_its_rule_inputs_and_v
     )
     assert alert.inputs == {"today_bp": 1000, "previous_days_bp": 2000}
     assert alert.ack_due_at == MORNING + datetime.timedelta(minutes=30)
-    assert AuditEntry.objects.filter(action="monitoring.alert_raised").count() == 1
+    entry = AuditEntry.objects.get(action="monitoring.alerts_raised")
+    assert entry.data["alerts"][0]["inputs"] == {"today_bp": 1000, "previous_days_bp": 2000}
 
 
 def test_the_same_condition_refreshes_its_alert_while_it_lasts_and_then_ends():
