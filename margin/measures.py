@@ -98,10 +98,10 @@ def market_measure_end(*, measure_id: int, actor: Any, note: str) -> MarketMeasu
 def clients_affected(instrument_code: str = "") -> list[Any]:
     """Who is told about a measure: the holders of the instrument, or every client with a
     margin account."""
-    if instrument_code:
-        ids = Position.objects.filter(instrument__code=instrument_code).values("account__client")
-    else:
-        ids = MarginAccount.objects.values("client")
     from django.contrib.auth import get_user_model
 
-    return list(get_user_model().objects.filter(pk__in=ids, is_active=True))
+    clients = get_user_model().objects.filter(is_active=True)
+    if instrument_code:
+        held = Position.objects.filter(instrument__code=instrument_code)
+        return list(clients.filter(pk__in=held.values("account__client")))
+    return list(clients.filter(pk__in=MarginAccount.objects.values("client")))

@@ -69,8 +69,8 @@ class Permissions:
     def reason(self) -> str:
         """Why new financing or purchases are refused ("" when they are not); the account's own
         blockers first, which also refuse withdrawals."""
-        first = (self.blockers or self.market or [None])[0]
-        return first.reason if first else ""
+        found = self.blockers or self.market
+        return found[0].reason if found else ""
 
 
 def emergency_regime() -> VolatilityRegime | None:

@@ -21,7 +21,8 @@ Each has a start, an end or a review time, and the clients affected are told in 
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -50,8 +51,8 @@ RULE_RESPONSES: dict[str, tuple[str, ...]] = {
     "accounts_at_call": (Kind.LOWER_CAPS,),
     "financing_collateral": (Kind.LOWER_CAPS,),
 }
-REGIME_OF = {Kind.LOWER_CAPS: "elevated", Kind.RAISE_MARGIN: "stressed"}
-MEASURE_OF = {
+REGIME_OF: dict[str, str] = {Kind.LOWER_CAPS: "elevated", Kind.RAISE_MARGIN: "stressed"}
+MEASURE_OF: dict[str, str] = {
     Kind.PAUSE_BUYS: "pause_buys",
     Kind.SHORT_HOURS: "hours",
     Kind.CIRCUIT_BREAKER: "circuit_breaker",
@@ -116,7 +117,8 @@ def response_propose(
     """Propose a response; apply it at once if the contract allows. None if the same response
     is already proposed or in force (one live response per kind and instrument)."""
     at = at or timezone.now()
-    params = dict(settings.MONITORING_RESPONSE_DEFAULTS.get(kind, {}), **(params or {}))
+    table = cast(dict[str, dict[str, Any]], settings.MONITORING_RESPONSE_DEFAULTS)
+    params = {**table.get(kind, {}), **(params or {})}
     zh, en = _reasons(kind, instrument_code, params)
     at_once = kind in settings.MONITORING_RESPONSES_AT_ONCE
     try:
@@ -271,12 +273,12 @@ def _regime(response: Response, officer: Any) -> int:
 
     if officer is None:
         raise ResponseError(_("A change of regime needs a risk officer's confirmation."))
-    wanted = REGIME_OF[Kind(response.kind)]
+    wanted = REGIME_OF[response.kind]
     current = selectors.current_regime()
     order = ["normal", "elevated", "stressed", "emergency"]
     if current is not None and order.index(current.regime) >= order.index(wanted):
         return current.pk  # already at least as tight
-    volatility = current.market_volatility if current else 0
+    volatility = current.market_volatility if current else Decimal("0.0000")
     row = services.volatility_regime_propose(regime=wanted, market_volatility=volatility)
     if row is None:  # an officer's own proposal is pending: theirs to decide first
         pending = VolatilityRegime.objects.filter(status=VolatilityRegime.Status.PROPOSED).first()
@@ -316,7 +318,7 @@ def _end(response: Response, *, actor: Any, note: str) -> None:
         from margin import services
 
         # Back to normal goes through the regime's own confirmation, like any regime change.
-        services.volatility_regime_propose(regime="normal", market_volatility=0)
+        services.volatility_regime_propose(regime="normal", market_volatility=Decimal("0.0000"))
     response.status, response.ended_at, response.end_note = (
         Response.Status.ENDED,
         timezone.now(),
@@ -352,7 +354,11 @@ def responses_sweep(*, now: datetime.datetime | None = None) -> int:
                 _end(response, actor=None, note=str(_("Ended at its scheduled time.")))
                 changed += 1
     for response in Response.objects.filter(status=Response.Status.AWAITING):
-        regime = VolatilityRegime.objects.filter(pk=response.regime_id).first()
+        regime = (
+            VolatilityRegime.objects.filter(pk=response.regime_id).first()
+            if response.regime_id
+            else None
+        )
         if regime is None or regime.status == VolatilityRegime.Status.PROPOSED:
             continue
         with transaction.atomic():

@@ -43,9 +43,9 @@ def board() -> dict[str, Any]:
     from monitoring.live import NEAREST_KEY
 
     series = book_series()
-    latest = series[-1].values if series else None
+    latest: dict[str, Any] | None = series[-1].values if series else None
     charts_ = {}
-    if series:
+    if latest is not None:
         for key in ("at_call_share", "financing_share"):
             values = [float(s.values.get(key, 0)) for s in series]
             charts_[key] = charts.sparkline(values)

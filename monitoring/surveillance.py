@@ -270,7 +270,7 @@ class Surveillance:
                 "today_bp": int(dev[i]),
                 "index_bp": self._index_bp,
                 "previous_days_bp": int(self.past2[i]),
-                "days_counted": int(min(self.history.fresh[i], 2)) + 1,
+                "days_counted": min(int(self.history.fresh[i]), 2) + 1,
                 "direction": int(self._direction[i]),
             },
             lambda i: classes[i],

@@ -47,4 +47,4 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # The risk runner's tests run without market monitoring; monitoring's own tests turn it on.
-MARGIN_TICK_OBSERVERS: list[str] = []
+MARGIN_TICK_OBSERVERS = []
