@@ -4,7 +4,6 @@ accounts nearest their call line; and the daily ones, fund flows and margin call
 import datetime
 from decimal import Decimal as D
 
-import numpy as np
 import pytest
 
 from margin.engine import RiskEngine
