@@ -130,7 +130,8 @@ class AlertAdmin(ReadOnlyAdmin):
 
     def board_view(self, request) -> HttpResponse:
         """The risk board: open alerts, live responses, the book with small charts, and the
-        accounts nearest their call line. The page refreshes itself every 10 seconds."""
+        accounts nearest their call line. Live: it reloads when alerts change (Channels),
+        and polls every 10 seconds while its socket is down."""
         if not request.user.has_perm("monitoring.view_alert"):
             raise PermissionDenied
         context = {

@@ -14,6 +14,7 @@ sweep claims rows with a conditional update, so running it twice escalates once.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,6 +30,7 @@ import notices
 from monitoring.models import LEVEL_ORDER, Alert, Level
 from monitoring.surveillance import Pass, Signal
 
+logger = logging.getLogger(__name__)
 LIVE = (Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED)
 # An unchanged condition is written back at most this often (the board shows "last seen").
 REFRESH_EVERY = datetime.timedelta(seconds=60)
@@ -129,6 +131,9 @@ def signals_apply(
         refreshed, ["last_value", "last_inputs", "last_seen_at", "condition_ended_at", "level"]
     )
     Alert.objects.bulk_update(ended, ["condition_ended_at"])
+    if raised or ended:
+        counts = (len(raised), len(ended))
+        transaction.on_commit(lambda: _tell_boards(*counts))
     if raised:
         raised = _create(raised)
         # One audit entry for the alerts one evaluation raised, each with its rule and inputs.
@@ -159,6 +164,24 @@ def signals_apply(
                 _tell_officers(alert)
             responses.propose_for(alert, at=at)
     return raised
+
+
+def _tell_boards(raised: int, ended: int) -> None:
+    """Open risk boards reload (a lost message only delays them to their next poll)."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from monitoring.consumers import BOARD_GROUP
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            BOARD_GROUP, {"type": "board.changed", "raised": raised, "ended": ended}
+        )
+    except Exception:  # a board that misses one update catches up on its next poll
+        logger.warning("Could not tell the risk boards that alerts changed", exc_info=True)
 
 
 def _create(alerts: list[Alert]) -> list[Alert]:

@@ -336,11 +336,12 @@ def _end(response: Response, *, actor: Any, note: str) -> None:
 
 
 def responses_sweep(*, now: datetime.datetime | None = None) -> int:
-    """End responses whose time is up; follow emergency requests to their regime decision."""
+    """End responses whose time is up; follow emergency requests to their regime decision;
+    raise a review alert for each response in force past its review time."""
     from margin.models import VolatilityRegime
 
     now = now or timezone.now()
-    changed = 0
+    changed = _reviews_due(now)
     for response_id in Response.objects.filter(
         status=Response.Status.ACTIVE, ends_at__lte=now
     ).values_list("pk", flat=True):
@@ -375,6 +376,35 @@ def responses_sweep(*, now: datetime.datetime | None = None) -> int:
                 _tell_clients(response, ended=False)
             changed += 1
     return changed
+
+
+def _reviews_due(now: datetime.datetime) -> int:
+    """A response in force past its review time asks a risk officer to look at it again: an
+    alert per response (deduplicated while open), which escalates like any other."""
+    from monitoring import alerts
+    from monitoring.surveillance import Pass, Signal
+
+    due = Response.objects.filter(
+        status__in=[Response.Status.ACTIVE, Response.Status.AWAITING], review_at__lte=now
+    )
+    signals = [
+        Signal(
+            rule="response_review",
+            subject_kind="market" if not r.instrument_code else "instrument",
+            subject=r.instrument_code or r.kind,
+            level="warning",
+            value=Decimal(int((now - r.review_at).total_seconds() // 60)),
+            threshold=Decimal(0),
+            inputs={"response": r.pk, "kind": r.kind, "review_at": r.review_at.isoformat()},
+            condition=f"response_review:{r.pk}",
+        )
+        for r in due
+        if r.review_at is not None
+    ]
+    if not signals:
+        return 0
+    # The review alerts are their own rule: no evaluation of market data ends them.
+    return len(alerts.signals_apply(Pass(signals, set()), at=now))
 
 
 def _when(moment: datetime.datetime | None) -> str:

@@ -258,3 +258,23 @@ def test_the_default_thresholds_are_the_exchange_figures():
     assert table.value("abnormal_deviation_3d", "growth") == D(3000)
     assert table.value("severe_deviation_10d_down") == D(5000)
     assert table.value("severe_deviation_30d_up") == D(20000)
+
+
+def test_a_response_past_its_review_time_asks_an_officer_to_review_it_once(holder):
+    alerts.signals_apply(evaluated(abnormal()), at=MORNING)
+    pause = Response.objects.get()
+    assert responses.responses_sweep(now=MORNING + datetime.timedelta(hours=23)) == 0
+    later = MORNING + datetime.timedelta(hours=24, minutes=5)
+    assert responses.responses_sweep(now=later) == 1
+    assert responses.responses_sweep(now=later) == 0  # one review alert while it is open
+    review = Alert.objects.get(rule="response_review")
+    assert review.inputs["response"] == pause.pk and review.value == D(5)
+
+
+def test_an_at_once_response_that_cannot_apply_waits_for_an_officer(settings):
+    signal = abnormal(code="688981.SH")  # not an instrument the platform knows
+    alerts.signals_apply(evaluated(signal), at=MORNING)
+    response = Response.objects.get()
+    assert (response.status, response.needs_confirmation) == ("proposed", True)
+    assert "known instrument" in response.decision_note
+    assert not MarketMeasure.objects.exists()
