@@ -226,6 +226,15 @@ class Monitor:
         if self.record:
             self.raised += len(alerts.signals_apply(result, at=at))
 
+    def refresh_thresholds(self) -> bool:
+        """Pick up approved threshold changes; True if any changed."""
+        table = thresholds.load()
+        if table.rows == self.table.rows:
+            return False
+        self.table = self.surveillance.thresholds = table
+        self.surveillance.refresh_thresholds()
+        return True
+
     def book(self, engine: Any, at: datetime.datetime, *, force: bool = False) -> book.BookView:
         sector_of = {code: i.sector for code, i in self.instruments.items()}
         view = book.book_signals(engine.book(), sector_of=sector_of, thresholds=self.table)
@@ -258,4 +267,5 @@ def observe_tick(*, runner: Any, tick: Any, accepted: Mapping[str, Decimal]) -> 
     now = time.monotonic()
     if now - monitor.last_book >= settings.MONITORING_BOOK_EVERY_SECONDS:
         monitor.last_book = now
+        monitor.refresh_thresholds()
         monitor.book(runner.engine, tick.at)

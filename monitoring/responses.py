@@ -341,7 +341,7 @@ def responses_sweep(*, now: datetime.datetime | None = None) -> int:
     from margin.models import VolatilityRegime
 
     now = now or timezone.now()
-    changed = _reviews_due(now)
+    changed = 0
     for response_id in Response.objects.filter(
         status=Response.Status.ACTIVE, ends_at__lte=now
     ).values_list("pk", flat=True):
@@ -375,7 +375,8 @@ def responses_sweep(*, now: datetime.datetime | None = None) -> int:
             if confirmed:
                 _tell_clients(response, ended=False)
             changed += 1
-    return changed
+    # After the ends: a response ending on time needs no review.
+    return changed + _reviews_due(now)
 
 
 def _reviews_due(now: datetime.datetime) -> int:

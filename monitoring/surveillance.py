@@ -123,7 +123,7 @@ class Surveillance:
         self.sector_of = np.array(
             [sectors.index(i.sector) if i.sector else len(sectors) for i in self.instruments]
         )
-        self._thresholds_per_instrument()
+        self.refresh_thresholds()
         self.start_day(previous_close_fen, limit_down_fen)
 
     # --- thresholds -------------------------------------------------------------------------------
@@ -134,7 +134,8 @@ class Surveillance:
             dtype=np.int64,
         )
 
-    def _thresholds_per_instrument(self) -> None:
+    def refresh_thresholds(self) -> None:
+        """Per-instrument thresholds from ``self.thresholds`` (after a change is approved)."""
         t = self.thresholds
         self.dev3 = self._per_class("abnormal_deviation_3d", "2000")
         self.repeat = self._per_class("severe_repeat_10d", "4")

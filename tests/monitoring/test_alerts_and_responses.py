@@ -158,7 +158,7 @@ def test_an_abnormal_fluctuation_pauses_margin_buys_of_that_stock_at_once(holder
     told = Notification.objects.get(
         key="monitoring_measure", recipient=holder.client, channel="email"
     )
-    assert "abnormal-fluctuation" in told.context["reason"]
+    assert "异常波动" in told.context["reason"]  # in the client's language (Chinese by default)
     assert response.alert.responses.get() == response
 
 

@@ -85,3 +85,15 @@ def test_a_simulated_day_keeps_daily_bars_with_volume_and_the_index(client_alice
     history = live.load_history(["300750.SZ"])
     assert history.days.tolist() == [1]
     assert history.volume[0, -1] == bar.volume
+
+
+def test_an_approved_threshold_change_reaches_the_running_monitor(client_alice):
+    from monitoring.models import Threshold
+
+    make_account(client_alice, holdings=[("300750.SZ", 100, "1500.00")])
+    monitor = live.Monitor(list(Instrument.objects.all()))
+    assert monitor.surveillance.dev3.tolist() == [3000]
+    Threshold.objects.filter(rule="abnormal_deviation_3d", scope="growth").update(value=2500)
+    assert monitor.refresh_thresholds()
+    assert monitor.surveillance.dev3.tolist() == [2500]
+    assert not monitor.refresh_thresholds()
