@@ -278,3 +278,16 @@ def test_an_at_once_response_that_cannot_apply_waits_for_an_officer(settings):
     assert (response.status, response.needs_confirmation) == ("proposed", True)
     assert "known instrument" in response.decision_note
     assert not MarketMeasure.objects.exists()
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_the_client_reads_the_measures_in_force_on_the_margin_page(client, holder):
+    from django.urls import reverse
+
+    alerts.signals_apply(evaluated(abnormal()), at=MORNING)
+    breaker = Signal("index_drop_severe", "market", "market", "critical", D(520), D(500), {})
+    alerts.signals_apply(Pass([breaker], {"index_drop_severe"}), at=MORNING)
+    client.force_login(holder.client)
+    page = client.get(reverse("margin:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "circuit breaker is on" in page
+    assert "Margin buys of 300750.SZ are paused" in page
