@@ -60,6 +60,7 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m djlint templates --lint
+	$(VENV)/bin/lint-imports --no-cache  # the layers and boundaries of DESIGN.md (pyproject.toml)
 	$(TEST) $(PY) -m mypy $(wildcard */services.py */selectors.py)
 
 format: install

@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import links, services
-from accounts.kyc_models import CaseDecisionReason, ProductExperience
 from accounts.models import (
     AssetDeclaration,
     EligibilityOverride,
@@ -22,6 +21,7 @@ from accounts.models import (
     SuitabilityContest,
     User,
 )
+from accounts.models.kyc import CaseDecisionReason, ProductExperience
 
 
 @admin.register(User)

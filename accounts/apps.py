@@ -8,3 +8,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
     nav_items = [NavItem("onboarding:index", _("Onboarding"), 10)]
+
+    def ready(self) -> None:
+        from accounts import receivers  # noqa: F401  (security and welcome notices on allauth's signals)

@@ -27,7 +27,7 @@ from stdnum.cn import ric
 
 from accounts import services
 from accounts.models import KycCase, KycDocument, SanctionEntry, ScreeningHit, User
-from portal.demo import back_in_time
+from portal.backdating import back_in_time
 
 DEMO_PASSWORD = "Wangrun-demo-2026"  # noqa: S105 (published demo login)
 # Fixed demo TOTP secrets (base32) so a demo login can be reproduced; never used outside demo data.

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts import idcard, suitability
-from accounts.kyc_models import IncomeBand, Occupation, ProductExperience, SourceOfFunds
 from accounts.models import KycDocument
+from accounts.models.kyc import IncomeBand, Occupation, ProductExperience, SourceOfFunds
 from portal.inputs import AmountField, CountField
 
 _NAME = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·.\- ]{0,58}[\u3400-\u9fffA-Za-z]$")

@@ -1,783 +1,95 @@
-"""Writes for accounts: language, onboarding (KYC), suitability, review, eligibility, privacy."""
+"""Writes for accounts, by what they hold: preferences (language), KYC onboarding and review,
+eligibility inputs, privacy. Other apps import from here.
+"""
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
-from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import Decimal
-
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _
-
-from accounts import idcard, screening, suitability, uploads
-from accounts.kyc_models import CaseDecisionReason
-from accounts.models import (
-    AssetDeclaration,
-    Consent,
-    EligibilityOverride,
-    KycCase,
-    KycDocument,
-    ScreeningHit,
-    SuitabilityAssessment,
-    SuitabilityContest,
-    User,
+from accounts.eligibility import (
+    MIN_MARGIN_ASSETS,
+    asset_declaration_review,
+    asset_declaration_submit,
+    eligibility_override_approve,
+    eligibility_override_request,
 )
-from accounts.signals import suitability_changed, suitability_contested
-from audit import record as audit_record
-from notices import services as notices
-from portal import crypto, inputs
-
-Status = KycCase.Status
-DocStatus = KycDocument.Status
-
-# The wizard, in order. Consent comes first: PIPL wants it before the ID number or a face is taken.
-STEP_CONSENTS, STEP_PERSONAL, STEP_DOCUMENTS, STEP_SUITABILITY, STEP_REVIEW = 1, 2, 3, 4, 5
-CONSENT_VERSION = "2026-11"
-# CSRC rules keep client identity records for at least 20 years.
-KYC_RETENTION = timedelta(days=365 * 20 + 5)
-MIN_MARGIN_ASSETS = Decimal("500000.00")
-
-
-class OnboardingError(ValidationError):
-    """A client action that cannot be done now (wrong state); carries a translated message."""
-
-
-class FourEyesError(PermissionDenied):
-    """The same person may not both make and approve (or decide their own case)."""
-
-
-@transaction.atomic
-def user_language_set(*, user: User, language: str) -> bool:
-    """Remember the language a user chose, so notices reach them in it (unknown codes ignored)."""
-    if language not in dict(settings.LANGUAGES) or user.language == language:
-        return False
-    User.objects.filter(pk=user.pk).update(language=language)
-    user.language = language
-    return True
-
-
-# --- the client's wizard ---------------------------------------------------------------------
-
-
-def kyc_case_for(user: User) -> KycCase:
-    case, _created = KycCase.objects.get_or_create(user=user)
-    return case
-
-
-def _lock_case(user: User) -> KycCase:
-    kyc_case_for(user)
-    return KycCase.objects.select_for_update().get(user=user)
-
-
-def _require_editable(case: KycCase) -> None:
-    if not case.is_editable_by_client:
-        raise OnboardingError(
-            _("Your application has been submitted and can no longer be changed."),
-            code="not_editable",
-        )
-
-
-def _advance(case: KycCase, step: int) -> None:
-    case.step = max(case.step, step)
-
-
-@transaction.atomic
-def consents_record(
-    *, user: User, identity: bool, face: bool, sensitive: bool, ip: str | None = None
-) -> KycCase:
-    """Store the three PIPL consents. Identity and sensitive-data consent are needed to continue;
-    refusing face comparison switches the case to in-person verification instead."""
-    case = _lock_case(user)
-    _require_editable(case)
-    now = timezone.now()
-    for purpose, granted in (
-        (Consent.Purpose.IDENTITY, identity),
-        (Consent.Purpose.FACE, face),
-        (Consent.Purpose.SENSITIVE, sensitive),
-    ):
-        Consent.objects.create(
-            user=user,
-            purpose=purpose,
-            granted=granted,
-            text_version=CONSENT_VERSION,
-            decided_at=now,
-            ip_address=ip or None,
-        )
-    case.in_person_verification = not face
-    if identity and sensitive:
-        _advance(case, STEP_CONSENTS)
-    case.save()
-    audit_record(
-        actor=user,
-        action="kyc.consents_recorded",
-        obj=case,
-        data={
-            "identity": identity,
-            "face": face,
-            "sensitive": sensitive,
-            "version": CONSENT_VERSION,
-        },
-    )
-    return case
-
-
-@dataclass(frozen=True)
-class PersonalDetails:
-    legal_name: str
-    id_number: str
-    address: str
-    occupation: str
-    income_band: str
-    source_of_funds: str
-    experience_months: int
-    experience_products: list[str]
-    related_party: bool
-    related_party_detail: str = ""
-
-
-@transaction.atomic
-def kyc_personal_save(*, user: User, details: PersonalDetails) -> KycCase:
-    """Store the personal details; the ID number is validated, encrypted and blind-indexed."""
-    case = _lock_case(user)
-    _require_editable(case)
-    if case.step < STEP_CONSENTS:
-        raise OnboardingError(_("Please answer the consent questions first."), code="order")
-    resident_id = idcard.parse_resident_id(details.id_number)
-    idcard.require_adult(resident_id)
-    case.legal_name = details.legal_name.strip()
-    case.id_number_encrypted = crypto.encrypt(resident_id.number)
-    case.id_number_index = id_number_index(resident_id.number)
-    case.id_number_prefix = resident_id.prefix
-    case.id_number_last4 = resident_id.last4
-    case.birth_date = resident_id.birth_date
-    case.sex = resident_id.sex
-    case.address = details.address.strip()
-    case.occupation = details.occupation
-    case.income_band = details.income_band
-    case.source_of_funds = details.source_of_funds
-    case.experience_months = details.experience_months
-    case.experience_products = sorted(set(details.experience_products))
-    case.related_party = details.related_party
-    case.related_party_detail = (
-        details.related_party_detail.strip() if details.related_party else ""
-    )
-    _advance(case, STEP_PERSONAL)
-    case.full_clean()
-    case.save()
-    audit_record(actor=user, action="kyc.personal_saved", obj=case, data={})
-    return case
-
-
-def id_number_index(number: str) -> str:
-    return crypto.blind_index(idcard.normalise(number), purpose="resident-id")
-
-
-def required_document_kinds(case: KycCase) -> list[str]:
-    kinds = [KycDocument.Kind.ID_FRONT, KycDocument.Kind.ID_BACK]
-    if not case.in_person_verification:
-        kinds.append(KycDocument.Kind.SELFIE)
-    return [str(k) for k in kinds]
-
-
-@transaction.atomic
-def kyc_documents_upload(*, user: User, files: dict) -> list[KycDocument]:
-    """Validate, re-encode and encrypt identity images (all of them before storing any). The
-    previous image of a kind is kept, superseded, never overwritten. A refused file raises
-    ValidationError (keyed by document kind) and nothing is stored."""
-    case = _lock_case(user)
-    _require_editable(case)
-    if case.step < STEP_PERSONAL:
-        raise OnboardingError(_("Please fill in your personal details first."), code="order")
-    allowed = required_document_kinds(case)
-    errors: dict[str, list] = {}
-    images = {}
-    for kind, upload in files.items():
-        if upload is None:
-            continue
-        if kind not in allowed:
-            errors[kind] = [_("This document is not part of your application.")]
-            continue
-        current = case.documents.filter(kind=kind, superseded=False).first()
-        if current is not None and current.status == DocStatus.APPROVED:
-            errors[kind] = [_("This document was already approved; no need to upload it again.")]
-            continue
-        try:
-            images[kind] = (uploads.clean_image(upload), current)
-        except ValidationError as exc:
-            errors[kind] = exc.messages
-    if errors:
-        raise ValidationError(errors)
-    if not images:
-        raise OnboardingError(_("Choose at least one image to upload."), code="empty")
-    stored = []
-    for kind, (image, current) in images.items():
-        if current is not None:
-            KycDocument.objects.filter(pk=current.pk).update(superseded=True)
-        document = KycDocument.objects.create(
-            case=case,
-            kind=kind,
-            content_encrypted=crypto.encrypt_bytes(image.data),
-            sha256=image.sha256,
-            size=len(image.data),
-            width=image.width,
-            height=image.height,
-        )
-        stored.append(document)
-        audit_record(
-            actor=user,
-            action="kyc.document_uploaded",
-            obj=document,
-            data={
-                "kind": kind,
-                "sha256": image.sha256,
-                "replaced": current.pk if current else None,
-            },
-        )
-    if documents_complete(case):
-        _advance(case, STEP_DOCUMENTS)
-        case.save(update_fields=["step", "updated_at"])
-    return stored
-
-
-def documents_complete(case: KycCase) -> bool:
-    """Every required kind has a current image that is not waiting to be redone."""
-    current = {
-        d.kind: d.status for d in case.documents.filter(superseded=False).only("kind", "status")
-    }
-    return all(
-        kind in current and current[kind] not in (DocStatus.REVISION, DocStatus.REJECTED)
-        for kind in required_document_kinds(case)
-    )
-
-
-def document_image(document: KycDocument) -> bytes:
-    return crypto.decrypt_bytes(document.content_encrypted)
-
-
-@transaction.atomic
-def suitability_assess(*, user: User, answers: dict[str, str]) -> SuitabilityAssessment:
-    """Score the questionnaire and store the result; tell listeners when the rating changed."""
-    result = suitability.score_answers(answers)
-    previous = SuitabilityAssessment.objects.filter(user=user).order_by("-assessed_at", "-pk")
-    old = previous.first()
-    now = timezone.now()
-    assessment = SuitabilityAssessment.objects.create(
-        user=user,
-        questionnaire_version=suitability.VERSION,
-        answers={q.key: answers[q.key] for q in suitability.QUESTIONS},
-        score=result.score,
-        rating=result.rating,
-        drivers=result.drivers,
-        assessed_at=now,
-        valid_until=now + suitability.VALIDITY,
-    )
-    case = kyc_case_for(user)
-    if case.is_editable_by_client and case.step >= STEP_DOCUMENTS:
-        _advance(case, STEP_SUITABILITY)
-        case.save(update_fields=["step", "updated_at"])
-    old_rating = old.rating if old is not None and old.valid_until > now else None
-    audit_record(
-        actor=user,
-        action="suitability.assessed",
-        obj=assessment,
-        data={"score": result.score, "rating": result.rating, "previous": old_rating},
-    )
-    if old_rating != result.rating:
-        transaction.on_commit(
-            lambda: suitability_changed.send(
-                sender=SuitabilityAssessment, user=user, old=old_rating, new=result.rating
-            )
-        )
-    return assessment
-
-
-@transaction.atomic
-def suitability_contest(*, user: User, message: str) -> SuitabilityContest:
-    """The client disagrees with their current rating; staff see it in admin."""
-    message = (message or "").strip()
-    if not message:
-        raise OnboardingError(_("Please tell us why you disagree with the rating."), code="empty")
-    assessment = SuitabilityAssessment.objects.filter(user=user).order_by("-assessed_at").first()
-    if assessment is None:
-        raise OnboardingError(_("You have no rating to contest yet."), code="no_rating")
-    contest = SuitabilityContest.objects.create(
-        assessment=assessment, user=user, message=inputs.bounded(message, 2000)
-    )
-    audit_record(actor=user, action="suitability.contested", obj=contest, data={})
-    suitability_contested.send(sender=SuitabilityContest, contest=contest)
-    return contest
-
-
-@transaction.atomic
-def kyc_case_submit(*, user: User) -> KycCase:
-    """Submit for review: automatic checks, screening and the risk score, then the queue."""
-    case = _lock_case(user)
-    _require_editable(case)
-    if case.step < STEP_SUITABILITY or not documents_complete(case):
-        raise OnboardingError(
-            _("Some steps are not complete yet; finish them before submitting."), code="order"
-        )
-    _run_checks(case)
-    was_revision = case.status == Status.REVISION
-    case.status = Status.SUBMITTED
-    case.submitted_at = timezone.now()
-    case.step = STEP_REVIEW
-    case.decided_at = None
-    case.save()
-    audit_record(
-        actor=user,
-        action="kyc.submitted",
-        obj=case,
-        data={
-            "resubmission": was_revision,
-            "risk_score": case.risk_score,
-            "checks": [c["check"] for c in case.checks if not c["ok"]],
-        },
-    )
-    return case
-
-
-def _run_checks(case: KycCase) -> None:
-    number = crypto.decrypt(case.id_number_encrypted)
-    checks: list[dict] = []
-    try:
-        rid = idcard.parse_resident_id(number)
-        idcard.require_adult(rid)
-        checks.append({"check": "id_number", "ok": True, "detail": "checksum and age"})
-    except ValidationError as exc:
-        checks.append({"check": "id_number", "ok": False, "detail": "; ".join(exc.messages)})
-    duplicates = list(
-        KycCase.objects.filter(id_number_index=case.id_number_index)
-        .exclude(pk=case.pk)
-        .values_list("pk", flat=True)
-    )
-    checks.append(
-        {"check": "duplicate_id", "ok": not duplicates, "detail": f"other cases: {duplicates}"}
-    )
-    matches = screening.screen(name=case.legal_name, birth_date=case.birth_date)
-    existing = {h.entry_ref: h for h in case.hits.all()}
-    for m in matches:
-        if m.entry.entity_id in existing:
-            continue  # a resubmission keeps the reviewers' earlier work on the same hit
-        ScreeningHit.objects.create(
-            case=case,
-            entry_ref=m.entry.entity_id,
-            entry_name=m.entry.name,
-            kind=m.kind,
-            matched_on=m.matched_on,
-            score=m.score,
-        )
-    checks.append(
-        {"check": "screening", "ok": not matches, "detail": f"{len(matches)} possible match(es)"}
-    )
-    case.checks = checks
-    case.risk_rules = risk_rules(case, matches=matches, duplicate=bool(duplicates))
-    case.risk_score = min(100, sum(r["points"] for r in case.risk_rules))
-
-
-def risk_rules(case: KycCase, *, matches, duplicate: bool) -> list[dict]:
-    """The explainable risk score: each rule that applied, with its points."""
-    rules: list[dict] = []
-
-    def add(rule: str, points: int, why: str) -> None:
-        rules.append({"rule": rule, "points": points, "why": why})
-
-    if any(m.kind == "sanction" for m in matches):
-        add("sanctions_match", 50, "possible sanctions list match")
-    if any(m.kind == "pep" for m in matches):
-        add("pep_match", 30, "possible politically exposed person")
-    if duplicate:
-        add("duplicate_id", 40, "ID number already used by another account")
-    if case.related_party:
-        add("related_party", 10, "declared related party")
-    if case.source_of_funds in ("borrowed", "other"):
-        add("source_of_funds", 15, f"source of funds: {case.source_of_funds}")
-    if case.occupation == "student":
-        add("occupation", 10, "student: limited income for a leveraged product")
-    if case.income_band == "lt100k":
-        add("low_income", 5, "annual income under RMB 100,000")
-    if case.in_person_verification:
-        add("no_face_check", 5, "face comparison refused; verify in person")
-    today = timezone.localdate()  # Beijing's date, not the host's
-    if case.birth_date and idcard.ResidentId("", case.birth_date, "").age_on(today) >= 70:
-        add("age", 5, "aged 70 or over")
-    return rules
-
-
-# --- the reviewer's side ---------------------------------------------------------------------
-
-
-def _reviewer_may_touch(case: KycCase, reviewer: User) -> None:
-    if case.user_id == reviewer.pk:
-        raise FourEyesError(_("You cannot review your own application."))
-    if not reviewer.has_perm("accounts.decide_kyccase"):
-        raise PermissionDenied(_("Only KYC reviewers may decide cases."))
-
-
-@transaction.atomic
-def kyc_document_decide(
-    *, document: KycDocument, reviewer: User, status: str, reason: str
-) -> KycDocument:
-    """Approve a document, or ask for it again / reject it, always with an enumerated reason."""
-    document = KycDocument.objects.select_for_update().select_related("case").get(pk=document.pk)
-    _reviewer_may_touch(document.case, reviewer)
-    if document.superseded or document.case.status != Status.SUBMITTED:
-        raise OnboardingError(_("Only current documents of a submitted case can be decided."))
-    if status not in (DocStatus.APPROVED, DocStatus.REVISION, DocStatus.REJECTED):
-        raise OnboardingError(_("Choose approve, ask for revision or reject."))
-    if reason not in KycDocument.Reason.values:
-        raise OnboardingError(_("Choose a reason from the list."))
-    if status != DocStatus.APPROVED and reason == KycDocument.Reason.CLEAR:
-        raise OnboardingError(_("A document that is not approved needs a reason why."))
-    document.status = status
-    document.reason = reason
-    document.decided_by = reviewer
-    document.decided_at = timezone.now()
-    document.save()
-    audit_record(
-        actor=reviewer,
-        action="kyc.document_decided",
-        obj=document,
-        data={"case": document.case_id, "kind": document.kind, "status": status, "reason": reason},
-    )
-    return document
-
-
-@transaction.atomic
-def kyc_case_flag(*, case: KycCase, reviewer: User, note: str) -> KycCase:
-    """Ask for a second reviewer: the flagger can no longer approve this case alone."""
-    case = KycCase.objects.select_for_update().get(pk=case.pk)
-    _reviewer_may_touch(case, reviewer)
-    case.flagged_by = reviewer
-    case.flag_note = inputs.bounded(note, 200)
-    case.save(update_fields=["flagged_by", "flag_note", "updated_at"])
-    audit_record(actor=reviewer, action="kyc.flagged", obj=case, data={"note": case.flag_note})
-    return case
-
-
-@transaction.atomic
-def screening_hit_clear(*, hit: ScreeningHit, reviewer: User, note: str = "") -> ScreeningHit:
-    """Mark a hit a false positive. The first reviewer proposes; a different one confirms."""
-    hit = ScreeningHit.objects.select_for_update().select_related("case").get(pk=hit.pk)
-    _reviewer_may_touch(hit.case, reviewer)
-    if hit.status == ScreeningHit.Status.OPEN:
-        if not note.strip():
-            raise OnboardingError(_("Say why this is not the listed person."))
-        hit.status = ScreeningHit.Status.CLEAR_PENDING
-        hit.first_reviewer = reviewer
-        hit.first_note = inputs.bounded(note, 300)
-    elif hit.status == ScreeningHit.Status.CLEAR_PENDING:
-        if hit.first_reviewer_id == reviewer.pk:
-            raise FourEyesError(_("A second reviewer must confirm clearing a screening hit."))
-        hit.status = ScreeningHit.Status.CLEARED
-        hit.second_reviewer = reviewer
-        hit.decided_at = timezone.now()
-    else:
-        raise OnboardingError(_("This screening hit has already been decided."))
-    hit.save()
-    audit_record(
-        actor=reviewer,
-        action="kyc.hit_cleared"
-        if hit.status == ScreeningHit.Status.CLEARED
-        else "kyc.hit_clear_proposed",
-        obj=hit,
-        data={"case": hit.case_id, "entry": hit.entry_ref, "note": hit.first_note},
-    )
-    return hit
-
-
-@transaction.atomic
-def screening_hit_confirm(*, hit: ScreeningHit, reviewer: User) -> ScreeningHit:
-    """The client is the listed person."""
-    hit = ScreeningHit.objects.select_for_update().select_related("case").get(pk=hit.pk)
-    _reviewer_may_touch(hit.case, reviewer)
-    hit.status = ScreeningHit.Status.CONFIRMED
-    hit.second_reviewer = reviewer
-    hit.decided_at = timezone.now()
-    hit.save()
-    audit_record(actor=reviewer, action="kyc.hit_confirmed", obj=hit, data={"entry": hit.entry_ref})
-    return hit
-
-
-@transaction.atomic
-def kyc_case_decide(
-    *, case: KycCase, reviewer: User, decision: str, reason: str, message: str = ""
-) -> KycCase:
-    """Approve, reject or request revision; audited and notified to the client (all channels)."""
-    case = KycCase.objects.select_for_update().get(pk=case.pk)
-    _reviewer_may_touch(case, reviewer)
-    if case.status != Status.SUBMITTED:
-        raise OnboardingError(_("Only a submitted case can be decided."))
-    if reason not in CaseDecisionReason.values:
-        raise OnboardingError(_("Choose a reason from the list."))
-    if case.flagged_by_id == reviewer.pk:
-        raise FourEyesError(
-            _("You flagged this case for a second opinion: another reviewer must decide it.")
-        )
-    documents = list(case.documents.filter(superseded=False))
-    hits = list(case.hits.all())
-    if decision == Status.APPROVED:
-        if any(h.status != ScreeningHit.Status.CLEARED for h in hits):
-            raise FourEyesError(
-                _("Screening hits must be cleared by two reviewers before approval.")
-            )
-        kinds = {d.kind for d in documents if d.status == DocStatus.APPROVED}
-        if not set(required_document_kinds(case)) <= kinds:
-            raise OnboardingError(_("Approve every document before approving the case."))
-    elif decision == Status.REVISION:
-        if (
-            not any(d.status in (DocStatus.REVISION, DocStatus.REJECTED) for d in documents)
-            and not message.strip()
-        ):
-            raise OnboardingError(
-                _("Mark the documents to be redone, or tell the client what to change.")
-            )
-    elif decision != Status.REJECTED:
-        raise OnboardingError(_("Choose approve, reject or request revision."))
-    case.status = decision
-    case.decision_reason = reason
-    case.client_message = message.strip()
-    case.decided_by = reviewer
-    case.decided_at = timezone.now()
-    if decision == Status.REVISION:
-        case.step = STEP_SUITABILITY  # back to the wizard; approved documents stay approved
-    case.save()
-    audit_record(
-        actor=reviewer,
-        action=f"kyc.{decision}",
-        obj=case,
-        data={
-            "reason": reason,
-            "message": case.client_message,
-            "documents": {d.kind: [d.status, d.reason] for d in documents},
-        },
-    )
-    notices.enqueue(
-        recipient=case.user,
-        key="kyc_decision",
-        context={"decision": decision, "message": case.client_message, "reason": reason},
-        idempotency_key=f"kyc-decision:{case.pk}:{case.decided_at.isoformat()}",
-    )
-    return case
-
-
-@transaction.atomic
-def id_number_reveal(*, case: KycCase, staff: User) -> str:
-    """The full ID number for staff holding the unmask permission; every view is audited."""
-    if not staff.has_perm("accounts.unmask_id_number"):
-        raise PermissionDenied(_("You may not see full ID numbers."))
-    audit_record(actor=staff, action="pii.id_number_viewed", obj=case, data={})
-    return crypto.decrypt(case.id_number_encrypted)
-
-
-# --- eligibility inputs ----------------------------------------------------------------------
-
-
-@transaction.atomic
-def asset_declaration_submit(*, user: User, average_assets: Decimal, evidence) -> AssetDeclaration:
-    """The client declares their 20-trading-day average assets with a statement image."""
-    if not isinstance(average_assets, Decimal) or average_assets <= 0:
-        raise OnboardingError(_("Enter your average assets in RMB."))
-    image = uploads.clean_image(evidence)
-    declaration = AssetDeclaration.objects.create(
-        user=user,
-        average_assets=average_assets.quantize(Decimal("0.01")),
-        evidence_encrypted=crypto.encrypt_bytes(image.data),
-        evidence_sha256=image.sha256,
-    )
-    audit_record(
-        actor=user,
-        action="eligibility.assets_declared",
-        obj=declaration,
-        data={"average_assets": str(declaration.average_assets)},
-    )
-    return declaration
-
-
-@transaction.atomic
-def asset_declaration_review(
-    *, declaration: AssetDeclaration, reviewer: User, verified: bool, note: str = ""
-) -> AssetDeclaration:
-    declaration = AssetDeclaration.objects.select_for_update().get(pk=declaration.pk)
-    if declaration.user_id == reviewer.pk:
-        raise FourEyesError(_("You cannot verify your own declaration."))
-    if declaration.status != AssetDeclaration.Status.PENDING:
-        raise OnboardingError(_("This declaration has already been reviewed."))
-    declaration.status = (
-        AssetDeclaration.Status.VERIFIED if verified else AssetDeclaration.Status.REJECTED
-    )
-    declaration.reviewed_by = reviewer
-    declaration.reviewed_at = timezone.now()
-    declaration.note = note.strip()[:300]
-    declaration.save()
-    audit_record(
-        actor=reviewer,
-        action="eligibility.assets_reviewed",
-        obj=declaration,
-        data={"verified": verified, "average_assets": str(declaration.average_assets)},
-    )
-    return declaration
-
-
-@transaction.atomic
-def eligibility_override_request(*, user: User, staff: User, reason: str) -> EligibilityOverride:
-    if not reason.strip():
-        raise OnboardingError(_("An override needs a reason."))
-    if user.pk == staff.pk:
-        raise FourEyesError(_("You cannot override your own eligibility."))
-    override = EligibilityOverride.objects.create(
-        user=user, reason=reason.strip(), requested_by=staff
-    )
-    audit_record(
-        actor=staff,
-        action="eligibility.override_requested",
-        obj=override,
-        data={"client": user.pk, "reason": override.reason},
-    )
-    return override
-
-
-@transaction.atomic
-def eligibility_override_approve(
-    *, override: EligibilityOverride, approver: User, approve: bool = True
-) -> EligibilityOverride:
-    """The second person: never the one who asked, never the client."""
-    override = EligibilityOverride.objects.select_for_update().get(pk=override.pk)
-    if approver.pk in (override.requested_by_id, override.user_id):
-        raise FourEyesError(_("An override must be approved by a second, different person."))
-    if not approver.has_perm("accounts.approve_eligibilityoverride"):
-        raise PermissionDenied(_("You may not approve eligibility overrides."))
-    if override.status != EligibilityOverride.Status.PENDING:
-        raise OnboardingError(_("This override has already been decided."))
-    override.status = (
-        EligibilityOverride.Status.APPROVED if approve else EligibilityOverride.Status.REJECTED
-    )
-    override.approved_by = approver
-    override.approved_at = timezone.now()
-    override.save()
-    audit_record(
-        actor=approver,
-        action="eligibility.override_approved" if approve else "eligibility.override_rejected",
-        obj=override,
-        data={
-            "client": override.user_id,
-            "requested_by": override.requested_by_id,
-            "reason": override.reason,
-        },
-    )
-    return override
-
-
-# --- privacy ---------------------------------------------------------------------------------
-
-
-def privacy_export(*, user: User) -> bytes:
-    """A zip of everything we hold about the client: data.json plus their document images."""
-    case = KycCase.objects.filter(user=user).first()
-    data: dict = {
-        "account": {
-            "email": user.email,
-            "full_name": user.full_name,
-            "phone": user.phone,
-            "language": user.language,
-            "date_joined": user.date_joined.isoformat(),
-        },
-        "consents": [
-            {
-                "purpose": c.purpose,
-                "granted": c.granted,
-                "version": c.text_version,
-                "at": c.decided_at.isoformat(),
-            }
-            for c in Consent.objects.filter(user=user).order_by("decided_at", "pk")
-        ],
-        "suitability": [
-            {
-                "rating": a.rating,
-                "score": a.score,
-                "answers": a.answers,
-                "assessed_at": a.assessed_at.isoformat(),
-                "valid_until": a.valid_until.isoformat(),
-            }
-            for a in SuitabilityAssessment.objects.filter(user=user).order_by("assessed_at")
-        ],
-        "asset_declarations": [
-            {
-                "average_assets": str(d.average_assets),
-                "status": d.status,
-                "declared_at": d.declared_at.isoformat(),
-            }
-            for d in AssetDeclaration.objects.filter(user=user)
-        ],
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        if case is not None:
-            data["kyc"] = {
-                "status": case.status,
-                "legal_name": case.legal_name,
-                "id_number": crypto.decrypt(case.id_number_encrypted)
-                if case.id_number_encrypted
-                else "",
-                "birth_date": case.birth_date.isoformat() if case.birth_date else None,
-                "sex": case.sex,
-                "address": case.address,
-                "occupation": case.occupation,
-                "income_band": case.income_band,
-                "source_of_funds": case.source_of_funds,
-                "experience_months": case.experience_months,
-                "experience_products": case.experience_products,
-                "related_party": case.related_party,
-                "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
-                "decision_reason": case.decision_reason,
-                "client_message": case.client_message,
-            }
-            for doc in case.documents.all().order_by("uploaded_at"):
-                name = f"documents/{doc.uploaded_at:%Y%m%d-%H%M%S}-{doc.kind}-{doc.pk}.jpg"
-                archive.writestr(name, document_image(doc))
-        archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
-    with transaction.atomic():
-        audit_record(actor=user, action="privacy.exported", obj=user, data={})
-    return buffer.getvalue()
-
-
-@dataclass(frozen=True)
-class ErasureOutcome:
-    deleted: bool
-    retained_until: date | None
-
-
-@transaction.atomic
-def privacy_erasure_request(*, user: User) -> ErasureOutcome:
-    """Delete what we may; what the law makes us keep goes to restricted storage with its date.
-
-    A case never submitted holds nothing we must keep, so it goes. A submitted one is a record we
-    are obliged to retain: it is locked away (staff without the restricted-records permission no
-    longer see it) until the retention date.
-    """
-    case = KycCase.objects.select_for_update().filter(user=user).first()
-    if case is None or (case.submitted_at is None and case.status == Status.DRAFT):
-        if case is not None:
-            case.documents.all().delete()
-            case.hits.all().delete()
-            case.delete()
-        Consent.objects.filter(user=user).delete()
-        audit_record(actor=user, action="privacy.erased", obj=user, data={"retained": False})
-        return ErasureOutcome(deleted=True, retained_until=None)
-    if case.restricted_at is None:
-        case.restricted_at = timezone.now()
-        case.retention_until = timezone.localdate(timezone.now() + KYC_RETENTION)
-        case.save(update_fields=["restricted_at", "retention_until", "updated_at"])
-        audit_record(
-            actor=user,
-            action="privacy.restricted",
-            obj=case,
-            data={"retention_until": case.retention_until.isoformat()},
-        )
-    return ErasureOutcome(deleted=False, retained_until=case.retention_until)
+from accounts.kyc import (
+    CONSENT_VERSION,
+    KYC_RETENTION,
+    STEP_CONSENTS,
+    STEP_DOCUMENTS,
+    STEP_PERSONAL,
+    STEP_REVIEW,
+    STEP_SUITABILITY,
+    DocStatus,
+    FourEyesError,
+    OnboardingError,
+    PersonalDetails,
+    Status,
+    consents_record,
+    document_image,
+    documents_complete,
+    id_number_index,
+    id_number_reveal,
+    kyc_case_decide,
+    kyc_case_flag,
+    kyc_case_for,
+    kyc_case_submit,
+    kyc_document_decide,
+    kyc_documents_upload,
+    kyc_personal_save,
+    required_document_kinds,
+    risk_rules,
+    screening_hit_clear,
+    screening_hit_confirm,
+    suitability_assess,
+    suitability_contest,
+)
+from accounts.preferences import (
+    user_language_set,
+)
+from accounts.privacy import (
+    ErasureOutcome,
+    privacy_erasure_request,
+    privacy_export,
+)
+
+__all__ = [
+    "CONSENT_VERSION",
+    "KYC_RETENTION",
+    "MIN_MARGIN_ASSETS",
+    "STEP_CONSENTS",
+    "STEP_DOCUMENTS",
+    "STEP_PERSONAL",
+    "STEP_REVIEW",
+    "STEP_SUITABILITY",
+    "DocStatus",
+    "ErasureOutcome",
+    "FourEyesError",
+    "OnboardingError",
+    "PersonalDetails",
+    "Status",
+    "asset_declaration_review",
+    "asset_declaration_submit",
+    "consents_record",
+    "document_image",
+    "documents_complete",
+    "eligibility_override_approve",
+    "eligibility_override_request",
+    "id_number_index",
+    "id_number_reveal",
+    "kyc_case_decide",
+    "kyc_case_flag",
+    "kyc_case_for",
+    "kyc_case_submit",
+    "kyc_document_decide",
+    "kyc_documents_upload",
+    "kyc_personal_save",
+    "privacy_erasure_request",
+    "privacy_export",
+    "required_document_kinds",
+    "risk_rules",
+    "screening_hit_clear",
+    "screening_hit_confirm",
+    "suitability_assess",
+    "suitability_contest",
+    "user_language_set",
+]

@@ -14,10 +14,10 @@ from datetime import timedelta
 from accounts import demo as accounts_demo
 from accounts.models import User
 from disclosures import selectors as disclosures
-from disclosures.models import DocumentKind
+from disclosures.kinds import DocumentKind
 from education import content, rules, selectors, services
 from education.models import CourseVersion, WarningSetting
-from portal.demo import back_in_time
+from portal.backdating import back_in_time
 
 # Who passed the gate, how long ago.
 GATE_PASSED = {

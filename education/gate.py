@@ -50,7 +50,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors as accounts
 from disclosures import selectors as disclosures
-from disclosures.models import DocumentKind
+from disclosures.kinds import DocumentKind
 from education import products, rules
 from education.models import GateConfirmation
 

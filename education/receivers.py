@@ -1,6 +1,6 @@
 """The gate expires at once when the client's rating or the risk disclosure in force changes."""
 
-from disclosures.models import DocumentKind
+from disclosures.kinds import DocumentKind
 from education import services
 
 

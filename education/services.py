@@ -10,7 +10,7 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from accounts import selectors as accounts
 from disclosures import selectors as disclosures
-from disclosures.models import DocumentKind, DocumentVersion
+from disclosures.kinds import DocumentKind
 from education import figures, products, rules, selectors
 from education.models import (
     Course,
@@ -46,6 +46,7 @@ from portal.background import finished, queue_once
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from disclosures.models import DocumentVersion
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +278,45 @@ def gate_confirm(
 ) -> GateConfirmation:
     """Store the confirmation and its evidence; the receipt is rendered after commit."""
     attempt = _require_course_passed(user)
+    reading = _lock_reading_to_confirm(user, reading, version_id)
+    rating = _require_suitable(user)
+    sentence = rules.sentence_for(reading.language)
+    if not rules.sentence_matches(typed, sentence):
+        raise StepRefused(_("The sentence you typed does not match the one shown."))
+    if not reauthenticate(user, password=password, code=code):
+        raise StepRefused(_("Your password or authentication code is not correct."))
+    now = timezone.now()
+    evidence = _gate_evidence(
+        user,
+        attempt,
+        reading,
+        rating=rating,
+        sentence=sentence,
+        typed=typed,
+        reauthenticated_by="password" if password else "totp",
+        now=now,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    confirmation = _gate_confirmation_store(
+        user,
+        attempt,
+        reading,
+        rating=rating,
+        evidence=evidence,
+        now=now,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    _queue_receipt(confirmation.pk)
+    return confirmation
+
+
+def _lock_reading_to_confirm(
+    user: User, reading: WarningReading, version_id: int
+) -> WarningReading:
+    """The client's reading, locked: read to the end, of the version shown and in force, and not
+    confirmed yet."""
     reading = WarningReading.objects.select_for_update().get(pk=reading.pk, user=user)
     if reading.completed_at is None:
         raise StepRefused(_("Read the risk warning to the end before confirming."))
@@ -285,23 +325,38 @@ def gate_confirm(
     _require_in_force(reading.version)
     if GateConfirmation.objects.filter(reading=reading).exists():
         raise StepRefused(_("This warning was already confirmed."))
+    return reading
+
+
+def _require_suitable(user: User) -> str | None:
+    """The client's rating, when it allows margin financing (R4)."""
     rating = accounts.suitability_rating(user)
     if rules.suitability(rating, rules.MARGIN_FINANCING_RISK) is rules.Suitability.BLOCKED:
         raise StepRefused(
             _("Margin financing (R4) is above your suitability rating (%(r)s).")
             % {"r": rating or "—"}
         )
-    sentence = rules.sentence_for(reading.language)
-    if not rules.sentence_matches(typed, sentence):
-        raise StepRefused(_("The sentence you typed does not match the one shown."))
-    if not reauthenticate(user, password=password, code=code):
-        raise StepRefused(_("Your password or authentication code is not correct."))
+    return rating
 
-    now = timezone.now()
+
+def _gate_evidence(
+    user: User,
+    attempt: Any,
+    reading: WarningReading,
+    *,
+    rating: str | None,
+    sentence: str,
+    typed: str,
+    reauthenticated_by: str,
+    now: datetime,
+    ip: str | None,
+    user_agent: str,
+) -> dict[str, Any]:
+    """Everything the client was shown and did, with the versions and hashes, as stored."""
     course = attempt.version
     terms = disclosures.version_in_force(DocumentKind.TERMS)
     contract = disclosures.version_in_force(DocumentKind.MARGIN_CONTRACT)
-    evidence = {
+    return {
         "client": {"id": user.pk, "email": user.email},
         "rating": rating,
         "course": {
@@ -328,12 +383,25 @@ def gate_confirm(
         },
         "sentence": sentence,
         "typed": typed,
-        "reauthenticated_by": "password" if password else "totp",
+        "reauthenticated_by": reauthenticated_by,
         "confirmed_at": now.isoformat(),
         "ip": ip,
         "user_agent": user_agent[:500],
     }
-    # A new gate replaces the previous one.
+
+
+def _gate_confirmation_store(
+    user: User,
+    attempt: Any,
+    reading: WarningReading,
+    *,
+    rating: str | None,
+    evidence: dict[str, Any],
+    now: datetime,
+    ip: str | None,
+    user_agent: str,
+) -> GateConfirmation:
+    """The new gate, replacing the previous one, and its audit entry."""
     _expire(
         GateConfirmation.objects.filter(user=user, kind=GateConfirmation.Kind.GATE),
         "replaced",
@@ -343,7 +411,7 @@ def gate_confirm(
         user=user,
         kind=GateConfirmation.Kind.GATE,
         product="margin_financing",
-        course_version=course,
+        course_version=attempt.version,
         quiz_attempt=attempt,
         warning_version=reading.version,
         reading=reading,
@@ -361,7 +429,6 @@ def gate_confirm(
         obj=confirmation,
         data={"evidence_hash": confirmation.evidence_hash},
     )
-    _queue_receipt(confirmation.pk)
     return confirmation
 
 

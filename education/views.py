@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as accounts
 from disclosures import selectors as disclosures
-from disclosures.models import DocumentKind
+from disclosures.kinds import DocumentKind
 from education import gate, products, rules, selectors, services
 from education.forms import AboveRatingForm, ConfirmForm, QuizForm, VerifyForm
 from education.models import Course, CourseVersion, GateConfirmation, WarningReading

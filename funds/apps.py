@@ -13,8 +13,11 @@ class FundsConfig(AppConfig):
 
     def ready(self) -> None:
         from funds import receivers
+        from margin.books import books_owner_register
         from margin.signals import liquidation_filled
 
         liquidation_filled.connect(
             receivers.liquidation_filled, dispatch_uid="funds.liquidation_filled"
         )
+        # The client-money ledger is the record; margin's balances follow its entries.
+        books_owner_register("funds")

@@ -13,7 +13,11 @@ class MarginConfig(AppConfig):
 
     def ready(self) -> None:
         from disclosures.signals import version_accepted, version_in_force_changed
+        from education.figures import figures_provider_register
         from margin import receivers
+        from margin.figures import client_figures
+
+        figures_provider_register(client_figures)
 
         version_in_force_changed.connect(
             receivers.on_version_in_force_changed, dispatch_uid="margin-terms-in-force"

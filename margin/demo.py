@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from margin import selectors, services
 from margin.models import Instrument, MarginAccount, Position
-from portal.demo import back_in_time
+from portal.backdating import back_in_time
 
 # code, Chinese name, English name, price, sector
 INSTRUMENTS = [

@@ -71,6 +71,11 @@ def account_for_client(user) -> MarginAccount | None:
     return MarginAccount.objects.filter(client=user).order_by("number").first()
 
 
+def client_accounts(user) -> list[MarginAccount]:
+    """All of the client's margin accounts, by number."""
+    return list(MarginAccount.objects.filter(client=user).order_by("number"))
+
+
 def status_holding(instrument: Instrument, quantity: int, high_risk_rate: Decimal) -> Any:
     return status.Holding(
         code=instrument.code,

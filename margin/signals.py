@@ -9,7 +9,7 @@ from django.dispatch import Signal
 #   cost_references (dict of fee item code -> "fee_schedule vN code", what justifies each),
 #   repaid (dict of "fees_owed", "accrued_interest", "debt" -> Decimal, in that order, out of
 #   the proceeds net of the costs).
-# A receiver that records the fill returns True and must move the account's balances itself
-# (funds posts a ledger entry, which applies them through ``account_balances_apply``); when no
-# receiver does, margin applies the same amounts through ``account_balances_apply``.
+# The app that keeps the books (``margin.books``; funds) records the fill and moves the account's
+# balances itself (its ledger entry applies them through ``account_balances_apply``); when no app
+# keeps the books, margin applies the same amounts through ``account_balances_apply``.
 liquidation_filled = Signal()

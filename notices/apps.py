@@ -8,7 +8,7 @@ class NoticesConfig(AppConfig):
     verbose_name = _("Notices")
 
     def ready(self) -> None:
-        from notices import checks, receivers  # noqa: F401  (registers the check and receivers)
+        from notices import checks  # noqa: F401  (registers the check)
 
         # Every app declares its notice types in `<app>/notice_types.py`; load them all up front so
         # an unknown key is unknown everywhere, in web processes and workers alike.

@@ -10,6 +10,11 @@ from notices.models import NoticePreference, Notification
 from notices.registry import MANDATORY_CATEGORIES, Category, Channel, channels_in_use
 
 
+def outbox_size() -> int:
+    """How many notifications the outbox holds, whatever their state."""
+    return Notification.objects.count()
+
+
 def inapp_notices(*, user) -> QuerySet[Notification]:
     """The user's delivered in-app notices, newest first."""
     return Notification.objects.filter(

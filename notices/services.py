@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
@@ -79,6 +79,7 @@ def enqueue(
     idempotency_key: str,
     channels: Iterable[str] | None = None,
     language: str | None = None,
+    not_before: datetime | None = None,
 ) -> list[Notification]:
     """Write one notification per channel for `recipient`, to be delivered after commit.
 
@@ -88,6 +89,9 @@ def enqueue(
     margin calls). Enqueuing the same `idempotency_key` again writes nothing and returns the rows
     already there. SMS to a recipient without a phone number is recorded as skipped. Context keys
     the type declares secret are sealed, never stored in the clear (notices.sealing).
+
+    `not_before` holds delivery until then (e.g. the next service opening for staff); it also
+    moves a pending row enqueued earlier under the same key that has not been tried yet.
     """
     notice_type = get_notice_type(key)
     if notice_type.prerendered:
@@ -133,26 +137,11 @@ def enqueue(
             last_error=skip_reason,
         )
         rows.append(_save_once(row))
+    if not_before is not None:
+        Notification.objects.filter(
+            pk__in=[row.pk for row in rows], status=Status.PENDING, attempts=0
+        ).update(next_attempt_at=not_before)
     return rows
-
-
-def security_alert(
-    *, user: User, event: str, key: str, ip: str | None = None
-) -> list[Notification]:
-    """Tell a client, on every channel, that something changed in how their account is protected
-    (`event` as in templates/emails/_security_event.txt); `key` makes the event's notice unique."""
-    context: dict[str, Any] = {
-        "event": event,
-        "when": timezone.localtime().strftime("%Y-%m-%d %H:%M (UTC+8)"),
-    }
-    if ip:
-        context["ip"] = ip
-    return enqueue(
-        recipient=user,
-        key="security_alert",
-        context=context,
-        idempotency_key=f"security:{event}:{user.pk}:{key}",
-    )
 
 
 @transaction.atomic

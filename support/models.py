@@ -10,8 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.calendars import WorkingCalendar, get_calendar, working_time_between
-from portal.models import CalendarKind
+from portal.calendars import CalendarKind, WorkingCalendar, get_calendar, working_time_between
 from support import sla
 
 

@@ -250,7 +250,7 @@ def client_context(*, client: User) -> ClientContext:
     account's recorded level is CALL or LIQUIDATION.
     """
     from accounts import selectors as accounts_selectors
-    from margin.models import MarginAccount
+    from margin import selectors as margin_selectors
     from margin.rules import Level
 
     case = accounts_selectors.kyc_case(client)
@@ -263,7 +263,7 @@ def client_context(*, client: User) -> ClientContext:
             ratio=f"{account.last_ratio * 100:.2f}%" if account.last_ratio is not None else "∞",
             in_margin_call=account.current_level in (Level.CALL, Level.LIQUIDATION),
         )
-        for account in MarginAccount.objects.filter(client=client).order_by("number")
+        for account in margin_selectors.client_accounts(client)
     ]
     from notices import selectors as notices_selectors
     from notices.registry import UnknownNoticeType, get_notice_type

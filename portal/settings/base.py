@@ -124,7 +124,7 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-# Security notices come from notices.receivers (email, SMS and in-app, translated), not allauth.
+# Security notices come from accounts.receivers (email, SMS and in-app, translated), not allauth.
 ACCOUNT_EMAIL_NOTIFICATIONS = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_RATE_LIMITS = {
@@ -295,7 +295,7 @@ LOGGING = {
     },
 }
 
-# --- accounts: phone sign-in and onboarding (issue 3) ---------------------------------------
+# --- accounts: phone sign-in and onboarding -------------------------------------------------
 # allauth 65 phone support with our adapter (mainland numbers, codes sent by our SMS backend).
 ACCOUNT_LOGIN_METHODS = {"email", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1*", "password2*"]
@@ -315,7 +315,7 @@ ACCOUNT_RATE_LIMITS = {
     "request_login_code": "1/60s/key,5/h/key,10/h/ip",
     "change_phone": "3/10m/user",
 }
-# --- support (issue 6): the SLA sweep, every minute ------------------------------------------
+# --- support: the SLA sweep, every minute ----------------------------------------------------
 CELERY_BEAT_SCHEDULE["support-sla-sweep"] = {"task": "support.tasks.sla_sweep", "schedule": 60.0}
 # --- margin: risk engine, feed, rates (margin app) -----------------------------------------
 from celery.schedules import crontab  # noqa: E402
@@ -348,7 +348,7 @@ CELERY_BEAT_SCHEDULE["margin-weekly-risk-report"] = {
     "schedule": crontab(minute=30, hour=0, day_of_week="mon"),
 }
 
-# --- education: the gate's cool-off before financing can be activated (issue 4) -------------
+# --- education: the gate's cool-off before financing can be activated -----------------------
 EDUCATION_COOL_OFF_HOURS = env_int("EDUCATION_COOL_OFF_HOURS", 24)
 CELERY_BEAT_SCHEDULE["education-expire-lapsed"] = {
     "task": "education.tasks.expire_lapsed",

@@ -144,3 +144,6 @@ def test_a_draft_can_still_be_edited(compliance_frank, fees_v1):
     item = draft.items.first()
     item.value = D("0.07")
     item.save()
+    draft.refresh_from_db()
+    assert draft.text_zh == "草稿"
+    assert draft.items.get(pk=item.pk).value == D("0.07")

@@ -126,3 +126,9 @@ def test_executing_a_plan_twice_posts_once(db):
     assert (account.cash, account.debt) == (D("8900.00"), D("0.00"))
     assert JournalEntry.objects.filter(kind=JournalEntry.Kind.TRADE).count() == 1
     assert_books_agree()
+
+
+def test_funds_is_the_one_keeper_of_the_books_margin_balances_follow():
+    from margin.books import books_owner
+
+    assert books_owner() == "funds"

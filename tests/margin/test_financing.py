@@ -1,6 +1,6 @@
 """Opening financing and raising the leverage tier: the gate, the disclosures accepted, the
-eligibility and the volatility regime's cap are all enforced inside the action (issue 4 req. 5-6,
-issue 7 req. 1). One test per refusal, then the happy path, idempotency and ownership."""
+eligibility and the volatility regime's cap are all enforced inside the action. One test per
+refusal, then the happy path, idempotency and ownership."""
 
 from datetime import timedelta
 from decimal import Decimal as D

@@ -78,13 +78,16 @@ def test_an_account_has_at_most_one_active_contract():
 
 def test_an_ended_contract_does_not_block_a_new_one():
     old = MarginContractFactory(status=MarginContract.Status.ENDED)
-    MarginContractFactory(account=old.account)
+    new = MarginContractFactory(account=old.account)
+    assert list(MarginContract.objects.filter(account=old.account).order_by("pk")) == [old, new]
 
 
 def test_a_rollover_exactly_six_months_out_is_allowed():
-    MarginContractFactory.build(
+    contract = MarginContractFactory.build(
         starts_on=datetime.date(2026, 11, 2), rollover_on=datetime.date(2027, 5, 2)
-    ).clean()
+    )
+    contract.clean()  # raises ValidationError when the rollover is too far out
+    assert contract.rollover_on == contract.latest_rollover_on
 
 
 def test_a_rollover_more_than_six_months_out_is_refused():
@@ -186,8 +189,8 @@ def test_a_transition_is_recordable_exactly_once_per_sequence_number():
 
 
 def test_another_account_may_use_the_same_sequence_number():
-    _event(MarginAccountFactory())
-    _event(MarginAccountFactory())
+    first, second = _event(MarginAccountFactory()), _event(MarginAccountFactory())
+    assert first.sequence == second.sequence and first.account_id != second.account_id
 
 
 def test_an_event_must_change_the_level():

@@ -292,3 +292,27 @@ def test_two_processes_enqueuing_the_same_key_at_once_write_it_once(monkeypatch)
     assert errors == []
     assert Notification.objects.count() == 2
     assert all(sorted(pks) == sorted(results[0]) for pks in results)
+
+
+def test_not_before_holds_a_new_notice_until_then(client_alice):
+    later = datetime.datetime(2026, 12, 7, 1, 0, tzinfo=datetime.UTC)
+    (row,) = welcome(client_alice, channels=["email"], not_before=later)
+    row.refresh_from_db()
+    assert row.next_attempt_at == later
+
+
+def test_not_before_moves_an_untried_notice_enqueued_earlier_under_the_same_key(client_alice):
+    (first,) = welcome(client_alice, channels=["email"])
+    later = first.next_attempt_at + datetime.timedelta(hours=3)
+    (again,) = welcome(client_alice, channels=["email"], not_before=later)
+    again.refresh_from_db()
+    assert again.pk == first.pk and again.next_attempt_at == later
+
+
+def test_not_before_leaves_a_notice_already_tried_alone(client_alice):
+    (first,) = welcome(client_alice, channels=["email"])
+    Notification.objects.filter(pk=first.pk).update(attempts=1)
+    later = first.next_attempt_at + datetime.timedelta(hours=3)
+    welcome(client_alice, channels=["email"], not_before=later)
+    first.refresh_from_db()
+    assert first.next_attempt_at != later

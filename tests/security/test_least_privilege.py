@@ -13,10 +13,10 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from accounts import security_alerts
 from funds import custodian, suspense
 from funds import services as funds_services
 from funds.models import CustodianTransaction
-from notices import services as notices
 from tests.factories import UserFactory
 from tests.funds.factories import funded_account, verified_client
 from tests.security.conftest import STAFF_ROLES, admin_urls
@@ -50,7 +50,7 @@ def bystander(db):
         phone="13700000042",
         phone_verified=True,
     )
-    notices.security_alert(user=user, event="password_changed", key="bystander")
+    security_alerts.security_alert(user=user, event="password_changed", key="bystander")
     return user
 
 
@@ -74,7 +74,7 @@ def test_no_role_but_compliance_reads_clients_contact_details_wholesale(staff, b
 
 def test_an_agent_sees_the_contact_details_of_the_client_on_the_ticket(staff, client_alice):
     ticket = open_ticket(client_alice)
-    notices.security_alert(user=client_alice, event="password_changed", key="t")
+    security_alerts.security_alert(user=client_alice, event="password_changed", key="t")
     page = staff["agent"].get(reverse("admin:support_ticket_change", args=[ticket.pk]))
     text = page.content.decode()
     assert client_alice.email in text and client_alice.phone in text

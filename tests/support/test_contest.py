@@ -27,7 +27,7 @@ def test_contesting_the_rating_from_the_wizard_opens_a_kyc_ticket(client, client
 
 
 def test_no_ticket_means_no_contest(client_alice, monkeypatch):
-    from support import services as support_services
+    from support import tickets as support_services
 
     accounts_services.suitability_assess(user=client_alice, answers=LOW_ANSWERS)
     monkeypatch.setattr(support_services, "OPEN_LIMIT_PER_HOUR", 0)  # the opening limit is hit

@@ -72,17 +72,3 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.display_name
-
-
-from accounts.kyc_models import (  # noqa: E402,F401  (one models module for Django)
-    AssetDeclaration,
-    Consent,
-    EligibilityOverride,
-    KycCase,
-    KycDocument,
-    SanctionEntry,
-    SanctionNameKey,
-    ScreeningHit,
-    SuitabilityAssessment,
-    SuitabilityContest,
-)

@@ -11,15 +11,16 @@ from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from django.dispatch import receiver
 
+from accounts.security_alerts import security_alert
 from notices import services
 
 
 def _alert(user, event: str, request=None) -> None:
     ip = request.META.get("REMOTE_ADDR") if request is not None else None
-    services.security_alert(user=user, event=event, key=uuid.uuid4().hex, ip=ip)
+    security_alert(user=user, event=event, key=uuid.uuid4().hex, ip=ip)
 
 
-@receiver(account_signals.email_confirmed, dispatch_uid="notices.welcome")
+@receiver(account_signals.email_confirmed, dispatch_uid="accounts.welcome")
 def welcome_on_first_confirmation(sender, request, email_address, **kwargs):
     user = email_address.user
     services.enqueue(
@@ -27,25 +28,25 @@ def welcome_on_first_confirmation(sender, request, email_address, **kwargs):
     )
 
 
-@receiver(account_signals.password_changed, dispatch_uid="notices.password_changed")
-@receiver(account_signals.password_reset, dispatch_uid="notices.password_reset")
-@receiver(account_signals.password_set, dispatch_uid="notices.password_set")
+@receiver(account_signals.password_changed, dispatch_uid="accounts.password_changed")
+@receiver(account_signals.password_reset, dispatch_uid="accounts.password_reset")
+@receiver(account_signals.password_set, dispatch_uid="accounts.password_set")
 def alert_password_changed(sender, request, user, **kwargs):
     _alert(user, "password_changed", request)
 
 
-@receiver(account_signals.email_changed, dispatch_uid="notices.email_changed")
+@receiver(account_signals.email_changed, dispatch_uid="accounts.email_changed")
 def alert_email_changed(sender, request, user, **kwargs):
     _alert(user, "email_changed", request)
 
 
-@receiver(mfa_signals.authenticator_added, dispatch_uid="notices.mfa_added")
+@receiver(mfa_signals.authenticator_added, dispatch_uid="accounts.mfa_added")
 def alert_mfa_added(sender, request, user, authenticator, **kwargs):
     if authenticator.type == Authenticator.Type.TOTP:
         _alert(user, "mfa_enabled", request)
 
 
-@receiver(mfa_signals.authenticator_removed, dispatch_uid="notices.mfa_removed")
+@receiver(mfa_signals.authenticator_removed, dispatch_uid="accounts.mfa_removed")
 def alert_mfa_removed(sender, request, user, authenticator, **kwargs):
     if authenticator.type == Authenticator.Type.TOTP:
         _alert(user, "mfa_disabled", request)

@@ -1,0 +1,48 @@
+"""The accounts app's models: the user (``users``) and the onboarding records (``kyc``)."""
+
+from accounts.models.kyc import (
+    AssetDeclaration,
+    CaseDecisionReason,
+    CaseStatus,
+    Consent,
+    ConsentPurpose,
+    DocumentKind,
+    DocumentReason,
+    EligibilityOverride,
+    IncomeBand,
+    KycCase,
+    KycDocument,
+    Occupation,
+    ProductExperience,
+    SanctionEntry,
+    SanctionNameKey,
+    ScreeningHit,
+    SourceOfFunds,
+    SuitabilityAssessment,
+    SuitabilityContest,
+)
+from accounts.models.users import User, UserManager
+
+__all__ = [
+    "AssetDeclaration",
+    "CaseDecisionReason",
+    "CaseStatus",
+    "Consent",
+    "ConsentPurpose",
+    "DocumentKind",
+    "DocumentReason",
+    "EligibilityOverride",
+    "IncomeBand",
+    "KycCase",
+    "KycDocument",
+    "Occupation",
+    "ProductExperience",
+    "SanctionEntry",
+    "SanctionNameKey",
+    "ScreeningHit",
+    "SourceOfFunds",
+    "SuitabilityAssessment",
+    "SuitabilityContest",
+    "User",
+    "UserManager",
+]

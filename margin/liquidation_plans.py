@@ -1,0 +1,288 @@
+"""Liquidation plans: proposed by the engine or the sweep, decided by a risk officer, executed."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+import audit
+from margin import contracts, rules, selectors
+from margin.actors import ENGINE
+from margin.balances import account_balances_apply
+from margin.books import books_owner
+from margin.liquidation import Sellable, plan_sales
+from margin.models import (
+    Instrument,
+    LiquidationPlan,
+    LiquidationPlanItem,
+    MarginAccount,
+    MarginEvent,
+    Position,
+)
+from margin.notify import _str
+from margin.signals import liquidation_filled
+from notices import services as notices
+from portal.background import finished, queue_once
+
+
+def _sellables(account: MarginAccount) -> list[Sellable]:
+    high_risk_rate = selectors.high_risk_collateral_rate()
+    return [
+        Sellable(
+            code=p.instrument.code,
+            quantity=p.quantity,
+            price=p.instrument.price,
+            limit_down=p.instrument.price_limits()[0],
+            collateral_rate=selectors.collateral_rate_of(p.instrument, high_risk_rate),
+            suspended=p.instrument.suspended,
+        )
+        for p in Position.objects.filter(account=account).select_related("instrument")
+    ]
+
+
+def _propose_plan(
+    account: MarginAccount,
+    trigger: str,
+    event: MarginEvent | None,
+    proposed_by: Any = None,
+) -> LiquidationPlan:
+    """The least sales that bring the account back to its warning line after selling costs
+    (``margin.liquidation``), recorded with their reasoning for the officer and the client."""
+    existing = LiquidationPlan.objects.filter(
+        account=account,
+        status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED],
+    ).first()
+    if existing:
+        return existing
+    lines = account.lines
+    sellables = _sellables(account)
+    costs = contracts.sell_costs(account)
+    plan = plan_sales(
+        cash=account.cash,
+        liabilities=account.liabilities,
+        holdings=sellables,
+        lines=lines,
+        costs=costs,
+    )
+    row = LiquidationPlan.objects.create(
+        account=account,
+        event=event,
+        trigger=trigger,
+        ratio_at_proposal=plan.ratio_before,
+        target_ratio=lines.warning,
+        expected_proceeds=plan.proceeds,
+        expected_costs=plan.costs,
+        expected_ratio_after=plan.ratio_after,
+        least_possible=plan.least_possible,
+        exact=plan.exact,
+        reasoning={
+            "target": str(lines.warning),
+            "ratio_before": _str(plan.ratio_before),
+            "ratio_after": _str(plan.ratio_after),
+            "sufficient": plan.sufficient,
+            "exact": plan.exact,
+            "least_possible": _str(plan.least_possible),
+            "costs": costs.references,
+            "positions": plan.considered,
+        },
+        proposed_by=proposed_by,
+    )
+    codes = {sale.code for sale in plan.sales}
+    instruments = {i.code: i for i in Instrument.objects.filter(code__in=codes)}
+    LiquidationPlanItem.objects.bulk_create(
+        LiquidationPlanItem(
+            plan=row,
+            instrument=instruments[sale.code],
+            quantity=sale.quantity,
+            reference_price=sale.price,
+            expected_proceeds=sale.proceeds,
+            commission=sale.costs.commission,
+            stamp_duty=sale.costs.stamp_duty,
+            transfer_fee=sale.costs.transfer_fee,
+            net_proceeds=sale.net,
+        )
+        for sale in plan.sales
+    )
+    audit.record(
+        actor=proposed_by or ENGINE,
+        action="margin.plan_proposed",
+        obj=row,
+        data={
+            "account": account.number,
+            "trigger": trigger,
+            "sales": [[s.code, s.quantity, str(s.price), str(s.costs.total)] for s in plan.sales],
+            "skipped": plan.skipped,
+            "expected_proceeds": str(plan.proceeds),
+            "expected_costs": str(plan.costs),
+            "ratio_after": _str(plan.ratio_after),
+            "least_possible": _str(plan.least_possible),
+            "exact": plan.exact,
+            "sufficient": plan.sufficient,
+        },
+    )
+    return row
+
+
+class PlanDecisionError(ValueError):
+    """A plan decision the rules do not allow; the message is shown to the officer."""
+
+
+def _check_decider(plan: LiquidationPlan, officer: Any) -> None:
+    if not officer.has_perm("margin.decide_liquidationplan"):
+        raise PlanDecisionError(_("Only a risk officer may decide on a liquidation plan."))
+    if plan.proposed_by_id is not None and plan.proposed_by_id == officer.pk:
+        raise PlanDecisionError(
+            _("Four-eyes rule: the officer who proposed this plan cannot also decide on it.")
+        )
+
+
+@transaction.atomic
+def liquidation_plan_approve(*, plan_id: int, officer: Any) -> LiquidationPlan:
+    """Approve a proposed plan; its execution is queued to run after commit."""
+    plan = LiquidationPlan.objects.select_for_update().get(pk=plan_id)
+    _check_decider(plan, officer)
+    if plan.status != LiquidationPlan.Status.PROPOSED:
+        raise PlanDecisionError(_("This plan has already been decided."))
+    plan.status = LiquidationPlan.Status.APPROVED
+    plan.decided_by, plan.decided_at = officer, timezone.now()
+    plan.save(update_fields=["status", "decided_by", "decided_at"])
+    audit.record(actor=officer, action="margin.plan_approved", obj=plan, data={})
+    from margin import tasks
+
+    transaction.on_commit(lambda: tasks.execute_liquidation_plan.delay(plan.pk))
+    return plan
+
+
+@transaction.atomic
+def liquidation_plan_reject(*, plan_id: int, officer: Any, reason: str) -> LiquidationPlan:
+    """Reject a proposed plan, recording why; the reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PlanDecisionError(_("Say why the plan is rejected."))
+    plan = LiquidationPlan.objects.select_for_update().get(pk=plan_id)
+    _check_decider(plan, officer)
+    if plan.status != LiquidationPlan.Status.PROPOSED:
+        raise PlanDecisionError(_("This plan has already been decided."))
+    plan.status = LiquidationPlan.Status.REJECTED
+    plan.decided_by, plan.decided_at, plan.decision_note = officer, timezone.now(), reason
+    plan.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(actor=officer, action="margin.plan_rejected", obj=plan, data={"reason": reason})
+    return plan
+
+
+@transaction.atomic
+def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
+    """Fill an approved plan at the feed's current prices and repay debt with the net proceeds.
+
+    A sale whose instrument is now at limit-down or suspended does not fill (nobody buys) and is
+    left out; a position smaller than planned sells what there is. Each fill pays the selling
+    costs of the account's fee schedule (trade service fee, stamp duty, transfer fee), as the
+    plan said it would; the net proceeds repay fees, then interest, then debt, and what is left
+    stays as cash.
+    """
+    plan = (
+        LiquidationPlan.objects.select_for_update()
+        .select_related("account__client")
+        .get(pk=plan_id)
+    )
+    if plan.status != LiquidationPlan.Status.APPROVED:
+        return plan
+    account = MarginAccount.objects.select_for_update().get(pk=plan.account_id)
+    sell_costs = contracts.sell_costs(account)
+    proceeds, fills = Decimal("0.00"), []
+    costs = dict.fromkeys(("commission", "stamp_duty", "transfer_fee"), Decimal("0.00"))
+    for item in plan.items.select_related("instrument"):
+        instrument = item.instrument
+        position = Position.objects.filter(account=account, instrument=instrument).first()
+        if (
+            position is None
+            or instrument.suspended
+            or instrument.price <= instrument.price_limits()[0]
+        ):
+            continue
+        quantity = min(item.quantity, position.quantity)
+        value = rules.market_value([(quantity, instrument.price)])
+        cost = sell_costs.of(value)
+        if quantity == position.quantity:
+            position.delete()
+        else:
+            cost_sold = (position.cost * quantity / position.quantity).quantize(rules.FEN)
+            position.quantity -= quantity
+            position.cost -= cost_sold
+            position.save(update_fields=["quantity", "cost"])
+        proceeds += value
+        costs["commission"] += cost.commission
+        costs["stamp_duty"] += cost.stamp_duty
+        costs["transfer_fee"] += cost.transfer_fee
+        fills.append(
+            [instrument.code, quantity, str(instrument.price), str(value), str(cost.total)]
+        )
+    total_costs = sum(costs.values(), Decimal("0.00"))
+    cash, repaid = account.cash + proceeds - total_costs, {}
+    for field in ("fees_owed", "accrued_interest", "debt"):
+        repaid[field] = min(cash, getattr(account, field))
+        cash -= repaid[field]
+    # Whoever keeps the books records the fill and moves the balances (margin.books).
+    liquidation_filled.send(
+        sender=LiquidationPlan,
+        plan=plan,
+        account_id=account.pk,
+        proceeds=proceeds,
+        repaid=repaid,
+        costs=costs,
+        cost_references=sell_costs.references,
+    )
+    if books_owner() is None:
+        account_balances_apply(
+            account_id=account.pk,
+            cash=proceeds - total_costs - sum(repaid.values(), Decimal("0.00")),
+            **{field: -amount for field, amount in repaid.items()},
+        )
+    account.refresh_from_db()
+    plan.status, plan.executed_at = LiquidationPlan.Status.EXECUTED, timezone.now()
+    plan.realised_proceeds, plan.realised_costs = proceeds, total_costs
+    plan.save(update_fields=["status", "executed_at", "realised_proceeds", "realised_costs"])
+    audit.record(
+        actor=ENGINE,
+        action="margin.plan_executed",
+        obj=plan,
+        data={
+            "fills": fills,
+            "proceeds": str(proceeds),
+            "costs": {name: str(amount) for name, amount in costs.items()},
+            "cost_references": sell_costs.references,
+            "debt_after": str(account.debt),
+        },
+    )
+    notices.enqueue(
+        recipient=plan.account.client,
+        key="margin_liquidation_executed",
+        context={
+            "account_number": account.number,
+            "proceeds": f"{proceeds:,}",
+            "fills": ", ".join(f"{code} × {qty}" for code, qty, *_ in fills),
+            "debt": f"{account.debt:,}",
+        },
+        idempotency_key=f"margin-plan-executed:{plan.pk}",
+    )
+    finished(f"liquidation-plan:{plan.pk}")
+    return plan
+
+
+def liquidation_plans_requeue(*, before: datetime.datetime) -> int:
+    """Stuck work: plans approved before `before` and still not carried out (the execution is
+    idempotent: a plan no longer APPROVED is left as it is)."""
+    from margin import tasks
+
+    approved = LiquidationPlan.objects.filter(
+        status=LiquidationPlan.Status.APPROVED, decided_at__lt=before
+    ).values_list("pk", flat=True)
+    return sum(
+        queue_once(f"liquidation-plan:{pk}", tasks.execute_liquidation_plan, pk)
+        for pk in approved[:500]
+    )

@@ -1,0 +1,66 @@
+"""What the margin writes share: the notice context of a level event and sending it, once."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from margin import rules
+from margin.models import (
+    MarginAccount,
+    MarginEvent,
+)
+from notices import services as notices
+
+# Coming back up only changes the level shown: the call is met, and the restriction lifted,
+# when the ratio reaches the warning line (``margin_call_restore``), whatever the level.
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _local(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _percent(ratio: Decimal | None) -> str:
+    return "∞" if ratio is None else f"{ratio * 100:.2f}%"
+
+
+def _notice_context(account: MarginAccount, event: MarginEvent) -> dict[str, Any]:
+    lines = account.lines
+    market_value = event.assets - account.cash
+    cure = rules.cure(
+        assets=event.assets,
+        liabilities=event.liabilities,
+        market_value=max(market_value, Decimal("0.00")),
+        lines=lines,
+    )
+    return {
+        "account_number": account.number,
+        "ratio": _percent(event.ratio),
+        "warning_line": _percent(lines.warning),
+        "call_line": _percent(lines.call),
+        "liquidation_line": _percent(lines.liquidation),
+        "deposit": f"{cure.deposit:,}",
+        "sell": f"{cure.sell:,}" if cure.sell is not None else "",
+        "occurred_at": _local(event.occurred_at),
+    }
+
+
+def _notify(account: MarginAccount, key: str, event: MarginEvent, context: dict) -> None:
+    notices.enqueue(
+        recipient=account.client,
+        key=key,
+        context=context,
+        idempotency_key=f"margin:{account.pk}:{event.sequence}:{key}",
+    )
+
+
+def _touch(account_id: int) -> None:
+    # Tells the risk engine to reload the account (see runner.RiskRunner.reload_changed).
+    MarginAccount.objects.filter(pk=account_id).update(state_changed_at=timezone.now())
