@@ -95,6 +95,14 @@ def market_measure_end(*, measure_id: int, actor: Any, note: str) -> MarketMeasu
     return measure
 
 
+def market_measure_end_if_open(*, measure_id: int, actor: Any, note: str) -> bool:
+    """End the measure unless it has ended already (at its end time it simply lapses)."""
+    if MarketMeasure.objects.filter(pk=measure_id, ended_at__isnull=True).exists():
+        market_measure_end(measure_id=measure_id, actor=actor, note=note)
+        return True
+    return False
+
+
 def clients_affected(instrument_code: str = "") -> list[Any]:
     """Who is told about a measure: the holders of the instrument, or every client with a
     margin account."""

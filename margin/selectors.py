@@ -508,3 +508,45 @@ def risk_actions_between(start: datetime.datetime, end: datetime.datetime) -> di
         "calls": [(s.label, calls.get(s.value, 0)) for s in MarginCall.Status],
         "plans": [(s.label, plans.get(s.value, 0)) for s in LiquidationPlan.Status],
     }
+
+
+def instruments() -> list[Instrument]:
+    """Every instrument the platform prices, by code (for monitoring and drills)."""
+    return list(Instrument.objects.order_by("code"))
+
+
+def instrument_codes_and_sectors() -> tuple[set[str], set[str]]:
+    codes, sectors = set(), set()
+    for code, sector in Instrument.objects.values_list("code", "sector"):
+        codes.add(code)
+        if sector:
+            sectors.add(sector)
+    return codes, sectors
+
+
+def exposure(scope: str, subject: str) -> dict[str, Any]:
+    """Accounts holding, value held (at the previous close) and share of all positions, of an
+    instrument, a sector or the whole market ("market")."""
+    from django.db.models import F, Sum
+
+    positions = Position.objects.all()
+    value = F("quantity") * F("instrument__previous_close")
+    total = positions.aggregate(v=Sum(value))["v"] or Decimal(0)
+    if scope == "instrument":
+        positions = positions.filter(instrument__code=subject)
+    elif scope == "sector":
+        positions = positions.filter(instrument__sector=subject)
+    held = positions.aggregate(v=Sum(value))["v"] or Decimal(0)
+    return {
+        "accounts": positions.values("account").distinct().count(),
+        "value_yuan": str(held.quantize(Decimal("0.01"))),
+        "share": str((held / total).quantize(Decimal("0.0001"))) if total else "0",
+    }
+
+
+def regime_proposal_pending() -> VolatilityRegime | None:
+    return VolatilityRegime.objects.filter(status=VolatilityRegime.Status.PROPOSED).first()
+
+
+def regime_by_id(regime_id: int) -> VolatilityRegime | None:
+    return VolatilityRegime.objects.filter(pk=regime_id).first()

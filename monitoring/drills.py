@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 
 from margin import measures, selectors, stress
-from margin.models import Instrument
 from monitoring import live, responses, thresholds
 
 
@@ -38,7 +37,7 @@ def run(name: str, *, sector: str | None = None) -> Drill:
     scenario = stress.SCENARIOS[name]
     if name.startswith("sector") and sector is None:
         sector = stress.largest_sector()
-    instruments = list(Instrument.objects.all())
+    instruments = selectors.instruments()
     shocked = {i.code: scenario.shock(i, sector)[0] for i in instruments}
     monitor = live.Monitor(instruments, table=thresholds.load(), record=False)
     day = monitor.tick(shocked, {}, _now())

@@ -21,11 +21,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 import audit
-from margin.models import Instrument, Position
+from margin import selectors as margin
 from monitoring import alerts
 from monitoring.models import ExternalEvent
 from monitoring.surveillance import Pass, Signal
@@ -88,8 +87,7 @@ def parse(data: bytes, *, name: str = "") -> list[EventRow]:
     if len(records) > MAX_ROWS:
         raise EventFileError([_("At most %(n)d events per file.") % {"n": MAX_ROWS}])
     rows, problems = [], []
-    sectors = set(Instrument.objects.exclude(sector="").values_list("sector", flat=True))
-    codes = set(Instrument.objects.values_list("code", flat=True))
+    codes, sectors = margin.instrument_codes_and_sectors()
     for number, record in enumerate(records, start=1):
         try:
             rows.append(
@@ -145,19 +143,7 @@ def _row(record: dict[str, Any], codes: set[str], sectors: set[str]) -> EventRow
 
 def book_affected(scope: str, subject: str) -> dict[str, Any]:
     """Holders, value held and share of the platform's positions the event touches."""
-    positions = Position.objects.all()
-    value = F("quantity") * F("instrument__previous_close")
-    total = positions.aggregate(v=Sum(value))["v"] or Decimal(0)
-    if scope == "instrument":
-        positions = positions.filter(instrument__code=subject)
-    elif scope == "sector":
-        positions = positions.filter(instrument__sector=subject)
-    held = positions.aggregate(v=Sum(value))["v"] or Decimal(0)
-    return {
-        "accounts": positions.values("account").distinct().count(),
-        "value_yuan": str(held.quantize(Decimal("0.01"))),
-        "share": str((held / total).quantize(Decimal("0.0001"))) if total else "0",
-    }
+    return margin.exposure(scope, subject)
 
 
 @transaction.atomic

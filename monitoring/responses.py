@@ -269,7 +269,6 @@ def _apply(response: Response, *, officer: Any, at: datetime.datetime) -> None:
 def _regime(response: Response, officer: Any) -> int:
     """Propose the regime as the system and confirm it as the officer (the engine's path)."""
     from margin import selectors, services
-    from margin.models import VolatilityRegime
 
     if officer is None:
         raise ResponseError(_("A change of regime needs a risk officer's confirmation."))
@@ -281,7 +280,7 @@ def _regime(response: Response, officer: Any) -> int:
     volatility = current.market_volatility if current else Decimal("0.0000")
     row = services.volatility_regime_propose(regime=wanted, market_volatility=volatility)
     if row is None:  # an officer's own proposal is pending: theirs to decide first
-        pending = VolatilityRegime.objects.filter(status=VolatilityRegime.Status.PROPOSED).first()
+        pending = selectors.regime_proposal_pending()
         if pending is None or pending.regime != wanted or pending.proposed_by_id == officer.pk:
             raise ResponseError(_("Another regime proposal is waiting; decide it first."))
         row = pending
@@ -308,12 +307,8 @@ def response_end(*, response_id: int, officer: Any, note: str) -> Response:
 
 
 def _end(response: Response, *, actor: Any, note: str) -> None:
-    from margin.models import MarketMeasure
-
     if response.measure_id:
-        measure = MarketMeasure.objects.get(pk=response.measure_id)
-        if measure.ended_at is None:
-            measures.market_measure_end(measure_id=measure.pk, actor=actor, note=note)
+        measures.market_measure_end_if_open(measure_id=response.measure_id, actor=actor, note=note)
     elif response.kind in REGIME_OF:
         from margin import services
 
@@ -338,7 +333,7 @@ def _end(response: Response, *, actor: Any, note: str) -> None:
 def responses_sweep(*, now: datetime.datetime | None = None) -> int:
     """End responses whose time is up; follow emergency requests to their regime decision;
     raise a review alert for each response in force past its review time."""
-    from margin.models import VolatilityRegime
+    from margin import selectors
 
     now = now or timezone.now()
     changed = 0
@@ -355,15 +350,11 @@ def responses_sweep(*, now: datetime.datetime | None = None) -> int:
                 _end(response, actor=None, note=str(_("Ended at its scheduled time.")))
                 changed += 1
     for response in Response.objects.filter(status=Response.Status.AWAITING):
-        regime = (
-            VolatilityRegime.objects.filter(pk=response.regime_id).first()
-            if response.regime_id
-            else None
-        )
-        if regime is None or regime.status == VolatilityRegime.Status.PROPOSED:
+        regime = selectors.regime_by_id(response.regime_id) if response.regime_id else None
+        if regime is None or regime.status == "proposed":
             continue
         with transaction.atomic():
-            confirmed = regime.status == VolatilityRegime.Status.CONFIRMED
+            confirmed = regime.status == "confirmed"
             response.status = Response.Status.ACTIVE if confirmed else Response.Status.REJECTED
             response.save(update_fields=["status"])
             audit.record(
