@@ -115,3 +115,21 @@ def withdrawals(account: MarginAccount) -> QuerySet[WithdrawalRequest]:
 
 def statements(account: MarginAccount) -> QuerySet[Statement]:
     return Statement.objects.filter(margin_account=account)
+
+
+def daily_net_flows(start: datetime.date, end: datetime.date) -> dict[datetime.date, Decimal]:
+    """Client money in (deposits) less money out (withdrawals) per value date, all clients."""
+    from funds.models import JournalEntry
+
+    rows = (
+        LedgerLine.objects.filter(
+            account__kind=Kind.CLIENT_CASH,
+            entry__kind__in=[JournalEntry.Kind.DEPOSIT, JournalEntry.Kind.WITHDRAWAL],
+            entry__value_date__gte=start,
+            entry__value_date__lte=end,
+        )
+        .values("entry__value_date")
+        .annotate(total=Sum("amount"))
+    )
+    # Client cash is a liability: a credit (negative) is money in.
+    return {row["entry__value_date"]: -row["total"] for row in rows}

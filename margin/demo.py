@@ -117,6 +117,9 @@ def seed() -> list[str]:
                 "last_price": last,
                 "last_price_at": timezone.now(),
                 "sector": sector,
+                # About ¥50bn of float each: enough for monitoring's turnover rates to mean
+                # something in the demo (real float shares come with real market data).
+                "float_shares": int(Decimal("50000000000") / Decimal(price)) // 100 * 100,
             },
         )
     instruments = {i.code: i for i in Instrument.objects.all()}

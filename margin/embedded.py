@@ -42,6 +42,8 @@ def build_feed(kind: str):
             board=i.board,
             is_st=i.is_st,
             last=i.last_price,
+            float_shares=i.float_shares,
+            sector=i.sector,
         )
         for i in Instrument.objects.order_by("code")
     ]

@@ -178,6 +178,26 @@ class TickResult:
             yield _snapshot(*row)
 
 
+class Book(NamedTuple):
+    """The engine's arrays for monitoring (fen, basis points); views, not copies: read them
+    before the next tick. Positions are in the engine's order, one row per position."""
+
+    account_ids: np.ndarray
+    symbols: tuple[str, ...]
+    cash_fen: np.ndarray
+    collateral_fen: np.ndarray  # per account: positions at their collateral rate
+    liabilities_fen: np.ndarray
+    ratio_bp: np.ndarray  # NO_RATIO (-1) without debt
+    severity: np.ndarray
+    call_bp: np.ndarray  # per account: the call line of its contract
+    price_fen: np.ndarray  # per symbol
+    collateral_bp: np.ndarray  # per symbol
+    held: np.ndarray  # per symbol: shares held across all accounts (float64)
+    holder: np.ndarray  # per position: the account row
+    symbol: np.ndarray  # per position: the symbol row
+    quantity: np.ndarray  # per position
+
+
 # --- the engine ----------------------------------------------------------------------------------
 
 
@@ -352,6 +372,32 @@ class RiskEngine:
 
     def awaiting_restoration(self, account_id: int) -> bool:
         return bool(self._awaiting[self._row[account_id]])
+
+    def book(self) -> Book:
+        """The whole book as read-only array views, for platform-level monitoring."""
+        call_bp = np.array([int(each.call / _BP) for each in self._lines_table], dtype=np.int64)[
+            self._lines_index
+        ]
+        arrays = [
+            self._cash,
+            self._mv,
+            self._owed,
+            self._ratio,
+            self._severity,
+            call_bp,
+            self._price,
+            self._collateral,
+            self._held,
+            self._holder,
+            self._position_symbol,
+            self._quantity,
+        ]
+        views = []
+        for array in arrays:
+            view = array.view()
+            view.flags.writeable = False
+            views.append(view)
+        return Book(self._ids.view(), tuple(self._symbols), *views)
 
     # --- prices ----------------------------------------------------------------------------------
 
@@ -559,6 +605,10 @@ class RiskEngine:
         self._h_quantity = self._quantity[by_holder]
         per_holder = np.bincount(self._holder, minlength=len(self._ids))
         self._holder_start = np.concatenate([[0], np.cumsum(per_holder)]).astype(np.int64)
+        # Shares held per symbol, for the platform's concentration: changes only here.
+        self._held = np.bincount(
+            self._position_symbol, weights=self._quantity, minlength=len(self._symbols)
+        )
 
     def _position_keys(self) -> np.ndarray:
         """(account row, symbol row) of each position, in account order (as ``_breach``)."""

@@ -112,6 +112,11 @@ class Instrument(models.Model):
         choices=Sector.choices,
         help_text=_("Used by the sector stress scenarios."),
     )
+    float_shares = models.PositiveBigIntegerField(
+        _("float shares"),
+        default=0,
+        help_text=_("Shares in free float (流通股本); turnover rate = volume / float shares."),
+    )
     previous_close = _price(_("previous close"))
     last_price = _price(_("last price"), null=True, blank=True)
     last_price_at = models.DateTimeField(_("last price time"), null=True, blank=True)
@@ -912,6 +917,78 @@ class VolatilityRegime(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_regime_display()} ({self.get_status_display()})"
+
+
+class MarketMeasure(models.Model):
+    """A platform-wide measure on new business, decided from market monitoring: no margin buys
+    of one instrument, new financing and buys accepted only within shortened hours, or the
+    circuit breaker (no new financing or buys at all). Selling and withdrawals are never touched.
+
+    In force from ``starts_at`` until ``ends_at`` (if set) or until it is ended by an officer;
+    ``review_at`` is when a risk officer must look at it again. The reason is what clients read.
+    """
+
+    class Kind(models.TextChoices):
+        PAUSE_BUYS = "pause_buys", _("Margin buys of an instrument paused")
+        HOURS = "hours", _("Shortened hours for new financing and buys")
+        CIRCUIT_BREAKER = "circuit_breaker", _("Circuit breaker: no new financing or buys")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    instrument = models.ForeignKey(
+        Instrument,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("instrument"),
+    )
+    accepts_from = models.TimeField(_("accepted from (Beijing time)"), null=True, blank=True)
+    accepts_until = models.TimeField(_("accepted until (Beijing time)"), null=True, blank=True)
+    reason_zh = models.TextField(_("reason for clients (Chinese)"))
+    reason_en = models.TextField(_("reason for clients (English)"))
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    review_at = models.DateTimeField(_("review by"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=60, blank=True)
+    imposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("imposed by"),
+    )
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_note = models.TextField(_("why ended"), blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("market measure")
+        verbose_name_plural = _("market measures")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="pause_buys") | Q(instrument__isnull=False),
+                name="margin_measure_pause_names_instrument",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="hours")
+                | Q(accepts_from__isnull=False, accepts_until__isnull=False),
+                name="margin_measure_hours_has_window",
+            ),
+        ]
+        indexes = [models.Index(fields=["ended_at", "starts_at"])]
+
+    def __str__(self) -> str:
+        what = self.get_kind_display()
+        return f"{what} {self.instrument.code}" if self.instrument else str(what)
+
+    def in_force(self, at: datetime.datetime) -> bool:
+        ended = self.ended_at is not None and self.ended_at <= at
+        expired = self.ends_at is not None and self.ends_at <= at
+        return self.starts_at <= at and not ended and not expired
+
+    def reason_for(self, language: str) -> str:
+        return self.reason_zh if language.lower().startswith("zh") else self.reason_en
 
 
 class RiskReport(models.Model):

@@ -6,6 +6,9 @@
 - The platform-wide emergency freeze (the volatility regime's emergency level, the operating
   framework's 应急冻结线): the same restriction set, for every account at once.
 - Concentration (the contract's Article 4): no purchases of the one security over the limit.
+- Market measures from monitoring (``MarketMeasure``): margin buys of a flagged instrument
+  paused; new financing and buys accepted only within shortened hours; the circuit breaker
+  (no new financing or buys). These leave withdrawals alone: they limit new exposure only.
 
 Selling is always allowed: it only lowers risk. Reads only; the services impose and lift.
 The pre-trade check of the order ticket asks ``buy_refusal`` before any purchase.
@@ -17,16 +20,18 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from margin.models import MarginAccount, Restriction, VolatilityRegime
+from margin.models import MarginAccount, MarketMeasure, Restriction, VolatilityRegime
+from portal import calendars
 
 
 @dataclass(frozen=True)
 class Blocker:
     """One reason the account may take no new financing, buy nothing and withdraw nothing."""
 
-    kind: str  # "reduce_only", "frozen" or "platform"
+    kind: str  # "reduce_only", "frozen", "platform"; or "circuit_breaker", "hours" (market)
     reason: str  # translated, for the client
     since: datetime.datetime | None
     detail: str = ""  # the officer's own words (a freeze's reason), in no particular language
@@ -36,10 +41,13 @@ class Blocker:
 class Permissions:
     blockers: list[Blocker] = field(default_factory=list)
     no_purchase: dict[str, str] = field(default_factory=dict)  # code → why (translated)
+    # Market measures in force now: no new financing or buys; withdrawals stay allowed.
+    market: list[Blocker] = field(default_factory=list)
+    paused: dict[str, str] = field(default_factory=dict)  # code → why margin buys are paused
 
     @property
     def may_finance(self) -> bool:
-        return not self.blockers
+        return not self.blockers and not self.market
 
     @property
     def may_withdraw(self) -> bool:
@@ -50,12 +58,19 @@ class Permissions:
         return True
 
     def may_buy(self, code: str) -> bool:
-        return not self.blockers and code not in self.no_purchase
+        return (
+            not self.blockers
+            and not self.market
+            and code not in self.no_purchase
+            and code not in self.paused
+        )
 
     @property
     def reason(self) -> str:
-        """Why new financing, purchases and withdrawals are refused ("" when they are not)."""
-        return self.blockers[0].reason if self.blockers else ""
+        """Why new financing or purchases are refused ("" when they are not); the account's own
+        blockers first, which also refuse withdrawals."""
+        found = self.blockers or self.market
+        return found[0].reason if found else ""
 
 
 def emergency_regime() -> VolatilityRegime | None:
@@ -84,6 +99,59 @@ def platform_blocker() -> Blocker | None:
     return Blocker("platform", reason, regime.decided_at, regime.reason)
 
 
+def market_measures(at: datetime.datetime | None = None) -> list[MarketMeasure]:
+    """The market measures in force at ``at`` (now by default)."""
+    at = at or timezone.now()
+    return [
+        measure
+        for measure in MarketMeasure.objects.filter(ended_at__isnull=True, starts_at__lte=at)
+        .select_related("instrument")
+        .order_by("starts_at")
+        if measure.in_force(at)
+    ]
+
+
+def _outside_hours(measure: MarketMeasure, at: datetime.datetime) -> bool:
+    assert measure.accepts_from is not None and measure.accepts_until is not None
+    local = at.astimezone(calendars.SHANGHAI).time()
+    return not measure.accepts_from <= local < measure.accepts_until
+
+
+def market_blockers(
+    measures: list[MarketMeasure], at: datetime.datetime | None = None
+) -> tuple[list[Blocker], dict[str, str]]:
+    """What the measures in force refuse at ``at``: blockers of all new financing and buys, and
+    the instruments whose margin buys are paused (code → why)."""
+    at = at or timezone.now()
+    language = translation.get_language() or "zh-hans"
+    blockers: list[Blocker] = []
+    paused: dict[str, str] = {}
+    for measure in measures:
+        why = measure.reason_for(language)
+        if measure.kind == MarketMeasure.Kind.PAUSE_BUYS and measure.instrument:
+            paused[measure.instrument.code] = _(
+                "Margin buys of %(code)s are paused by risk control until further notice: "
+                "%(why)s You may still sell it."
+            ) % {"code": measure.instrument.code, "why": why}
+        elif measure.kind == MarketMeasure.Kind.CIRCUIT_BREAKER:
+            reason = _(
+                "The platform's circuit breaker is on: no new financing or purchases for now; "
+                "selling and withdrawals are allowed. %(why)s"
+            ) % {"why": why}
+            blockers.append(Blocker("circuit_breaker", reason, measure.starts_at, why))
+        elif measure.kind == MarketMeasure.Kind.HOURS and _outside_hours(measure, at):
+            reason = _(
+                "New financing and purchases are accepted only from %(start)s to %(end)s "
+                "(Beijing time) for now. %(why)s"
+            ) % {
+                "start": f"{measure.accepts_from:%H:%M}",
+                "end": f"{measure.accepts_until:%H:%M}",
+                "why": why,
+            }
+            blockers.append(Blocker("hours", reason, measure.starts_at, why))
+    return blockers, paused
+
+
 def _blocker(restriction: Restriction) -> Blocker:
     if restriction.kind == Restriction.Kind.FROZEN:
         reason = _(
@@ -108,7 +176,14 @@ def account_permissions(account: MarginAccount | None) -> Permissions:
             .select_related("instrument")
             .order_by("imposed_at")
         )
-    return account_blockers(active, platform_blocker())
+    market, paused = market_blockers(market_measures())
+    permissions = account_blockers(active, platform_blocker())
+    return Permissions(
+        blockers=permissions.blockers,
+        no_purchase=permissions.no_purchase,
+        market=market,
+        paused=paused,
+    )
 
 
 def account_blockers(active: list[Restriction], platform: Blocker | None) -> Permissions:
@@ -129,8 +204,10 @@ def account_blockers(active: list[Restriction], platform: Blocker | None) -> Per
 def buy_refusal(account: MarginAccount, code: str) -> str | None:
     """Why a purchase of ``code`` is refused now, or None when it may go ahead."""
     permissions = account_permissions(account)
-    if permissions.blockers:
+    if permissions.blockers or permissions.market:
         return permissions.reason
+    if code in permissions.paused:
+        return permissions.paused[code]
     if code in permissions.no_purchase:
         return _(
             "%(code)s is over the concentration limit of your account: you may sell it, "

@@ -10,6 +10,11 @@ and at once when its level changes; a status held back by the limit goes out whe
 has passed, so the last one is never lost. Each push carries the account's sequence number and
 the runner's epoch, so a browser can see a gap or a restart and ask for a full snapshot.
 
+Observers: every dotted path in ``settings.MARGIN_TICK_OBSERVERS`` is called after each applied
+tick with ``runner``, ``tick`` (volumes included) and ``accepted`` (the checked prices), so
+layers above margin (market monitoring) see the data as it arrives without margin importing them.
+An observer that fails is logged and skipped: monitoring must never stop the risk engine.
+
 Exactly once: transitions are recorded through ``services.margin_transitions_record`` before
 anything is pushed; on start the engine is rebuilt from the tables and ``revalue_all`` re-detects
 whatever happened while no engine ran.
@@ -28,8 +33,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from margin import rules, selectors, services, status, volatility
 from margin.engine import MalformedTick, TickResult
@@ -62,6 +69,9 @@ class RiskRunner:
         self.epoch = uuid.uuid4().hex[:12]
         self.engine: Any = None
         self.rejected = 0
+        self.observers: list[Callable[..., Any]] = [
+            import_string(path) for path in getattr(settings, "MARGIN_TICK_OBSERVERS", ())
+        ]
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -139,7 +149,20 @@ class RiskRunner:
         self._save_prices(accepted, tick.at)
         self._record(result)
         self._dirty.update(result.account_ids.tolist())
+        self._notify(tick, accepted)
         return result
+
+    def _notify(self, tick: Tick, accepted: dict[str, Decimal]) -> None:
+        for observer in self.observers:
+            try:
+                observer(runner=self, tick=tick, accepted=accepted)
+            except Exception:
+                logger.exception("Tick observer %r failed; the engine carries on", observer)
+
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        """The instruments this runner prices, by code, with their latest prices."""
+        return self._instruments
 
     def _check(self, row: FeedRow, accepted: dict[str, Decimal]) -> Decimal:
         if row.code not in self._instruments:

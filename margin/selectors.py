@@ -471,3 +471,82 @@ def offered_tiers() -> list[int]:
     from disclosures import selectors as disclosures
 
     return [item.tier for item in disclosures.financing_tiers() if item.tier]
+
+
+def calls_on(day: datetime.date) -> dict[str, int]:
+    """Margin calls issued and met (restored) on ``day`` (Beijing time)."""
+    from portal import calendars
+
+    start = datetime.datetime.combine(day, datetime.time(0), calendars.SHANGHAI)
+    end = start + datetime.timedelta(days=1)
+    return {
+        "opened": MarginCall.objects.filter(issued_at__gte=start, issued_at__lt=end).count(),
+        "met": MarginCall.objects.filter(
+            status=MarginCall.Status.MET, resolved_at__gte=start, resolved_at__lt=end
+        ).count(),
+    }
+
+
+def risk_actions_between(start: datetime.datetime, end: datetime.datetime) -> dict[str, Any]:
+    """Margin calls (by status now) issued, and liquidation plans (by status) proposed, in
+    [start, end): for monitoring's evaluations."""
+    from collections import Counter
+
+    from margin.models import LiquidationPlan
+
+    calls = Counter(
+        MarginCall.objects.filter(issued_at__gte=start, issued_at__lt=end).values_list(
+            "status", flat=True
+        )
+    )
+    plans = Counter(
+        LiquidationPlan.objects.filter(proposed_at__gte=start, proposed_at__lt=end).values_list(
+            "status", flat=True
+        )
+    )
+    return {
+        "calls": [(s.label, calls.get(s.value, 0)) for s in MarginCall.Status],
+        "plans": [(s.label, plans.get(s.value, 0)) for s in LiquidationPlan.Status],
+    }
+
+
+def instruments() -> list[Instrument]:
+    """Every instrument the platform prices, by code (for monitoring and drills)."""
+    return list(Instrument.objects.order_by("code"))
+
+
+def instrument_codes_and_sectors() -> tuple[set[str], set[str]]:
+    codes, sectors = set(), set()
+    for code, sector in Instrument.objects.values_list("code", "sector"):
+        codes.add(code)
+        if sector:
+            sectors.add(sector)
+    return codes, sectors
+
+
+def exposure(scope: str, subject: str) -> dict[str, Any]:
+    """Accounts holding, value held (at the previous close) and share of all positions, of an
+    instrument, a sector or the whole market ("market")."""
+    from django.db.models import F, Sum
+
+    positions = Position.objects.all()
+    value = F("quantity") * F("instrument__previous_close")
+    total = positions.aggregate(v=Sum(value))["v"] or Decimal(0)
+    if scope == "instrument":
+        positions = positions.filter(instrument__code=subject)
+    elif scope == "sector":
+        positions = positions.filter(instrument__sector=subject)
+    held = positions.aggregate(v=Sum(value))["v"] or Decimal(0)
+    return {
+        "accounts": positions.values("account").distinct().count(),
+        "value_yuan": str(held.quantize(Decimal("0.01"))),
+        "share": str((held / total).quantize(Decimal("0.0001"))) if total else "0",
+    }
+
+
+def regime_proposal_pending() -> VolatilityRegime | None:
+    return VolatilityRegime.objects.filter(status=VolatilityRegime.Status.PROPOSED).first()
+
+
+def regime_by_id(regime_id: int) -> VolatilityRegime | None:
+    return VolatilityRegime.objects.filter(pk=regime_id).first()

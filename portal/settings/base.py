@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "funds",
     "backoffice",
     "trading",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -390,3 +391,40 @@ TRADING_VENUE_EMBEDDED = False
 TRADING_VENUE_INTERVAL = 0.25  # seconds between venue steps
 # An approved forced-liquidation plan sells through the venue like a client's sale.
 TRADING_LIQUIDATION_THROUGH_VENUE = True
+# --- monitoring: market and book signals, alerts, responses, evaluations --------------------
+# Called by the risk runner after every applied tick (margin does not import monitoring).
+MARGIN_TICK_OBSERVERS = ["monitoring.live.observe_tick"]
+MONITORING_BOOK_EVERY_SECONDS = 5.0  # book signals at most this often (wall clock)
+MONITORING_SNAPSHOT_EVERY_MINUTES = 5  # a BookSnapshot for trends and charts (market time)
+# Minutes to acknowledge an alert before it is escalated one level (0: never escalated).
+MONITORING_ACK_MINUTES = {"info": 0, "warning": 30, "critical": 5}
+# Applied at once (new business only, as the margin contract allows); the rest wait for an officer.
+MONITORING_RESPONSES_AT_ONCE = ["pause_buys", "circuit_breaker"]
+MONITORING_RESPONSE_DEFAULTS = {
+    "pause_buys": {"review_hours": 24},
+    "short_hours": {"from": "09:45", "until": "14:30", "days": 5, "review_hours": 24},
+    "circuit_breaker": {"minutes": 30, "review_hours": 0.5},
+    "lower_caps": {"review_hours": 120},
+    "raise_margin": {"review_hours": 120},
+    "emergency_freeze": {"review_hours": 4},
+}
+CELERY_BEAT_SCHEDULE["monitoring-escalate-alerts"] = {
+    "task": "monitoring.tasks.escalate_alerts",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["monitoring-responses-sweep"] = {
+    "task": "monitoring.tasks.responses_sweep",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["monitoring-daily-signals"] = {
+    "task": "monitoring.tasks.daily_signals",
+    "schedule": crontab(minute=35, hour=7),  # 15:35 Asia/Shanghai, after the close
+}
+CELERY_BEAT_SCHEDULE["monitoring-weekly-evaluation"] = {
+    "task": "monitoring.tasks.weekly_evaluation",
+    "schedule": crontab(minute=0, hour=1, day_of_week="mon"),
+}
+CELERY_BEAT_SCHEDULE["monitoring-monthly-evaluation"] = {
+    "task": "monitoring.tasks.monthly_evaluation",
+    "schedule": crontab(minute=30, hour=1, day_of_month=1),
+}

@@ -48,3 +48,6 @@ else:
 # Tasks run inline unless a test starts a real worker (tests/notices/test_celery_worker.py).
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+
+# The risk runner's tests run without market monitoring; monitoring's own tests turn it on.
+MARGIN_TICK_OBSERVERS = []

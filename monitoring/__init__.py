@@ -1,0 +1,1 @@
+"""Market monitoring: signals, tiered alerts worked by risk officers, responses, evaluations."""
