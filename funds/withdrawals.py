@@ -22,6 +22,7 @@ from funds.models import (
     JournalEntry,
     WithdrawalRequest,
 )
+from funds.workflows import WITHDRAWAL
 from margin.models import MarginAccount, MarginCall
 from notices import services as notices
 from portal import inputs, money
@@ -213,7 +214,8 @@ def _refusal_reason(bank: BankAccount | None, amount: Decimal, limit: Withdrawal
 
 
 def _refuse(request: WithdrawalRequest, reason: str, client: Any) -> WithdrawalRequest:
-    request.status, request.reason = WithdrawalRequest.Status.REFUSED, reason
+    request.reason = reason
+    WITHDRAWAL.move(request, WithdrawalRequest.Status.REFUSED)
     request.save()
     _withdrawal_audit(request, client, "funds.withdrawal_refused")
     _withdrawal_notice(request, "funds_withdrawal_refused")
@@ -225,7 +227,7 @@ def _hold(request: WithdrawalRequest, amount: Decimal, client: Any) -> None:
     "withdrawals payable"; the fee is charged when paid."""
     margin_account, bank = request.margin_account, request.bank_account
     fee = withdrawal_fee()
-    request.status = WithdrawalRequest.Status.AWAITING_APPROVAL
+    WITHDRAWAL.move(request, WithdrawalRequest.Status.AWAITING_APPROVAL)
     request.fee = fee.amount
     if fee.quote is not None:
         request.fee_item, request.fee_version = fee.quote.item, fee.quote.version
@@ -319,7 +321,7 @@ def _pay(request: WithdrawalRequest, *, actor: Any) -> WithdrawalRequest:
             idempotency_key=f"withdrawal-fee:{request.pk}",
             posted_by=actor,
         )
-    request.status = WithdrawalRequest.Status.PAID
+    WITHDRAWAL.move(request, WithdrawalRequest.Status.PAID)
     request.save(update_fields=["payout_entry", "fee_entry", "status"])
     _withdrawal_audit(request, actor, "funds.withdrawal_paid")
     _withdrawal_notice(request, "funds_withdrawal_paid")
@@ -405,8 +407,9 @@ def withdrawal_reject(*, withdrawal_id: int, staff: Any, reason: str) -> Withdra
     _check_approver(request, staff)
     assert request.hold_entry_id is not None
     ledger.entry_reverse(entry_id=request.hold_entry_id, actor=staff, reason=reason)
-    request.status, request.reason = WithdrawalRequest.Status.REJECTED, reason
+    request.reason = reason
     request.decided_by, request.decided_at = staff, timezone.now()
+    WITHDRAWAL.move(request, WithdrawalRequest.Status.REJECTED)
     request.save(update_fields=["status", "reason", "decided_by", "decided_at"])
     _withdrawal_audit(request, staff, "funds.withdrawal_rejected")
     _withdrawal_notice(request, "funds_withdrawal_rejected")
