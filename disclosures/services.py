@@ -40,6 +40,7 @@ from disclosures.models import (
 from disclosures.signals import version_accepted, version_in_force_changed
 from disclosures.workflows import VERSION
 from notices import services as notices
+from portal.refusals import Refused
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -49,8 +50,11 @@ CHANGE_NOTICE_KEY = "disclosure_change"
 REMINDER_KEY = "disclosure_reminder"
 
 
-class DisclosureError(ValueError):
+class DisclosureError(Refused, ValueError):
     """A workflow step that is not allowed; the message is translated and shown as is."""
+
+    def __init__(self, message: Any, code: str = "disclosures.step") -> None:
+        super().__init__(code, message)
 
 
 class NotYours(LookupError):

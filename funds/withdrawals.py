@@ -26,6 +26,7 @@ from funds.workflows import WITHDRAWAL
 from margin.models import MarginAccount, MarginCall
 from notices import services as notices
 from portal import inputs, money
+from portal.refusals import Refused
 
 # Crediting money in suspense to a client: funds.suspense.
 
@@ -33,8 +34,11 @@ from portal import inputs, money
 # --- bank accounts and withdrawals ----------------------------------------------------------------
 
 
-class BankAccountError(ValueError):
+class BankAccountError(Refused, ValueError):
     """A bank account that cannot be used; the message is shown to the client."""
+
+    def __init__(self, message: Any, code: str = "funds.bank_account") -> None:
+        super().__init__(code, message)
 
 
 def _normalise_name(name: str) -> str:
@@ -359,8 +363,11 @@ def _withdrawal_notice(request: WithdrawalRequest, key: str) -> None:
     )
 
 
-class ApprovalError(ValueError):
+class ApprovalError(Refused, ValueError):
     """A staff decision the rules do not allow; the message is shown to the staff member."""
+
+    def __init__(self, message: Any, code: str = "funds.approval") -> None:
+        super().__init__(code, message)
 
 
 def _check_approver(request: WithdrawalRequest, staff: Any) -> None:

@@ -1,5 +1,5 @@
-"""Every workflow's table: each allowed move goes through with its guard met, moves nobody listed
-and moves whose guard fails raise IllegalTransition, and sweeps move only rows in the right state."""
+"""Every workflow's table: each allowed move goes through with its guard met; moves nobody
+listed, and moves whose guard fails, raise IllegalTransition."""
 
 from datetime import UTC, datetime
 
