@@ -22,6 +22,7 @@ from accounts.models import (
     User,
 )
 from accounts.models.kyc import CaseDecisionReason, ProductExperience
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 @admin.register(User)
@@ -114,7 +115,7 @@ class CaseDecisionForm(forms.Form):
 
 
 @admin.register(KycCase)
-class KycCaseAdmin(admin.ModelAdmin):
+class KycCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The review queue: oldest submission first; everything on one page; decisions by button."""
 
     list_display = (
@@ -175,15 +176,6 @@ class KycCaseAdmin(admin.ModelAdmin):
             # Restricted records (erasure requested, kept by law) are for compliance only.
             qs = qs.filter(restricted_at__isnull=True)
         return qs.order_by(F("submitted_at").asc(nulls_last=True), "pk")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("waiting"))
     def waiting(self, obj):

@@ -3,6 +3,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 
 from audit.models import AuditEntry
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 class _BoundedDatesChangeList(ChangeList):
@@ -16,7 +17,7 @@ class _BoundedDatesChangeList(ChangeList):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the trail is appended to by the services, never edited by hand."""
 
     list_display = ("seq", "created_at", "actor_repr", "action", "object_type", "object_id")
@@ -30,12 +31,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
     list_per_page = 100
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

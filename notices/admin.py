@@ -15,6 +15,7 @@ from notices import services
 from notices.forms import AnnouncementForm
 from notices.models import NoticePreference, Notification
 from notices.views import AuthenticatedRequest
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 class _BoundedDatesChangeList(ChangeList):
@@ -28,7 +29,7 @@ class _BoundedDatesChangeList(ChangeList):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox, read-only: rows are evidence of what was sent. Staff may only re-queue."""
 
     list_display = (
@@ -54,15 +55,6 @@ class NotificationAdmin(admin.ModelAdmin):
     actions = ["resend_failed"]
     # A search by address alone should not need a COUNT(*) over the whole outbox.
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("notices.resend_notification")
@@ -128,17 +120,8 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NoticePreference)
-class NoticePreferenceAdmin(admin.ModelAdmin):
+class NoticePreferenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "category", "channel", "enabled", "updated_at")
     list_filter = ("category", "channel", "enabled")
     search_fields = ("user__email",)
     list_select_related = ("user",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
