@@ -98,10 +98,7 @@ class LedgerAccount(models.Model):
         )
 
 
-_AppendOnly = AppendOnly
-
-
-class JournalEntry(_AppendOnly):
+class JournalEntry(AppendOnly):
     """One business event (a deposit, a day's interest…), as balanced debit and credit lines."""
 
     class Kind(models.TextChoices):
@@ -153,7 +150,7 @@ class JournalEntry(_AppendOnly):
         return f"#{self.pk} {self.get_kind_display()} {self.value_date}"
 
 
-class LedgerLine(_AppendOnly):
+class LedgerLine(AppendOnly):
     entry = models.ForeignKey(
         JournalEntry, on_delete=models.PROTECT, related_name="lines", verbose_name=_("entry")
     )

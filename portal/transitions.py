@@ -57,10 +57,8 @@ class Workflow:
             )
         guard = self.moves[key]
         if guard is not None and obj is not None and not guard(obj):
-            label = getattr(guard, "__doc__", None) or getattr(guard, "__name__", "guard")
-            raise IllegalTransition(
-                f"{self.name}: {source or 'new'} → {target} refused: {label.strip()}"
-            )
+            label = str(guard.__doc__ or getattr(guard, "__name__", "guard")).strip()
+            raise IllegalTransition(f"{self.name}: {source or 'new'} → {target} refused: {label}")
 
     def move(self, obj: Any, target: str) -> None:
         """Set `obj`'s state to `target` after checking the move; the caller saves."""
