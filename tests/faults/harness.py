@@ -64,7 +64,11 @@ def available() -> str | None:
 
 
 def free_port(candidates: range) -> int:
-    for port in candidates:
+    # Start at an offset of our own: two fault runs on one machine (a developer's and a branch's)
+    # would otherwise both pick the first port, and a cluster stopped for the outage test would
+    # find its port taken by the other run's when it starts again.
+    start = os.getpid() % len(candidates)
+    for port in [*candidates[start:], *candidates[:start]]:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) != 0:
                 return port
