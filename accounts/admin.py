@@ -26,6 +26,7 @@ from accounts.models import (
 )
 from accounts.models.kyc import CaseDecisionReason, ProductExperience
 from portal import decisions
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 @admin.register(User)
@@ -159,7 +160,7 @@ class CaseDecisionForm(forms.Form):
 
 
 @admin.register(KycCase)
-class KycCaseAdmin(admin.ModelAdmin):
+class KycCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The review queue: oldest submission first; everything on one page; decisions by button."""
 
     list_display = (
@@ -225,15 +226,6 @@ class KycCaseAdmin(admin.ModelAdmin):
             # Restricted records (erasure requested, kept by law) are for compliance only.
             qs = qs.filter(restricted_at__isnull=True)
         return qs.order_by(F("submitted_at").asc(nulls_last=True), "pk")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("waiting"))
     def waiting(self, obj):

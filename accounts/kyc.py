@@ -24,6 +24,7 @@ from accounts.models import (
 )
 from accounts.models.kyc import CaseDecisionReason
 from accounts.signals import suitability_changed, suitability_contested
+from accounts.workflows import KYC_CASE
 from audit import record as audit_record
 from notices import services as notices
 from portal import crypto, inputs
@@ -309,7 +310,7 @@ def kyc_case_submit(*, user: User) -> KycCase:
         )
     _run_checks(case)
     was_revision = case.status == Status.REVISION
-    case.status = Status.SUBMITTED
+    KYC_CASE.move(case, Status.SUBMITTED)
     case.submitted_at = timezone.now()
     case.step = STEP_REVIEW
     case.decided_at = None
@@ -524,11 +525,11 @@ def kyc_case_decide(
             )
     elif decision != Status.REJECTED:
         raise OnboardingError(_("Choose approve, reject or request revision."))
-    case.status = decision
     case.decision_reason = reason
     case.client_message = message.strip()
     case.decided_by = reviewer
     case.decided_at = timezone.now()
+    KYC_CASE.move(case, decision)
     if decision == Status.REVISION:
         case.step = STEP_SUITABILITY  # back to the wizard; approved documents stay approved
     case.save()

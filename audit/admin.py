@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.labels import action_label, object_type_label
 from audit.models import AuditEntry
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 class _BoundedDatesChangeList(ChangeList):
@@ -46,7 +47,7 @@ class ObjectTypeFilter(_LabelledValuesFilter):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the trail is appended to by the services, never edited by hand."""
 
     list_display = ("seq", "created_at", "actor_repr", "action_name", "object_kind", "object_id")
@@ -79,12 +80,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     @admin.display(description=_("object type"), ordering="object_type")
     def object_kind(self, obj: AuditEntry) -> str:
         return object_type_label(obj.object_type)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -31,21 +31,13 @@ from disclosures.models import (
     VersionStatus,
     WorseWhen,
 )
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("title_zh", "title_en", "kind")
     readonly_fields = ("kind", "title_zh", "title_en", "order")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_urls(self):
         new_draft = path(
@@ -413,34 +405,16 @@ class AnswerFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChangeNotice)
-class ChangeNoticeAdmin(admin.ModelAdmin):
+class ChangeNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("version", "client", "notified_at", "read_at", "reminder_sent_at")
     list_filter = ("version__document", AnswerFilter, "version")
     search_fields = ("client__email",)
     list_select_related = ("version__document", "client")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
 
 @admin.register(Acknowledgement)
-class AcknowledgementAdmin(admin.ModelAdmin):
+class AcknowledgementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("acknowledged_at", "client", "version", "decision", "ip_address")
     list_filter = ("decision", "version__document")
     search_fields = ("client__email", "content_hash")
     list_select_related = ("version__document", "client")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

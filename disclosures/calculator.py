@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from portal import money
+from portal import formatting, money
 
 FEN = money.FEN
 MAX_AMOUNT = Decimal("100000000.00")
@@ -68,11 +68,11 @@ class Cost:
 
     @property
     def simple_annual_percent(self) -> str:
-        return money.percent(self.simple_annual_rate)
+        return formatting.percent(self.simple_annual_rate)
 
     @property
     def compounded_annual_percent(self) -> str:
-        return money.percent(self.compounded_annual_rate)
+        return formatting.percent(self.compounded_annual_rate)
 
 
 def financing_cost(

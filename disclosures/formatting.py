@@ -7,13 +7,11 @@ from django.utils.translation import gettext as _
 
 from disclosures.models import Basis, FeeItem
 from disclosures.scenarios import Bound, Cost
+from portal import formatting
 
-
-def percent(value: Decimal) -> str:
-    """0.083500 → "8.35" (no trailing zeros, at least 2 places)."""
-    text = f"{(Decimal(value) * 100).quantize(Decimal('0.0001')):f}".rstrip("0")
-    whole, _dot, frac = text.partition(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
+# 0.083500 → "8.35" (no trailing zeros, at least 2 places); the sentence adds the sign.
+percent = formatting.rate_figure
+yuan = formatting.yuan_cny
 
 
 def item_value(item: FeeItem) -> str:
@@ -25,7 +23,7 @@ def item_value(item: FeeItem) -> str:
     if item.basis == Basis.PER_TRADE:
         return _("%(rate)s%% of the trade value") % {"rate": percent(value)}
     if item.basis == Basis.FIXED:
-        return _("CNY %(amount)s each time") % {"amount": f"{value.quantize(Decimal('0.01')):,}"}
+        return _("CNY %(amount)s each time") % {"amount": formatting.yuan(value)}
     return f"{percent(value).rstrip('0').rstrip('.')}%"
 
 
@@ -35,10 +33,6 @@ def item_name(item: FeeItem) -> str:
 
 def item_note(item: FeeItem) -> str:
     return item.note_for(get_language() or "zh-hans")
-
-
-def yuan(value: Decimal) -> str:
-    return _("CNY %(amount)s") % {"amount": f"{Decimal(value).quantize(Decimal('0.01')):,}"}
 
 
 def scenario_outcome(outcome: Cost | Bound | None, *, tier_scenario: bool = False) -> str:

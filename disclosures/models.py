@@ -27,10 +27,10 @@ from disclosures.kinds import (  # the choices live in kinds; imported from here
     VersionStatus,
     WorseWhen,  # noqa: F401
 )
+from portal.append_only import AppendOnly, AppendOnlyError
 
-
-class ImmutableVersionError(ValueError):
-    """Raised when something tries to change or delete a published version or its items."""
+# Raised when something tries to change or delete a published version or its items.
+ImmutableVersionError = AppendOnlyError
 
 
 PUBLISHED_STATUSES = (VersionStatus.SCHEDULED, VersionStatus.IN_FORCE, VersionStatus.SUPERSEDED)
@@ -375,7 +375,7 @@ class ChangeNotice(models.Model):
         return f"{self.version} → {self.client}"
 
 
-class Acknowledgement(models.Model):
+class Acknowledgement(AppendOnly):
     """A client's decision on a version, with what was on their screen. Append-only evidence."""
 
     class Decision(models.TextChoices):
@@ -410,10 +410,5 @@ class Acknowledgement(models.Model):
     def __str__(self) -> str:
         return f"{self.client} {self.decision} {self.version}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise ImmutableVersionError("An acknowledgement is evidence: it is never changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any):
-        raise ImmutableVersionError("An acknowledgement is evidence: it is never deleted.")
+    APPEND_ONLY_CHANGED = "An acknowledgement is evidence: it is never changed."
+    APPEND_ONLY_DELETED = "An acknowledgement is evidence: it is never deleted."

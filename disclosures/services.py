@@ -38,7 +38,9 @@ from disclosures.models import (
     VersionStatus,
 )
 from disclosures.signals import version_accepted, version_in_force_changed
+from disclosures.workflows import VERSION
 from notices import services as notices
+from portal.refusals import Refused
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -48,8 +50,11 @@ CHANGE_NOTICE_KEY = "disclosure_change"
 REMINDER_KEY = "disclosure_reminder"
 
 
-class DisclosureError(ValueError):
+class DisclosureError(Refused, ValueError):
     """A workflow step that is not allowed; the message is translated and shown as is."""
+
+    def __init__(self, message: Any, code: str = "disclosures.step") -> None:
+        super().__init__(code, message)
 
 
 class NotYours(LookupError):
@@ -167,9 +172,9 @@ def version_submit(*, actor: User, version: DocumentVersion) -> DocumentVersion:
         raise DisclosureError(
             _("Write the plain-language summary of what changed, in Chinese and in English.")
         )
-    version.status = VersionStatus.IN_REVIEW
     version.submitted_by = actor
     version.submitted_at = timezone.now()
+    VERSION.move(version, VersionStatus.IN_REVIEW)
     version.save()
     audit.record(actor=actor, action="disclosures.submit", obj=version)
     return version
@@ -183,8 +188,8 @@ def version_return_to_draft(*, actor: User, version: DocumentVersion, reason: st
         raise DisclosureError(_("You are not allowed to send document versions back."))
     if version.status != VersionStatus.IN_REVIEW:
         raise DisclosureError(_("Only a version in review can be sent back."))
-    version.status = VersionStatus.DRAFT
     version.approved_by, version.approved_at, version.approved_hash = None, None, ""
+    VERSION.move(version, VersionStatus.DRAFT)
     version.save()
     audit.record(actor=actor, action="disclosures.return", obj=version, data={"reason": reason})
 
@@ -254,7 +259,7 @@ def version_schedule(
     if effective < earliest:
         raise DisclosureError(_refusal(comparison, earliest))
     version.content_hash = version.compute_hash()
-    version.status = VersionStatus.SCHEDULED
+    VERSION.move(version, VersionStatus.SCHEDULED)
     version.scheduled_by = actor
     version.published_at = now
     version.effective_at = effective
@@ -390,8 +395,8 @@ def version_rebase(*, actor: User, version: DocumentVersion) -> DocumentVersion:
     for name, text in merged.texts.items():
         setattr(version, name, text)
     version.base = latest
-    version.status = VersionStatus.DRAFT
     version.approved_by, version.approved_at, version.approved_hash = None, None, ""
+    VERSION.move(version, VersionStatus.DRAFT)
     version.save()
     version.items.all().delete()
     _write_items(version, merged.items)
@@ -478,15 +483,20 @@ def versions_switch_due(*, now: datetime | None = None) -> list[DocumentVersion]
 
 def _switch(version: DocumentVersion, *, now: datetime) -> bool:
     kind = version.document.kind
-    claimed = DocumentVersion.objects.filter(pk=version.pk, status=VersionStatus.SCHEDULED)
+    claimed = DocumentVersion.objects.filter(pk=version.pk)
     old = selectors.version_in_force(kind)
     if version.base_id is not None and (old is None or old.pk != version.base_id):
         return False  # not its turn: the version it starts from is not in force yet
     if old is not None:
-        DocumentVersion.objects.filter(pk=old.pk, status=VersionStatus.IN_FORCE).update(
-            status=VersionStatus.SUPERSEDED, superseded_at=now
+        VERSION.update(
+            DocumentVersion.objects.filter(pk=old.pk),
+            VersionStatus.IN_FORCE,
+            VersionStatus.SUPERSEDED,
+            superseded_at=now,
         )
-    if not claimed.update(status=VersionStatus.IN_FORCE, in_force_at=now):
+    if not VERSION.update(
+        claimed, VersionStatus.SCHEDULED, VersionStatus.IN_FORCE, in_force_at=now
+    ):
         raise DisclosureError("the version was switched by someone else")  # rolls back the above
     version.refresh_from_db()
     audit.record(

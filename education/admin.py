@@ -23,6 +23,7 @@ from education.models import (
     WarningSetting,
 )
 from portal.admin import BoundedDateHierarchy
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 def _editable(obj: CourseVersion | None) -> bool:
@@ -146,15 +147,8 @@ class CourseVersionAdmin(admin.ModelAdmin):
                 self.message_user(request, _("Published %(v)s.") % {"v": version})
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(QuizAttempt)

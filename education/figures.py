@@ -10,8 +10,10 @@ rendered.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
+
+from portal import formatting
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -53,10 +55,8 @@ class ClientFigures:
         return asdict(self)
 
 
-def percent(value: Decimal, places: str = "0.01") -> str:
-    """0.0835 → "8.35%"; 1.3 → "130%" (no trailing zeros)."""
-    shown = (Decimal(value) * 100).quantize(Decimal(places), rounding=ROUND_HALF_UP).normalize()
-    return f"{shown:f}%"
+# 0.0835 → "8.35%"; 1.3 → "130%" (no trailing zeros).
+percent = formatting.percent_trim
 
 
 class FiguresProvider(Protocol):

@@ -53,6 +53,8 @@ from disclosures import selectors as disclosures
 from disclosures.kinds import DocumentKind
 from education import products, rules
 from education.models import GateConfirmation
+from portal import formatting
+from portal.refusals import Refused
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -64,12 +66,13 @@ PRODUCT = "product"
 GATE_FROM_RISK = rules.MARGIN_FINANCING_RISK
 
 
-class GateRequired(Exception):
-    """The action is refused until the client does what `message` says (at `url`)."""
+class GateRequired(Refused):
+    """The action is refused until the client does what `message` says (at `url`, which is
+    also its `how_to_fix`); `reason` is its code."""
 
     def __init__(self, reason: str, message: str | Promise, url: str = "") -> None:
-        super().__init__(str(message))
-        self.reason, self.message, self.url = reason, message, url
+        super().__init__(reason, message, how_to_fix=url)
+        self.reason, self.url = reason, url
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,7 @@ def check(
             False,
             "cool_off",
             _("Your cool-off period runs until %(time)s (Beijing time); financing opens then.")
-            % {"time": opens.strftime("%Y-%m-%d %H:%M")},
+            % {"time": formatting.beijing_minute(opens)},
             index,
             gate,
         )

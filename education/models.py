@@ -18,9 +18,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.append_only import AppendOnly, AppendOnlyError
 
-class ImmutableError(ValueError):
-    """Raised when something tries to change published content or stored evidence."""
+# Raised when something tries to change published content or stored evidence.
+ImmutableError = AppendOnlyError
 
 
 def _is_zh(language: str) -> bool:
@@ -332,7 +333,7 @@ class WarningReading(models.Model):
         return f"{self.user} {self.version} {self.opened_at:%Y-%m-%d %H:%M}"
 
 
-class GateConfirmation(models.Model):
+class GateConfirmation(AppendOnly):
     """What one client saw and agreed to when passing the gate; immutable evidence.
 
     `evidence` holds the canonical record (versions, content hashes, quiz result, figures, time,
@@ -347,6 +348,9 @@ class GateConfirmation(models.Model):
     LIFECYCLE_FIELDS = frozenset(
         {"withdrawn_at", "expired_at", "expiry_reason", "receipt_path", "receipt_sha256"}
     )
+    APPEND_ONLY_EXCEPT = LIFECYCLE_FIELDS
+    APPEND_ONLY_CHANGED = "A gate confirmation is evidence: it is never changed."
+    APPEND_ONLY_DELETED = "A gate confirmation is evidence: it is never deleted."
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -407,16 +411,6 @@ class GateConfirmation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_kind_display()} {self.confirmed_at:%Y-%m-%d}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            update_fields = kwargs.get("update_fields")
-            if update_fields is None or not set(update_fields) <= self.LIFECYCLE_FIELDS:
-                raise ImmutableError("A gate confirmation is evidence: it is never changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any):
-        raise ImmutableError("A gate confirmation is evidence: it is never deleted.")
 
     @property
     def active(self) -> bool:

@@ -43,6 +43,7 @@ from education.models import (
 )
 from notices import services as notices
 from portal.background import finished, queue_once
+from portal.refusals import Refused
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -51,12 +52,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class StepRefused(Exception):
+class StepRefused(Refused):
     """A step was attempted out of order or with wrong input; `message` says what to do."""
 
-    def __init__(self, message: str | Promise) -> None:
-        super().__init__(str(message))
-        self.message = message
+    def __init__(self, message: str | Promise, code: str = "education.step") -> None:
+        super().__init__(code, message)
 
 
 # --- course ---------------------------------------------------------------------------------------

@@ -22,19 +22,11 @@ from funds.models import (
     WithdrawalRequest,
 )
 from portal.admin_display import money_column, ratio_column, yuan_text
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger is evidence: staff read it; only services write it."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(LedgerAccount)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from funds import ledger
-from portal import calendars, money
+from portal import calendars, formatting
 
 FEN = ledger.FEN
 ZERO = ledger.ZERO
 SHANGHAI = calendars.SHANGHAI
 
 
-_yuan = money.yuan
+_yuan = formatting.yuan

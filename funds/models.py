@@ -24,14 +24,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from portal import money
+from portal.append_only import AppendOnly, AppendOnlyError
 
 
 def _money(verbose_name, **kwargs) -> models.DecimalField:
     return models.DecimalField(verbose_name, max_digits=16, decimal_places=2, **kwargs)
 
 
-class Immutable(Exception):
-    """Ledger rows are never edited or deleted; post a reversing entry instead."""
+# Ledger rows are never edited or deleted; post a reversing entry instead.
+Immutable = AppendOnlyError
 
 
 class LedgerAccount(models.Model):
@@ -98,20 +99,7 @@ class LedgerAccount(models.Model):
         )
 
 
-class _AppendOnly(models.Model):
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise Immutable(f"{self._meta.label} rows cannot be changed")
-        return super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise Immutable(f"{self._meta.label} rows cannot be deleted")
-
-
-class JournalEntry(_AppendOnly):
+class JournalEntry(AppendOnly):
     """One business event (a deposit, a day's interest…), as balanced debit and credit lines."""
 
     class Kind(models.TextChoices):
@@ -163,7 +151,7 @@ class JournalEntry(_AppendOnly):
         return f"#{self.pk} {self.get_kind_display()} {self.value_date}"
 
 
-class LedgerLine(_AppendOnly):
+class LedgerLine(AppendOnly):
     entry = models.ForeignKey(
         JournalEntry, on_delete=models.PROTECT, related_name="lines", verbose_name=_("entry")
     )

@@ -23,9 +23,11 @@ from funds.models import (
     JournalEntry,
     WithdrawalRequest,
 )
+from funds.workflows import WITHDRAWAL
 from margin.models import MarginAccount, MarginCall
 from notices import services as notices
 from portal import inputs, money
+from portal.refusals import Refused
 
 # Crediting money in suspense to a client: funds.suspense.
 
@@ -33,8 +35,11 @@ from portal import inputs, money
 # --- bank accounts and withdrawals ----------------------------------------------------------------
 
 
-class BankAccountError(ValueError):
+class BankAccountError(Refused, ValueError):
     """A bank account that cannot be used; the message is shown to the client."""
+
+    def __init__(self, message: Any, code: str = "funds.bank_account") -> None:
+        super().__init__(code, message)
 
 
 def _normalise_name(name: str) -> str:
@@ -219,7 +224,8 @@ def _refusal_reason(bank: BankAccount | None, amount: Decimal, limit: Withdrawal
 
 
 def _refuse(request: WithdrawalRequest, reason: str, client: Any) -> WithdrawalRequest:
-    request.status, request.reason = WithdrawalRequest.Status.REFUSED, reason
+    request.reason = reason
+    WITHDRAWAL.move(request, WithdrawalRequest.Status.REFUSED)
     request.save()
     _withdrawal_audit(request, client, "funds.withdrawal_refused")
     _withdrawal_notice(request, "funds_withdrawal_refused")
@@ -231,7 +237,7 @@ def _hold(request: WithdrawalRequest, amount: Decimal, client: Any) -> None:
     "withdrawals payable"; the fee is charged when paid."""
     margin_account, bank = request.margin_account, request.bank_account
     fee = withdrawal_fee()
-    request.status = WithdrawalRequest.Status.AWAITING_APPROVAL
+    WITHDRAWAL.move(request, WithdrawalRequest.Status.AWAITING_APPROVAL)
     request.fee = fee.amount
     if fee.quote is not None:
         request.fee_item, request.fee_version = fee.quote.item, fee.quote.version
@@ -333,7 +339,7 @@ def _pay(request: WithdrawalRequest, *, actor: Any) -> WithdrawalRequest:
             idempotency_key=f"withdrawal-fee:{request.pk}",
             posted_by=actor,
         )
-    request.status = WithdrawalRequest.Status.PAID
+    WITHDRAWAL.move(request, WithdrawalRequest.Status.PAID)
     request.save(update_fields=["payout_entry", "fee_entry", "status"])
     _withdrawal_audit(request, actor, "funds.withdrawal_paid")
     _withdrawal_notice(request, "funds_withdrawal_paid")
@@ -371,8 +377,11 @@ def _withdrawal_notice(request: WithdrawalRequest, key: str) -> None:
     )
 
 
-class ApprovalError(ValueError):
+class ApprovalError(Refused, ValueError):
     """A staff decision the rules do not allow; the message is shown to the staff member."""
+
+    def __init__(self, message: Any, code: str = "funds.approval") -> None:
+        super().__init__(code, message)
 
 
 def _check_approver(request: WithdrawalRequest, staff: Any) -> None:
@@ -419,8 +428,9 @@ def withdrawal_reject(*, withdrawal_id: int, staff: Any, reason: str) -> Withdra
     _check_approver(request, staff)
     assert request.hold_entry_id is not None
     ledger.entry_reverse(entry_id=request.hold_entry_id, actor=staff, reason=reason)
-    request.status, request.reason = WithdrawalRequest.Status.REJECTED, reason
+    request.reason = reason
     request.decided_by, request.decided_at = staff, timezone.now()
+    WITHDRAWAL.move(request, WithdrawalRequest.Status.REJECTED)
     request.save(update_fields=["status", "reason", "decided_by", "decided_at"])
     _withdrawal_audit(request, staff, "funds.withdrawal_rejected")
     _withdrawal_notice(request, "funds_withdrawal_rejected")

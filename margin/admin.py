@@ -30,19 +30,11 @@ from margin.models import (
 from portal import decisions, files
 from portal.admin import BoundedDateHierarchy
 from portal.admin_display import money_column, ratio_column
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Risk records are evidence: staff read them; only services write them."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 # Reasons and notes staff write for clients and the audit trail: long enough for a paragraph.

@@ -26,7 +26,7 @@ from margin.actors import ENGINE
 from margin.engine import ConcentrationChange
 from margin.models import Instrument, MarginAccount, Restriction
 from notices import services as notices
-from portal import money
+from portal import formatting
 
 
 def concentration_changes_record(
@@ -41,7 +41,7 @@ def concentration_changes_record(
 
 
 def _share(share: Decimal | None) -> str:
-    return money.percent(share) if share is not None else "—"
+    return formatting.percent(share) if share is not None else "—"
 
 
 @transaction.atomic
@@ -71,7 +71,7 @@ def concentration_breach_record(
         instrument=instrument,
         reason=(
             f"{instrument.code} is {_share(change.share)} of total assets, over the "
-            f"{money.percent(limit)} concentration limit (contract Article 4)"
+            f"{formatting.percent(limit)} concentration limit (contract Article 4)"
         ),
         imposed_at=occurred_at,
     )
@@ -95,7 +95,7 @@ def concentration_breach_record(
             "code": instrument.code,
             "name": instrument.name_for(getattr(account.client, "language", "") or "zh-hans"),
             "share": _share(change.share),
-            "limit": money.percent(limit),
+            "limit": formatting.percent(limit),
         },
         idempotency_key=f"margin-concentration:{account.pk}:{instrument.code}:{day}",
     )

@@ -26,7 +26,7 @@ import audit
 from margin import rules
 from margin.models import ContractRate, MarginAccount, MarginContract
 from notices import services as notices
-from portal import calendars, money
+from portal import calendars, formatting
 
 RATE_CODE = "financing_rate_tier{tier}"
 PENALTY_CODE = "penalty_rate"
@@ -299,11 +299,11 @@ def contract_terms_adopt(
         context={
             "contract_number": contract.number,
             "version": f"{version.document.get_kind_display()} {version.label}",
-            "effective_from": timezone.localtime(effective_from).strftime("%Y-%m-%d %H:%M"),
-            "annual_rate": money.percent(contract.annual_rate),
-            "warning_line": money.percent(contract.warning_line),
-            "call_line": money.percent(contract.call_line),
-            "liquidation_line": money.percent(contract.liquidation_line),
+            "effective_from": formatting.beijing_minute(effective_from),
+            "annual_rate": formatting.percent(contract.annual_rate),
+            "warning_line": formatting.percent(contract.warning_line),
+            "call_line": formatting.percent(contract.call_line),
+            "liquidation_line": formatting.percent(contract.liquidation_line),
         },
         idempotency_key=f"margin-terms:{contract.pk}:{version.pk}",
     )

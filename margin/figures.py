@@ -23,14 +23,14 @@ from education.figures import (
 )
 from margin import rules as margin_rules
 from margin.models import MarginAccount, MarginContract, Position
-from portal import money
+from portal import formatting
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 
 def _money(value: Decimal) -> str:
-    return money.yuan(value)
+    return formatting.yuan(value)
 
 
 def _active_contract(user: User) -> MarginContract | None:

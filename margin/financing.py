@@ -27,18 +27,20 @@ from margin.notify import _percent, _touch
 from margin.restrictions import financing_refusal
 from notices import services as notices
 from portal import money
+from portal.refusals import Refused
 
 CAP_CODE = "financing_cap_tier{tier}"
 INITIAL_MARGIN_CODE = "initial_margin_ratio"
 RATIO_PLACES = Decimal("0.0001")
 
 
-class FinancingRefused(Exception):
-    """The client may not do this now: `message` (translated) says why, `url` where to fix it."""
+class FinancingRefused(Refused):
+    """The client may not do this now: `message` (translated) says why, `url` (its
+    `how_to_fix`) where to fix it; `reason` is its code."""
 
     def __init__(self, reason: str, message: Any, url: str = "") -> None:
-        super().__init__(str(message))
-        self.reason, self.message, self.url = reason, message, url
+        super().__init__(reason, message, how_to_fix=url)
+        self.reason, self.url = reason, url
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import audit
 from margin import selectors
 from margin.models import AccountFreeze, MarginAccount, Restriction, VolatilityRegime
 from notices import services as notices
+from portal import formatting
 
 
 class FreezeError(ValueError):
@@ -34,7 +35,7 @@ def _check_officer(officer: Any) -> None:
 
 
 def _local(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return formatting.beijing_minute(moment)
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ import audit
 from margin import selectors
 from margin.models import Instrument, MarginAccount, Sector
 from notices import services as notices
-from portal import money
+from portal import formatting
 
 STATUS_FIELDS = ("risk_warning", "suspension", "is_high_risk", "collateral_eligible")
 
@@ -93,7 +93,7 @@ def instrument_status_change(
                 "code": instrument.code,
                 "name": instrument.name_for(language),
                 "status": "; ".join(labels),
-                "collateral": money.percent(rate, places=0),
+                "collateral": formatting.percent(rate, places=0),
             },
             idempotency_key=f"margin-instrument:{instrument.pk}:{entry.seq}:{account.pk}",
         )

@@ -27,6 +27,7 @@ from margin.models import (
 from margin.notify import _str
 from margin.sales import liquidation_route
 from margin.signals import liquidation_filled
+from margin.workflows import LIQUIDATION_PLAN
 from notices import services as notices
 from portal.background import finished, queue_once
 
@@ -149,8 +150,8 @@ def liquidation_plan_approve(*, plan_id: int, officer: Any) -> LiquidationPlan:
     _check_decider(plan, officer)
     if plan.status != LiquidationPlan.Status.PROPOSED:
         raise PlanDecisionError(_("This plan has already been decided."))
-    plan.status = LiquidationPlan.Status.APPROVED
     plan.decided_by, plan.decided_at = officer, timezone.now()
+    LIQUIDATION_PLAN.move(plan, LiquidationPlan.Status.APPROVED)
     plan.save(update_fields=["status", "decided_by", "decided_at"])
     audit.record(actor=officer, action="margin.plan_approved", obj=plan, data={})
     from margin import tasks
@@ -169,8 +170,8 @@ def liquidation_plan_reject(*, plan_id: int, officer: Any, reason: str) -> Liqui
     _check_decider(plan, officer)
     if plan.status != LiquidationPlan.Status.PROPOSED:
         raise PlanDecisionError(_("This plan has already been decided."))
-    plan.status = LiquidationPlan.Status.REJECTED
     plan.decided_by, plan.decided_at, plan.decision_note = officer, timezone.now(), reason
+    LIQUIDATION_PLAN.move(plan, LiquidationPlan.Status.REJECTED)
     plan.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     audit.record(actor=officer, action="margin.plan_rejected", obj=plan, data={"reason": reason})
     return plan
@@ -248,7 +249,8 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
             **{field: -amount for field, amount in repaid.items()},
         )
     account.refresh_from_db()
-    plan.status, plan.executed_at = LiquidationPlan.Status.EXECUTED, timezone.now()
+    plan.executed_at = timezone.now()
+    LIQUIDATION_PLAN.move(plan, LiquidationPlan.Status.EXECUTED)
     plan.realised_proceeds, plan.realised_costs = proceeds, total_costs
     plan.save(update_fields=["status", "executed_at", "realised_proceeds", "realised_costs"])
     audit.record(

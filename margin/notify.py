@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +13,7 @@ from margin.models import (
     MarginEvent,
 )
 from notices import services as notices
+from portal import formatting
 
 # Coming back up only changes the level shown: the call is met, and the restriction lifted,
 # when the ratio reaches the warning line (``margin_call_restore``), whatever the level.
@@ -23,12 +23,8 @@ def _str(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _local(moment: datetime.datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
-def _percent(ratio: Decimal | None) -> str:
-    return "∞" if ratio is None else f"{ratio * 100:.2f}%"
+_local = formatting.beijing_minute
+_percent = formatting.ratio_percent
 
 
 def _notice_context(account: MarginAccount, event: MarginEvent) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from notices.forms import AnnouncementForm
 from notices.models import NoticePreference, Notification
 from notices.registry import notice_label
 from notices.views import AuthenticatedRequest
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 class _BoundedDatesChangeList(ChangeList):
@@ -43,7 +44,7 @@ class NoticeKeyFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox, read-only: rows are evidence of what was sent. Staff may only re-queue."""
 
     list_display = (
@@ -74,15 +75,6 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("template"), ordering="key")
     def notice(self, obj: Notification) -> str:
         return notice_label(obj.key)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("notices.resend_notification")
@@ -148,17 +140,8 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NoticePreference)
-class NoticePreferenceAdmin(admin.ModelAdmin):
+class NoticePreferenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "category", "channel", "enabled", "updated_at")
     list_filter = ("category", "channel", "enabled")
     search_fields = ("user__email",)
     list_select_related = ("user",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

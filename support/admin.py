@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from portal import files
 from portal.admin import BoundedDateHierarchy, warn_about_provisional_years
 from portal.admin_display import duration_column
+from portal.admin_mixins import ReadOnlyAdminMixin
 from support import selectors, services
 from support.models import (
     Attachment,
@@ -427,7 +428,7 @@ class CannedReplyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Survey)
-class SurveyAdmin(BoundedDateHierarchy, admin.ModelAdmin):
+class SurveyAdmin(ReadOnlyAdminMixin, BoundedDateHierarchy, admin.ModelAdmin):
     """Results, read-only: a rating is the client's word."""
 
     list_display = ("ticket", "ticket_type", "rating", "comment", "sent_at", "answered_at")
@@ -465,18 +466,9 @@ class SurveyAdmin(BoundedDateHierarchy, admin.ModelAdmin):
                 )
         return response
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SlaClock)
-class SlaClockAdmin(admin.ModelAdmin):
+class SlaClockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: clocks move only through the ticket workflows and the sweep."""
 
     list_display = (
@@ -520,12 +512,3 @@ class SlaClockAdmin(admin.ModelAdmin):
         if not request.user.has_perm("support.view_compliance_ticket"):
             queryset = queryset.exclude(ticket__queue="compliance")
         return queryset
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 
 from audit import services as audit
 from notices import services as notices
+from portal import formatting
 from portal.calendars import CalendarKind, WorkingCalendar, add_working_time, get_calendar, is_open
 from support.clocks import CLOCK_NAMES
 from support.models import (
@@ -122,9 +123,7 @@ def _threshold_notices(clock: SlaClock, percent: int, now: datetime, staff: _Esc
         "type": ticket.type,
         "clock": clock.kind,
         "percent": percent,
-        "due_at": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")
-        if clock.due_at
-        else "",
+        "due_at": formatting.beijing_minute(clock.due_at) if clock.due_at else "",
         "admin_url": _absolute(reverse("admin:support_ticket_change", args=[ticket.pk])),
     }
     deliver_at = _staff_delivery_time(ticket, now, staff.service_calendar)

@@ -43,6 +43,7 @@ from support.models import (
     TicketType,
 )
 from support.uploads import CheckedFile, check_uploads
+from support.workflows import TICKET
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -121,7 +122,7 @@ def ticket_client_reply(
         ticket, author=client, kind=Message.Kind.CLIENT, body=body, files=checked
     )
     if ticket.status == Status.WAITING_ON_CLIENT:
-        ticket.status = Status.OPEN
+        TICKET.move(ticket, Status.OPEN)
         ticket.save(update_fields=["status"])
         sla_clocks_resume(ticket=ticket, at=now)
     _owe_next_response(ticket, now)
@@ -139,7 +140,8 @@ def ticket_close(*, ticket: Ticket, client: User) -> Ticket:
     if ticket.status in (Status.CLOSED, Status.MERGED):
         raise ValidationError(_("This ticket is already closed."))
     now = timezone.now()
-    ticket.status, ticket.closed_at = Status.CLOSED, now
+    ticket.closed_at = now
+    TICKET.move(ticket, Status.CLOSED)
     ticket.save(update_fields=["status", "closed_at"])
     sla_clocks_stop(ticket=ticket, at=now)
     _system_message(ticket, _("The client closed the ticket."))
@@ -174,7 +176,8 @@ def ticket_reopen(*, ticket: Ticket, client: User) -> Ticket:
             )
             % {"days": REOPEN_WINDOW.days}
         )
-    ticket.status, ticket.resolved_at, ticket.closed_at = Status.OPEN, None, None
+    ticket.resolved_at, ticket.closed_at = None, None
+    TICKET.move(ticket, Status.OPEN)
     ticket.save(update_fields=["status", "resolved_at", "closed_at"])
     for kind in (Kind.NEXT_RESPONSE, Kind.RESOLUTION):
         sla_clock_start(ticket=ticket, kind=kind, at=now)
@@ -245,7 +248,7 @@ def ticket_agent_reply(
         ticket.assignee = agent
         fields.append("assignee")
     if wait_on_client:
-        ticket.status = Status.WAITING_ON_CLIENT
+        TICKET.move(ticket, Status.WAITING_ON_CLIENT)
         fields.append("status")
     if fields:
         ticket.save(update_fields=fields)
@@ -274,7 +277,8 @@ def ticket_resolve(*, ticket: Ticket, agent: User) -> Survey:
     if not ticket.is_active:
         raise ValidationError(_("Only an open ticket can be resolved."))
     now = timezone.now()
-    ticket.status, ticket.resolved_at = Status.RESOLVED, now
+    ticket.resolved_at = now
+    TICKET.move(ticket, Status.RESOLVED)
     ticket.save(update_fields=["status", "resolved_at"])
     sla_clocks_stop(ticket=ticket, at=now)
     _system_message(ticket, _("The ticket was resolved."))
@@ -330,7 +334,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
     if not (source.is_active and target.is_active):
         raise ValidationError(_("Both tickets must be open to be merged."))
     now = timezone.now()
-    source.status, source.merged_into, source.closed_at = Status.MERGED, target, now
+    source.merged_into, source.closed_at = target, now
+    TICKET.move(source, Status.MERGED)
     source.save(update_fields=["status", "merged_into", "closed_at"])
     sla_clocks_stop(ticket=source, at=now)
     _system_message(source, _("Merged into ticket #%(id)d.") % {"id": target.pk})

@@ -41,9 +41,13 @@ def env_int(
             f"Environment variable {name} must be an integer, not {raw!r}."
         ) from None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ImproperlyConfigured(
-            f"Environment variable {name} must be between {minimum} and {maximum}, not {value}."
-        )
+        if maximum is None:
+            bounds = f"at least {minimum}"
+        elif minimum is None:
+            bounds = f"at most {maximum}"
+        else:
+            bounds = f"between {minimum} and {maximum}"
+        raise ImproperlyConfigured(f"Environment variable {name} must be {bounds}, not {value}.")
     return value
 
 
@@ -59,6 +63,23 @@ def env_amount(name: str, default: str) -> str:
     if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
         raise ImproperlyConfigured(
             f"Environment variable {name} must be an amount in yuan such as 200000.00, not {raw!r}."
+        )
+    return raw
+
+
+def env_share(name: str, default: str) -> str:
+    """A share of a whole, above 0 and at most 1 (0.05 for 5%), kept as its text."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = env(name, default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or not 0 < value <= 1:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be a share between 0 and 1 such as 0.05, "
+            f"not {raw!r}."
         )
     return raw
 
