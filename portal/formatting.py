@@ -102,3 +102,25 @@ __all__ = [
     "yuan_cny",
     "yuan_sign",
 ]
+
+
+def rate_percent(rate: object) -> str:
+    """A published rate as a percentage, exact: at least 2 decimals, more only when the rate has
+    them (0.078 → "7.80%", 0.0835 → "8.35%", 0.000233 → "0.0233%"). Never rounds a rate a client
+    is charged at."""
+    shown = as_decimal(rate, "rate") * 100
+    exponent = shown.normalize().as_tuple().exponent  # an int: the rate is finite
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{shown.quantize(Decimal(1).scaleb(-places)):f}%"
+
+
+def cny(amount: object) -> str:
+    """An amount with its currency sign, the minus before it: -65562.77 → "-¥65,562.77"."""
+    value = round_fen(amount)
+    return f"-¥{-value:,.2f}" if value < 0 else f"¥{abs(value):,.2f}"  # abs: never "¥-0.00"
+
+
+def signed_cny(amount: object) -> str:
+    """A change to a balance, always with its direction: "+¥1,000.00", "-¥65,562.77", "¥0.00"."""
+    value = round_fen(amount)
+    return f"+{cny(value)}" if value > 0 else cny(value)

@@ -102,38 +102,10 @@ def as_decimal(value: object, what: str) -> Decimal:
     return _decimal(value, what)
 
 
-def percent(ratio: object, places: int = 2) -> str:
-    """A fraction as a percentage with ``places`` decimals, half-up: 0.0835 → "8.35%"."""
-    shown = (_decimal(ratio, "ratio") * 100).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    return f"{shown:f}%"
-
-
-def rate_percent(rate: object) -> str:
-    """A published rate as a percentage, exact: at least 2 decimals, more only when the rate has
-    them (0.078 → "7.80%", 0.0835 → "8.35%", 0.000233 → "0.0233%"). Never rounds a rate a client
-    is charged at."""
-    shown = _decimal(rate, "rate") * 100
-    exponent = shown.normalize().as_tuple().exponent  # an int: the rate is finite
-    places = max(2, -exponent) if isinstance(exponent, int) else 2
-    return f"{shown.quantize(Decimal(1).scaleb(-places)):f}%"
-
-
-def cny(amount: object) -> str:
-    """An amount with its currency sign, the minus before it: -65562.77 → "-¥65,562.77"."""
-    value = round_fen(amount)
-    return f"-¥{-value:,.2f}" if value < 0 else f"¥{abs(value):,.2f}"  # abs: never "¥-0.00"
-
-
-def signed_cny(amount: object) -> str:
-    """A change to a balance, always with its direction: "+¥1,000.00", "-¥65,562.77", "¥0.00"."""
-    value = round_fen(amount)
-    return f"+{cny(value)}" if value > 0 else cny(value)
-
-
 def __getattr__(name: str) -> Any:
     # The formatters live in portal.formatting (which imports this module, hence the late
-    # import); `money.yuan` and `money.percent` keep working for older callers.
-    if name in ("yuan", "percent"):
+    # import); `money.yuan`, `money.percent`, `money.cny`... keep working for older callers.
+    if name in ("yuan", "percent", "cny", "signed_cny", "rate_percent"):
         from portal import formatting
 
         return getattr(formatting, name)

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django import template
 from django.utils.dateparse import parse_datetime
 
-from portal import money
+from portal import formatting
 
 register = template.Library()
 
@@ -13,7 +13,7 @@ def percent(value) -> str:
     """A ratio or fraction as a percentage with 2 places: "1.5800" → "158.00%"."""
     if value is None or value == "":
         return ""
-    return money.percent(Decimal(str(value)))
+    return formatting.percent(Decimal(str(value)))
 
 
 @register.filter
@@ -21,7 +21,7 @@ def yuan(value) -> str:
     """An amount with its sign before the currency: "-¥65,562.77", never "¥-65,562.77"."""
     if value is None or value == "":
         return ""
-    return money.cny(Decimal(str(value)))
+    return formatting.cny(Decimal(str(value)))
 
 
 @register.filter
@@ -29,7 +29,7 @@ def signed_yuan(value) -> str:
     """A change to a balance with its direction: "+¥8,000.00", "-¥262,000.00"."""
     if value is None or value == "":
         return ""
-    return money.signed_cny(Decimal(str(value)))
+    return formatting.signed_cny(Decimal(str(value)))
 
 
 @register.filter
@@ -37,7 +37,7 @@ def owed(value) -> str:
     """What the client owes, shown as a negative balance next to their cash: "-¥262,000.00"."""
     if value is None or value == "":
         return ""
-    return money.cny(-Decimal(str(value)))
+    return formatting.cny(-Decimal(str(value)))
 
 
 @register.filter
@@ -45,7 +45,7 @@ def rate(value) -> str:
     """A published rate, exact: 0.078 → "7.80%", 0.000233 → "0.0233%"."""
     if value is None or value == "":
         return ""
-    return money.rate_percent(Decimal(str(value)))
+    return formatting.rate_percent(Decimal(str(value)))
 
 
 @register.filter
