@@ -222,7 +222,9 @@ _position = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None)
+# Derandomized: CI runs the same examples every time (a random one that fails is a finding to
+# pin as its own worked example, not a flake).
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     positions=st.lists(_position, min_size=1, max_size=3, unique_by=lambda p: p[0]),
     cash=st.integers(min_value=0, max_value=50_000_00),
