@@ -641,8 +641,9 @@ class VolatilityRegimeAdmin(ReadOnlyAdmin):
             title=_("Propose a volatility regime"),
             form=form,
             intro=_(
-                "The emergency level is the platform-wide freeze line: no new financing, no "
-                "purchases and no withdrawals for any account; selling stays allowed."
+                "The emergency level is the platform-wide freeze line: no new financing and no "
+                "purchases for any account; selling stays allowed, and withdrawals within the "
+                "usual limits."
             ),
         )
 

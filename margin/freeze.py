@@ -1,8 +1,10 @@
 """Emergency freezes: of one account, by two risk officers; and of new business platform-wide, at
 the volatility regime's emergency level (the operating framework's 应急冻结线).
 
-Either way the same restriction set applies (``margin.restrictions``): no new financing, no
-purchases, no withdrawals; selling stays allowed, so a client can always reduce risk. An account
+A frozen account takes no new financing, buys nothing and withdraws nothing; the platform freeze
+line stops new financing and purchases on every account and leaves withdrawals to the usual lines
+(``margin.restrictions``). Selling stays allowed either way, so a client can always reduce risk.
+An account
 freeze is requested by one officer with the reason the client will read, and takes effect only
 when a second officer approves it; the client is told why and how to have it lifted (a ticket in
 Support), and again when it is lifted. The platform freeze line is a regime like the others: one

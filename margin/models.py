@@ -865,7 +865,8 @@ class VolatilityRegime(models.Model):
         NORMAL = "normal", _("Normal")
         ELEVATED = "elevated", _("Elevated")
         STRESSED = "stressed", _("Stressed")
-        # 应急冻结线: no new financing, no purchases, no withdrawals anywhere; selling allowed.
+        # 应急冻结线: no new financing, no purchases anywhere; selling and withdrawals (within the
+        # usual lines) allowed.
         EMERGENCY = "emergency", _("Emergency freeze")
 
     class Status(models.TextChoices):

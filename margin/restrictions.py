@@ -4,7 +4,9 @@
   purchases, no withdrawals, until the ratio is back at the warning line.
 - Frozen (risk control, approved by a second officer): the same, until an officer lifts it.
 - The platform-wide emergency freeze (the volatility regime's emergency level, the operating
-  framework's 应急冻结线): the same restriction set, for every account at once.
+  framework's 应急冻结线 of the leverage policy): no new financing and no purchases, for every
+  account at once. It stops new business, not the client's own money: withdrawals stay open
+  within the usual lines (the 300% line, an open call, a freeze of the account itself).
 - Concentration (the contract's Article 4): no purchases of the one security over the limit.
 - Market measures from monitoring (``MarketMeasure``): margin buys of a flagged instrument
   paused; new financing and buys accepted only within shortened hours; the circuit breaker
@@ -31,7 +33,7 @@ from portal import calendars
 class Blocker:
     """One reason the account may take no new financing, buy nothing and withdraw nothing."""
 
-    kind: str  # "reduce_only", "frozen", "platform"; or "circuit_breaker", "hours" (market)
+    kind: str  # "reduce_only", "frozen"; or "platform", "circuit_breaker", "hours" (market)
     reason: str  # translated, for the client
     since: datetime.datetime | None
     detail: str = ""  # the officer's own words (a freeze's reason), in no particular language
@@ -91,8 +93,9 @@ def platform_blocker() -> Blocker | None:
     if regime is None:
         return None
     reason = _(
-        "The platform is at its emergency freeze line: no new financing, purchases or "
-        "withdrawals for any account until risk control lifts it; selling is allowed."
+        "The platform is at its emergency freeze line: no new financing or purchases for any "
+        "account until risk control lifts it; selling is allowed, and so are withdrawals "
+        "within the usual limits."
     )
     if regime.reason:
         reason = f"{reason} {regime.reason}"
@@ -181,24 +184,24 @@ def account_permissions(account: MarginAccount | None) -> Permissions:
     return Permissions(
         blockers=permissions.blockers,
         no_purchase=permissions.no_purchase,
-        market=market,
+        market=permissions.market + market,
         paused=paused,
     )
 
 
 def account_blockers(active: list[Restriction], platform: Blocker | None) -> Permissions:
-    """Permissions from an account's active restrictions and the platform's freeze line."""
+    """Permissions from an account's active restrictions and the platform's freeze line (which
+    stops new financing and purchases, as the market measures do, not withdrawals)."""
     blockers, no_purchase = [], {}
     for restriction in active:
         if restriction.kind == Restriction.Kind.CONCENTRATION and restriction.instrument:
             no_purchase[restriction.instrument.code] = restriction.reason
         elif restriction.kind in Restriction.BLOCKS_FINANCING_AND_WITHDRAWALS:
             blockers.append(_blocker(restriction))
-    if platform is not None:
-        blockers.append(platform)
     # A freeze is the stronger statement: the client reads it first.
-    blockers.sort(key=lambda b: {"frozen": 0, "platform": 1}.get(b.kind, 2))
-    return Permissions(blockers=blockers, no_purchase=no_purchase)
+    blockers.sort(key=lambda b: {"frozen": 0}.get(b.kind, 1))
+    market = [platform] if platform is not None else []
+    return Permissions(blockers=blockers, no_purchase=no_purchase, market=market)
 
 
 def buy_refusal(account: MarginAccount, code: str) -> str | None:

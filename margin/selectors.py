@@ -132,6 +132,7 @@ def restrictions_payload(permissions: Any) -> dict[str, Any]:
     """The restrictions a client's status shows, in no language (the page words them): what
     blocks new financing, purchases and withdrawals, and which securities may not be bought."""
     blocked = [b.kind for b in permissions.blockers]
+    blocked += [b.kind for b in permissions.market if b.kind == "platform"]
     frozen = next((b for b in permissions.blockers if b.kind == "frozen"), None)
     return {
         "blocked": blocked,

@@ -114,8 +114,8 @@ def _labels() -> dict[str, Any]:
                 "withdrawals; you can still sell. To have it lifted, open a ticket in Support."
             ),
             "platform": _(
-                "The platform is at its emergency freeze line: no new financing, purchases or "
-                "withdrawals for any account; you can still sell."
+                "The platform is at its emergency freeze line: no new financing or purchases "
+                "for any account; you can still sell, and withdraw within the usual limits."
             ),
         },
         "no_debt": _("No debt"),

@@ -1,6 +1,7 @@
-"""Emergency freezes: one account by two risk officers, and new business platform-wide at the
-volatility regime's emergency level. No new financing, no purchases, no withdrawals; selling
-stays allowed; the client is told why and how to have it lifted."""
+"""Emergency freezes: one account by two risk officers (no new financing, no purchases, no
+withdrawals), and new business platform-wide at the volatility regime's emergency level (no new
+financing, no purchases). Selling stays allowed; the client is told why and how to have it
+lifted."""
 
 from decimal import Decimal as D
 
@@ -176,16 +177,31 @@ def _emergency(erin, ivan):
     return services.volatility_regime_decide(regime_id=proposal.pk, officer=ivan, confirm=True)
 
 
-def test_the_emergency_level_applies_the_same_restrictions_to_every_account(account, erin, ivan):
+def test_the_emergency_level_stops_new_business_on_every_account_not_withdrawals(
+    account, erin, ivan
+):
+    # The freeze line of the leverage policy (应急冻结线) stops new financing and purchases
+    # platform-wide; the client's own money stays theirs: withdrawals within the usual lines.
     other = funded_account(verified_client(email="bo@example.test"), cash="5000.00")
+    before = funds.withdrawal_limit(other).largest
     _emergency(erin, ivan)
     for each in (account, other):
         permissions = restrictions.account_permissions(MarginAccount.objects.get(pk=each.pk))
-        assert not permissions.may_finance and not permissions.may_withdraw
+        assert not permissions.may_finance and permissions.may_withdraw
         assert not permissions.may_buy("600519.SH") and permissions.may_sell
         assert "emergency freeze line" in permissions.reason
         assert "Market-wide circuit breaker triggered." in permissions.reason
-    assert funds.withdrawal_limit(other).largest == D("0.00")
+    assert funds.withdrawal_limit(other).largest == before > D("0.00")
+
+
+def test_an_account_frozen_under_the_emergency_level_still_may_not_withdraw(
+    account, erin, ivan
+):
+    _frozen(account, erin, ivan)
+    _emergency(erin, ivan)
+    permissions = restrictions.account_permissions(MarginAccount.objects.get(pk=account.pk))
+    assert not permissions.may_withdraw and not permissions.may_finance
+    assert permissions.blockers[0].kind == "frozen"  # the account's own freeze is read first
 
 
 def test_the_engine_does_not_overwrite_an_officers_emergency_proposal(erin):
@@ -197,6 +213,7 @@ def test_the_engine_does_not_overwrite_an_officers_emergency_proposal(erin):
 
 def test_confirming_another_regime_lifts_the_freeze_line(account, erin, ivan):
     _emergency(erin, ivan)
+    assert not restrictions.account_permissions(account).may_finance
     back = freeze.volatility_regime_request(officer=ivan, regime="stressed", reason="Reopened.")
     services.volatility_regime_decide(regime_id=back.pk, officer=erin, confirm=True)
-    assert restrictions.account_permissions(account).may_withdraw
+    assert restrictions.account_permissions(account).may_finance
