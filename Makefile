@@ -43,18 +43,10 @@ run: seed
 	@echo
 	$(DEV) $(PY) -m uvicorn portal.asgi:application --host $(HOST) --port $(PORT) --no-access-log
 
-# Browser tests run in their own session: Playwright's sync API keeps an event loop on the main
-# thread, and they need a live server on committed data (flushed after each test). With
-# DATABASE_URL set, the main journeys run once more on the embedded default `make run` uses
-# (SQLite on a file, in-memory channel layer, eager tasks, the engine in-process).
+# The browser tests run in sessions of their own, beside the rest when DATABASE_URL is set
+# (tests/sessions.sh says why and how).
 test: messages
-	$(TEST) $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
-	$(TEST) $(PY) -m pytest -m e2e $(PYTEST_ARGS) || test $$? -eq 5  # 5: none selected
-	@if [ -n "$$DATABASE_URL" ]; then \
-	  echo "Main browser journeys on the embedded default:"; \
-	  env -u DATABASE_URL -u REDIS_URL -u REQUIRE_SERVICES $(TEST) \
-	    $(PY) -m pytest -m "e2e and journey" $(PYTEST_ARGS) || test $$? -eq 5; \
-	fi
+	@tests/sessions.sh $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

@@ -125,8 +125,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if not REQUIRE_SERVICES:
-        return
+    if not REQUIRE_SERVICES or exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        return  # nothing selected (a browser session given a folder without browser tests)
     problems = []
     if not SERVICES_AVAILABLE:
         problems.append("DATABASE_URL and REDIS_URL must be set")

@@ -194,9 +194,7 @@ def test_the_emergency_level_stops_new_business_on_every_account_not_withdrawals
     assert funds.withdrawal_limit(other).largest == before > D("0.00")
 
 
-def test_an_account_frozen_under_the_emergency_level_still_may_not_withdraw(
-    account, erin, ivan
-):
+def test_an_account_frozen_under_the_emergency_level_still_may_not_withdraw(account, erin, ivan):
     _frozen(account, erin, ivan)
     _emergency(erin, ivan)
     permissions = restrictions.account_permissions(MarginAccount.objects.get(pk=account.pk))

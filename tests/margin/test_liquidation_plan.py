@@ -251,3 +251,34 @@ def test_the_plan_is_the_least_of_all_possible_plans(positions, cash, ratio_bp):
         assert plan.proceeds == best
         after = _ratio_after(cash, liabilities, holdings, plan)
         assert after is None or after >= D("1.5")
+
+
+# --- a counterexample the property test found, as a worked example -------------------------------
+#
+# ¥12,068.49 cash and ¥71,009.07 owed; 799 STAR shares (688111.SH) at ¥43.52, 323 of 600036.SH at
+# ¥48.32 and 861 of 300750.SZ at ¥32.11: 126.88%. The search takes 600036.SH first (its lots are
+# the coarsest), and once its smaller orders could no longer beat the best plan it stopped, never
+# trying to sell none of it; but an order of 600036.SH pays at least the ¥5 trade fee, which
+# selling none of it saves. It sold 609 + 200 shares (STAR, 300750.SZ) for ¥32,925.68; the least
+# is 240 + 700 shares without 600036.SH: ¥32,921.80, which every possible plan confirms.
+
+COUNTER_BOOK = [
+    _holding("688111.SH", 799, "43.52"),
+    _holding("600036.SH", 323, "48.32"),
+    _holding("300750.SZ", 861, "32.11"),
+]
+
+
+def test_the_least_plan_sells_240_star_shares_and_700_of_300750_for_32921_80():
+    cash, liabilities = D("12068.49"), D("71009.07")
+    plan = plan_sales(cash=cash, liabilities=liabilities, holdings=COUNTER_BOOK, costs=FEES)
+    assert [(s.code, s.quantity) for s in plan.sales] == [("688111.SH", 240), ("300750.SZ", 700)]
+    assert plan.proceeds == D("32921.80") and plan.exact
+    assert _ratio_after(cash, liabilities, COUNTER_BOOK, plan) >= D("1.5")
+    best = min(
+        proceeds
+        for quantities in itertools.product(*(_sizes(h) for h in COUNTER_BOOK))
+        for ok, proceeds in [_restores(cash, liabilities, COUNTER_BOOK, quantities, FEES)]
+        if ok
+    )
+    assert best == D("32921.80")
