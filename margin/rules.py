@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -370,6 +371,7 @@ def cure(
     market_value: Decimal,
     lines: Lines = DEFAULT_LINES,
     sell_cost_rate: Decimal = Decimal("0"),
+    sell_costs: Any = None,
 ) -> Cure:
     """What restores the ratio to at least the warning line (追保: "restore to ≥ 150%").
 
@@ -378,10 +380,18 @@ def cure(
         (A − S) / (Lb − S·(1 − c)) ≥ t  →  S ≥ (t·Lb − A) / (t·(1 − c) − 1),
     which for t = 1.5 and no costs is (1.5·Lb − A) / 0.5. Selling cannot cure when S would
     exceed what the account holds (the account is insolvent, or mostly cash).
+
+    ``sell_costs`` (a ``margin.liquidation.SellCosts``: the fee schedule's selling items) makes
+    the amount exact for one order: c is its rate; where the trade fee's minimum m is more than
+    its rate r_c of S, the fee is m, so S ≥ (t·Lb − A + t·m) / (t·(1 − c + r_c) − 1); and each
+    cost is rounded half-up to the fen as it is charged, so S is moved a fen at a time to the
+    least amount whose costs, as charged, leave the ratio at the line.
     """
     assets = _money(assets, "assets")
     owed = _money(liabilities, "liabilities")
     value = _money(market_value, "market value")
+    if sell_costs is not None:
+        sell_cost_rate = sell_costs.rate
     cost = _exact(sell_cost_rate, "sell cost rate")
     if not Decimal(0) <= cost < 1:
         raise ValueError("sell_cost_rate must be in [0, 1)")
@@ -393,6 +403,29 @@ def cure(
     if divisor <= 0:
         return Cure(deposit=deposit, sell=None)
     sell = _divide(shortfall, divisor).quantize(FEN, rounding=ROUND_CEILING)
+    if sell_costs is not None:
+        minimum, fee_rate = sell_costs.commission_minimum, sell_costs.commission_rate
+        if fee_rate * sell < minimum:
+            divisor = lines.warning * (1 - cost + fee_rate) - 1
+            if divisor <= 0:
+                return Cure(deposit=deposit, sell=None)
+            sell = _divide(shortfall + lines.warning * minimum, divisor).quantize(
+                FEN, rounding=ROUND_CEILING
+            )
+
+        def restores(amount: Decimal) -> bool:
+            net = amount - sell_costs.of(amount).total
+            return lines.warning * (owed - net) <= assets - amount
+
+        # The roundings of three costs move the least amount by a few fen at most.
+        for _ in range(100):
+            if restores(sell) or sell > value:
+                break
+            sell += FEN
+        for _ in range(100):
+            if sell <= FEN or not restores(sell - FEN):
+                break
+            sell -= FEN
     return Cure(deposit=deposit, sell=sell if sell <= value else None)
 
 

@@ -156,3 +156,53 @@ def test_an_empty_account_breaches_nothing():
 def test_a_concentration_limit_outside_0_to_1_is_refused(limit):
     with pytest.raises(ValueError):
         concentration_breaches(values={}, assets=D("1"), limit=limit)
+
+
+# --- the amount to sell, after the fee schedule's selling costs -----------------------------------
+#
+# The demo schedule: trade service fee 0.03% (at least ¥5 an order), stamp duty 0.05%, transfer
+# fee 0.001%; each rounded half-up to the fen as it is charged (margin.liquidation.SellCosts).
+
+
+def _demo_costs():
+    from margin.liquidation import SellCosts
+
+    return SellCosts(
+        commission_rate=D("0.0003"),
+        commission_minimum=D("5.00"),
+        stamp_duty_rate=D("0.0005"),
+        transfer_fee_rate=D("0.00001"),
+    )
+
+
+def _after_the_sale(assets, owed, sell, costs):
+    net = sell - costs.of(sell).total
+    return (assets - sell) / (owed - net)
+
+
+def test_at_140_percent_the_client_is_told_to_sell_20048_69_not_20000():
+    costs = _demo_costs()
+    assets, owed = D("140000.00"), D("100000.00")
+    result = cure(assets=assets, liabilities=owed, market_value=assets, sell_costs=costs)
+    # 10,000 ÷ (1.5 × (1 − 0.00081) − 1) = 10,000 ÷ 0.498785 = 20,048.717…; the costs as
+    # charged are rounded to the fen (of 20,048.69: 6.01 + 10.02 + 0.20 = 16.23, not the
+    # rate's 16.2394), and (140,000 − 20,048.69) ÷ (100,000 − 20,032.46) is 150% exactly.
+    assert result.sell == D("20048.69")
+    assert _after_the_sale(assets, owed, result.sell, costs) >= D("1.5")
+    assert _after_the_sale(assets, owed, result.sell - D("0.01"), costs) < D("1.5")
+    # Without the costs, 20,000 would leave the account under the line.
+    assert _after_the_sale(assets, owed, D("20000.00"), costs) < D("1.5")
+
+
+def test_a_small_sale_pays_the_minimum_fee_and_every_cost_as_charged():
+    costs = _demo_costs()
+    assets, owed = D("1400.00"), D("1000.00")
+    result = cure(assets=assets, liabilities=owed, market_value=assets, sell_costs=costs)
+    # The ¥5 minimum: (100 + 1.5 × 5) ÷ (1.5 × (1 − 0.00051) − 1) = 215.33; its costs as
+    # charged: 5.00 + 0.11 (stamp duty 0.1077) + 0.00 = 5.11, and (1,400 − 215.33) ÷
+    # (1,000 − 210.22) is 150% exactly. A fen less is under the line.
+    assert result.sell == D("215.33")
+    assert costs.of(result.sell).total == D("5.11")
+    assert _after_the_sale(assets, owed, result.sell, costs) == D("1.5")
+    assert _after_the_sale(assets, owed, D("215.32"), costs) < D("1.5")
+    assert result.deposit == D("100.00")
