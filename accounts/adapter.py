@@ -67,10 +67,11 @@ class AccountAdapter(DefaultAccountAdapter):
         )
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
-        """Setting up a first second factor right after signing in does not ask for the password
-        typed a moment ago: reauthentication guards the factors one has, and there are none yet.
-        Staff land on that set-up straight from sign-in or from their invitation."""
-        if app == "allauth.mfa" and _first_factor_just_after_sign_in():
+        """A staff member setting up their first second factor right after signing in is not
+        asked again for the password typed a moment ago: the admin stays shut until they do
+        (accounts.middleware), and they land there straight from sign-in or their invitation.
+        Clients, and anyone changing a factor they already have, reauthenticate as usual."""
+        if app == "allauth.mfa" and _staff_first_factor_just_after_sign_in():
             return False
         return super().is_reauthentication_required(app=app, **kwargs)
 
@@ -138,7 +139,7 @@ class AccountAdapter(DefaultAccountAdapter):
         return None
 
 
-def _first_factor_just_after_sign_in() -> bool:
+def _staff_first_factor_just_after_sign_in() -> bool:
     from allauth.account import app_settings
     from allauth.account.internal.flows.login import get_authentication_records
     from allauth.core import context
@@ -146,7 +147,7 @@ def _first_factor_just_after_sign_in() -> bool:
 
     request = context.request
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or not user.is_staff:
         return False
     if Authenticator.objects.filter(user=user).exists():
         return False
