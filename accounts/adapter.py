@@ -1,5 +1,6 @@
 import logging
 import re
+import time
 import uuid
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -65,6 +66,15 @@ class AccountAdapter(DefaultAccountAdapter):
             language=language,
         )
 
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        """A staff member setting up their first second factor right after signing in is not
+        asked again for the password typed a moment ago: the admin stays shut until they do
+        (accounts.middleware), and they land there straight from sign-in or their invitation.
+        Clients, and anyone changing a factor they already have, reauthenticate as usual."""
+        if app == "allauth.mfa" and _staff_first_factor_just_after_sign_in():
+            return False
+        return super().is_reauthentication_required(app=app, **kwargs)
+
     def format_email_subject(self, subject: str) -> str:
         return _("Wangrun: %(subject)s") % {"subject": subject.strip()}
 
@@ -127,6 +137,24 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
         # Enumeration prevention: nothing is sent to a number we do not know.
         return None
+
+
+def _staff_first_factor_just_after_sign_in() -> bool:
+    from allauth.account import app_settings
+    from allauth.account.internal.flows.login import get_authentication_records
+    from allauth.core import context
+    from allauth.mfa.models import Authenticator
+
+    request = context.request
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_staff:
+        return False
+    if Authenticator.objects.filter(user=user).exists():
+        return False
+    records = get_authentication_records(request, user)
+    return bool(records) and (
+        time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT
+    )
 
 
 _MAINLAND = re.compile(r"^1[3-9][0-9]{9}$", re.ASCII)

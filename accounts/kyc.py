@@ -536,8 +536,8 @@ def kyc_case_decide(
     if decision == Status.APPROVED and case.legal_name:
         # From now on the client is called by the name the reviewer verified on their ID card:
         # greetings, emails, the receipt and statements (User.display_name).
-        User.objects.filter(pk=case.user_id).update(full_name=case.legal_name)
         case.user.full_name = case.legal_name
+        case.user.save(update_fields=["full_name"])  # its pinyin follows (User.save)
     audit_record(
         actor=reviewer,
         action=f"kyc.{decision}",

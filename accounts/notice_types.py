@@ -13,3 +13,15 @@ KYC_DECISION = register(
         required_context=("decision",),
     )
 )
+STAFF_INVITATION = register(
+    NoticeType(
+        key="staff_invitation",
+        category=Category.SECURITY,
+        channels=(Channel.EMAIL,),
+        description=_("You were invited to the Wangrun back office (staff)"),
+        required_context=("role", "expires_at", "set_password_url", "admin_url"),
+        # The link sets the first password of a staff account: staff reading the outbox must
+        # never be able to use it (notices.sealing).
+        secret_context=("set_password_url",),
+    )
+)

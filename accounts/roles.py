@@ -8,8 +8,17 @@ groups are the whole of a staff member's power: nobody works as a superuser.
 from importlib import import_module
 
 from django.apps import apps as global_apps
+from django.utils.translation import gettext_lazy
 
 ROLES = ("agent", "kyc_reviewer", "risk_officer", "compliance")
+
+# What a role is called where a person reads it (the staff invitation).
+ROLE_LABELS = {
+    "agent": gettext_lazy("support agent"),
+    "kyc_reviewer": gettext_lazy("KYC reviewer"),
+    "risk_officer": gettext_lazy("risk officer"),
+    "compliance": gettext_lazy("compliance officer"),
+}
 
 # Nobody reads the user list (everyone's email and phone) wholesale: an agent sees the contact
 # details of the client on the ticket, through the ticket; a reviewer sees the applicant through

@@ -1,18 +1,29 @@
-"""Bringing a staff member on board: one role, no password known to anyone but them, MFA at once."""
+"""Bringing a staff member on board: one role, no password known to anyone but them, MFA at once.
 
-from urllib.parse import urlsplit
+The invitation is its own message (``staff_invitation``): it says who invited them as what, and
+carries a link to set their password once. The link is an allauth password-reset token (it stops
+working once a password is set, and after ``PASSWORD_RESET_TIMEOUT``); it is sealed in the outbox
+like allauth's own secrets, so no staff member reading the outbox can use it. Following it, the
+new staff member sets a password, is signed in, and goes straight to the authenticator-app set-up.
+"""
 
-from allauth.account.forms import ResetPasswordForm
+import datetime
+import uuid
+
+from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress
-from allauth.core.context import request_context
+from allauth.account.utils import url_str_to_user_pk, user_pk_to_url_str
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone, translation
 
 import audit
 from accounts.models import User
-from accounts.roles import ROLES
+from accounts.roles import ROLE_LABELS, ROLES
+from notices import services as notices
+from portal.formatting import beijing_minute
 
 
 class StaffError(ValueError):
@@ -21,7 +32,7 @@ class StaffError(ValueError):
 
 @transaction.atomic
 def staff_create(*, email: str, role: str, full_name: str = "", actor=None) -> User:
-    """Create a staff member in exactly one role and email them a link to choose their password.
+    """Create a staff member in exactly one role and send them their invitation.
 
     The account has no usable password until they follow the link; at first sign-in they must set up
     an authenticator app before /admin/ opens (accounts.middleware). Never a superuser.
@@ -35,18 +46,48 @@ def staff_create(*, email: str, role: str, full_name: str = "", actor=None) -> U
     user.groups.set([Group.objects.get(name=role)])
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     audit.record(actor=actor, action="staff.created", obj=user, data={"role": role})
-    _send_password_link(email)
+    staff_invite(user=user, role=role)
     return user
 
 
-def _send_password_link(email: str) -> None:
-    base = urlsplit(settings.PORTAL_BASE_URL)
-    request = RequestFactory().get(
-        "/", HTTP_HOST=base.netloc, secure=base.scheme == "https", HTTP_ACCEPT_LANGUAGE="zh-hans"
+def staff_invite(*, user: User, role: str) -> None:
+    """Queue the invitation: the role, the link to set a password, and when the link expires."""
+    token = default_token_generator.make_token(user)
+    path = reverse("accounts:staff-invitation", args=[f"{user_pk_to_url_str(user)}-{token}"])
+    base = settings.PORTAL_BASE_URL.rstrip("/")
+    expires = timezone.now() + datetime.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    with translation.override(user.language):
+        role_label = str(ROLE_LABELS[role])
+    notices.enqueue(
+        recipient=user,
+        key="staff_invitation",
+        context={
+            "role": role_label,
+            "expires_at": beijing_minute(expires),
+            "set_password_url": base + path,
+            "admin_url": base + reverse("admin:index"),
+        },
+        # Every invitation is a new message (a re-sent one too), with its own link.
+        idempotency_key=f"staff-invitation:{user.pk}:{uuid.uuid4()}",
     )
-    form = ResetPasswordForm(data={"email": email})
-    if not form.is_valid():  # pragma: no cover - the address was just created
-        raise StaffError(str(form.errors))
-    request.session = {}  # the reset flow may note things in the session; nobody reads it here
-    with request_context(request):  # allauth builds the link from the request in its context
-        form.save(request)
+
+
+@transaction.atomic
+def staff_password_set(*, user: User, password: str) -> None:
+    """The invited staff member's first password; the invitation link stops working with it."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit.record(actor=user, action="staff.password_set", obj=user, data={})
+
+
+def staff_invitation_user(key: str) -> User | None:
+    """The staff member an invitation key (``<uid>-<token>``) belongs to, while it is valid."""
+    uid, _sep, token = key.partition("-")
+    try:
+        pk = url_str_to_user_pk(uid)
+    except (ValueError, OverflowError):
+        return None
+    user = User.objects.filter(pk=pk, is_staff=True, is_active=True).first()
+    if user is None or not default_token_generator.check_token(user, token):
+        return None
+    return user

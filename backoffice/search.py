@@ -2,8 +2,9 @@
 
 One box takes: a phone number in any format (+86 138-0000-0002, 138 0000 0002), an ID number
 (matched through its blind index: the number itself is never stored in the clear), an email, a
-name in Chinese or in pinyin (lin lan, LinLan, Lan Lin), a margin account number, a contract
-number, a ticket number (#5) or a bank reference. Each hit says what it matched on.
+name in Chinese, in pinyin (lin lan, LinLan, Lan Lin) or its initials (ll), a margin account
+number, a contract number, a ticket number (#5) or a bank reference. Each hit says what it
+matched on.
 """
 
 from __future__ import annotations
@@ -13,19 +14,16 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from pypinyin import lazy_pinyin
 
 from accounts import services as accounts_services
 from accounts.kyc_models import KycCase
 from accounts.models import User
+from accounts.names import pinyin_query
 from funds.models import CustodianTransaction
 from margin.models import MarginAccount, MarginContract
 from portal.inputs import nfkc
 
 MAX_RESULTS = 50
-# Pinyin is compared in Python over the clients' names; past this many names the box asks for
-# something more specific (a phone or account number) rather than scanning everyone.
-PINYIN_SCAN_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -45,17 +43,6 @@ def _phone_digits(query: str) -> str | None:
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     return digits if len(digits) >= 7 and not re.search(r"[A-Za-z@#]", query) else None
-
-
-def _pinyin_keys(name: str) -> set[str]:
-    """``林岚`` → {"linlan", "lanlin"}: family name first or last, no spaces, lower case."""
-    syllables = [s.casefold() for s in lazy_pinyin(name) if s.strip()]
-    if not syllables:
-        return set()
-    keys = {"".join(syllables)}
-    if len(syllables) >= 2:
-        keys.add("".join(syllables[1:] + syllables[:1]))
-    return keys
 
 
 def find_clients(query: str) -> list[Hit]:
@@ -110,20 +97,29 @@ def find_clients(query: str) -> list[Hit]:
     if re.search(r"[\u4e00-\u9fff]", text):
         case_users = KycCase.objects.filter(legal_name__contains=text).values("user_id")
         add(_clients().filter(Q(full_name__contains=text) | Q(pk__in=case_users)), _("name"))
-    elif re.fullmatch(r"[A-Za-z][A-Za-z\s'-]*", text) and len(compact) >= 4:
-        add(_by_pinyin(compact.casefold().replace("-", "").replace("'", "")), _("name (pinyin)"))
+    elif re.fullmatch(r"[A-Za-z][A-Za-z\s'-]*", text):
+        key = pinyin_query(text)
+        if len(key) >= 4:
+            add(_by_pinyin(key), _("name (pinyin)"))
+        if 2 <= len(key) <= 4 and key == compact.casefold():
+            add(_by_initials(key), _("name (pinyin initials)"))
     return list(hits.values())[:MAX_RESULTS]
 
 
 def _by_pinyin(key: str):
-    """Clients whose name (as they gave it, or as verified by KYC) reads as ``key`` in pinyin."""
-    names = list(
-        _clients().exclude(full_name="").values_list("pk", "full_name")[:PINYIN_SCAN_LIMIT]
+    """Clients whose name (as they gave it, or as verified by KYC) reads as ``key`` in pinyin,
+    family name first or last: indexed columns kept in step on save (accounts.names)."""
+    case_users = KycCase.objects.filter(
+        Q(legal_name_pinyin=key) | Q(legal_name_pinyin_given_first=key)
+    ).values("user_id")
+    return (
+        _clients()
+        .filter(Q(name_pinyin=key) | Q(name_pinyin_given_first=key) | Q(pk__in=case_users))
+        .order_by("pk")
     )
-    names += list(
-        KycCase.objects.exclude(legal_name="").values_list("user_id", "legal_name")[
-            :PINYIN_SCAN_LIMIT
-        ]
-    )
-    matched = {pk for pk, name in names if key in _pinyin_keys(name)}
-    return _clients().filter(pk__in=matched).order_by("pk")
+
+
+def _by_initials(key: str):
+    """Clients whose name's pinyin initials are ``key`` (林岚 → ll)."""
+    case_users = KycCase.objects.filter(legal_name_initials=key).values("user_id")
+    return _clients().filter(Q(name_initials=key) | Q(pk__in=case_users)).order_by("pk")

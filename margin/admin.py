@@ -300,10 +300,16 @@ class RestrictionAdmin(ReadOnlyAdmin):
     """Every restriction; filter "Kind: no more purchases of one security" and "in force" for
     the accounts over the concentration limit now."""
 
-    list_display = ("account", "kind", "instrument", "reason", "imposed_at", "lifted_at", "lift")
+    list_display = ("account", "kind", "instrument", "why", "imposed_at", "lifted_at", "lift")
     list_filter = ("kind", ActiveFilter)
     search_fields = ("account__number", "instrument__code")
     list_select_related = ("account", "instrument")
+    exclude = ("reason_code", "reason_params", "reason")
+    readonly_fields = ("why",)
+
+    @admin.display(description=gettext_lazy("reason"))
+    def why(self, restriction: Restriction) -> str:
+        return restriction.reason_text()
 
     @admin.display(description=gettext_lazy("Lift"))
     def lift(self, restriction: Restriction) -> str:
@@ -448,16 +454,27 @@ class PlanDecisionForm(_ConsistentDecision):
     decision = forms.ChoiceField(
         label=gettext_lazy("Decision"),
         choices=[
-            ("approve", gettext_lazy("Approve and execute")),
+            (
+                "approve",
+                gettext_lazy("Approve (a second risk officer confirms the execution)"),
+            ),
             ("reject", gettext_lazy("Reject")),
         ],
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
-        label=gettext_lazy("Reason (required to reject)"),
+        label=gettext_lazy("Reason (required)"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
         max_length=1000,
+    )
+
+
+class PlanExecutionForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=gettext_lazy(
+            "I have checked the sales and figures above and confirm that they are to be "
+            "executed now."
+        ),
     )
 
 
@@ -482,10 +499,13 @@ class LiquidationPlanAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("Decision"))
     def decide_link(self, plan: LiquidationPlan) -> str:
-        if plan.status != LiquidationPlan.Status.PROPOSED:
-            return "—"
-        url = reverse("admin:margin_liquidationplan_decide", args=[plan.pk])
-        return format_html('<a href="{}">{}</a>', url, _("Review"))
+        if plan.status == LiquidationPlan.Status.PROPOSED:
+            url = reverse("admin:margin_liquidationplan_decide", args=[plan.pk])
+            return format_html('<a href="{}">{}</a>', url, _("Review"))
+        if plan.status == LiquidationPlan.Status.APPROVED and plan.execution_confirmed_at is None:
+            url = reverse("admin:margin_liquidationplan_execute", args=[plan.pk])
+            return format_html('<a href="{}">{}</a>', url, _("Confirm execution"))
+        return "—"
 
     def get_urls(self):
         decide = path(
@@ -493,7 +513,44 @@ class LiquidationPlanAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.decide_view),
             name="margin_liquidationplan_decide",
         )
-        return [decide, *super().get_urls()]
+        execute = path(
+            "<int:plan_id>/execute/",
+            self.admin_site.admin_view(self.execute_view),
+            name="margin_liquidationplan_execute",
+        )
+        return [decide, execute, *super().get_urls()]
+
+    def execute_view(self, request, plan_id: int) -> HttpResponse:
+        """A second risk officer reads the approved plan's figures and confirms its execution."""
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        plan = get_object_or_404(
+            LiquidationPlan.objects.select_related("account__client", "decided_by"), pk=plan_id
+        )
+        form = PlanExecutionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.liquidation_plan_confirm_execution(plan_id=plan.pk, officer=request.user)
+            except services.PlanDecisionError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Execution confirmed; the sales are being executed."))
+                return redirect("admin:margin_liquidationplan_changelist")
+        refusal = ""
+        if request.method != "POST" and plan.decided_by_id == request.user.pk:
+            refusal = _(
+                "Four-eyes rule: you approved this plan, so another risk officer must confirm "
+                "its execution."
+            )
+        context = {
+            "refusal": refusal,
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Confirm the execution of a liquidation plan"),
+            "plan": plan,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/margin/liquidationplan/execute.html", context)
 
     def decide_view(self, request, plan_id: int) -> HttpResponse:
         if not self.has_decide_permission(request):
@@ -505,8 +562,13 @@ class LiquidationPlanAdmin(ReadOnlyAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 if form.cleaned_data["decision"] == "approve":
-                    services.liquidation_plan_approve(plan_id=plan.pk, officer=request.user)
-                    messages.success(request, _("Plan approved; the sales are being executed."))
+                    services.liquidation_plan_approve(
+                        plan_id=plan.pk, officer=request.user, reason=form.cleaned_data["note"]
+                    )
+                    messages.success(
+                        request,
+                        _("Plan approved; another risk officer must now confirm its execution."),
+                    )
                 else:
                     services.liquidation_plan_reject(
                         plan_id=plan.pk, officer=request.user, reason=form.cleaned_data["note"]

@@ -139,7 +139,9 @@ def _restrict(account: MarginAccount, event: MarginEvent | None, reason: str = "
     restriction = Restriction.objects.create(
         account=account,
         kind=kind,
-        reason=reason or f"Ratio {_percent(event.ratio if event else None)}: margin call",
+        reason=reason,
+        reason_code="" if reason else Restriction.ReasonCode.MARGIN_CALL,
+        reason_params={} if reason else {"ratio": _percent(event.ratio if event else None)},
         event=event,
         imposed_at=event.occurred_at if event else timezone.now(),
     )

@@ -69,10 +69,12 @@ def concentration_breach_record(
         account=account,
         kind=kind,
         instrument=instrument,
-        reason=(
-            f"{instrument.code} is {_share(change.share)} of total assets, over the "
-            f"{formatting.percent(limit)} concentration limit (contract Article 4)"
-        ),
+        reason_code=Restriction.ReasonCode.CONCENTRATION,
+        reason_params={
+            "code": instrument.code,
+            "share": _share(change.share),
+            "limit": formatting.percent(limit),
+        },
         imposed_at=occurred_at,
     )
     audit.record(

@@ -1,4 +1,5 @@
-"""Liquidation plans: proposed by the engine or the sweep, decided by a risk officer, executed."""
+"""Liquidation plans: proposed by the engine or the sweep, decided by a risk officer, executed
+once a second risk officer confirms it."""
 
 from __future__ import annotations
 
@@ -144,16 +145,53 @@ def _check_decider(plan: LiquidationPlan, officer: Any) -> None:
 
 
 @transaction.atomic
-def liquidation_plan_approve(*, plan_id: int, officer: Any) -> LiquidationPlan:
-    """Approve a proposed plan; its execution is queued to run after commit."""
+def liquidation_plan_approve(*, plan_id: int, officer: Any, reason: str) -> LiquidationPlan:
+    """Approve a proposed plan, saying why. Nothing is sold yet: a second risk officer confirms
+    the execution (``liquidation_plan_confirm_execution``)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PlanDecisionError(_("Say why the plan is approved."))
     plan = LiquidationPlan.objects.select_for_update().get(pk=plan_id)
     _check_decider(plan, officer)
     if plan.status != LiquidationPlan.Status.PROPOSED:
         raise PlanDecisionError(_("This plan has already been decided."))
-    plan.decided_by, plan.decided_at = officer, timezone.now()
+    plan.decided_by, plan.decided_at, plan.decision_note = officer, timezone.now(), reason
     LIQUIDATION_PLAN.move(plan, LiquidationPlan.Status.APPROVED)
-    plan.save(update_fields=["status", "decided_by", "decided_at"])
-    audit.record(actor=officer, action="margin.plan_approved", obj=plan, data={})
+    plan.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(actor=officer, action="margin.plan_approved", obj=plan, data={"reason": reason})
+    return plan
+
+
+@transaction.atomic
+def liquidation_plan_confirm_execution(*, plan_id: int, officer: Any) -> LiquidationPlan:
+    """A second risk officer, not the one who approved the plan, orders its sales; they run
+    after commit (``liquidation_plan_execute``)."""
+    plan = LiquidationPlan.objects.select_for_update().get(pk=plan_id)
+    if not officer.has_perm("margin.decide_liquidationplan"):
+        raise PlanDecisionError(_("Only a risk officer may execute a liquidation plan."))
+    if plan.status != LiquidationPlan.Status.APPROVED or plan.execution_confirmed_at is not None:
+        raise PlanDecisionError(_("This plan is not awaiting execution."))
+    if plan.decided_by_id == officer.pk:
+        raise PlanDecisionError(
+            _(
+                "Four-eyes rule: you approved this plan, so another risk officer must confirm "
+                "its execution."
+            )
+        )
+    plan.execution_confirmed_by, plan.execution_confirmed_at = officer, timezone.now()
+    plan.save(update_fields=["execution_confirmed_by", "execution_confirmed_at"])
+    items = plan.items.select_related("instrument")
+    audit.record(
+        actor=officer,
+        action="margin.plan_execution_confirmed",
+        obj=plan,
+        data={
+            "approved_by": plan.decided_by_id,
+            "expected_proceeds": str(plan.expected_proceeds),
+            "expected_costs": str(plan.expected_costs),
+            "sales": [[item.instrument.code, item.quantity] for item in items],
+        },
+    )
     from margin import tasks
 
     transaction.on_commit(lambda: tasks.execute_liquidation_plan.delay(plan.pk))
@@ -179,7 +217,8 @@ def liquidation_plan_reject(*, plan_id: int, officer: Any, reason: str) -> Liqui
 
 @transaction.atomic
 def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
-    """Fill an approved plan at the feed's current prices and repay debt with the net proceeds.
+    """Fill an approved plan whose execution a second officer confirmed, at the feed's current
+    prices, and repay debt with the net proceeds.
 
     A sale whose instrument is now at limit-down or suspended does not fill (nobody buys) and is
     left out; a position smaller than planned sells what there is. Each fill pays the selling
@@ -192,7 +231,7 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
         .select_related("account__client")
         .get(pk=plan_id)
     )
-    if plan.status != LiquidationPlan.Status.APPROVED:
+    if plan.status != LiquidationPlan.Status.APPROVED or plan.execution_confirmed_at is None:
         return plan
     route = liquidation_route()
     if route is not None and route(plan):
@@ -281,12 +320,12 @@ def liquidation_plan_execute(*, plan_id: int) -> LiquidationPlan:
 
 
 def liquidation_plans_requeue(*, before: datetime.datetime) -> int:
-    """Stuck work: plans approved before `before` and still not carried out (the execution is
-    idempotent: a plan no longer APPROVED is left as it is)."""
+    """Stuck work: plans whose execution was confirmed before `before` and still not carried out
+    (the execution is idempotent: a plan no longer APPROVED is left as it is)."""
     from margin import tasks
 
     approved = LiquidationPlan.objects.filter(
-        status=LiquidationPlan.Status.APPROVED, decided_at__lt=before
+        status=LiquidationPlan.Status.APPROVED, execution_confirmed_at__lt=before
     ).values_list("pk", flat=True)
     return sum(
         queue_once(f"liquidation-plan:{pk}", tasks.execute_liquidation_plan, pk)

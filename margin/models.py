@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from margin import rules
@@ -533,7 +534,18 @@ class Restriction(models.Model):
         verbose_name=_("security"),
         help_text=_("The security a concentration restriction stops purchases of."),
     )
-    reason = models.TextField(_("reason"))
+
+    class ReasonCode(models.TextChoices):
+        MARGIN_CALL = "margin_call", _("Margin call")
+        CONCENTRATION = "concentration", _("Over the concentration limit")
+
+    # An officer's restriction keeps their words in `reason`; the engine's keeps a code and its
+    # figures, put into words in the reader's language when shown (`reason_text`).
+    reason = models.TextField(_("reason"), blank=True)
+    reason_code = models.CharField(
+        _("reason code"), max_length=20, choices=ReasonCode.choices, blank=True
+    )
+    reason_params = models.JSONField(_("reason figures"), default=dict, blank=True)
     event = models.ForeignKey(
         MarginEvent,
         on_delete=models.PROTECT,
@@ -595,6 +607,23 @@ class Restriction(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None
+
+    def reason_text(self) -> str:
+        """Why, in the active language: the engine's code with its figures, else the words the
+        officer typed."""
+        params = self.reason_params or {}
+        if self.reason_code == self.ReasonCode.MARGIN_CALL:
+            return gettext("Ratio %(ratio)s: margin call") % {"ratio": params.get("ratio", "—")}
+        if self.reason_code == self.ReasonCode.CONCENTRATION:
+            return gettext(
+                "%(code)s is %(share)s of total assets, over the %(limit)s concentration limit "
+                "(contract Article 4)"
+            ) % {
+                "code": params.get("code", ""),
+                "share": params.get("share", "—"),
+                "limit": params.get("limit", "—"),
+            }
+        return self.reason
 
 
 class AccountFreeze(models.Model):
@@ -670,7 +699,8 @@ class AccountFreeze(models.Model):
 class LiquidationPlan(models.Model):
     """Which positions to sell to bring an account back to its warning line, for a risk officer.
 
-    Proposed by the system, then approved or rejected (with the reason) by a person, then executed.
+    Proposed by the system, then approved or rejected (with the reason) by a risk officer, then
+    executed once a second risk officer confirms the execution (``margin.workflows``).
     """
 
     class Trigger(models.TextChoices):
@@ -679,7 +709,7 @@ class LiquidationPlan(models.Model):
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed")
-        APPROVED = "approved", _("Approved")
+        APPROVED = "approved", _("Approved, awaiting execution")
         REJECTED = "rejected", _("Rejected")
         EXECUTED = "executed", _("Executed")
 
@@ -741,6 +771,18 @@ class LiquidationPlan(models.Model):
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.TextField(_("decision note"), blank=True)
+    execution_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("execution confirmed by"),
+        help_text=_("A second risk officer, never the one who approved the plan."),
+    )
+    execution_confirmed_at = models.DateTimeField(
+        _("execution confirmed at"), null=True, blank=True
+    )
     executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
     realised_proceeds = _money(_("realised proceeds"), null=True, blank=True)
     realised_costs = _money(_("realised selling costs"), null=True, blank=True)
@@ -767,6 +809,11 @@ class LiquidationPlan(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="executed") | Q(executed_at__isnull=False),
                 name="margin_plan_execution_has_a_time",
+            ),
+            # Four-eyes between approval and execution (NULLs pass: the engine's own rows).
+            models.CheckConstraint(
+                condition=~Q(execution_confirmed_by=F("decided_by")),
+                name="margin_plan_executor_is_not_the_approver",
             ),
         ]
 

@@ -195,7 +195,7 @@ def account_blockers(active: list[Restriction], platform: Blocker | None) -> Per
     blockers, no_purchase = [], {}
     for restriction in active:
         if restriction.kind == Restriction.Kind.CONCENTRATION and restriction.instrument:
-            no_purchase[restriction.instrument.code] = restriction.reason
+            no_purchase[restriction.instrument.code] = restriction.reason_text()
         elif restriction.kind in Restriction.BLOCKS_FINANCING_AND_WITHDRAWALS:
             blockers.append(_blocker(restriction))
     # A freeze is the stronger statement: the client reads it first.

@@ -25,6 +25,15 @@ SURVEY = register(
         secret_context=("survey_url",),
     )
 )
+TICKET_MERGED = register(
+    NoticeType(
+        key="support_ticket_merged",
+        category=Category.SERVICE,
+        channels=(Channel.EMAIL, Channel.INAPP),
+        description=_("Your ticket was merged into another, where the conversation continues"),
+        required_context=("ticket_id", "subject", "target_id", "target_subject", "url"),
+    )
+)
 # Staff only: these name internal deadlines and never go to a client.
 SLA_WARNING = register(
     NoticeType(

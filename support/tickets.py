@@ -320,7 +320,8 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Tick
 
 @transaction.atomic
 def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
-    """Merge a duplicate into `target`: its clocks stop and its page points at the target."""
+    """Merge a duplicate into `target`: its clocks stop, its page points at the target, and the
+    client is told (email and in-app) where the conversation continues."""
     if source.pk == target.pk:
         raise ValidationError(_("A ticket cannot be merged into itself."))
     # Lock in id order, so two merges of the same pair cannot deadlock.
@@ -340,6 +341,18 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
     sla_clocks_stop(ticket=source, at=now)
     _system_message(source, _("Merged into ticket #%(id)d.") % {"id": target.pk})
     _system_message(target, _("Ticket #%(id)d was merged into this one.") % {"id": source.pk})
+    notices.enqueue(
+        recipient=source.client,
+        key="support_ticket_merged",
+        context={
+            "ticket_id": source.pk,
+            "subject": source.subject,
+            "target_id": target.pk,
+            "target_subject": target.subject,
+            "url": _client_url(target),
+        },
+        idempotency_key=f"support:merged:{source.pk}",
+    )
     audit.record(actor=actor, action="support.ticket_merge", obj=source, data={"into": target.pk})
     return target
 

@@ -8,7 +8,10 @@ Identity data is encrypted (portal.crypto) and the resident ID number is found b
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from accounts.names import name_pinyin
 
 USER = settings.AUTH_USER_MODEL
 
@@ -80,6 +83,15 @@ class KycCase(models.Model):
     )
     step = models.PositiveSmallIntegerField(_("steps completed"), default=0)
     legal_name = models.CharField(_("legal name"), max_length=60, blank=True)
+    legal_name_pinyin = models.CharField(
+        _("legal name in pinyin"), max_length=120, blank=True, db_index=True
+    )
+    legal_name_pinyin_given_first = models.CharField(
+        _("legal name in pinyin, given name first"), max_length=120, blank=True, db_index=True
+    )
+    legal_name_initials = models.CharField(
+        _("pinyin initials of the legal name"), max_length=30, blank=True, db_index=True
+    )
     id_number_encrypted = models.TextField(_("resident ID number (encrypted)"), blank=True)
     id_number_index = models.CharField(
         _("resident ID blind index"), max_length=64, blank=True, db_index=True
@@ -151,7 +163,27 @@ class KycCase(models.Model):
         indexes = [models.Index(fields=["status", "submitted_at"], name="accounts_kyc_queue")]
 
     def __str__(self) -> str:
-        return f"KYC #{self.pk} {self.legal_name or self.user}"
+        return gettext("KYC case #%(id)s %(name)s") % {
+            "id": self.pk,
+            "name": self.legal_name or self.user,
+        }
+
+    def save(self, *args, **kwargs) -> None:
+        forms = name_pinyin(self.legal_name)
+        (
+            self.legal_name_pinyin,
+            self.legal_name_pinyin_given_first,
+            self.legal_name_initials,
+        ) = forms
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "legal_name" in update_fields:
+            kwargs["update_fields"] = {
+                *update_fields,
+                "legal_name_pinyin",
+                "legal_name_pinyin_given_first",
+                "legal_name_initials",
+            }
+        super().save(*args, **kwargs)
 
     @property
     def masked_id_number(self) -> str:

@@ -3,6 +3,10 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.names import name_pinyin
+
+PINYIN_FIELDS = ("name_pinyin", "name_pinyin_given_first", "name_initials")
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -37,6 +41,14 @@ class User(AbstractUser):
     last_name = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=100, blank=True)
+    # The name's pinyin (accounts.names), kept in step on save: staff find a client by it.
+    name_pinyin = models.CharField(_("name in pinyin"), max_length=120, blank=True, db_index=True)
+    name_pinyin_given_first = models.CharField(
+        _("name in pinyin, given name first"), max_length=120, blank=True, db_index=True
+    )
+    name_initials = models.CharField(
+        _("pinyin initials of the name"), max_length=30, blank=True, db_index=True
+    )
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
@@ -62,6 +74,14 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    def save(self, *args, **kwargs) -> None:
+        forms = name_pinyin(self.full_name)
+        self.name_pinyin, self.name_pinyin_given_first, self.name_initials = forms
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "full_name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, *PINYIN_FIELDS}
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:

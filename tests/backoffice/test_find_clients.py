@@ -113,3 +113,53 @@ def test_one_hit_from_the_header_box_opens_the_client_page(staff, lin):
 @pytest.mark.parametrize("query", ["", " ", "%", "' OR 1=1;--", "#", "#99999999999", "x" * 500])
 def test_odd_queries_answer_a_page_not_an_error(staff, lin, query):
     assert staff["agent"].get(reverse("backoffice:search"), {"q": query}).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["ll", "LL", "ｌｌ"])
+def test_pinyin_initials_find_the_clients_whose_names_start_so(lin, others, query):
+    assert sorted(found(query)) == sorted(["林岚", "林兰"])
+    assert found("wb") == ["王博"]
+
+
+def test_a_name_carries_its_pinyin_from_the_moment_it_is_saved(lin):
+    lin.refresh_from_db()
+    assert (lin.name_pinyin, lin.name_pinyin_given_first, lin.name_initials) == (
+        "linlan",
+        "lanlin",
+        "ll",
+    )
+    lin.full_name = "欧阳娜娜"
+    lin.save(update_fields=["full_name"])
+    lin.refresh_from_db()
+    assert (lin.name_pinyin, lin.name_initials) == ("ouyangnana", "oynn")
+    assert lin.kyc_case.legal_name_pinyin == "linlan"  # the verified name keeps its own
+
+
+def test_search_reads_the_stored_pinyin_and_converts_no_names(lin, others, monkeypatch):
+    import pypinyin
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a name was converted at search time")
+
+    monkeypatch.setattr(pypinyin, "lazy_pinyin", refuse)
+    monkeypatch.setattr("accounts.names.lazy_pinyin", refuse)
+    assert sorted(found("lin lan")) == sorted(["林岚", "林兰"])
+    assert found("wb") == ["王博"]
+
+
+def test_the_migration_backfills_names_saved_before_it(lin, others):
+    import importlib
+
+    from django.apps import apps
+
+    from accounts.models import User
+
+    migration = importlib.import_module("accounts.migrations.0008_name_pinyin")
+    User.objects.update(name_pinyin="", name_pinyin_given_first="", name_initials="")
+    KycCase.objects.update(
+        legal_name_pinyin="", legal_name_pinyin_given_first="", legal_name_initials=""
+    )
+    assert found("lin lan") == []
+    migration.backfill(apps, None)
+    assert sorted(found("lin lan")) == sorted(["林岚", "林兰"])
+    assert sorted(found("ll")) == sorted(["林岚", "林兰"])

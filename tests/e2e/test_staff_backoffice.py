@@ -145,3 +145,40 @@ def test_compliance_reads_acknowledgements_and_the_audit_trail_in_chinese(browse
     expect(page.locator("[data-testid=client-part-audit]")).to_be_visible()
     problems += serious_violations(page)
     assert not problems, "\n".join(json.dumps(p, ensure_ascii=False) for p in problems)
+
+
+def test_one_risk_officer_approves_a_liquidation_plan_and_another_executes_it(browser, demo):
+    from margin.models import LiquidationPlan
+
+    plan = LiquidationPlan.objects.get(
+        status="proposed", account__client__email="liquidation@margin-demo.wangrun.test"
+    )
+    erin = staff_page(browser, demo, "erin@demo.wangrun.test")
+    erin.goto("/admin/margin/liquidationplan/")
+    erin.locator("#result_list a", has_text="审核").first.click()
+    erin.get_by_label("批准（由另一位风控人员确认执行）").check()
+    erin.get_by_label("理由（必填）").fill("追保期限已过，客户未补足保证金。")
+    erin.locator("input[type=submit]").click()
+    expect(erin.locator(".messagelist")).to_contain_text("须由另一位风控人员确认执行")
+    expect(erin.locator("#result_list")).to_contain_text("已批准，待执行")
+    erin.goto(f"/admin/margin/liquidationplan/{plan.pk}/execute/")
+    expect(erin.locator(".errornote")).to_contain_text("四眼原则")
+    erin.get_by_label("我已核对上述卖出及各项数字，确认立即执行。").check()
+    erin.locator("input[type=submit]").click()
+    expect(erin.locator(".errornote")).to_contain_text("四眼原则")
+    plan.refresh_from_db()
+    assert plan.status == "approved" and plan.execution_confirmed_at is None
+
+    jack = staff_page(browser, demo, "jack@demo.wangrun.test")
+    jack.goto("/admin/margin/liquidationplan/")
+    jack.locator("#result_list a", has_text="确认执行").first.click()
+    expect(jack.locator("[data-testid=plan-approval]")).to_contain_text("追保期限已过")
+    expect(jack.locator("[data-testid=plan-figures]")).to_contain_text("现价")
+    problems = serious_violations(jack)
+    shot(jack, "risk_officer-plan-execution")
+    jack.get_by_label("我已核对上述卖出及各项数字，确认立即执行。").check()
+    jack.locator("input[type=submit]").click()
+    expect(jack.locator(".messagelist")).to_contain_text("已确认执行")
+    plan.refresh_from_db()
+    assert plan.execution_confirmed_by.email == "jack@demo.wangrun.test"
+    assert not problems, "\n".join(problems)

@@ -84,6 +84,7 @@ def _liquidate(account, amount, n):
         trigger=LiquidationPlan.Trigger.LIQUIDATION_LINE,
         status=LiquidationPlan.Status.APPROVED,
         decided_at=timezone.now(),
+        execution_confirmed_at=timezone.now(),
         expected_proceeds=price * 100,
     )
     LiquidationPlanItem.objects.create(

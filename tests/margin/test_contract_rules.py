@@ -355,7 +355,14 @@ def test_a_position_over_30_percent_stops_purchases_of_it_and_the_client_is_told
     account, _runner = diversified
     [restriction] = Restriction.objects.filter(account=account, lifted_at__isnull=True)
     assert (restriction.kind, restriction.instrument.code) == ("concentration", "000001.SZ")
-    assert "60.00%" in restriction.reason and "30.00%" in restriction.reason
+    assert restriction.reason_code == "concentration" and restriction.reason == ""
+    assert restriction.reason_params == {"code": "000001.SZ", "share": "60.00%", "limit": "30.00%"}
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        assert "000001.SZ" in restriction.reason_text() and "集中度" in restriction.reason_text()
+    with translation.override("en"):
+        assert "60.00% of total assets, over the 30.00%" in restriction.reason_text()
     permissions = account_permissions(account)
     assert not permissions.may_buy("000001.SZ")
     assert permissions.may_buy("600519.SH")  # exactly 30% is within the limit

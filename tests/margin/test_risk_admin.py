@@ -130,3 +130,61 @@ def test_a_client_never_sees_another_clients_plan(client, account, client_bob):
     client.force_login(client_bob)
     page = client.get(reverse("margin:index")).content.decode()
     assert 'data-testid="margin-plan"' not in page
+
+
+def test_one_officer_approves_a_plan_and_another_confirms_its_execution_in_admin(
+    client, account, django_capture_on_commit_callbacks
+):
+    erin, ivan = _staff("risk_officer"), _staff("risk_officer")
+    plan = services._propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, None)
+    decide = reverse("admin:margin_liquidationplan_decide", args=[plan.pk])
+    execute = reverse("admin:margin_liquidationplan_execute", args=[plan.pk])
+    client.force_login(erin)
+    assert client.post(decide, {"decision": "approve", "note": ""}).status_code == 200
+    client.post(decide, {"decision": "approve", "note": "Below the liquidation line at 14:00."})
+    plan.refresh_from_db()
+    assert (plan.status, plan.decided_by) == (LiquidationPlan.Status.APPROVED, erin)
+    changelist = client.get(reverse("admin:margin_liquidationplan_changelist")).content.decode()
+    assert execute in changelist and "Approved, awaiting execution" in changelist
+    page = client.get(execute).content.decode()
+    assert "another risk officer must confirm" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(execute, {"confirm": "on"}).content.decode()
+    assert "another risk officer must confirm" in page
+    assert LiquidationPlan.objects.get(pk=plan.pk).status == LiquidationPlan.Status.APPROVED
+
+    client.force_login(ivan)
+    page = client.get(execute).content.decode()
+    assert 'data-testid="plan-figures"' in page and "300750.SZ" in page
+    assert "Below the liquidation line at 14:00." in page
+    assert client.post(execute, {}).status_code == 200  # the confirm box is required
+    assert LiquidationPlan.objects.get(pk=plan.pk).execution_confirmed_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(execute, {"confirm": "on"})
+    plan.refresh_from_db()
+    assert (plan.status, plan.execution_confirmed_by) == (LiquidationPlan.Status.EXECUTED, ivan)
+
+
+@pytest.mark.parametrize("role", ["agent", "compliance", "kyc_reviewer"])
+def test_other_staff_cannot_open_the_execution_page(client, account, role):
+    plan = services._propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, None)
+    services.liquidation_plan_approve(
+        plan_id=plan.pk, officer=_staff("risk_officer"), reason="Below the line."
+    )
+    client.force_login(_staff(role))
+    execute = reverse("admin:margin_liquidationplan_execute", args=[plan.pk])
+    assert client.get(execute).status_code == 403
+    assert client.post(execute, {"confirm": "on"}).status_code == 403
+
+
+def test_the_client_reads_that_an_approved_plan_awaits_execution(client, account, client_alice):
+    plan = services._propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, None)
+    services.liquidation_plan_approve(
+        plan_id=plan.pk, officer=_staff("risk_officer"), reason="Below the line."
+    )
+    client.force_login(client_alice)
+    page = client.get(reverse("margin:index")).content.decode()
+    assert "Approved, awaiting execution" in page
+    services.liquidation_plan_confirm_execution(plan_id=plan.pk, officer=_staff("risk_officer"))
+    page = client.get(reverse("margin:index")).content.decode()
+    assert "execution confirmed: the sales are under way" in page

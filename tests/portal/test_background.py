@@ -150,6 +150,7 @@ def test_an_approved_plan_not_carried_out_is_carried_out_by_the_sweep(monkeypatc
         trigger=LiquidationPlan.Trigger.LIQUIDATION_LINE,
         status=LiquidationPlan.Status.APPROVED,
         decided_at=CONFIRMED,
+        execution_confirmed_at=CONFIRMED,
         ratio_at_proposal=Decimal("1.1000"),
         target_ratio=Decimal("1.5000"),
         expected_proceeds=Decimal("0.00"),

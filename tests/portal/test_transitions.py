@@ -128,10 +128,19 @@ def test_a_decision_without_a_reviewer_is_refused():
 # --- liquidation plans ---------------------------------------------------------------------------
 
 
-def test_a_plan_is_approved_then_executed():
+def test_a_plan_is_approved_with_a_reason_then_executed_on_a_second_officers_confirmation():
     plan = _saved(LiquidationPlan, "proposed", decided_by_id=4, decided_at=AT)
+    with pytest.raises(IllegalTransition, match="why"):
+        LIQUIDATION_PLAN.move(plan, LiquidationPlan.Status.APPROVED)
+    plan.decision_note = "deadline missed"
     LIQUIDATION_PLAN.move(plan, LiquidationPlan.Status.APPROVED)
     plan.executed_at = AT
+    with pytest.raises(IllegalTransition, match="other than its approver"):
+        LIQUIDATION_PLAN.move(plan, LiquidationPlan.Status.EXECUTED)
+    plan.execution_confirmed_by_id, plan.execution_confirmed_at = 4, AT
+    with pytest.raises(IllegalTransition, match="other than its approver"):
+        LIQUIDATION_PLAN.move(plan, LiquidationPlan.Status.EXECUTED)
+    plan.execution_confirmed_by_id = 5
     LIQUIDATION_PLAN.move(plan, LiquidationPlan.Status.EXECUTED)
     assert plan.status == "executed"
 

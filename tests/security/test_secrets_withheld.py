@@ -23,6 +23,7 @@ from tests.security.conftest import admin_pages_showing, stored_places_holding
 pytestmark = pytest.mark.django_db
 
 RESET_PATH = re.compile(r"/accounts/password/reset/key/([^/\s\"<]+)/")
+INVITATION_PATH = re.compile(r"/account/staff/invitation/([^/\s\"<]+)/")
 CONFIRM_PATH = re.compile(r"/accounts/confirm-email/([^/\s\"<]+)/")
 SIX_DIGITS = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 NEW_PASSWORD = "Attacker-chosen-passphrase-1"
@@ -85,8 +86,10 @@ def test_a_staff_invitation_link_is_withheld_from_every_staff_role(
     with django_capture_on_commit_callbacks(execute=True):
         staff_create(email="newhire@example.test", role="agent", actor="create_staff")
     [message] = mail.outbox
-    key = RESET_PATH.search(message.body).group(1)
+    key = INVITATION_PATH.search(message.body).group(1)
     assert_nowhere_staff_can_read(staff, key)
+    row = Notification.objects.get(address="newhire@example.test", key="staff_invitation")
+    assert row.status == "sent" and row.sealed == ""
 
 
 def test_an_sms_sign_in_code_is_withheld_from_every_staff_role(staff, client_alice):

@@ -28,6 +28,7 @@ def approved_plan(account, code, quantity):
         trigger=LiquidationPlan.Trigger.LIQUIDATION_LINE,
         status=LiquidationPlan.Status.APPROVED,
         decided_at=timezone.now(),
+        execution_confirmed_at=timezone.now(),
         expected_proceeds=instrument.price * quantity,
     )
     LiquidationPlanItem.objects.create(
