@@ -40,10 +40,15 @@ def book_series(limit: int = 60) -> list[BookSnapshot]:
 
 def board() -> dict[str, Any]:
     """Everything the risk board shows, with its small charts."""
-    from monitoring.live import NEAREST_KEY
+    from monitoring.live import LATEST_KEY, NEAREST_KEY
 
     series = book_series()
     latest: dict[str, Any] | None = series[-1].values if series else None
+    latest_at = series[-1].at if series else None
+    # The last evaluation (every few seconds) is fresher than the last snapshot (minutes).
+    fresh = cache.get(LATEST_KEY)
+    if fresh is not None and (latest_at is None or fresh["at"] >= latest_at):
+        latest, latest_at = fresh["values"], fresh["at"]
     charts_ = {}
     if latest is not None:
         for key in ("at_call_share", "financing_share"):
@@ -57,7 +62,8 @@ def board() -> dict[str, Any]:
         "alerts": list(open_alerts()),
         "responses": list(live_responses()),
         "latest": latest,
-        "latest_at": series[-1].at if series else None,
+        "latest_at": latest_at,
+        "coverage": (latest or {}).get("partitions"),
         "charts": charts_,
         "nearest": cache.get(NEAREST_KEY) or [],
     }

@@ -97,3 +97,30 @@ def test_an_event_file_is_imported_in_admin(client, book, erin):
     )
     client.post(reverse("admin:monitoring_externalevent_import"), {"file": upload})
     assert ExternalEvent.objects.get().alert.level == "critical"
+
+
+def test_the_board_says_when_a_partition_of_the_book_is_stale(client, erin):
+    from django.core.cache import cache
+
+    from monitoring import live
+
+    at = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
+    coverage = {"partitions": 3, "reported": 3, "missing": [], "stale": [2], "oldest_at": None}
+    values = {
+        "accounts": 7,
+        "levels": {"safe": 7},
+        "at_call_share": 0,
+        "financing_share": 0.5,
+        "top_instruments": [],
+        "sectors": {},
+        "partitions": coverage,
+    }
+    cache.set(live.LATEST_KEY, {"at": at, "values": values}, 60)
+    try:
+        client.force_login(erin)
+        page = client.get(reverse("admin:monitoring_board")).content.decode()
+    finally:
+        cache.delete(live.LATEST_KEY)
+    assert "Engine partitions reported: 3 of 3." in page
+    assert "Stale (their accounts are counted as last reported): 2." in page
+    assert "7 accounts" in page
