@@ -211,7 +211,7 @@ def holders(args) -> None:
     instruments = list(Instrument.objects.order_by("code")[: args.alerts])
     n = len(instruments) * args.holders
     users = get_user_model().objects.bulk_create(
-        [get_user_model()(email=f"holder{i}@bench.test", username=f"holder{i}") for i in range(n)]
+        [get_user_model()(email=f"holder{i}@bench.test") for i in range(n)]
     )
     accounts = MarginAccount.objects.bulk_create(
         [

@@ -41,9 +41,10 @@ class Partial:
     levels: list[int]  # accounts per level, by severity
     liabilities_fen: int
     assets_fen: int  # cash + positions at their collateral rate
-    held: dict[str, int]  # symbol → shares held (symbols held by nobody left out)
-    price_fen: dict[str, int]  # symbol → last price, for the symbols held
-    collateral_bp: dict[str, int]  # symbol → collateral rate, for the symbols held
+    symbols: tuple[str, ...]  # the engine's symbols (every engine loads every instrument)
+    held: np.ndarray  # per symbol: shares held (int64)
+    price_fen: np.ndarray  # per symbol: last price
+    collateral_bp: np.ndarray  # per symbol: collateral rate
     # The partition's accounts nearest their call line: (ratio − call line in bp, account id,
     # ratio bp, call line bp, severity), smallest first, at most as many as the board shows.
     nearest: list[tuple[int, int, int, int, int]]
@@ -66,8 +67,6 @@ def partial_of(
     at: datetime.datetime | None = None,
 ) -> Partial:
     """Reduce one engine's arrays to its partial aggregates (a few vector operations)."""
-    held_rows = np.flatnonzero(book.held)
-    symbols = [book.symbols[i] for i in held_rows.tolist()]
     indebted = book.ratio_bp != NO_RATIO
     distance = np.where(indebted, book.ratio_bp - book.call_bp, np.iinfo(np.int64).max)
     k = min(nearest, int(indebted.sum()))
@@ -93,14 +92,56 @@ def partial_of(
         levels=np.bincount(book.severity, minlength=len(LEVELS)).tolist(),
         liabilities_fen=int(book.liabilities_fen.sum()),
         assets_fen=int(book.cash_fen.sum()) + int(book.collateral_fen.sum()),
-        held=dict(zip(symbols, book.held[held_rows].astype(np.int64).tolist(), strict=True)),
-        price_fen=dict(zip(symbols, book.price_fen[held_rows].tolist(), strict=True)),
-        collateral_bp=dict(zip(symbols, book.collateral_bp[held_rows].tolist(), strict=True)),
+        symbols=book.symbols,
+        held=book.held.astype(np.int64),  # copies: the engine's arrays change on the next tick
+        price_fen=book.price_fen.copy(),
+        collateral_bp=book.collateral_bp.copy(),
         nearest=candidates,
         partition=partition,
         partitions=partitions,
         at=at,
     )
+
+
+_SECTORS: dict[tuple, tuple[dict[str, str], list[str], np.ndarray]] = {}
+
+
+def _sectors(symbols: tuple[str, ...], sector_of: dict[str, str]) -> tuple[list[str], np.ndarray]:
+    """Sectors and each symbol's sector row (the last row: none), cached per symbol list and
+    mapping (the mapping is kept in the cache, so its id cannot be reused while cached)."""
+    key = (symbols, id(sector_of))
+    found = _SECTORS.get(key)
+    if found is None or found[0] is not sector_of:
+        sectors = sorted({sector_of.get(s, "") for s in symbols} - {""})
+        row = {sector: i for i, sector in enumerate(sectors)}
+        index = np.array([row.get(sector_of.get(s, ""), len(sectors)) for s in symbols])
+        if len(_SECTORS) > 8:
+            _SECTORS.clear()
+        found = _SECTORS[key] = (sector_of, sectors, index.astype(np.int64))
+    return found[1], found[2]
+
+
+def _aligned(
+    partials: Sequence[Partial],
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """Shares held per symbol added up over the partials, with the newest partial's prices and
+    rates (partitions read the same feed, a tick or two apart). Engines started at different
+    times may know different instruments: then the symbols are matched by name."""
+    newest = max(partials, key=lambda p: p.at or datetime.datetime.min.replace(tzinfo=datetime.UTC))
+    if all(p.symbols == newest.symbols for p in partials):
+        held = np.sum([p.held for p in partials], axis=0, dtype=np.int64)
+        return newest.symbols, held, newest.price_fen, newest.collateral_bp
+    symbols = tuple(sorted({s for p in partials for s in p.symbols}))
+    row = {s: i for i, s in enumerate(symbols)}
+    held = np.zeros(len(symbols), dtype=np.int64)
+    price = np.zeros(len(symbols), dtype=np.int64)
+    rate = np.zeros(len(symbols), dtype=np.int64)
+    for part in sorted(partials, key=lambda p: p is newest):  # the newest written last
+        rows = np.array([row[s] for s in part.symbols], dtype=np.int64)
+        held[rows] += part.held
+        price[rows] = part.price_fen
+        rate[rows] = part.collateral_bp
+    return symbols, held, price, rate
 
 
 def book_signals(
@@ -119,29 +160,12 @@ def combine(
     partials: Sequence[Partial], *, sector_of: dict[str, str], thresholds: Table, nearest: int = 20
 ) -> BookView:
     """Add the partitions' partials up and evaluate the book thresholds once."""
-    held: dict[str, int] = {}
-    price: dict[str, int] = {}
-    rate: dict[str, int] = {}
-    # The newest partial's prices win: partitions read the same feed, a tick or two apart.
-    newest_first = sorted(
-        partials, key=lambda p: p.at or datetime.datetime.min.replace(tzinfo=datetime.UTC)
-    )
-    for part in newest_first:
-        for symbol, shares in part.held.items():
-            held[symbol] = held.get(symbol, 0) + shares
-        price.update(part.price_fen)
-        rate.update(part.collateral_bp)
-    symbols = sorted(held)
-    per_symbol = np.array(
-        [held[s] * price[s] * rate[s] / 10_000 for s in symbols], dtype=np.float64
-    )
+    symbols, held, price, rate = _aligned(partials)
+    # Shares are added up exactly first, then valued: the same figures for any partitioning.
+    per_symbol = held.astype(np.float64) * price * rate / 10_000
     collateral = float(per_symbol.sum())
-    sectors = sorted(set(sector_of.values()) - {""})
-    sector_row = {sector: i for i, sector in enumerate(sectors)}
-    index = np.array([sector_row.get(sector_of.get(s, ""), len(sectors)) for s in symbols])
-    per_sector = np.bincount(
-        index.astype(np.int64), weights=per_symbol, minlength=len(sectors) + 1
-    )[: len(sectors)]
+    sectors, sector_index = _sectors(symbols, sector_of)
+    per_sector = np.bincount(sector_index, weights=per_symbol, minlength=len(sectors) + 1)[:-1]
     levels = np.sum([p.levels for p in partials], axis=0, dtype=np.int64)
     if not len(partials):
         levels = np.zeros(len(LEVELS), dtype=np.int64)
@@ -235,7 +259,7 @@ def combine(
             nearest, (tuple(c) for p in partials for c in p.nearest)
         )
     ]
-    top = sorted(range(len(symbols)), key=lambda i: (-share_symbol[i], symbols[i]))[:5]
+    top = np.argsort(-share_symbol, kind="stable")[:5].tolist()
     values = {
         "accounts": accounts,
         "levels": {level.value: int(levels[i]) for i, level in enumerate(LEVELS)},
