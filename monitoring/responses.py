@@ -62,6 +62,11 @@ MEASURE_OF: dict[str, str] = {
 }
 
 
+# bulk_update writes one CASE per column over the whole batch, which PostgreSQL evaluates row by
+# row: 500 rows in one statement took seconds, in batches of 50 a few dozen milliseconds.
+UPDATE_BATCH = 50
+
+
 class ResponseError(ValueError):
     pass
 
@@ -260,6 +265,8 @@ def _apply_at_once(responses: list[Response], *, at: datetime.datetime) -> None:
         else:
             response.measure_id, response.status = result.pk, Response.Status.ACTIVE
             applied.append(response)
+    if applied:  # sets clients_told, written with the rest below
+        _tell_clients_many(applied, ended=False, save=False)
     Response.objects.bulk_update(
         by_measure,
         [
@@ -270,7 +277,9 @@ def _apply_at_once(responses: list[Response], *, at: datetime.datetime) -> None:
             "status",
             "needs_confirmation",
             "decision_note",
+            "clients_told",
         ],
+        batch_size=UPDATE_BATCH,
     )
     if applied:
         audit.record(
@@ -280,7 +289,6 @@ def _apply_at_once(responses: list[Response], *, at: datetime.datetime) -> None:
             object_id=applied[0].pk,  # the first; the data lists them all
             data={"responses": [_applied_data(r, at) for r in applied]},
         )
-        _tell_clients_many(applied, ended=False)
 
 
 def _check(officer: Any) -> None:
@@ -541,7 +549,9 @@ def _tell_clients(response: Response, *, ended: bool) -> int:
     return _tell_clients_many([response], ended=ended)[response.pk]
 
 
-def _tell_clients_many(responses: Sequence[Response], *, ended: bool) -> dict[int, int]:
+def _tell_clients_many(
+    responses: Sequence[Response], *, ended: bool, save: bool = True
+) -> dict[int, int]:
     """Tell the clients each response affects, in plain words and their language: one query
     for the holders, one batch of notices. Returns how many were told per response."""
     phase = "end" if ended else "start"
@@ -568,7 +578,8 @@ def _tell_clients_many(responses: Sequence[Response], *, ended: bool) -> dict[in
     if not ended:
         for response in responses:
             response.clients_told = told[response.pk]
-        Response.objects.bulk_update(responses, ["clients_told"])
+        if save:
+            Response.objects.bulk_update(responses, ["clients_told"], batch_size=UPDATE_BATCH)
     return told
 
 
