@@ -271,7 +271,8 @@ def raise_alerts(args, at, rule: str) -> None:
         "holders_told": args.holders * args.alerts if rule != "volume_spike" else 0,
         "note": "no response: one insert and one audit entry for the batch"
         if rule == "volume_spike"
-        else "each pauses margin buys at once: market measure, audit entries, holders told",
+        else "each pauses margin buys at once, as a set: responses, measures, one audit entry each,"
+        " holders told in one batch of notices",
     }
     print(json.dumps(line), flush=True)
 
