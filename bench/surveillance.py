@@ -11,7 +11,9 @@ Pinned to one core. After warm-up, median / p95 / p99 of:
 - `alerts_apply_steady` (database): ``alerts.signals_apply`` for one tick's signals when their
   alerts are already open (dedup and refresh), the steady state of a volatile session;
 - `alerts_raise_*` (database): raising N new alerts in one apply: volume spikes (no response),
-  and abnormal fluctuations (each pausing margin buys at once): alerts per second.
+  and abnormal fluctuations (each pausing margin buys at once, ``--holders`` clients holding
+  each flagged stock told in plain words): alerts per second, which for the abnormal
+  fluctuations is also responses applied per second.
 
 The database parts build a database of their own (``bench_surveillance``, dropped at the end)
 from DJANGO_SETTINGS_MODULE (default portal.settings.test). ``--no-db`` skips them.
@@ -180,6 +182,7 @@ def database(args, passes) -> None:
                 for i in range(args.instruments)
             ]
         )
+        holders(args)
         at = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
         first = passes[0]
         alerts.signals_apply(first, at=at)  # open the alerts
@@ -196,6 +199,37 @@ def database(args, passes) -> None:
         connection.creation.destroy_test_db(
             connection.settings_dict["NAME"], verbosity=0, keepdb=False
         )
+
+
+def holders(args) -> None:
+    """``--holders`` clients holding each of the first ``--alerts`` instruments, the ones the
+    abnormal-fluctuation batch flags: each is told when buys of their stock are paused."""
+    from django.contrib.auth import get_user_model
+
+    from margin.models import Instrument, MarginAccount, Position
+
+    instruments = list(Instrument.objects.order_by("code")[: args.alerts])
+    n = len(instruments) * args.holders
+    users = get_user_model().objects.bulk_create(
+        [get_user_model()(email=f"holder{i}@bench.test") for i in range(n)]
+    )
+    accounts = MarginAccount.objects.bulk_create(
+        [
+            MarginAccount(client=u, number=f"B{i:09d}", cash=Decimal("1000.00"))
+            for i, u in enumerate(users)
+        ]
+    )
+    Position.objects.bulk_create(
+        [
+            Position(
+                account=a,
+                instrument=instruments[i // args.holders],
+                quantity=100,
+                cost=Decimal("2000.00"),
+            )
+            for i, a in enumerate(accounts)
+        ]
+    )
 
 
 def raise_alerts(args, at, rule: str) -> None:
@@ -234,9 +268,11 @@ def raise_alerts(args, at, rule: str) -> None:
         "raised": counts[0],
         "median_ms": round(median, 1),
         "alerts_per_second": round(args.alerts / median * 1000, 1),
+        "holders_told": args.holders * args.alerts if rule != "volume_spike" else 0,
         "note": "no response: one insert and one audit entry for the batch"
         if rule == "volume_spike"
-        else "each pauses margin buys at once: market measure, audit entries, holders told",
+        else "each pauses margin buys at once, as a set: responses, measures, one audit entry each,"
+        " holders told in one batch of notices",
     }
     print(json.dumps(line), flush=True)
 
@@ -248,6 +284,7 @@ def main() -> None:
     parser.add_argument("--positions", type=int, default=500_000)
     parser.add_argument("--runs", type=int, default=31)
     parser.add_argument("--alerts", type=int, default=500)
+    parser.add_argument("--holders", type=int, default=2, help="clients holding each flagged stock")
     parser.add_argument("--seed", type=int, default=20261205)
     parser.add_argument("--no-db", action="store_true")
     args = parser.parse_args()

@@ -25,7 +25,7 @@ from monitoring.models import (
     Threshold,
     ThresholdChange,
 )
-from portal import files
+from portal import files, formatting
 
 NOTE_MAX_LENGTH = 1000
 
@@ -249,12 +249,40 @@ class ThresholdChangeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=NOTE_MAX_LENGTH,
     )
+    source = forms.CharField(
+        label=gettext_lazy("Source (rule text)"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy(
+            "The rule text checked, with its version and article; empty: unchanged."
+        ),
+    )
+    confirms_source = forms.BooleanField(
+        label=gettext_lazy("Checked against the current rule text"),
+        required=False,
+    )
 
 
 @admin.register(Threshold)
 class ThresholdAdmin(ReadOnlyAdmin):
-    list_display = ("rule", "scope", "value", "level", "enabled", "source", "changed_at", "link")
+    list_display = (
+        "rule",
+        "scope",
+        "value",
+        "level",
+        "enabled",
+        "source",
+        "confirmed",
+        "changed_at",
+        "link",
+    )
     list_filter = ("level", "enabled")
+
+    @admin.display(description=gettext_lazy("Source confirmed"))
+    def confirmed(self, row: Threshold) -> str:
+        if row.source_confirmed_at is None:
+            return _("Not confirmed")
+        return formatting.beijing_minute(row.source_confirmed_at)
 
     @admin.display(description=gettext_lazy("Change"))
     def link(self, row: Threshold) -> str:
@@ -275,7 +303,12 @@ class ThresholdAdmin(ReadOnlyAdmin):
         if not request.user.has_perm("monitoring.decide_thresholdchange"):
             raise PermissionDenied
         row = get_object_or_404(Threshold, pk=threshold_id)
-        initial = {"value": row.value, "level": row.level, "enabled": row.enabled}
+        initial = {
+            "value": row.value,
+            "level": row.level,
+            "enabled": row.enabled,
+            "source": row.source,
+        }
         form = ThresholdChangeForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:

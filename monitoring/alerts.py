@@ -160,12 +160,13 @@ def signals_apply(
         for alert in raised:
             if alert.level == Level.CRITICAL:
                 _tell_officers(alert)
-            for handler in _on_raised:
-                handler(alert, at=at)
+        for handler in _on_raised:
+            handler(raised, at=at)
     return raised
 
 
-# What follows a new alert (the responses it proposes): registered by monitoring's AppConfig,
+# What follows new alerts (the responses they propose), called once with all the alerts one
+# evaluation raised (a crash raises hundreds): registered by monitoring's AppConfig,
 # so that this module, which responses use to raise review alerts, imports no response code.
 _on_raised: list[Callable[..., Any]] = []
 

@@ -21,6 +21,7 @@ from django.core.cache import cache
 
 from margin import rules as margin_rules
 from monitoring import alerts, book, thresholds
+from monitoring import partitions as partitions_
 from monitoring.models import BookSnapshot, DailyBar
 from monitoring.surveillance import (
     INDEX_BASE,
@@ -37,6 +38,7 @@ from portal import calendars
 
 logger = logging.getLogger(__name__)
 NEAREST_KEY = "monitoring:nearest-call"
+LATEST_KEY = "monitoring:book:latest"  # the last combined book, with its partition coverage
 
 
 def session_elapsed(at: datetime.datetime, calendar: Any = None) -> float:
@@ -235,12 +237,28 @@ class Monitor:
         self.surveillance.refresh_thresholds()
         return True
 
-    def book(self, engine: Any, at: datetime.datetime, *, force: bool = False) -> book.BookView:
+    def book(
+        self,
+        engine: Any,
+        at: datetime.datetime,
+        *,
+        force: bool = False,
+        partitions: int = 1,
+    ) -> book.BookView:
+        """Evaluate the book: this engine's partial, plus the other partitions' from the cache
+        when the engine is partitioned (this monitor runs in partition 0)."""
         sector_of = {code: i.sector for code, i in self.instruments.items()}
-        view = book.book_signals(engine.book(), sector_of=sector_of, thresholds=self.table)
+        own = book.partial_of(engine.book(), partition=0, partitions=partitions, at=at)
+        parts, coverage = [own], None
+        if partitions > 1:
+            parts, coverage = partitions_.partials_collect(own)
+        view = book.combine(parts, sector_of=sector_of, thresholds=self.table)
+        if coverage is not None:
+            view.values["partitions"] = coverage
         if self.record:
             self._apply(view.result, at)
             cache.set(NEAREST_KEY, view.nearest, 3600)
+            cache.set(LATEST_KEY, {"at": at, "values": view.values}, 3600)
             every = datetime.timedelta(minutes=settings.MONITORING_SNAPSHOT_EVERY_MINUTES)
             if force or self.last_snapshot is None or at - self.last_snapshot >= every:
                 BookSnapshot.objects.create(at=at, values=view.values)
@@ -249,12 +267,24 @@ class Monitor:
 
 
 _monitors: dict[int, Monitor] = {}
+_last_partial: dict[int, float] = {}
 
 
 def observe_tick(*, runner: Any, tick: Any, accepted: Mapping[str, Decimal]) -> None:
-    """The runner's observer (``settings.MARGIN_TICK_OBSERVERS``). Runs in the first
-    partition's runner only: one monitor per platform, not one per engine partition."""
-    if getattr(runner, "partition", 0) != 0:
+    """The runner's observer (``settings.MARGIN_TICK_OBSERVERS``). Partition 0's runner holds
+    the platform's one monitor; every other partition only leaves its share of the book
+    for it (``monitoring.partitions``)."""
+    partition = getattr(runner, "partition", 0)
+    count = getattr(runner, "partitions", 1)
+    now = time.monotonic()
+    if partition != 0:
+        if now - _last_partial.get(id(runner), -1e18) >= settings.MONITORING_BOOK_EVERY_SECONDS:
+            _last_partial[id(runner)] = now
+            partitions_.partial_publish(
+                book.partial_of(
+                    runner.engine.book(), partition=partition, partitions=count, at=tick.at
+                )
+            )
         return
     monitor = _monitors.get(id(runner))
     if monitor is None or set(monitor.codes) != set(runner.instruments):
@@ -264,8 +294,7 @@ def observe_tick(*, runner: Any, tick: Any, accepted: Mapping[str, Decimal]) -> 
     if ewma is not None and len(ewma) != len(monitor.codes):
         ewma = None  # the runner added an instrument since its EWMA began
     monitor.tick(accepted, volumes, tick.at, new_day_closes=tick.new_day_closes, ewma=ewma)
-    now = time.monotonic()
     if now - monitor.last_book >= settings.MONITORING_BOOK_EVERY_SECONDS:
         monitor.last_book = now
         monitor.refresh_thresholds()
-        monitor.book(runner.engine, tick.at)
+        monitor.book(runner.engine, tick.at, partitions=count)

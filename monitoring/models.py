@@ -55,6 +55,9 @@ class Threshold(models.Model):
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     enabled = models.BooleanField(_("enabled"), default=True)
     source = models.CharField(_("source (rule text)"), max_length=200, blank=True)
+    # Empty until a four-eyes change confirms the value against the rule text it names: the
+    # defaults were entered from the rules as remembered, not checked against the current texts.
+    source_confirmed_at = models.DateTimeField(_("source confirmed at"), null=True, blank=True)
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
@@ -84,6 +87,17 @@ class ThresholdChange(models.Model):
     level = models.CharField(_("new level"), max_length=10, choices=Level.choices)
     enabled = models.BooleanField(_("enabled"), default=True)
     reason = models.TextField(_("reason"))
+    source = models.CharField(
+        _("source (rule text)"),
+        max_length=200,
+        blank=True,
+        help_text=_("The rule text checked, with its version and article; empty: unchanged."),
+    )
+    confirms_source = models.BooleanField(
+        _("confirms the source"),
+        default=False,
+        help_text=_("The value was checked against the current rule text named as the source."),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED
     )

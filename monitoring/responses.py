@@ -21,6 +21,7 @@ Each has a start, an end or a review time, and the clients affected are told in 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -34,6 +35,8 @@ import audit
 import notices
 from margin import measures
 from monitoring.models import Alert, Response
+
+LIVE = (Response.Status.PROPOSED, Response.Status.ACTIVE, Response.Status.AWAITING)
 
 Kind = Response.Kind
 
@@ -57,6 +60,11 @@ MEASURE_OF: dict[str, str] = {
     Kind.SHORT_HOURS: "hours",
     Kind.CIRCUIT_BREAKER: "circuit_breaker",
 }
+
+
+# bulk_update writes one CASE per column over the whole batch, which PostgreSQL evaluates row by
+# row: 500 rows in one statement took seconds, in batches of 50 a few dozen milliseconds.
+UPDATE_BATCH = 50
 
 
 class ResponseError(ValueError):
@@ -159,15 +167,128 @@ def response_propose(
     return response
 
 
-def propose_for(alert: Alert, *, at: datetime.datetime) -> list[Response]:
-    """The responses an alert's rule calls for."""
-    proposed = []
-    for kind in RULE_RESPONSES.get(alert.rule, ()):
-        code = alert.subject if kind == Kind.PAUSE_BUYS else ""
-        response = response_propose(kind=kind, alert=alert, instrument_code=code, at=at)
-        if response is not None:
-            proposed.append(response)
-    return proposed
+def propose_for(raised: Sequence[Alert], *, at: datetime.datetime) -> list[Response]:
+    """The responses newly raised alerts call for, all at once: a crash flags hundreds of
+    stocks in one tick. One insert for the responses, one audit entry for those proposed and
+    one for those applied at once, one insert for their measures, and the holders told in one
+    batch of notices. One response per kind and instrument: those already live are left out."""
+    wanted: dict[tuple[str, str], Alert] = {}
+    for alert in raised:
+        for kind in RULE_RESPONSES.get(alert.rule, ()):
+            code = alert.subject if kind == Kind.PAUSE_BUYS else ""
+            wanted.setdefault((kind, code), alert)
+    if not wanted:
+        return []
+    live = set(
+        Response.objects.filter(
+            status__in=LIVE,
+            kind__in={kind for kind, _code in wanted},
+            instrument_code__in={code for _kind, code in wanted},
+        ).values_list("kind", "instrument_code")
+    )
+    table = cast(dict[str, dict[str, Any]], settings.MONITORING_RESPONSE_DEFAULTS)
+    rows = []
+    for (kind, code), alert in wanted.items():
+        if (kind, code) in live:
+            continue
+        params = dict(table.get(kind, {}))
+        zh, en = _reasons(kind, code, params)
+        rows.append(
+            Response(
+                kind=kind,
+                alert=alert,
+                instrument_code=code,
+                params=params,
+                needs_confirmation=kind not in settings.MONITORING_RESPONSES_AT_ONCE,
+                reason_zh=zh,
+                reason_en=en,
+                proposed_at=at,
+            )
+        )
+    try:
+        with transaction.atomic():
+            Response.objects.bulk_create(rows)
+    except IntegrityError:  # another process proposed some meanwhile: one at a time
+        one_by_one = [
+            response_propose(kind=r.kind, alert=r.alert, instrument_code=r.instrument_code, at=at)
+            for r in rows
+        ]
+        return [r for r in one_by_one if r is not None]
+    proposed = [r for r in rows if r.needs_confirmation]
+    if proposed:
+        audit.record(
+            actor="market monitoring",
+            action="monitoring.responses_proposed",
+            object_type="monitoring.response",
+            object_id=proposed[0].pk,  # the first; the data lists them all
+            data={
+                "responses": [
+                    {
+                        "id": r.pk,
+                        "kind": r.kind,
+                        "instrument": r.instrument_code,
+                        "alert": r.alert_id,
+                    }
+                    for r in proposed
+                ]
+            },
+        )
+    _apply_at_once([r for r in rows if not r.needs_confirmation], at=at)
+    return rows
+
+
+def _apply_at_once(responses: list[Response], *, at: datetime.datetime) -> None:
+    """Apply the responses the contract allows at once, as a set; one that cannot apply by
+    itself is left for an officer with the reason (as ``response_propose`` does)."""
+    by_measure = [r for r in responses if r.kind in MEASURE_OF]
+    for response in responses:
+        if response.kind not in MEASURE_OF:  # a regime or the freeze: one at a time
+            try:
+                with transaction.atomic():
+                    _apply(response, officer=None, at=at)
+            except (ResponseError, measures.MeasureError) as error:
+                response.refresh_from_db()
+                response.needs_confirmation, response.decision_note = True, str(error)
+                response.save(update_fields=["needs_confirmation", "decision_note"])
+    if not by_measure:
+        return
+    for response in by_measure:
+        _schedule(response, at)
+    results = measures.market_measures_impose_many(
+        [_measure_spec(response, at) for response in by_measure], actor=None
+    )
+    applied = []
+    for response, result in zip(by_measure, results, strict=True):
+        if isinstance(result, measures.MeasureError):
+            response.starts_at = response.ends_at = response.review_at = None
+            response.needs_confirmation, response.decision_note = True, str(result)
+        else:
+            response.measure_id, response.status = result.pk, Response.Status.ACTIVE
+            applied.append(response)
+    if applied:  # sets clients_told, written with the rest below
+        _tell_clients_many(applied, ended=False, save=False)
+    Response.objects.bulk_update(
+        by_measure,
+        [
+            "starts_at",
+            "ends_at",
+            "review_at",
+            "measure_id",
+            "status",
+            "needs_confirmation",
+            "decision_note",
+            "clients_told",
+        ],
+        batch_size=UPDATE_BATCH,
+    )
+    if applied:
+        audit.record(
+            actor="market monitoring",
+            action="monitoring.responses_applied",
+            object_type="monitoring.response",
+            object_id=applied[0].pk,  # the first; the data lists them all
+            data={"responses": [_applied_data(r, at) for r in applied]},
+        )
 
 
 def _check(officer: Any) -> None:
@@ -205,8 +326,8 @@ def response_reject(*, response_id: int, officer: Any, note: str) -> Response:
     return response
 
 
-def _apply(response: Response, *, officer: Any, at: datetime.datetime) -> None:
-    kind, params = response.kind, response.params
+def _schedule(response: Response, at: datetime.datetime) -> None:
+    params = response.params
     response.starts_at = at
     if "review_hours" in params:
         response.review_at = at + datetime.timedelta(hours=params["review_hours"])
@@ -214,22 +335,46 @@ def _apply(response: Response, *, officer: Any, at: datetime.datetime) -> None:
         response.ends_at = at + datetime.timedelta(minutes=params["minutes"])
     elif "days" in params:
         response.ends_at = at + datetime.timedelta(days=params["days"])
+
+
+def _measure_spec(response: Response, at: datetime.datetime) -> dict[str, Any]:
+    params = response.params
+    return {
+        "kind": MEASURE_OF[response.kind],
+        "instrument_code": response.instrument_code,
+        "accepts_from": datetime.time.fromisoformat(params["from"]) if "from" in params else None,
+        "accepts_until": (
+            datetime.time.fromisoformat(params["until"]) if "until" in params else None
+        ),
+        "reason_zh": response.reason_zh,
+        "reason_en": response.reason_en,
+        "starts_at": at,
+        "ends_at": response.ends_at,
+        "review_at": response.review_at,
+        "source": f"monitoring.response:{response.pk}",
+    }
+
+
+def _applied_data(response: Response, at: datetime.datetime) -> dict[str, Any]:
+    return {
+        "id": response.pk,
+        "kind": response.kind,
+        "instrument": response.instrument_code,
+        "starts_at": at.isoformat(),
+        "ends_at": response.ends_at.isoformat() if response.ends_at else None,
+        "review_at": response.review_at.isoformat() if response.review_at else None,
+        "status": response.status,
+        "at_once": not response.needs_confirmation,
+        "alert": response.alert_id,
+    }
+
+
+def _apply(response: Response, *, officer: Any, at: datetime.datetime) -> None:
+    kind = response.kind
+    _schedule(response, at)
     if kind in MEASURE_OF:
-        measure = measures.market_measure_impose(
-            kind=MEASURE_OF[kind],
-            instrument_code=response.instrument_code,
-            accepts_from=datetime.time.fromisoformat(params["from"]) if "from" in params else None,
-            accepts_until=(
-                datetime.time.fromisoformat(params["until"]) if "until" in params else None
-            ),
-            reason_zh=response.reason_zh,
-            reason_en=response.reason_en,
-            starts_at=at,
-            ends_at=response.ends_at,
-            review_at=response.review_at,
-            actor=officer,
-            source=f"monitoring.response:{response.pk}",
-        )
+        spec = _measure_spec(response, at)
+        measure = measures.market_measure_impose(**spec, actor=officer)
         response.measure_id, response.status = measure.pk, Response.Status.ACTIVE
     elif kind in REGIME_OF:
         response.regime_id = _regime(response, officer)
@@ -247,20 +392,13 @@ def _apply(response: Response, *, officer: Any, at: datetime.datetime) -> None:
             raise ResponseError(str(error)) from None
         response.regime_id, response.status = row.pk, Response.Status.AWAITING
     response.save()
+    data = _applied_data(response, at)
+    del data["id"]
     audit.record(
         actor=officer or "market monitoring",
         action="monitoring.response_applied",
         obj=response,
-        data={
-            "kind": kind,
-            "instrument": response.instrument_code,
-            "starts_at": at.isoformat(),
-            "ends_at": response.ends_at.isoformat() if response.ends_at else None,
-            "review_at": response.review_at.isoformat() if response.review_at else None,
-            "status": response.status,
-            "at_once": not response.needs_confirmation,
-            "alert": response.alert_id,
-        },
+        data=data,
     )
     if response.status == Response.Status.ACTIVE:
         _tell_clients(response, ended=False)
@@ -408,30 +546,52 @@ def _when(moment: datetime.datetime | None) -> str:
 
 
 def _tell_clients(response: Response, *, ended: bool) -> int:
-    told, phase = 0, "end" if ended else "start"
-    for user in measures.clients_affected(
-        response.instrument_code if response.kind == Kind.PAUSE_BUYS else ""
-    ):
-        language = getattr(user, "language", "") or "zh-hans"
-        with translation.override(language):
-            label = str(response.get_kind_display())
-            if response.instrument_code:
-                label = f"{label}: {response.instrument_code}"
-            context = {
-                "measure": label,
-                "reason": response.reason_zh if language.startswith("zh") else response.reason_en,
-                "starts": _when(response.starts_at),
-                "until": _when(response.ends_at or response.review_at),
-                "ended": ended,
-            }
-        notices.enqueue(
-            recipient=user,
-            key="monitoring_measure",
-            context=context,
-            idempotency_key=f"monitoring-measure:{response.pk}:{phase}:{user.pk}",
-        )
-        told += 1
+    return _tell_clients_many([response], ended=ended)[response.pk]
+
+
+def _tell_clients_many(
+    responses: Sequence[Response], *, ended: bool, save: bool = True
+) -> dict[int, int]:
+    """Tell the clients each response affects, in plain words and their language: one query
+    for the holders, one batch of notices. Returns how many were told per response."""
+    phase = "end" if ended else "start"
+    code_of = {r.pk: r.instrument_code if r.kind == Kind.PAUSE_BUYS else "" for r in responses}
+    affected = measures.clients_affected_many(set(code_of.values()))
+    batch, told = [], {}
+    for response in responses:
+        contexts: dict[str, dict[str, Any]] = {}  # per language: the same words for everyone
+        users = affected.get(code_of[response.pk], [])
+        for user in users:
+            language = getattr(user, "language", "") or "zh-hans"
+            if language not in contexts:
+                contexts[language] = _context(response, language, ended=ended)
+            batch.append(
+                {
+                    "recipient": user,
+                    "key": "monitoring_measure",
+                    "context": contexts[language],
+                    "idempotency_key": f"monitoring-measure:{response.pk}:{phase}:{user.pk}",
+                }
+            )
+        told[response.pk] = len(users)
+    notices.enqueue_many(batch)
     if not ended:
-        Response.objects.filter(pk=response.pk).update(clients_told=told)
-        response.clients_told = told
+        for response in responses:
+            response.clients_told = told[response.pk]
+        if save:
+            Response.objects.bulk_update(responses, ["clients_told"], batch_size=UPDATE_BATCH)
     return told
+
+
+def _context(response: Response, language: str, *, ended: bool) -> dict[str, Any]:
+    with translation.override(language):
+        label = str(response.get_kind_display())
+        if response.instrument_code:
+            label = f"{label}: {response.instrument_code}"
+        return {
+            "measure": label,
+            "reason": response.reason_zh if language.startswith("zh") else response.reason_en,
+            "starts": _when(response.starts_at),
+            "until": _when(response.ends_at or response.review_at),
+            "ended": ended,
+        }

@@ -22,6 +22,11 @@ ROLE_PERMISSIONS = {
         "monitoring.add_thresholdchange",
         "monitoring.add_externalevent",
     ],
-    # 合规 reads the whole record.
-    "compliance": list(_READ),
+    # 合规 reads the whole record, and checks the exchange-rule thresholds against the rule
+    # texts: it proposes and decides threshold changes (never its own: four-eyes).
+    "compliance": [
+        *_READ,
+        "monitoring.decide_thresholdchange",
+        "monitoring.add_thresholdchange",
+    ],
 }

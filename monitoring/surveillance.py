@@ -139,7 +139,7 @@ class Surveillance:
         t = self.thresholds
         self.dev3 = self._per_class("abnormal_deviation_3d", "2000")
         self.repeat = self._per_class("severe_repeat_10d", "4")
-        main = np.array([c == "main" for c in self.classes])
+        main = np.array([c == "main" for c in self.classes], dtype=bool)  # bool even when empty
         self.turnover_on = main & (t.get("abnormal_turnover_ratio", "main") is not None)
         self.turnover_ratio = int(t.value("abnormal_turnover_ratio", "main", Decimal(30)))
         self.turnover_total = int(t.value("abnormal_turnover_total", "main", Decimal(2000)))

@@ -1,5 +1,11 @@
 """Thresholds are data: the defaults below are loaded by a migration, and a change is proposed
-by one risk officer and approved by another (four-eyes), both in the audit trail."""
+by one officer and approved by another (four-eyes), both in the audit trail. Risk officers and
+compliance may both propose and decide; a change can also name the rule text it was checked
+against and confirm it (``source_confirmed_at``).
+
+The exchange rows' values and article references were entered from the rules as remembered;
+until compliance confirms each against the current SSE/SZSE texts, the board and the threshold
+list show them as not confirmed."""
 
 from __future__ import annotations
 
@@ -95,9 +101,18 @@ class ThresholdError(ValueError):
 
 
 def threshold_change_propose(
-    *, officer: Any, threshold: Threshold, value: Decimal, level: str, enabled: bool, reason: str
+    *,
+    officer: Any,
+    threshold: Threshold,
+    value: Decimal,
+    level: str,
+    enabled: bool,
+    reason: str,
+    source: str = "",
+    confirms_source: bool = False,
 ) -> ThresholdChange:
-    """A risk officer proposes a new value (or level, or switching a rule off) with a reason."""
+    """An officer proposes a new value (or level, or switching a rule off) with a reason, and
+    may name the rule text it was checked against (``confirms_source``)."""
     if not officer.has_perm("monitoring.decide_thresholdchange"):
         raise PermissionDenied(_("Only a risk officer may propose a threshold change."))
     if not (reason or "").strip():
@@ -106,6 +121,9 @@ def threshold_change_propose(
         raise ThresholdError(_("A threshold must be a positive number."))
     if level not in Level.values:
         raise ThresholdError(_("Choose a level from the list."))
+    source = (source or "").strip()
+    if confirms_source and not (source or threshold.source):
+        raise ThresholdError(_("Name the rule text the value was checked against."))
     with transaction.atomic():
         change = ThresholdChange.objects.create(
             threshold=threshold,
@@ -113,6 +131,8 @@ def threshold_change_propose(
             level=level,
             enabled=enabled,
             reason=reason.strip(),
+            source=source,
+            confirms_source=confirms_source,
             proposed_by=officer,
         )
         audit.record(
@@ -127,6 +147,8 @@ def threshold_change_propose(
                 "level": level,
                 "enabled": enabled,
                 "reason": change.reason,
+                "source": source,
+                "confirms_source": confirms_source,
             },
         )
     return change
@@ -155,11 +177,28 @@ def threshold_change_decide(
     change.decided_by, change.decided_at, change.decision_note = officer, now, note.strip()
     change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     threshold = change.threshold
-    before = {"value": str(threshold.value), "level": threshold.level, "enabled": threshold.enabled}
+    before = {
+        "value": str(threshold.value),
+        "level": threshold.level,
+        "enabled": threshold.enabled,
+        "source": threshold.source,
+    }
     if approve:
         threshold.value, threshold.level = change.value, change.level
         threshold.enabled, threshold.changed_at = change.enabled, now
-        threshold.save(update_fields=["value", "level", "enabled", "changed_at"])
+        threshold.source = change.source or threshold.source
+        if change.confirms_source:
+            threshold.source_confirmed_at = now
+        threshold.save(
+            update_fields=[
+                "value",
+                "level",
+                "enabled",
+                "changed_at",
+                "source",
+                "source_confirmed_at",
+            ]
+        )
     audit.record(
         actor=officer,
         action="monitoring.threshold_change_approved"
@@ -170,7 +209,13 @@ def threshold_change_decide(
             "rule": threshold.rule,
             "scope": threshold.scope,
             "before": before,
-            "after": {"value": str(change.value), "level": change.level, "enabled": change.enabled},
+            "after": {
+                "value": str(change.value),
+                "level": change.level,
+                "enabled": change.enabled,
+                "source": threshold.source,
+                "source_confirmed": change.confirms_source,
+            },
             "note": change.decision_note,
         },
     )

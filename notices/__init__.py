@@ -6,3 +6,10 @@ def enqueue(**kwargs):
     from notices.services import enqueue as _enqueue
 
     return _enqueue(**kwargs)
+
+
+def enqueue_many(notices):
+    """See `notices.services.enqueue_many`."""
+    from notices.services import enqueue_many as _enqueue_many
+
+    return _enqueue_many(notices)

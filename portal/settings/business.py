@@ -60,6 +60,8 @@ TRADING_LIQUIDATION_THROUGH_VENUE = True
 MARGIN_TICK_OBSERVERS = ["monitoring.live.observe_tick"]
 MONITORING_BOOK_EVERY_SECONDS = 5.0  # book signals at most this often (wall clock)
 MONITORING_SNAPSHOT_EVERY_MINUTES = 5  # a BookSnapshot for trends and charts (market time)
+# A partition's share of the book older than this (market time) is shown as stale on the board.
+MONITORING_BOOK_STALE_SECONDS = 30
 # Minutes to acknowledge an alert before it is escalated one level (0: never escalated).
 MONITORING_ACK_MINUTES = {"info": 0, "warning": 30, "critical": 5}
 # Applied at once (new business only, as the margin contract allows); the rest wait for an officer.

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from monitoring import alerts
+from monitoring import alerts, thresholds
 from monitoring.models import (
     Alert,
     BookSnapshot,
@@ -97,3 +97,82 @@ def test_an_event_file_is_imported_in_admin(client, book, erin):
     )
     client.post(reverse("admin:monitoring_externalevent_import"), {"file": upload})
     assert ExternalEvent.objects.get().alert.level == "critical"
+
+
+def test_the_board_says_when_a_partition_of_the_book_is_stale(client, erin):
+    from django.core.cache import cache
+
+    from monitoring import live
+
+    at = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
+    coverage = {"partitions": 3, "reported": 3, "missing": [], "stale": [2], "oldest_at": None}
+    values = {
+        "accounts": 7,
+        "levels": {"safe": 7},
+        "at_call_share": 0,
+        "financing_share": 0.5,
+        "top_instruments": [],
+        "sectors": {},
+        "partitions": coverage,
+    }
+    cache.set(live.LATEST_KEY, {"at": at, "values": values}, 60)
+    try:
+        client.force_login(erin)
+        page = client.get(reverse("admin:monitoring_board")).content.decode()
+    finally:
+        cache.delete(live.LATEST_KEY)
+    assert "Engine partitions reported: 3 of 3." in page
+    assert "Stale (their accounts are counted as last reported): 2." in page
+    assert "7 accounts" in page
+
+
+@pytest.fixture
+def carla(db):
+    """A compliance officer."""
+    return _staff("compliance", email="carla@example.test")
+
+
+def test_compliance_confirms_a_severe_threshold_against_the_rule_text_with_a_second_officer(
+    client, carla, erin
+):
+    row = Threshold.objects.get(rule="severe_deviation_10d_up", scope="all")
+    assert row.source and row.source_confirmed_at is None
+    client.force_login(carla)
+    listing = client.get(reverse("admin:monitoring_threshold_changelist")).content.decode()
+    assert row.source in listing and "Not confirmed" in listing
+    url = reverse("admin:monitoring_threshold_propose", args=[row.pk])
+    source = "SSE Trading Rules (checked text, version and article as printed)"
+    client.post(
+        url,
+        {
+            "value": "10000",
+            "level": "critical",
+            "enabled": "on",
+            "reason": "checked against the exchange's current text",
+            "source": source,
+            "confirms_source": "on",
+        },
+    )
+    change = ThresholdChange.objects.get()
+    assert (change.proposed_by, change.source, change.confirms_source) == (carla, source, True)
+    with pytest.raises(thresholds.ThresholdError, match="Four-eyes"):
+        thresholds.threshold_change_decide(officer=carla, change_id=change.pk, approve=True)
+    thresholds.threshold_change_decide(officer=erin, change_id=change.pk, approve=True)
+    row.refresh_from_db()
+    assert row.source == source and row.source_confirmed_at is not None
+
+
+def test_a_confirmation_must_name_the_rule_text(erin):
+    row = Threshold.objects.get(rule="volume_spike", scope="all")
+    Threshold.objects.filter(pk=row.pk).update(source="")
+    row.refresh_from_db()
+    with pytest.raises(thresholds.ThresholdError, match="Name the rule text"):
+        thresholds.threshold_change_propose(
+            officer=erin,
+            threshold=row,
+            value=D("5"),
+            level="warning",
+            enabled=True,
+            reason="checked",
+            confirms_source=True,
+        )

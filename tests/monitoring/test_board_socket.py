@@ -78,3 +78,27 @@ def test_an_agent_cannot_join_the_board(client):
         return await socket.receive_output(timeout=2)
 
     assert async_to_sync(scenario)()["code"] == 4403
+
+
+@pytest.mark.parametrize("role", ["kyc_reviewer", "agent"])
+def test_staff_outside_risk_and_compliance_cannot_join_the_board(client, role):
+    socket = socket_for(client, _staff(role))
+
+    async def scenario():
+        await socket.connect()
+        return await socket.receive_output(timeout=2)
+
+    assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4403}
+
+
+def test_nobody_signed_out_joins_the_board():
+    from portal.asgi import application
+
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    socket = WebsocketCommunicator(application, "/ws/monitoring/board/", headers=headers)
+
+    async def scenario():
+        await socket.connect()
+        return await socket.receive_output(timeout=2)
+
+    assert async_to_sync(scenario)()["code"] == 4403

@@ -97,3 +97,37 @@ def test_an_approved_threshold_change_reaches_the_running_monitor(client_alice):
     assert monitor.refresh_thresholds()
     assert monitor.surveillance.dev3.tolist() == [2500]
     assert not monitor.refresh_thresholds()
+
+
+def test_two_engine_partitions_give_one_book(client_alice, client_bob):
+    from django.core.cache import cache
+
+    from monitoring import partitions
+
+    for p in range(2):
+        cache.delete(partitions.partial_key(partition=p, partitions=2))
+    cache.delete(live.LATEST_KEY)
+    alice = make_account(client_alice, holdings=[("300750.SZ", 100, "1500.00")])
+    bob = make_account(client_bob, holdings=[("300750.SZ", 200, "1500.00")])
+    if alice.pk % 2 == bob.pk % 2:  # one account in each partition
+        bob.delete()
+        bob = make_account(client_bob, holdings=[("300750.SZ", 200, "1500.00")])
+    runners = {p: RiskRunner(feed=ManualFeed(), partition=p, partitions=2) for p in range(2)}
+    for runner in runners.values():
+        runner.start()
+    # The other partition reports first, then partition 0 evaluates the whole book.
+    for p in (1, 0):
+        runners[p].feed.put({"300750.SZ": "1490.00"}, at=THURSDAY)
+        runners[p].step(now=1.0)
+    latest = cache.get(live.LATEST_KEY)["values"]
+    assert latest["accounts"] == 2
+    assert latest["collateral_yuan"] == 300 * 1490.0
+    assert latest["partitions"] == {
+        "partitions": 2,
+        "reported": 2,
+        "missing": [],
+        "stale": [],
+        "oldest_at": THURSDAY.isoformat(),
+    }
+    assert {row["account_id"] for row in cache.get(live.NEAREST_KEY)} == {alice.pk, bob.pk}
+    assert BookSnapshot.objects.get().values["accounts"] == 2
