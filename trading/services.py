@@ -30,7 +30,7 @@ from margin import holdings as margin_holdings
 from notices import services as notices
 from portal import calendars, money
 from trading import costs as cost_rules
-from trading import pretrade
+from trading import pretrade, reference
 from trading import rules as order_rules
 from trading.models import Fill, FillCost, Order, RefusalCount, TradingHalt
 from trading.venue import Venue, VenueFill, get_venue
@@ -236,7 +236,7 @@ def fill_record(*, fill: VenueFill, venue_name: str = "simulated") -> Fill | Non
     request = pretrade.OrderRequest(
         order.side, Order.Kind.LIMIT, order.instrument.code, fill.quantity, fill.price
     )
-    snapshot = _exclude_self(pretrade.load(account, request, at=fill.at), order)
+    snapshot = _exclude_self(pretrade.load(account, request, at=fill.at, fresh=True), order)
     check = pretrade.evaluate(snapshot, request)
     _only_what_binds(check, order.source)
     if not check.ok:
@@ -452,6 +452,7 @@ def halt_impose(*, officer: Any, reason: str, instrument_code: str | None = None
         if instrument is None:
             raise HaltError(_("No instrument has that code."))
     halt = TradingHalt.objects.create(instrument=instrument, reason=reason, imposed_by=officer)
+    transaction.on_commit(lambda: reference.forget("market"))
     audit.record(
         actor=officer,
         action="trading.halt_imposed",
@@ -478,6 +479,7 @@ def halt_lift(*, officer: Any, halt_id: int) -> TradingHalt:
         return halt
     halt.lifted_at, halt.lifted_by = timezone.now(), officer
     halt.save(update_fields=["lifted_at", "lifted_by"])
+    transaction.on_commit(lambda: reference.forget("market"))
     audit.record(actor=officer, action="trading.halt_lifted", obj=halt, data={})
     scope = halt.instrument.code if halt.instrument else _("all instruments")
     for client in _clients_concerned(halt.instrument):

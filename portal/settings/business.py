@@ -52,6 +52,8 @@ FUNDS_CUSTODIAN_ACCOUNT_NUMBER = env("FUNDS_CUSTODIAN_ACCOUNT_NUMBER", "12190987
 TRADING_VENUE = env("TRADING_VENUE", "trading.venue.SimulatedVenue")
 TRADING_VENUE_EMBEDDED = False
 TRADING_VENUE_INTERVAL = 0.25  # seconds between venue steps
+# Market-wide reference data the pre-trade check keeps per process (trading.reference).
+TRADING_REFERENCE_SECONDS = 1.0
 # An approved forced-liquidation plan sells through the venue like a client's sale.
 TRADING_LIQUIDATION_THROUGH_VENUE = True
 
