@@ -300,7 +300,8 @@ def main() -> None:
             Path(__file__).resolve().parent.parent / "var" / "bench.sqlite3"
         )
     else:
-        test_settings["NAME"] = "bench_pretrade"
+        # Named after the configured database: helpers sharing one server do not collide.
+        test_settings["NAME"] = f"{connection.settings_dict['NAME']}_bench_pretrade"
     real_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     rng = random.Random(17)  # noqa: S311 - reproducible data, not secrets

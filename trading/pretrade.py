@@ -104,6 +104,7 @@ class Snapshot:
     restriction: str | None = None  # margin.restrictions.buy_refusal
     regime: str = "normal"
     gate_refusal: tuple[str, str] | None = None  # (reason code, message) from education.gate
+    filled_value: Decimal = ZERO  # at execution: what this order has filled already (its fees)
 
 
 @dataclass
@@ -248,7 +249,9 @@ def _figures(
         return
     quantity = min(request.quantity, order_rules.MAX_ORDER[Board(facts.board)])
     result.value = rules.market_value([(quantity, result.price)])
-    result.costs = snapshot.schedule.quote(request.side, result.value)
+    result.costs = snapshot.schedule.quote_fill(
+        request.side, filled_before=snapshot.filled_value, value=result.value
+    )
     after = dict(snapshot.holdings)
     held = after.get(facts.code, (0, facts.price, facts.collateral_rate))[0]
     cash, debt, interest = snapshot.cash, snapshot.debt, snapshot.accrued_interest

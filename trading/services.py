@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +31,7 @@ from notices import services as notices
 from portal import calendars, money
 from trading import costs as cost_rules
 from trading import pretrade, reference
+from trading import push as order_push
 from trading import rules as order_rules
 from trading.models import Fill, FillCost, Order, RefusalCount, TradingHalt
 from trading.venue import Venue, VenueFill, get_venue
@@ -141,6 +142,7 @@ def order_submit(
             )
             chosen = venue or get_venue()
             transaction.on_commit(lambda: chosen.submit(order))
+            order_push.order_changed(order)
             return Submitted(order, check, True)
     except OrderRefused as refused:
         refusals_count(refused.check.codes, day=_local(at).date())
@@ -201,6 +203,7 @@ def order_cancel(
         raise CancelRefused(_("The order was filled before it could be cancelled."))
     order.status, order.closed_at = Order.Status.CANCELLED, at
     order.save(update_fields=["status", "closed_at"])
+    order_push.order_changed(order)
     audit.record(actor=actor or "client", action="trading.order_cancelled", obj=order, data={})
     return order
 
@@ -209,14 +212,20 @@ def order_cancel(
 
 
 def _exclude_self(snapshot: pretrade.Snapshot, order: Order) -> pretrade.Snapshot:
-    """The snapshot without the order's own reservation (it is open while it fills)."""
+    """The snapshot without the order's own reservation (it is open while it fills), with what
+    it has filled so far (its fees are charged on the order as a whole: ``costs.quote_fill``)."""
     from dataclasses import replace
 
     remaining = order.remaining
+    filled_value = order.fills.aggregate(total=Sum("value"))["total"] or ZERO
     if order.side == Order.Side.BUY:
         held_back = max(snapshot.reserved_for_buys - remaining * order.limit_price, ZERO)
-        return replace(snapshot, reserved_for_buys=held_back)
-    return replace(snapshot, reserved_for_sale=max(snapshot.reserved_for_sale - remaining, 0))
+        return replace(snapshot, reserved_for_buys=held_back, filled_value=filled_value)
+    return replace(
+        snapshot,
+        reserved_for_sale=max(snapshot.reserved_for_sale - remaining, 0),
+        filled_value=filled_value,
+    )
 
 
 @transaction.atomic
@@ -249,6 +258,7 @@ def _reject(order: Order, account, check: pretrade.Check, *, at) -> None:
     reason = " ".join(r.message for r in check.refusals)
     order.status, order.reject_reason, order.closed_at = Order.Status.REJECTED, reason, at
     order.save(update_fields=["status", "reject_reason", "closed_at"])
+    order_push.order_changed(order)
     refusals_count(check.codes, day=order.trading_day)
     audit.record(
         actor="trading channel",
@@ -335,6 +345,7 @@ def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue
     if order.status == Order.Status.FILLED:
         order.closed_at = fill.at
     order.save(update_fields=["filled_quantity", "status", "closed_at"])
+    order_push.order_changed(order)
     audit.record(
         actor="trading channel",
         action="trading.order_filled",
@@ -424,7 +435,11 @@ def orders_expire(*, now: datetime.datetime | None = None) -> int:
         for plan_id in stale.values_list("liquidation_plan_id", flat=True)
         if plan_id is not None
     }
+    expiring = list(stale.select_related("instrument"))
     expired = stale.update(status=Order.Status.EXPIRED, closed_at=now or timezone.now())
+    for order in expiring:
+        order.status = Order.Status.EXPIRED
+        order_push.order_changed(order)
     for plan_id in plans:
         liquidation_progress(plan_id)
     return expired
