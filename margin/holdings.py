@@ -1,8 +1,9 @@
 """What the trading channel reads and changes in margin: instruments, holdings and positions.
 
 Trading never touches margin's tables itself. A fill changes a position here, inside the
-transaction that posts its ledger entry, and marks the account changed so the risk engine reloads
-it on its next look (``MarginAccount.state_changed_at``).
+transaction that posts its ledger entry, and marks the account changed
+(``MarginAccount.state_changed_at``) and announces it (``margin.changes``) so the risk engine
+reloads it at once.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ concentration moved by prices) is rejected with the reason instead of filled.
 A fill posts one balanced ledger entry (``funds.trades.trade_fill_post``: financing drawn up to
 the credit line; a sale's net proceeds repay accrued interest, then debt, and the rest stays
 cash — the contract's order), and the margin balances follow it; the position moves in the same
-transaction (``margin.holdings``), and the risk engine reloads the account on its next look.
+transaction (``margin.holdings``), which announces the account to the risk engine so it reloads
+and pushes it at once (``margin.changes``). Every status change is pushed to the client's open
+order pages (``trading.push``).
 Each cost is its own ledger line and its own ``FillCost`` row naming the fee item and version.
 """
 
