@@ -113,7 +113,7 @@ def current_gate(
         .order_by("-confirmed_at", "-pk")
         .first()
     )
-    if gate is None or gate.warning_version_id != in_force.pk:
+    if gate is None or gate.warning_version_id != getattr(in_force, "pk", None):
         return None
     if rating is ...:
         rating = accounts.suitability_rating(user)

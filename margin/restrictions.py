@@ -189,12 +189,12 @@ def account_permissions(
             .order_by("imposed_at")
         )
     measures, platform = market if market is not None else market_state()
-    market, paused = market_blockers(measures)
+    blocked, paused = market_blockers(measures)
     permissions = account_blockers(active, platform)
     return Permissions(
         blockers=permissions.blockers,
         no_purchase=permissions.no_purchase,
-        market=market,
+        market=blocked,
         paused=paused,
     )
 

@@ -28,7 +28,7 @@ writes them on the instruments (``last_price``, ``last_price_at``):
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -146,7 +146,7 @@ class _Allowance:
     """What is left this step of each instrument's share of its latest tick's volume; ``None``
     per code when the feed reported no volume for the tick (the whole order may fill)."""
 
-    def __init__(self, orders: list[Order]) -> None:
+    def __init__(self, orders: Sequence[Order]) -> None:
         codes = {order.instrument.code for order in orders}
         reported = cache.get_many([_volume_key(code) for code in codes]) if codes else {}
         self._left: dict[tuple[str, datetime.datetime], int | None] = {}
