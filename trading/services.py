@@ -432,16 +432,16 @@ def orders_expire(*, now: datetime.datetime | None = None) -> int:
     stale = open_orders.filter(trading_day__lt=local.date())
     if closed_day is not None:
         stale = open_orders.filter(trading_day__lte=closed_day)
-    plans: set[int] = {
-        plan_id
-        for plan_id in stale.values_list("liquidation_plan_id", flat=True)
-        if plan_id is not None
-    }
     expiring = list(stale.select_related("instrument"))
-    expired = stale.update(status=Order.Status.EXPIRED, closed_at=now or timezone.now())
+    if not expiring:
+        return 0
+    plans = {o.liquidation_plan_id for o in expiring if o.liquidation_plan_id is not None}
+    expired = Order.objects.filter(pk__in=[o.pk for o in expiring], status__in=Order.OPEN).update(
+        status=Order.Status.EXPIRED, closed_at=now or timezone.now()
+    )
     for order in expiring:
         order.status = Order.Status.EXPIRED
-        order_push.order_changed(order)
+        order_push.order_changed(order)  # the client's open order pages show it at once
     for plan_id in plans:
         liquidation_progress(plan_id)
     return expired
