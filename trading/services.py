@@ -240,7 +240,13 @@ def fill_record(*, fill: VenueFill, venue_name: str = "simulated") -> Fill | Non
     existing = Fill.objects.filter(venue_ref=fill.ref).first()
     if existing is not None:
         return existing
-    order = Order.objects.select_for_update().select_related("instrument").get(pk=fill.order_id)
+    # of=("self",): locking the joined instrument row too would block every other account's
+    # order and position on it (their foreign-key checks) and deadlocked concurrent fills.
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("instrument")
+        .get(pk=fill.order_id)
+    )
     if not order.is_open or fill.quantity <= 0 or fill.quantity > order.remaining:
         return None
     account = margin_holdings.account(order.account_id, for_update=True)
