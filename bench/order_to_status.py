@@ -249,6 +249,9 @@ def main() -> None:
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: this measures the production path.")
     settings.TRADING_REFERENCE_SECONDS = 1.0
+    # Its own cache keys: the change counter and rate limits of a test run on the same Redis are
+    # not touched. (The push channel is Redis-wide: do not run it next to the socket tests.)
+    settings.CACHES["default"]["KEY_PREFIX"] = "bench-o2s"
     # As in production, notices are queued for the Celery worker, not delivered inside the fill
     # (the test settings the bench starts from deliver them eagerly). No worker runs here.
     from portal.celery import app as celery_app
