@@ -88,9 +88,18 @@ def cool_off() -> timedelta:
     return timedelta(hours=getattr(settings, "EDUCATION_COOL_OFF_HOURS", 24))
 
 
-def current_gate(user: User) -> GateConfirmation | None:
-    """The client's passed gate that still counts, or None."""
-    in_force = disclosures.version_in_force(DocumentKind.RISK_DISCLOSURE)
+def risk_disclosure_in_force() -> Any:
+    """The risk disclosure version in force (the one a gate must have been passed for)."""
+    return disclosures.version_in_force(DocumentKind.RISK_DISCLOSURE)
+
+
+def current_gate(
+    user: User, *, rating: object = ..., in_force: object = ...
+) -> GateConfirmation | None:
+    """The client's passed gate that still counts, or None. ``rating`` and ``in_force`` (the
+    risk disclosure in force): what the caller read already."""
+    if in_force is ...:
+        in_force = risk_disclosure_in_force()
     if in_force is None:
         return None
     gate = (
@@ -104,9 +113,11 @@ def current_gate(user: User) -> GateConfirmation | None:
         .order_by("-confirmed_at", "-pk")
         .first()
     )
-    if gate is None or gate.warning_version_id != in_force.pk:
+    if gate is None or gate.warning_version_id != getattr(in_force, "pk", None):
         return None
-    if gate.rating != accounts.suitability_rating(user):
+    if rating is ...:
+        rating = accounts.suitability_rating(user)
+    if gate.rating != rating:
         return None
     return gate
 
@@ -153,8 +164,10 @@ def check(
     product: str | None = None,
     tier: int | None = None,
     now: datetime | None = None,
+    risk_disclosure: object = ...,
 ) -> Decision:
-    """Whether `user` may do `action` now; see the module docstring for what is checked."""
+    """Whether `user` may do `action` now; see the module docstring for what is checked.
+    ``risk_disclosure``: the version in force, when the caller read it already."""
     now = now or timezone.now()
     index = reverse("education:index")
     if action == PRODUCT:
@@ -190,7 +203,7 @@ def check(
     if rules.level(risk) < rules.level(GATE_FROM_RISK):
         return Decision(True)
 
-    gate = current_gate(user)
+    gate = current_gate(user, rating=rating, in_force=risk_disclosure)
     if gate is None:
         return Decision(False, "gate", expiry_message(last_expired(user)), index)
     if action == TIER_INCREASE and tier is not None:

@@ -1,8 +1,9 @@
 """What the trading channel reads and changes in margin: instruments, holdings and positions.
 
 Trading never touches margin's tables itself. A fill changes a position here, inside the
-transaction that posts its ledger entry, and marks the account changed so the risk engine reloads
-it on its next look (``MarginAccount.state_changed_at``).
+transaction that posts its ledger entry, and marks the account changed
+(``MarginAccount.state_changed_at``) and announces it (``margin.changes``) so the risk engine
+reloads it at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from margin import rules
+from margin import changes, rules
 from margin.models import Instrument, MarginAccount, Position
 from margin.selectors import collateral_rate_of, high_risk_collateral_rate
 
@@ -108,6 +109,7 @@ def position_sell(*, account_id: int, instrument_id: int, quantity: int) -> Deci
 
 def _touch(account_id: int) -> None:
     MarginAccount.objects.filter(pk=account_id).update(state_changed_at=timezone.now())
+    changes.announce()  # the engine reloads it at once, not on its next look
 
 
 def client_ids_holding(instrument_id: int | None) -> set[int]:

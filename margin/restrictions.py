@@ -170,8 +170,20 @@ def _blocker(restriction: Restriction) -> Blocker:
     return Blocker(restriction.kind, reason, restriction.imposed_at, detail)
 
 
-def account_permissions(account: MarginAccount | None) -> Permissions:
-    """What the client of ``account`` may do now (two queries)."""
+# The market-wide part of the permissions: measures in force and the platform's freeze line.
+MarketState = tuple[list[MarketMeasure], Blocker | None]
+
+
+def market_state() -> MarketState:
+    """The market measures in force and the platform's freeze line (two queries)."""
+    return market_measures(), platform_blocker()
+
+
+def account_permissions(
+    account: MarginAccount | None, market: MarketState | None = None
+) -> Permissions:
+    """What the client of ``account`` may do now (three queries; one when the market-wide
+    part, ``market_state()``, is given)."""
     active: list[Restriction] = []
     if account is not None:
         active = list(
@@ -179,12 +191,13 @@ def account_permissions(account: MarginAccount | None) -> Permissions:
             .select_related("instrument")
             .order_by("imposed_at")
         )
-    market, paused = market_blockers(market_measures())
-    permissions = account_blockers(active, platform_blocker())
+    measures, platform = market if market is not None else market_state()
+    blocked, paused = market_blockers(measures)
+    permissions = account_blockers(active, platform)
     return Permissions(
         blockers=permissions.blockers,
         no_purchase=permissions.no_purchase,
-        market=permissions.market + market,
+        market=permissions.market + blocked,
         paused=paused,
     )
 
@@ -204,9 +217,12 @@ def account_blockers(active: list[Restriction], platform: Blocker | None) -> Per
     return Permissions(blockers=blockers, no_purchase=no_purchase, market=market)
 
 
-def buy_refusal(account: MarginAccount, code: str) -> str | None:
-    """Why a purchase of ``code`` is refused now, or None when it may go ahead."""
-    permissions = account_permissions(account)
+def buy_refusal(
+    account: MarginAccount, code: str, *, market: MarketState | None = None
+) -> str | None:
+    """Why a purchase of ``code`` is refused now, or None when it may go ahead. ``market``: the
+    market-wide part read already (the pre-trade check keeps it a second)."""
+    permissions = account_permissions(account, market)
     if permissions.blockers or permissions.market:
         return permissions.reason
     if code in permissions.paused:

@@ -38,13 +38,18 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from margin import rules, selectors, services, status, volatility
+from margin import changes, rules, selectors, services, status, volatility
 from margin.engine import MalformedTick, TickResult
 from margin.feed import Feed, FeedRow, Tick
 from margin.models import Instrument, MarginCall, Position
 from margin.rules import DEFAULT_LINES, Lines
 
 logger = logging.getLogger(__name__)
+
+
+# Between ticks the runner looks this often for accounts a service changed (one cache read).
+CHANGES_POLL_SECONDS = 0.05
+RELOAD_OVERLAP = datetime.timedelta(seconds=2)
 
 
 class RowRejected(ValueError):
@@ -86,6 +91,8 @@ class RiskRunner:
         self._last_at: dict[str, datetime.datetime] = {}
         self._last_reload = self.clock()
         self._reload_since = timezone.now()
+        self._changes_mark = changes.mark()
+        self._urgent: set[int] = set()
         self._last_tick_at: datetime.datetime | None = None
         self.ewma = volatility.Ewma(len(self._codes))
         result = self.engine.revalue_all()
@@ -118,9 +125,25 @@ class RiskRunner:
         tick = self.feed.poll()
         if tick is not None:
             self.apply(tick)
-        if now - self._last_reload >= self.reload_interval:
+        if self.accounts_changed() or now - self._last_reload >= self.reload_interval:
             self.reload_changed()
             self._last_reload = now
+        return self.due_pushes(now)
+
+    def accounts_changed(self) -> bool:
+        """Whether a service announced a changed account since the last look (``margin.changes``:
+        a fill), so the engine reloads it now rather than at its next periodic look."""
+        mark = changes.mark()
+        if mark == self._changes_mark:
+            return False
+        self._changes_mark = mark
+        return True
+
+    def refresh(self, now: float | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """Between ticks: reload the changed accounts and return their pushes (no tick taken)."""
+        now = self.clock() if now is None else now
+        self.reload_changed()
+        self._last_reload = now
         return self.due_pushes(now)
 
     def apply(self, tick: Tick) -> TickResult | None:
@@ -231,7 +254,9 @@ class RiskRunner:
     def reload_changed(self) -> None:
         """Reload accounts whose balances, positions or contract terms a service changed since
         the last look, and instruments whose risk status changed."""
-        since, self._reload_since = self._reload_since, timezone.now()
+        # The overlap re-reads accounts stamped just before the last look whose transaction
+        # committed after it (their stamp is older than their commit); reloading twice is harmless.
+        since, self._reload_since = self._reload_since - RELOAD_OVERLAP, timezone.now()
         self._reload_instruments(since)
         changed = list(
             selectors.accounts_in_partition(partition=self.partition, partitions=self.partitions)
@@ -264,6 +289,7 @@ class RiskRunner:
             )
             self._record(result)
             self._dirty.add(account_id)
+            self._urgent.add(account_id)
 
     def _rate(self, code: str) -> Decimal:
         return selectors.collateral_rate_of(self._instruments[code], self._high_risk_rate)
@@ -299,6 +325,7 @@ class RiskRunner:
                 last is None
                 or now - last >= self.push_interval
                 or level != self._pushed_level.get(account_id)
+                or account_id in self._urgent  # the client's own fill: shown at once
             ):
                 due.append(account_id)
         if not due:
@@ -317,6 +344,7 @@ class RiskRunner:
             )
             status.store(payload)
             self._dirty.discard(account_id)
+            self._urgent.discard(account_id)
             self._last_push[account_id] = now
             self._pushed_level[account_id] = payload["level"]
             pushes.append((status.group_name(account_id), payload))
@@ -375,8 +403,25 @@ class RiskRunner:
                 pushes = []
             await publisher.publish([payload for _, payload in pushes])
             delay = max(0.0, tick_interval - (time.monotonic() - started))
+            await self._wait_for_tick(stop, delay, publisher)
+
+    async def _wait_for_tick(self, stop: asyncio.Event, delay: float, publisher: Any) -> None:
+        """Sleep until the next tick is due, reloading and pushing at once any account a service
+        announced as changed meanwhile (``margin.changes``: a client's fill)."""
+        until = time.monotonic() + delay
+        while not stop.is_set():
+            left = until - time.monotonic()
+            if left <= 0:
+                return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+                await asyncio.wait_for(stop.wait(), timeout=min(left, CHANGES_POLL_SECONDS))
+            if not stop.is_set() and self.accounts_changed():
+                try:
+                    pushes = await asyncio.to_thread(self._in_thread, self.refresh)
+                except Exception:
+                    logger.exception("Reloading changed accounts failed; the next step retries")
+                    continue
+                await publisher.publish([payload for _, payload in pushes])
 
     @staticmethod
     def _in_thread(func: Callable[[], Any]) -> Any:

@@ -78,6 +78,39 @@ class Schedule:
                 lines.append(_line(item, amount))
         return [line for line in lines if line.amount > 0]
 
+    def quote_fill(self, side: str, *, filled_before: Decimal, value: Decimal) -> list[CostLine]:
+        """The cost lines of one fill of ``value`` yuan of an order that has already filled
+        ``filled_before`` yuan: what the whole order costs after the fill, less what it cost
+        before, item by item.
+
+        The schedule prices an *order* (commission max(rate × value, minimum)), so partial fills
+        charge it once across them, never a minimum per fill: the first fill pays the minimum
+        when its rate amount is below it, later fills pay only what the rate on the order's
+        value so far adds above what was charged. Every fee is rounded once on the order's
+        value so far, so the fills of an order add up to exactly what one fill would cost.
+        """
+        if filled_before <= 0:
+            return self.quote(side, value)
+        before = self.quote(side, filled_before)
+        lines = []
+        for line in self.quote(side, filled_before + value):
+            charged = sum((b.amount for b in before if _fee(b) == _fee(line)), money.ZERO)
+            if line.amount > charged:
+                lines.append(_replace_amount(line, line.amount - charged))
+        return lines
+
+
+def _fee(line: CostLine) -> str:
+    # The commission's two items (rate, minimum) are one fee: the increase is charged under the
+    # one that sets the order's commission now.
+    return "commission" if line.kind in (TRADE_FEE, TRADE_FEE_MINIMUM) else line.code
+
+
+def _replace_amount(line: CostLine, amount: Decimal) -> CostLine:
+    from dataclasses import replace
+
+    return replace(line, amount=amount)
+
 
 def _line(item: Item, amount: Decimal, *, minimum_applied: bool = False) -> CostLine:
     return CostLine(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import F, Q, Sum
@@ -38,9 +39,9 @@ from margin import selectors as margin
 from margin.rules import Board
 from portal import calendars, money
 from trading import costs as cost_rules
-from trading import refusals
+from trading import reference, refusals
 from trading import rules as order_rules
-from trading.models import Fill, Order, TradingHalt
+from trading.models import Order, TradingHalt
 from trading.refusals import Refusal
 
 BUY, SELL = "buy", "sell"
@@ -103,6 +104,7 @@ class Snapshot:
     restriction: str | None = None  # margin.restrictions.buy_refusal
     regime: str = "normal"
     gate_refusal: tuple[str, str] | None = None  # (reason code, message) from education.gate
+    filled_value: Decimal = ZERO  # at execution: what this order has filled already (its fees)
 
 
 @dataclass
@@ -247,7 +249,9 @@ def _figures(
         return
     quantity = min(request.quantity, order_rules.MAX_ORDER[Board(facts.board)])
     result.value = rules.market_value([(quantity, result.price)])
-    result.costs = snapshot.schedule.quote(request.side, result.value)
+    result.costs = snapshot.schedule.quote_fill(
+        request.side, filled_before=snapshot.filled_value, value=result.value
+    )
     after = dict(snapshot.holdings)
     held = after.get(facts.code, (0, facts.price, facts.collateral_rate))[0]
     cash, debt, interest = snapshot.cash, snapshot.debt, snapshot.accrued_interest
@@ -336,12 +340,16 @@ def product_for(facts: InstrumentFacts) -> str:
 def trading_day(day: datetime.date) -> bool:
     """Whether the exchange opens on ``day`` (cached a minute: the calendar tables change
     rarely and by staff)."""
-    key = f"trading:is-trading-day:{day.isoformat()}"
-    found = cache.get(key)
-    if found is None:
-        found = calendars.trading_calendar().is_working_day(day)
-        cache.set(key, found, 60)
-    return bool(found)
+
+    def load() -> bool:
+        key = f"trading:is-trading-day:{day.isoformat()}"
+        found = cache.get(key)
+        if found is None:
+            found = calendars.trading_calendar().is_working_day(day)
+            cache.set(key, found, 60)
+        return bool(found)
+
+    return reference.get(("trading-day", day), load)
 
 
 def phase_at(at: datetime.datetime) -> tuple[order_rules.Phase, datetime.date]:
@@ -368,71 +376,116 @@ def instrument_facts(instrument, high_risk_rate: Decimal | None = None) -> Instr
     )
 
 
-def active_halts(instrument_id: int | None) -> tuple[str | None, str | None]:
-    """(the instrument's halt reason, the platform's halt reason), None where there is none."""
-    instrument_halt = platform = None
-    for halt_instrument, reason in TradingHalt.objects.filter(lifted_at__isnull=True).values_list(
-        "instrument_id", "reason"
-    ):
-        if halt_instrument is None:
-            platform = reason
-        elif halt_instrument == instrument_id:
-            instrument_halt = reason
-    return instrument_halt, platform
+def _halts() -> list[tuple[int | None, str]]:
+    return list(
+        TradingHalt.objects.filter(lifted_at__isnull=True).values_list("instrument_id", "reason")
+    )
 
 
-def load(account, request: OrderRequest, *, at: datetime.datetime | None = None) -> Snapshot:
-    """Read what the check needs for ``account`` and ``request`` at ``at`` (now)."""
+@dataclass(frozen=True)
+class Market:
+    """The market-wide part of a snapshot (``trading.reference``: kept a second)."""
+
+    high_risk_rate: Decimal
+    regime: str
+    halts: tuple[tuple[int | None, str], ...]
+    measures: Any  # margin.restrictions.MarketState
+    risk_disclosure: Any  # the version in force, for the gate
+
+
+def market(*, fresh: bool = False) -> Market:
+    def load() -> Market:
+        in_force = margin.current_regime()
+        return Market(
+            high_risk_rate=margin.high_risk_collateral_rate(),
+            regime=in_force.regime if in_force is not None else "normal",
+            halts=tuple(_halts()),
+            measures=restrictions.market_state(),
+            risk_disclosure=gate.risk_disclosure_in_force(),
+        )
+
+    return reference.get(("market",), load, fresh=fresh)
+
+
+def _schedule(contract, *, fresh: bool) -> cost_rules.Schedule:
+    if contract is None:
+        return cost_rules.Schedule()
+    version_id = contract.fee_schedule_version_id
+    if version_id is not None:  # a published version never changes
+        found = cost_rules.cached_schedule(version_id)
+        if found is not None:
+            return found
+
+    def load() -> cost_rules.Schedule | None:
+        version = contracts.fee_schedule_of(contract)
+        return cost_rules.schedule_of(version) if version is not None else None
+
+    # Contracts without a recorded version run on the one in force on their start day.
+    key = ("schedule", version_id, contract.starts_on if version_id is None else None)
+    return reference.get(key, load, fresh=fresh) or cost_rules.Schedule()
+
+
+def _order_book(account, facts: InstrumentFacts | None, day: datetime.date) -> dict:
+    """One query over the account's orders: what open buys hold back, what open sells of this
+    instrument hold back, and what was bought of it today (T+1). A fill's trading day is its
+    order's (day orders fill on their own day only), so today's bought quantity is today's buy
+    orders' filled quantity."""
+    remaining = F("quantity") - F("filled_quantity")
+    is_open = Q(status__in=Order.OPEN)
+    this_instrument = Q(instrument_id=facts.instrument_id if facts is not None else None)
+    return (
+        Order.objects.filter(account=account)
+        .filter(is_open | (Q(trading_day=day, side=BUY) & this_instrument))
+        .aggregate(
+            buys=Sum(remaining * F("limit_price"), filter=is_open & Q(side=BUY)),
+            sells=Sum(remaining, filter=is_open & Q(side=SELL) & this_instrument),
+            bought_today=Sum(
+                "filled_quantity", filter=Q(trading_day=day, side=BUY) & this_instrument
+            ),
+        )
+    )
+
+
+def load(
+    account, request: OrderRequest, *, at: datetime.datetime | None = None, fresh: bool = False
+) -> Snapshot:
+    """Read what the check needs for ``account`` and ``request`` at ``at`` (now).
+
+    The account's own state comes from the database every time: the contract, positions, one
+    aggregate over its orders, and for a buy its restrictions, rating and gate (7 queries for a
+    buy, 4 for a sale, besides the account row the caller holds). The market-wide part is kept a
+    second (``trading.reference``) unless ``fresh``.
+    """
     at = at or timezone.now()
     current_phase, day = phase_at(at)
+    shared = market(fresh=fresh)
     contract = margin.active_contract(account)
     lines = contract.lines if contract is not None else rules.DEFAULT_LINES
     instrument = margin_holdings.instrument(request.code)
-    high_risk_rate = margin.high_risk_collateral_rate()
-    facts = instrument_facts(instrument, high_risk_rate) if instrument is not None else None
+    facts = instrument_facts(instrument, shared.high_risk_rate) if instrument is not None else None
     holdings = {
         h.code: (h.quantity, h.price, h.collateral_rate)
-        for h in margin_holdings.holdings_of(account.pk, high_risk_rate=high_risk_rate)
+        for h in margin_holdings.holdings_of(account.pk, high_risk_rate=shared.high_risk_rate)
     }
-    schedule = cost_rules.Schedule()
-    if contract is not None:
-        version_id = contract.fee_schedule_version_id
-        found = cost_rules.cached_schedule(version_id) if version_id is not None else None
-        if found is None:
-            version = contracts.fee_schedule_of(contract)
-            found = cost_rules.schedule_of(version) if version is not None else None
-        schedule = found or schedule
-    remaining = F("quantity") - F("filled_quantity")
-    this_instrument = Q(instrument_id=facts.instrument_id if facts is not None else None)
-    reserved = Order.objects.filter(account=account, status__in=Order.OPEN).aggregate(
-        buys=Sum(remaining * F("limit_price"), filter=Q(side=BUY)),
-        sells=Sum(remaining, filter=Q(side=SELL) & this_instrument),
-    )
-    reserved_for_buys = reserved["buys"] or Decimal(0)
-    reserved_for_sale = reserved["sells"] or 0
-    bought_today = 0
-    halt = platform_halt = restriction = gate_refusal = None
-    regime = "normal"
-    if facts is not None:
-        bought_today = (
-            Fill.objects.filter(
-                order__account=account,
-                order__side=BUY,
-                order__instrument_id=facts.instrument_id,
-                trading_day=day,
-            ).aggregate(total=Sum("quantity"))["total"]
-            or 0
+    book = _order_book(account, facts, day)
+    instrument_id = facts.instrument_id if facts is not None else None
+    halt = platform_halt = None
+    for halt_instrument, reason in shared.halts:
+        if halt_instrument is None:
+            platform_halt = reason
+        elif halt_instrument == instrument_id:
+            halt = reason
+    restriction = gate_refusal = None
+    if facts is not None and request.side == BUY:
+        restriction = restrictions.buy_refusal(account, facts.code, market=shared.measures)
+        decision = gate.check(
+            account.client,
+            action=gate.PRODUCT,
+            product=product_for(facts),
+            risk_disclosure=shared.risk_disclosure,
         )
-        halt, platform_halt = active_halts(facts.instrument_id)
-        if request.side == BUY:
-            restriction = restrictions.buy_refusal(account, facts.code)
-            in_force = margin.current_regime()
-            regime = in_force.regime if in_force is not None else "normal"
-            decision = gate.check(account.client, action=gate.PRODUCT, product=product_for(facts))
-            if not decision.allowed:
-                gate_refusal = (decision.reason, str(decision.message))
-    else:
-        platform_halt = active_halts(None)[1]
+        if not decision.allowed:
+            gate_refusal = (decision.reason, str(decision.message))
     return Snapshot(
         at=at,
         phase=current_phase,
@@ -445,19 +498,21 @@ def load(account, request: OrderRequest, *, at: datetime.datetime | None = None)
         concentration_limit=lines.concentration,
         holdings=holdings,
         instrument=facts,
-        schedule=schedule,
-        bought_today=bought_today,
-        reserved_for_sale=reserved_for_sale,
-        reserved_for_buys=Decimal(reserved_for_buys).quantize(money.FEN),
+        schedule=_schedule(contract, fresh=fresh),
+        bought_today=(book["bought_today"] or 0) if facts is not None else 0,
+        reserved_for_sale=book["sells"] or 0,
+        reserved_for_buys=Decimal(book["buys"] or 0).quantize(money.FEN),
         halt=halt,
         platform_halt=platform_halt,
         restriction=restriction,
-        regime=regime,
+        regime=shared.regime if facts is not None and request.side == BUY else "normal",
         gate_refusal=gate_refusal,
     )
 
 
-def check(account, request: OrderRequest, *, at: datetime.datetime | None = None) -> Check:
+def check(
+    account, request: OrderRequest, *, at: datetime.datetime | None = None, fresh: bool = False
+) -> Check:
     """The pre-trade check of ``request`` on ``account`` now: what the ticket shows and what
     submission and execution enforce."""
-    return evaluate(load(account, request, at=at), request)
+    return evaluate(load(account, request, at=at, fresh=fresh), request)

@@ -8,7 +8,9 @@ concentration moved by prices) is rejected with the reason instead of filled.
 A fill posts one balanced ledger entry (``funds.trades.trade_fill_post``: financing drawn up to
 the credit line; a sale's net proceeds repay accrued interest, then debt, and the rest stays
 cash — the contract's order), and the margin balances follow it; the position moves in the same
-transaction (``margin.holdings``), and the risk engine reloads the account on its next look.
+transaction (``margin.holdings``), which announces the account to the risk engine so it reloads
+and pushes it at once (``margin.changes``). Every status change is pushed to the client's open
+order pages (``trading.push``).
 Each cost is its own ledger line and its own ``FillCost`` row naming the fee item and version.
 """
 
@@ -20,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +32,8 @@ from margin import holdings as margin_holdings
 from notices import services as notices
 from portal import calendars, money
 from trading import costs as cost_rules
-from trading import pretrade
+from trading import pretrade, reference
+from trading import push as order_push
 from trading import rules as order_rules
 from trading.models import Fill, FillCost, Order, RefusalCount, TradingHalt
 from trading.venue import Venue, VenueFill, get_venue
@@ -141,6 +144,7 @@ def order_submit(
             )
             chosen = venue or get_venue()
             transaction.on_commit(lambda: chosen.submit(order))
+            order_push.order_changed(order)
             return Submitted(order, check, True)
     except OrderRefused as refused:
         refusals_count(refused.check.codes, day=_local(at).date())
@@ -201,6 +205,7 @@ def order_cancel(
         raise CancelRefused(_("The order was filled before it could be cancelled."))
     order.status, order.closed_at = Order.Status.CANCELLED, at
     order.save(update_fields=["status", "closed_at"])
+    order_push.order_changed(order)
     audit.record(actor=actor or "client", action="trading.order_cancelled", obj=order, data={})
     return order
 
@@ -209,14 +214,20 @@ def order_cancel(
 
 
 def _exclude_self(snapshot: pretrade.Snapshot, order: Order) -> pretrade.Snapshot:
-    """The snapshot without the order's own reservation (it is open while it fills)."""
+    """The snapshot without the order's own reservation (it is open while it fills), with what
+    it has filled so far (its fees are charged on the order as a whole: ``costs.quote_fill``)."""
     from dataclasses import replace
 
     remaining = order.remaining
+    filled_value = order.fills.aggregate(total=Sum("value"))["total"] or ZERO
     if order.side == Order.Side.BUY:
         held_back = max(snapshot.reserved_for_buys - remaining * order.limit_price, ZERO)
-        return replace(snapshot, reserved_for_buys=held_back)
-    return replace(snapshot, reserved_for_sale=max(snapshot.reserved_for_sale - remaining, 0))
+        return replace(snapshot, reserved_for_buys=held_back, filled_value=filled_value)
+    return replace(
+        snapshot,
+        reserved_for_sale=max(snapshot.reserved_for_sale - remaining, 0),
+        filled_value=filled_value,
+    )
 
 
 @transaction.atomic
@@ -229,14 +240,20 @@ def fill_record(*, fill: VenueFill, venue_name: str = "simulated") -> Fill | Non
     existing = Fill.objects.filter(venue_ref=fill.ref).first()
     if existing is not None:
         return existing
-    order = Order.objects.select_for_update().select_related("instrument").get(pk=fill.order_id)
+    # of=("self",): locking the joined instrument row too would block every other account's
+    # order and position on it (their foreign-key checks) and deadlocked concurrent fills.
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("instrument")
+        .get(pk=fill.order_id)
+    )
     if not order.is_open or fill.quantity <= 0 or fill.quantity > order.remaining:
         return None
     account = margin_holdings.account(order.account_id, for_update=True)
     request = pretrade.OrderRequest(
         order.side, Order.Kind.LIMIT, order.instrument.code, fill.quantity, fill.price
     )
-    snapshot = _exclude_self(pretrade.load(account, request, at=fill.at), order)
+    snapshot = _exclude_self(pretrade.load(account, request, at=fill.at, fresh=True), order)
     check = pretrade.evaluate(snapshot, request)
     _only_what_binds(check, order.source)
     if not check.ok:
@@ -249,6 +266,7 @@ def _reject(order: Order, account, check: pretrade.Check, *, at) -> None:
     reason = " ".join(r.message for r in check.refusals)
     order.status, order.reject_reason, order.closed_at = Order.Status.REJECTED, reason, at
     order.save(update_fields=["status", "reject_reason", "closed_at"])
+    order_push.order_changed(order)
     refusals_count(check.codes, day=order.trading_day)
     audit.record(
         actor="trading channel",
@@ -335,6 +353,7 @@ def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue
     if order.status == Order.Status.FILLED:
         order.closed_at = fill.at
     order.save(update_fields=["filled_quantity", "status", "closed_at"])
+    order_push.order_changed(order)
     audit.record(
         actor="trading channel",
         action="trading.order_filled",
@@ -419,12 +438,16 @@ def orders_expire(*, now: datetime.datetime | None = None) -> int:
     stale = open_orders.filter(trading_day__lt=local.date())
     if closed_day is not None:
         stale = open_orders.filter(trading_day__lte=closed_day)
-    plans: set[int] = {
-        plan_id
-        for plan_id in stale.values_list("liquidation_plan_id", flat=True)
-        if plan_id is not None
-    }
-    expired = stale.update(status=Order.Status.EXPIRED, closed_at=now or timezone.now())
+    expiring = list(stale.select_related("instrument"))
+    if not expiring:
+        return 0
+    plans = {o.liquidation_plan_id for o in expiring if o.liquidation_plan_id is not None}
+    expired = Order.objects.filter(pk__in=[o.pk for o in expiring], status__in=Order.OPEN).update(
+        status=Order.Status.EXPIRED, closed_at=now or timezone.now()
+    )
+    for order in expiring:
+        order.status = Order.Status.EXPIRED
+        order_push.order_changed(order)  # the client's open order pages show it at once
     for plan_id in plans:
         liquidation_progress(plan_id)
     return expired
@@ -452,6 +475,7 @@ def halt_impose(*, officer: Any, reason: str, instrument_code: str | None = None
         if instrument is None:
             raise HaltError(_("No instrument has that code."))
     halt = TradingHalt.objects.create(instrument=instrument, reason=reason, imposed_by=officer)
+    transaction.on_commit(lambda: reference.forget("market"))
     audit.record(
         actor=officer,
         action="trading.halt_imposed",
@@ -478,6 +502,7 @@ def halt_lift(*, officer: Any, halt_id: int) -> TradingHalt:
         return halt
     halt.lifted_at, halt.lifted_by = timezone.now(), officer
     halt.save(update_fields=["lifted_at", "lifted_by"])
+    transaction.on_commit(lambda: reference.forget("market"))
     audit.record(actor=officer, action="trading.halt_lifted", obj=halt, data={})
     scope = halt.instrument.code if halt.instrument else _("all instruments")
     for client in _clients_concerned(halt.instrument):

@@ -95,7 +95,12 @@ def orders(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "trading/orders.html",
-        {"account": account, "orders": selectors.orders_of(account.pk)},
+        {
+            "account": account,
+            "orders": selectors.orders_of(account.pk),
+            # The live pushes (/ws/trading/) carry status codes; the page shows these words.
+            "status_labels": {code: str(label) for code, label in Order.Status.choices},
+        },
     )
 
 

@@ -52,12 +52,16 @@ FUNDS_CUSTODIAN_ACCOUNT_NUMBER = env("FUNDS_CUSTODIAN_ACCOUNT_NUMBER", "12190987
 TRADING_VENUE = env("TRADING_VENUE", "trading.venue.SimulatedVenue")
 TRADING_VENUE_EMBEDDED = False
 TRADING_VENUE_INTERVAL = 0.25  # seconds between venue steps
+# Market-wide reference data the pre-trade check keeps per process (trading.reference).
+TRADING_REFERENCE_SECONDS = 1.0
+# The simulated venue fills an order with at most this share of a tick's reported volume.
+TRADING_SIM_PARTICIPATION = "0.25"
 # An approved forced-liquidation plan sells through the venue like a client's sale.
 TRADING_LIQUIDATION_THROUGH_VENUE = True
 
 # --- monitoring: market and book signals, alerts, responses, evaluations --------------------
 # Called by the risk runner after every applied tick (margin does not import monitoring).
-MARGIN_TICK_OBSERVERS = ["monitoring.live.observe_tick"]
+MARGIN_TICK_OBSERVERS = ["monitoring.live.observe_tick", "trading.venue.record_tick_volumes"]
 MONITORING_BOOK_EVERY_SECONDS = 5.0  # book signals at most this often (wall clock)
 MONITORING_SNAPSHOT_EVERY_MINUTES = 5  # a BookSnapshot for trends and charts (market time)
 # A partition's share of the book older than this (market time) is shown as stale on the board.

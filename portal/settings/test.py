@@ -49,5 +49,8 @@ else:
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 
+# Tests read reference data fresh; tests/trading/test_reference.py turns the memo on.
+TRADING_REFERENCE_SECONDS = 0
+
 # The risk runner's tests run without market monitoring; monitoring's own tests turn it on.
 MARGIN_TICK_OBSERVERS = []

@@ -94,6 +94,8 @@ def test_buy_on_financing_refusals_and_a_sale_the_next_day(page, alice, size, ti
     # The check before submitting: the figures on her own numbers, financed.
     ticket(page, "buy", "600036", "1000", "36.00", "check")
     expect(page.locator("[data-testid=check-ok]")).to_be_visible()
+    # 36,000 + 11.16 of costs, 10,000 of it from cash: 26,011.16 of new financing.
+    expect(page.locator("[data-testid=check-financing]")).to_contain_text("26,011.16")
     expect(page.locator("[data-testid=check-ratio]")).to_contain_text("→")
     expect(page.locator("[data-testid=check-costs]")).to_contain_text("fee_schedule v")
     shot(page, size, "02-check")
@@ -130,5 +132,21 @@ def test_buy_on_financing_refusals_and_a_sale_the_next_day(page, alice, size, ti
     expect(ledger).to_contain_text("600036.SH")
     expect(ledger).to_contain_text("买入")
     expect(ledger).to_contain_text("卖出")
-    shot(page, size, "06-statement")
+    shot(page, size, "06-ledger")
+    fits_the_screen(page)
+
+    # The statement of the two days: both trades, each with its costs.
+    page.fill("input[name=start]", "2026-12-03")
+    page.fill("input[name=end]", "2026-12-04")
+    page.locator("[data-testid=funds-statement-form] button").click()
+    link = page.locator("[data-testid=funds-statements] a")
+    expect(link).to_have_count(1)
+    with page.expect_download() as download:
+        link.click()
+    from pypdf import PdfReader
+
+    pdf = PdfReader(download.value.path())
+    text = "".join(p.extract_text() for p in pdf.pages)
+    assert text.count("600036.SH") >= 2, text
+    shot(page, size, "07-statement")
     fits_the_screen(page)
