@@ -626,16 +626,20 @@ def _success_fields(notification: Notification, rendered: Rendered, now: datetim
 
 
 def _record_successes(done: list[tuple[Notification, Rendered]]) -> list[Notification]:
-    """``_record_success`` for a batch: one UPDATE per row in one transaction, one push of the
-    in-app ones with their recipients' unread counts read in one query."""
+    """``_record_success`` for a batch: one UPDATE for the batch, one push of the in-app ones with
+    their recipients' unread counts read in one query."""
+    if not done:
+        return []
     now = timezone.now()
+    names: list[str] = []
+    for notification, rendered in done:
+        fields = _success_fields(notification, rendered, now)
+        for name, value in fields.items():
+            setattr(notification, name, value)
+        names = list(fields)
     with transaction.atomic():
-        for notification, rendered in done:
-            fields = _success_fields(notification, rendered, now)
-            # Whoever holds the claim now: the message went out, so nobody should send it again.
-            Notification.objects.filter(pk=notification.pk).update(**fields)
-            for name, value in fields.items():
-                setattr(notification, name, value)
+        # By pk alone, as _record_success: whoever holds the claim now, the message went out.
+        Notification.objects.bulk_update([n for n, _ in done], names)
         inapp = [n for n, _ in done if n.channel == Channel.INAPP and n.recipient_id is not None]
         if inapp:
             _on_commit(_push_notices, inapp)

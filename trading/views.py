@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from margin import selectors as margin
 from portal import calendars
+from portal.pagination import paginate
 from trading import pretrade, selectors, services
 from trading.forms import OrderForm
 from trading.models import Order
@@ -95,7 +96,10 @@ def orders(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "trading/orders.html",
-        {"account": account, "orders": selectors.orders_of(account.pk)},
+        {
+            "account": account,
+            "orders": paginate(request, selectors.orders_of(account.pk, limit=None)),
+        },
     )
 
 
