@@ -54,21 +54,26 @@ def claim(*, notification_id: int) -> bool:
 
 def claim_next_due() -> int | None:
     """Claim the longest-waiting due row, skipping rows another worker is claiming right now."""
+    claimed = claim_due(limit=1)
+    return claimed[0] if claimed else None
+
+
+def claim_due(*, limit: int) -> list[int]:
+    """Claim up to `limit` of the longest-waiting due rows, skipping rows another worker is
+    claiming right now."""
     now = timezone.now()
     with transaction.atomic():
         # SKIP LOCKED lets many drainers take distinct rows without queueing on one another;
         # SQLite (embedded mode, one process) has no row locks and ignores the clause.
-        notification_id = (
+        claimed = list(
             Notification.objects.select_for_update(skip_locked=True)
             .filter(status=Status.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)
-            .first()
+            .values_list("pk", flat=True)[:limit]
         )
-        if notification_id is None:
-            return None
-        Notification.objects.filter(pk=notification_id).update(**_claim_fields(now))
-    return notification_id
+        if claimed:
+            Notification.objects.filter(pk__in=claimed).update(**_claim_fields(now))
+    return claimed
 
 
 def claim_many(*, notification_ids: Iterable[int]) -> list[int]:

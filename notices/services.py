@@ -446,7 +446,10 @@ def notifications_deliver(*, notification_ids: Iterable[int]) -> list[Notificati
     """``notification_deliver`` for a batch: claim those of the rows that are due, send them (the
     emails over one SMTP session, not one each), record the outcomes and push the in-app ones in
     one go. Rows another worker holds, or already sent, are left alone."""
-    claimed = leases.claim_many(notification_ids=notification_ids)
+    return _deliver_batch(leases.claim_many(notification_ids=notification_ids))
+
+
+def _deliver_batch(claimed: list[int]) -> list[Notification]:
     if not claimed:
         return []
     notifications = list(
@@ -800,11 +803,11 @@ def notifications_drain(
     deadline = time.monotonic() + seconds
     delivered = 0
     while time.monotonic() < deadline and keep_going():
-        notification_id = leases.claim_next_due()
-        if notification_id is None:
+        # A batch at a time, over one SMTP session (a backlog after an outage is thousands).
+        claimed = leases.claim_due(limit=DELIVERY_BATCH)
+        if not claimed:
             return DrainResult(delivered=delivered, more=False)
-        _deliver_claimed(notification_id)
-        delivered += 1
+        delivered += len(_deliver_batch(claimed))
     return DrainResult(delivered=delivered, more=True)
 
 
