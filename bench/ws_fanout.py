@@ -1,12 +1,25 @@
-"""Live push fan-out: N WebSocket clients on one ASGI process, one status a second each.
+"""Live push fan-out: N WebSocket clients on one or more ASGI processes, one status a second each.
 
-Two servers in the same run, each in its own process, measured by the same client process:
+Two servers in the same run, each in its own process(es), measured by the same client process(es):
 
 - portal: uvicorn (uvloop, websockets, no permessage-deflate) serving ``MarginConsumer``'s push
-  path: every client joins this process's ``margin.push.hub``, which holds one Redis
+  path: every client joins its process's ``margin.push.hub``, which holds one Redis
   subscription; a driver process publishes every account's status each second, as the risk
   engine does (``margin.push.Publisher``).
 - bare: a bare ``websockets`` server sending each client its own message once a second.
+
+Modes (``--mode``):
+
+- ``burst`` (the default): a market-wide tick. Every status of the second is stamped at the tick
+  and published at once; the bare server stamps at its tick too and sends every client its own
+  message in one loop. This is what a client feels when the whole market moves.
+- ``sliced`` (the old default, kept for comparison): each second published in ten slices, each
+  stamped as it is sent. It hides the queueing inside a burst and is not the budget's figure.
+
+``--processes k`` runs k web processes (each with its one subscription, as behind a proxy) and
+k bare servers, the clients spread over them round robin; ``--client-processes`` spreads the
+measuring clients over that many processes (default: one per web process), so that at 10,000
+sockets the client side is not what is measured.
 
 The payload is a real margin status (two positions, about 1 kB). Latency is "the driver (or bare
 server) stamped the message" → "the client parsed it", same host clock. The bench consumer takes
@@ -14,7 +27,8 @@ the account id from the query string instead of the session, so the run needs no
 connect path differs, the push path (the hub, its subscription, the JSON send) is the portal's.
 
 Usage (REDIS_URL must point at a Redis; prints one JSON object per server):
-    .venv/bin/python bench/ws_fanout.py [--clients 5000] [--seconds 20]
+    .venv/bin/python bench/ws_fanout.py [--clients 5000] [--seconds 20] [--mode burst|sliced]
+        [--processes 1] [--client-processes N] [--runs 1]
 """
 
 from __future__ import annotations
@@ -54,7 +68,6 @@ def _payload(account_id: int) -> dict:
         level="watch",
         holdings=holdings,
         call=None,
-        restricted=False,
         seq=1,
         epoch="bench",
     )
@@ -99,7 +112,7 @@ def serve_portal(port: int) -> None:
     )
 
 
-async def drive_portal(clients: int, seconds: float) -> None:
+async def drive_portal(clients: int, seconds: float, mode: str) -> None:
     """Every account's status once a second, published as the risk engine does, stamped."""
     from margin.push import Publisher
 
@@ -108,7 +121,16 @@ async def drive_portal(clients: int, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         started = time.monotonic()
-        # A tick reaches accounts spread over the second: publish in ten slices, not one burst.
+        if mode == "burst":
+            # A market-wide tick: every status stamped at the tick, all published at once.
+            stamp = time.time()
+            batch = [
+                dict(template, account_id=account_id, t=stamp) for account_id in range(clients)
+            ]
+            await publisher.publish(batch)
+            await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+            continue
+        # Sliced: ten slices a second, each stamped as it is sent (hides the burst's queueing).
         for part in range(10):
             stamp = time.time()
             batch = [
@@ -122,7 +144,7 @@ async def drive_portal(clients: int, seconds: float) -> None:
 # --- the bare baseline ----------------------------------------------------------------------------
 
 
-async def serve_bare(port: int) -> None:
+async def serve_bare(port: int, mode: str) -> None:
     import uvloop  # noqa: F401  (the loop policy is set by the caller)
     from websockets.asyncio.server import serve
 
@@ -140,8 +162,12 @@ async def serve_bare(port: int) -> None:
     async def tick():
         while True:
             started = time.monotonic()
+            stamp = time.time()
             for account_id, websocket in list(connections.items()):
-                payload = dict(template, account_id=account_id, t=time.time())
+                # Burst: every message carries the tick's stamp; sliced: the stamp of its send.
+                payload = dict(
+                    template, account_id=account_id, t=stamp if mode == "burst" else time.time()
+                )
                 with contextlib.suppress(Exception):  # a client leaving mid-send
                     await websocket.send(json.dumps(payload))
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
@@ -153,18 +179,25 @@ async def serve_bare(port: int) -> None:
 # --- the clients ----------------------------------------------------------------------------------
 
 
-async def run_clients(port: int, clients: int, seconds: float, warmup: float) -> dict:
+async def run_clients(
+    ports: list[int], accounts: range, seconds: float, warmup: float
+) -> list[float]:
+    """Connect one socket per account (account i to ports[i % len(ports)]), measure, and return
+    the latencies (seconds) of the messages received while measuring."""
+    import gc
+
     from websockets.asyncio.client import connect
 
+    clients = len(accounts)
+
     latencies: list[float] = []
-    received = 0
     measuring = False
     connected = 0
 
     async def client(account_id: int) -> None:
-        nonlocal received, connected
+        nonlocal connected
         async with connect(
-            f"ws://127.0.0.1:{port}/ws/margin/?id={account_id}",
+            f"ws://127.0.0.1:{ports[account_id % len(ports)]}/ws/margin/?id={account_id}",
             compression=None,
             open_timeout=60,
             max_queue=None,
@@ -174,36 +207,44 @@ async def run_clients(port: int, clients: int, seconds: float, warmup: float) ->
                 data = json.loads(message)
                 if measuring and "t" in data:
                     latencies.append(time.time() - data["t"])
-                    received += 1
 
     tasks = []
-    for account_id in range(clients):
+    for n, account_id in enumerate(accounts):
         tasks.append(asyncio.create_task(client(account_id)))
-        if account_id % 200 == 199:
+        if n % 200 == 199:
             await asyncio.sleep(0.05)  # ramp up, as real browsers arrive
     deadline = time.monotonic() + 120
     while connected < clients and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
     await asyncio.sleep(warmup)
+    # The measuring side is the same for both servers; keep its own GC out of the figures.
+    gc.collect()
+    gc.freeze()
     measuring = True
     await asyncio.sleep(seconds)
     measuring = False
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    latencies.sort()
+    if connected < clients:
+        print(f"only {connected} of {clients} clients connected", file=sys.stderr)
+    return latencies
+
+
+def _summary(latencies: list[float], clients: int, seconds: float) -> dict:
+    latencies = sorted(latencies)
 
     def pct(q: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1)
 
     return {
         "clients": clients,
-        "connected": connected,
         "seconds": seconds,
         "expected_messages": clients * int(seconds),
-        "received_messages": received,
+        "received_messages": len(latencies),
         "p50_ms": pct(0.50) if latencies else None,
         "p99_ms": pct(0.99) if latencies else None,
+        "max_ms": pct(1.0) if latencies else None,
         "median_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
     }
 
@@ -224,24 +265,55 @@ def _wait_for_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listening on {port}")
 
 
-def measure(kind: str, clients: int, seconds: float) -> dict:
-    import uvloop
-
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, __file__, f"serve-{kind}", str(port)], cwd=ROOT)  # noqa: S603
+def measure(
+    kind: str, *, clients: int, seconds: float, mode: str, processes: int, client_processes: int
+) -> dict:
+    ports = [_free_port() for _ in range(processes)]
+    servers = [
+        subprocess.Popen([sys.executable, __file__, f"serve-{kind}", str(port), mode], cwd=ROOT)  # noqa: S603
+        for port in ports
+    ]
     driver = None
+    measurers: list[subprocess.Popen] = []
     try:
-        _wait_for_port(port)
+        for port in ports:
+            _wait_for_port(port)
         if kind == "portal":
-            command = [sys.executable, __file__, "drive", str(clients), str(seconds + 130)]
+            command = [sys.executable, __file__, "drive", str(clients), str(seconds + 130), mode]
             driver = subprocess.Popen(command, cwd=ROOT)  # noqa: S603
-        result = uvloop.run(run_clients(port, clients, seconds, warmup=3))
+        for index in range(client_processes):
+            command = [
+                sys.executable,
+                __file__,
+                "clients",
+                ",".join(map(str, ports)),
+                str(index),
+                str(client_processes),
+                str(clients),
+                str(seconds),
+            ]
+            measurers.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE))  # noqa: S603
+        latencies: list[float] = []
+        for measurer in measurers:
+            output, _ = measurer.communicate(timeout=seconds + 300)
+            latencies.extend(json.loads(output))
     finally:
-        for process in (driver, server):
-            if process is not None:
+        for process in [*measurers, driver, *servers]:
+            if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(timeout=10)
-    return {"name": f"ws_fanout_{kind}", **result}
+    return {
+        "name": f"ws_fanout_{kind}",
+        "mode": mode,
+        "web_processes": processes,
+        "client_processes": client_processes,
+        **_summary(latencies, clients, seconds),
+    }
+
+
+def _median(runs: list[dict], field: str) -> float | None:
+    values = [run[field] for run in runs if run[field] is not None]
+    return round(statistics.median(values), 1) if values else None
 
 
 def main() -> None:
@@ -252,31 +324,67 @@ def main() -> None:
     import logging
 
     logging.getLogger().setLevel(logging.WARNING)
-    if len(sys.argv) > 1 and sys.argv[1] == "serve-portal":
+    role = sys.argv[1] if len(sys.argv) > 1 else ""
+    if role == "serve-portal":
         serve_portal(int(sys.argv[2]))
         return
-    if len(sys.argv) > 1 and sys.argv[1] == "serve-bare":
+    if role == "serve-bare":
         import uvloop
 
-        uvloop.run(serve_bare(int(sys.argv[2])))
+        uvloop.run(serve_bare(int(sys.argv[2]), sys.argv[3]))
         return
-    if len(sys.argv) > 1 and sys.argv[1] == "drive":
+    if role == "drive":
         import uvloop
 
-        uvloop.run(drive_portal(int(sys.argv[2]), float(sys.argv[3])))
+        uvloop.run(drive_portal(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]))
+        return
+    if role == "clients":
+        import uvloop
+
+        ports = [int(p) for p in sys.argv[2].split(",")]
+        index, count, clients = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+        accounts = range(index, clients, count)
+        latencies = uvloop.run(run_clients(ports, accounts, float(sys.argv[6]), warmup=3))
+        print(json.dumps([round(x, 6) for x in latencies]))
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--mode", choices=("burst", "sliced"), default="burst")
+    parser.add_argument("--processes", type=int, default=1, help="web processes (and bare servers)")
+    parser.add_argument("--client-processes", type=int, default=0, help="default: --processes")
+    parser.add_argument("--runs", type=int, default=1, help="alternate bare/portal runs; medians")
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL"):
         sys.exit("REDIS_URL must point at a Redis server (the portal's channel layer)")
-    bare = measure("bare", args.clients, args.seconds)
-    print(json.dumps(bare), flush=True)
-    portal = measure("portal", args.clients, args.seconds)
-    if bare["p99_ms"] and portal["p99_ms"]:
-        portal["p99_ratio_to_bare"] = round(portal["p99_ms"] / bare["p99_ms"], 2)
-    print(json.dumps(portal), flush=True)
+    options = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "mode": args.mode,
+        "processes": args.processes,
+        "client_processes": args.client_processes or args.processes,
+    }
+    runs: dict[str, list[dict]] = {"bare": [], "portal": []}
+    for _ in range(args.runs):
+        for kind in ("bare", "portal"):
+            result = measure(kind, **options)
+            runs[kind].append(result)
+            print(json.dumps(result), flush=True)
+    bare_p99, portal_p99 = _median(runs["bare"], "p99_ms"), _median(runs["portal"], "p99_ms")
+    summary = {
+        "name": "ws_fanout_summary",
+        **{k: v for k, v in options.items() if k != "seconds"},
+        "runs": args.runs,
+        "bare_p50_ms": _median(runs["bare"], "p50_ms"),
+        "bare_p99_ms": bare_p99,
+        "portal_p50_ms": _median(runs["portal"], "p50_ms"),
+        "portal_p99_ms": portal_p99,
+        "portal_delivered": min(
+            (r["received_messages"] / r["expected_messages"] for r in runs["portal"]), default=0
+        ),
+        "p99_ratio_to_bare": round(portal_p99 / bare_p99, 2) if bare_p99 and portal_p99 else None,
+    }
+    print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from disclosures import calculator, diff, pdf, selectors, services
 from disclosures.formatting import percent
 from disclosures.forms import AcknowledgeForm, CalculatorForm
 from disclosures.models import ChangeNotice, Document, DocumentKind, DocumentVersion
+from portal.pagination import paginate
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -73,7 +74,9 @@ def document_detail(request: HttpRequest, kind: str) -> HttpResponse:
             "version": in_force,
             "versions": versions,
             "items": selectors.items_of(in_force),
-            "archive": [(v, _previous(versions, v)) for v in versions],
+            "archive": paginate(
+                request, [(v, _previous(versions, v)) for v in versions], param="versions"
+            ),
         },
     )
 
@@ -308,11 +311,13 @@ def _examples(by_tier, fee_rate: Decimal, penalty) -> list[Example]:
 @login_required
 @require_GET
 def changes(request: AuthenticatedRequest) -> HttpResponse:
-    notices = list(
+    page = paginate(
+        request,
         ChangeNotice.objects.filter(client=request.user)
         .select_related("version__document")
-        .order_by("-version__effective_at")[:50]
+        .order_by("-version__effective_at", "-pk"),
     )
+    notices = list(page.object_list)
     decisions = {
         notice.pk: selectors.latest_decision(user=request.user, version=notice.version)
         for notice in notices
@@ -320,7 +325,7 @@ def changes(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "disclosures/changes.html",
-        {"rows": [(n, decisions[n.pk]) for n in notices]},
+        {"page": page, "rows": [(n, decisions[n.pk]) for n in notices]},
     )
 
 

@@ -41,17 +41,9 @@ def _signed(kind: str, raw: Decimal) -> Decimal:
     return -raw if kind == Kind.CLIENT_CASH else raw
 
 
-def movements(
-    account: MarginAccount,
-    *,
-    start: datetime.date | None = None,
-    end: datetime.date | None = None,
-    limit: int | None = None,
-) -> list[Movement]:
-    """Every ledger entry on the client's own balances, newest first, one line each."""
-    lines = LedgerLine.objects.filter(
-        account__margin_account=account, account__kind__in=CLIENT_KINDS
-    )
+def _client_entries(
+    account: MarginAccount, start: datetime.date | None, end: datetime.date | None
+) -> QuerySet[JournalEntry]:
     entries = JournalEntry.objects.filter(
         lines__account__margin_account=account, lines__account__kind__in=CLIENT_KINDS
     )
@@ -59,9 +51,26 @@ def movements(
         entries = entries.filter(value_date__gte=start)
     if end:
         entries = entries.filter(value_date__lte=end)
-    entries = entries.distinct().order_by("-value_date", "-pk")
+    return entries.distinct().order_by("-value_date", "-pk")
+
+
+def movements(
+    account: MarginAccount,
+    *,
+    start: datetime.date | None = None,
+    end: datetime.date | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Movement]:
+    """Every ledger entry on the client's own balances, newest first, one line each."""
+    lines = LedgerLine.objects.filter(
+        account__margin_account=account, account__kind__in=CLIENT_KINDS
+    )
+    entries = _client_entries(account, start, end)
     if limit:
-        entries = entries[:limit]
+        entries = entries[offset : offset + limit]
+    elif offset:
+        entries = entries[offset:]
     found = list(entries)
     entry_ids = [entry.pk for entry in found]
     totals: dict[int, dict[str, Decimal]] = {}
@@ -87,6 +96,24 @@ def movements(
             )
         )
     return result
+
+
+class MovementPages:
+    """The client's movements as a Paginator takes them: a count, and slices of one page each
+    (two queries a page, however long the account's history)."""
+
+    def __init__(self, account: MarginAccount) -> None:
+        self.account = account
+
+    def count(self) -> int:
+        return _client_entries(self.account, None, None).count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list[Movement]:
+        start = window.start or 0
+        return movements(self.account, offset=start, limit=window.stop - start)
 
 
 def balances_at(account: MarginAccount, day: datetime.date | None) -> dict[str, Decimal]:

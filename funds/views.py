@@ -11,6 +11,7 @@ from funds.forms import BankAccountForm, StatementForm, WithdrawalForm
 from funds.models import BankAccount, Statement
 from margin.models import MarginAccount
 from portal import files
+from portal.pagination import paginate
 
 
 def _get_account_for_user(request: HttpRequest) -> MarginAccount | None:
@@ -48,9 +49,22 @@ def index(request: HttpRequest) -> HttpResponse:
                 "number": settings.FUNDS_CUSTODIAN_ACCOUNT_NUMBER,
             },
             "limit": services.withdrawal_limit(account),
-            "movements": selectors.movements(account, limit=100),
-            "withdrawals": selectors.withdrawals(account)[:20],
-            "statements": selectors.statements(account)[:24],
+            # Three lists on one page, each with its own page number.
+            "movements": paginate(
+                request, selectors.MovementPages(account), per_page=50, param="movements"
+            ),
+            "withdrawals": paginate(
+                request,
+                selectors.withdrawals(account).order_by("-requested_at", "-pk"),
+                per_page=20,
+                param="withdrawals",
+            ),
+            "statements": paginate(
+                request,
+                selectors.statements(account).order_by("-period_end", "-pk"),
+                per_page=24,
+                param="statements",
+            ),
             "banks": banks,
             "withdrawal_form": WithdrawalForm(banks=banks),
             "bank_form": BankAccountForm(),

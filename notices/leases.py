@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -54,21 +54,41 @@ def claim(*, notification_id: int) -> bool:
 
 def claim_next_due() -> int | None:
     """Claim the longest-waiting due row, skipping rows another worker is claiming right now."""
+    claimed = claim_due(limit=1)
+    return claimed[0] if claimed else None
+
+
+def claim_due(*, limit: int) -> list[int]:
+    """Claim up to `limit` of the longest-waiting due rows, skipping rows another worker is
+    claiming right now."""
     now = timezone.now()
     with transaction.atomic():
         # SKIP LOCKED lets many drainers take distinct rows without queueing on one another;
         # SQLite (embedded mode, one process) has no row locks and ignores the clause.
-        notification_id = (
+        claimed = list(
             Notification.objects.select_for_update(skip_locked=True)
             .filter(status=Status.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)
-            .first()
+            .values_list("pk", flat=True)[:limit]
         )
-        if notification_id is None:
-            return None
-        Notification.objects.filter(pk=notification_id).update(**_claim_fields(now))
-    return notification_id
+        if claimed:
+            Notification.objects.filter(pk__in=claimed).update(**_claim_fields(now))
+    return claimed
+
+
+def claim_many(*, notification_ids: Iterable[int]) -> list[int]:
+    """Claim those of the rows that are pending and due, skipping rows another worker is claiming
+    right now; the ids claimed (one lease time for all of them)."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(notification_ids), status=Status.PENDING, next_attempt_at__lte=now)
+            .values_list("pk", flat=True)
+        )
+        if claimed:
+            Notification.objects.filter(pk__in=claimed).update(**_claim_fields(now))
+    return claimed
 
 
 def renew(*, notification_id: int, claimed_at: datetime | None) -> bool:
@@ -92,19 +112,30 @@ def kept(notification: Notification) -> Iterator[None]:
     The renewing thread touches the database only when a send outlasts a third of the lease, so
     the usual send (well under a second) costs a thread start and nothing else.
     """
+    with kept_all([notification]):
+        yield
+
+
+@contextmanager
+def kept_all(notifications: list[Notification]) -> Iterator[None]:
+    """``kept`` for a batch claimed together: one thread renews the leases of the rows still ours.
+    A row whose lease was lost is dropped from the renewals (the sweep gave it to another worker;
+    recording its outcome is then guarded as in ``notices.services._record_failure``)."""
     stop = threading.Event()
     interval = settings.NOTICES_LEASE_SECONDS / 3
-    pk, claimed_at = notification.pk, notification.claimed_at
+    held = {n.pk: n.claimed_at for n in notifications}
+    pk = min(held, default=0)
 
     def renew_until_stopped() -> None:
         try:
-            while not stop.wait(interval):
-                try:
-                    if not renew(notification_id=pk, claimed_at=claimed_at):
-                        logger.warning("Notice %s: lease lost while sending", pk)
-                        return
-                except DatabaseError as exc:  # the database is down: the lease may run out
-                    logger.warning("Notice %s: lease not renewed: %s", pk, exc)
+            while held and not stop.wait(interval):
+                for notification_id, claimed_at in list(held.items()):
+                    try:
+                        if not renew(notification_id=notification_id, claimed_at=claimed_at):
+                            logger.warning("Notice %s: lease lost while sending", notification_id)
+                            del held[notification_id]
+                    except DatabaseError as exc:  # the database is down: the lease may run out
+                        logger.warning("Notice %s: lease not renewed: %s", notification_id, exc)
         finally:
             connections.close_all()  # this thread's own connections only
 

@@ -1,10 +1,11 @@
 """Reads shared by views, the context processor and the push path."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Min, QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from notices.models import NoticePreference, Notification
 from notices.registry import MANDATORY_CATEGORIES, Category, Channel, channels_in_use
@@ -39,6 +40,22 @@ def unread_count(*, user_id: int) -> int:
         read_at__isnull=True,
         status=Notification.Status.SENT,
     ).count()
+
+
+def unread_counts(*, user_ids: Iterable[int]) -> dict[int, int]:
+    """``unread_count`` for many users in one query; users with none are left out."""
+    rows = (
+        Notification.objects.filter(
+            recipient_id__in=list(user_ids),
+            channel=Channel.INAPP,
+            read_at__isnull=True,
+            status=Notification.Status.SENT,
+        )
+        .values("recipient_id")
+        .annotate(unread=Count("pk"))
+        .values_list("recipient_id", "unread")
+    )
+    return dict(rows)
 
 
 @dataclass(frozen=True)

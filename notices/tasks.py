@@ -20,6 +20,13 @@ def deliver_notification(self, notification_id: int) -> None:
     raise self.retry(countdown=countdown, max_retries=None)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_notifications(notification_ids: list[int]) -> None:
+    """A batch from a bulk enqueue. No retry here: a row that failed is pending again with its
+    next attempt set, and the sweep's drainers pick it up when it is due."""
+    services.notifications_deliver(notification_ids=notification_ids)
+
+
 # Acknowledged on receipt, unlike deliveries: a drainer lost with its worker is replaced by the
 # sweep once its slot expires, and a late redelivery would only find its token stale.
 @shared_task(acks_late=False, ignore_result=True)

@@ -2,7 +2,6 @@ from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from notices import selectors, services
 from notices.forms import NoticePreferencesForm
 from notices.models import Notification
+from portal.pagination import paginate
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -42,9 +42,7 @@ def _back(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def notice_list(request: AuthenticatedRequest) -> HttpResponse:
-    page = Paginator(selectors.inapp_notices(user=request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = paginate(request, selectors.inapp_notices(user=request.user), per_page=PAGE_SIZE)
     has_unread = selectors.unread_count(user_id=request.user.pk) > 0
     return render(request, "notices/list.html", {"page": page, "has_unread": has_unread})
 

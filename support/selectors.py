@@ -37,13 +37,18 @@ def sla_clocks_due_for_check(*, now: datetime) -> QuerySet[SlaClock]:
 
 
 def tickets_for_client(*, client: User) -> QuerySet[Ticket]:
-    return Ticket.objects.filter(client=client).prefetch_related(
-        # Soonest promise first: the list shows the next thing the client is owed.
-        Prefetch(
-            "sla_clocks",
-            queryset=SlaClock.objects.filter(stopped_at=None).order_by(
-                F("due_at").asc(nulls_last=True)
-            ),
+    """The client's own tickets, newest first (pk breaks ties, so pages never overlap)."""
+    return (
+        Ticket.objects.filter(client=client)
+        .order_by("-created_at", "-pk")
+        .prefetch_related(
+            # Soonest promise first: the list shows the next thing the client is owed.
+            Prefetch(
+                "sla_clocks",
+                queryset=SlaClock.objects.filter(stopped_at=None).order_by(
+                    F("due_at").asc(nulls_last=True)
+                ),
+            )
         )
     )
 

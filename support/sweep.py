@@ -63,14 +63,17 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepRes
                 break
             staff = _Escalation()
             progressed = False
+            requests: list[notices.NoticeRequest] = []
             for clock in batch:
                 crossed = clock.record_thresholds(at=now)
                 progressed = progressed or bool(crossed)
-                clock.save(
-                    update_fields=["warned_75_at", "warned_90_at", "breached_at", "next_check_at"]
-                )
                 for percent in crossed:
-                    notices_sent += _threshold_notices(clock, percent, now, staff)
+                    requests += _threshold_notices(clock, percent, now, staff)
+            SlaClock.objects.bulk_update(
+                batch, ["warned_75_at", "warned_90_at", "breached_at", "next_check_at"]
+            )
+            # The batch's notices in a few statements (after an outage there are thousands).
+            notices_sent += len(notices.enqueue_many(requests))
             clocks += len(batch)
         # A full batch with nothing recorded would come back unchanged: never loop on it.
         if len(batch) < batch_size or not progressed:
@@ -96,7 +99,9 @@ class _Escalation:
         )
 
 
-def _threshold_notices(clock: SlaClock, percent: int, now: datetime, staff: _Escalation) -> int:
+def _threshold_notices(
+    clock: SlaClock, percent: int, now: datetime, staff: _Escalation
+) -> list[notices.NoticeRequest]:
     ticket = clock.ticket
     assignee = [ticket.assignee] if ticket.assignee else []
     if percent < 100:
@@ -127,7 +132,7 @@ def _threshold_notices(clock: SlaClock, percent: int, now: datetime, staff: _Esc
         "admin_url": _absolute(reverse("admin:support_ticket_change", args=[ticket.pk])),
     }
     deliver_at = _staff_delivery_time(ticket, now, staff.service_calendar)
-    sent = 0
+    requests = []
     seen: set[int] = set()
     for user in recipients:
         # Staff only: a client is never a recipient, even if someone made them a supervisor.
@@ -136,15 +141,16 @@ def _threshold_notices(clock: SlaClock, percent: int, now: datetime, staff: _Esc
         seen.add(user.pk)
         with translation.override(user.language):
             clock_name = str(CLOCK_NAMES[clock.kind])
-        rows = notices.enqueue(
-            recipient=user,
-            key=key,
-            context={**context, "clock_name": clock_name},
-            idempotency_key=f"support:sla:{ticket.pk}:{clock.pk}:{percent}:{user.pk}",
-            not_before=deliver_at,
+        requests.append(
+            notices.NoticeRequest(
+                recipient=user,
+                key=key,
+                context={**context, "clock_name": clock_name},
+                idempotency_key=f"support:sla:{ticket.pk}:{clock.pk}:{percent}:{user.pk}",
+                not_before=deliver_at,
+            )
         )
-        sent += len(rows)
-    return sent
+    return requests
 
 
 def _staff_delivery_time(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import files
+from portal.pagination import paginate
 from support import selectors, services
 from support.forms import ReplyForm, SurveyForm, TicketOpenForm
 from support.models import Ticket, TicketExport, TicketType
@@ -37,8 +38,8 @@ def _errors(request: HttpRequest, error: ValidationError) -> None:
 @login_required
 @require_GET
 def ticket_list(request: AuthenticatedRequest) -> HttpResponse:
-    tickets = selectors.tickets_for_client(client=request.user)
-    return render(request, "support/list.html", {"tickets": tickets})
+    page = paginate(request, selectors.tickets_for_client(client=request.user))
+    return render(request, "support/list.html", {"page": page, "tickets": page.object_list})
 
 
 @login_required

@@ -12,7 +12,7 @@ from margin import holdings as margin_holdings
 from trading.models import Fill, Order, RefusalCount
 
 
-def orders_of(account_id: int, *, limit: int = 100) -> QuerySet[Order]:
+def orders_of(account_id: int, *, limit: int | None = 100) -> QuerySet[Order]:
     return (
         Order.objects.filter(account_id=account_id)
         .select_related("instrument")

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from margin import selectors as margin
 from portal import calendars
+from portal.pagination import paginate
 from trading import pretrade, selectors, services
 from trading.forms import OrderForm
 from trading.models import Order
@@ -97,7 +98,7 @@ def orders(request: HttpRequest) -> HttpResponse:
         "trading/orders.html",
         {
             "account": account,
-            "orders": selectors.orders_of(account.pk),
+            "orders": paginate(request, selectors.orders_of(account.pk, limit=None)),
             # The live pushes (/ws/trading/) carry status codes; the page shows these words.
             "status_labels": {code: str(label) for code, label in Order.Status.choices},
         },

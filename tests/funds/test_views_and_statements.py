@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from funds import services, statements
+from funds import selectors, services, statements
 from funds.models import Statement
 from tests.funds.factories import bank_account, funded_account, verified_client
 
@@ -119,3 +119,40 @@ def test_monthly_statements_are_made_once_per_account(account, django_capture_on
     assert [s.pk for s in first] == [s.pk for s in again]
     assert first[0].period_start == datetime.date(2026, 11, 1)
     assert first[0].period_end == datetime.date(2026, 11, 30)
+
+
+def statements_for(account, count):
+    return Statement.objects.bulk_create(
+        Statement(
+            margin_account=account,
+            period_start=datetime.date(2024, 1, 1) + datetime.timedelta(days=31 * n),
+            period_end=datetime.date(2024, 1, 28) + datetime.timedelta(days=31 * n),
+        )
+        for n in range(count)
+    )
+
+
+def test_alices_statements_come_in_pages_of_their_own(client, alice, account):
+    statements_for(account, 30)
+    bob = verified_client("Bob", email="bob@example.test")
+    statements_for(funded_account(bob), 3)
+    client.force_login(alice)
+    first = client.get(reverse("funds:index"))
+    second = client.get(reverse("funds:index"), {"statements": 2, "movements": 1})
+    assert len(first.context["statements"]) == 24
+    assert [s.margin_account_id for s in second.context["statements"]] == [account.pk] * 6
+    assert first.context["statements"][0].period_end > second.context["statements"][0].period_end
+    # Each list keeps its own page number in the links.
+    assert "statements=2" in first.content.decode()
+
+
+def test_the_ledger_pages_hold_every_movement_once_newest_first(client, alice, account):
+    every = [m.entry_id for m in selectors.movements(account)]
+    pages = selectors.MovementPages(account)
+    assert pages.count() == len(every) > 0
+    assert [m.entry_id for m in pages[0:1] + pages[1 : len(every)]] == every
+    client.force_login(alice)
+    for bad in ("0", "-1", "abc", "２", "999999"):
+        response = client.get(reverse("funds:index"), {"movements": bad})
+        assert response.status_code == 200
+        assert [m.entry_id for m in response.context["movements"]] == every

@@ -1,0 +1,133 @@
+"""The hub's fan-out: no socket waits for another, and each socket gets its pushes in order."""
+
+import asyncio
+import threading
+
+from margin.push import BACKLOG, Hub
+
+
+class FastSocket:
+    def __init__(self) -> None:
+        self.received: list[str] = []
+
+    async def push_text(self, text: str) -> None:
+        self.received.append(text)
+
+
+class BlockedSocket:
+    """A client whose buffer is full: each send waits until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.gate = asyncio.Event()
+
+    async def push_text(self, text: str) -> None:
+        await self.gate.wait()
+        self.received.append(text)
+
+
+class ClosedSocket:
+    async def push_text(self, text: str) -> None:
+        raise ConnectionResetError("gone")
+
+
+def run(scenario):
+    # In a thread of its own: a browser test earlier in the run may own this thread's loop.
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(result=asyncio.run(scenario())))
+    thread.start()
+    thread.join(timeout=30)
+    return outcome["result"]
+
+
+def lines(*pairs):
+    return "\n".join(f"{account} {text}" for account, text in pairs)
+
+
+def test_a_blocked_socket_does_not_hold_the_sockets_after_it(settings):
+    settings.REDIS_URL = ""
+    hub, blocked, fast = Hub(), None, FastSocket()
+
+    async def scenario():
+        nonlocal blocked
+        blocked = BlockedSocket()
+        hub.join(1, blocked)
+        hub.join(2, fast)
+        await hub.deliver_encoded(lines((1, '{"seq":1}'), (2, '{"seq":1}')))
+        # The burst is handed out without waiting for account 1's client.
+        return list(fast.received), list(blocked.received)
+
+    fast_received, blocked_received = run(scenario)
+    assert fast_received == ['{"seq":1}']
+    assert blocked_received == []
+
+
+def test_a_blocked_socket_gets_its_pushes_in_order_once_it_drains(settings):
+    settings.REDIS_URL = ""
+    hub = Hub()
+
+    async def scenario():
+        blocked = BlockedSocket()
+        hub.join(1, blocked)
+        for seq in (1, 2, 3):
+            await hub.deliver_encoded(lines((1, f'{{"seq":{seq}}}')))
+        blocked.gate.set()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return blocked.received, hub.delivered
+
+    received, delivered = run(scenario)
+    assert received == ['{"seq":1}', '{"seq":2}', '{"seq":3}']
+    assert delivered == 3
+
+
+def test_a_socket_that_stays_blocked_keeps_only_the_latest_pushes(settings):
+    # The client sees the gap in sequence numbers and asks for a snapshot.
+    settings.REDIS_URL = ""
+    hub = Hub()
+    pushes = BACKLOG + 5
+
+    async def scenario():
+        blocked = BlockedSocket()
+        hub.join(1, blocked)
+        for seq in range(1, pushes + 1):
+            await hub.deliver_encoded(lines((1, f'{{"seq":{seq}}}')))
+        blocked.gate.set()
+        for _ in range(50):
+            await asyncio.sleep(0)
+        return blocked.received
+
+    received = run(scenario)
+    assert received[0] == '{"seq":1}'  # already being sent when the others queued
+    assert received[1:] == [f'{{"seq":{seq}}}' for seq in range(pushes - BACKLOG + 1, pushes + 1)]
+
+
+def test_a_socket_closing_under_a_push_does_not_stop_the_others(settings):
+    settings.REDIS_URL = ""
+    hub, fast = Hub(), FastSocket()
+
+    async def scenario():
+        hub.join(1, ClosedSocket())
+        hub.join(2, fast)
+        await hub.deliver_encoded(lines((1, '{"seq":1}'), (2, '{"seq":1}')))
+        return fast.received, hub.delivered
+
+    received, delivered = run(scenario)
+    assert received == ['{"seq":1}']
+    assert delivered == 1
+
+
+def test_each_status_goes_to_its_own_accounts_sockets_only(settings):
+    settings.REDIS_URL = ""
+    hub = Hub()
+    alice_tab, alice_phone, bob = FastSocket(), FastSocket(), FastSocket()
+
+    async def scenario():
+        hub.join(1, alice_tab)
+        hub.join(1, alice_phone)
+        hub.join(2, bob)
+        await hub.deliver([{"account_id": 1, "seq": 4}, {"account_id": 3, "seq": 1}])
+
+    run(scenario)
+    assert alice_tab.received == alice_phone.received == ['{"account_id":1,"seq":4}']
+    assert bob.received == []
