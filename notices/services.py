@@ -145,104 +145,6 @@ def enqueue(
     return rows
 
 
-_ENQUEUE_MANY_KEYS = {"recipient", "key", "context", "idempotency_key", "channels", "language"}
-# Above this many new rows, enqueue_many wakes the drainers instead of queuing a task per row.
-_ENQUEUE_MANY_DIRECT = 100
-
-
-@transaction.atomic
-def enqueue_many(notices: Iterable[Mapping[str, Any]]) -> list[Notification]:
-    """`enqueue` for many notices at once (a market measure told to every holder): each mapping
-    holds `enqueue`'s keyword arguments (`not_before` aside), each is checked as `enqueue` checks
-    it, and the whole batch takes one query for the keys already used, one for the preferences
-    and one insert. Keys already used return their rows, as in `enqueue`."""
-    prepared = []
-    checked: set[tuple[str, tuple[str, ...]]] = set()
-    for notice in notices:
-        unknown = set(notice) - _ENQUEUE_MANY_KEYS
-        if unknown:
-            raise TypeError(f"enqueue_many does not take {sorted(unknown)}")
-        notice_type = get_notice_type(notice["key"])
-        if notice_type.prerendered:
-            raise ValueError(f"Notice {notice['key']!r} is rendered by its caller.")
-        wanted = _requested_channels(notice_type, notice.get("channels"))
-        if (notice_type.key, tuple(wanted)) not in checked:
-            notice_type.check_templates(wanted)
-            checked.add((notice_type.key, tuple(wanted)))
-        context, secrets = sealing.split_secrets(
-            _clean_context(notice_type, notice["context"]), notice_type.secret_context
-        )
-        key = notice["idempotency_key"]
-        if not key or len(key) > _MAX_IDEMPOTENCY_KEY:
-            raise ValueError(
-                f"An idempotency key of 1 to {_MAX_IDEMPOTENCY_KEY} characters is needed."
-            )
-        recipient = notice["recipient"]
-        language = _resolve_language(notice.get("language"), recipient)
-        prepared.append((notice_type, wanted, context, secrets, key, recipient, language))
-    keys = [f"{p[4]}:{channel}" for p in prepared for channel in p[1]]
-    existing = {
-        row.idempotency_key: row for row in Notification.objects.filter(idempotency_key__in=keys)
-    }
-    off = set(
-        NoticePreference.objects.filter(
-            user__in={p[5].pk for p in prepared if not p[0].mandatory},
-            category__in={p[0].category for p in prepared},
-            enabled=False,
-        ).values_list("user_id", "category", "channel")
-    )
-    rows: list[Notification] = []
-    new: list[Notification] = []
-    for notice_type, wanted, context, secrets, key, recipient, language in prepared:
-        for channel in wanted:
-            found = existing.get(f"{key}:{channel}")
-            if found is not None:
-                rows.append(
-                    _check_same_notice(found, key=notice_type.key, recipient_id=recipient.pk)
-                )
-                continue
-            if not notice_type.mandatory and (recipient.pk, notice_type.category, channel) in off:
-                continue
-            address, skip_reason = _address_for(recipient, channel)
-            row = Notification(
-                recipient=recipient,
-                address=address,
-                channel=channel,
-                key=notice_type.key,
-                category=notice_type.category,
-                context=context,
-                sealed=sealing.seal(secrets),
-                language=language,
-                idempotency_key=f"{key}:{channel}",
-                status=Status.SKIPPED if skip_reason else Status.PENDING,
-                last_error=skip_reason,
-            )
-            existing[row.idempotency_key] = row  # the same key twice in one batch: one row
-            new.append(row)
-            rows.append(row)
-    try:
-        with transaction.atomic():
-            Notification.objects.bulk_create(new)
-    except IntegrityError:  # a concurrent enqueue took some keys: one at a time, as enqueue
-        saved = {row.idempotency_key: _save_once(row) for row in new}
-        return [saved.get(row.idempotency_key, row) for row in rows]
-    pending = [row.pk for row in new if row.status == Status.PENDING]
-    if len(pending) <= _ENQUEUE_MANY_DIRECT:
-        for pk in pending:
-            _on_commit(_queue_delivery, pk, robust=True)
-    elif pending:
-        _on_commit(_wake_drainers, robust=True)
-    return rows
-
-
-def _wake_drainers() -> None:
-    """Start a drainer in every free slot (the outbox sweep's way of emptying a backlog)."""
-    for slot in range(settings.NOTICES_DRAINERS):
-        token = drainers.reserve(slot)
-        if token is not None:
-            _queue_drainer(slot, token)
-
-
 @transaction.atomic
 def enqueue_account_email(
     *,
@@ -297,17 +199,21 @@ DELIVERY_BATCH = 50
 
 
 @transaction.atomic
-def enqueue_many(requests: Iterable[NoticeRequest]) -> list[Notification]:
+def enqueue_many(
+    requests: Iterable[NoticeRequest | Mapping[str, Any]],
+) -> list[Notification]:
     """``enqueue`` for many notices at once: the same checks, rules and idempotency, in a few
     statements instead of a few per notice (a market-wide drop writes thousands of margin calls;
-    an SLA sweep after an outage, thousands of warnings).
+    an SLA sweep after an outage, thousands of warnings; a market measure told to every holder).
+    Each request is a ``NoticeRequest`` or a mapping of its fields (``enqueue``'s arguments).
 
     Everything is checked before anything is written. Rows already holding a key are returned
     as they are; the new ones are inserted together and handed to the workers in batches of
     ``DELIVERY_BATCH`` (notices.tasks.deliver_notifications) after commit.
     """
     prepared = []
-    for request in requests:
+    for given in requests:
+        request = given if isinstance(given, NoticeRequest) else NoticeRequest(**given)
         notice_type = get_notice_type(request.key)
         if notice_type.prerendered:
             raise ValueError(f"Notice {request.key!r} is rendered by its caller.")

@@ -49,8 +49,8 @@ def test_a_bad_notice_fails_the_batch_and_writes_nothing(client_alice):
         notices.enqueue_many(
             [welcome(client_alice, "w:1"), {**welcome(client_alice, "w:2"), "key": "nope"}]
         )
-    with pytest.raises(TypeError, match="not_before"):
-        notices.enqueue_many([{**welcome(client_alice, "w:3"), "not_before": None}])
+    with pytest.raises(TypeError, match="sender"):
+        notices.enqueue_many([{**welcome(client_alice, "w:3"), "sender": "x"}])
     assert not Notification.objects.exists()
 
 
