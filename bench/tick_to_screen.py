@@ -87,6 +87,10 @@ def _setup_django(database: str, redis_url: str) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.MARGIN_TICK_OBSERVERS = []
     settings.DEBUG = False
+    from margin import push
+
+    # Its own push channel: Redis channels are server-wide, and tests may be running.
+    push.CHANNEL = "margin:push:bench"
 
 
 # --- the book -------------------------------------------------------------------------------------
@@ -285,6 +289,7 @@ def instrument(runner, stages: dict) -> None:
         ("_save_prices", "prices_write"),
         ("_record", "transitions_record"),
         ("due_pushes", "statuses_due_build_cache"),
+        ("_chart", "chart_points"),
     ):
         if hasattr(runner, method):
             setattr(runner, method, timed(stages, stage, getattr(runner, method)))
@@ -362,7 +367,7 @@ def _restore(runner) -> None:
     for attribute in ("tick",):
         if attribute in vars(runner.engine):
             delattr(runner.engine, attribute)
-    for method in ("_save_prices", "_record", "due_pushes"):
+    for method in ("_save_prices", "_record", "due_pushes", "_chart"):
         if method in vars(runner):
             delattr(runner, method)
     for function in ("store", "store_many"):
@@ -427,7 +432,10 @@ def bench(accounts: int, sockets_wanted: int | None, runs: int, seed: int) -> No
     ready.wait(120)
 
     clock = [1000.0]
-    runner = RiskRunner(feed=ManualFeed(), clock=lambda: clock[0])
+    try:  # as run_risk_engine runs it: statuses for watched accounts and level changes
+        runner = RiskRunner(feed=ManualFeed(), clock=lambda: clock[0], push_to_watched_only=True)
+    except TypeError:  # the runner before issue 19 pushed every account
+        runner = RiskRunner(feed=ManualFeed(), clock=lambda: clock[0])
     started = time.perf_counter()
     runner.start()
     pushes = runner.step(now=clock[0])

@@ -74,9 +74,19 @@ def build(
     """
     holdings = list(holdings)
     restrictions = restrictions or NO_RESTRICTIONS
-    market_value = rules.market_value((h.quantity, h.price) for h in holdings)
-    counted = rules.collateral_value((h.quantity, h.price, h.collateral_rate) for h in holdings)
+    # Whole fen and basis points once per holding, then integer arithmetic through the rules'
+    # own kernels: converting every amount at every rule call was most of a status's cost.
+    price_fen = [rules.to_fen(h.price, "price") for h in holdings]
+    rate_bp = [rules.to_basis_points(h.collateral_rate, "collateral rate") for h in holdings]
+    value_fen = [h.quantity * p for h, p in zip(holdings, price_fen, strict=True)]
+    if any(h.quantity < 0 or not 0 <= r <= 10_000 for h, r in zip(holdings, rate_bp, strict=True)):
+        raise ValueError("a negative quantity or a collateral rate outside [0, 1]")
+    market_value = rules.from_fen(sum(value_fen))
+    counted_fen = sum(rules.collateral_fen(v, r) for v, r in zip(value_fen, rate_bp, strict=True))
+    counted = rules.from_fen(counted_fen)
     assets = cash + counted
+    assets_fen = rules.to_fen(assets, "assets")
+    owed_fen = rules.to_fen(liabilities, "liabilities")
     ratio = rules.maintenance_ratio(assets=assets, liabilities=liabilities)
     level = Level(level)
     distances = {
@@ -90,14 +100,35 @@ def build(
         )
         for name in ("warning", "call", "liquidation")
     }
-    values = {h.code: rules.market_value([(h.quantity, h.price)]) for h in holdings}
+    values = {h.code: rules.from_fen(v) for h, v in zip(holdings, value_fen, strict=True)}
     over = set(
         rules.concentration_breaches(values=values, assets=assets, limit=lines.concentration)
     )
     no_purchase = set(restrictions.get("no_purchase", ()))
+    call_bp = rules.to_basis_points(lines.call)
+    liquidation_bp = rules.to_basis_points(lines.liquidation)
+
+    def line_price(line_bp: int, quantity: int, price: int, rate: int) -> str | None:
+        fen = rules.line_price_fen(
+            line_bp=line_bp,
+            assets_fen=assets_fen,
+            liabilities_fen=owed_fen,
+            quantity=quantity,
+            price_fen=price,
+            rate_bp=rate,
+        )
+        return None if fen is None else str(rules.from_fen(fen))
+
     positions = []
-    for h in sorted(holdings, key=lambda h: -h.quantity * h.price):
+    order = sorted(range(len(holdings)), key=lambda i: -value_fen[i])
+    for i in order:
+        h, price, rate = holdings[i], price_fen[i], rate_bp[i]
         value = values[h.code]
+        share = (
+            rules.from_basis_points(rules.ratio_basis_points(value_fen[i], assets_fen))
+            if assets_fen > 0
+            else None
+        )
         positions.append(
             {
                 "code": h.code,
@@ -107,14 +138,14 @@ def build(
                 "price": str(h.price),
                 "value": str(value),
                 "collateral_rate": str(h.collateral_rate),
-                "share": _str(rules.position_share(value=value, assets=assets)),
+                "share": _str(share),
                 "over_limit": h.code in over,
                 "no_purchase": h.code in no_purchase,
                 "high_risk": h.high_risk,
                 "suspended": h.suspended,
                 "flags": list(h.flags),
-                "call_price": _line_price(lines.call, assets, liabilities, h),
-                "liquidation_price": _line_price(lines.liquidation, assets, liabilities, h),
+                "call_price": line_price(call_bp, h.quantity, price, rate),
+                "liquidation_price": line_price(liquidation_bp, h.quantity, price, rate),
                 "limit_down": h.price <= h.limit_down,
             }
         )
@@ -158,19 +189,6 @@ def build(
         "restrictions": restrictions,
         "account_id": account_id,
     }
-
-
-def _line_price(line: Decimal, assets: Decimal, liabilities: Decimal, h: Holding) -> str | None:
-    return _str(
-        rules.line_price(
-            line=line,
-            assets=assets,
-            liabilities=liabilities,
-            quantity=h.quantity,
-            price=h.price,
-            collateral=h.collateral_rate,
-        )
-    )
 
 
 def _str(value: Decimal | None) -> str | None:
