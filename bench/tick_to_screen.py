@@ -239,8 +239,13 @@ def sockets_process(database, redis_url, account_ids, ready, stamps, stop) -> No
             await asyncio.to_thread(watching.watch, account_ids)
         await hub.wait_subscribed(10)
         ready.set()
+        refreshed = time.monotonic()
         while not stop.is_set():
             await asyncio.sleep(0.02)
+            if watching is not None and time.monotonic() - refreshed > watching.REFRESH:
+                # As the consumers' refresher does for open sockets.
+                await asyncio.to_thread(watching.watch, account_ids)
+                refreshed = time.monotonic()
             if seen:
                 batch, seen[:] = list(seen), []
                 stamps.put(batch)
