@@ -151,7 +151,11 @@ def load_book(book: dict) -> list[int]:
         symbol_rows=book["held"].ravel(),
         quantities=book["quantities"].ravel(),
     )
-    levels = engine.revalue_all().severity
+    settled = engine.revalue_all()
+    levels = settled.severity
+    # Positions already over the concentration limit, recorded as a running portal would have
+    # them: otherwise start-up records one restriction per position, one at a time.
+    breaches = [(c.account_id, c.symbol) for c in settled.concentration if c.breached]
     now = START.isoformat()
 
     def yuan(fen: int) -> str:
@@ -204,6 +208,14 @@ def load_book(book: dict) -> list[int]:
                         (account_id, instrument_id[codes[symbol]], int(quantity),
                          yuan(quantity * book["prices"][symbol]))
                     )  # fmt: skip
+        with raw.copy(
+            "COPY margin_restriction (account_id, kind, instrument_id, reason, imposed_at, "
+            "lift_reason) FROM STDIN"
+        ) as copy:
+            for row, code in breaches:
+                copy.write_row(
+                    (account_ids[row], "concentration", instrument_id[code], "bench", now, "")
+                )
         cursor.execute("ANALYZE")
     return account_ids
 
