@@ -4,7 +4,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from margin import push, selectors, status
+from margin import push, selectors, status, watching
 
 # 4000–4999 are for applications: "sign in first" and "no margin account" stop reconnecting.
 CLOSE_UNAUTHENTICATED = 4401
@@ -43,11 +43,13 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self._held = []
         push.hub.join(account.pk, self)
+        await watching.socket_opened(account.pk)
         await self.send_snapshot()
 
     async def disconnect(self, code: int) -> None:
         if self.account_id is not None:
             push.hub.leave(self.account_id, self)
+            watching.socket_closed(self.account_id)
 
     async def push_text(self, text: str) -> None:
         """A status from ``push.hub``, already JSON: straight to the socket, unless a snapshot is

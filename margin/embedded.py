@@ -58,7 +58,9 @@ def build_feed(kind: str):
 async def _run(stop: asyncio.Event) -> None:
     try:
         feed = await asyncio.to_thread(build_feed, settings.MARGIN_FEED)
-        runner = RiskRunner(feed=feed, push_interval=settings.MARGIN_PUSH_INTERVAL)
+        runner = RiskRunner(
+            feed=feed, push_interval=settings.MARGIN_PUSH_INTERVAL, push_to_watched_only=True
+        )
         _state["runner"] = runner
         # Margin-call deadlines are swept by beat (portal.embedded runs it in embedded mode).
         await runner.run(stop, tick_interval=settings.MARGIN_TICK_SECONDS)

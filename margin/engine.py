@@ -358,6 +358,17 @@ class RiskEngine:
             int(self._sequence[row]),
         )
 
+    def rows_of(self, account_ids: np.ndarray | Sequence[int]) -> np.ndarray:
+        """The engine's rows of these accounts (all known to it), in the same order."""
+        ids = np.asarray(account_ids, dtype=np.int64)
+        if self._ids_sorted():
+            return np.searchsorted(self._ids, ids)
+        return np.array([self._row[a] for a in ids.tolist()], dtype=np.int64)
+
+    def _ids_sorted(self) -> bool:
+        # load_from_db reads accounts by id, so a binary search finds rows without a dict.
+        return bool(len(self._ids) < 2 or (np.diff(self._ids) > 0).all())
+
     def concentration(self, account_id: int) -> tuple[str | None, Decimal | None]:
         """The account's largest position by market value and its share of total assets."""
         row = self._row[account_id]

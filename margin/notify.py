@@ -27,8 +27,10 @@ _local = formatting.beijing_minute
 _percent = formatting.ratio_percent
 
 
-def _notice_context(account: MarginAccount, event: MarginEvent) -> dict[str, Any]:
-    lines = account.lines
+def _notice_context(
+    account: MarginAccount, event: MarginEvent, lines: rules.Lines | None = None
+) -> dict[str, Any]:
+    lines = lines or account.lines
     market_value = event.assets - account.cash
     cure = rules.cure(
         assets=event.assets,

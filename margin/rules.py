@@ -340,17 +340,36 @@ def line_price(
     above it is not. The current price when the line is already reached; None without debt, for
     a position that counts for nothing, or when even a price of zero would not reach it.
     """
-    owed, price_fen = to_fen(liabilities, "liabilities"), to_fen(price, "price")
-    rate_bp = to_basis_points(collateral, "collateral rate")
-    if owed <= 0 or quantity <= 0 or rate_bp <= 0:
+    fen = line_price_fen(
+        line_bp=to_basis_points(line),
+        assets_fen=to_fen(assets, "assets"),
+        liabilities_fen=to_fen(liabilities, "liabilities"),
+        quantity=quantity,
+        price_fen=to_fen(price, "price"),
+        rate_bp=to_basis_points(collateral, "collateral rate"),
+    )
+    return None if fen is None else from_fen(fen)
+
+
+def line_price_fen(
+    *,
+    line_bp: int,
+    assets_fen: int,
+    liabilities_fen: int,
+    quantity: int,
+    price_fen: int,
+    rate_bp: int,
+) -> int | None:
+    """``line_price`` on whole fen and basis points (the live status builds thousands a tick)."""
+    if liabilities_fen <= 0 or quantity <= 0 or rate_bp <= 0:
         return None
-    rest = to_fen(assets, "assets") - collateral_fen(quantity * price_fen, rate_bp)
-    room = (2 * to_basis_points(line) + 1) * owed - 20_000 * rest
+    rest = assets_fen - collateral_fen(quantity * price_fen, rate_bp)
+    room = (2 * line_bp + 1) * liabilities_fen - 20_000 * rest
     most = -((-room) // 20_000) - 1  # the most the position may count for, in fen
     highest = ((most + 1) * 10_000 - 1) // (quantity * rate_bp)
     if most < 0 or highest < 1:
         return None
-    return from_fen(min(highest, price_fen))
+    return min(highest, price_fen)
 
 
 # --- what the client can do -----------------------------------------------------------------------

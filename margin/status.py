@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import timezone
 
 from margin import rules
@@ -74,9 +74,19 @@ def build(
     """
     holdings = list(holdings)
     restrictions = restrictions or NO_RESTRICTIONS
-    market_value = rules.market_value((h.quantity, h.price) for h in holdings)
-    counted = rules.collateral_value((h.quantity, h.price, h.collateral_rate) for h in holdings)
+    # Whole fen and basis points once per holding, then integer arithmetic through the rules'
+    # own kernels: converting every amount at every rule call was most of a status's cost.
+    price_fen = [rules.to_fen(h.price, "price") for h in holdings]
+    rate_bp = [rules.to_basis_points(h.collateral_rate, "collateral rate") for h in holdings]
+    value_fen = [h.quantity * p for h, p in zip(holdings, price_fen, strict=True)]
+    if any(h.quantity < 0 or not 0 <= r <= 10_000 for h, r in zip(holdings, rate_bp, strict=True)):
+        raise ValueError("a negative quantity or a collateral rate outside [0, 1]")
+    market_value = rules.from_fen(sum(value_fen))
+    counted_fen = sum(rules.collateral_fen(v, r) for v, r in zip(value_fen, rate_bp, strict=True))
+    counted = rules.from_fen(counted_fen)
     assets = cash + counted
+    assets_fen = rules.to_fen(assets, "assets")
+    owed_fen = rules.to_fen(liabilities, "liabilities")
     ratio = rules.maintenance_ratio(assets=assets, liabilities=liabilities)
     level = Level(level)
     distances = {
@@ -90,14 +100,35 @@ def build(
         )
         for name in ("warning", "call", "liquidation")
     }
-    values = {h.code: rules.market_value([(h.quantity, h.price)]) for h in holdings}
+    values = {h.code: rules.from_fen(v) for h, v in zip(holdings, value_fen, strict=True)}
     over = set(
         rules.concentration_breaches(values=values, assets=assets, limit=lines.concentration)
     )
     no_purchase = set(restrictions.get("no_purchase", ()))
+    call_bp = rules.to_basis_points(lines.call)
+    liquidation_bp = rules.to_basis_points(lines.liquidation)
+
+    def line_price(line_bp: int, quantity: int, price: int, rate: int) -> str | None:
+        fen = rules.line_price_fen(
+            line_bp=line_bp,
+            assets_fen=assets_fen,
+            liabilities_fen=owed_fen,
+            quantity=quantity,
+            price_fen=price,
+            rate_bp=rate,
+        )
+        return None if fen is None else str(rules.from_fen(fen))
+
     positions = []
-    for h in sorted(holdings, key=lambda h: -h.quantity * h.price):
+    order = sorted(range(len(holdings)), key=lambda i: -value_fen[i])
+    for i in order:
+        h, price, rate = holdings[i], price_fen[i], rate_bp[i]
         value = values[h.code]
+        share = (
+            rules.from_basis_points(rules.ratio_basis_points(value_fen[i], assets_fen))
+            if assets_fen > 0
+            else None
+        )
         positions.append(
             {
                 "code": h.code,
@@ -107,14 +138,14 @@ def build(
                 "price": str(h.price),
                 "value": str(value),
                 "collateral_rate": str(h.collateral_rate),
-                "share": _str(rules.position_share(value=value, assets=assets)),
+                "share": _str(share),
                 "over_limit": h.code in over,
                 "no_purchase": h.code in no_purchase,
                 "high_risk": h.high_risk,
                 "suspended": h.suspended,
                 "flags": list(h.flags),
-                "call_price": _line_price(lines.call, assets, liabilities, h),
-                "liquidation_price": _line_price(lines.liquidation, assets, liabilities, h),
+                "call_price": line_price(call_bp, h.quantity, price, rate),
+                "liquidation_price": line_price(liquidation_bp, h.quantity, price, rate),
                 "limit_down": h.price <= h.limit_down,
             }
         )
@@ -160,19 +191,6 @@ def build(
     }
 
 
-def _line_price(line: Decimal, assets: Decimal, liabilities: Decimal, h: Holding) -> str | None:
-    return _str(
-        rules.line_price(
-            line=line,
-            assets=assets,
-            liabilities=liabilities,
-            quantity=h.quantity,
-            price=h.price,
-            collateral=h.collateral_rate,
-        )
-    )
-
-
 def _str(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
@@ -189,31 +207,86 @@ def _history_key(account_id: int, day: datetime.date) -> str:
 
 
 def store(status: dict[str, Any]) -> None:
-    """Keep the latest status of an account, and a chart point if the last is old enough.
+    """Keep the latest status of one account, and a chart point (see ``store_many``)."""
+    store_many([status])
+    if status["ratio"] is not None:
+        record_history([(status["account_id"], status["at"], status["ratio"])])
 
-    Best effort: with the cache down (Redis restarting) the push still goes out and the pages
+
+def store_many(statuses: Iterable[dict[str, Any]]) -> None:
+    """Keep the latest status of each account: one pipelined write for the batch.
+
+    Best effort: with the cache down (Redis restarting) the pushes still go out and the pages
     fall back to the tables.
     """
+    batch = {_snapshot_key(s["account_id"]): s for s in statuses}
+    if not batch:
+        return
     try:
-        _store(status)
+        cache.set_many(batch, SNAPSHOT_TTL)
     except Exception:
-        logger.warning(
-            "Could not cache the status of account %s", status["account_id"], exc_info=True
-        )
+        logger.warning("Could not cache %d statuses", len(batch), exc_info=True)
 
 
-def _store(status: dict[str, Any]) -> None:
-    account_id = status["account_id"]
-    cache.set(_snapshot_key(account_id), status, SNAPSHOT_TTL)
-    if status["ratio"] is None:
+def forget(account_ids: Iterable[int]) -> None:
+    """Drop cached statuses the engine no longer keeps fresh: readers go to the tables."""
+    keys = [_snapshot_key(a) for a in account_ids]
+    if not keys:
         return
-    at = datetime.datetime.fromisoformat(status["at"])
-    key = _history_key(account_id, timezone.localtime(at).date())
-    points = cache.get(key) or []
-    if points and at - datetime.datetime.fromisoformat(points[-1][0]) < HISTORY_EVERY:
+    try:
+        for start in range(0, len(keys), 10_000):
+            cache.delete_many(keys[start : start + 10_000])
+    except Exception:
+        logger.warning("Could not drop %d cached statuses", len(keys), exc_info=True)
+
+
+def record_history(points: Iterable[tuple[int, str, str]]) -> None:
+    """Append chart points ``(account id, ISO time, ratio)``; the caller spaces them out
+    (``HISTORY_EVERY``). On Redis each is an RPUSH to the account's list for the day, pipelined
+    for the batch, with no read: a read-modify-write per account per tick cost most of a step
+    at 100,000 accounts. Other caches (embedded mode, small) read and write the list."""
+    points = list(points)
+    if not points:
         return
-    points.append([status["at"], status["ratio"]])
-    cache.set(key, points[-HISTORY_POINTS:], SNAPSHOT_TTL)
+    try:
+        client = _redis_client()
+        if client is None:
+            _record_history_slowly(points)
+            return
+        with client.pipeline(transaction=False) as pipe:
+            for account_id, at, ratio in points:
+                day = timezone.localtime(datetime.datetime.fromisoformat(at)).date()
+                key = cache.make_and_validate_key(_chart_key(account_id, day))
+                pipe.rpush(key, f"{at}|{ratio}")
+                pipe.ltrim(key, -HISTORY_POINTS, -1)
+                pipe.expire(key, SNAPSHOT_TTL)
+            pipe.execute()
+    except Exception:
+        logger.warning("Could not record %d chart points", len(points), exc_info=True)
+
+
+def _record_history_slowly(points: list[tuple[int, str, str]]) -> None:
+    for account_id, at, ratio in points:
+        day = timezone.localtime(datetime.datetime.fromisoformat(at)).date()
+        key = _history_key(account_id, day)
+        kept = cache.get(key) or []
+        kept.append([at, ratio])
+        cache.set(key, kept[-HISTORY_POINTS:], SNAPSHOT_TTL)
+
+
+def _redis_client():
+    """The raw client behind Django's Redis cache, or None for another cache backend."""
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    return backend._cache.get_client(write=True)  # Django's own client; its pool is shared
+
+
+def _chart_key(account_id: int, day: datetime.date) -> str:
+    # Not the old pickled list's key: a Redis list there would be the wrong type for it.
+    return f"margin:chart:{account_id}:{day.isoformat()}"
 
 
 def cached(account_id: int) -> dict[str, Any] | None:
@@ -227,7 +300,12 @@ def cached(account_id: int) -> dict[str, Any] | None:
 
 def history(account_id: int, day: datetime.date | None = None) -> list[list[str]]:
     """Today's chart points [[time, ratio], …], oldest first (empty while the cache is down)."""
+    day = day or timezone.localdate()
     try:
-        return cache.get(_history_key(account_id, day or timezone.localdate())) or []
+        client = _redis_client()
+        if client is None:
+            return cache.get(_history_key(account_id, day)) or []
+        key = cache.make_and_validate_key(_chart_key(account_id, day))
+        return [item.decode().split("|", 1) for item in client.lrange(key, 0, -1)]
     except Exception:
         return []

@@ -9,21 +9,27 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 import audit
-from margin import concentration
+from audit import services as audit_services
+from margin import concentration, rules
 from margin.actors import ENGINE
-from margin.calls import _open_call, _restrict, margin_call_restore
-from margin.engine import RiskEngine, TickResult
+from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_call_restore
+from margin.engine import RiskEngine, TickResult, Transition
 from margin.liquidation_plans import _propose_plan
 from margin.models import (
     LiquidationPlan,
     MarginAccount,
+    MarginCall,
     MarginEvent,
+    Restriction,
 )
-from margin.notify import _local, _notice_context, _notify, _str
-from margin.rules import Level
+from margin.notify import _local, _notice_context, _notify, _percent, _str
+from margin.rules import DEFAULT_LINES, Level
+from margin.selectors import contract_lines
+from notices import services as notices
+from portal import calendars
 
 
 class StaleTransition(Exception):
@@ -137,33 +143,27 @@ def margin_transitions_record(
 ) -> list[MarginEvent]:
     """Record every transition of one engine result; return the events newly stored.
 
-    Then the restorations (a call met at the warning line) and the concentration crossings of
-    the same result. Each is its own transaction, so one account the database disagrees about
-    does not hold back the others. On StaleTransition the engine adopts the database's level and
-    number and re-evaluates that account at once, and whatever that yields is recorded in turn;
-    each retry follows the database moving on, so the loop ends.
+    The transitions go in batches (``margin_transitions_record_batch``: one transaction each,
+    a constant number of statements for the batch). A transition the database disagrees about
+    (StaleTransition) is left out of its batch; the engine adopts the database's level and number
+    and re-evaluates that account at once, and whatever that yields goes in the next batch; each
+    retry follows the database moving on, so the loop ends. Then the restorations (a call met at
+    the warning line) and the concentration crossings of the same result, each atomically.
     """
     recorded = []
     pending = list(result.transitions)
     while pending:
-        transition = pending.pop(0)
-        try:
-            event, created = margin_event_record(
-                account_id=transition.account_id,
-                sequence=transition.sequence,
-                from_level=transition.from_level,
-                to_level=transition.to_level,
-                ratio=transition.ratio,
-                assets=transition.assets,
-                liabilities=transition.liabilities,
-                occurred_at=occurred_at,
+        stale: list[StaleTransition] = []
+        for start in range(0, len(pending), BATCH):
+            events, refused = margin_transitions_record_batch(
+                transitions=pending[start : start + BATCH], occurred_at=occurred_at
             )
-        except StaleTransition as stale:
-            engine.resync(stale.account_id, level=stale.level, sequence=stale.sequence)
-            pending.extend(engine.update_account(stale.account_id).transitions)
-            continue
-        if created:
-            recorded.append(event)
+            recorded.extend(events)
+            stale.extend(refused)
+        pending = []
+        for found in stale:
+            engine.resync(found.account_id, level=found.level, sequence=found.sequence)
+            pending.extend(engine.update_account(found.account_id).transitions)
     for restored in result.restorations:
         margin_call_restore(
             account_id=restored.account_id,
@@ -177,3 +177,239 @@ def margin_transitions_record(
         changes=result.concentration, occurred_at=occurred_at
     )
     return recorded
+
+
+BATCH = 2000  # transitions per transaction: a market-wide fall records ~7,000 in a few batches
+
+
+@transaction.atomic
+def margin_transitions_record_batch(
+    *, transitions: list[Transition], occurred_at: datetime.datetime
+) -> tuple[list[MarginEvent], list[StaleTransition]]:
+    """``margin_event_record`` for many accounts in one transaction: (events stored, stale).
+
+    The same claim, once per account: the account moves only from the level and number the
+    engine says the transition starts from, with the accounts locked in id order first (two
+    engines running by mistake wait for each other rather than deadlock). A transition already
+    recorded (a replay) is skipped; one the database disagrees about comes back as a
+    StaleTransition for the caller to resync, and changes nothing. For the claimed ones, in a
+    constant number of statements whatever their number: the events, their audit entries (the
+    chain extended over the batch in order), margin calls and reduce-only restrictions, and the
+    notices, exactly as ``_after_transition_recorded`` does for one. A liquidation plan is still
+    proposed per account: few accounts fall through the liquidation line at once, and each plan
+    is a search of its own.
+    """
+    if not transitions:
+        return [], []
+    ids = sorted({t.account_id for t in transitions})
+    if len(ids) != len(transitions):
+        raise ValueError("one transition per account per batch")
+    locked = (
+        MarginAccount.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "event_sequence", "current_level")
+    )
+    state = {pk: (sequence, level) for pk, sequence, level in locked}
+    claimed, stale = [], []
+    for t in transitions:
+        if t.account_id not in state:
+            raise MarginAccount.DoesNotExist(f"margin account {t.account_id}")
+        sequence, level = state[t.account_id]
+        if sequence == t.sequence - 1 and level == Level(t.from_level):
+            claimed.append(t)
+            continue
+        existing = MarginEvent.objects.filter(account_id=t.account_id, sequence=t.sequence).first()
+        if existing and (existing.from_level, existing.to_level) == (t.from_level, t.to_level):
+            continue  # recorded before: a replay
+        stale.append(
+            StaleTransition(account_id=t.account_id, level=Level(level), sequence=sequence)
+        )
+    if not claimed:
+        return [], stale
+    _move_accounts(claimed, occurred_at)
+    events = MarginEvent.objects.bulk_create(
+        [
+            MarginEvent(
+                account_id=t.account_id,
+                sequence=t.sequence,
+                from_level=Level(t.from_level),
+                to_level=Level(t.to_level),
+                ratio=t.ratio,
+                assets=t.assets,
+                liabilities=t.liabilities,
+                occurred_at=occurred_at,
+            )
+            for t in claimed
+        ]
+    )
+    _after_transitions_recorded(events)
+    return events, stale
+
+
+def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) -> None:
+    """Every claimed account to its new level and number, in one statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        for t in claimed:
+            MarginAccount.objects.filter(pk=t.account_id).update(
+                event_sequence=t.sequence,
+                current_level=Level(t.to_level),
+                last_ratio=t.ratio,
+                level_changed_at=occurred_at,
+            )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE margin_marginaccount AS a SET event_sequence = v.seq, current_level = v.level, "
+            "last_ratio = v.ratio, level_changed_at = %s "
+            "FROM unnest(%s::bigint[], %s::integer[], %s::varchar[], %s::numeric[]) "
+            "AS v(id, seq, level, ratio) WHERE a.id = v.id",
+            [
+                occurred_at,
+                [t.account_id for t in claimed],
+                [t.sequence for t in claimed],
+                [Level(t.to_level).value for t in claimed],
+                [None if t.ratio is None else str(t.ratio) for t in claimed],
+            ],
+        )
+
+
+def _after_transitions_recorded(events: list[MarginEvent]) -> None:
+    """``_after_transition_recorded`` for a batch of events (see there for the rules)."""
+    ids = [e.account_id for e in events]
+    accounts = MarginAccount.objects.select_related("client").in_bulk(ids)
+    lines = contract_lines(ids)
+    down = [
+        e for e in events if e.is_downgrade and Level(e.to_level) in (Level.CALL, Level.LIQUIDATION)
+    ]
+    calls = _open_calls(down, accounts, lines)
+    restrictions = _restrict_many(down, accounts)
+    entries, notices_ = [], []
+    for event in events:
+        account = accounts[event.account_id]
+        to_level, from_level = Level(event.to_level), Level(event.from_level)
+        entries.append(
+            audit_services.Entry(
+                actor=ENGINE,
+                action="margin.level_changed",
+                obj=account,
+                data={
+                    "event": event.sequence,
+                    "from": from_level.value,
+                    "to": to_level.value,
+                    "ratio": _str(event.ratio),
+                    "assets": str(event.assets),
+                    "liabilities": str(event.liabilities),
+                },
+            )
+        )
+        if not event.is_downgrade:
+            continue
+        context = _notice_context(account, event, lines.get(account.pk, DEFAULT_LINES))
+        if to_level == Level.WARNING:
+            notices_.append(_notice(account, "margin_warning", event, context))
+        elif to_level in (Level.CALL, Level.LIQUIDATION):
+            call, new_call = calls[account.pk]
+            if new_call:
+                entries.append(
+                    audit_services.Entry(
+                        actor=ENGINE,
+                        action="margin.call_issued",
+                        obj=call,
+                        data={
+                            "account": account.number,
+                            "deadline": call.deadline.isoformat(),
+                            "deposit": str(call.deposit_needed),
+                            "sell": _str(call.sell_needed),
+                        },
+                    )
+                )
+            restriction = restrictions.get(account.pk)
+            if restriction is not None:
+                entries.append(
+                    audit_services.Entry(
+                        actor=ENGINE,
+                        action="margin.restriction_imposed",
+                        obj=restriction,
+                        data={"account": account.number, "kind": restriction.kind},
+                    )
+                )
+            context["deadline"] = _local(call.deadline)
+            key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
+            notices_.append(_notice(account, key, event, context))
+    audit.record_many(entries)
+    for event in down:
+        if Level(event.to_level) == Level.LIQUIDATION:
+            account = accounts[event.account_id]
+            _propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, event)
+    notices.enqueue_many(notices_)
+
+
+def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.NoticeRequest:
+    # The same key as _notify: a transition replayed through either path sends nothing twice.
+    return notices.NoticeRequest(
+        recipient=account.client,
+        key=key,
+        context=context,
+        idempotency_key=f"margin:{account.pk}:{event.sequence}:{key}",
+    )
+
+
+def _open_calls(events, accounts, lines) -> dict[int, tuple[MarginCall, bool]]:
+    """The open call of each account, opened now where there is none: (call, new)."""
+    if not events:
+        return {}
+    ids = [e.account_id for e in events]
+    found = {
+        call.account_id: (call, False)
+        for call in MarginCall.objects.filter(account_id__in=ids, status=MarginCall.Status.OPEN)
+    }
+    deadline = calendars.add_trading_days(events[0].occurred_at, CALL_TRADING_DAYS)
+    new = []
+    for event in events:
+        if event.account_id in found:
+            continue
+        account = accounts[event.account_id]
+        cure = rules.cure(
+            assets=event.assets,
+            liabilities=event.liabilities,
+            market_value=max(event.assets - account.cash, Decimal("0.00")),
+            lines=lines.get(account.pk, DEFAULT_LINES),
+        )
+        call = MarginCall(
+            account=account,
+            event=event,
+            issued_at=event.occurred_at,
+            deadline=deadline,
+            deposit_needed=cure.deposit,
+            sell_needed=cure.sell,
+        )
+        new.append(call)
+        found[event.account_id] = (call, True)
+    MarginCall.objects.bulk_create(new)
+    return found
+
+
+def _restrict_many(events, accounts) -> dict[int, Restriction]:
+    """A reduce-only restriction for each account without one in force; the new ones by account."""
+    if not events:
+        return {}
+    kind = Restriction.Kind.REDUCE_ONLY
+    held = set(
+        Restriction.objects.filter(
+            account_id__in=[e.account_id for e in events], kind=kind, lifted_at__isnull=True
+        ).values_list("account_id", flat=True)
+    )
+    new = {
+        e.account_id: Restriction(
+            account=accounts[e.account_id],
+            kind=kind,
+            reason=f"Ratio {_percent(e.ratio)}: margin call",
+            event=e,
+            imposed_at=e.occurred_at,
+        )
+        for e in events
+        if e.account_id not in held
+    }
+    Restriction.objects.bulk_create(list(new.values()))
+    return new

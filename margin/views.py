@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from margin import selectors, services, status
+from margin import selectors, services, status, watching
 from margin.forms import ActivateForm, TierForm
 from margin.models import Instrument, MarginAccount, VolatilityRegime
 from margin.restrictions import account_permissions
@@ -181,6 +181,7 @@ def status_json(request: HttpRequest) -> HttpResponse:
     account = _get_account_for_user(request)
     if account is None:
         return JsonResponse({"error": _("You have no margin account.")}, status=404)
+    watching.watch([account.pk])  # a polling page is kept fresh like a socket
     payload = dict(selectors.live_status(account))
     payload["type"] = "snapshot"
     payload["history"] = status.history(account.pk)

@@ -119,3 +119,31 @@ def test_postgres_refuses_update_and_delete_of_an_entry(client_alice):
             cursor.execute(sql, [entry.pk])
     entry.refresh_from_db()
     assert entry.action == "kyc.approved"
+
+
+def test_a_batch_extends_the_chain_in_order_exactly_as_single_entries_would(capsys, client_alice):
+    from audit.services import Entry
+
+    first = audit.record(actor=client_alice, action="demo.step", data={"i": 0})
+    batch = audit.record_many(
+        [
+            Entry(actor="risk engine", action="margin.level_changed", obj=client_alice,
+                  data={"ratio": Decimal("1.2900")}),
+            Entry(actor=client_alice, action="demo.step", object_type="x", object_id=7),
+        ]
+    )  # fmt: skip
+    last = audit.record(actor=None, action="sweep.ran")
+    assert [e.seq for e in batch] == [first.seq + 1, first.seq + 2]
+    assert batch[0].prev_hash == first.hash and batch[1].prev_hash == batch[0].hash
+    assert last.prev_hash == batch[1].hash
+    stored = AuditEntry.objects.get(seq=batch[0].seq)
+    assert stored.data == {"ratio": "1.2900"}
+    assert stored.object_type == "accounts.user" and stored.actor_repr == "risk engine"
+    assert AuditEntry.objects.get(seq=batch[1].seq).actor_id == client_alice.pk
+    code, out = _run_verify(capsys)
+    assert (code, out.strip()) == (0, "ok 4 entries")
+
+
+def test_an_empty_batch_writes_nothing():
+    assert audit.record_many([]) == []
+    assert not AuditEntry.objects.exists()

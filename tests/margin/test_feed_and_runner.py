@@ -147,3 +147,68 @@ def test_partitions_split_the_accounts_by_id(client_alice, client_bob):
         for account_id in runner.engine.account_ids:
             owners.setdefault(account_id, []).append(partition)
     assert owners == {alice.pk: [alice.pk % 2], bob.pk: [bob.pk % 2]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("partitions", [1, 2, 3])
+def test_k_runners_handle_every_account_once(client_alice, client_bob, partitions):
+    from tests.factories import UserFactory
+
+    accounts = [make_account(client_alice), make_account(client_bob)]
+    accounts += [
+        make_account(
+            UserFactory(email=f"c{i}@example.test"), holdings=[("600036.SH", 100, "42.10")]
+        )
+        for i in range(5)
+    ]
+    handled, pushed = [], []
+    for partition in range(partitions):
+        runner = RiskRunner(feed=ManualFeed(), partition=partition, partitions=partitions)
+        runner.start()
+        handled += runner.engine.account_ids
+        pushed += [payload["account_id"] for _, payload in runner.step(now=10.0)]
+    assert sorted(handled) == sorted(a.pk for a in accounts)  # none missed, none twice
+    assert sorted(pushed) == sorted(handled)
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_watched_only_pushes_watched_accounts_and_level_changes_and_drops_stale_copies(
+    client_alice, client_bob
+):
+    from margin import status, watching
+
+    alice = make_account(client_alice, holdings=[("300750.SZ", 100, "1700.00")])  # SAFE
+    bob = make_account(client_bob, holdings=[("600036.SH", 4000, "42.10")])  # 168.4%: SAFE
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    assert runner.step(now=100.0) == []  # nobody watches, nothing changed level
+    watching.watch([alice.pk])
+
+    def move(prices, minute, now):
+        runner.feed.put(prices, at=THURSDAY + datetime.timedelta(minutes=minute))
+        return [(p["account_id"], p["level"]) for _, p in runner.step(now=now)]
+
+    assert move({"300750.SZ": "1690.00", "600036.SH": "42.00"}, 1, 101.0) == [(alice.pk, "safe")]
+    assert status.cached(alice.pk)["ratio"] == "1.6900"
+    # Bob falls to WATCH: pushed although nobody watches him; Alice's move is pushed too.
+    pushed = move({"300750.SZ": "1680.00", "600036.SH": "39.00"}, 2, 102.0)
+    assert sorted(pushed) == sorted([(alice.pk, "safe"), (bob.pk, "watch")])
+    # Bob moves within his level: not built, and the copy the cache held is dropped.
+    assert move({"600036.SH": "38.90"}, 3, 103.0) == []
+    assert status.cached(bob.pk) is None
+
+
+@pytest.mark.django_db
+def test_marked_accounts_are_reloaded_at_the_next_step(client_alice):
+    from margin.models import Position
+
+    account = make_account(client_alice)
+    runner = RiskRunner(feed=ManualFeed(), reload_interval=3600)
+    runner.start()
+    runner.step(now=1.0)
+    Position.objects.filter(account=account).update(quantity=200)  # a fill, say
+    runner.mark_accounts_changed([account.pk])
+    pushed = runner.step(now=2.0)
+    assert runner.engine.snapshot(account.pk).market_value == D("300000.00")
+    assert [p["market_value"] for _, p in pushed] == ["300000.00"]

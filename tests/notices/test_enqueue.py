@@ -316,3 +316,76 @@ def test_not_before_leaves_a_notice_already_tried_alone(client_alice):
     welcome(client_alice, channels=["email"], not_before=later)
     first.refresh_from_db()
     assert first.next_attempt_at != later
+
+
+def _requests(recipients, prefix="alert"):
+    return [
+        services.NoticeRequest(
+            recipient=recipient,
+            key="security_alert",
+            context={"event": "password_changed"},
+            idempotency_key=f"{prefix}:{recipient.pk}",
+        )
+        for recipient in recipients
+    ]
+
+
+def test_a_batch_writes_what_enqueue_would_and_delivers_after_commit(
+    client_alice, client_bob, deliver
+):
+    services.notice_preferences_set(user=client_bob, enabled={("general", "email"): False})
+    rows = deliver(services.enqueue_many, _requests([client_alice, client_bob]))
+    single = services.enqueue(
+        recipient=client_alice,
+        key="security_alert",
+        context={"event": "password_changed"},
+        idempotency_key="single",
+    )
+    assert [(r.channel, r.idempotency_key) for r in rows[:3]] == [
+        ("email", f"alert:{client_alice.pk}:email"),
+        ("sms", f"alert:{client_alice.pk}:sms"),
+        ("inapp", f"alert:{client_alice.pk}:inapp"),
+    ]
+    assert [(r.address, r.category, r.language, r.context) for r in rows[:3]] == [
+        (r.address, r.category, r.language, r.context) for r in single
+    ]
+    assert Notification.objects.get(pk=rows[0].pk).status == "sent"
+    assert len(mail.outbox) == 2  # alice and bob: a security alert cannot be turned off
+
+
+def test_a_batch_again_creates_nothing_new_and_a_reused_key_is_an_error(client_alice, client_bob):
+    first = services.enqueue_many(_requests([client_alice]))
+    again = services.enqueue_many(_requests([client_alice, client_alice]))
+    assert [r.pk for r in again] == [r.pk for r in first] * 2
+    assert Notification.objects.count() == 3
+    clash = _requests([client_bob])[0]
+    clash = services.NoticeRequest(
+        recipient=client_bob, key=clash.key, context=clash.context,
+        idempotency_key=f"alert:{client_alice.pk}",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="already used"):
+        services.enqueue_many([clash])
+
+
+def test_a_bad_request_in_a_batch_writes_nothing(client_alice, client_bob):
+    bad = services.NoticeRequest(
+        recipient=client_bob, key="security_alert", context={}, idempotency_key="bad"
+    )
+    with pytest.raises(NoticeContextError):
+        services.enqueue_many([*_requests([client_alice]), bad])
+    assert not Notification.objects.exists()
+
+
+def test_a_large_batch_is_handed_to_the_drainers(client_alice, monkeypatch, deliver):
+    started = []
+    monkeypatch.setattr(services, "_queue_drainer", lambda slot, token: started.append(slot))
+    monkeypatch.setattr(services, "_queue_delivery", lambda pk: pytest.fail("one task per row"))
+    requests = _requests([client_alice] * 1)
+    requests = [
+        services.NoticeRequest(r.recipient, r.key, r.context, f"bulk:{i}")
+        for i in range(services.BULK_DELIVERY_ABOVE)
+        for r in requests
+    ]
+    deliver(services.enqueue_many, requests)
+    assert Notification.objects.filter(status="pending").count() == 3 * len(requests)
+    assert started  # at least one free slot took a drainer

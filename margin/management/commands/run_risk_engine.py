@@ -28,6 +28,7 @@ class Command(BaseCommand):
             partition=partition,
             partitions=partitions,
             push_interval=settings.MARGIN_PUSH_INTERVAL,
+            push_to_watched_only=True,
         )
         self.stdout.write(f"Risk engine: partition {partition} of {partitions}, feed {feed}")
         asyncio.run(self._main(runner, tick_seconds))

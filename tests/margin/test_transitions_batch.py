@@ -1,0 +1,132 @@
+"""A batch of level transitions is recorded as the one-by-one path records them: exactly once,
+replays skipped, stale views handed back, the audit chain extended in order, notices once."""
+
+import datetime
+from decimal import Decimal as D
+
+import pytest
+
+from audit.models import AuditEntry
+from audit.services import verify_chain
+from margin.engine import Transition
+from margin.models import MarginAccount, MarginCall, MarginEvent, Restriction
+from margin.rules import Level
+from margin.transitions import margin_event_record, margin_transitions_record_batch
+from notices.models import Notification
+from tests.factories import UserFactory
+from tests.margin.conftest import make_account
+
+pytestmark = pytest.mark.django_db
+AT = datetime.datetime(2026, 11, 25, 6, 31, tzinfo=datetime.UTC)
+
+
+def fall(account, to_level=Level.CALL, sequence=1, from_level=Level.SAFE, ratio="1.2900"):
+    return Transition(
+        account_id=account.pk,
+        sequence=sequence,
+        from_level=from_level,
+        to_level=to_level,
+        ratio=D(ratio),
+        assets=D(ratio) * 100_000,
+        liabilities=D("100000.00"),
+    )
+
+
+@pytest.fixture
+def three(client_alice, client_bob):
+    carol = UserFactory(email="dan@example.test", phone="13800000004")
+    return [
+        make_account(client_alice),
+        make_account(client_bob, holdings=[("600036.SH", 100, "42.10")]),
+        make_account(carol, holdings=[("600519.SH", 100, "1480.00")]),
+    ]
+
+
+def test_a_batch_stores_events_calls_restrictions_audit_and_notices_once(three):
+    alice, bob, carol = three
+    batch = [
+        fall(alice, Level.WARNING, ratio="1.4500"),
+        fall(bob, Level.CALL),
+        fall(carol, Level.LIQUIDATION, ratio="1.1500"),
+    ]
+    events, stale = margin_transitions_record_batch(transitions=batch, occurred_at=AT)
+    assert stale == []
+    assert [(e.account_id, e.to_level) for e in events] == [
+        (alice.pk, "warning"),
+        (bob.pk, "call"),
+        (carol.pk, "liquidation"),
+    ]
+    moved = dict(MarginAccount.objects.values_list("pk", "current_level"))
+    assert moved == {alice.pk: "warning", bob.pk: "call", carol.pk: "liquidation"}
+    assert set(MarginCall.objects.values_list("account_id", flat=True)) == {bob.pk, carol.pk}
+    assert set(Restriction.objects.values_list("account_id", flat=True)) == {bob.pk, carol.pk}
+    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    assert actions[:7] == [
+        "margin.level_changed",
+        "margin.level_changed",
+        "margin.call_issued",
+        "margin.restriction_imposed",
+        "margin.level_changed",
+        "margin.call_issued",
+        "margin.restriction_imposed",
+    ]
+    assert verify_chain().ok
+    keys = set(Notification.objects.values_list("key", flat=True))
+    assert keys == {"margin_warning", "margin_call", "margin_liquidation"}
+
+    again, stale = margin_transitions_record_batch(transitions=batch, occurred_at=AT)
+    assert (again, stale) == ([], [])  # a replay changes nothing
+    assert MarginEvent.objects.count() == 3
+    assert Notification.objects.filter(key="margin_call").count() == 3  # email, sms, in-app
+    assert verify_chain().ok
+
+
+def test_a_stale_transition_is_handed_back_and_the_others_are_recorded(three):
+    alice, bob, _ = three
+    margin_event_record(
+        account_id=bob.pk,
+        sequence=1,
+        from_level=Level.SAFE,
+        to_level=Level.WATCH,
+        ratio=D("1.5900"),
+        assets=D("159000.00"),
+        liabilities=D("100000.00"),
+        occurred_at=AT,
+    )
+    events, stale = margin_transitions_record_batch(
+        transitions=[fall(alice), fall(bob)], occurred_at=AT
+    )
+    assert [e.account_id for e in events] == [alice.pk]
+    assert [(s.account_id, s.level, s.sequence) for s in stale] == [(bob.pk, Level.WATCH, 1)]
+    assert MarginAccount.objects.get(pk=bob.pk).current_level == "watch"
+    assert not MarginCall.objects.filter(account=bob).exists()
+
+
+def test_a_breach_while_a_call_is_open_is_the_same_call(three):
+    alice, *_ = three
+    margin_transitions_record_batch(transitions=[fall(alice)], occurred_at=AT)
+    later = AT + datetime.timedelta(minutes=5)
+    margin_transitions_record_batch(
+        transitions=[
+            fall(alice, Level.LIQUIDATION, sequence=2, from_level=Level.CALL, ratio="1.1500")
+        ],
+        occurred_at=later,
+    )
+    assert MarginCall.objects.filter(account=alice).count() == 1
+    assert Restriction.objects.filter(account=alice).count() == 1
+    assert verify_chain().ok
+
+
+def test_the_batch_and_the_single_path_agree(three):
+    alice, bob, _ = three
+    margin_event_record(**fall(alice)._asdict(), occurred_at=AT)
+    margin_transitions_record_batch(transitions=[fall(bob)], occurred_at=AT)
+
+    def shape(account):
+        call = MarginCall.objects.get(account=account)
+        notices = sorted(
+            Notification.objects.filter(recipient=account.client).values_list("key", "channel")
+        )
+        return (call.deadline, call.deposit_needed, call.sell_needed, notices)
+
+    assert shape(alice) == shape(bob)
