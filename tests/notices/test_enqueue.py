@@ -376,16 +376,18 @@ def test_a_bad_request_in_a_batch_writes_nothing(client_alice, client_bob):
     assert not Notification.objects.exists()
 
 
-def test_a_large_batch_is_handed_to_the_drainers(client_alice, monkeypatch, deliver):
-    started = []
-    monkeypatch.setattr(services, "_queue_drainer", lambda slot, token: started.append(slot))
+def test_a_large_batch_is_handed_to_the_workers_in_batches(client_alice, monkeypatch, deliver):
+    batches = []
+    monkeypatch.setattr(services, "_queue_batch_delivery", lambda ids: batches.append(ids))
     monkeypatch.setattr(services, "_queue_delivery", lambda pk: pytest.fail("one task per row"))
-    requests = _requests([client_alice] * 1)
     requests = [
         services.NoticeRequest(r.recipient, r.key, r.context, f"bulk:{i}")
-        for i in range(services.BULK_DELIVERY_ABOVE)
-        for r in requests
+        for i in range(40)
+        for r in _requests([client_alice])
     ]
     deliver(services.enqueue_many, requests)
-    assert Notification.objects.filter(status="pending").count() == 3 * len(requests)
-    assert started  # at least one free slot took a drainer
+    pending = Notification.objects.filter(status="pending").count()
+    assert pending == 3 * len(requests)
+    assert [len(b) for b in batches] == [services.DELIVERY_BATCH] * (
+        pending // services.DELIVERY_BATCH
+    ) + ([pending % services.DELIVERY_BATCH] if pending % services.DELIVERY_BATCH else [])
