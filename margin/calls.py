@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
-from margin import rules
+from margin import contracts, rules
 from margin.actors import ENGINE
 from margin.liquidation_plans import _propose_plan
 from margin.models import (
@@ -34,6 +34,7 @@ def _open_call(account: MarginAccount, event: MarginEvent) -> MarginCall:
         liabilities=event.liabilities,
         market_value=max(event.assets - account.cash, Decimal("0.00")),
         lines=account.lines,
+        sell_costs=contracts.sell_costs(account),
     )
     call = MarginCall.objects.create(
         account=account,

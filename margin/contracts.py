@@ -123,7 +123,6 @@ def sell_costs(account: MarginAccount) -> Any:
     """What a sale costs this account: the selling items of its contract's own fee schedule (the
     schedule in force without a contract). An item the schedule does not list costs nothing."""
     from disclosures import selectors as disclosures
-    from margin.liquidation import SellCosts
 
     contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
     version = (
@@ -131,6 +130,40 @@ def sell_costs(account: MarginAccount) -> Any:
         if contract is not None
         else disclosures.version_in_force(FEE_SCHEDULE)
     )
+    return _sell_costs_of(version)
+
+
+def sell_costs_by_account(account_ids: Any) -> dict[int, Any]:
+    """``sell_costs`` for many accounts in a few queries (the engine's batches): one
+    ``SellCosts`` per fee schedule version, shared by the accounts on it."""
+    from disclosures import selectors as disclosures
+
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    by_version: dict[Any, Any] = {}
+    found: dict[int, Any] = {}
+    contracts = MarginContract.objects.filter(
+        account_id__in=ids, status=MarginContract.Status.ACTIVE
+    ).select_related("fee_schedule_version")
+    for contract in contracts.order_by("account_id", "-starts_on"):
+        if contract.account_id in found:
+            continue
+        version = fee_schedule_of(contract)
+        key = version.pk if version is not None else None
+        if key not in by_version:
+            by_version[key] = _sell_costs_of(version)
+        found[contract.account_id] = by_version[key]
+    missing = [i for i in ids if i not in found]
+    if missing:
+        default = _sell_costs_of(disclosures.version_in_force(FEE_SCHEDULE))
+        found.update({i: default for i in missing})
+    return found
+
+
+def _sell_costs_of(version: Any) -> Any:
+    from margin.liquidation import SellCosts
+
     items = {item.code: item for item in version.items.all()} if version is not None else {}
     values, references = {}, {}
     for field, code in SELL_COST_CODES.items():

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from margin import rules
+from margin import contracts, rules
 from margin.models import (
     MarginAccount,
     MarginEvent,
@@ -28,8 +28,13 @@ _percent = formatting.ratio_percent
 
 
 def _notice_context(
-    account: MarginAccount, event: MarginEvent, lines: rules.Lines | None = None
+    account: MarginAccount,
+    event: MarginEvent,
+    lines: rules.Lines | None = None,
+    sell_costs: Any = None,
 ) -> dict[str, Any]:
+    """What a level notice tells the client, with the amount to deposit or to sell after the
+    selling costs of the account's own fee schedule (``sell_costs``, read when not given)."""
     lines = lines or account.lines
     market_value = event.assets - account.cash
     cure = rules.cure(
@@ -37,6 +42,7 @@ def _notice_context(
         liabilities=event.liabilities,
         market_value=max(market_value, Decimal("0.00")),
         lines=lines,
+        sell_costs=sell_costs if sell_costs is not None else contracts.sell_costs(account),
     )
     return {
         "account_number": account.number,

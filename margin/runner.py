@@ -38,12 +38,12 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from margin import changes, rules, selectors, services, status, volatility, watching
+from margin import changes, contracts, rules, selectors, services, status, volatility, watching
 from margin import engine as engine_mod
 from margin.engine import MalformedTick, TickResult
 from margin.feed import Feed, FeedRow, Tick
 from margin.models import Instrument, MarginCall, Position
-from margin.rules import DEFAULT_LINES, Lines
+from margin.rules import DEFAULT_LINES, Level, Lines
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ class RiskRunner:
         self._reload_since = timezone.now()
         self._changes_mark = changes.mark()
         self._urgent: set[int] = set()
+        self._sell_costs: dict[int, Any] = {}
         self._last_tick_at: datetime.datetime | None = None
         self.ewma = volatility.Ewma(len(self._codes))
         result = self.engine.revalue_all()
@@ -339,6 +340,7 @@ class RiskRunner:
             self._record(result)
             self._mark([account_id])
             self._urgent.add(account_id)
+            self._sell_costs.pop(account_id, None)
 
     def _rate(self, code: str) -> Decimal:
         return selectors.collateral_rate_of(self._instruments[code], self._high_risk_rate)
@@ -402,6 +404,8 @@ class RiskRunner:
             ).values_list("account_id", "deadline", "issued_at")
         }
         restrictions = selectors.restrictions_by_account(ids)
+        warned = book.severity[rows] >= Level.WARNING.severity
+        self._read_sell_costs([i for i, w in zip(ids, warned.tolist(), strict=True) if w])
         self._seq[rows] += 1
         pushes = []
         for account_id, seq in zip(ids, self._seq[rows].tolist(), strict=True):
@@ -492,7 +496,27 @@ class RiskRunner:
             restrictions=restrictions,
             seq=seq,
             epoch=self.epoch,
+            sell_costs=self._sell_costs_of(account_id, snapshot.level),
         )
+
+    def _sell_costs_of(self, account_id: int, level: Level) -> Any:
+        """The selling costs of the account's fee schedule, for the amount to sell its status
+        tells (at the warning line and below); read once per account and run, again after the
+        account is reloaded (a rollover may change its schedule)."""
+        if level.severity < Level.WARNING.severity:
+            return None
+        found = self._sell_costs.get(account_id)
+        if found is None:
+            found = self._sell_costs[account_id] = contracts.sell_costs_by_account([account_id])[
+                account_id
+            ]
+        return found
+
+    def _read_sell_costs(self, account_ids: list[int]) -> None:
+        """Read the selling costs of these accounts at once (a batch of statuses)."""
+        missing = [a for a in account_ids if a not in self._sell_costs]
+        if missing:
+            self._sell_costs.update(contracts.sell_costs_by_account(missing))
 
     # --- the loop ---------------------------------------------------------------------------------
 

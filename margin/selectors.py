@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Mod
 from django.utils import timezone, translation
 
-from margin import rules, status
+from margin import contracts, rules, status
 from margin.contracts import fee_schedule_of
 from margin.engine import RiskEngine
 from margin.models import (
@@ -125,6 +125,7 @@ def account_status(account: MarginAccount) -> dict[str, Any]:
         holdings=holdings,
         call=open_call_payload(account.pk),
         restrictions=restrictions_payload(account_permissions(account)),
+        sell_costs=contracts.sell_costs(account) if account.liabilities > 0 else None,
     )
 
 

@@ -64,8 +64,11 @@ def build(
     seq: int = 0,
     epoch: str = "db",
     at: datetime.datetime | None = None,
+    sell_costs: Any = None,
 ) -> dict[str, Any]:
-    """The status of one account at the given prices.
+    """The status of one account at the given prices. ``sell_costs``: the selling costs of the
+    account's fee schedule (``margin.contracts.sell_costs``), so the amount to sell it is told,
+    at the warning line and below, is the amount that restores the line after those costs.
 
     ``market_value`` is what the positions are worth; ``collateral_value`` what they count for
     toward the ratio (each at its collateral rate: 0 when not eligible, the fee schedule's rate
@@ -153,7 +156,11 @@ def build(
     cure = None
     if level.severity >= Level.WARNING.severity:
         found = rules.cure(
-            assets=assets, liabilities=liabilities, market_value=counted, lines=lines
+            assets=assets,
+            liabilities=liabilities,
+            market_value=counted,
+            lines=lines,
+            sell_costs=sell_costs,
         )
         cure = {"deposit": str(found.deposit), "sell": _str(found.sell)}
     return {

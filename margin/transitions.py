@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 import audit
 from audit import services as audit_services
-from margin import concentration, rules
+from margin import concentration, contracts, rules
 from margin.actors import ENGINE
 from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_call_restore
 from margin.engine import RiskEngine, TickResult, Transition
@@ -282,7 +282,8 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
     down = [
         e for e in events if e.is_downgrade and Level(e.to_level) in (Level.CALL, Level.LIQUIDATION)
     ]
-    calls = _open_calls(down, accounts, lines)
+    costs = contracts.sell_costs_by_account({e.account_id for e in events if e.is_downgrade})
+    calls = _open_calls(down, accounts, lines, costs)
     restrictions = _restrict_many(down, accounts)
     entries, notices_ = [], []
     for event in events:
@@ -305,7 +306,9 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
         )
         if not event.is_downgrade:
             continue
-        context = _notice_context(account, event, lines.get(account.pk, DEFAULT_LINES))
+        context = _notice_context(
+            account, event, lines.get(account.pk, DEFAULT_LINES), costs[account.pk]
+        )
         if to_level == Level.WARNING:
             notices_.append(_notice(account, "margin_warning", event, context))
         elif to_level in (Level.CALL, Level.LIQUIDATION):
@@ -355,7 +358,7 @@ def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.Not
     )
 
 
-def _open_calls(events, accounts, lines) -> dict[int, tuple[MarginCall, bool]]:
+def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, bool]]:
     """The open call of each account, opened now where there is none: (call, new)."""
     if not events:
         return {}
@@ -375,6 +378,7 @@ def _open_calls(events, accounts, lines) -> dict[int, tuple[MarginCall, bool]]:
             liabilities=event.liabilities,
             market_value=max(event.assets - account.cash, Decimal("0.00")),
             lines=lines.get(account.pk, DEFAULT_LINES),
+            sell_costs=costs[event.account_id],
         )
         call = MarginCall(
             account=account,

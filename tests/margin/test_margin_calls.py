@@ -185,3 +185,33 @@ def test_a_call_in_a_provisional_year_follows_the_closures_staff_enter(time_mach
     runner.step(now=1000.0)
     deadline = MarginCall.objects.get(account=account).deadline
     assert deadline == datetime.datetime(2027, 2, 15, 15, tzinfo=BEIJING)
+
+
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_the_amount_to_sell_in_a_call_is_after_the_fee_schedules_selling_costs(
+    client_alice, alice_account
+):
+    from margin import contracts, rules
+    from tests.education.factories import documents_in_force
+
+    documents_in_force()  # the fee schedule: trade fee 0.03% (at least ¥5), stamp duty, transfer
+    costs = contracts.sell_costs(alice_account)
+    assert costs.rate > 0 and costs.commission_minimum > 0
+    runner = runner_for()
+    price(runner, "300750.SZ", "1290.00")  # 129%: CALL
+    call = MarginCall.objects.get(account=alice_account)
+    # Selling 42,000 would repay 42,000 less its costs and leave the ratio under 150%; the call
+    # asks for the amount that restores it after them.
+    expected = rules.cure(
+        assets=D("129000.00"),
+        liabilities=D("100000.00"),
+        market_value=D("129000.00"),
+        sell_costs=costs,
+    ).sell
+    assert call.sell_needed == expected > D("42000.00")
+    net = call.sell_needed - costs.of(call.sell_needed).total
+    assert (D("129000.00") - call.sell_needed) / (D("100000.00") - net) >= D("1.5")
+    inapp = Notification.objects.get(recipient=client_alice, key="margin_call", channel="inapp")
+    assert inapp.context["sell"] == f"{expected:,}"
+    status = runner.status_of(alice_account.pk)
+    assert status["cure"]["sell"] == str(expected)
