@@ -129,7 +129,7 @@ def _aligned(
     times may know different instruments: then the symbols are matched by name."""
     newest = max(partials, key=lambda p: p.at or datetime.datetime.min.replace(tzinfo=datetime.UTC))
     if all(p.symbols == newest.symbols for p in partials):
-        held = np.sum([p.held for p in partials], axis=0, dtype=np.int64)
+        held = np.asarray(np.sum([p.held for p in partials], axis=0, dtype=np.int64))
         return newest.symbols, held, newest.price_fen, newest.collateral_bp
     symbols = tuple(sorted({s for p in partials for s in p.symbols}))
     row = {s: i for i, s in enumerate(symbols)}
@@ -166,7 +166,7 @@ def combine(
     collateral = float(per_symbol.sum())
     sectors, sector_index = _sectors(symbols, sector_of)
     per_sector = np.bincount(sector_index, weights=per_symbol, minlength=len(sectors) + 1)[:-1]
-    levels = np.sum([p.levels for p in partials], axis=0, dtype=np.int64)
+    levels = np.asarray(np.sum([p.levels for p in partials], axis=0, dtype=np.int64))
     if not len(partials):
         levels = np.zeros(len(LEVELS), dtype=np.int64)
     accounts = sum(p.accounts for p in partials)

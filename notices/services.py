@@ -478,8 +478,8 @@ class _Senders:
     """One SMTP connection and one SMS client for a batch, opened on first use."""
 
     def __init__(self) -> None:
-        self._mail = None
-        self._sms = None
+        self._mail: BaseEmailBackend | None = None
+        self._sms: SmsBackend | None = None
 
     def __enter__(self) -> _Senders:
         return self
@@ -654,7 +654,8 @@ def _record_successes(done: list[tuple[Notification, Rendered]]) -> list[Notific
 
 
 def _push_notices(notifications: list[Notification]) -> None:
-    unread = selectors.unread_counts(user_ids={n.recipient_id for n in notifications})
+    recipients = {n.recipient_id for n in notifications if n.recipient_id is not None}
+    unread = selectors.unread_counts(user_ids=recipients)
     push_to_users(
         [
             (
@@ -668,6 +669,7 @@ def _push_notices(notifications: list[Notification]) -> None:
                 },
             )
             for n in notifications
+            if n.recipient_id is not None
         ]
     )
 
