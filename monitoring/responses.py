@@ -100,8 +100,9 @@ def _plain_words(kind: str, code: str, params: dict[str, Any]) -> str:
             "with the notice period the contract requires before they apply."
         )
     return _(
-        "The market is in an emergency. New financing, purchases and withdrawals are stopped "
-        "for every account until risk control lifts it; you can still sell."
+        "The market is in an emergency. New financing and purchases are stopped for every "
+        "account until risk control lifts it; you can still sell, and withdraw within the "
+        "usual limits."
     )
 
 

@@ -217,13 +217,16 @@ def test_the_emergency_freeze_needs_a_second_officer(holder, erin, ivan):
     responses.response_confirm(response_id=freeze.pk, officer=erin)
     freeze.refresh_from_db()
     assert freeze.status == "awaiting"
-    assert restrictions.account_permissions(holder).may_withdraw  # not yet
+    assert restrictions.account_permissions(holder).may_finance  # not yet
     services.volatility_regime_decide(regime_id=freeze.regime_id, officer=ivan, confirm=True)
     assert responses.responses_sweep() == 1
     freeze.refresh_from_db()
     assert freeze.status == "active"
     permissions = restrictions.account_permissions(holder)
-    assert not permissions.may_withdraw and not permissions.may_buy("600519.SH")
+    # The freeze line stops new business; the client's own money stays withdrawable within the
+    # usual lines (tests/margin/test_freeze.py).
+    assert not permissions.may_finance and not permissions.may_buy("600519.SH")
+    assert permissions.may_withdraw and permissions.may_sell
 
 
 def test_one_live_response_per_kind_and_instrument(holder):
