@@ -10,10 +10,12 @@
 #
 # With DATABASE_URL set, 2 and 3 run beside 1, on a database (`<name>_e2e`) and a Redis database
 # (the next but four) of their own: a browser session mostly waits on Chromium and the live
-# server, so they fill the gaps of the first. Their output goes to var/test/<session>.log and is
-# printed when they end (whole, when they fail). Without DATABASE_URL the three run one after
-# another, as before. Exit status 5 (no test selected, e.g. PYTEST_ARGS names a folder without
-# browser tests) counts as a pass.
+# server, so they fill the gaps of the first. With SPLIT_SUITE=1 as well (`.ci/run` sets it), 1
+# itself runs as two sessions side by side, every other test file in the second (`<name>_part2`,
+# the next but five Redis database): on two cores that halves the longest session. Background
+# sessions write to var/test/<session>.log, printed when they end (whole, when they fail).
+# Without DATABASE_URL the sessions run one after another. Exit status 5 (no test selected, e.g.
+# PYTEST_ARGS names a folder without browser tests) counts as a pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_SETTINGS_MODULE=portal.settings.test
@@ -50,7 +52,22 @@ trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 echo "make test: browser tests on PostgreSQL (${logs[0]}) and the main journeys on the embedded" \
   "default (${logs[1]}) run beside this session"
 
-"$py" -m pytest -m "not e2e" "${args[@]}"
+first=()
+if [[ ${SPLIT_SUITE:-} == 1 ]]; then
+  mapfile -t files < <(find tests -name 'test_*.py' -not -path 'tests/e2e/*' | LC_ALL=C sort)
+  second=()
+  for k in "${!files[@]}"; do
+    if ((k % 2)); then second+=("${files[$k]}"); else first+=("${files[$k]}"); fi
+  done
+  names+=(part2)
+  logs+=(var/test/part2.log)
+  DATABASE_URL="${db_base}_part2${db_query}" REDIS_URL="${redis_base}/$((redis_db + 5))" \
+    "$py" -m pytest -m "not e2e" "${args[@]}" "${second[@]}" > "${logs[2]}" 2>&1 &
+  pids+=($!)
+  echo "make test: ${#second[@]} of the ${#files[@]} files run beside this session (${logs[2]})"
+fi
+
+"$py" -m pytest -m "not e2e" "${args[@]}" "${first[@]}"
 status=$?
 
 for i in "${!names[@]}"; do
