@@ -26,10 +26,16 @@ def lin(db):
 
 @pytest.fixture
 def others(db):
-    return [
+    clients = [
         verified_client("王博", phone="13900139000"),
         verified_client("林兰", phone="13700137000"),
     ]
+    # The account names match the verified names: a random factory name such as 林秀英 would
+    # read "lin" too and make the name searches depend on the draw.
+    for user in clients:
+        user.full_name = user.kyc_case.legal_name
+        user.save(update_fields=["full_name"])
+    return clients
 
 
 def found(query):
