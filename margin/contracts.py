@@ -122,9 +122,13 @@ SELL_COST_CODES = {
 def sell_costs(account: MarginAccount) -> Any:
     """What a sale costs this account: the selling items of its contract's own fee schedule (the
     schedule in force without a contract). An item the schedule does not list costs nothing."""
+    return sell_costs_under(account.contracts.filter(status=MarginContract.Status.ACTIVE).first())
+
+
+def sell_costs_under(contract: MarginContract | None) -> Any:
+    """``sell_costs`` for the account of an active contract already read (None: no contract)."""
     from disclosures import selectors as disclosures
 
-    contract = account.contracts.filter(status=MarginContract.Status.ACTIVE).first()
     version = (
         fee_schedule_of(contract)
         if contract is not None

@@ -125,7 +125,7 @@ def account_status(account: MarginAccount) -> dict[str, Any]:
         holdings=holdings,
         call=open_call_payload(account.pk),
         restrictions=restrictions_payload(account_permissions(account)),
-        sell_costs=contracts.sell_costs(account) if account.liabilities > 0 else None,
+        sell_costs=contracts.sell_costs_under(contract) if account.liabilities > 0 else None,
     )
 
 
