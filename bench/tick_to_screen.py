@@ -166,12 +166,13 @@ def load_book(book: dict) -> list[int]:
         with raw.copy(
             "COPY accounts_user (password, is_superuser, "
             "is_staff, is_active, date_joined, email, full_name, language, phone, "
-            "phone_verified) FROM STDIN"
+            "phone_verified, name_pinyin, name_pinyin_given_first, name_initials) FROM STDIN"
         ) as copy:
             for i in range(accounts):
                 copy.write_row(
                     ("!", False, False, True, now, f"c{i}@bench.test",
-                     f"Client {i}", "zh-hans", f"138{i:08d}", True)
+                     f"Client {i}", "zh-hans", f"138{i:08d}", True,
+                     f"client {i}", f"client {i}", "c")
                 )  # fmt: skip
         cursor.execute("SELECT id FROM accounts_user ORDER BY id")
         users = [row[0] for row in cursor.fetchall()]
