@@ -26,11 +26,11 @@ from accounts.models import (
 )
 from accounts.models.kyc import CaseDecisionReason, ProductExperience
 from portal import decisions
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import PortalModelAdmin, ReadOnlyAdminMixin
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(PortalModelAdmin, BaseUserAdmin):
     ordering = ("email",)
     list_display = ("email", "full_name", "language", "is_staff", "is_active", "date_joined")
     list_filter = ("is_staff", "is_active", "groups", "language")
@@ -160,7 +160,7 @@ class CaseDecisionForm(forms.Form):
 
 
 @admin.register(KycCase)
-class KycCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class KycCaseAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     """The review queue: oldest submission first; everything on one page; decisions by button."""
 
     list_display = (
@@ -452,7 +452,7 @@ class KycCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AssetDeclaration)
-class AssetDeclarationAdmin(admin.ModelAdmin):
+class AssetDeclarationAdmin(PortalModelAdmin):
     list_display = ("user", "average_assets", "declared_at", "status", "reviewed_by")
     list_filter = ("status",)
     ordering = ("declared_at",)
@@ -523,7 +523,7 @@ class OverrideForm(forms.ModelForm):
 
 
 @admin.register(EligibilityOverride)
-class EligibilityOverrideAdmin(admin.ModelAdmin):
+class EligibilityOverrideAdmin(PortalModelAdmin):
     list_display = ("user", "status", "requested_by", "requested_at", "approved_by")
     list_filter = ("status",)
     form = OverrideForm
@@ -573,14 +573,14 @@ class EligibilityOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(SuitabilityContest)
-class SuitabilityContestAdmin(admin.ModelAdmin):
+class SuitabilityContestAdmin(PortalModelAdmin):
     list_display = ("user", "assessment", "status", "created_at")
     list_filter = ("status",)
     readonly_fields = ("user", "assessment", "message", "created_at")
 
 
 @admin.register(SanctionEntry)
-class SanctionEntryAdmin(admin.ModelAdmin):
+class SanctionEntryAdmin(PortalModelAdmin):
     list_display = ("name", "schema", "birth_dates", "countries", "is_pep", "is_sanctioned")
     list_filter = ("is_pep", "is_sanctioned")
     search_fields = ("name", "aliases", "keys__key")

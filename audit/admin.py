@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.labels import action_label, object_type_label
 from audit.models import AuditEntry
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import PortalModelAdmin, ReadOnlyAdminMixin
 
 
 class _BoundedDatesChangeList(ChangeList):
@@ -47,7 +47,7 @@ class ObjectTypeFilter(_LabelledValuesFilter):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     """Read-only: the trail is appended to by the services, never edited by hand."""
 
     list_display = ("seq", "created_at", "actor_repr", "action_name", "object_kind", "object_id")
@@ -70,7 +70,6 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "hash",
     ]
     fields = readonly_fields
-    list_per_page = 100
     show_full_result_count = False
 
     @admin.display(description=_("action"), ordering="action")

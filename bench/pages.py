@@ -1,11 +1,13 @@
-"""Server time of the client's list pages for a heavy client (DESIGN budget: p95 ≤ 50 ms).
+"""Server time of the list pages a heavy client and staff see (DESIGN budget: p95 ≤ 50 ms).
 
 Builds a database of its own (Django's test-database machinery, named `bench_pages`, dropped at
 the end) from DJANGO_SETTINGS_MODULE (default portal.settings.test: PostgreSQL when DATABASE_URL
 is set). One client opens --tickets tickets through the support service (clocks, first message,
 audit, agent notices) and receives --notices in-app notices; then each page is requested --runs
-times through Django's test client (the whole middleware stack, no network) and timed. Prints one
-JSON object per page: p50, p95, max (ms) and the number of SQL queries, then a summary.
+times through Django's test client (the whole middleware stack, no network) and timed, first the
+client's pages, then the admin lists staff work from (an agent's ticket queue, a compliance
+officer's audit log and outbox). Prints one JSON object per page: p50, p95, max (ms) and the
+number of SQL queries, then a summary.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/pages.py
 """
@@ -64,6 +66,20 @@ def build(tickets: int, inapp: int) -> tuple[User, int]:
     return client, ticket.pk if ticket else 0
 
 
+def _staff(role: str) -> Client:
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.contrib.auth.models import Group
+
+    person = User.objects.create_user(f"bench-{role}@example.test", "bench-password-0123")
+    person.is_staff = True
+    person.save(update_fields=["is_staff"])
+    person.groups.add(Group.objects.get(name=role))
+    TOTP.activate(person, "JBSWY3DPEHPK3PXP")  # staff without TOTP are sent to set it up
+    browser = Client()
+    browser.force_login(person)
+    return browser
+
+
 def measure(browser: Client, url: str, runs: int) -> dict:
     browser.get(url)  # templates and caches warm
     queries = []
@@ -110,6 +126,7 @@ def main() -> None:
                 cursor.execute("ANALYZE")
         browser = Client()
         browser.force_login(client)
+        staff = {role: _staff(role) for role in ("agent", "compliance")}
         urls = [
             "/support/",
             "/support/?page=5",
@@ -122,6 +139,15 @@ def main() -> None:
             "/trading/orders/",
         ]
         results = [measure(browser, url, args.runs) for url in urls]
+        staff_pages = [
+            ("agent", "/admin/support/ticket/"),
+            ("agent", "/admin/support/ticket/?p=3"),
+            ("compliance", "/admin/audit/auditentry/"),
+            ("compliance", "/admin/notices/notification/"),
+        ]
+        results += [
+            {**measure(staff[role], url, args.runs), "as": role} for role, url in staff_pages
+        ]
         for result in results:
             print(json.dumps(result), flush=True)
         worst = max(r["p95_ms"] for r in results)

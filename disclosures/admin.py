@@ -31,11 +31,11 @@ from disclosures.models import (
     VersionStatus,
     WorseWhen,
 )
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import PortalModelAdmin, ReadOnlyAdminMixin
 
 
 @admin.register(Document)
-class DocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DocumentAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     list_display = ("title_zh", "title_en", "kind")
     readonly_fields = ("kind", "title_zh", "title_en", "order")
 
@@ -144,7 +144,7 @@ class ReturnForm(forms.Form):
 
 
 @admin.register(DocumentVersion)
-class DocumentVersionAdmin(admin.ModelAdmin):
+class DocumentVersionAdmin(PortalModelAdmin):
     list_display = (
         "document",
         "version_label",
@@ -405,7 +405,7 @@ class AnswerFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChangeNotice)
-class ChangeNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ChangeNoticeAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     list_display = ("version", "client", "notified_at", "read_at", "reminder_sent_at")
     list_filter = ("version__document", AnswerFilter, "version")
     search_fields = ("client__email",)
@@ -413,7 +413,7 @@ class ChangeNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Acknowledgement)
-class AcknowledgementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AcknowledgementAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     list_display = ("acknowledged_at", "client", "version", "decision", "ip_address")
     list_filter = ("decision", "version__document")
     search_fields = ("client__email", "content_hash")

@@ -177,7 +177,7 @@ FEES_ZH = """一、融资利息
 逾期未偿还的款项，自逾期之日起按日计收罚息，每日罚息 = 逾期金额 × 日罚息率，按分四舍五入。
 
 三、交易费用
-每笔买入与卖出（含强制平仓）按成交金额收取交易服务费，每笔不低于表列最低金额；卖出时另按成交金额代收印花税，买卖均代收过户费，费率见下表。交易费用在成交时收取，不计入融资利息。
+每笔买入与卖出（含强制平仓）按成交金额收取交易服务费，每笔委托不低于表列最低金额（一笔委托分次成交的，最低收费只收一次）；卖出时另按成交金额代收印花税，买卖均代收过户费，费率见下表。交易费用在成交时收取，不计入融资利息。
 
 四、提现手续费
 每笔提现按表列金额收取。
@@ -195,7 +195,7 @@ Interest accrues daily at the annual rate of your leverage tier: daily interest 
 Amounts overdue bear penalty interest every day from the day they fall due: each day's penalty = overdue amount × daily penalty rate, rounded half-up to the fen.
 
 3. Trade costs
-Every purchase and sale (forced liquidation included) pays the trade service fee on the trade value, at least the minimum in the table per order; sales also pay stamp duty, collected for the tax authority, and both sides the transfer fee, at the rates in the table. Trade costs are charged when a trade is made and are not part of financing interest.
+Every purchase and sale (forced liquidation included) pays the trade service fee on the trade value, at least the minimum in the table per order (an order filled in parts pays the minimum once); sales also pay stamp duty, collected for the tax authority, and both sides the transfer fee, at the rates in the table. Trade costs are charged when a trade is made and are not part of financing interest.
 
 4. Withdrawal fee
 Each withdrawal pays the amount in the table.
@@ -290,7 +290,7 @@ def fee_items(*, tier2: str = "0.083500", tier3: str = "0.089000", withdrawal: s
             "5.00",
             ItemKind.TRADE_FEE_MINIMUM,
             basis=Basis.FIXED,
-            note_zh="每笔成交",
+            note_zh="每笔委托",
             note_en="each order",
         ),
         _rate(

@@ -23,7 +23,7 @@ from education.models import (
     WarningSetting,
 )
 from portal.admin import BoundedDateHierarchy
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import PortalModelAdmin, ReadOnlyAdminMixin
 
 
 def _editable(obj: CourseVersion | None) -> bool:
@@ -49,7 +49,7 @@ class QuestionInline(LessonInline):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(PortalModelAdmin):
     list_display = ("title_zh", "title_en", "slug", "required_for_gate")
     actions = ["new_draft"]
 
@@ -64,7 +64,7 @@ class CourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CourseVersion)
-class CourseVersionAdmin(admin.ModelAdmin):
+class CourseVersionAdmin(PortalModelAdmin):
     list_display = ("__str__", "status", "published_at", "completion", "pass_rate")
     list_filter = ("course", "status")
     inlines = [LessonInline, QuestionInline]
@@ -147,7 +147,7 @@ class CourseVersionAdmin(admin.ModelAdmin):
                 self.message_user(request, _("Published %(v)s.") % {"v": version})
 
 
-class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+class _ReadOnly(ReadOnlyAdminMixin, PortalModelAdmin):
     pass
 
 
@@ -182,5 +182,5 @@ class GateConfirmationAdmin(BoundedDateHierarchy, _ReadOnly):
 
 
 @admin.register(WarningSetting)
-class WarningSettingAdmin(admin.ModelAdmin):
+class WarningSettingAdmin(PortalModelAdmin):
     list_display = ("document", "min_reading_seconds")

@@ -22,10 +22,10 @@ from funds.models import (
     WithdrawalRequest,
 )
 from portal.admin_display import money_column, ratio_column, yuan_text
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import PortalModelAdmin, ReadOnlyAdminMixin
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     """The ledger is evidence: staff read it; only services write it."""
 
 
@@ -179,7 +179,7 @@ class CustodianStatementAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CustodianTransaction)
-class CustodianTransactionAdmin(admin.ModelAdmin):
+class CustodianTransactionAdmin(PortalModelAdmin):
     """Agents work money in suspense: choose the client it belongs to, confirm against the
     client's verified name, and a second person approves when the payer's name does not match
     (funds.suspense). Agents see the suspense lines only, not the whole bank statement."""

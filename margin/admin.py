@@ -30,10 +30,10 @@ from margin.models import (
 from portal import decisions, files
 from portal.admin import BoundedDateHierarchy
 from portal.admin_display import money_column, ratio_column
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import PortalModelAdmin, ReadOnlyAdminMixin
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     """Risk records are evidence: staff read them; only services write them."""
 
 

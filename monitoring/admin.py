@@ -26,11 +26,12 @@ from monitoring.models import (
     ThresholdChange,
 )
 from portal import files, formatting
+from portal.admin_mixins import PortalModelAdmin
 
 NOTE_MAX_LENGTH = 1000
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PortalModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 

@@ -16,7 +16,7 @@ from notices.forms import AnnouncementForm
 from notices.models import NoticePreference, Notification
 from notices.registry import notice_label
 from notices.views import AuthenticatedRequest
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import PortalModelAdmin, ReadOnlyAdminMixin
 
 
 class _BoundedDatesChangeList(ChangeList):
@@ -44,7 +44,7 @@ class NoticeKeyFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     """The outbox, read-only: rows are evidence of what was sent. Staff may only re-queue."""
 
     list_display = (
@@ -140,7 +140,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(NoticePreference)
-class NoticePreferenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NoticePreferenceAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     list_display = ("user", "category", "channel", "enabled", "updated_at")
     list_filter = ("category", "channel", "enabled")
     search_fields = ("user__email",)

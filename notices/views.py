@@ -43,8 +43,14 @@ def _back(request: HttpRequest) -> HttpResponse:
 @require_GET
 def notice_list(request: AuthenticatedRequest) -> HttpResponse:
     page = paginate(request, selectors.inapp_notices(user=request.user), per_page=PAGE_SIZE)
-    has_unread = selectors.unread_count(user_id=request.user.pk) > 0
-    return render(request, "notices/list.html", {"page": page, "has_unread": has_unread})
+    unread = selectors.unread_count(user_id=request.user.pk)
+    # The bell in the page header shows the same count: counted once (the view's context wins
+    # over the context processor's lazy count).
+    return render(
+        request,
+        "notices/list.html",
+        {"page": page, "has_unread": unread > 0, "unread_notice_count": unread},
+    )
 
 
 @login_required

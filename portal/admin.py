@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal import services
+from portal.admin_mixins import PortalModelAdmin
 from portal.calendars import calendar_coverage_warning
 from portal.forms import HolidayNoticeForm
 from portal.holiday_notice import MAX_BYTES
@@ -46,7 +47,7 @@ class BoundedDateHierarchy:
 
 
 @admin.register(CalendarOverride)
-class CalendarOverrideAdmin(BoundedDateHierarchy, admin.ModelAdmin):
+class CalendarOverrideAdmin(BoundedDateHierarchy, PortalModelAdmin):
     list_display = ("date", "weekday", "calendar", "kind", "note", "updated_at")
     list_filter = ("calendar", "kind")
     date_hierarchy = "date"
@@ -130,7 +131,7 @@ class CalendarOverrideAdmin(BoundedDateHierarchy, admin.ModelAdmin):
 
 
 @admin.register(OfficialSchedule)
-class OfficialScheduleAdmin(admin.ModelAdmin):
+class OfficialScheduleAdmin(PortalModelAdmin):
     """The years whose official schedule is entered: no longer estimated by rule."""
 
     list_display = ("year", "calendar", "source", "entered_by", "entered_at")

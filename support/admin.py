@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from portal import files
 from portal.admin import BoundedDateHierarchy, warn_about_provisional_years
 from portal.admin_display import duration_column
-from portal.admin_mixins import ReadOnlyAdminMixin
+from portal.admin_mixins import PortalModelAdmin, ReadOnlyAdminMixin
 from support import selectors, services
 from support.models import (
     Attachment,
@@ -37,7 +37,7 @@ _RUNNING = Q(sla_clocks__stopped_at=None, sla_clocks__paused_at=None)
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(PortalModelAdmin):
     """The promised times; edits apply to clocks started afterwards (see SlaPolicy)."""
 
     list_display = (
@@ -142,7 +142,7 @@ class AgentActionForm(forms.Form):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(PortalModelAdmin):
     list_display = (
         "number",
         "subject",
@@ -421,14 +421,14 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(CannedReply)
-class CannedReplyAdmin(admin.ModelAdmin):
+class CannedReplyAdmin(PortalModelAdmin):
     list_display = ("title", "is_active")
     list_filter = ("is_active",)
     search_fields = ("title", "body_zh_hans", "body_en")
 
 
 @admin.register(Survey)
-class SurveyAdmin(ReadOnlyAdminMixin, BoundedDateHierarchy, admin.ModelAdmin):
+class SurveyAdmin(ReadOnlyAdminMixin, BoundedDateHierarchy, PortalModelAdmin):
     """Results, read-only: a rating is the client's word."""
 
     list_display = ("ticket", "ticket_type", "rating", "comment", "sent_at", "answered_at")
@@ -468,7 +468,7 @@ class SurveyAdmin(ReadOnlyAdminMixin, BoundedDateHierarchy, admin.ModelAdmin):
 
 
 @admin.register(SlaClock)
-class SlaClockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SlaClockAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     """Read-only: clocks move only through the ticket workflows and the sweep."""
 
     list_display = (

@@ -7,12 +7,13 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_mixins import PortalModelAdmin
 from trading import services
 from trading.models import Fill, FillCost, Order, RefusalCount, TradingHalt
 from trading.refusals import LABELS
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PortalModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
@@ -78,7 +79,7 @@ class RefusalCountAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TradingHalt)
-class TradingHaltAdmin(admin.ModelAdmin):
+class TradingHaltAdmin(PortalModelAdmin):
     list_display = ("__str__", "reason", "imposed_by", "imposed_at", "lifted_at")
     list_filter = ("lifted_at",)
     fields = ("instrument", "reason")
