@@ -7,8 +7,20 @@ from collections.abc import Sequence
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 COLOURS = ("#1f6feb", "#d1242f", "#2da44e", "#bf8700", "#8250df")
+
+
+def _empty(width: int, height: int, text: str = "") -> SafeString:
+    """A chart with nothing to draw says so, instead of leaving a blank space (in the PDFs a
+    reader could take it for a rendering fault)."""
+    text = text or gettext("No data for this period.")
+    return mark_safe(
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
+        f'<text x="4" y="{min(height - 4, 16)}" font-size="11" fill="#666">{escape(text)}</text>'
+        "</svg>"
+    )
 
 
 def _scale(values: Sequence[float], low: float, high: float, size: float) -> list[float]:
@@ -19,7 +31,7 @@ def _scale(values: Sequence[float], low: float, high: float, size: float) -> lis
 def sparkline(values: Sequence[float], *, width: int = 160, height: int = 32) -> SafeString:
     """A line of the values, oldest first; the last value marked."""
     if len(values) < 2:
-        return mark_safe(f'<svg width="{width}" height="{height}" role="img"></svg>')
+        return _empty(width, height, gettext("No data yet."))
     low, high = min(values), max(values)
     ys = _scale(values, low, high, height - 4)
     step = (width - 4) / (len(values) - 1)
@@ -36,6 +48,8 @@ def bars(
     items: Sequence[tuple[str, float]], *, width: int = 420, bar: int = 16, label: int = 130
 ) -> SafeString:
     """Horizontal bars with labels and values."""
+    if not items:
+        return _empty(width, bar + 10)
     height = max(len(items), 1) * (bar + 6) + 4
     top = max((v for _, v in items), default=0) or 1
     parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">']
@@ -63,7 +77,7 @@ def lines(
     """Several lines on one scale (e.g. predicted against realised volatility), with a legend."""
     values = [v for _, s in series for v in s]
     if not values or max(len(s) for _, s in series) < 2:
-        return mark_safe(f'<svg width="{width}" height="{height}" role="img"></svg>')
+        return _empty(width, 24)
     low, high = min(min(values), 0.0), max(values)
     plot_h, left = height - 40, 44
     n = max(len(s) for _, s in series)

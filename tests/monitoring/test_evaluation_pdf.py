@@ -37,3 +37,13 @@ def test_page_one_of_the_evaluation_has_its_chinese_title_and_headings(period, s
         if any(k in d.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3"))
     ]
     assert embedded and all("/ToUnicode" in f for f in fonts)
+
+
+def test_a_chart_with_nothing_to_draw_says_so_on_the_page():
+    """A week without alerts or book snapshots: the charts of alerts by rule and of accounts at
+    call read "本期无数据。" instead of a blank space a reader could take for a rendering fault
+    (the outcome and risk charts still draw their categories at 0)."""
+    row = evaluation.evaluation_render(period="week", starts_on=datetime.date(2026, 11, 23))
+    reader = PdfReader(io.BytesIO(row.pdf.open("rb").read()))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert text.count("本期无数据。") == 2
