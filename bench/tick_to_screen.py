@@ -210,13 +210,14 @@ def load_book(book: dict) -> list[int]:
                          yuan(quantity * book["prices"][symbol]))
                     )  # fmt: skip
         with raw.copy(
-            "COPY margin_restriction (account_id, kind, instrument_id, reason, imposed_at, "
-            "lift_reason) FROM STDIN"
+            "COPY margin_restriction (account_id, kind, instrument_id, reason, reason_code, "
+            "reason_params, imposed_at, lift_reason) FROM STDIN"
         ) as copy:
             for row, code in breaches:
                 copy.write_row(
-                    (account_ids[row], "concentration", instrument_id[code], "bench", now, "")
-                )
+                    (account_ids[row], "concentration", instrument_id[code], "", "concentration",
+                     json.dumps({"code": code}), now, "")
+                )  # fmt: skip
         cursor.execute("ANALYZE")
     return account_ids
 
@@ -228,6 +229,11 @@ def sockets_process(database, redis_url, account_ids, ready, stamps, stop) -> No
     """A web process: one Hub, one fake socket per account, each stamping what reaches it."""
     _setup_django(database, redis_url)
     import asyncio
+
+    # Imported here, once: the hub's listener and the watching thread importing redis at the
+    # same moment deadlocked the import system (and no socket was ever reached).
+    import redis
+    import redis.asyncio  # noqa: F401
 
     from margin import push
 

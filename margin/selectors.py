@@ -143,16 +143,30 @@ def restrictions_payload(permissions: Any) -> dict[str, Any]:
 
 
 def restrictions_by_account(account_ids: Any) -> dict[int, dict[str, Any]]:
-    """``restrictions_payload`` for many accounts in two queries (the runner's pushes)."""
+    """``restrictions_payload`` for many accounts in a few queries (the runner's pushes).
+
+    The payload names the securities a concentration restriction stops purchases of, not why:
+    those rows (most of them, thousands at 100,000 accounts) are read as codes only, and only
+    the restrictions that block (reduce-only, frozen) as rows, in the order they were imposed."""
     platform = platform_blocker()
     found: dict[int, Permissions] = {}
     rows = Restriction.objects.filter(account_id__in=account_ids, lifted_at__isnull=True)
+    codes: dict[int, list[str]] = {}
+    for account_id, code in rows.filter(
+        kind=Restriction.Kind.CONCENTRATION, instrument__isnull=False
+    ).values_list("account_id", "instrument__code"):
+        codes.setdefault(account_id, []).append(code)
     by_account: dict[int, list[Restriction]] = {}
-    for restriction in rows.select_related("instrument").order_by("imposed_at"):
+    blocking = rows.filter(kind__in=Restriction.BLOCKS_FINANCING_AND_WITHDRAWALS)
+    for restriction in blocking.order_by("imposed_at"):
         by_account.setdefault(restriction.account_id, []).append(restriction)
     for account_id in account_ids:
         found[account_id] = account_blockers(by_account.get(account_id, []), platform)
-    return {account_id: restrictions_payload(p) for account_id, p in found.items()}
+    payloads = {account_id: restrictions_payload(p) for account_id, p in found.items()}
+    for account_id, held in codes.items():
+        if account_id in payloads:
+            payloads[account_id]["no_purchase"] = sorted(set(held))
+    return payloads
 
 
 def open_call_payload(account_id: int) -> dict[str, Any] | None:
