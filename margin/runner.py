@@ -399,8 +399,8 @@ class RiskRunner:
         ids = book.account_ids[rows].tolist()
         calls = {
             account_id: {"deadline": deadline.isoformat(), "issued_at": issued.isoformat()}
-            for account_id, deadline, issued in MarginCall.objects.filter(
-                account_id__in=ids, status=MarginCall.Status.OPEN
+            for account_id, deadline, issued in selectors.of_accounts(
+                MarginCall.objects.filter(status=MarginCall.Status.OPEN), ids
             ).values_list("account_id", "deadline", "issued_at")
         }
         restrictions = selectors.restrictions_by_account(ids)

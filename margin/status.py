@@ -230,7 +230,18 @@ def store_many(statuses: Iterable[dict[str, Any]]) -> None:
     if not batch:
         return
     try:
-        cache.set_many(batch, SNAPSHOT_TTL)
+        client = _redis_client()
+        if client is None:
+            cache.set_many(batch, SNAPSHOT_TTL)
+            return
+        # One SET with its expiry per status, pipelined without a transaction: Django's
+        # set_many sends an MSET, then an EXPIRE per key, inside MULTI. Keys and values as
+        # Django writes them, so ``cache.get`` (``cached``) reads them back.
+        dumps = caches["default"]._cache._serializer.dumps
+        with client.pipeline(transaction=False) as pipe:
+            for key, value in batch.items():
+                pipe.set(cache.make_key(key), dumps(value), ex=SNAPSHOT_TTL)
+            pipe.execute()
     except Exception:
         logger.warning("Could not cache %d statuses", len(batch), exc_info=True)
 
@@ -260,10 +271,13 @@ def record_history(points: Iterable[tuple[int, str, str]]) -> None:
         if client is None:
             _record_history_slowly(points)
             return
+        days: dict[str, datetime.date] = {}  # a batch shares one or two instants
         with client.pipeline(transaction=False) as pipe:
             for account_id, at, ratio in points:
-                day = timezone.localtime(datetime.datetime.fromisoformat(at)).date()
-                key = cache.make_and_validate_key(_chart_key(account_id, day))
+                day = days.get(at)
+                if day is None:
+                    day = days[at] = timezone.localtime(datetime.datetime.fromisoformat(at)).date()
+                key = cache.make_key(_chart_key(account_id, day))
                 pipe.rpush(key, f"{at}|{ratio}")
                 pipe.ltrim(key, -HISTORY_POINTS, -1)
                 pipe.expire(key, SNAPSHOT_TTL)

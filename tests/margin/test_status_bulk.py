@@ -214,3 +214,26 @@ def test_the_batch_of_restrictions_says_what_each_account_s_permissions_say(
     assert found[alice.pk]["no_purchase"] == ["300750.SZ", "600036.SH"]
     assert found[bob.pk]["blocked"] == ["frozen", "reduce_only"]
     assert found[bob.pk]["frozen_reason"] == "investigation"
+
+
+@pytest.mark.django_db
+def test_a_batch_of_statuses_is_cached_as_each_would_be_and_expires():
+    from django.core.cache import cache
+
+    statuses = status.build_many(WORKED[:3], INSTRUMENTS, epoch="e1", at=AT)
+    status.store_many(statuses)
+    for each in statuses:
+        assert status.cached(each["account_id"]) == each
+        key = cache.make_key(f"margin:status:{each['account_id']}")
+        assert 0 < status._redis_client().ttl(key) <= status.SNAPSHOT_TTL
+
+
+@pytest.mark.django_db
+def test_accounts_are_picked_by_an_array_of_ids_as_by_a_list(client_alice, client_bob):
+    from margin import selectors
+    from margin.models import Position
+
+    alice, bob = make_account(client_alice), make_account(client_bob, holdings=[])
+    picked = selectors.of_accounts(Position.objects.all(), [alice.pk, bob.pk, 10**9])
+    assert [p.account_id for p in picked] == [alice.pk]
+    assert list(selectors.of_accounts(Position.objects.all(), [])) == []
