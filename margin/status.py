@@ -237,7 +237,8 @@ def store_many(statuses: Iterable[dict[str, Any]]) -> None:
         # One SET with its expiry per status, pipelined without a transaction: Django's
         # set_many sends an MSET, then an EXPIRE per key, inside MULTI. Keys and values as
         # Django writes them, so ``cache.get`` (``cached``) reads them back.
-        dumps = caches["default"]._cache._serializer.dumps
+        backend: Any = caches["default"]  # a RedisCache: _redis_client said so
+        dumps = backend._cache._serializer.dumps
         with client.pipeline(transaction=False) as pipe:
             for key, value in batch.items():
                 pipe.set(cache.make_key(key), dumps(value), ex=SNAPSHOT_TTL)
