@@ -423,7 +423,9 @@ def core_line(runner, accounts: int) -> None:
                       _median_ms(times)}), flush=True)  # fmt: skip
 
 
-def bench(accounts: int, sockets_wanted: int | None, runs: int, seed: int) -> None:
+def bench(
+    accounts: int, sockets_wanted: int | None, runs: int, seed: int, drop: bool = True
+) -> None:
     database, redis_url = _bench_urls()
     _recreate_database(database)
     import redis
@@ -493,6 +495,11 @@ def bench(accounts: int, sockets_wanted: int | None, runs: int, seed: int) -> No
     run_scenario(
         "market_wide_tick", runner, counters, stamps, advance(ticks), accounts, watched, publisher
     )
+    if not drop:
+        core_line(runner, accounts)
+        stop.set()
+        web.join(10)
+        return
     drops = []
     for _ in range(3):
         at += datetime.timedelta(seconds=3)
@@ -524,12 +531,17 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=None, help="default: min(N, 5000)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261205)
+    parser.add_argument(
+        "--no-drop", action="store_true", help="the market-wide tick only, not the 8%% drop"
+    )
     args = parser.parse_args()
     print(json.dumps({"name": "machine", "cpus": os.cpu_count(), "load": os.getloadavg()}))
     for accounts in args.accounts:
         # A fresh process per N: Django is set up once per process, on that N's database.
         context = multiprocessing.get_context("spawn")
-        child = context.Process(target=bench, args=(accounts, args.sockets, args.runs, args.seed))
+        child = context.Process(
+            target=bench, args=(accounts, args.sockets, args.runs, args.seed, not args.no_drop)
+        )
         child.start()
         child.join()
 
