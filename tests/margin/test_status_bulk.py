@@ -237,3 +237,20 @@ def test_accounts_are_picked_by_an_array_of_ids_as_by_a_list(client_alice, clien
     picked = selectors.of_accounts(Position.objects.all(), [alice.pk, bob.pk, 10**9])
     assert [p.account_id for p in picked] == [alice.pk]
     assert list(selectors.of_accounts(Position.objects.all(), [])) == []
+
+
+@pytest.mark.django_db
+def test_chart_points_are_appended_cut_to_the_last_points_and_kept_a_day(monkeypatch):
+    from django.core.cache import cache
+
+    monkeypatch.setattr(status, "HISTORY_POINTS", 3)
+    monkeypatch.setattr(status, "_APPEND_CHUNK", 2)  # several script runs for one batch
+    day = AT.date()  # 10:00 in Beijing: the same day there
+    times = [(AT + datetime.timedelta(seconds=30 * i)).isoformat() for i in range(5)]
+    status.record_history([(7, t, f"1.{i}000") for i, t in enumerate(times)])
+    status.record_history([(8, times[0], "1.5000"), (7, times[4], "2.0000")])
+    assert status.history(7, day) == [[times[3], "1.3000"], [times[4], "1.4000"],
+                                      [times[4], "2.0000"]]  # fmt: skip
+    assert status.history(8, day) == [[times[0], "1.5000"]]
+    key = cache.make_key(f"margin:chart:7:{day.isoformat()}")
+    assert 0 < status._redis_client().ttl(key) <= status.SNAPSHOT_TTL
