@@ -210,13 +210,14 @@ def load_book(book: dict) -> list[int]:
                          yuan(quantity * book["prices"][symbol]))
                     )  # fmt: skip
         with raw.copy(
-            "COPY margin_restriction (account_id, kind, instrument_id, reason, imposed_at, "
-            "lift_reason) FROM STDIN"
+            "COPY margin_restriction (account_id, kind, instrument_id, reason, reason_code, "
+            "reason_params, imposed_at, lift_reason) FROM STDIN"
         ) as copy:
             for row, code in breaches:
                 copy.write_row(
-                    (account_ids[row], "concentration", instrument_id[code], "bench", now, "")
-                )
+                    (account_ids[row], "concentration", instrument_id[code], "", "concentration",
+                     json.dumps({"code": code}), now, "")
+                )  # fmt: skip
         cursor.execute("ANALYZE")
     return account_ids
 
@@ -228,6 +229,11 @@ def sockets_process(database, redis_url, account_ids, ready, stamps, stop) -> No
     """A web process: one Hub, one fake socket per account, each stamping what reaches it."""
     _setup_django(database, redis_url)
     import asyncio
+
+    # Imported here, once: the hub's listener and the watching thread importing redis at the
+    # same moment deadlocked the import system (and no socket was ever reached).
+    import redis
+    import redis.asyncio  # noqa: F401
 
     from margin import push
 
@@ -417,7 +423,9 @@ def core_line(runner, accounts: int) -> None:
                       _median_ms(times)}), flush=True)  # fmt: skip
 
 
-def bench(accounts: int, sockets_wanted: int | None, runs: int, seed: int) -> None:
+def bench(
+    accounts: int, sockets_wanted: int | None, runs: int, seed: int, drop: bool = True
+) -> None:
     database, redis_url = _bench_urls()
     _recreate_database(database)
     import redis
@@ -487,6 +495,11 @@ def bench(accounts: int, sockets_wanted: int | None, runs: int, seed: int) -> No
     run_scenario(
         "market_wide_tick", runner, counters, stamps, advance(ticks), accounts, watched, publisher
     )
+    if not drop:
+        core_line(runner, accounts)
+        stop.set()
+        web.join(10)
+        return
     drops = []
     for _ in range(3):
         at += datetime.timedelta(seconds=3)
@@ -518,12 +531,17 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=None, help="default: min(N, 5000)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261205)
+    parser.add_argument(
+        "--no-drop", action="store_true", help="the market-wide tick only, not the 8%% drop"
+    )
     args = parser.parse_args()
     print(json.dumps({"name": "machine", "cpus": os.cpu_count(), "load": os.getloadavg()}))
     for accounts in args.accounts:
         # A fresh process per N: Django is set up once per process, on that N's database.
         context = multiprocessing.get_context("spawn")
-        child = context.Process(target=bench, args=(accounts, args.sockets, args.runs, args.seed))
+        child = context.Process(
+            target=bench, args=(accounts, args.sockets, args.runs, args.seed, not args.no_drop)
+        )
         child.start()
         child.join()
 

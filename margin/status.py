@@ -230,7 +230,19 @@ def store_many(statuses: Iterable[dict[str, Any]]) -> None:
     if not batch:
         return
     try:
-        cache.set_many(batch, SNAPSHOT_TTL)
+        client = _redis_client()
+        if client is None:
+            cache.set_many(batch, SNAPSHOT_TTL)
+            return
+        # One SET with its expiry per status, pipelined without a transaction: Django's
+        # set_many sends an MSET, then an EXPIRE per key, inside MULTI. Keys and values as
+        # Django writes them, so ``cache.get`` (``cached``) reads them back.
+        backend: Any = caches["default"]  # a RedisCache: _redis_client said so
+        dumps = backend._cache._serializer.dumps
+        with client.pipeline(transaction=False) as pipe:
+            for key, value in batch.items():
+                pipe.set(cache.make_key(key), dumps(value), ex=SNAPSHOT_TTL)
+            pipe.execute()
     except Exception:
         logger.warning("Could not cache %d statuses", len(batch), exc_info=True)
 
@@ -249,9 +261,12 @@ def forget(account_ids: Iterable[int]) -> None:
 
 def record_history(points: Iterable[tuple[int, str, str]]) -> None:
     """Append chart points ``(account id, ISO time, ratio)``; the caller spaces them out
-    (``HISTORY_EVERY``). On Redis each is an RPUSH to the account's list for the day, pipelined
-    for the batch, with no read: a read-modify-write per account per tick cost most of a step
-    at 100,000 accounts. Other caches (embedded mode, small) read and write the list."""
+    (``HISTORY_EVERY``). On Redis each point is an RPUSH to the account's list for the day, its
+    LTRIM to the last ``HISTORY_POINTS`` and its EXPIRE, with no read (a read-modify-write per
+    account per tick cost most of a step at 100,000 accounts), run by one script per chunk of
+    points: three commands a point, each parsed and answered on its own, cost 10 to 20 µs apiece
+    in the engine at 100,000 accounts. Other caches (embedded mode, small) read and write the
+    list."""
     points = list(points)
     if not points:
         return
@@ -260,16 +275,38 @@ def record_history(points: Iterable[tuple[int, str, str]]) -> None:
         if client is None:
             _record_history_slowly(points)
             return
-        with client.pipeline(transaction=False) as pipe:
-            for account_id, at, ratio in points:
-                day = timezone.localtime(datetime.datetime.fromisoformat(at)).date()
-                key = cache.make_and_validate_key(_chart_key(account_id, day))
-                pipe.rpush(key, f"{at}|{ratio}")
-                pipe.ltrim(key, -HISTORY_POINTS, -1)
-                pipe.expire(key, SNAPSHOT_TTL)
-            pipe.execute()
+        days: dict[str, datetime.date] = {}  # a batch shares one or two instants
+        keys, values = [], []
+        for account_id, at, ratio in points:
+            day = days.get(at)
+            if day is None:
+                day = days[at] = timezone.localtime(datetime.datetime.fromisoformat(at)).date()
+            keys.append(cache.make_key(_chart_key(account_id, day)))
+            values.append(f"{at}|{ratio}")
+        script = _append_script(client)
+        for start in range(0, len(keys), _APPEND_CHUNK):
+            end = start + _APPEND_CHUNK
+            script(keys=keys[start:end], args=[SNAPSHOT_TTL, HISTORY_POINTS, *values[start:end]])
     except Exception:
         logger.warning("Could not record %d chart points", len(points), exc_info=True)
+
+
+# Per key: the point (ARGV[i + 2]) appended, the list cut to the last ARGV[2] points, and the
+# key kept ARGV[1] seconds — the RPUSH, LTRIM and EXPIRE the engine sent one by one before.
+_APPEND_LUA = """
+local ttl, keep = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i, key in ipairs(KEYS) do
+  redis.call('RPUSH', key, ARGV[i + 2])
+  redis.call('LTRIM', key, -keep, -1)
+  redis.call('EXPIRE', key, ttl)
+end
+return #KEYS
+"""
+_APPEND_CHUNK = 2000  # points per script run: Redis answers nobody else while one runs
+
+
+def _append_script(client: Any) -> Any:
+    return client.register_script(_APPEND_LUA)  # EVALSHA, loading the script if Redis lacks it
 
 
 def _record_history_slowly(points: list[tuple[int, str, str]]) -> None:
@@ -316,3 +353,309 @@ def history(account_id: int, day: datetime.date | None = None) -> list[list[str]
         return [item.decode().split("|", 1) for item in client.lrange(key, 0, -1)]
     except Exception:
         return []
+
+
+# --- many statuses at once ------------------------------------------------------------------------
+# The engine builds thousands of statuses a tick (issue 19). ``build`` spends most of a status on
+# Decimal arithmetic and per-holding objects; ``build_many`` computes the same figures for a batch
+# with numpy on whole fen and basis points, the integer forms of the rules' own kernels, and
+# writes them as ``build`` would (tests/margin/test_status_bulk.py pins it to ``build``). An
+# account whose figures leave the range where int64 is exact, or that holds an instrument whose
+# price or rate is not whole fen / basis points, is built by ``build`` itself.
+
+# Amounts up to ¥100 billion: 20,000 × assets and (2·line + 1) × liabilities stay far inside int64.
+_BULK_MAX_FEN = 10**13
+_BULK_MAX_QUANTITY = 10**10
+
+
+class Account(NamedTuple):
+    """One account's inputs to ``build_many``: ``build``'s arguments, amounts in whole fen and
+    holdings as (code, quantity) pairs in the order ``build`` would be given them."""
+
+    account_id: int
+    number: str
+    cash_fen: int
+    liabilities_fen: int
+    lines: Lines
+    level: Level | str
+    holdings: list[tuple[str, int]] | tuple[tuple[str, int], ...]
+    call: dict[str, Any] | None = None
+    restrictions: dict[str, Any] | None = None
+    seq: int = 0
+    sell_costs: Any = None
+
+
+def _fen_str(fen: int) -> str:
+    """str(from_fen(fen)) for fen ≥ 0, without a Decimal."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _bp_str(bp: int) -> str:
+    """str(from_basis_points(bp)) for bp ≥ 0, without a Decimal."""
+    return f"{bp // 10_000}.{bp % 10_000:04d}"
+
+
+def build_many(
+    accounts: list[Account],
+    instruments: dict[str, Holding],
+    *,
+    epoch: str = "db",
+    at: datetime.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The statuses of these accounts, in their order, each equal to ``build``'s for the same
+    inputs. ``instruments``: by code, a ``Holding`` whose quantity is ignored (each account's
+    own is in ``Account.holdings``)."""
+    import numpy as np
+
+    at_text = (at or timezone.now()).isoformat()
+    if not accounts:
+        return []
+    # Per instrument: whole fen and basis points once for the batch.
+    codes: list[str] = []
+    index: dict[str, int] = {}
+    for account in accounts:
+        for code, _ in account.holdings:
+            if code not in index:
+                index[code] = len(codes)
+                codes.append(code)
+    price_fen = np.zeros(len(codes), dtype=np.int64)
+    rate_bp = np.zeros(len(codes), dtype=np.int64)
+    usable = np.ones(len(codes), dtype=bool)
+    static: list[tuple[Any, ...] | None] = []
+    for i, code in enumerate(codes):
+        h = instruments[code]
+        try:
+            p = rules.to_fen(h.price, "price")
+            r = rules.to_basis_points(h.collateral_rate, "collateral rate")
+        except (TypeError, ValueError):
+            usable[i] = False
+            static.append(None)
+            continue
+        if not (0 < p <= _BULK_MAX_FEN and 0 <= r <= 10_000):
+            usable[i] = False
+        price_fen[i], rate_bp[i] = p, r
+        static.append(
+            (code, h.name_zh, h.name_en, str(h.price), str(h.collateral_rate), h.high_risk,
+             h.suspended, tuple(h.flags), h.price <= h.limit_down)
+        )  # fmt: skip
+
+    # Per line set: basis points once (a handful of sets).
+    line_sets: dict[Lines, int] = {}
+    line_rows: list[tuple[int, ...] | None] = []
+    line_texts: list[dict[str, str]] = []
+    for account in accounts:
+        if account.lines not in line_sets:
+            line_sets[account.lines] = len(line_rows)
+            lines = account.lines
+            try:
+                bps = tuple(
+                    rules.to_basis_points(getattr(lines, name), name)
+                    for name in ("warning", "call", "liquidation", "concentration")
+                )
+                row = (*bps, 1) if 0 < bps[3] <= 10_000 else None
+            except (TypeError, ValueError):
+                row = None
+            line_rows.append(row)
+            line_texts.append(
+                {
+                    "withdrawal": str(lines.withdrawal),
+                    "warning": str(lines.warning),
+                    "call": str(lines.call),
+                    "liquidation": str(lines.liquidation),
+                }
+            )
+
+    # Positions flattened in account order.
+    n = len(accounts)
+    counts = np.fromiter((len(a.holdings) for a in accounts), dtype=np.int64, count=n)
+    total = int(counts.sum())
+    pos_account = np.repeat(np.arange(n), counts)
+    pos_instrument = np.fromiter(
+        (index[code] for a in accounts for code, _ in a.holdings), dtype=np.int64, count=total
+    )
+    quantities = [q for a in accounts for _, q in a.holdings]
+    cash = np.fromiter((a.cash_fen for a in accounts), dtype=object, count=n)
+    owed = np.fromiter((a.liabilities_fen for a in accounts), dtype=object, count=n)
+    line_index = np.fromiter((line_sets[a.lines] for a in accounts), dtype=np.int64, count=n)
+
+    # Which accounts the integer path can take; the others go through ``build``.
+    ok = np.array(
+        [line_rows[i] is not None for i in line_index.tolist()], dtype=bool
+    ) & np.array(
+        [
+            isinstance(c, int) and isinstance(o, int) and 0 <= c <= _BULK_MAX_FEN
+            and 0 <= o <= _BULK_MAX_FEN
+            for c, o in zip(cash.tolist(), owed.tolist(), strict=True)
+        ],
+        dtype=bool,
+    )  # fmt: skip
+    q_ok = np.array(
+        [isinstance(q, int) and 0 <= q <= _BULK_MAX_QUANTITY for q in quantities], dtype=bool
+    )
+    bad_positions = ~(q_ok & usable[pos_instrument]) if total else np.zeros(0, dtype=bool)
+    if bad_positions.any():
+        ok[np.unique(pos_account[bad_positions])] = False
+    qty = np.array([q if good else 0 for q, good in zip(quantities, q_ok.tolist(), strict=True)],
+                   dtype=np.int64)  # fmt: skip
+    price = price_fen[pos_instrument]
+    rate = rate_bp[pos_instrument]
+    value = qty * price  # ≤ 10^10 × 10^13 would overflow: checked per account below
+    too_big = (qty > 0) & (price > _BULK_MAX_FEN // np.maximum(qty, 1))
+    if too_big.any():
+        ok[np.unique(pos_account[too_big])] = False
+        value[too_big] = 0
+    counted = (value // 10_000) * rate + (value % 10_000) * rate // 10_000
+    market_sum = np.bincount(pos_account, weights=value.astype(np.float64), minlength=n)
+    counted_sum = np.bincount(pos_account, weights=counted.astype(np.float64), minlength=n)
+    ok &= (market_sum <= _BULK_MAX_FEN) & (counted_sum <= _BULK_MAX_FEN)
+    cash_fen = np.where(ok, cash, 0).astype(np.int64)
+    owed_fen = np.where(ok, owed, 0).astype(np.int64)
+    market_fen = np.where(ok, market_sum, 0).astype(np.int64)
+    counted_fen = np.where(ok, counted_sum, 0).astype(np.int64)
+    assets_fen = cash_fen + counted_fen
+
+    table = np.array([row or (0, 0, 0, 1, 0) for row in line_rows], dtype=np.int64)
+    warning_bp, call_bp, liquidation_bp, limit_bp = (table[line_index, k] for k in range(4))
+
+    # Per account: the ratio and the falls to each line (``fall_to_line``, rounded down).
+    indebted = owed_fen > 0
+    safe_owed = np.where(indebted, owed_fen, 1)
+    ratio_bp = (20_000 * assets_fen + safe_owed) // (2 * safe_owed)
+    falls = []
+    for line_bp in (warning_bp, call_bp, liquidation_bp):
+        needed = line_bp * owed_fen - 10_000 * cash_fen  # (line × owed − cash) × 10,000
+        reached = needed >= 10_000 * counted_fen
+        fall = (10_000 * counted_fen - needed) // np.maximum(counted_fen, 1)
+        fall = np.where(reached, 0, fall)
+        falls.append(np.where(indebted & (needed >= 0), fall, -1).tolist())
+
+    # Per position: share of assets, over the limit, the prices at the call and liquidation
+    # lines (``line_price_fen``).
+    a_assets = assets_fen[pos_account]
+    a_owed = owed_fen[pos_account]
+    has_assets = a_assets > 0
+    share = np.where(
+        has_assets, (20_000 * value + a_assets) // (2 * np.maximum(a_assets, 1)), -1
+    ).tolist()
+    over = (value * 10_000 > limit_bp[pos_account] * a_assets).tolist()
+    rest = a_assets - counted
+    priced = []
+    for line_bp in (call_bp[pos_account], liquidation_bp[pos_account]):
+        room = (2 * line_bp + 1) * a_owed - 20_000 * rest
+        most = -((-room) // 20_000) - 1
+        highest = ((most + 1) * 10_000 - 1) // np.maximum(qty * rate, 1)
+        found = (a_owed > 0) & (qty > 0) & (rate > 0) & (most >= 0) & (highest >= 1)
+        priced.append(np.where(found, np.minimum(highest, price), -1).tolist())
+    call_price, liquidation_price = priced
+    order = np.lexsort((-value, pos_account)).tolist()  # stable: ties keep the given order
+    starts = np.concatenate(([0], np.cumsum(counts))).tolist()
+    value_l, instrument_l, qty_l = value.tolist(), pos_instrument.tolist(), qty.tolist()
+
+    ok_l = ok.tolist()
+    cash_l, owed_l = cash_fen.tolist(), owed_fen.tolist()
+    market_l, counted_l, assets_l = market_fen.tolist(), counted_fen.tolist(), assets_fen.tolist()
+    ratio_l, indebted_l = ratio_bp.tolist(), indebted.tolist()
+    result = []
+    for k, account in enumerate(accounts):
+        if not ok_l[k]:
+            result.append(_build_one(account, instruments, epoch=epoch, at=at_text))
+            continue
+        restrictions = account.restrictions or NO_RESTRICTIONS
+        no_purchase = set(restrictions.get("no_purchase", ()))
+        level = Level(account.level)
+        positions = []
+        over_codes = []
+        for j in order[starts[k] : starts[k + 1]]:
+            (code, name_zh, name_en, price_text, rate_text, high_risk, suspended, flags,
+             limit_down) = static[instrument_l[j]]  # fmt: skip
+            if over[j]:
+                over_codes.append(code)
+            positions.append(
+                {
+                    "code": code,
+                    "name_zh": name_zh,
+                    "name_en": name_en,
+                    "quantity": qty_l[j],
+                    "price": price_text,
+                    "value": _fen_str(value_l[j]),
+                    "collateral_rate": rate_text,
+                    "share": None if share[j] < 0 else _bp_str(share[j]),
+                    "over_limit": over[j],
+                    "no_purchase": code in no_purchase,
+                    "high_risk": high_risk,
+                    "suspended": suspended,
+                    "flags": list(flags),
+                    "call_price": None if call_price[j] < 0 else _fen_str(call_price[j]),
+                    "liquidation_price": (
+                        None if liquidation_price[j] < 0 else _fen_str(liquidation_price[j])
+                    ),
+                    "limit_down": limit_down,
+                }
+            )
+        largest = positions[0] if positions else None
+        cure = None
+        lines = account.lines
+        if level.severity >= Level.WARNING.severity:
+            found = rules.cure(
+                assets=rules.from_fen(assets_l[k]),
+                liabilities=rules.from_fen(owed_l[k]),
+                market_value=rules.from_fen(counted_l[k]),
+                lines=lines,
+                sell_costs=account.sell_costs,
+            )
+            cure = {"deposit": str(found.deposit), "sell": _str(found.sell)}
+        result.append(
+            {
+                "type": "status",
+                "account": account.number,
+                "seq": account.seq,
+                "epoch": epoch,
+                "at": at_text,
+                "level": level.value,
+                "ratio": _bp_str(ratio_l[k]) if indebted_l[k] else None,
+                "cash": _fen_str(cash_l[k]),
+                "market_value": _fen_str(market_l[k]),
+                "collateral_value": _fen_str(counted_l[k]),
+                "assets": _fen_str(assets_l[k]),
+                "liabilities": _fen_str(owed_l[k]),
+                "lines": dict(line_texts[int(line_index[k])]),
+                "distances": {
+                    name: None if falls[i][k] < 0 else _bp_str(falls[i][k])
+                    for i, name in enumerate(("warning", "call", "liquidation"))
+                },
+                "positions": positions,
+                "concentration": {
+                    "limit": str(lines.concentration),
+                    "largest": largest["code"] if largest else None,
+                    "largest_share": largest["share"] if largest else None,
+                    "over": sorted(over_codes),
+                },
+                "cure": cure,
+                "call": account.call,
+                "restricted": bool(restrictions.get("blocked")),
+                "restrictions": restrictions,
+                "account_id": account.account_id,
+            }
+        )
+    return result
+
+
+def _build_one(
+    account: Account, instruments: dict[str, Holding], *, epoch: str, at: str
+) -> dict[str, Any]:
+    found = build(
+        account_id=account.account_id,
+        number=account.number,
+        cash=rules.from_fen(account.cash_fen),
+        liabilities=rules.from_fen(account.liabilities_fen),
+        lines=account.lines,
+        level=account.level,
+        holdings=[instruments[code]._replace(quantity=q) for code, q in account.holdings],
+        call=account.call,
+        restrictions=account.restrictions,
+        seq=account.seq,
+        epoch=epoch,
+        sell_costs=account.sell_costs,
+    )
+    found["at"] = at
+    return found
