@@ -210,13 +210,14 @@ def load_book(book: dict) -> list[int]:
                          yuan(quantity * book["prices"][symbol]))
                     )  # fmt: skip
         with raw.copy(
-            "COPY margin_restriction (account_id, kind, instrument_id, reason, imposed_at, "
-            "lift_reason) FROM STDIN"
+            "COPY margin_restriction (account_id, kind, instrument_id, reason, reason_code, "
+            "reason_params, imposed_at, lift_reason) FROM STDIN"
         ) as copy:
             for row, code in breaches:
                 copy.write_row(
-                    (account_ids[row], "concentration", instrument_id[code], "bench", now, "")
-                )
+                    (account_ids[row], "concentration", instrument_id[code], "", "concentration",
+                     "{}", now, "")
+                )  # fmt: skip
         cursor.execute("ANALYZE")
     return account_ids
 

@@ -17,7 +17,7 @@ from margin import concentration, contracts, rules
 from margin.actors import ENGINE
 from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_call_restore
 from margin.engine import RiskEngine, TickResult, Transition
-from margin.liquidation_plans import _propose_plan
+from margin.liquidation_plans import _propose_plan, _propose_plans
 from margin.models import (
     LiquidationPlan,
     MarginAccount,
@@ -195,9 +195,9 @@ def margin_transitions_record_batch(
     StaleTransition for the caller to resync, and changes nothing. For the claimed ones, in a
     constant number of statements whatever their number: the events, their audit entries (the
     chain extended over the batch in order), margin calls and reduce-only restrictions, and the
-    notices, exactly as ``_after_transition_recorded`` does for one. A liquidation plan is still
-    proposed per account: few accounts fall through the liquidation line at once, and each plan
-    is a search of its own.
+    notices, exactly as ``_after_transition_recorded`` does for one, and the liquidation plans
+    (``_propose_plans``: the positions, lines and costs read for the batch; each plan's search is
+    its own, in Python).
     """
     if not transitions:
         return [], []
@@ -285,6 +285,10 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
     costs = contracts.sell_costs_by_account({e.account_id for e in events if e.is_downgrade})
     calls = _open_calls(down, accounts, lines, costs)
     restrictions = _restrict_many(down, accounts)
+    _, plan_entries = _propose_plans(
+        [(accounts[e.account_id], e) for e in down if Level(e.to_level) == Level.LIQUIDATION],
+        LiquidationPlan.Trigger.LIQUIDATION_LINE,
+    )
     entries, notices_ = [], []
     for event in events:
         account = accounts[event.account_id]
@@ -337,14 +341,12 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
                         data={"account": account.number, "kind": restriction.kind},
                     )
                 )
+            if account.pk in plan_entries:  # after the call and restriction, as one by one
+                entries.append(plan_entries[account.pk])
             context["deadline"] = _local(call.deadline)
             key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
             notices_.append(_notice(account, key, event, context))
     audit.record_many(entries)
-    for event in down:
-        if Level(event.to_level) == Level.LIQUIDATION:
-            account = accounts[event.account_id]
-            _propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, event)
     notices.enqueue_many(notices_)
 
 
@@ -408,7 +410,8 @@ def _restrict_many(events, accounts) -> dict[int, Restriction]:
         e.account_id: Restriction(
             account=accounts[e.account_id],
             kind=kind,
-            reason=f"Ratio {_percent(e.ratio)}: margin call",
+            reason_code=Restriction.ReasonCode.MARGIN_CALL,
+            reason_params={"ratio": _percent(e.ratio)},
             event=e,
             imposed_at=e.occurred_at,
         )
