@@ -15,7 +15,7 @@ import audit
 from audit import services as audit_services
 from margin import concentration, contracts, rules
 from margin.actors import ENGINE
-from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_call_restore
+from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_calls_restore
 from margin.engine import RiskEngine, TickResult, Transition
 from margin.liquidation_plans import _propose_plan, _propose_plans
 from margin.models import (
@@ -148,7 +148,7 @@ def margin_transitions_record(
     (StaleTransition) is left out of its batch; the engine adopts the database's level and number
     and re-evaluates that account at once, and whatever that yields goes in the next batch; each
     retry follows the database moving on, so the loop ends. Then the restorations (a call met at
-    the warning line) and the concentration crossings of the same result, each atomically.
+    the warning line) and the concentration crossings of the same result, in batches too.
     """
     recorded = []
     pending = list(result.transitions)
@@ -164,14 +164,17 @@ def margin_transitions_record(
         for found in stale:
             engine.resync(found.account_id, level=found.level, sequence=found.sequence)
             pending.extend(engine.update_account(found.account_id).transitions)
-    for restored in result.restorations:
-        margin_call_restore(
-            account_id=restored.account_id,
-            ratio=restored.ratio,
-            assets=restored.assets,
-            liabilities=restored.liabilities,
-            occurred_at=occurred_at,
-        )
+    restorations = list(result.restorations)
+    batch: list = []
+    seen: set[int] = set()
+    for restored in restorations:
+        if restored.account_id in seen or len(batch) >= BATCH:  # twice: as one by one
+            margin_calls_restore(restorations=batch, occurred_at=occurred_at)
+            batch, seen = [], set()
+        batch.append(restored)
+        seen.add(restored.account_id)
+    margin_calls_restore(restorations=batch, occurred_at=occurred_at)
+    for restored in restorations:
         engine.restore_recorded(restored.account_id)
     concentration.concentration_changes_record(
         changes=result.concentration, occurred_at=occurred_at

@@ -10,12 +10,13 @@ from django.db import transaction
 
 from audit.models import AuditEntry
 from audit.services import verify_chain
+from margin.calls import margin_call_restore, margin_calls_restore
 from margin.concentration import (
     concentration_breach_clear,
     concentration_breach_record,
     concentration_changes_record,
 )
-from margin.engine import ConcentrationChange, Transition
+from margin.engine import ConcentrationChange, Restoration, Transition
 from margin.liquidation_plans import _propose_plan
 from margin.models import (
     LiquidationPlan,
@@ -172,6 +173,7 @@ def written():
             call.deposit_needed,
             call.sell_needed,
             call.status,
+            call.resolved_at,
         )
         for call in MarginCall.objects.select_related("event")
     }
@@ -269,3 +271,39 @@ def test_a_replayed_fall_writes_nothing_twice(book):
     in_bulk(transitions, [change for change in changes if change.breached])
     assert written() == before
     assert verify_chain().ok
+
+
+def test_restorations_in_bulk_write_what_one_by_one_writes(book):
+    transitions, changes = book
+    in_bulk(transitions, changes)
+    warning, called, counter, big, _, bare = (t.account_id for t in transitions)
+    later = AT + datetime.timedelta(hours=1)
+    restorations = [
+        Restoration(called, D("1.5200"), D("152000.00"), D("100000.00")),
+        Restoration(warning, D("1.6000"), D("160000.00"), D("100000.00")),  # nothing to meet
+        Restoration(counter, D("1.4900"), D("105803.51"), D("71009.07")),  # under its line
+        Restoration(big, None, D("893000.00"), D("0.00")),  # all repaid
+        Restoration(bare, D("1.5000"), D("60000.00"), D("40000.00")),
+    ]
+
+    def restore_one_by_one(restorations, _):
+        for r in restorations:
+            margin_call_restore(**r._asdict(), occurred_at=later)
+
+    def restore_in_bulk(restorations, _):
+        assert margin_calls_restore(restorations=restorations, occurred_at=later) == {
+            called,
+            big,
+            bare,
+        }
+
+    single = recorded_by(restore_one_by_one, restorations, None)
+    bulk = recorded_by(restore_in_bulk, restorations, None)
+    assert bulk == single
+    met = [c for c in single["calls"] if c[6] == MarginCall.Status.MET]
+    assert sorted(c[0] for c in met) == sorted([called, big, bare])
+    assert sum(1 for n in single["notices"] if n[1] == "margin_recovered") >= 3
+    restore_in_bulk(restorations, None)
+    again = written()
+    assert margin_calls_restore(restorations=restorations, occurred_at=later) == set()
+    assert written() == again  # a replay meets and lifts nothing twice
