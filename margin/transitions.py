@@ -16,7 +16,7 @@ from audit import services as audit_services
 from margin import concentration, contracts, rules
 from margin.actors import ENGINE
 from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_calls_restore
-from margin.engine import RiskEngine, TickResult, Transition
+from margin.engine import Restoration, RiskEngine, TickResult, Transition
 from margin.liquidation_plans import _propose_plan, _propose_plans
 from margin.models import (
     LiquidationPlan,
@@ -165,7 +165,7 @@ def margin_transitions_record(
             engine.resync(found.account_id, level=found.level, sequence=found.sequence)
             pending.extend(engine.update_account(found.account_id).transitions)
     restorations = list(result.restorations)
-    batch: list = []
+    batch: list[Restoration] = []
     seen: set[int] = set()
     for restored in restorations:
         if restored.account_id in seen or len(batch) >= BATCH:  # twice: as one by one
