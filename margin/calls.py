@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
 import audit
+from audit import services as audit_services
 from margin import contracts, rules
 from margin.actors import ENGINE
+from margin.engine import Restoration
 from margin.liquidation_plans import _propose_plan
 from margin.models import (
     LiquidationPlan,
@@ -20,7 +24,9 @@ from margin.models import (
     MarginEvent,
     Restriction,
 )
-from margin.notify import _local, _notice_context, _percent, _str, _touch
+from margin.notify import _local, _notice_context, _percent, _str, _touch, _touch_many
+from margin.rules import DEFAULT_LINES
+from margin.selectors import contract_lines
 from notices import services as notices
 from portal import calendars
 
@@ -61,6 +67,11 @@ def _open_call(account: MarginAccount, event: MarginEvent) -> MarginCall:
 CALL_TRADING_DAYS = 2
 
 
+class _Figures(NamedTuple):
+    assets: Decimal
+    liabilities: Decimal
+
+
 @transaction.atomic
 def margin_call_restore(
     *,
@@ -88,17 +99,8 @@ def margin_call_restore(
     if call is not None:
         call.status, call.resolved_at = MarginCall.Status.MET, occurred_at
         call.save(update_fields=["status", "resolved_at"])
-        audit.record(
-            actor=ENGINE,
-            action="margin.call_met",
-            obj=call,
-            data={
-                "ratio": _str(ratio),
-                "restore_line": str(lines.restore),
-                "assets": str(assets),
-                "liabilities": str(liabilities),
-            },
-        )
+        figures = _Figures(assets=assets, liabilities=liabilities)
+        audit.record(**_call_met_audit(call, ratio, lines, figures))
     lifted = []
     for restriction in Restriction.objects.filter(
         account=account,
@@ -106,20 +108,130 @@ def margin_call_restore(
         lifted_at__isnull=True,
         imposed_by__isnull=True,
     ):
-        restriction.lifted_at = max(occurred_at, restriction.imposed_at)
-        restriction.lift_reason = f"Ratio restored to {_percent(ratio)}"
+        _lift_reduce_only(restriction, ratio, occurred_at)
         restriction.save(update_fields=["lifted_at", "lift_reason"])
-        audit.record(
-            actor=ENGINE,
-            action="margin.restriction_lifted",
-            obj=restriction,
-            data={"account": account.number, "ratio": _str(ratio)},
-        )
-        lifted.append(restriction.pk)
+        audit.record(**_restriction_lifted_audit(restriction, account, ratio))
+        lifted.append(restriction)
     if call is None and not lifted:
         return False
-    key = f"call:{call.pk}" if call is not None else f"restriction:{lifted[0]}"
+    notice = _recovered_notice(account, call, lifted, ratio, occurred_at)
     notices.enqueue(
+        recipient=notice.recipient,
+        key=notice.key,
+        context=notice.context,
+        idempotency_key=notice.idempotency_key,
+    )
+    _touch(account.pk)
+    return True
+
+
+@transaction.atomic
+def margin_calls_restore(
+    *, restorations: Sequence[Restoration], occurred_at: datetime.datetime
+) -> set[int]:
+    """``margin_call_restore`` for many accounts (one restoration each) in one transaction and a
+    constant number of statements: the same calls met, restrictions lifted, audit entries (in the
+    order of ``restorations``, one lock of the chain) and notices (one ``enqueue_many``), the
+    accounts locked in id order first. Returns the accounts where anything changed.
+    """
+    ids = sorted({r.account_id for r in restorations})
+    if len(ids) != len(restorations):
+        raise ValueError("one restoration per account per batch")
+    if not ids:
+        return set()
+    accounts = {
+        a.pk: a
+        for a in MarginAccount.objects.select_for_update(of=("self",))
+        .select_related("client")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    for account_id in ids:
+        if account_id not in accounts:
+            raise MarginAccount.DoesNotExist(f"margin account {account_id}")
+    lines = contract_lines(ids)
+    due = [
+        r
+        for r in restorations
+        if r.ratio is None or r.ratio >= lines.get(r.account_id, DEFAULT_LINES).restore
+    ]
+    due_ids = [r.account_id for r in due]
+    calls: dict[int, MarginCall] = {}
+    for open_call in MarginCall.objects.select_for_update().filter(
+        account_id__in=due_ids, status=MarginCall.Status.OPEN
+    ):
+        calls.setdefault(open_call.account_id, open_call)
+    held: dict[int, list[Restriction]] = {}
+    for restriction in Restriction.objects.filter(
+        account_id__in=due_ids,
+        kind=Restriction.Kind.REDUCE_ONLY,
+        lifted_at__isnull=True,
+        imposed_by__isnull=True,
+    ):
+        held.setdefault(restriction.account_id, []).append(restriction)
+    entries, requests, restored = [], [], set()
+    for r in due:
+        account, call = accounts[r.account_id], calls.get(r.account_id)
+        if call is not None:
+            call.status, call.resolved_at = MarginCall.Status.MET, occurred_at
+            entries.append(
+                audit_services.Entry(
+                    **_call_met_audit(call, r.ratio, lines.get(r.account_id, DEFAULT_LINES), r)
+                )
+            )
+        lifted = held.get(r.account_id, [])
+        for restriction in lifted:
+            _lift_reduce_only(restriction, r.ratio, occurred_at)
+            entries.append(
+                audit_services.Entry(**_restriction_lifted_audit(restriction, account, r.ratio))
+            )
+        if call is None and not lifted:
+            continue
+        restored.add(account.pk)
+        requests.append(_recovered_notice(account, call, lifted, r.ratio, occurred_at))
+    MarginCall.objects.bulk_update(
+        [calls[i] for i in restored if i in calls], ["status", "resolved_at"]
+    )
+    Restriction.objects.bulk_update(
+        [x for i in restored for x in held.get(i, [])], ["lifted_at", "lift_reason"]
+    )
+    audit.record_many(entries)
+    notices.enqueue_many(requests)
+    _touch_many(restored)
+    return restored
+
+
+def _call_met_audit(call, ratio, lines, figures) -> dict[str, Any]:
+    return {
+        "actor": ENGINE,
+        "action": "margin.call_met",
+        "obj": call,
+        "data": {
+            "ratio": _str(ratio),
+            "restore_line": str(lines.restore),
+            "assets": str(figures.assets),
+            "liabilities": str(figures.liabilities),
+        },
+    }
+
+
+def _lift_reduce_only(restriction: Restriction, ratio, occurred_at) -> None:
+    restriction.lifted_at = max(occurred_at, restriction.imposed_at)
+    restriction.lift_reason = f"Ratio restored to {_percent(ratio)}"
+
+
+def _restriction_lifted_audit(restriction, account, ratio) -> dict[str, Any]:
+    return {
+        "actor": ENGINE,
+        "action": "margin.restriction_lifted",
+        "obj": restriction,
+        "data": {"account": account.number, "ratio": _str(ratio)},
+    }
+
+
+def _recovered_notice(account, call, lifted, ratio, occurred_at) -> notices.NoticeRequest:
+    key = f"call:{call.pk}" if call is not None else f"restriction:{lifted[0].pk}"
+    return notices.NoticeRequest(
         recipient=account.client,
         key="margin_recovered",
         context={
@@ -129,8 +241,6 @@ def margin_call_restore(
         },
         idempotency_key=f"margin-restored:{account.pk}:{key}",
     )
-    _touch(account.pk)
-    return True
 
 
 def _restrict(account: MarginAccount, event: MarginEvent | None, reason: str = "") -> None:

@@ -17,27 +17,141 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 import audit
+from audit import services as audit_services
+from margin import selectors
 from margin.actors import ENGINE
 from margin.engine import ConcentrationChange
 from margin.models import Instrument, MarginAccount, Restriction
+from margin.rules import DEFAULT_LINES
 from notices import services as notices
 from portal import formatting
+
+BATCH = 2000  # crossings per transaction: an 8% fall brings a few thousand back within limits
 
 
 def concentration_changes_record(
     *, changes: Iterable[ConcentrationChange], occurred_at: datetime.datetime
 ) -> None:
-    """Impose or lift the restriction of each crossing the engine reported (each atomically)."""
+    """Impose or lift the restriction of each crossing the engine reported, in batches
+    (``concentration_changes_record_batch``). A position reported twice in one result starts a
+    new batch, so the second crossing sees what the first wrote, as one by one."""
+    batch: list[ConcentrationChange] = []
+    seen: set[tuple[int, str]] = set()
     for change in changes:
-        if change.breached:
-            concentration_breach_record(change=change, occurred_at=occurred_at)
-        else:
-            concentration_breach_clear(change=change, occurred_at=occurred_at)
+        pair = (change.account_id, change.symbol)
+        if pair in seen or len(batch) >= BATCH:
+            concentration_changes_record_batch(changes=batch, occurred_at=occurred_at)
+            batch, seen = [], set()
+        batch.append(change)
+        seen.add(pair)
+    concentration_changes_record_batch(changes=batch, occurred_at=occurred_at)
+
+
+@transaction.atomic
+def concentration_changes_record_batch(
+    *, changes: list[ConcentrationChange], occurred_at: datetime.datetime
+) -> None:
+    """``concentration_breach_record`` and ``concentration_breach_clear`` for many positions
+    (each at most once) in one transaction and a constant number of statements: the same
+    restrictions, lifts, audit entries (in the order of ``changes``, one lock of the chain) and
+    notices (one ``enqueue_many``). The breached accounts are locked in id order, as each breach
+    locks its account, so two engines recording the same crossing wait rather than impose twice.
+    """
+    if not changes:
+        return
+    imposed = _impose_many([c for c in changes if c.breached], occurred_at)
+    lifted = _lift_many([c for c in changes if not c.breached], occurred_at)
+    entries: list[audit_services.Entry] = []
+    for change in changes:
+        pair = (change.account_id, change.symbol)
+        entries.extend(imposed.get(pair, ()) if change.breached else lifted.get(pair, ()))
+    audit.record_many(entries)
+
+
+def _impose_many(
+    changes: list[ConcentrationChange], occurred_at: datetime.datetime
+) -> dict[tuple[int, str], list[audit_services.Entry]]:
+    """The restrictions of the positions that went over their limits: their audit entries by
+    (account, symbol); the notices queued."""
+    if not changes:
+        return {}
+    ids = sorted({c.account_id for c in changes})
+    accounts = {
+        a.pk: a
+        for a in MarginAccount.objects.select_for_update(of=("self",))
+        .select_related("client")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    instruments = Instrument.objects.in_bulk({c.symbol for c in changes}, field_name="code")
+    held = set(
+        Restriction.objects.filter(
+            account_id__in=ids,
+            kind=Restriction.Kind.CONCENTRATION,
+            instrument__code__in=list(instruments),
+            lifted_at__isnull=True,
+        ).values_list("account_id", "instrument__code")
+    )
+    lines = selectors.contract_lines(ids)
+    day = timezone.localtime(occurred_at).date().isoformat()
+    new, entries, requests = [], {}, []
+    for change in changes:
+        account, instrument = accounts.get(change.account_id), instruments.get(change.symbol)
+        if account is None or instrument is None or (account.pk, instrument.code) in held:
+            continue
+        limit = lines.get(account.pk, DEFAULT_LINES).concentration
+        restriction = _restriction(account, instrument, change, limit, occurred_at)
+        new.append(restriction)
+        entries[(account.pk, instrument.code)] = [
+            audit_services.Entry(**_breach_audit(account, instrument, change, limit, restriction))
+        ]
+        requests.append(_breach_notice(account, instrument, change, limit, day))
+    Restriction.objects.bulk_create(new)  # the audit entries read the new rows' ids
+    notices.enqueue_many(requests)
+    return entries
+
+
+def _lift_many(
+    changes: list[ConcentrationChange], occurred_at: datetime.datetime
+) -> dict[tuple[int, str], list[audit_services.Entry]]:
+    """The restrictions of the positions back within their limits, lifted: their audit entries
+    by (account, symbol)."""
+    if not changes:
+        return {}
+    wanted = {(c.account_id, c.symbol): c for c in changes}
+    entries: dict[tuple[int, str], list[audit_services.Entry]] = {}
+    lifted = []
+    codes = dict(
+        Instrument.objects.filter(code__in={c.symbol for c in changes}).values_list("pk", "code")
+    )
+    # The restrictions of these accounts on these symbols, a few more than wanted at most.
+    for restriction in (
+        Restriction.objects.select_for_update()
+        .filter(
+            account_id__in={c.account_id for c in changes},
+            kind=Restriction.Kind.CONCENTRATION,
+            instrument_id__in=list(codes),
+            lifted_at__isnull=True,
+        )
+        .order_by("pk")
+    ):
+        pair = (restriction.account_id, codes.get(restriction.instrument_id or 0, ""))
+        change = wanted.get(pair)
+        if change is None:
+            continue
+        _lift(restriction, change, occurred_at)
+        lifted.append(restriction)
+        entries.setdefault(pair, []).append(
+            audit_services.Entry(**_clear_audit(restriction, change))
+        )
+    Restriction.objects.bulk_update(lifted, ["lifted_at", "lift_reason"], batch_size=BATCH)
+    return entries
 
 
 def _share(share: Decimal | None) -> str:
@@ -65,9 +179,24 @@ def concentration_breach_record(
     if existing is not None:
         return existing
     limit = account.lines.concentration
-    restriction = Restriction.objects.create(
+    restriction = _restriction(account, instrument, change, limit, occurred_at)
+    restriction.save(force_insert=True)
+    audit.record(**_breach_audit(account, instrument, change, limit, restriction))
+    day = timezone.localtime(occurred_at).date().isoformat()
+    notice = _breach_notice(account, instrument, change, limit, day)
+    notices.enqueue(
+        recipient=notice.recipient,
+        key=notice.key,
+        context=notice.context,
+        idempotency_key=notice.idempotency_key,
+    )
+    return restriction
+
+
+def _restriction(account, instrument, change, limit, occurred_at) -> Restriction:
+    return Restriction(
         account=account,
-        kind=kind,
+        kind=Restriction.Kind.CONCENTRATION,
         instrument=instrument,
         reason_code=Restriction.ReasonCode.CONCENTRATION,
         reason_params={
@@ -77,19 +206,25 @@ def concentration_breach_record(
         },
         imposed_at=occurred_at,
     )
-    audit.record(
-        actor=ENGINE,
-        action="margin.concentration_breach",
-        obj=restriction,
-        data={
+
+
+def _breach_audit(account, instrument, change, limit, restriction) -> dict[str, Any]:
+    return {
+        "actor": ENGINE,
+        "action": "margin.concentration_breach",
+        "obj": restriction,
+        "data": {
             "account": account.number,
             "instrument": instrument.code,
             "share": str(change.share),
             "limit": str(limit),
         },
-    )
-    day = timezone.localtime(occurred_at).date().isoformat()
-    notices.enqueue(
+    }
+
+
+def _breach_notice(account, instrument, change, limit, day: str) -> notices.NoticeRequest:
+    # Keyed by the day: a price flickering around the limit tells the client once a day.
+    return notices.NoticeRequest(
         recipient=account.client,
         key="margin_concentration",
         context={
@@ -101,7 +236,6 @@ def concentration_breach_record(
         },
         idempotency_key=f"margin-concentration:{account.pk}:{instrument.code}:{day}",
     )
-    return restriction
 
 
 @transaction.atomic
@@ -113,16 +247,24 @@ def concentration_breach_clear(*, change: ConcentrationChange, occurred_at: date
         instrument__code=change.symbol,
         lifted_at__isnull=True,
     ):
-        restriction.lifted_at = max(occurred_at, restriction.imposed_at)
-        restriction.lift_reason = (
-            f"Back within the limit: {_share(change.share)}"
-            if change.share is not None
-            else "Position sold"
-        )
+        _lift(restriction, change, occurred_at)
         restriction.save(update_fields=["lifted_at", "lift_reason"])
-        audit.record(
-            actor=ENGINE,
-            action="margin.concentration_cleared",
-            obj=restriction,
-            data={"instrument": change.symbol, "share": str(change.share)},
-        )
+        audit.record(**_clear_audit(restriction, change))
+
+
+def _lift(restriction: Restriction, change: ConcentrationChange, occurred_at) -> None:
+    restriction.lifted_at = max(occurred_at, restriction.imposed_at)
+    restriction.lift_reason = (
+        f"Back within the limit: {_share(change.share)}"
+        if change.share is not None
+        else "Position sold"
+    )
+
+
+def _clear_audit(restriction: Restriction, change: ConcentrationChange) -> dict[str, Any]:
+    return {
+        "actor": ENGINE,
+        "action": "margin.concentration_cleared",
+        "obj": restriction,
+        "data": {"instrument": change.symbol, "share": str(change.share)},
+    }

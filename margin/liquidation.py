@@ -216,6 +216,9 @@ class _Position:
         rate_scaled = int((costs.rate * SCALE).to_integral_value(rounding=ROUND_FLOOR))
         self.efficiency = weight * (SCALE - rate_scaled) - 2 * self.rate * SCALE
         self._gains: dict[int, int] = {}
+        # The gain of order size number i, filled as the search asks: the search reads the same
+        # few sizes millions of times over (a plan of five positions may visit 20,000 nodes).
+        self._gain_at: list[int | None] = [None] * self.sizes
 
     def quantity(self, index: int) -> int:
         """Order size number ``index``: 0 is no sale, the last is the whole position."""
@@ -243,22 +246,30 @@ class _Position:
             self._gains[quantity] = found if quantity > 0 else 0
         return found if quantity > 0 else 0
 
+    def gain_at(self, index: int) -> int:
+        """``gain(quantity(index))``, remembered."""
+        found = self._gain_at[index]
+        if found is None:
+            found = self._gain_at[index] = self.gain(self.quantity(index))
+        return found
+
     def cover(self, need: int) -> int | None:
         """The smallest order size (index) whose gain alone reaches ``need``; None if none does."""
         last = self.sizes - 1
-        if self.gain(self.quantity(last)) < need:
+        gain_at = self.gain_at
+        if gain_at(last) < need:
             return None
         low, high = 1, last
         while low < high:  # the gain rises with the size, up to rounding
             middle = (low + high) // 2
-            if self.gain(self.quantity(middle)) >= need:
+            if gain_at(middle) >= need:
                 high = middle
             else:
                 low = middle + 1
         # Rounding can make a slightly smaller order suffice: look below while it still might.
         best, index = low, low - 1
-        while index >= 1 and self.gain(self.quantity(index)) >= need - 2 * _rounding(self.weight):
-            if self.gain(self.quantity(index)) >= need:
+        while index >= 1 and gain_at(index) >= need - 2 * _rounding(self.weight):
+            if gain_at(index) >= need:
                 best = index
             index -= 1
         return best
@@ -326,7 +337,7 @@ class _Search:
         index = top
         while index >= 0:
             quantity = position.quantity(index)
-            v, g = position.value(quantity), position.gain(quantity)
+            v, g = quantity * position.price, position.gain_at(index)
             if self.best_value is not None and index > 0:
                 if rest <= 0:
                     # The rest cannot help, and smaller orders gain less (up to rounding).

@@ -12,11 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import audit
+from audit import services as audit_services
 from margin import contracts, rules, selectors
 from margin.actors import ENGINE
 from margin.balances import account_balances_apply
 from margin.books import books_owner
-from margin.liquidation import Sellable, plan_sales
+from margin.liquidation import Plan, Sellable, plan_sales
 from margin.models import (
     Instrument,
     LiquidationPlan,
@@ -26,6 +27,7 @@ from margin.models import (
     Position,
 )
 from margin.notify import _str
+from margin.rules import DEFAULT_LINES, Lines
 from margin.sales import liquidation_route
 from margin.signals import liquidation_filled
 from margin.workflows import LIQUIDATION_PLAN
@@ -33,19 +35,31 @@ from notices import services as notices
 from portal.background import finished, queue_once
 
 
+def _sellable(position: Position, high_risk_rate: Decimal) -> Sellable:
+    instrument = position.instrument
+    return Sellable(
+        code=instrument.code,
+        quantity=position.quantity,
+        price=instrument.price,
+        limit_down=instrument.price_limits()[0],
+        collateral_rate=selectors.collateral_rate_of(instrument, high_risk_rate),
+        suspended=instrument.suspended,
+    )
+
+
 def _sellables(account: MarginAccount) -> list[Sellable]:
     high_risk_rate = selectors.high_risk_collateral_rate()
     return [
-        Sellable(
-            code=p.instrument.code,
-            quantity=p.quantity,
-            price=p.instrument.price,
-            limit_down=p.instrument.price_limits()[0],
-            collateral_rate=selectors.collateral_rate_of(p.instrument, high_risk_rate),
-            suspended=p.instrument.suspended,
-        )
+        _sellable(p, high_risk_rate)
         for p in Position.objects.filter(account=account).select_related("instrument")
     ]
+
+
+def _open_plans(account_ids: Any) -> Any:
+    return LiquidationPlan.objects.filter(
+        account_id__in=account_ids,
+        status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED],
+    )
 
 
 def _propose_plan(
@@ -56,15 +70,80 @@ def _propose_plan(
 ) -> LiquidationPlan:
     """The least sales that bring the account back to its warning line after selling costs
     (``margin.liquidation``), recorded with their reasoning for the officer and the client."""
-    existing = LiquidationPlan.objects.filter(
-        account=account,
-        status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED],
-    ).first()
+    existing = _open_plans([account.pk]).first()
     if existing:
         return existing
     lines = account.lines
-    sellables = _sellables(account)
     costs = contracts.sell_costs(account)
+    row, plan = _plan_row(account, trigger, event, proposed_by, lines, _sellables(account), costs)
+    row.save(force_insert=True)
+    codes = {sale.code for sale in plan.sales}
+    instruments = {i.code: i for i in Instrument.objects.filter(code__in=codes)}
+    LiquidationPlanItem.objects.bulk_create(_plan_items(row, plan, instruments))
+    audit.record(**_plan_audit(account, trigger, proposed_by, row, plan))
+    return row
+
+
+def _propose_plans(
+    proposals: list[tuple[MarginAccount, MarginEvent | None]], trigger: str
+) -> tuple[dict[int, LiquidationPlan], dict[int, audit_services.Entry]]:
+    """``_propose_plan`` for many accounts in a constant number of statements (the engine's batch
+    of accounts through the liquidation line): (plan by account, its new plan's audit entry).
+
+    The same plan, to the share: the same positions in the same order, lines and selling costs
+    read for the batch instead of per account. An account with a plan already proposed or
+    approved keeps it (and has no new entry). The audit entries are the caller's to record,
+    with the rest of its batch and in its order, inside its transaction.
+    """
+    ids = [account.pk for account, _ in proposals]
+    plans: dict[int, LiquidationPlan] = {}
+    for existing in _open_plans(ids):  # the newest first, as .first() takes it
+        plans.setdefault(existing.account_id, existing)
+    wanted = [(a, e) for a, e in proposals if a.pk not in plans]
+    if not wanted:
+        return plans, {}
+    wanted_ids = [a.pk for a, _ in wanted]
+    lines = selectors.contract_lines(wanted_ids)
+    costs = contracts.sell_costs_by_account(wanted_ids)
+    high_risk_rate = selectors.high_risk_collateral_rate()
+    held: dict[int, list[Position]] = {}
+    # The model's ordering (account, instrument): each account's positions in _sellables' order.
+    for position in Position.objects.filter(account_id__in=wanted_ids).select_related("instrument"):
+        held.setdefault(position.account_id, []).append(position)
+    rows, made = [], []
+    for account, event in wanted:
+        positions = held.get(account.pk, [])
+        row, plan = _plan_row(
+            account,
+            trigger,
+            event,
+            None,
+            lines.get(account.pk, DEFAULT_LINES),
+            [_sellable(p, high_risk_rate) for p in positions],
+            costs[account.pk],
+        )
+        rows.append(row)
+        made.append((account, row, plan, {p.instrument.code: p.instrument for p in positions}))
+    LiquidationPlan.objects.bulk_create(rows)
+    LiquidationPlanItem.objects.bulk_create(
+        item for _, row, plan, instruments in made for item in _plan_items(row, plan, instruments)
+    )
+    entries = {}
+    for account, row, plan, _instruments in made:
+        plans[account.pk] = row
+        entries[account.pk] = audit_services.Entry(**_plan_audit(account, trigger, None, row, plan))
+    return plans, entries
+
+
+def _plan_row(
+    account: MarginAccount,
+    trigger: str,
+    event: MarginEvent | None,
+    proposed_by: Any,
+    lines: Lines,
+    sellables: list[Sellable],
+    costs: Any,
+) -> tuple[LiquidationPlan, Plan]:
     plan = plan_sales(
         cash=account.cash,
         liabilities=account.liabilities,
@@ -72,7 +151,7 @@ def _propose_plan(
         lines=lines,
         costs=costs,
     )
-    row = LiquidationPlan.objects.create(
+    row = LiquidationPlan(
         account=account,
         event=event,
         trigger=trigger,
@@ -95,9 +174,13 @@ def _propose_plan(
         },
         proposed_by=proposed_by,
     )
-    codes = {sale.code for sale in plan.sales}
-    instruments = {i.code: i for i in Instrument.objects.filter(code__in=codes)}
-    LiquidationPlanItem.objects.bulk_create(
+    return row, plan
+
+
+def _plan_items(
+    row: LiquidationPlan, plan: Plan, instruments: dict[str, Instrument]
+) -> list[LiquidationPlanItem]:
+    return [
         LiquidationPlanItem(
             plan=row,
             instrument=instruments[sale.code],
@@ -110,12 +193,18 @@ def _propose_plan(
             net_proceeds=sale.net,
         )
         for sale in plan.sales
-    )
-    audit.record(
-        actor=proposed_by or ENGINE,
-        action="margin.plan_proposed",
-        obj=row,
-        data={
+    ]
+
+
+def _plan_audit(
+    account: MarginAccount, trigger: str, proposed_by: Any, row: LiquidationPlan, plan: Plan
+) -> dict[str, Any]:
+    """``audit.record``'s arguments for a proposed plan."""
+    return {
+        "actor": proposed_by or ENGINE,
+        "action": "margin.plan_proposed",
+        "obj": row,
+        "data": {
             "account": account.number,
             "trigger": trigger,
             "sales": [[s.code, s.quantity, str(s.price), str(s.costs.total)] for s in plan.sales],
@@ -127,8 +216,7 @@ def _propose_plan(
             "exact": plan.exact,
             "sufficient": plan.sufficient,
         },
-    )
-    return row
+    }
 
 
 class PlanDecisionError(ValueError):

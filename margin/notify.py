@@ -68,3 +68,10 @@ def _notify(account: MarginAccount, key: str, event: MarginEvent, context: dict)
 def _touch(account_id: int) -> None:
     # Tells the risk engine to reload the account (see runner.RiskRunner.reload_changed).
     MarginAccount.objects.filter(pk=account_id).update(state_changed_at=timezone.now())
+
+
+def _touch_many(account_ids: Any) -> None:
+    if account_ids:
+        MarginAccount.objects.filter(pk__in=list(account_ids)).update(
+            state_changed_at=timezone.now()
+        )

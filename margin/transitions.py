@@ -15,9 +15,9 @@ import audit
 from audit import services as audit_services
 from margin import concentration, contracts, rules
 from margin.actors import ENGINE
-from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_call_restore
-from margin.engine import RiskEngine, TickResult, Transition
-from margin.liquidation_plans import _propose_plan
+from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_calls_restore
+from margin.engine import Restoration, RiskEngine, TickResult, Transition
+from margin.liquidation_plans import _propose_plan, _propose_plans
 from margin.models import (
     LiquidationPlan,
     MarginAccount,
@@ -148,7 +148,7 @@ def margin_transitions_record(
     (StaleTransition) is left out of its batch; the engine adopts the database's level and number
     and re-evaluates that account at once, and whatever that yields goes in the next batch; each
     retry follows the database moving on, so the loop ends. Then the restorations (a call met at
-    the warning line) and the concentration crossings of the same result, each atomically.
+    the warning line) and the concentration crossings of the same result, in batches too.
     """
     recorded = []
     pending = list(result.transitions)
@@ -164,14 +164,17 @@ def margin_transitions_record(
         for found in stale:
             engine.resync(found.account_id, level=found.level, sequence=found.sequence)
             pending.extend(engine.update_account(found.account_id).transitions)
-    for restored in result.restorations:
-        margin_call_restore(
-            account_id=restored.account_id,
-            ratio=restored.ratio,
-            assets=restored.assets,
-            liabilities=restored.liabilities,
-            occurred_at=occurred_at,
-        )
+    restorations = list(result.restorations)
+    batch: list[Restoration] = []
+    seen: set[int] = set()
+    for restored in restorations:
+        if restored.account_id in seen or len(batch) >= BATCH:  # twice: as one by one
+            margin_calls_restore(restorations=batch, occurred_at=occurred_at)
+            batch, seen = [], set()
+        batch.append(restored)
+        seen.add(restored.account_id)
+    margin_calls_restore(restorations=batch, occurred_at=occurred_at)
+    for restored in restorations:
         engine.restore_recorded(restored.account_id)
     concentration.concentration_changes_record(
         changes=result.concentration, occurred_at=occurred_at
@@ -195,9 +198,9 @@ def margin_transitions_record_batch(
     StaleTransition for the caller to resync, and changes nothing. For the claimed ones, in a
     constant number of statements whatever their number: the events, their audit entries (the
     chain extended over the batch in order), margin calls and reduce-only restrictions, and the
-    notices, exactly as ``_after_transition_recorded`` does for one. A liquidation plan is still
-    proposed per account: few accounts fall through the liquidation line at once, and each plan
-    is a search of its own.
+    notices, exactly as ``_after_transition_recorded`` does for one, and the liquidation plans
+    (``_propose_plans``: the positions, lines and costs read for the batch; each plan's search is
+    its own, in Python).
     """
     if not transitions:
         return [], []
@@ -285,6 +288,10 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
     costs = contracts.sell_costs_by_account({e.account_id for e in events if e.is_downgrade})
     calls = _open_calls(down, accounts, lines, costs)
     restrictions = _restrict_many(down, accounts)
+    _, plan_entries = _propose_plans(
+        [(accounts[e.account_id], e) for e in down if Level(e.to_level) == Level.LIQUIDATION],
+        LiquidationPlan.Trigger.LIQUIDATION_LINE,
+    )
     entries, notices_ = [], []
     for event in events:
         account = accounts[event.account_id]
@@ -337,14 +344,12 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
                         data={"account": account.number, "kind": restriction.kind},
                     )
                 )
+            if account.pk in plan_entries:  # after the call and restriction, as one by one
+                entries.append(plan_entries[account.pk])
             context["deadline"] = _local(call.deadline)
             key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
             notices_.append(_notice(account, key, event, context))
     audit.record_many(entries)
-    for event in down:
-        if Level(event.to_level) == Level.LIQUIDATION:
-            account = accounts[event.account_id]
-            _propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, event)
     notices.enqueue_many(notices_)
 
 
@@ -408,7 +413,8 @@ def _restrict_many(events, accounts) -> dict[int, Restriction]:
         e.account_id: Restriction(
             account=accounts[e.account_id],
             kind=kind,
-            reason=f"Ratio {_percent(e.ratio)}: margin call",
+            reason_code=Restriction.ReasonCode.MARGIN_CALL,
+            reason_params={"ratio": _percent(e.ratio)},
             event=e,
             imposed_at=e.occurred_at,
         )
