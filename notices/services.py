@@ -486,6 +486,8 @@ class _Senders:
 
     def __exit__(self, *exc: object) -> None:
         self._close_mail()
+        if self._sms is not None:
+            self._sms.close()
 
     def _close_mail(self) -> None:
         if self._mail is not None:
@@ -620,9 +622,14 @@ def _send(
         message.send()
     elif notification.channel == Channel.SMS:
         # The notice's id is the provider's client message id: a resend is recognised as one.
-        (sms or get_sms_backend()).send(
-            phone=notification.address, text=rendered.body, message_id=str(notification.pk)
-        )
+        backend = sms or get_sms_backend()
+        try:
+            backend.send(
+                phone=notification.address, text=rendered.body, message_id=str(notification.pk)
+            )
+        finally:
+            if sms is None:  # a client of its own for this one message
+                backend.close()
     # In-app: storing the rendered text is the delivery; the live push follows.
 
 

@@ -228,6 +228,9 @@ class SmsSink(Sink):
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keeps connections open between messages, as an SMS gateway's HTTPS API does.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 key = body.get("client_message_id") or ""
