@@ -212,13 +212,16 @@ def enqueue_many(
     ``DELIVERY_BATCH`` (notices.tasks.deliver_notifications) after commit.
     """
     prepared = []
+    checked: set[tuple[str, tuple[str, ...]]] = set()
     for given in requests:
         request = given if isinstance(given, NoticeRequest) else NoticeRequest(**given)
         notice_type = get_notice_type(request.key)
         if notice_type.prerendered:
             raise ValueError(f"Notice {request.key!r} is rendered by its caller.")
         wanted = _requested_channels(notice_type, request.channels)
-        notice_type.check_templates(wanted)
+        if (request.key, tuple(wanted)) not in checked:  # once per type and channels a call
+            notice_type.check_templates(wanted)
+            checked.add((request.key, tuple(wanted)))
         clean, secrets = sealing.split_secrets(
             _clean_context(notice_type, request.context), notice_type.secret_context
         )

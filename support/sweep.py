@@ -118,6 +118,7 @@ class _Escalation:
     def __init__(self) -> None:
         self._escalated: list[int] = []
         self._entries: list[audit.Entry] = []
+        self._delivery_times: dict[tuple[bool, datetime], datetime | None] = {}
 
     def add(self, ticket: Ticket, clock: SlaClock, now: datetime) -> None:
         ticket.escalated_at = now
@@ -140,6 +141,13 @@ class _Escalation:
         Ticket.objects.filter(pk__in=self._escalated, escalated_at=None).update(escalated_at=now)
         audit.record_many(self._entries)
         self._escalated, self._entries = [], []
+
+    def delivery_time(self, ticket: Ticket, now: datetime) -> datetime | None:
+        # The same for every ticket of a type at one sweep's `now`: the calendar asked once.
+        key = (ticket.type == TicketType.MARGIN_CALL_APPEAL, now)
+        if key not in self._delivery_times:
+            self._delivery_times[key] = _staff_delivery_time(ticket, now, self.service_calendar)
+        return self._delivery_times[key]
 
     def ticket_admin_url(self, ticket_id: int) -> str:
         # reverse() once a batch, not once a notice: the id is the only part that changes.
@@ -186,7 +194,7 @@ def _threshold_notices(
         "due_at": formatting.beijing_minute(clock.due_at) if clock.due_at else "",
         "admin_url": staff.ticket_admin_url(ticket.pk),
     }
-    deliver_at = _staff_delivery_time(ticket, now, staff.service_calendar)
+    deliver_at = staff.delivery_time(ticket, now)
     requests = []
     seen: set[int] = set()
     for user in recipients:
