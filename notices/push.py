@@ -1,7 +1,11 @@
 """Live push of in-app notices to the browser tabs of one user, over the channel layer."""
 
+import asyncio
 import logging
+import os
+import threading
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -57,7 +61,34 @@ def push_to_users(events: list[tuple[int, dict[str, Any]]]) -> int:
                 )
         return sent
 
-    return async_to_sync(send_all)()
+    try:
+        return _on_push_loop(send_all())
+    except Exception:
+        logger.warning(
+            "Live push of %s notices failed; the lists have them.", len(events), exc_info=True
+        )
+        return 0
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_loop_lock = threading.Lock()
+
+
+def _on_push_loop(coroutine: Coroutine[Any, Any, int]) -> int:
+    """Run `coroutine` on this process's push loop, a thread started on first use. async_to_sync
+    runs each call on a new event loop, and channels_redis keeps its connections per loop: every
+    batch opened fresh Redis connections, which cost more than the pushes themselves."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():  # none yet, or inherited through a fork
+            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
+            threading.Thread(target=_loop.run_forever, name="notice-push", daemon=True).start()
+        loop = _loop
+    return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=_PUSH_TIMEOUT)
+
+
+_PUSH_TIMEOUT = 30  # seconds; a push is best effort and must not hold a worker for long
 
 
 async def _groups_with_members(layer: Any, groups: set[str]) -> set[str] | None:

@@ -3,6 +3,7 @@
 import http.client
 import json
 import logging
+import socket
 import sys
 import threading
 import urllib.parse
@@ -128,6 +129,10 @@ class HttpSmsBackend(SmsBackend):
         if self._connection is None:
             kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
             self._connection = kind(self._host, self._port, timeout=self.timeout)
+            self._connection.connect()
+            # http.client writes the headers and the body separately: on a kept connection
+            # Nagle's algorithm would hold the body for the server's delayed ACK (40 ms a message).
+            self._connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._connection.request("POST", self._path, body=payload, headers=headers)
         response = self._connection.getresponse()
         body = response.read()

@@ -6,6 +6,9 @@ from channels.layers import channel_layers, get_channel_layer
 
 from notices import push
 
+# User ids no test database reaches, so no other test's pushes meet these groups.
+FIRST, LISTENING, LAST = 900_000_001, 900_000_007, 900_000_051
+
 
 @pytest.fixture
 def redis_layer(settings):
@@ -14,13 +17,12 @@ def redis_layer(settings):
     channel_layers.backends.clear()
     layer = get_channel_layer()
     yield layer
-    async_to_sync(layer.flush)()
     channel_layers.backends.clear()
 
 
 def test_only_users_with_an_open_tab_cost_a_group_send(redis_layer, monkeypatch):
     channel = async_to_sync(redis_layer.new_channel)()
-    async_to_sync(redis_layer.group_add)(push.user_group(7), channel)
+    async_to_sync(redis_layer.group_add)(push.user_group(LISTENING), channel)
     sent_to = []
     group_send = redis_layer.group_send
 
@@ -29,17 +31,21 @@ def test_only_users_with_an_open_tab_cost_a_group_send(redis_layer, monkeypatch)
         await group_send(group, message)
 
     monkeypatch.setattr(redis_layer, "group_send", counting)
-    events = [(user_id, {"type": "notice.push", "id": user_id}) for user_id in range(1, 51)]
-    assert push.push_to_users(events) == 1
-    assert sent_to == [push.user_group(7)]
-    assert async_to_sync(redis_layer.receive)(channel) == {"type": "notice.push", "id": 7}
+    events = [(user_id, {"type": "notice.push", "id": user_id}) for user_id in range(FIRST, LAST)]
+    try:
+        assert push.push_to_users(events) == 1
+        assert sent_to == [push.user_group(LISTENING)]
+        message = async_to_sync(redis_layer.receive)(channel)
+        assert message == {"type": "notice.push", "id": LISTENING}
+    finally:
+        async_to_sync(redis_layer.group_discard)(push.user_group(LISTENING), channel)
 
 
 def test_a_user_who_left_is_not_pushed_to(redis_layer, monkeypatch):
     channel = async_to_sync(redis_layer.new_channel)()
-    async_to_sync(redis_layer.group_add)(push.user_group(8), channel)
-    async_to_sync(redis_layer.group_discard)(push.user_group(8), channel)
-    assert push.push_to_users([(8, {"type": "notice.push", "id": 1})]) == 0
+    async_to_sync(redis_layer.group_add)(push.user_group(FIRST), channel)
+    async_to_sync(redis_layer.group_discard)(push.user_group(FIRST), channel)
+    assert push.push_to_users([(FIRST, {"type": "notice.push", "id": 1})]) == 0
 
 
 def test_without_redis_every_group_is_sent_to(in_memory_channel_layer):
