@@ -1,11 +1,12 @@
 """SMS backends: one small interface, chosen by settings.SMS_BACKEND like email backends."""
 
+import http.client
 import json
 import logging
+import socket
 import sys
 import threading
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -29,6 +30,9 @@ class SmsBackend:
         """Hand one message to the provider. `message_id` is the same on every attempt at the same
         notice: a provider that deduplicates on it never delivers a resend twice."""
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of any connection kept between messages (a batch's end)."""
 
 
 class ConsoleSmsBackend(SmsBackend):
@@ -62,57 +66,84 @@ class LocmemSmsBackend(SmsBackend):
             )
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A provider redirecting a POST is misconfigured; following would turn the POST into a GET.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 class HttpSmsBackend(SmsBackend):
     """A provider that takes a JSON POST {to, text, sender, client_message_id} with a bearer token.
 
     The client message id (also sent as the `Idempotency-Key` header) is the notice's id: when a
     worker dies after the provider took a message, the resend names the same id, and a provider
     that deduplicates on it delivers the message once.
+
+    One backend keeps its HTTP connection open between messages while the provider allows it
+    (a batch of fifty SMS is one connection, not fifty handshakes); ``close()`` ends it.
+    Redirects are not followed: a provider redirecting a POST is misconfigured.
     """
 
     def __init__(self) -> None:
         self.url = settings.SMS_HTTP_URL
-        if not self.url.startswith(("https://", "http://")):
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ImproperlyConfigured("SMS_HTTP_URL must be an http(s) URL for HttpSmsBackend.")
+        self._https = parts.scheme == "https"
+        self._host, self._port = parts.hostname, parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.token = settings.SMS_HTTP_TOKEN
         self.timeout = settings.SMS_HTTP_TIMEOUT
         self.sender = settings.SMS_SENDER
+        self._connection: http.client.HTTPConnection | None = None
 
     def send(self, *, phone: str, text: str, message_id: str) -> None:
         payload = json.dumps(
             {"to": phone, "text": text, "sender": self.sender, "client_message_id": message_id}
         ).encode()
-        request = urllib.request.Request(  # noqa: S310  (scheme checked in __init__)
-            self.url,
-            data=payload,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "Authorization": f"Bearer {self.token}",
-                "Idempotency-Key": message_id,
-            },
-        )
-        opener = urllib.request.build_opener(_NoRedirects)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Authorization": f"Bearer {self.token}",
+            "Idempotency-Key": message_id,
+        }
         try:
-            with opener.open(request, timeout=self.timeout) as response:
-                response.read()
-        except urllib.error.HTTPError as exc:
+            status, detail = self._post(payload, headers)
+        except (http.client.HTTPException, OSError) as exc:  # refused, reset, timed out
+            self.close()
+            raise SmsDeliveryError(f"SMS provider unreachable: {exc}") from exc
+        if status >= 300:
             # 4xx means the provider refused this message (bad number, blocked); retrying will not
             # help. 408 and 429 are the exceptions: those are worth another go later.
-            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
-            detail = exc.read(200).decode("utf-8", "replace").strip()
+            permanent = 400 <= status < 500 and status not in (408, 429)
             raise SmsDeliveryError(
-                f"SMS provider answered HTTP {exc.code}: {detail}".rstrip(": "),
-                permanent=permanent,
-            ) from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise SmsDeliveryError(f"SMS provider unreachable: {exc}") from exc
+                f"SMS provider answered HTTP {status}: {detail}".rstrip(": "), permanent=permanent
+            )
+
+    def _post(self, payload: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        kept = self._connection is not None
+        try:
+            return self._exchange(payload, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not kept:
+                raise
+            # The provider closed the connection we kept while it was idle: once more on a new
+            # one. Should it have taken the message after all, the resend names the same id.
+            self.close()
+            return self._exchange(payload, headers)
+
+    def _exchange(self, payload: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        if self._connection is None:
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            self._connection = kind(self._host, self._port, timeout=self.timeout)
+            self._connection.connect()
+            # http.client writes the headers and the body separately: on a kept connection
+            # Nagle's algorithm would hold the body for the server's delayed ACK (40 ms a message).
+            self._connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._connection.request("POST", self._path, body=payload, headers=headers)
+        response = self._connection.getresponse()
+        body = response.read()
+        if response.will_close:
+            self.close()
+        return response.status, body[:200].decode("utf-8", "replace").strip()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 # The signature registered with the carriers. Mainland carriers deliver only messages that open

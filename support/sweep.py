@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 SWEEP_ACTOR = "sla-sweep"
+_ID_MARK = "9876543210"  # stands for a ticket id in the admin URL worked out once a batch
 
 
 # --- the sweep ---------------------------------------------------------------------------------
@@ -62,17 +63,20 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepRes
             if not batch:
                 break
             staff = _Escalation()
-            progressed = False
             requests: list[notices.NoticeRequest] = []
+            changed: list[SlaClock] = []
             for clock in batch:
                 crossed = clock.record_thresholds(at=now)
-                progressed = progressed or bool(crossed)
+                if crossed:
+                    changed.append(clock)
                 for percent in crossed:
                     requests += _threshold_notices(clock, percent, now, staff)
-            SlaClock.objects.bulk_update(
-                batch, ["warned_75_at", "warned_90_at", "breached_at", "next_check_at"]
-            )
-            # The batch's notices in a few statements (after an outage there are thousands).
+            progressed = bool(changed)
+            # The batch in a few statements whatever its size (after an outage: thousands of
+            # notices, hundreds of escalations): the clocks, the escalations and their audit
+            # entries, the notices.
+            _save_thresholds(changed)
+            staff.escalate(now)
             notices_sent += len(notices.enqueue_many(requests))
             clocks += len(batch)
         # A full batch with nothing recorded would come back unchanged: never loop on it.
@@ -81,8 +85,77 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepRes
     return SweepResult(clocks=clocks, notices=notices_sent)
 
 
+_THRESHOLD_FIELDS = ["warned_75_at", "warned_90_at", "breached_at", "next_check_at"]
+# One statement for the batch's clocks (Django's bulk_update builds a CASE WHEN per clock and
+# field, which was a third of the sweep after an outage).
+_SAVE_THRESHOLDS_SQL = f"""
+    UPDATE {SlaClock._meta.db_table} AS c
+    SET warned_75_at = v.warned_75_at, warned_90_at = v.warned_90_at,
+        breached_at = v.breached_at, next_check_at = v.next_check_at
+    FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[],
+                %s::timestamptz[]) AS v(id, warned_75_at, warned_90_at, breached_at, next_check_at)
+    WHERE c.id = v.id
+"""  # noqa: S608 - the table name is the model's own, the values are parameters
+
+
+def _save_thresholds(clocks: list[SlaClock]) -> None:
+    if not clocks:
+        return
+    if connection.vendor != "postgresql":
+        SlaClock.objects.bulk_update(clocks, _THRESHOLD_FIELDS)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SAVE_THRESHOLDS_SQL,
+            [[c.pk for c in clocks]]
+            + [[getattr(c, field) for c in clocks] for field in _THRESHOLD_FIELDS],
+        )
+
+
 class _Escalation:
-    """Who hears of a breach, looked up once per batch."""
+    """Who hears of a breach, looked up once per batch; the batch's escalations, written at once."""
+
+    def __init__(self) -> None:
+        self._escalated: list[int] = []
+        self._entries: list[audit.Entry] = []
+        self._delivery_times: dict[tuple[bool, datetime], datetime | None] = {}
+
+    def add(self, ticket: Ticket, clock: SlaClock, now: datetime) -> None:
+        ticket.escalated_at = now
+        self._escalated.append(ticket.pk)
+        self._entries.append(
+            audit.Entry(
+                actor=SWEEP_ACTOR,
+                action="support.sla_breach",
+                obj=ticket,
+                data={
+                    "clock": clock.kind,
+                    "due_at": clock.due_at.isoformat() if clock.due_at else None,
+                },
+            )
+        )
+
+    def escalate(self, now: datetime) -> None:
+        if not self._escalated:
+            return
+        Ticket.objects.filter(pk__in=self._escalated, escalated_at=None).update(escalated_at=now)
+        audit.record_many(self._entries)
+        self._escalated, self._entries = [], []
+
+    def delivery_time(self, ticket: Ticket, now: datetime) -> datetime | None:
+        # The same for every ticket of a type at one sweep's `now`: the calendar asked once.
+        key = (ticket.type == TicketType.MARGIN_CALL_APPEAL, now)
+        if key not in self._delivery_times:
+            self._delivery_times[key] = _staff_delivery_time(ticket, now, self.service_calendar)
+        return self._delivery_times[key]
+
+    def ticket_admin_url(self, ticket_id: int) -> str:
+        # reverse() once a batch, not once a notice: the id is the only part that changes.
+        return self._admin_url_pattern.replace(_ID_MARK, str(ticket_id))
+
+    @functools.cached_property
+    def _admin_url_pattern(self) -> str:
+        return _absolute(reverse("admin:support_ticket_change", args=[_ID_MARK]))
 
     @functools.cached_property
     def supervisors(self) -> list[User]:
@@ -111,17 +184,7 @@ def _threshold_notices(
         if ticket.type in COMPLIANCE_TYPES:
             recipients += staff.compliance
         if ticket.escalated_at is None:
-            ticket.escalated_at = now
-            Ticket.objects.filter(pk=ticket.pk, escalated_at=None).update(escalated_at=now)
-            audit.record(
-                actor=SWEEP_ACTOR,
-                action="support.sla_breach",
-                obj=ticket,
-                data={
-                    "clock": clock.kind,
-                    "due_at": clock.due_at.isoformat() if clock.due_at else None,
-                },
-            )
+            staff.add(ticket, clock, now)
     context = {
         "ticket_id": ticket.pk,
         "subject": ticket.subject,
@@ -129,9 +192,9 @@ def _threshold_notices(
         "clock": clock.kind,
         "percent": percent,
         "due_at": formatting.beijing_minute(clock.due_at) if clock.due_at else "",
-        "admin_url": _absolute(reverse("admin:support_ticket_change", args=[ticket.pk])),
+        "admin_url": staff.ticket_admin_url(ticket.pk),
     }
-    deliver_at = _staff_delivery_time(ticket, now, staff.service_calendar)
+    deliver_at = staff.delivery_time(ticket, now)
     requests = []
     seen: set[int] = set()
     for user in recipients:

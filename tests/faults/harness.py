@@ -228,6 +228,10 @@ class SmsSink(Sink):
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keeps connections open between messages, as an SMS gateway's HTTPS API does.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as servers that keep connections open do
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 key = body.get("client_message_id") or ""

@@ -18,14 +18,23 @@ from notices.sms import (
 
 
 class FakeProvider:
-    """A real HTTP server on loopback that answers like an SMS gateway and records what it got."""
+    """A real HTTP server on loopback that answers like an SMS gateway and records what it got.
+    With `keep_alive` it keeps connections open between requests (HTTP/1.1), as gateways do."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_alive: bool = False) -> None:
         self.requests: list[dict] = []
+        self.connections: list[tuple] = []
         self.status = 200
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+            disable_nagle_algorithm = keep_alive
+
+            def setup(self):
+                super().setup()
+                provider.connections.append(self.client_address)
+
             def do_POST(self):
                 length = int(self.headers["Content-Length"])
                 provider.requests.append(
@@ -83,6 +92,37 @@ def test_http_backend_posts_json_with_a_bearer_token_and_the_client_message_id(p
         "sender": "旺润",
         "client_message_id": "42",
     }
+
+
+def test_one_backend_sends_a_batch_over_one_kept_alive_connection(settings):
+    with FakeProvider(keep_alive=True) as fake:
+        settings.SMS_HTTP_URL = fake.url
+        backend = HttpSmsBackend()
+        for n in range(5):
+            backend.send(phone="13800000001", text=f"message {n}", message_id=str(n))
+        backend.close()
+    assert [r["json"]["client_message_id"] for r in fake.requests] == ["0", "1", "2", "3", "4"]
+    assert len(fake.connections) == 1
+
+
+def test_a_kept_connection_the_provider_closed_is_replaced_and_the_message_sent_once(settings):
+    with FakeProvider(keep_alive=True) as fake:
+        settings.SMS_HTTP_URL = fake.url
+        backend = HttpSmsBackend()
+        backend.send(phone="13800000001", text="first", message_id="1")
+        # The provider drops the idle connection (its keep-alive timeout) between two messages.
+        backend._connection.sock.shutdown(socket.SHUT_RDWR)
+        backend.send(phone="13800000001", text="second", message_id="2")
+        backend.close()
+    assert [r["json"]["client_message_id"] for r in fake.requests] == ["1", "2"]
+    assert len(fake.connections) == 2
+
+
+def test_a_provider_without_keep_alive_gets_a_new_connection_per_message(provider):
+    backend = HttpSmsBackend()
+    backend.send(phone="13800000001", text="one", message_id="1")
+    backend.send(phone="13800000001", text="two", message_id="2")
+    assert len(provider.requests) == len(provider.connections) == 2
 
 
 def test_http_backend_raises_a_retryable_error_when_the_provider_answers_500(provider):

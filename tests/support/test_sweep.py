@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 
 from audit.models import AuditEntry
+from audit.services import verify_chain
 from notices.models import Notification
 from support import services
 from support.models import SlaClock, Ticket, TicketType
@@ -161,3 +162,36 @@ def test_the_sweep_task_records_thresholds(client_alice, agent_carol):
     with time_machine.travel(at("2026-11-24 14:30"), tick=False):
         sla_sweep.delay()
     assert ticket.sla_clocks.get(kind=FIRST).breached_at == at("2026-11-24 14:30")
+
+
+@pytest.mark.django_db
+def test_a_backlog_after_an_outage_is_recorded_in_the_same_few_statements_whatever_its_size(
+    agent_carol, supervisor, django_assert_max_num_queries
+):
+    def backlog(count: int) -> None:
+        with time_machine.travel(at("2026-11-24 09:00"), tick=False):
+            for _ in range(count):
+                ticket = open_ticket(UserFactory())
+                services.ticket_assign(ticket=ticket, actor=agent_carol, assignee=agent_carol)
+
+    backlog(2)
+    # 75%, 90% and the breach of two tickets, then of twelve: the same statements.
+    with time_machine.travel(at("2026-11-24 14:00"), tick=False), django_assert_max_num_queries(25):
+        services.sla_sweep()
+    backlog(12)
+    with time_machine.travel(at("2026-11-24 16:00"), tick=False), django_assert_max_num_queries(25):
+        result = services.sla_sweep()
+    assert result.clocks >= 12
+    breached = Ticket.objects.filter(escalated_at=at("2026-11-24 16:00"))
+    assert breached.count() == 12
+    # Each escalation audited once, in the chain; each notice names its own ticket's admin page.
+    assert AuditEntry.objects.filter(action="support.sla_breach").count() == 14
+    for ticket in breached:
+        [notice] = Notification.objects.filter(
+            recipient=agent_carol,
+            channel="email",
+            key="support_sla_breach",
+            idempotency_key__startswith=f"support:sla:{ticket.pk}:",
+        )
+        assert notice.context["admin_url"].endswith(f"/support/ticket/{ticket.pk}/change/")
+    assert verify_chain().ok
