@@ -7,11 +7,16 @@ account, an active contract and two positions each, and three closed orders per 
 earlier days (so the order lookups run against a full table), all with bulk inserts. A few clients
 (--gated) walk the real education gate, so the check reads a current gate for them.
 
-It times, excluding any HTTP round trip:
-- `pretrade_check`: ``trading.pretrade.check`` for a buy on financing of one of the gated
-  accounts (everything it reads: the contract and its fee schedule, holdings, open orders, today's
-  fills, halts, restrictions, the regime, the gate), --samples times over the gated accounts,
-  with the number of queries and how much of the time was spent waiting on the database;
+It prints first `pretrade_snapshot_plan`: EXPLAIN ANALYZE of the check's one statement for a
+buy (its sequential scans, and those left with sequential scans switched off: none means every
+table has an index path). Then it times, excluding any HTTP round trip, interleaved in rounds:
+- `pretrade_check` / `pretrade_check_sell`: ``trading.pretrade.check`` for a buy on financing
+  / a sale, as the ticket and submission run it (one statement for the account: the contract,
+  holdings, open orders, today's fills, restrictions, the gate; the market-wide part kept a
+  second), --samples times, half over the gated accounts and half over any account, with the
+  number of queries, the time spent waiting on the database and the rest (Python);
+- `pretrade_check_tables` / `_tables_sell`: the same read table by table (how submission read
+  before the one statement), and `pretrade_check_fresh`: table by table, everything fresh;
 - `order_submit`: the whole submission (lock, check, order row, audit entry), for comparison;
 - `fill_record`: one fill through the venue path: the check again, the ledger entry, costs, the
   position, the notice.
@@ -206,16 +211,23 @@ def explain(account_id: int) -> dict:
     pretrade.check(account, request, at=NOW)  # the market-wide part kept
     with CaptureQueriesContext(connection) as captured:
         pretrade.check(account, request, at=NOW)
-    plans = []
+    plans, forced = [], []
     for query in captured.captured_queries:
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
             plans.append([line for (line,) in cursor.fetchall()])
+            # The tables the bench leaves nearly empty (ratings, restrictions: a few rows) are
+            # cheaper to scan whole; with scans off, every table must still have an index path.
+            with transaction.atomic():
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute("EXPLAIN " + query["sql"])
+                forced.extend(line for (line,) in cursor.fetchall())
     lines = [line for plan in plans for line in plan]
     return {
         "name": "pretrade_snapshot_plan",
         "statements": len(plans),
         "seq_scans": [line.strip() for line in lines if "Seq Scan" in line],
+        "seq_scans_when_off": [line.strip() for line in forced if "Seq Scan" in line],
         "index_scans": sum("Index" in line for line in lines),
         "execution": [line.strip() for line in lines if "Execution Time" in line],
         "plan": lines,
@@ -330,33 +342,48 @@ def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> 
         )
     codes = list(Instrument.objects.values_list("code", "previous_close"))
     submits, fills = [], []
+    counted = {"submit": [], "fill": []}
+    count = [0]
+
+    def counting(execute, sql, params, many, context):
+        count[0] += 1
+        return execute(sql, params, many, context)
+
     for n in range(orders):
         code, close = codes[rng.randrange(len(codes))]
         started = time.perf_counter()
+        count[0] = 0
         try:
-            submitted = services.order_submit(
-                account_id=gated[n % len(gated)],
-                side="buy",
-                kind="limit",
-                code=code,
-                quantity=100,
-                price=close,
-                client_token=f"bench-{n}",
-                at=NOW,
-            )
+            with connection.execute_wrapper(counting):
+                submitted = services.order_submit(
+                    account_id=gated[n % len(gated)],
+                    side="buy",
+                    kind="limit",
+                    code=code,
+                    quantity=100,
+                    price=close,
+                    client_token=f"bench-{n}",
+                    at=NOW,
+                )
         except services.OrderRefused:
             continue
         submits.append(time.perf_counter() - started)
+        counted["submit"].append(count[0])
         fill = VenueFill(
             submitted.order.pk, 100, close, NOW + datetime.timedelta(seconds=1), f"bench-{n}"
         )
         started = time.perf_counter()
-        services.fill_record(fill=fill)
+        count[0] = 0
+        with connection.execute_wrapper(counting):
+            services.fill_record(fill=fill)
         fills.append(time.perf_counter() - started)
+        counted["fill"].append(count[0])
     if submits:
-        results.append(summary("order_submit", submits))
+        results.append(
+            summary("order_submit", submits, queries=statistics.median(counted["submit"]))
+        )
     if fills:
-        results.append(summary("fill_record", fills))
+        results.append(summary("fill_record", fills, queries=statistics.median(counted["fill"])))
     return results
 
 

@@ -468,11 +468,11 @@ def load(
 ) -> Snapshot:
     """Read what the check needs for ``account`` and ``request`` at ``at`` (now), table by table.
 
-    The reference reading, and the one execution runs (``services.fill_record``, on the rows it
-    has locked, with ``fresh``): the contract, positions, one aggregate over its orders, and for
-    a buy its restrictions, rating and gate (7 queries for a buy, 4 for a sale, besides the
-    account row the caller holds). The market-wide part is kept a second (``trading.reference``)
-    unless ``fresh``. ``load_snapshot`` reads the same in one statement.
+    The reference reading, which ``load_snapshot`` (what the ticket, submission and execution
+    run) is pinned equal to (``tests/trading/test_snapshot.py``): the contract, positions, one
+    aggregate over its orders, and for a buy its restrictions, rating and gate (7 queries for a
+    buy, 4 for a sale, besides the account row the caller holds). The market-wide part is kept
+    a second (``trading.reference``) unless ``fresh``.
     """
     at = at or timezone.now()
     current_phase, day = phase_at(at)

@@ -231,11 +231,16 @@ def _exclude_self(snapshot: pretrade.Snapshot, order: Order) -> pretrade.Snapsho
 
 
 @transaction.atomic
-def fill_record(*, fill: VenueFill, venue_name: str = "simulated") -> Fill | None:
+def fill_record(
+    *, fill: VenueFill, venue_name: str = "simulated", market: pretrade.Market | None = None
+) -> Fill | None:
     """Record one execution reported by the venue; returns the fill (None: rejected instead).
 
-    The check runs again at the fill's price and time; a refusal rejects the order with the
-    reason and tells the client. A ``ref`` already recorded returns the fill made then.
+    The check runs again at the fill's price and time, on the order and account rows locked here
+    and everything else read fresh in one statement (``pretrade.load_snapshot``); the
+    market-wide part fresh too (``market``: read fresh by ``fills_record`` for the account's
+    fills of this step, in this transaction). A refusal rejects the order with the reason and
+    tells the client. A ``ref`` already recorded returns the fill made then.
     """
     existing = Fill.objects.filter(venue_ref=fill.ref).first()
     if existing is not None:
@@ -253,7 +258,9 @@ def fill_record(*, fill: VenueFill, venue_name: str = "simulated") -> Fill | Non
     request = pretrade.OrderRequest(
         order.side, Order.Kind.LIMIT, order.instrument.code, fill.quantity, fill.price
     )
-    snapshot = _exclude_self(pretrade.load(account, request, at=fill.at, fresh=True), order)
+    snapshot = _exclude_self(
+        pretrade.load_snapshot(account, request, at=fill.at, fresh=True, shared=market), order
+    )
     check = pretrade.evaluate(snapshot, request)
     _only_what_binds(check, order.source)
     if not check.ok:
@@ -419,15 +426,40 @@ def _memo(order: Order, fill: VenueFill, value: Decimal, check: pretrade.Check) 
 
 
 def venue_step(*, venue: Venue | None = None, now: datetime.datetime | None = None) -> int:
-    """Collect the venue's fills and record each; expire day orders after the close. Returns the
+    """Collect the venue's fills and record them; expire day orders after the close. Returns the
     number of fills recorded. Safe to run twice: fills dedupe by their reference."""
     venue = venue or get_venue()
-    recorded = 0
-    for fill in venue.fills():
-        if fill_record(fill=fill, venue_name=venue.name) is not None:
-            recorded += 1
+    recorded = fills_record(list(venue.fills()), venue_name=venue.name)
     orders_expire(now=now)
     return recorded
+
+
+def fills_record(fills: list[VenueFill], *, venue_name: str = "simulated") -> int:
+    """Record a step's fills, one transaction per account (in account order, so two steps lock
+    accounts in the same order), each fill still its own check, ledger entry and notice.
+
+    The market-wide part of the check (halts, regime, measures, the high-risk rate, the risk
+    disclosure) is read fresh once per account's transaction instead of once per fill. An
+    account's transaction holds its row only while its own fills are recorded, so a submission
+    on another account never waits for the whole step. Returns the number recorded."""
+    if not fills:
+        return 0
+    owners = order_accounts([fill.order_id for fill in fills])
+    by_account: dict[int, list[VenueFill]] = {}
+    for fill in fills:
+        by_account.setdefault(owners.get(fill.order_id, 0), []).append(fill)
+    recorded = 0
+    for _account_id, group in sorted(by_account.items()):
+        with transaction.atomic():
+            shared = pretrade.market(fresh=True)
+            for fill in group:
+                if fill_record(fill=fill, venue_name=venue_name, market=shared) is not None:
+                    recorded += 1
+    return recorded
+
+
+def order_accounts(order_ids: list[int]) -> dict[int, int]:
+    return dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "account_id"))
 
 
 def orders_expire(*, now: datetime.datetime | None = None) -> int:
