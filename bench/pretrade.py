@@ -344,9 +344,14 @@ def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> 
     submits, fills = [], []
     counted = {"submit": [], "fill": []}
     count = [0]
+    tables: dict[str, int] = {}  # a fill's statements by table (what the fill's time is spent on)
 
     def counting(execute, sql, params, many, context):
         count[0] += 1
+        words = sql.replace('"', " ").split()
+        verb = words[0].upper() if words else "?"
+        table = next((w for w in words[1:] if "_" in w and "." not in w), "?")
+        tables[f"{verb} {table}"] = tables.get(f"{verb} {table}", 0) + 1
         return execute(sql, params, many, context)
 
     for n in range(orders):
@@ -374,6 +379,7 @@ def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> 
         )
         started = time.perf_counter()
         count[0] = 0
+        tables.clear()
         with connection.execute_wrapper(counting):
             services.fill_record(fill=fill)
         fills.append(time.perf_counter() - started)
@@ -383,7 +389,14 @@ def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> 
             summary("order_submit", submits, queries=statistics.median(counted["submit"]))
         )
     if fills:
-        results.append(summary("fill_record", fills, queries=statistics.median(counted["fill"])))
+        results.append(
+            summary(
+                "fill_record",
+                fills,
+                queries=statistics.median(counted["fill"]),
+                last_fill_statements=dict(sorted(tables.items(), key=lambda item: -item[1])),
+            )
+        )
     return results
 
 

@@ -223,7 +223,7 @@ def snapshot_query(account_id: int, code: str, *, with_restrictions: bool, colum
     annotations: dict[str, Any] = {
         "snap_contract": Subquery(
             MarginContract.objects.filter(account=account_ref, status=MarginContract.Status.ACTIVE)
-            .order_by("account", "-starts_on")
+            .order_by("-starts_on")  # active_contract's order, within the one account
             .values(row=rows.row(MarginContract))[:1]
         ),
         "snap_instrument": Subquery(
@@ -262,6 +262,7 @@ def snapshot_query(account_id: int, code: str, *, with_restrictions: bool, colum
     names = [field.attname for field in MarginAccount._meta.concrete_fields]
     return (
         MarginAccount.objects.filter(pk=account_id)
+        .order_by()
         .annotate(**annotations)
         .values(*names, *annotations)
     )

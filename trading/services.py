@@ -237,10 +237,10 @@ def fill_record(
     """Record one execution reported by the venue; returns the fill (None: rejected instead).
 
     The check runs again at the fill's price and time, on the order and account rows locked here
-    and everything else read fresh in one statement (``pretrade.load_snapshot``); the
-    market-wide part fresh too (``market``: read fresh by ``fills_record`` for the account's
-    fills of this step, in this transaction). A refusal rejects the order with the reason and
-    tells the client. A ``ref`` already recorded returns the fill made then.
+    and everything else read fresh in one statement (``pretrade.load_snapshot``), the
+    market-wide part fresh too (``market``: read fresh by the caller in this transaction). A
+    refusal rejects the order with the reason and tells the client. A ``ref`` already recorded
+    returns the fill made then.
     """
     existing = Fill.objects.filter(venue_ref=fill.ref).first()
     if existing is not None:
@@ -435,31 +435,18 @@ def venue_step(*, venue: Venue | None = None, now: datetime.datetime | None = No
 
 
 def fills_record(fills: list[VenueFill], *, venue_name: str = "simulated") -> int:
-    """Record a step's fills, one transaction per account (in account order, so two steps lock
-    accounts in the same order), each fill still its own check, ledger entry and notice.
+    """Record a step's fills, each in its own transaction (its check, ledger entry, costs,
+    position and notice); returns the number recorded.
 
-    The market-wide part of the check (halts, regime, measures, the high-risk rate, the risk
-    disclosure) is read fresh once per account's transaction instead of once per fill. An
-    account's transaction holds its row only while its own fills are recorded, so a submission
-    on another account never waits for the whole step. Returns the number recorded."""
-    if not fills:
-        return 0
-    owners = order_accounts([fill.order_id for fill in fills])
-    by_account: dict[int, list[VenueFill]] = {}
-    for fill in fills:
-        by_account.setdefault(owners.get(fill.order_id, 0), []).append(fill)
+    One transaction per account's fills of a step was tried: it holds the audit chain's head
+    from the account's first fill to its last, and deadlocked against a submission committing
+    (its foreign-key check on an instrument) in bench/order_to_status.py; each fill commits on
+    its own as before."""
     recorded = 0
-    for _account_id, group in sorted(by_account.items()):
-        with transaction.atomic():
-            shared = pretrade.market(fresh=True)
-            for fill in group:
-                if fill_record(fill=fill, venue_name=venue_name, market=shared) is not None:
-                    recorded += 1
+    for fill in fills:
+        if fill_record(fill=fill, venue_name=venue_name) is not None:
+            recorded += 1
     return recorded
-
-
-def order_accounts(order_ids: list[int]) -> dict[int, int]:
-    return dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "account_id"))
 
 
 def orders_expire(*, now: datetime.datetime | None = None) -> int:

@@ -1,5 +1,6 @@
-"""A venue step records a tick's fills in one transaction per account, each fill still its own
-check, ledger entry and notice; and the venue's loop is told when a tick lands."""
+"""A venue step records a tick's fills of several orders and accounts, each fill its own check
+(on the one-statement snapshot), ledger entry, costs and notice; and the venue's loop is told
+when a tick lands."""
 
 import datetime
 
@@ -44,8 +45,8 @@ def test_two_accounts_fills_on_one_tick_each_post_their_own_balanced_entries(doc
         assert FillCost.objects.filter(fill=fill, code="trade_service_fee_minimum").exists()
     held = dict(Position.objects.filter(account=first).values_list("instrument__code", "quantity"))
     assert held["600036.SH"] == 100 and held["600519.SH"] == 200
-    # Each fill's check saw the ones recorded before it in the same transaction: the cash
-    # the first account paid is what the two fills cost together.
+    # Each fill's check saw the ones recorded before it: the cash the first account paid is
+    # what the two fills cost together.
     first.refresh_from_db()
     paid = Fill.objects.filter(order__account=first).aggregate(
         value=Sum("value"), costs=Sum("costs")
