@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -25,6 +26,7 @@ from accounts.models import (
     KycCase,
     SuitabilityAssessment,
 )
+from portal import rows
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -51,10 +53,33 @@ def kyc_valid(user: User) -> bool:
 
 def current_assessment(user: User) -> SuitabilityAssessment | None:
     """The latest assessment, if it is still within its 2-year validity."""
-    latest = SuitabilityAssessment.objects.filter(user=user).order_by("-assessed_at", "-pk").first()
+    return _if_valid(_assessments(user).first())
+
+
+def _assessments(user: Any):
+    return SuitabilityAssessment.objects.filter(user=user).order_by("-assessed_at", "-pk")
+
+
+def _if_valid(latest: SuitabilityAssessment | None) -> SuitabilityAssessment | None:
     if latest is None or latest.valid_until <= timezone.now():
         return None
     return latest
+
+
+def rating_column(user: Any) -> Subquery:
+    """The client's latest assessment as a JSON column of a query reading several tables at once
+    (``user``: the outer query's user id, an ``OuterRef``); ``rating_from`` reads it."""
+    return Subquery(
+        _assessments(user).values(
+            row=rows.row(SuitabilityAssessment, only=["id", "rating", "valid_until"])
+        )[:1]
+    )
+
+
+def rating_from(column: Any) -> str | None:
+    """``suitability_rating`` from ``rating_column``'s value."""
+    assessment = _if_valid(rows.instance(SuitabilityAssessment, rows.load(column)))
+    return assessment.rating if assessment is not None else None
 
 
 def suitability_rating(user: User) -> str | None:

@@ -2,18 +2,22 @@
 
 The whole path, as production runs it, in one process on PostgreSQL and Redis: the risk runner
 (``RiskRunner.run``, a tick every second from a feed that moves every instrument a little at the
-current time), the venue loop (``trading.embedded.run``, every 0.25 s), and a subscriber on the
+current time), the venue loop (``trading.embedded.run``: a step as soon as a tick lands, at least
+every 0.25 s), and a subscriber on the
 Redis channel the web processes listen on (``margin.push.CHANNEL``) standing in for the
 browser. A submitter sends --orders market buys of 100 shares, one every --pace seconds on
 average, over the clients who passed the gate; for each it records the time from just before
 ``order_submit`` until a status of that account published on the channel shows the new
-quantity, and where it went: the submission, submission → fill committed, fill → status.
+quantity, and where it went (p50 and p90 of each stage): the submission; submission → the tick
+that fills it landing; the tick → the venue's step starting; the step's start → this fill
+recorded (after the fills of the step recorded before it); fill → status.
 
 The path: submission → the next tick (the simulated venue fills only on a price that arrived after
-the order, so up to one tick interval) → the venue's step (≤ 0.25 s) → the fill's transaction
-announces the account (``margin.changes``) → the runner, polling the announcement every 50 ms
-between ticks, reloads it and publishes its status at once. ``baseline``: the same with the
-announcement switched off (the engine's periodic look every 2 s), in the same run.
+the order, so up to one tick interval) → the venue's step (at once: the tick observer moves the
+venue's mark, polled every 20 ms) → the step's fills, one transaction per account → the fill's
+transaction announces the account (``margin.changes``) → the runner, polling the announcement
+every 50 ms between ticks, reloads it and publishes its status at once. ``baseline``: the same
+with the announcement switched off (the engine's periodic look every 2 s), in the same run.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/order_to_status.py
 """
@@ -53,6 +57,15 @@ from trading import embedded, services  # noqa: E402
 D = Decimal
 NOW = datetime.datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)  # a Thursday session
 BUDGET_S = 1.0
+
+
+# When each tick landed (perf_counter), by its time: the runner calls its observers once the
+# tick's prices are saved (``MARGIN_TICK_OBSERVERS``).
+TICKS: dict[datetime.datetime, float] = {}
+
+
+def tick_landed(*, runner, tick, accepted) -> None:
+    TICKS[tick.at] = time.perf_counter()
 
 
 class WobbleFeed:
@@ -145,25 +158,50 @@ async def _run_orders(
                         latencies.append(seen - started)
                         filled = filled_at.get((int(account_id), code))
                         if filled is not None:
-                            stages["to_fill"].append(filled - started)
-                            stages["fill_to_status"].append(seen - filled)
+                            done_at, tick_at, step_at = filled
+                            stages["to_fill"].append(done_at - started)
+                            stages["fill_to_status"].append(seen - done_at)
+                            if tick_at is not None:
+                                stages["submit_to_tick"].append(tick_at - started)
+                                stages["tick_to_step"].append(step_at - tick_at)
+                            stages["step_to_fill"].append(done_at - step_at)
                         del pending[code]
             if len(latencies) >= count:
                 done.set()
 
-    # Where the time goes: when each order's submission returned and its fill committed.
-    stages: dict[str, list[float]] = {"submit": [], "to_fill": [], "fill_to_status": []}
-    filled_at: dict[tuple[int, str], float] = {}
-    record = services.fill_record
+    # Where the time goes: submission; submission → the tick that fills it landing (its prices
+    # saved, the runner's observers called); the tick → the venue's step that records it
+    # starting; that step's start → this fill recorded (after the fills recorded before it);
+    # the fill → the status pushed.
+    stages: dict[str, list[float]] = {
+        "submit": [],
+        "to_fill": [],
+        "submit_to_tick": [],
+        "tick_to_step": [],
+        "step_to_fill": [],
+        "fill_to_status": [],
+    }
+    filled_at: dict[tuple[int, str], tuple[float, float | None, float]] = {}
+    record, record_batch = services.fill_record, services.fills_record
+    step_started = [0.0]
+
+    def timed_batch(fills, **kwargs):
+        step_started[0] = time.perf_counter()
+        return record_batch(fills, **kwargs)
 
     def timed_fill(**kwargs):
         row = record(**kwargs)
         if row is not None:
             order = row.order
-            filled_at[(order.account_id, order.instrument.code)] = time.perf_counter()
+            filled_at[(order.account_id, order.instrument.code)] = (
+                time.perf_counter(),
+                TICKS.get(kwargs["fill"].at),
+                step_started[0],
+            )
         return row
 
     services.fill_record = timed_fill
+    services.fills_record = timed_batch
     stop = asyncio.Event()
     runner = RiskRunner(feed=feed)
     loops = [
@@ -205,6 +243,7 @@ async def _run_orders(
             await asyncio.wait_for(done.wait(), timeout=30)
     finally:
         services.fill_record = record
+        services.fills_record = record_batch
         changes.announce = original
         stop.set()
         for task in loops[1:]:
@@ -212,11 +251,13 @@ async def _run_orders(
         loops[0].cancel()
         await pubsub.aclose()
         await client.aclose()
-    return latencies, {
-        f"{stage}_p50_s": round(statistics.median(values), 3)
-        for stage, values in stages.items()
-        if values
-    }
+    found: dict[str, float] = {}
+    for stage, values in stages.items():
+        if values:
+            ordered = sorted(values)
+            found[f"{stage}_p50_s"] = round(statistics.median(ordered), 3)
+            found[f"{stage}_p90_s"] = round(ordered[int(0.9 * len(ordered))], 3)
+    return latencies, found
 
 
 def summary(name: str, measured, expected: int) -> dict:
@@ -257,7 +298,10 @@ def main() -> None:
     from portal.celery import app as celery_app
 
     celery_app.conf.task_always_eager = False
-    settings.MARGIN_TICK_OBSERVERS = ["trading.venue.record_tick_volumes"]
+    settings.MARGIN_TICK_OBSERVERS = [
+        "trading.venue.record_tick_volumes",
+        "__main__.tick_landed",
+    ]
     test_settings = connection.settings_dict.setdefault("TEST", {})
     test_settings["NAME"] = f"{connection.settings_dict['NAME']}_bench_o2s"
     real_name = connection.settings_dict["NAME"]

@@ -7,11 +7,16 @@ account, an active contract and two positions each, and three closed orders per 
 earlier days (so the order lookups run against a full table), all with bulk inserts. A few clients
 (--gated) walk the real education gate, so the check reads a current gate for them.
 
-It times, excluding any HTTP round trip:
-- `pretrade_check`: ``trading.pretrade.check`` for a buy on financing of one of the gated
-  accounts (everything it reads: the contract and its fee schedule, holdings, open orders, today's
-  fills, halts, restrictions, the regime, the gate), --samples times over the gated accounts,
-  with the number of queries and how much of the time was spent waiting on the database;
+It prints first `pretrade_snapshot_plan`: EXPLAIN ANALYZE of the check's one statement for a
+buy (its sequential scans, and those left with sequential scans switched off: none means every
+table has an index path). Then it times, excluding any HTTP round trip, interleaved in rounds:
+- `pretrade_check` / `pretrade_check_sell`: ``trading.pretrade.check`` for a buy on financing
+  / a sale, as the ticket and submission run it (one statement for the account: the contract,
+  holdings, open orders, today's fills, restrictions, the gate; the market-wide part kept a
+  second), --samples times, half over the gated accounts and half over any account, with the
+  number of queries, the time spent waiting on the database and the rest (Python);
+- `pretrade_check_tables` / `_tables_sell`: the same read table by table (how submission read
+  before the one statement), and `pretrade_check_fresh`: table by table, everything fresh;
 - `order_submit`: the whole submission (lock, check, order row, audit entry), for comparison;
 - `fill_record`: one fill through the venue path: the check again, the ledger entry, costs, the
   position, the notice.
@@ -184,10 +189,74 @@ def summary(name: str, samples: list[float], **extra) -> dict:
     }
 
 
-def _timed_checks(accounts: list[int], samples: int, rng, *, side: str, fresh: bool) -> dict:
+def _check(way: str):
+    """The check as ``way`` reads: "snapshot" (one statement: the ticket and submission),
+    "tables" (table by table, the market-wide part kept a second: how submission read before),
+    "fresh" (table by table, everything fresh: execution)."""
+    if way == "snapshot":
+        return lambda account, request: pretrade.check(account, request, at=NOW)
+    return lambda account, request: pretrade.evaluate(
+        pretrade.load(account, request, at=NOW, fresh=way == "fresh"), request
+    )
+
+
+def explain(account_id: int) -> dict:
+    """EXPLAIN ANALYZE of the snapshot's statement for a buy of one account through the gate:
+    every table must be reached through an index."""
+    from django.test.utils import CaptureQueriesContext
+
+    account = MarginAccount.objects.select_related("client").get(pk=account_id)
+    code = Position.objects.filter(account=account).values_list("instrument__code", flat=True)[0]
+    request = pretrade.OrderRequest("buy", "limit", code, 100, D("10.00"))
+    pretrade.check(account, request, at=NOW)  # the market-wide part kept
+    with CaptureQueriesContext(connection) as captured:
+        pretrade.check(account, request, at=NOW)
+    plans, forced = [], []
+    for query in captured.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+            plans.append([line for (line,) in cursor.fetchall()])
+            # The tables the bench leaves nearly empty (ratings, restrictions: a few rows) are
+            # cheaper to scan whole; with scans off, every table must still have an index path.
+            with transaction.atomic():
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute("EXPLAIN " + query["sql"])
+                forced.extend(line for (line,) in cursor.fetchall())
+    lines = [line for plan in plans for line in plan]
+    return {
+        "name": "pretrade_snapshot_plan",
+        "statements": len(plans),
+        "seq_scans": [line.strip() for line in lines if "Seq Scan" in line],
+        "seq_scans_when_off": [line.strip() for line in forced if "Seq Scan" in line],
+        "index_scans": sum("Index" in line for line in lines),
+        "execution": [line.strip() for line in lines if "Execution Time" in line],
+        "plan": lines,
+    }
+
+
+def profile(gated: list[int], samples: int) -> None:
+    """Where the snapshot check's own time goes (cProfile, by cumulative time)."""
+    import cProfile
+    import pstats
+
+    accounts = [MarginAccount.objects.select_related("client").get(pk=pk) for pk in gated]
+    codes = list(Instrument.objects.values_list("code", "previous_close")[:200])
+    check = _check("snapshot")
+    profiler = cProfile.Profile()
+    for n in range(samples):
+        code, close = codes[n % len(codes)]
+        request = pretrade.OrderRequest("buy", "limit", code, 100, close)
+        profiler.enable()
+        check(accounts[n % len(accounts)], request)
+        profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+def _timed_checks(accounts: list[int], samples: int, rng, *, side: str, way: str) -> dict:
     """``samples`` checks of one order each, on the accounts in turn, each with a random code
     (a sale: of a code the account holds); the time, the queries and the database's share."""
     codes = list(Instrument.objects.values_list("code", "previous_close"))
+    run = _check(way)
     times: list[float] = []
     waits: list[float] = []
     queries: list[int] = []
@@ -217,7 +286,7 @@ def _timed_checks(accounts: list[int], samples: int, rng, *, side: str, fresh: b
         queries.append(0)
         with connection.execute_wrapper(timed_query):
             started = time.perf_counter()
-            pretrade.check(account, request, at=NOW, fresh=fresh)
+            run(account, request)
             times.append(time.perf_counter() - started)
     return {
         "samples": times,
@@ -236,50 +305,98 @@ def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> 
     # accounts (cold rows; most are refused at suitability, which reads a little less).
     mixed = [gated[n % len(gated)] if n % 2 == 0 else rng.choice(everyone) for n in range(samples)]
     results = []
-    for name, side, fresh in (
-        ("pretrade_check", "buy", False),
-        ("pretrade_check_sell", "sell", False),
-        ("pretrade_check_fresh", "buy", True),
-    ):
-        found = _timed_checks(mixed, samples, rng, side=side, fresh=fresh)
+    readings = {
+        "snapshot": "one statement; market-wide part kept 1 s per process (ticket, submission)",
+        "tables": "table by table; market-wide part kept 1 s (submission before this change)",
+        "fresh": "table by table, everything read fresh (as at execution)",
+    }
+    # Interleaved in rounds, so the readings share the machine's load as it changes.
+    rounds = 4
+    found_by: dict[tuple[str, str, str], list[dict]] = {}
+    plan = [
+        ("pretrade_check", "buy", "snapshot"),
+        ("pretrade_check_sell", "sell", "snapshot"),
+        ("pretrade_check_tables", "buy", "tables"),
+        ("pretrade_check_tables_sell", "sell", "tables"),
+        ("pretrade_check_fresh", "buy", "fresh"),
+    ]
+    for n in range(rounds):
+        part = mixed[n::rounds]
+        for key in plan:
+            found_by.setdefault(key, []).append(
+                _timed_checks(part, len(part), rng, side=key[1], way=key[2])
+            )
+    for (name, _side, way), parts in found_by.items():
+        samples_all = [t for part in parts for t in part["samples"]]
         results.append(
             summary(
                 name,
-                found.pop("samples"),
+                samples_all,
                 budget_ms=BUDGET_MS,
-                reference="read fresh (as at execution)" if fresh else "kept 1 s per process",
-                **found,
+                reading=readings[way],
+                queries=statistics.median([part["queries"] for part in parts]),
+                queries_max=max(part["queries_max"] for part in parts),
+                db_wait_p50_ms=statistics.median([part["db_wait_p50_ms"] for part in parts]),
+                python_p50_ms=statistics.median([part["python_p50_ms"] for part in parts]),
             )
         )
     codes = list(Instrument.objects.values_list("code", "previous_close"))
     submits, fills = [], []
+    counted = {"submit": [], "fill": []}
+    count = [0]
+    tables: dict[str, int] = {}  # a fill's statements by table (what the fill's time is spent on)
+
+    def counting(execute, sql, params, many, context):
+        count[0] += 1
+        words = sql.replace('"', " ").split()
+        verb = words[0].upper() if words else "?"
+        table = next((w for w in words[1:] if "_" in w and "." not in w), "?")
+        tables[f"{verb} {table}"] = tables.get(f"{verb} {table}", 0) + 1
+        return execute(sql, params, many, context)
+
     for n in range(orders):
         code, close = codes[rng.randrange(len(codes))]
         started = time.perf_counter()
+        count[0] = 0
         try:
-            submitted = services.order_submit(
-                account_id=gated[n % len(gated)],
-                side="buy",
-                kind="limit",
-                code=code,
-                quantity=100,
-                price=close,
-                client_token=f"bench-{n}",
-                at=NOW,
-            )
+            with connection.execute_wrapper(counting):
+                submitted = services.order_submit(
+                    account_id=gated[n % len(gated)],
+                    side="buy",
+                    kind="limit",
+                    code=code,
+                    quantity=100,
+                    price=close,
+                    client_token=f"bench-{n}",
+                    at=NOW,
+                )
         except services.OrderRefused:
             continue
         submits.append(time.perf_counter() - started)
+        counted["submit"].append(count[0])
         fill = VenueFill(
             submitted.order.pk, 100, close, NOW + datetime.timedelta(seconds=1), f"bench-{n}"
         )
         started = time.perf_counter()
-        services.fill_record(fill=fill)
+        count[0] = 0
+        tables.clear()
+        with connection.execute_wrapper(counting):
+            services.fill_record(fill=fill)
         fills.append(time.perf_counter() - started)
+        counted["fill"].append(count[0])
     if submits:
-        results.append(summary("order_submit", submits))
+        results.append(
+            summary("order_submit", submits, queries=statistics.median(counted["submit"]))
+        )
     if fills:
-        results.append(summary("fill_record", fills))
+        results.append(
+            summary(
+                "fill_record",
+                fills,
+                queries=statistics.median(counted["fill"]),
+                last_fill_statements=dict(sorted(tables.items(), key=lambda item: -item[1])),
+            )
+        )
     return results
 
 
@@ -289,6 +406,8 @@ def main() -> None:
     parser.add_argument("--gated", type=int, default=50)
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--profile", action="store_true", help="profile snapshot checks only")
+    parser.add_argument("--brief", action="store_true", help="without the full query plan")
     args = parser.parse_args()
 
     # Production keeps market-wide reference data a second per process; the test settings the
@@ -314,7 +433,12 @@ def main() -> None:
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
             build_seconds = time.perf_counter() - started
+            if args.profile:
+                profile(gated, args.samples)
+                return
             results = measure(gated, args.samples, args.orders, rng)
+            if connection.vendor == "postgresql":
+                results.insert(0, explain(gated[0]))
         for result in results:
             result.update(
                 database=connection.vendor,
@@ -323,6 +447,8 @@ def main() -> None:
                 orders=Order.objects.count(),
                 build_seconds=round(build_seconds, 1),
             )
+            if args.brief:
+                result.pop("plan", None)
             if "budget_ms" in result:
                 result["within_budget"] = result["p99_ms"] <= result["budget_ms"]
             result["load_average"] = os.getloadavg()

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import Subquery
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -53,7 +54,7 @@ from disclosures import selectors as disclosures
 from disclosures.kinds import DocumentKind
 from education import products, rules
 from education.models import GateConfirmation
-from portal import formatting
+from portal import formatting, rows
 from portal.refusals import Refused
 
 if TYPE_CHECKING:
@@ -102,48 +103,61 @@ def current_gate(
         in_force = risk_disclosure_in_force()
     if in_force is None:
         return None
-    gate = (
-        GateConfirmation.objects.filter(
-            user=user,
-            kind=GateConfirmation.Kind.GATE,
-            withdrawn_at__isnull=True,
-            expired_at__isnull=True,
-            valid_until__gt=timezone.now(),
-        )
-        .order_by("-confirmed_at", "-pk")
-        .first()
-    )
-    if gate is None or gate.warning_version_id != getattr(in_force, "pk", None):
-        return None
+    gate = _valid_gates(user).first()
     if rating is ...:
-        rating = accounts.suitability_rating(user)
-    if gate.rating != rating:
+        return counting(gate, in_force, lambda: accounts.suitability_rating(user))
+    return counting(gate, in_force, lambda: rating)
+
+
+def _valid_gates(user: Any, now: datetime | None = None):
+    return GateConfirmation.objects.filter(
+        user=user,
+        kind=GateConfirmation.Kind.GATE,
+        withdrawn_at__isnull=True,
+        expired_at__isnull=True,
+        valid_until__gt=now or timezone.now(),
+    ).order_by("-confirmed_at", "-pk")
+
+
+def counting(
+    gate: GateConfirmation | None, in_force: object, rating: Callable[[], object]
+) -> GateConfirmation | None:
+    """``gate`` (the client's latest gate neither withdrawn, expired nor past its validity) if it
+    still counts: taken for the risk disclosure ``in_force`` at the client's ``rating()``."""
+    if in_force is None or gate is None or gate.warning_version_id != getattr(in_force, "pk", None):
+        return None
+    if gate.rating != rating():
         return None
     return gate
 
 
 def above_rating_confirmation(user: User, product: str) -> GateConfirmation | None:
-    return (
-        GateConfirmation.objects.filter(
-            user=user,
-            kind=GateConfirmation.Kind.ABOVE_RATING,
-            product=product,
-            withdrawn_at__isnull=True,
-            expired_at__isnull=True,
-            valid_until__gt=timezone.now(),
-        )
-        .order_by("-confirmed_at")
-        .first()
+    return _above_rating_confirmations(user, [product]).order_by("-confirmed_at").first()
+
+
+def _above_rating_confirmations(user: Any, products: list[str], now: datetime | None = None):
+    return GateConfirmation.objects.filter(
+        user=user,
+        kind=GateConfirmation.Kind.ABOVE_RATING,
+        product__in=products,
+        withdrawn_at__isnull=True,
+        expired_at__isnull=True,
+        valid_until__gt=now or timezone.now(),
     )
 
 
 def last_expired(user: User) -> GateConfirmation | None:
     """The latest gate if it no longer counts: the page tells the client why."""
-    latest = (
-        GateConfirmation.objects.filter(user=user, kind=GateConfirmation.Kind.GATE)
-        .order_by("-confirmed_at", "-pk")
-        .first()
+    return _if_not_withdrawn(_all_gates(user).first())
+
+
+def _all_gates(user: Any):
+    return GateConfirmation.objects.filter(user=user, kind=GateConfirmation.Kind.GATE).order_by(
+        "-confirmed_at", "-pk"
     )
+
+
+def _if_not_withdrawn(latest: GateConfirmation | None) -> GateConfirmation | None:
     return latest if latest is not None and latest.withdrawn_at is None else None
 
 
@@ -168,6 +182,32 @@ def check(
 ) -> Decision:
     """Whether `user` may do `action` now; see the module docstring for what is checked.
     ``risk_disclosure``: the version in force, when the caller read it already."""
+    rating = accounts.suitability_rating(user)
+    return decide(
+        action=action,
+        product=product,
+        tier=tier,
+        now=now,
+        rating=rating,
+        gate=lambda: current_gate(user, rating=rating, in_force=risk_disclosure),
+        above_rating=lambda code: above_rating_confirmation(user, code),
+        expired=lambda: last_expired(user),
+    )
+
+
+def decide(
+    *,
+    action: str,
+    product: str | None,
+    tier: int | None,
+    now: datetime | None,
+    rating: str | None,
+    gate: Callable[[], GateConfirmation | None],
+    above_rating: Callable[[str], GateConfirmation | None],
+    expired: Callable[[], GateConfirmation | None],
+) -> Decision:
+    """``check``'s decision from what it reads: the client's ``rating``, the gate that counts,
+    their above-rating confirmation of a product and their last gate (asked only as needed)."""
     now = now or timezone.now()
     index = reverse("education:index")
     if action == PRODUCT:
@@ -180,7 +220,6 @@ def check(
     else:
         raise ValueError(f"unknown gate action {action!r}")
 
-    rating = accounts.suitability_rating(user)
     fit = rules.suitability(rating, risk)
     if fit is rules.Suitability.BLOCKED:
         return Decision(
@@ -190,7 +229,7 @@ def check(
             % {"risk": risk, "rating": rating or "—"},
             reverse("onboarding:step", args=["suitability"]),
         )
-    if fit is rules.Suitability.ONE_ABOVE and above_rating_confirmation(user, code) is None:
+    if fit is rules.Suitability.ONE_ABOVE and above_rating(code) is None:
         return Decision(
             False,
             "above_rating",
@@ -203,11 +242,11 @@ def check(
     if rules.level(risk) < rules.level(GATE_FROM_RISK):
         return Decision(True)
 
-    gate = current_gate(user, rating=rating, in_force=risk_disclosure)
-    if gate is None:
-        return Decision(False, "gate", expiry_message(last_expired(user)), index)
+    found = gate()
+    if found is None:
+        return Decision(False, "gate", expiry_message(expired()), index)
     if action == TIER_INCREASE and tier is not None:
-        confirmed_tier = int(gate.evidence.get("figures", {}).get("leverage_tier", 1))
+        confirmed_tier = int(found.evidence.get("figures", {}).get("leverage_tier", 1))
         if confirmed_tier < tier:
             return Decision(
                 False,
@@ -216,17 +255,17 @@ def check(
                 % {"tier": tier},
                 reverse("education:warning") + f"?tier={tier}",
             )
-    if action == FINANCING and now < gate.confirmed_at + cool_off():
-        opens = timezone.localtime(gate.confirmed_at + cool_off())
+    if action == FINANCING and now < found.confirmed_at + cool_off():
+        opens = timezone.localtime(found.confirmed_at + cool_off())
         return Decision(
             False,
             "cool_off",
             _("Your cool-off period runs until %(time)s (Beijing time); financing opens then.")
             % {"time": formatting.beijing_minute(opens)},
             index,
-            gate,
+            found,
         )
-    return Decision(True, confirmation=gate)
+    return Decision(True, confirmation=found)
 
 
 def require(
@@ -262,3 +301,55 @@ def gate_required(action: str, *, product_kwarg: str = "product") -> Callable:
         return wrapped
 
     return decorator
+
+
+# --- the gate read in one query with other apps' tables ------------------------------------------
+
+
+def columns(user: Any, candidates: list[str], *, now: datetime) -> dict[str, Any]:
+    """What ``check`` reads for a product, as columns of a query reading several tables at once
+    (``user``: the outer query's user id, an ``OuterRef``; ``candidates``: the products the
+    action may turn out to be; ``now``: what counts as valid): the rating, the latest valid
+    gate, the latest gate, and the above-rating confirmations of the candidates.
+    ``decide_from`` decides on them."""
+    return {
+        "gate_rating": accounts.rating_column(user),
+        "gate_valid": Subquery(_valid_gates(user, now).values(row=rows.row(GateConfirmation))[:1]),
+        "gate_latest": Subquery(_all_gates(user).values(row=rows.row(GateConfirmation))[:1]),
+        "gate_above": Subquery(
+            _above_rating_confirmations(user, candidates, now)
+            .order_by()
+            .values("user")
+            .annotate(rows=rows.rows(rows.row(GateConfirmation)))
+            .values("rows")
+        ),
+    }
+
+
+def decide_from(
+    values: dict[str, Any],
+    *,
+    action: str,
+    product: str | None = None,
+    risk_disclosure: object,
+    now: datetime | None = None,
+) -> Decision:
+    """``check`` on the columns ``columns`` read (the same decision, no query)."""
+    rating = accounts.rating_from(values["gate_rating"])
+    above = sorted(
+        (rows.instance(GateConfirmation, row) for row in rows.load(values["gate_above"]) or []),
+        key=lambda found: found.confirmed_at,
+        reverse=True,
+    )
+    valid = rows.instance(GateConfirmation, rows.load(values["gate_valid"]))
+    latest = rows.instance(GateConfirmation, rows.load(values["gate_latest"]))
+    return decide(
+        action=action,
+        product=product,
+        tier=None,
+        now=now,
+        rating=rating,
+        gate=lambda: counting(valid, risk_disclosure, lambda: rating),
+        above_rating=lambda code: next((found for found in above if found.product == code), None),
+        expired=lambda: _if_not_withdrawn(latest),
+    )

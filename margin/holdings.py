@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from margin import changes, rules
-from margin.models import Instrument, MarginAccount, Position
+from margin.models import Instrument, MarginAccount, MarginContract, Position, Restriction
 from margin.selectors import collateral_rate_of, high_risk_collateral_rate
+from portal import rows
 
 
 @dataclass(frozen=True)
@@ -190,3 +194,107 @@ def liquidation_plan_executed(
     )
     finished(f"liquidation-plan:{plan.pk}")
     return True
+
+
+# --- the account read in one query, for the pre-trade check ---------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    """An account as one statement read it: its row, active contract, the instrument asked
+    about, positions (at the instruments' prices) and, when asked, active restrictions; and the
+    other apps' columns read with them (``values``)."""
+
+    account: MarginAccount
+    contract: MarginContract | None
+    instrument: Instrument | None
+    holdings: list[Holding]
+    restrictions: list[Restriction]
+    values: dict[str, Any]
+
+
+def snapshot_query(account_id: int, code: str, *, with_restrictions: bool, columns: dict[str, Any]):
+    """What ``active_contract``, ``instrument``, ``holdings_of`` and the account's active
+    restrictions (as ``restrictions.account_permissions`` reads them) return, as one statement
+    with ``columns`` (other apps' subqueries over this account's row: ``OuterRef("pk")`` is the
+    account, ``OuterRef("client_id")`` its client); ``snapshot_from`` reads its row. Every part
+    is an index lookup by account, client or code."""
+    account_ref = OuterRef("pk")
+    annotations: dict[str, Any] = {
+        "snap_contract": Subquery(
+            MarginContract.objects.filter(account=account_ref, status=MarginContract.Status.ACTIVE)
+            .order_by("-starts_on")  # active_contract's order, within the one account
+            .values(row=rows.row(MarginContract))[:1]
+        ),
+        "snap_instrument": Subquery(
+            Instrument.objects.filter(code=code).values(row=rows.row(Instrument))[:1]
+        ),
+        "snap_positions": Subquery(
+            Position.objects.filter(account=account_ref)
+            .order_by()
+            .values("account")
+            .annotate(
+                rows=rows.rows(
+                    JSONObject(
+                        position=rows.row(Position), instrument=rows.row(Instrument, "instrument__")
+                    )
+                )
+            )
+            .values("rows")
+        ),
+        **columns,
+    }
+    if with_restrictions:
+        annotations["snap_restrictions"] = Subquery(
+            Restriction.objects.filter(account=account_ref, lifted_at__isnull=True)
+            .order_by()
+            .values("account")
+            .annotate(
+                rows=rows.rows(
+                    JSONObject(
+                        restriction=rows.row(Restriction),
+                        instrument=rows.row(Instrument, "instrument__"),
+                    )
+                )
+            )
+            .values("rows")
+        )
+    names = [field.attname for field in MarginAccount._meta.concrete_fields]
+    return (
+        MarginAccount.objects.filter(pk=account_id)
+        .order_by()
+        .annotate(**annotations)
+        .values(*names, *annotations)
+    )
+
+
+def snapshot_from(values: dict[str, Any], *, high_risk_rate: Decimal) -> AccountSnapshot:
+    """The account as ``snapshot_query``'s row (by column name) read it."""
+    values = dict(values)
+    account = rows.python(MarginAccount, values)
+    for field in MarginAccount._meta.concrete_fields:
+        values.pop(field.attname)
+    contract = rows.instance(MarginContract, rows.load(values.pop("snap_contract")))
+    instrument = rows.instance(Instrument, rows.load(values.pop("snap_instrument")))
+    holdings = []
+    for item in rows.load(values.pop("snap_positions")) or []:
+        held = rows.instance(Instrument, item["instrument"])
+        position = rows.instance(Position, item["position"])
+        holdings.append(
+            Holding(
+                code=held.code,
+                instrument_id=held.pk,
+                quantity=position.quantity,
+                cost=position.cost,
+                price=held.price,
+                collateral_rate=collateral_rate_of(held, high_risk_rate),
+            )
+        )
+    active = []
+    for item in rows.load(values.pop("snap_restrictions", None)) or []:
+        restriction = rows.instance(Restriction, item["restriction"])
+        if restriction.instrument_id is not None:
+            restriction.instrument = rows.instance(Instrument, item["instrument"])
+        active.append(restriction)
+    active.sort(key=lambda restriction: (restriction.imposed_at, restriction.pk))
+    return AccountSnapshot(account, contract, instrument, holdings, active, values)

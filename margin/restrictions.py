@@ -180,17 +180,21 @@ def market_state() -> MarketState:
 
 
 def account_permissions(
-    account: MarginAccount | None, market: MarketState | None = None
+    account: MarginAccount | None,
+    market: MarketState | None = None,
+    active: list[Restriction] | None = None,
 ) -> Permissions:
     """What the client of ``account`` may do now (three queries; one when the market-wide
-    part, ``market_state()``, is given)."""
-    active: list[Restriction] = []
-    if account is not None:
-        active = list(
-            Restriction.objects.filter(account=account, lifted_at__isnull=True)
-            .select_related("instrument")
-            .order_by("imposed_at")
-        )
+    part, ``market_state()``, is given; none when ``active``, the account's active restrictions
+    in the order imposed, were read already)."""
+    if active is None:
+        active = []
+        if account is not None:
+            active = list(
+                Restriction.objects.filter(account=account, lifted_at__isnull=True)
+                .select_related("instrument")
+                .order_by("imposed_at")
+            )
     measures, platform = market if market is not None else market_state()
     blocked, paused = market_blockers(measures)
     permissions = account_blockers(active, platform)
@@ -218,11 +222,16 @@ def account_blockers(active: list[Restriction], platform: Blocker | None) -> Per
 
 
 def buy_refusal(
-    account: MarginAccount, code: str, *, market: MarketState | None = None
+    account: MarginAccount | None,
+    code: str,
+    *,
+    market: MarketState | None = None,
+    active: list[Restriction] | None = None,
 ) -> str | None:
     """Why a purchase of ``code`` is refused now, or None when it may go ahead. ``market``: the
-    market-wide part read already (the pre-trade check keeps it a second)."""
-    permissions = account_permissions(account, market)
+    market-wide part read already (the pre-trade check keeps it a second); ``active``: the
+    account's active restrictions, read already (the pre-trade check's snapshot)."""
+    permissions = account_permissions(account, market, active)
     if permissions.blockers or permissions.market:
         return permissions.reason
     if code in permissions.paused:

@@ -1,4 +1,5 @@
-"""The venue's loop: collect fills and expire day orders every ``TRADING_VENUE_INTERVAL`` seconds.
+"""The venue's loop: collect fills and expire day orders as soon as a tick lands, and at least
+every ``TRADING_VENUE_INTERVAL`` seconds.
 
 Embedded mode runs it as a task on the ASGI server's loop (``EmbeddedVenue``, next to the
 embedded risk engine); production runs ``manage.py run_venue`` as its own process. The step is
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from django.conf import settings
 
@@ -29,14 +31,33 @@ def step() -> int:
         close_old_connections()
 
 
+# How often the loop looks whether a tick landed (one cache read): a marketable order fills at
+# the next tick, so the step runs as soon as the tick is saved, not up to ``interval`` later.
+TICK_POLL_SECONDS = 0.02
+
+
 async def run(stop: asyncio.Event, *, interval: float) -> None:
+    """Step now, then again whenever a tick lands (``venue.tick_mark``) and at least every
+    ``interval`` seconds (expiry at the close, ticks missed while Redis was away)."""
+    from trading import venue
+
+    mark = await asyncio.to_thread(venue.tick_mark)
     while not stop.is_set():
         try:
             await asyncio.to_thread(step)
         except Exception:
             logger.exception("The venue step failed; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+        until = time.monotonic() + interval
+        while not stop.is_set():
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(left, TICK_POLL_SECONDS))
+            now_mark = await asyncio.to_thread(venue.tick_mark)
+            if now_mark != mark:
+                mark = now_mark
+                break
 
 
 def ensure_started() -> None:

@@ -24,12 +24,15 @@ Selling is never refused for restrictions, suitability, the gate or the ratio: i
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import F, Q, Sum
+from django.db import connection
+from django.db.models import F, OuterRef, Q, Subquery, Sum, TextField
+from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone
 
 from education import gate
@@ -37,7 +40,7 @@ from margin import contracts, restrictions, rules
 from margin import holdings as margin_holdings
 from margin import selectors as margin
 from margin.rules import Board
-from portal import calendars, money
+from portal import calendars, money, rows
 from trading import costs as cost_rules
 from trading import reference, refusals
 from trading import rules as order_rules
@@ -425,57 +428,61 @@ def _schedule(contract, *, fresh: bool) -> cost_rules.Schedule:
     return reference.get(key, load, fresh=fresh) or cost_rules.Schedule()
 
 
-def _order_book(account, facts: InstrumentFacts | None, day: datetime.date) -> dict:
-    """One query over the account's orders: what open buys hold back, what open sells of this
-    instrument hold back, and what was bought of it today (T+1). A fill's trading day is its
-    order's (day orders fill on their own day only), so today's bought quantity is today's buy
-    orders' filled quantity."""
+def _book(this_instrument: Q, day: datetime.date) -> tuple[Q, dict[str, Any]]:
+    """Which of an account's orders the check reads, and what it sums over them: what open buys
+    hold back, what open sells of this instrument hold back, and what was bought of it today
+    (T+1). A fill's trading day is its order's (day orders fill on their own day only), so
+    today's bought quantity is today's buy orders' filled quantity."""
     remaining = F("quantity") - F("filled_quantity")
     is_open = Q(status__in=Order.OPEN)
-    this_instrument = Q(instrument_id=facts.instrument_id if facts is not None else None)
-    return (
-        Order.objects.filter(account=account)
-        .filter(is_open | (Q(trading_day=day, side=BUY) & this_instrument))
-        .aggregate(
-            buys=Sum(remaining * F("limit_price"), filter=is_open & Q(side=BUY)),
-            sells=Sum(remaining, filter=is_open & Q(side=SELL) & this_instrument),
-            bought_today=Sum(
-                "filled_quantity", filter=Q(trading_day=day, side=BUY) & this_instrument
-            ),
-        )
+    bought_today = Q(trading_day=day, side=BUY) & this_instrument
+    return is_open | bought_today, {
+        "buys": Sum(remaining * F("limit_price"), filter=is_open & Q(side=BUY)),
+        "sells": Sum(remaining, filter=is_open & Q(side=SELL) & this_instrument),
+        "bought_today": Sum("filled_quantity", filter=bought_today),
+    }
+
+
+def _order_book(account, facts: InstrumentFacts | None, day: datetime.date) -> dict:
+    """One query over the account's orders (``_book``)."""
+    which, sums = _book(Q(instrument_id=facts.instrument_id if facts is not None else None), day)
+    return Order.objects.filter(account=account).filter(which).aggregate(**sums)
+
+
+def _order_book_column(code: str, day: datetime.date) -> Subquery:
+    """``_order_book`` as a column of the account's snapshot (the instrument by its code)."""
+    which, sums = _book(Q(instrument__code=code), day)
+    sums["buys"] = Cast(sums["buys"], TextField())  # exact, as text
+    return Subquery(
+        Order.objects.filter(account=OuterRef("pk"))
+        .filter(which)
+        .order_by()
+        .values("account")
+        .annotate(row=JSONObject(**sums))
+        .values("row")
     )
 
 
 def load(
     account, request: OrderRequest, *, at: datetime.datetime | None = None, fresh: bool = False
 ) -> Snapshot:
-    """Read what the check needs for ``account`` and ``request`` at ``at`` (now).
+    """Read what the check needs for ``account`` and ``request`` at ``at`` (now), table by table.
 
-    The account's own state comes from the database every time: the contract, positions, one
+    The reference reading, which ``load_snapshot`` (what the ticket, submission and execution
+    run) is pinned equal to (``tests/trading/test_snapshot.py``): the contract, positions, one
     aggregate over its orders, and for a buy its restrictions, rating and gate (7 queries for a
-    buy, 4 for a sale, besides the account row the caller holds). The market-wide part is kept a
-    second (``trading.reference``) unless ``fresh``.
+    buy, 4 for a sale, besides the account row the caller holds). The market-wide part is kept
+    a second (``trading.reference``) unless ``fresh``.
     """
     at = at or timezone.now()
     current_phase, day = phase_at(at)
     shared = market(fresh=fresh)
     contract = margin.active_contract(account)
-    lines = contract.lines if contract is not None else rules.DEFAULT_LINES
     instrument = margin_holdings.instrument(request.code)
     facts = instrument_facts(instrument, shared.high_risk_rate) if instrument is not None else None
-    holdings = {
-        h.code: (h.quantity, h.price, h.collateral_rate)
-        for h in margin_holdings.holdings_of(account.pk, high_risk_rate=shared.high_risk_rate)
-    }
+    holdings = margin_holdings.holdings_of(account.pk, high_risk_rate=shared.high_risk_rate)
     book = _order_book(account, facts, day)
-    instrument_id = facts.instrument_id if facts is not None else None
-    halt = platform_halt = None
-    for halt_instrument, reason in shared.halts:
-        if halt_instrument is None:
-            platform_halt = reason
-        elif halt_instrument == instrument_id:
-            halt = reason
-    restriction = gate_refusal = None
+    restriction = decision = None
     if facts is not None and request.side == BUY:
         restriction = restrictions.buy_refusal(account, facts.code, market=shared.measures)
         decision = gate.check(
@@ -484,8 +491,121 @@ def load(
             product=product_for(facts),
             risk_disclosure=shared.risk_disclosure,
         )
-        if not decision.allowed:
-            gate_refusal = (decision.reason, str(decision.message))
+    return _snapshot(
+        at, current_phase, shared, account, contract, facts, holdings, book, restriction,
+        decision, request, fresh=fresh,
+    )  # fmt: skip
+
+
+# Every product a purchase may be judged as (``product_for``): the snapshot reads the client's
+# above-rating confirmations of all three before it knows the instrument.
+PRODUCTS = [ORDINARY_PRODUCT, GROWTH_BOARD_PRODUCT, HIGH_RISK_PRODUCT]
+
+
+def load_snapshot(
+    account,
+    request: OrderRequest,
+    *,
+    at: datetime.datetime | None = None,
+    fresh: bool = False,
+    shared: Market | None = None,
+) -> Snapshot:
+    """``load``'s snapshot in one statement (``margin.holdings.snapshot_query``): the
+    account's balances, contract, positions, the instrument, one aggregate over its orders and,
+    for a buy, its restrictions, rating and gate, all as of that statement;
+    ``tests/trading/test_snapshot.py`` pins it equal to ``load``. The market-wide part is kept a
+    second unless ``fresh`` (or ``shared``: read fresh by the caller for a batch of fills).
+
+    The ticket and submission run it; execution too (``services.fill_record``), with the
+    market-wide part fresh, after locking the order and the account: the statement then reads
+    the rows as committed at that moment (and the transaction's own earlier fills)."""
+    at = at or timezone.now()
+    current_phase, day = phase_at(at)
+    shared = shared if shared is not None else market(fresh=fresh)
+    buy = request.side == BUY
+    row = _statement(buy).run(
+        connection, account_id=account.pk, code=request.code, day=day, now=timezone.now()
+    )
+    if row is None:
+        raise ValueError(f"no margin account {account.pk}")
+    read = margin_holdings.snapshot_from(row, high_risk_rate=shared.high_risk_rate)
+    instrument = read.instrument
+    facts = instrument_facts(instrument, shared.high_risk_rate) if instrument is not None else None
+    book = read.values["book"] or {}
+    if isinstance(book, str):
+        book = json.loads(book)
+    restriction = decision = None
+    if facts is not None and buy:
+        restriction = restrictions.buy_refusal(
+            None, facts.code, market=shared.measures, active=read.restrictions
+        )
+        decision = gate.decide_from(
+            read.values,
+            action=gate.PRODUCT,
+            product=product_for(facts),
+            risk_disclosure=shared.risk_disclosure,
+        )
+    return _snapshot(
+        at, current_phase, shared, read.account, read.contract, facts, read.holdings, book,
+        restriction, decision, request, fresh=fresh,
+    )  # fmt: skip
+
+
+_statements: dict[bool, rows.Statement] = {}
+
+
+def _statement(buy: bool) -> rows.Statement:
+    """The snapshot's statement for a buy or a sale, built and compiled once per process."""
+    found = _statements.get(buy)
+    if found is None:
+
+        def build(
+            account_id: int, code: str, day: datetime.date, now: datetime.datetime | None = None
+        ):
+            columns: dict[str, Any] = {"book": _order_book_column(code, day)}
+            if now is not None:  # a buy: its gate and suitability
+                columns.update(gate.columns(OuterRef("client_id"), PRODUCTS, now=now))
+            return margin_holdings.snapshot_query(
+                account_id, code, with_restrictions=buy, columns=columns
+            )
+
+        standins: dict[str, Any] = {
+            "account_id": -7_310_017,
+            "code": "\x01code\x01",
+            "day": datetime.date(1901, 2, 3),
+        }
+        if buy:
+            standins["now"] = datetime.datetime(1901, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
+        found = _statements[buy] = rows.Statement(build, **standins)
+    return found
+
+
+def _snapshot(
+    at: datetime.datetime,
+    current_phase: order_rules.Phase,
+    shared: Market,
+    account: Any,
+    contract: Any,
+    facts: InstrumentFacts | None,
+    holdings: list[margin_holdings.Holding],
+    book: dict[str, Any],
+    restriction: str | None,
+    decision: gate.Decision | None,
+    request: OrderRequest,
+    *,
+    fresh: bool,
+) -> Snapshot:
+    lines = contract.lines if contract is not None else rules.DEFAULT_LINES
+    instrument_id = facts.instrument_id if facts is not None else None
+    halt = platform_halt = None
+    for halt_instrument, reason in shared.halts:
+        if halt_instrument is None:
+            platform_halt = reason
+        elif halt_instrument == instrument_id:
+            halt = reason
+    gate_refusal = None
+    if decision is not None and not decision.allowed:
+        gate_refusal = (decision.reason, str(decision.message))
     return Snapshot(
         at=at,
         phase=current_phase,
@@ -496,12 +616,12 @@ def load(
         credit_limit=contract.credit_limit if contract is not None else ZERO,
         new_buy_line=lines.warning,
         concentration_limit=lines.concentration,
-        holdings=holdings,
+        holdings={h.code: (h.quantity, h.price, h.collateral_rate) for h in holdings},
         instrument=facts,
         schedule=_schedule(contract, fresh=fresh),
-        bought_today=(book["bought_today"] or 0) if facts is not None else 0,
-        reserved_for_sale=book["sells"] or 0,
-        reserved_for_buys=Decimal(book["buys"] or 0).quantize(money.FEN),
+        bought_today=(book.get("bought_today") or 0) if facts is not None else 0,
+        reserved_for_sale=book.get("sells") or 0,
+        reserved_for_buys=Decimal(book.get("buys") or 0).quantize(money.FEN),
         halt=halt,
         platform_halt=platform_halt,
         restriction=restriction,
@@ -514,5 +634,8 @@ def check(
     account, request: OrderRequest, *, at: datetime.datetime | None = None, fresh: bool = False
 ) -> Check:
     """The pre-trade check of ``request`` on ``account`` now: what the ticket shows and what
-    submission and execution enforce."""
-    return evaluate(load(account, request, at=at, fresh=fresh), request)
+    submission enforces, on the account's snapshot (one statement); ``fresh``: read table by
+    table with the market-wide part fresh, as execution does (``load``)."""
+    if fresh:
+        return evaluate(load(account, request, at=at, fresh=True), request)
+    return evaluate(load_snapshot(account, request, at=at), request)

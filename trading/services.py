@@ -231,11 +231,16 @@ def _exclude_self(snapshot: pretrade.Snapshot, order: Order) -> pretrade.Snapsho
 
 
 @transaction.atomic
-def fill_record(*, fill: VenueFill, venue_name: str = "simulated") -> Fill | None:
+def fill_record(
+    *, fill: VenueFill, venue_name: str = "simulated", market: pretrade.Market | None = None
+) -> Fill | None:
     """Record one execution reported by the venue; returns the fill (None: rejected instead).
 
-    The check runs again at the fill's price and time; a refusal rejects the order with the
-    reason and tells the client. A ``ref`` already recorded returns the fill made then.
+    The check runs again at the fill's price and time, on the order and account rows locked here
+    and everything else read fresh in one statement (``pretrade.load_snapshot``), the
+    market-wide part fresh too (``market``: read fresh by the caller in this transaction). A
+    refusal rejects the order with the reason and tells the client. A ``ref`` already recorded
+    returns the fill made then.
     """
     existing = Fill.objects.filter(venue_ref=fill.ref).first()
     if existing is not None:
@@ -253,7 +258,9 @@ def fill_record(*, fill: VenueFill, venue_name: str = "simulated") -> Fill | Non
     request = pretrade.OrderRequest(
         order.side, Order.Kind.LIMIT, order.instrument.code, fill.quantity, fill.price
     )
-    snapshot = _exclude_self(pretrade.load(account, request, at=fill.at, fresh=True), order)
+    snapshot = _exclude_self(
+        pretrade.load_snapshot(account, request, at=fill.at, fresh=True, shared=market), order
+    )
     check = pretrade.evaluate(snapshot, request)
     _only_what_binds(check, order.source)
     if not check.ok:
@@ -419,14 +426,26 @@ def _memo(order: Order, fill: VenueFill, value: Decimal, check: pretrade.Check) 
 
 
 def venue_step(*, venue: Venue | None = None, now: datetime.datetime | None = None) -> int:
-    """Collect the venue's fills and record each; expire day orders after the close. Returns the
+    """Collect the venue's fills and record them; expire day orders after the close. Returns the
     number of fills recorded. Safe to run twice: fills dedupe by their reference."""
     venue = venue or get_venue()
-    recorded = 0
-    for fill in venue.fills():
-        if fill_record(fill=fill, venue_name=venue.name) is not None:
-            recorded += 1
+    recorded = fills_record(list(venue.fills()), venue_name=venue.name)
     orders_expire(now=now)
+    return recorded
+
+
+def fills_record(fills: list[VenueFill], *, venue_name: str = "simulated") -> int:
+    """Record a step's fills, each in its own transaction (its check, ledger entry, costs,
+    position and notice); returns the number recorded.
+
+    One transaction per account's fills of a step was tried: it holds the audit chain's head
+    from the account's first fill to its last, and deadlocked against a submission committing
+    (its foreign-key check on an instrument) in bench/order_to_status.py; each fill commits on
+    its own as before."""
+    recorded = 0
+    for fill in fills:
+        if fill_record(fill=fill, venue_name=venue_name) is not None:
+            recorded += 1
     return recorded
 
 
