@@ -279,8 +279,11 @@ def margin_call_deadline_sweep(*, now: datetime.datetime | None = None) -> Sweep
     now = now or timezone.now()
     missed = plans = 0
     due = MarginCall.objects.filter(status=MarginCall.Status.OPEN, deadline__lte=now)
-    for call_id in list(due.values_list("pk", flat=True)[:1000]):
+    for call_id, account_id in list(due.values_list("pk", "account_id")[:1000]):
         with transaction.atomic():
+            # The account first, then the call: the order the engine takes them in (the
+            # restorations lock accounts, then their calls); the other order deadlocks with it.
+            list(MarginAccount.objects.select_for_update().filter(pk=account_id).values("pk"))
             claimed = MarginCall.objects.filter(pk=call_id, status=MarginCall.Status.OPEN).update(
                 status=MarginCall.Status.MISSED, resolved_at=now
             )

@@ -284,11 +284,16 @@ def record_history(points: Iterable[tuple[int, str, str]]) -> None:
             keys.append(cache.make_key(_chart_key(account_id, day)))
             values.append(f"{at}|{ratio}")
         script = _append_script(client)
-        for start in range(0, len(keys), _APPEND_CHUNK):
-            end = start + _APPEND_CHUNK
-            script(keys=keys[start:end], args=[SNAPSHOT_TTL, HISTORY_POINTS, *values[start:end]])
     except Exception:
         logger.warning("Could not record %d chart points", len(points), exc_info=True)
+        return
+    # A script stops at its first error: a chunk that fails loses its own points, not the rest.
+    for start in range(0, len(keys), _APPEND_CHUNK):
+        end = start + _APPEND_CHUNK
+        try:
+            script(keys=keys[start:end], args=[SNAPSHOT_TTL, HISTORY_POINTS, *values[start:end]])
+        except Exception:
+            logger.warning("Could not record %d chart points", end - start, exc_info=True)
 
 
 # Per key: the point (ARGV[i + 2]) appended, the list cut to the last ARGV[2] points, and the
@@ -452,7 +457,13 @@ def build_many(
                     rules.to_basis_points(getattr(lines, name), name)
                     for name in ("warning", "call", "liquidation", "concentration")
                 )
-                row = (*bps, 1) if 0 < bps[3] <= 10_000 else None
+                # In range for int64 arithmetic on amounts up to _BULK_MAX_FEN (a line × debt in
+                # fen × 2 stays below 2⁶³ up to 1,000%); anything wider goes through `build`.
+                row = (
+                    (*bps, 1)
+                    if 0 < bps[3] <= 10_000 and all(0 <= bp <= 100_000 for bp in bps[:3])
+                    else None
+                )
             except (TypeError, ValueError):
                 row = None
             line_rows.append(row)
