@@ -3,9 +3,9 @@
 Two servers in the same run, each in its own process(es), measured by the same client process(es):
 
 - portal: uvicorn (uvloop, websockets, no permessage-deflate) serving ``MarginConsumer``'s push
-  path: every client joins its process's ``margin.push.hub``, which holds one Redis
-  subscription; a driver process publishes every account's status each second, as the risk
-  engine does (``margin.push.Publisher``).
+  path: every client joins its process's ``margin.push.hub``, which subscribes its Redis
+  connection to the channels of the accounts it holds; a driver process publishes every
+  account's status each second, as the risk engine does (``margin.push.Publisher``).
 - bare: a bare ``websockets`` server sending each client its own message once a second.
 
 Modes (``--mode``):
@@ -93,6 +93,7 @@ def portal_app():
             self.account_id = int(query["id"])
             await self.accept()
             push.hub.join(self.account_id, self)
+            await push.hub.until_live(self.account_id)
 
     return URLRouter([path("ws/margin/", BenchConsumer.as_asgi())])
 
@@ -100,6 +101,38 @@ def portal_app():
 def serve_portal(port: int) -> None:
     import uvicorn
 
+    # BENCH_PROFILE=<path>: cProfile the web process; BENCH_STAGES=1: time the hub per message.
+    # Both report BENCH_REPORT_AFTER seconds after the first socket joins (uvicorn ends on
+    # SIGTERM by raising it again, so nothing after uvicorn.run would run).
+    profile_to = os.environ.get("BENCH_PROFILE")
+    stages = _instrument_hub() if os.environ.get("BENCH_STAGES") else None
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+
+    def report() -> None:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{profile_to}.{port}")
+        if stages is not None:
+            _print_stages(stages)
+
+    if profiler is not None or stages is not None:
+        from margin import push
+
+        join = push.Hub.join
+
+        def join_and_schedule(self, account_id, socket) -> None:
+            push.Hub.join = join
+            asyncio.get_running_loop().call_later(
+                float(os.environ.get("BENCH_REPORT_AFTER", "25")), report
+            )
+            join(self, account_id, socket)
+
+        push.Hub.join = join_and_schedule
     uvicorn.run(
         portal_app(),
         host="127.0.0.1",
@@ -110,6 +143,45 @@ def serve_portal(port: int) -> None:
         log_level="warning",
         lifespan="off",
     )
+
+
+def _instrument_hub() -> dict[str, list[float]]:
+    """Per published message in the web process: how long after the tick it reached the hub
+    (driver encode + Redis + subscription read) and how long the hub took to hand it out (CPU of
+    the web process's fan-out, the sockets' sends included)."""
+    from margin import push
+
+    stages: dict[str, list[float]] = {"arrival_ms": [], "fanout_ms": [], "lines": []}
+    original = push.Hub.deliver_encoded
+
+    async def timed(self, message: str) -> None:
+        arrived = time.time()
+        started = time.perf_counter()
+        await original(self, message)
+        stages["fanout_ms"].append((time.perf_counter() - started) * 1000)
+        first = message.split("\n", 1)[0].partition(" ")[2]
+        with contextlib.suppress(ValueError, KeyError):
+            stages["arrival_ms"].append((arrived - json.loads(first)["t"]) * 1000)
+        stages["lines"].append(message.count("\n") + 1)
+
+    push.Hub.deliver_encoded = timed
+    return stages
+
+
+def _print_stages(stages: dict[str, list[float]]) -> None:
+    def q(values: list[float], f: float) -> float:
+        values = sorted(values)
+        return round(values[min(len(values) - 1, int(f * len(values)))], 2) if values else 0.0
+
+    summary = {
+        "messages": len(stages["fanout_ms"]),
+        "lines_per_message": q(stages["lines"], 0.5),
+        "arrival_ms_p50": q(stages["arrival_ms"], 0.5),
+        "arrival_ms_max": q(stages["arrival_ms"], 1.0),
+        "fanout_ms_per_message_p50": q(stages["fanout_ms"], 0.5),
+        "fanout_ms_total": round(sum(stages["fanout_ms"]), 1),
+    }
+    print(json.dumps({"name": "ws_fanout_portal_stages", **summary}), file=sys.stderr, flush=True)
 
 
 async def drive_portal(clients: int, seconds: float, mode: str) -> None:
@@ -354,6 +426,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="web processes (and bare servers)")
     parser.add_argument("--client-processes", type=int, default=0, help="default: --processes")
     parser.add_argument("--runs", type=int, default=1, help="alternate bare/portal runs; medians")
+    parser.add_argument("--only", choices=("bare", "portal"), help="measure one server (profiling)")
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL"):
         sys.exit("REDIS_URL must point at a Redis server (the portal's channel layer)")
@@ -366,7 +439,7 @@ def main() -> None:
     }
     runs: dict[str, list[dict]] = {"bare": [], "portal": []}
     for _ in range(args.runs):
-        for kind in ("bare", "portal"):
+        for kind in (args.only,) if args.only else ("bare", "portal"):
             result = measure(kind, **options)
             runs[kind].append(result)
             print(json.dumps(result), flush=True)

@@ -1,24 +1,35 @@
-"""Live status fan-out: one Redis subscription per web process, delivered in-process.
+"""Live status fan-out: a Redis channel per account, subscribed by the web processes holding it.
 
 The obvious Channels design — every socket joins ``margin.account.<id>`` on the channel layer and
 the engine does a ``group_send`` per account — costs a Redis round trip per socket per push and a
 Redis connection per joining socket. Measured with ``bench/ws_fanout.py`` at 5,000 sockets it
-delivered 7% of the pushes with p50 2.5 s, and the joins exhausted the connection pool. So, as
-DESIGN.md suggests:
+delivered 7% of the pushes with p50 2.5 s, and the joins exhausted the connection pool. So:
 
-- the engine publishes each step's statuses, serialised once, as a few messages on the Redis
-  channel ``margin:push`` (one line per status: the account id, then the JSON);
-- every web process holds one subscription (``Hub``) and hands each line's JSON, untouched, to
-  the sockets of that account open in this process;
+- the engine publishes each status, serialised once, on the account's Redis channel
+  ``margin:push:<account id>`` (a script call PUBLISHes a few hundred at once);
+- every web process holds one Redis connection (``Hub``) subscribed to the channels of the
+  accounts it has sockets for, and hands each status's JSON, untouched, to those sockets;
 - without Redis (embedded mode) the engine hands the statuses to the hub directly, on the same
   event loop.
 
+One channel for the whole stream (the design before this one) sent every web process every
+status: with 10,000 sockets over two processes each read, parsed and dropped the other half, and
+under load Redis closed a subscriber whose output buffer passed its pubsub limit (98.5% delivered,
+bench/ws_fanout.py). A channel per account also keeps the statuses of accounts nobody is
+watching inside Redis, which with 100,000 accounts and a few thousand sockets is most of them.
+
+A socket joins the hub before its snapshot is read, and the consumer waits (``until_live``) for
+Redis to confirm the account's subscription first: whatever is published after the snapshot's
+read reaches the socket. Subscriptions change in batches (all joins and leaves of one loop turn go
+in one SUBSCRIBE and one UNSUBSCRIBE), and an account subscribed again while its UNSUBSCRIBE is
+in flight is live only once Redis confirms the later SUBSCRIBE (``_on_subscribed``).
+
 The hub's key is the account id, which a consumer takes from the session only. If the
 subscription drops (Redis restarting) the hub retries at once and then every second at most
-(``RETRY_DELAYS``): a refused connection costs nothing, and pushes resume within about a second of
-Redis answering again, where a doubling back-off to 10 s left clients on polling for up to 10 s.
-The browsers notice the gap in sequence numbers and ask for a snapshot, and poll ``status.json``
-while their socket is down.
+(``RETRY_DELAYS``), subscribing again to every account it holds: a refused connection costs
+nothing, and pushes resume within about a second of Redis answering again, where a doubling
+back-off to 10 s left clients on polling for up to 10 s. The browsers notice the gap in sequence
+numbers and ask for a snapshot, and poll ``status.json`` while their socket is down.
 """
 
 from __future__ import annotations
@@ -35,8 +46,10 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "margin:push"
-CHUNK = 500  # statuses per published message
+CHANNEL = "margin:push"  # the prefix: account 7's statuses go on "margin:push:7"
+CHUNK = 500  # statuses per script call (Redis runs one call's PUBLISHes in about a millisecond)
+# ARGV is channel, message, channel, message, ...
+PUBLISH_EACH = "for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end"
 # Seconds between attempts to subscribe again; the last one repeats.
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0)
 # Pushes kept for a socket that cannot take them yet (a few seconds of statuses).
@@ -55,10 +68,24 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def channel_for(account_id: int) -> str:
+    return f"{CHANNEL}:{int(account_id)}"
+
+
+def _account_of(channel: bytes | str) -> int | None:
+    name = channel.decode() if isinstance(channel, bytes) else channel
+    prefix, _, account_id = name.rpartition(":")
+    return int(account_id) if prefix == CHANNEL and account_id.isdigit() else None
+
+
+def _line(status: dict[str, Any]) -> str:
+    return f"{int(status['account_id'])} {_dumps(status)}"
+
+
 def _encode(statuses: Iterable[dict[str, Any]]) -> str:
     # One line per status, the account id first, so a web process forwards the JSON (which has
     # no raw newlines) to its sockets without decoding or re-encoding it.
-    return "\n".join(f"{int(s['account_id'])} {_dumps(s)}" for s in statuses)
+    return "\n".join(_line(s) for s in statuses)
 
 
 class Hub:
@@ -68,15 +95,26 @@ class Hub:
         self._sockets: dict[int, set[Socket]] = {}
         self._listener: asyncio.Task | None = None
         self._listener_loop: asyncio.AbstractEventLoop | None = None
-        self.subscribed = asyncio.Event()
+        self.subscribed = asyncio.Event()  # connected, every account it holds confirmed
         self.delivered = 0
         # Pushes waiting behind a socket that applies back-pressure, and the tasks sending them.
         self._backlogs: dict[Socket, deque[str]] = {}
         self._finishing: set[asyncio.Task] = set()
+        # The subscription (module doc): the connection while it is up; the accounts whose
+        # SUBSCRIBE has been sent last (not UNSUBSCRIBE); how many SUBSCRIBEs of each Redis has
+        # yet to confirm; those it has confirmed; and the sockets waiting for that.
+        self._pubsub: Any = None
+        self._requested: set[int] = set()
+        self._unconfirmed: dict[int, int] = {}
+        self._live: set[int] = set()
+        self._waiters: dict[int, asyncio.Future] = {}
+        self._syncing: asyncio.Task | None = None
 
     def join(self, account_id: int, socket: Socket) -> None:
         self._sockets.setdefault(account_id, set()).add(socket)
         self._ensure_listening()
+        if account_id not in self._requested:
+            self._sync_soon()
 
     def leave(self, account_id: int, socket: Socket) -> None:
         sockets = self._sockets.get(account_id)
@@ -84,6 +122,22 @@ class Hub:
             sockets.discard(socket)
             if not sockets:
                 del self._sockets[account_id]
+                self._sync_soon()
+
+    async def until_live(self, account_id: int, timeout: float = 2) -> bool:
+        """Until Redis confirms this account's subscription (at once without Redis). False if
+        that took longer than `timeout` (Redis away): the socket goes on, and the browser's
+        sequence check and polling cover what it misses."""
+        if not redis_url() or account_id in self._live:
+            return True
+        waiter = self._waiters.get(account_id)
+        if waiter is None or waiter.done():
+            waiter = self._waiters[account_id] = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     def watching(self, account_id: int) -> int:
         return len(self._sockets.get(account_id, ()))
@@ -164,7 +218,59 @@ class Hub:
             return
         self.subscribed = asyncio.Event()
         self._listener_loop = loop
+        self._waiters.clear()  # futures of an earlier loop (tests run a loop per scenario)
+        self._forget_subscriptions()
         self._listener = loop.create_task(self._listen(url))
+
+    def _forget_subscriptions(self) -> None:
+        self._pubsub = None
+        self._requested.clear()
+        self._unconfirmed.clear()
+        self._live.clear()
+        self.subscribed.clear()
+
+    def _sync_soon(self) -> None:
+        """Bring Redis's subscriptions to the accounts held now, once the joins and leaves of
+        this turn of the loop are in (one SUBSCRIBE and one UNSUBSCRIBE for all of them)."""
+        if self._pubsub is None or (self._syncing is not None and not self._syncing.done()):
+            return
+        self._syncing = asyncio.get_running_loop().create_task(self._sync())
+
+    async def _sync(self) -> None:
+        await asyncio.sleep(0)
+        while self._pubsub is not None:
+            pubsub, held = self._pubsub, set(self._sockets)
+            subscribe, unsubscribe = held - self._requested, self._requested - held
+            if not subscribe and not unsubscribe:
+                return
+            self._requested = held
+            for account_id in subscribe:
+                self._unconfirmed[account_id] = self._unconfirmed.get(account_id, 0) + 1
+            self._live -= unsubscribe
+            try:
+                if subscribe:
+                    await pubsub.subscribe(*map(channel_for, subscribe))
+                if unsubscribe:
+                    await pubsub.unsubscribe(*map(channel_for, unsubscribe))
+            except Exception:  # the connection dropped: the listener subscribes all again
+                logger.debug("Changing the push subscriptions failed", exc_info=True)
+                return
+
+    def _on_subscribed(self, account_id: int) -> None:
+        """Redis confirmed a SUBSCRIBE. The account is live once its last one is confirmed and
+        no UNSUBSCRIBE followed it; Redis answers in the order the commands were sent."""
+        left = self._unconfirmed.get(account_id, 0) - 1
+        if left > 0:
+            self._unconfirmed[account_id] = left
+            return
+        self._unconfirmed.pop(account_id, None)
+        if account_id in self._requested:
+            self._live.add(account_id)
+            waiter = self._waiters.pop(account_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        if not self._unconfirmed:
+            self.subscribed.set()
 
     async def _listen(self, url: str) -> None:
         import redis.asyncio as redis
@@ -172,37 +278,62 @@ class Hub:
         failures = 0
         while True:
             # A short connect timeout: an unreachable host must not stretch the retry interval.
-            client = redis.from_url(url, socket_connect_timeout=1, socket_keepalive=True)
+            # RESP2: redis-py's RESP3 parser renders every pushed message into a debug string.
+            client = redis.from_url(
+                url, socket_connect_timeout=1, socket_keepalive=True, protocol=2
+            )
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    self.subscribed.set()
+                    # A channel of our own first, so the connection is up (and confirmed) even
+                    # while this process holds no socket.
+                    await pubsub.subscribe(f"{CHANNEL}:hub")
                     failures = 0
+                    self._forget_subscriptions()
+                    self._unconfirmed[-1] = 1
+                    self._pubsub = pubsub
+                    self._sync_soon()
                     async for message in pubsub.listen():
-                        if message.get("type") == "message":
+                        kind = message.get("type")
+                        if kind == "message":
                             await self.deliver_encoded(message["data"].decode())
+                        elif kind == "subscribe":
+                            account_id = _account_of(message["channel"])
+                            self._on_subscribed(-1 if account_id is None else account_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                self.subscribed.clear()
+                self._forget_subscriptions()
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                 failures += 1
                 if failures == 1 or failures % 60 == 0:  # not a line a second through an outage
                     logger.warning("Live push subscription lost; retrying every %.1f s", delay)
                 await asyncio.sleep(delay)
             finally:
+                self._pubsub = None
                 await client.aclose()
 
     async def wait_subscribed(self, timeout: float = 5) -> None:
-        """For tests and benchmarks: until the subscription is live (no-op without Redis)."""
-        if redis_url():
-            await asyncio.wait_for(self.subscribed.wait(), timeout)
+        """For tests and benchmarks: until Redis has confirmed the subscriptions of every account
+        this hub holds (no-op without Redis)."""
+        if not redis_url():
+            return
+        self._ensure_listening()
+
+        async def confirmed() -> None:
+            while True:
+                await self.subscribed.wait()
+                if set(self._sockets) <= self._live:
+                    return
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(confirmed(), timeout)
 
     async def stop(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
             self._listener = None
+        self._forget_subscriptions()
 
 
 def _start(push: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
@@ -252,7 +383,8 @@ class Publisher:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = redis_url() if url is None else url
-        self._client = None
+        self._client: Any = None
+        self._script: Any = None
 
     async def publish(self, statuses: list[dict[str, Any]]) -> bool:
         if not statuses:
@@ -264,11 +396,17 @@ class Publisher:
             if self._client is None:
                 import redis.asyncio as redis
 
-                self._client = redis.from_url(self.url)
-            async with self._client.pipeline(transaction=False) as pipe:
-                for start in range(0, len(statuses), CHUNK):
-                    pipe.publish(CHANNEL, _encode(statuses[start : start + CHUNK]))
-                await pipe.execute()
+                self._client = redis.from_url(self.url, protocol=2)
+                self._script = self._client.register_script(PUBLISH_EACH)
+            # One PUBLISH per status on its account's channel (Redis drops those nobody holds),
+            # CHUNK of them in one script call: a pipeline of single PUBLISHes cost the engine
+            # five times the CPU (68 ms against 14 ms for 5,000 statuses), packing and parsing
+            # a command and a reply per status.
+            arguments: list[str] = []
+            for status in statuses:
+                arguments += (channel_for(status["account_id"]), _line(status))
+            for start in range(0, len(arguments), 2 * CHUNK):
+                await self._script(args=arguments[start : start + 2 * CHUNK])
         except Exception:
             # Redis restarting: the statuses are in the cache (or will be); browsers resync.
             logger.warning("Live push publish failed; clients will resync", exc_info=True)
