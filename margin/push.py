@@ -8,7 +8,8 @@ delivered 7% of the pushes with p50 2.5 s, and the joins exhausted the connectio
 - the engine publishes each status, serialised once, on the account's Redis channel
   ``margin:push:<account id>`` (a script call PUBLISHes a few hundred at once);
 - every web process holds one Redis connection (``Hub``) subscribed to the channels of the
-  accounts it has sockets for, and hands each status's JSON, untouched, to those sockets;
+  accounts it has sockets for, reads the pushes itself (``_frames``: redis-py's parser cost as
+  much as the socket sends) and hands each status's JSON, untouched, to those sockets;
 - without Redis (embedded mode) the engine hands the statuses to the hub directly, on the same
   event loop.
 
@@ -100,7 +101,7 @@ class Hub:
         # Pushes waiting behind a socket that applies back-pressure, and the tasks sending them.
         self._backlogs: dict[Socket, deque[str]] = {}
         self._finishing: set[asyncio.Task] = set()
-        # The subscription (module doc): the connection while it is up; the accounts whose
+        # The subscription (module doc): the redis-py connection while it is up; the accounts whose
         # SUBSCRIBE has been sent last (not UNSUBSCRIBE); how many SUBSCRIBEs of each Redis has
         # yet to confirm; those it has confirmed; and the sockets waiting for that.
         self._pubsub: Any = None
@@ -155,16 +156,19 @@ class Hub:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for line in message.split("\n"):
-                account_id, _, text = line.partition(" ")
-                sockets = self._sockets.get(int(account_id)) if account_id.isdigit() else None
-                if not sockets:
-                    continue
-                for socket in tuple(sockets):
-                    self._push(socket, text)
+            self._deliver_lines(message.split("\n"))
         finally:
             if collecting:
                 gc.enable()
+
+    def _deliver_lines(self, lines: list[str]) -> None:
+        for line in lines:
+            account_id, _, text = line.partition(" ")
+            sockets = self._sockets.get(int(account_id)) if account_id.isdigit() else None
+            if not sockets:
+                continue
+            for socket in tuple(sockets):
+                self._push(socket, text)
 
     def _push(self, socket: Socket, text: str) -> None:
         """Hand `text` to `socket` now if it takes it without waiting, else queue it behind that
@@ -239,7 +243,7 @@ class Hub:
     async def _sync(self) -> None:
         await asyncio.sleep(0)
         while self._pubsub is not None:
-            pubsub, held = self._pubsub, set(self._sockets)
+            connection, held = self._pubsub, set(self._sockets)
             subscribe, unsubscribe = held - self._requested, self._requested - held
             if not subscribe and not unsubscribe:
                 return
@@ -249,9 +253,9 @@ class Hub:
             self._live -= unsubscribe
             try:
                 if subscribe:
-                    await pubsub.subscribe(*map(channel_for, subscribe))
+                    await connection.send_command("SUBSCRIBE", *map(channel_for, subscribe))
                 if unsubscribe:
-                    await pubsub.unsubscribe(*map(channel_for, unsubscribe))
+                    await connection.send_command("UNSUBSCRIBE", *map(channel_for, unsubscribe))
             except Exception:  # the connection dropped: the listener subscribes all again
                 logger.debug("Changing the push subscriptions failed", exc_info=True)
                 return
@@ -278,27 +282,23 @@ class Hub:
         failures = 0
         while True:
             # A short connect timeout: an unreachable host must not stretch the retry interval.
-            # RESP2: redis-py's RESP3 parser renders every pushed message into a debug string.
             client = redis.from_url(
                 url, socket_connect_timeout=1, socket_keepalive=True, protocol=2
             )
+            connection = None
             try:
-                async with client.pubsub() as pubsub:
-                    # A channel of our own first, so the connection is up (and confirmed) even
-                    # while this process holds no socket.
-                    await pubsub.subscribe(f"{CHANNEL}:hub")
-                    failures = 0
-                    self._forget_subscriptions()
-                    self._unconfirmed[-1] = 1
-                    self._pubsub = pubsub
-                    self._sync_soon()
-                    async for message in pubsub.listen():
-                        kind = message.get("type")
-                        if kind == "message":
-                            await self.deliver_encoded(message["data"].decode())
-                        elif kind == "subscribe":
-                            account_id = _account_of(message["channel"])
-                            self._on_subscribed(-1 if account_id is None else account_id)
+                # redis-py connects (TLS, AUTH, SELECT as the URL says) and sends the commands;
+                # the pushes are read by `_frames`, not by its parser (module doc).
+                connection = await client.connection_pool.get_connection()
+                # A channel of our own first, so the connection is up (and confirmed) even
+                # while this process holds no socket.
+                await connection.send_command("SUBSCRIBE", f"{CHANNEL}:hub")
+                failures = 0
+                self._forget_subscriptions()
+                self._unconfirmed[-1] = 1
+                self._pubsub = connection
+                self._sync_soon()
+                await self._read(connection._reader)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -306,11 +306,41 @@ class Hub:
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                 failures += 1
                 if failures == 1 or failures % 60 == 0:  # not a line a second through an outage
-                    logger.warning("Live push subscription lost; retrying every %.1f s", delay)
+                    logger.warning(
+                        "Live push subscription lost; retrying every %.1f s", delay, exc_info=True
+                    )
                 await asyncio.sleep(delay)
             finally:
                 self._pubsub = None
+                if connection is not None:
+                    await connection.disconnect()
                 await client.aclose()
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        """Hand out the pushes as they arrive, all those of one read together; until the
+        connection ends."""
+        buffer = b""
+        while True:
+            data = await reader.read(1 << 18)
+            if not data:
+                raise ConnectionError("Redis closed the push subscription")
+            buffer = buffer + data if buffer else data
+            frames, used = _frames(buffer)
+            buffer = buffer[used:]
+            if not frames:
+                continue
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                for kind, channel, payload in frames:
+                    if kind == b"message" and isinstance(payload, bytes):
+                        self._deliver_lines(payload.decode().split("\n"))
+                    elif kind == b"subscribe":
+                        account_id = _account_of(channel)
+                        self._on_subscribed(-1 if account_id is None else account_id)
+            finally:
+                if collecting:
+                    gc.enable()
 
     async def wait_subscribed(self, timeout: float = 5) -> None:
         """For tests and benchmarks: until Redis has confirmed the subscriptions of every account
@@ -334,6 +364,49 @@ class Hub:
             await asyncio.gather(self._listener, return_exceptions=True)
             self._listener = None
         self._forget_subscriptions()
+
+
+Frame = tuple[bytes, bytes, bytes | int]
+
+
+def _frames(buffer: bytes) -> tuple[list[Frame], int]:
+    """The complete pub/sub frames at the start of `buffer` (RESP2 arrays of three: kind,
+    channel, then the message or a subscription count), and how many bytes they take.
+
+    redis-py's parser costs about 15 µs a message (a coroutine per line and per element, a
+    retry wrapper, a dict per message), as much again as the socket's send: with a message per
+    status that was half the web process's CPU in a burst. This reads everything one socket read
+    brought at once."""
+    frames: list[Frame] = []
+    size, position = len(buffer), 0
+    while position < size:
+        start = position
+        if buffer[position] != 42:  # "*"
+            raise ConnectionError(f"Unexpected reply on the push subscription: {buffer[:80]!r}")
+        end = buffer.find(b"\r\n", position)
+        if end < 0:
+            break
+        items: list[bytes | int] = []
+        position = end + 2
+        for _ in range(int(buffer[start + 1 : end])):
+            end = buffer.find(b"\r\n", position)
+            if end < 0:
+                break
+            if buffer[position] == 36:  # "$": a bulk string of the given length
+                length = int(buffer[position + 1 : end])
+                if end + 4 + length > size:
+                    break
+                items.append(buffer[end + 2 : end + 2 + length])
+                position = end + 4 + length
+            else:  # ":": an integer
+                items.append(int(buffer[position + 1 : end]))
+                position = end + 2
+        else:
+            if len(items) == 3 and isinstance(items[0], bytes) and isinstance(items[1], bytes):
+                frames.append((items[0], items[1], items[2]))
+            continue
+        return frames, start  # incomplete: the rest comes with the next read
+    return frames, position
 
 
 def _start(push: Coroutine[Any, Any, None]) -> Awaitable[None] | None:

@@ -179,3 +179,21 @@ def test_without_redis_a_joined_socket_is_live_at_once(settings):
 
     assert run(scenario) is True
     assert socket_.received == ['{"account_id":9601,"seq":1}']
+
+
+def test_the_push_reader_takes_frames_split_anywhere_across_reads():
+    from margin.push import _frames
+
+    stream = (
+        b"*3\r\n$9\r\nsubscribe\r\n$13\r\nmargin:push:7\r\n:1\r\n"
+        b'*3\r\n$7\r\nmessage\r\n$13\r\nmargin:push:7\r\n$12\r\n7 {"a":"\r\n"}\r\n'
+        + '*3\r\n$7\r\nmessage\r\n$13\r\nmargin:push:8\r\n$13\r\n8 {"n":"林"}\r\n'.encode()
+    )
+    for cut in range(len(stream) + 1):
+        first, used = _frames(stream[:cut])
+        rest, _ = _frames(stream[used:])
+        assert first + rest == [
+            (b"subscribe", b"margin:push:7", 1),
+            (b"message", b"margin:push:7", b'7 {"a":"\r\n"}'),
+            (b"message", b"margin:push:8", '8 {"n":"林"}'.encode()),
+        ], cut
