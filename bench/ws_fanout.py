@@ -410,6 +410,9 @@ def _wait_for_port(port: int, timeout: float = 30) -> None:
 def measure(
     kind: str, *, clients: int, seconds: float, mode: str, processes: int, client_processes: int
 ) -> dict:
+    import tempfile
+
+    results = Path(tempfile.mkdtemp(prefix="ws_fanout_"))
     ports = [_free_port() for _ in range(processes)]
     servers = [
         subprocess.Popen([sys.executable, __file__, f"serve-{kind}", str(port), mode], cwd=ROOT)  # noqa: S603
@@ -433,20 +436,25 @@ def measure(
                 str(client_processes),
                 str(clients),
                 str(seconds),
+                str(results / f"{index}.json"),
             ]
-            measurers.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE))  # noqa: S603
+            measurers.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603
         latencies: list[float] = []
         expected = 0
-        for measurer in measurers:
-            output, _ = measurer.communicate(timeout=seconds + 300)
-            measured = json.loads(output)
+        for index, measurer in enumerate(measurers):
+            measurer.wait(timeout=seconds + 300)
+            measured = json.loads((results / f"{index}.json").read_text())
             latencies.extend(measured["latencies"])
             expected += measured["expected"]
     finally:
         for process in [*measurers, driver, *servers]:
             if process is not None and process.poll() is None:
                 process.terminate()
-                process.wait(timeout=10)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:  # a server closing 10,000 sockets under load
+                    process.kill()
+                    process.wait(timeout=10)
     return {
         "name": f"ws_fanout_{kind}",
         "mode": mode,
@@ -491,7 +499,8 @@ def main() -> None:
         accounts = range(index, clients, count)
         measured = uvloop.run(run_clients(ports, accounts, float(sys.argv[6]), warmup=3))
         measured["latencies"] = [round(x, 6) for x in measured["latencies"]]
-        print(json.dumps(measured))
+        # To a file: whatever a library prints on stdout must not split the figures.
+        Path(sys.argv[7]).write_text(json.dumps(measured))
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=5000)
