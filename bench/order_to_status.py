@@ -3,8 +3,8 @@
 The whole path, as production runs it, in one process on PostgreSQL and Redis: the risk runner
 (``RiskRunner.run``, a tick every second from a feed that moves every instrument a little at the
 current time), the venue loop (``trading.embedded.run``: a step as soon as a tick lands, at least
-every 0.25 s), and a subscriber on the
-Redis channel the web processes listen on (``margin.push.CHANNEL``) standing in for the
+every 0.25 s), and a subscriber on the Redis channels the web processes listen on
+(``margin.push.channel_for``) standing in for the
 browser. A submitter sends --orders market buys of 100 shares, one every --pace seconds on
 average, over the clients who passed the gate; for each it records the time from just before
 ``order_submit`` until a status of that account published on the channel shows the new
@@ -140,11 +140,12 @@ async def _run_orders(
 
     client = redis.from_url(settings.REDIS_URL)
     pubsub = client.pubsub()
-    await pubsub.subscribe(push.CHANNEL)
+    # Every account's channel, as the web processes holding them would.
+    await pubsub.psubscribe(push.channel_for(0).replace(":0", ":*"))
 
     async def listen() -> None:
         async for message in pubsub.listen():
-            if message["type"] != "message":
+            if message["type"] != "pmessage":
                 continue
             seen = time.perf_counter()
             for line in message["data"].decode().split("\n"):

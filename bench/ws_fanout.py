@@ -3,9 +3,9 @@
 Two servers in the same run, each in its own process(es), measured by the same client process(es):
 
 - portal: uvicorn (uvloop, websockets, no permessage-deflate) serving ``MarginConsumer``'s push
-  path: every client joins its process's ``margin.push.hub``, which holds one Redis
-  subscription; a driver process publishes every account's status each second, as the risk
-  engine does (``margin.push.Publisher``).
+  path: every client joins its process's ``margin.push.hub``, which subscribes its Redis
+  connection to the channels of the accounts it holds; a driver process publishes every
+  account's status each second, as the risk engine does (``margin.push.Publisher``).
 - bare: a bare ``websockets`` server sending each client its own message once a second.
 
 Modes (``--mode``):
@@ -22,9 +22,15 @@ measuring clients over that many processes (default: one per web process), so th
 sockets the client side is not what is measured.
 
 The payload is a real margin status (two positions, about 1 kB). Latency is "the driver (or bare
-server) stamped the message" → "the client parsed it", same host clock. The bench consumer takes
-the account id from the query string instead of the session, so the run needs no database: the
-connect path differs, the push path (the hub, its subscription, the JSON send) is the portal's.
+server) stamped the message" → "the client read its stamp", same host clock. The clients read
+only the stamp (the message's last key), not the whole JSON: they share the two cores with the
+servers, and decoding every status made the measuring side the bottleneck for both servers. A
+message counts when it was stamped inside the measuring window and arrived within ``GRACE``
+seconds; ``delivered`` is those over what every server's stamps owed its clients.
+
+The bench consumer takes the account id from the query string instead of the session, so the run
+needs no database: the connect path differs, the push path (the hub, its subscription, the JSON
+send) is the portal's.
 
 Usage (REDIS_URL must point at a Redis; prints one JSON object per server):
     .venv/bin/python bench/ws_fanout.py [--clients 5000] [--seconds 20] [--mode burst|sliced]
@@ -93,6 +99,7 @@ def portal_app():
             self.account_id = int(query["id"])
             await self.accept()
             push.hub.join(self.account_id, self)
+            await push.hub.until_live(self.account_id)
 
     return URLRouter([path("ws/margin/", BenchConsumer.as_asgi())])
 
@@ -100,6 +107,61 @@ def portal_app():
 def serve_portal(port: int) -> None:
     import uvicorn
 
+    # BENCH_PROFILE=<path>: cProfile the web process; BENCH_STAGES=1: time the hub per message.
+    # Both report BENCH_REPORT_AFTER seconds after the first socket joins (uvicorn ends on
+    # SIGTERM by raising it again, so nothing after uvicorn.run would run).
+    profile_to = os.environ.get("BENCH_PROFILE")
+    stages = _instrument_hub() if os.environ.get("BENCH_STAGES") else None
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+
+    marks: list[tuple[float, int]] = []
+
+    def mark() -> None:
+        from margin import push
+
+        marks.append((time.process_time(), push.hub.delivered))
+
+    def report() -> None:
+        from margin import push
+
+        if marks:
+            cpu, delivered = time.process_time() - marks[0][0], push.hub.delivered - marks[0][1]
+            print(
+                json.dumps(
+                    {
+                        "name": "ws_fanout_portal_cpu",
+                        "pushes": delivered,
+                        "cpu_s": round(cpu, 2),
+                        "cpu_us_per_push": round(cpu / delivered * 1e6, 1) if delivered else None,
+                    }
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{profile_to}.{port}")
+        if stages is not None:
+            _print_stages(stages)
+
+    if profiler is not None or stages is not None:
+        from margin import push
+
+        join = push.Hub.join
+
+        def join_and_schedule(self, account_id, socket) -> None:
+            push.Hub.join = join
+            after = float(os.environ.get("BENCH_REPORT_AFTER", "25"))
+            asyncio.get_running_loop().call_later(after - 10, mark)  # the last 10 s: pushes only
+            asyncio.get_running_loop().call_later(after, report)
+            join(self, account_id, socket)
+
+        push.Hub.join = join_and_schedule
     uvicorn.run(
         portal_app(),
         host="127.0.0.1",
@@ -110,6 +172,58 @@ def serve_portal(port: int) -> None:
         log_level="warning",
         lifespan="off",
     )
+
+
+def _instrument_hub() -> dict[str, list[float]]:
+    """Per published message in the web process: how long after the tick it reached the hub
+    (driver encode + Redis + subscription read) and how long the hub took to hand it out (CPU of
+    the web process's fan-out, the sockets' sends included)."""
+    from margin import push
+
+    stages: dict[str, list[float]] = {"arrival_ms": [], "fanout_ms": [], "lines": []}
+
+    def note(lines: list[str], arrived: float, started: float) -> None:
+        stages["fanout_ms"].append((time.perf_counter() - started) * 1000)
+        stamp = _stamp(lines[0])
+        if stamp is not None:
+            stages["arrival_ms"].append((arrived - stamp) * 1000)
+        stages["lines"].append(len(lines))
+
+    if hasattr(push.Hub, "_deliver_lines"):  # the hub reading its own subscription
+        lines_original = push.Hub._deliver_lines
+
+        def timed_lines(self, lines: list[str]) -> None:
+            arrived, started = time.time(), time.perf_counter()
+            lines_original(self, lines)
+            note(lines, arrived, started)
+
+        push.Hub._deliver_lines = timed_lines
+        return stages
+    original = push.Hub.deliver_encoded
+
+    async def timed(self, message: str) -> None:
+        arrived, started = time.time(), time.perf_counter()
+        await original(self, message)
+        note(message.split("\n"), arrived, started)
+
+    push.Hub.deliver_encoded = timed
+    return stages
+
+
+def _print_stages(stages: dict[str, list[float]]) -> None:
+    def q(values: list[float], f: float) -> float:
+        values = sorted(values)
+        return round(values[min(len(values) - 1, int(f * len(values)))], 2) if values else 0.0
+
+    summary = {
+        "messages": len(stages["fanout_ms"]),
+        "lines_per_message": q(stages["lines"], 0.5),
+        "arrival_ms_p50": q(stages["arrival_ms"], 0.5),
+        "arrival_ms_max": q(stages["arrival_ms"], 1.0),
+        "fanout_ms_per_message_p50": q(stages["fanout_ms"], 0.5),
+        "fanout_ms_total": round(sum(stages["fanout_ms"]), 1),
+    }
+    print(json.dumps({"name": "ws_fanout_portal_stages", **summary}), file=sys.stderr, flush=True)
 
 
 async def drive_portal(clients: int, seconds: float, mode: str) -> None:
@@ -179,11 +293,30 @@ async def serve_bare(port: int, mode: str) -> None:
 # --- the clients ----------------------------------------------------------------------------------
 
 
+# How long after the window a message stamped inside it may still arrive and count as delivered.
+GRACE = 10.0
+
+
+def _stamp(message: str) -> float | None:
+    """The send stamp, the last key of every message (``..., "t": 1733...}``), read without
+    decoding the whole status: the measuring clients share the two cores with the servers, and
+    a full json.loads per message made them the slowest part of the run (for both servers)."""
+    at = message.rfind('"t":')
+    if at < 0:
+        return None
+    try:
+        return float(message[at + 4 :].rstrip("} \n"))
+    except ValueError:
+        return None
+
+
 async def run_clients(
     ports: list[int], accounts: range, seconds: float, warmup: float
-) -> list[float]:
+) -> dict[str, object]:
     """Connect one socket per account (account i to ports[i % len(ports)]), measure, and return
-    the latencies (seconds) of the messages received while measuring."""
+    the latencies (seconds) of the messages stamped while measuring that arrived within GRACE,
+    and how many were expected: each server stamps a tick once for all its clients (burst), so
+    every stamp seen on a port is owed to every client of that port."""
     import gc
 
     from websockets.asyncio.client import connect
@@ -191,22 +324,26 @@ async def run_clients(
     clients = len(accounts)
 
     latencies: list[float] = []
-    measuring = False
+    stamps: dict[int, set[float]] = {port: set() for port in ports}
+    window = (float("inf"), float("inf"))
     connected = 0
 
     async def client(account_id: int) -> None:
         nonlocal connected
+        port = ports[account_id % len(ports)]
+        seen = stamps[port]
         async with connect(
-            f"ws://127.0.0.1:{ports[account_id % len(ports)]}/ws/margin/?id={account_id}",
+            f"ws://127.0.0.1:{port}/ws/margin/?id={account_id}",
             compression=None,
             open_timeout=60,
             max_queue=None,
         ) as websocket:
             connected += 1
             async for message in websocket:
-                data = json.loads(message)
-                if measuring and "t" in data:
-                    latencies.append(time.time() - data["t"])
+                stamp = _stamp(message)
+                if stamp is not None and window[0] <= stamp < window[1]:
+                    latencies.append(time.time() - stamp)
+                    seen.add(stamp)
 
     tasks = []
     for n, account_id in enumerate(accounts):
@@ -220,18 +357,22 @@ async def run_clients(
     # The measuring side is the same for both servers; keep its own GC out of the figures.
     gc.collect()
     gc.freeze()
-    measuring = True
-    await asyncio.sleep(seconds)
-    measuring = False
+    start = time.time()
+    window = (start, start + seconds)
+    await asyncio.sleep(seconds + GRACE)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     if connected < clients:
         print(f"only {connected} of {clients} clients connected", file=sys.stderr)
-    return latencies
+    per_port = {port: 0 for port in ports}
+    for account_id in accounts:
+        per_port[ports[account_id % len(ports)]] += 1
+    expected = sum(per_port[port] * len(stamps[port]) for port in ports)
+    return {"latencies": latencies, "expected": expected}
 
 
-def _summary(latencies: list[float], clients: int, seconds: float) -> dict:
+def _summary(latencies: list[float], expected: int, clients: int, seconds: float) -> dict:
     latencies = sorted(latencies)
 
     def pct(q: float) -> float:
@@ -240,8 +381,9 @@ def _summary(latencies: list[float], clients: int, seconds: float) -> dict:
     return {
         "clients": clients,
         "seconds": seconds,
-        "expected_messages": clients * int(seconds),
+        "expected_messages": expected,
         "received_messages": len(latencies),
+        "delivered": round(len(latencies) / expected, 4) if expected else 0,
         "p50_ms": pct(0.50) if latencies else None,
         "p99_ms": pct(0.99) if latencies else None,
         "max_ms": pct(1.0) if latencies else None,
@@ -268,6 +410,9 @@ def _wait_for_port(port: int, timeout: float = 30) -> None:
 def measure(
     kind: str, *, clients: int, seconds: float, mode: str, processes: int, client_processes: int
 ) -> dict:
+    import tempfile
+
+    results = Path(tempfile.mkdtemp(prefix="ws_fanout_"))
     ports = [_free_port() for _ in range(processes)]
     servers = [
         subprocess.Popen([sys.executable, __file__, f"serve-{kind}", str(port), mode], cwd=ROOT)  # noqa: S603
@@ -279,7 +424,7 @@ def measure(
         for port in ports:
             _wait_for_port(port)
         if kind == "portal":
-            command = [sys.executable, __file__, "drive", str(clients), str(seconds + 130), mode]
+            command = [sys.executable, __file__, "drive", str(clients), str(seconds + 200), mode]
             driver = subprocess.Popen(command, cwd=ROOT)  # noqa: S603
         for index in range(client_processes):
             command = [
@@ -291,23 +436,31 @@ def measure(
                 str(client_processes),
                 str(clients),
                 str(seconds),
+                str(results / f"{index}.json"),
             ]
-            measurers.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE))  # noqa: S603
+            measurers.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603
         latencies: list[float] = []
-        for measurer in measurers:
-            output, _ = measurer.communicate(timeout=seconds + 300)
-            latencies.extend(json.loads(output))
+        expected = 0
+        for index, measurer in enumerate(measurers):
+            measurer.wait(timeout=seconds + 300)
+            measured = json.loads((results / f"{index}.json").read_text())
+            latencies.extend(measured["latencies"])
+            expected += measured["expected"]
     finally:
         for process in [*measurers, driver, *servers]:
             if process is not None and process.poll() is None:
                 process.terminate()
-                process.wait(timeout=10)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:  # a server closing 10,000 sockets under load
+                    process.kill()
+                    process.wait(timeout=10)
     return {
         "name": f"ws_fanout_{kind}",
         "mode": mode,
         "web_processes": processes,
         "client_processes": client_processes,
-        **_summary(latencies, clients, seconds),
+        **_summary(latencies, expected, clients, seconds),
     }
 
 
@@ -344,8 +497,10 @@ def main() -> None:
         ports = [int(p) for p in sys.argv[2].split(",")]
         index, count, clients = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
         accounts = range(index, clients, count)
-        latencies = uvloop.run(run_clients(ports, accounts, float(sys.argv[6]), warmup=3))
-        print(json.dumps([round(x, 6) for x in latencies]))
+        measured = uvloop.run(run_clients(ports, accounts, float(sys.argv[6]), warmup=3))
+        measured["latencies"] = [round(x, 6) for x in measured["latencies"]]
+        # To a file: whatever a library prints on stdout must not split the figures.
+        Path(sys.argv[7]).write_text(json.dumps(measured))
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=5000)
@@ -354,6 +509,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="web processes (and bare servers)")
     parser.add_argument("--client-processes", type=int, default=0, help="default: --processes")
     parser.add_argument("--runs", type=int, default=1, help="alternate bare/portal runs; medians")
+    parser.add_argument("--only", choices=("bare", "portal"), help="measure one server (profiling)")
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL"):
         sys.exit("REDIS_URL must point at a Redis server (the portal's channel layer)")
@@ -366,7 +522,7 @@ def main() -> None:
     }
     runs: dict[str, list[dict]] = {"bare": [], "portal": []}
     for _ in range(args.runs):
-        for kind in ("bare", "portal"):
+        for kind in (args.only,) if args.only else ("bare", "portal"):
             result = measure(kind, **options)
             runs[kind].append(result)
             print(json.dumps(result), flush=True)
@@ -379,9 +535,8 @@ def main() -> None:
         "bare_p99_ms": bare_p99,
         "portal_p50_ms": _median(runs["portal"], "p50_ms"),
         "portal_p99_ms": portal_p99,
-        "portal_delivered": min(
-            (r["received_messages"] / r["expected_messages"] for r in runs["portal"]), default=0
-        ),
+        "bare_delivered": min((r["delivered"] for r in runs["bare"]), default=None),
+        "portal_delivered": min((r["delivered"] for r in runs["portal"]), default=None),
         "p99_ratio_to_bare": round(portal_p99 / bare_p99, 2) if bare_p99 and portal_p99 else None,
     }
     print(json.dumps(summary), flush=True)

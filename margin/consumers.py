@@ -17,7 +17,8 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
     The account comes from the session and nothing else: no path, query or message names it.
     On connect the socket sends a full snapshot (with today's chart points); afterwards the
     engine's pushes, each with a sequence number, which reach it through this process's
-    ``push.hub`` (see margin.push for why not a channel-layer group per socket). A client that
+    ``push.hub`` on the account's own Redis channel (see margin.push for why not a channel-layer
+    group per socket). A client that
     sees a gap sends ``{"type": "resync"}`` and gets a fresh snapshot.
     """
 
@@ -43,6 +44,8 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self._held = []
         push.hub.join(account.pk, self)
+        # Subscribed before the snapshot is read, so nothing published after the read is missed.
+        await push.hub.until_live(account.pk)
         await watching.socket_opened(account.pk)
         await self.send_snapshot()
 

@@ -1,0 +1,199 @@
+"""The push topology: each web process's hub is subscribed to the accounts it holds sockets for,
+and to nothing else, and a socket that joins is live before its snapshot is read."""
+
+import asyncio
+import threading
+
+import pytest
+import redis.asyncio as redis
+
+from margin import push
+from margin.push import Hub, Publisher, channel_for
+
+pytestmark = pytest.mark.services
+
+
+class Socket:
+    def __init__(self) -> None:
+        self.received: list[str] = []
+
+    async def push_text(self, text: str) -> None:
+        self.received.append(text)
+
+
+def run(scenario):
+    # In a thread of its own: a browser test earlier in the run may own this thread's loop.
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(result=asyncio.run(scenario())))
+    thread.start()
+    thread.join(timeout=60)
+    return outcome["result"]
+
+
+@pytest.fixture
+def redis_url(settings):
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis")
+    return settings.REDIS_URL
+
+
+async def subscribers(url: str, *account_ids: int) -> dict[int, int]:
+    """How many Redis subscriptions each account's channel has (PUBSUB NUMSUB)."""
+    client = redis.from_url(url, protocol=2)
+    try:
+        counts = await client.pubsub_numsub(*map(channel_for, account_ids))
+    finally:
+        await client.aclose()
+    return {int(channel.decode().rpartition(":")[2]): count for channel, count in counts}
+
+
+async def settle(*hubs: Hub) -> None:
+    for hub in hubs:
+        await hub.wait_subscribed()
+    await asyncio.sleep(0.2)  # the pushes published just before have arrived
+
+
+def test_two_hubs_each_get_only_the_accounts_they_hold(redis_url):
+    first, second = Hub(), Hub()
+    alice, carol, bob = Socket(), Socket(), Socket()
+
+    async def scenario():
+        first.join(9101, alice)
+        first.join(9103, carol)
+        second.join(9102, bob)
+        await settle(first, second)
+        counts = await subscribers(redis_url, 9101, 9102, 9103, 9104)
+        await Publisher().publish([{"account_id": a, "seq": 1} for a in (9101, 9102, 9103, 9104)])
+        await settle(first, second)
+        await first.stop()
+        await second.stop()
+        return counts, first.delivered, second.delivered
+
+    counts, first_delivered, second_delivered = run(scenario)
+    # Each account's channel is held by the one process with its socket; nobody holds 9104's.
+    assert counts == {9101: 1, 9102: 1, 9103: 1, 9104: 0}
+    assert alice.received == ['{"account_id":9101,"seq":1}']
+    assert carol.received == ['{"account_id":9103,"seq":1}']
+    assert bob.received == ['{"account_id":9102,"seq":1}']
+    assert (first_delivered, second_delivered) == (2, 1)
+
+
+def test_the_last_socket_of_an_account_leaving_unsubscribes_it(redis_url):
+    hub = Hub()
+    tab, other_tab, dave = Socket(), Socket(), Socket()
+
+    async def scenario():
+        hub.join(9201, tab)
+        hub.join(9201, other_tab)
+        hub.join(9202, dave)
+        await settle(hub)
+        hub.leave(9201, tab)  # one tab of two closes: still subscribed
+        await settle(hub)
+        one_left = await subscribers(redis_url, 9201, 9202)
+        hub.leave(9201, other_tab)
+        await settle(hub)
+        none_left = await subscribers(redis_url, 9201, 9202)
+        await hub.stop()
+        return one_left, none_left
+
+    one_left, none_left = run(scenario)
+    assert one_left == {9201: 1, 9202: 1}
+    assert none_left == {9201: 0, 9202: 1}
+
+
+def test_a_socket_rejoining_while_its_unsubscribe_is_in_flight_misses_nothing(redis_url):
+    """Leave and join again, over and over, each time publishing the moment the join is live:
+    every one of those pushes arrives, however the UNSUBSCRIBE and SUBSCRIBE interleave."""
+    hub = Hub()
+    rounds = 30
+
+    async def scenario():
+        publisher = Publisher()
+        sockets = []
+        anchor = Socket()
+        hub.join(9302, anchor)  # keeps the connection busy with another account meanwhile
+        await settle(hub)
+        for seq in range(rounds):
+            socket_ = Socket()
+            sockets.append(socket_)
+            hub.join(9301, socket_)
+            assert await hub.until_live(9301, timeout=5)
+            await publisher.publish([{"account_id": 9301, "seq": seq}])
+            for _ in range(100):
+                if socket_.received:
+                    break
+                await asyncio.sleep(0.01)
+            hub.leave(9301, socket_)
+            if seq % 2:
+                await asyncio.sleep(0)  # sometimes let the UNSUBSCRIBE go out first
+        await hub.stop()
+        return [s.received for s in sockets]
+
+    received = run(scenario)
+    assert received == [[f'{{"account_id":9301,"seq":{seq}}}'] for seq in range(rounds)]
+
+
+def test_leaving_and_joining_in_the_same_turn_keeps_the_subscription(redis_url):
+    hub = Hub()
+    old_tab, new_tab = Socket(), Socket()
+
+    async def scenario():
+        hub.join(9401, old_tab)
+        await settle(hub)
+        hub.leave(9401, old_tab)
+        hub.join(9401, new_tab)  # a page reload: nothing to change in Redis
+        live_at_once = await hub.until_live(9401, timeout=0.001)
+        await Publisher().publish([{"account_id": 9401, "seq": 1}])
+        await settle(hub)
+        await hub.stop()
+        return live_at_once
+
+    assert run(scenario) is True
+    assert old_tab.received == []
+    assert new_tab.received == ['{"account_id":9401,"seq":1}']
+
+
+def test_a_socket_does_not_wait_long_for_a_redis_that_is_away(settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nobody listens
+    hub = Hub()
+
+    async def scenario():
+        hub.join(9501, Socket())
+        live = await hub.until_live(9501, timeout=0.3)
+        await hub.stop()
+        return live
+
+    assert run(scenario) is False
+
+
+def test_without_redis_a_joined_socket_is_live_at_once(settings):
+    settings.REDIS_URL = ""
+    socket_ = Socket()
+
+    async def scenario():
+        push.hub.join(9601, socket_)
+        live = await push.hub.until_live(9601)
+        await Publisher().publish([{"account_id": 9601, "seq": 1}])  # to this process's hub
+        push.hub.leave(9601, socket_)
+        return live
+
+    assert run(scenario) is True
+    assert socket_.received == ['{"account_id":9601,"seq":1}']
+
+
+def test_the_push_reader_takes_frames_split_anywhere_across_reads():
+    from margin.push import _frames
+
+    stream = (
+        b"*3\r\n$9\r\nsubscribe\r\n$13\r\nmargin:push:7\r\n:1\r\n"
+        b'*3\r\n$7\r\nmessage\r\n$13\r\nmargin:push:7\r\n$12\r\n7 {"a":"\r\n"}\r\n'
+        + '*3\r\n$7\r\nmessage\r\n$13\r\nmargin:push:8\r\n$13\r\n8 {"n":"林"}\r\n'.encode()
+    )
+    for cut in range(len(stream) + 1):
+        first, used = _frames(stream[:cut])
+        rest, _ = _frames(stream[used:])
+        assert first + rest == [
+            (b"subscribe", b"margin:push:7", 1),
+            (b"message", b"margin:push:7", b'7 {"a":"\r\n"}'),
+            (b"message", b"margin:push:8", '8 {"n":"林"}'.encode()),
+        ], cut
