@@ -122,6 +122,8 @@ class _Escalation:
 
     def add(self, ticket: Ticket, clock: SlaClock, now: datetime) -> None:
         ticket.escalated_at = now
+        if ticket.pk in self._escalated:
+            return  # its other clock breached in this batch too: one escalation, one entry
         self._escalated.append(ticket.pk)
         self._entries.append(
             audit.Entry(
@@ -138,8 +140,17 @@ class _Escalation:
     def escalate(self, now: datetime) -> None:
         if not self._escalated:
             return
-        Ticket.objects.filter(pk__in=self._escalated, escalated_at=None).update(escalated_at=now)
-        audit.record_many(self._entries)
+        # Only the tickets this sweep escalates are audited: another sweep working other clocks
+        # of a ticket may have escalated it since its clocks were read (the row lock orders them).
+        escalating = set(
+            Ticket.objects.select_for_update()
+            .filter(pk__in=self._escalated, escalated_at=None)
+            .values_list("pk", flat=True)
+        )
+        Ticket.objects.filter(pk__in=escalating).update(escalated_at=now)
+        audit.record_many(
+            [e for e in self._entries if e.obj is not None and e.obj.pk in escalating]
+        )
         self._escalated, self._entries = [], []
 
     def delivery_time(self, ticket: Ticket, now: datetime) -> datetime | None:
