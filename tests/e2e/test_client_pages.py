@@ -174,9 +174,13 @@ def test_on_a_phone_the_menu_folds_and_the_line_prices_stay_visible(browser, dem
     for which in ("call", "liquidation"):
         price = page.locator(f"[data-testid^={which}-price-]").first
         expect(price).to_be_visible()
-        # Measured in the page in one step: the live status re-renders the table every tick, and
-        # bounding_box() answers None when it catches a cell between two renders.
-        right = price.evaluate("el => el.getBoundingClientRect().right")
+        # Found and measured in one task of the page: the live status replaces the table's rows
+        # on every push, and a cell found before a push and measured after it is detached (a
+        # detached cell measures 0, and bounding_box() answers None for it).
+        right = page.evaluate(
+            "s => document.querySelector(s).getBoundingClientRect().right",
+            f"[data-testid^={which}-price-]",
+        )
         assert 0 < right <= PHONE["width"]
         expect(price).to_have_text(re.compile(r"^¥[\d,]+\.\d\d$"))
     context.close()
