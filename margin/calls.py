@@ -26,7 +26,7 @@ from margin.models import (
 )
 from margin.notify import _local, _notice_context, _percent, _str, _touch, _touch_many
 from margin.rules import DEFAULT_LINES
-from margin.selectors import contract_lines
+from margin.selectors import accounts_locked, contract_lines
 from notices import services as notices
 from portal import calendars
 
@@ -139,13 +139,7 @@ def margin_calls_restore(
         raise ValueError("one restoration per account per batch")
     if not ids:
         return set()
-    accounts = {
-        a.pk: a
-        for a in MarginAccount.objects.select_for_update(of=("self",))
-        .select_related("client")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    accounts = accounts_locked(ids)
     for account_id in ids:
         if account_id not in accounts:
             raise MarginAccount.DoesNotExist(f"margin account {account_id}")

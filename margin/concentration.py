@@ -82,13 +82,7 @@ def _impose_many(
     if not changes:
         return {}
     ids = sorted({c.account_id for c in changes})
-    accounts = {
-        a.pk: a
-        for a in MarginAccount.objects.select_for_update(of=("self",))
-        .select_related("client")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    accounts = selectors.accounts_locked(ids)
     instruments = Instrument.objects.in_bulk({c.symbol for c in changes}, field_name="code")
     held = set(
         Restriction.objects.filter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -579,3 +580,16 @@ def regime_proposal_pending() -> VolatilityRegime | None:
 
 def regime_by_id(regime_id: int) -> VolatilityRegime | None:
     return VolatilityRegime.objects.filter(pk=regime_id).first()
+
+
+def accounts_locked(ids: Iterable[int]) -> dict[int, MarginAccount]:
+    """The accounts with these ids and their clients, each row locked for this transaction, in
+    id order: every batch that writes for many accounts locks them this way, so two engines (or
+    an engine and a sweep) wait for each other rather than deadlock. Call inside a transaction."""
+    return {
+        a.pk: a
+        for a in MarginAccount.objects.select_for_update(of=("self",))
+        .select_related("client")
+        .filter(pk__in=sorted(set(ids)))
+        .order_by("pk")
+    }
