@@ -44,9 +44,16 @@ def live_portal(django_db_serialized_rollback, transactional_db):
     roles, SLA policies, disclosure documents) before the next one.
     """
     import uvicorn
+    from channels.layers import channel_layers
 
     from portal.asgi import application
 
+    # Each server runs its own event loop, and a channel layer is one process-wide object: if a
+    # consumer of the previous server was still receiving when its loop stopped, channels_redis
+    # counts it as receiving still, and every consumer on the new loop fails ("Two event loops are
+    # trying to receive() on one channel layer at once!"): its group messages (the notice bell,
+    # the risk board's alerts) never arrive. So each server starts with a layer of its own.
+    channel_layers.backends.clear()
     port = _free_port()
     config = uvicorn.Config(
         application,
@@ -55,6 +62,8 @@ def live_portal(django_db_serialized_rollback, transactional_db):
         lifespan="off",
         log_level="warning",
         ws_per_message_deflate=False,
+        # Open sockets are cancelled after this long at shutdown, rather than waited for.
+        timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -67,6 +76,7 @@ def live_portal(django_db_serialized_rollback, transactional_db):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(scope="session")
