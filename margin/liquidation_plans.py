@@ -7,7 +7,7 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +27,7 @@ from margin.models import (
     Position,
 )
 from margin.notify import _str
-from margin.rules import DEFAULT_LINES, Lines
+from margin.rules import DEFAULT_LINES, Level, Lines
 from margin.sales import liquidation_route
 from margin.signals import liquidation_filled
 from margin.workflows import LIQUIDATION_PLAN
@@ -55,11 +55,11 @@ def _sellables(account: MarginAccount) -> list[Sellable]:
     ]
 
 
+OPEN_STATUSES = [LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED]
+
+
 def _open_plans(account_ids: Any) -> Any:
-    return LiquidationPlan.objects.filter(
-        account_id__in=account_ids,
-        status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED],
-    )
+    return LiquidationPlan.objects.filter(account_id__in=account_ids, status__in=OPEN_STATUSES)
 
 
 def _propose_plan(
@@ -133,6 +133,84 @@ def _propose_plans(
         plans[account.pk] = row
         entries[account.pk] = audit_services.Entry(**_plan_audit(account, trigger, None, row, plan))
     return plans, entries
+
+
+# Events per plan task: one task's plans share a transaction and a few reads.
+PLAN_BATCH = 50
+
+
+def liquidation_plans_queue(event_ids: list[int]) -> None:
+    """After the caller's commit, propose the plans of these transitions through the liquidation
+    line in worker tasks (``margin.tasks.propose_liquidation_plans``), ``PLAN_BATCH`` events a
+    task: each plan's least-sale search takes ~0.14 s, and the ~1,400 of a market-wide fall kept
+    the risk engine's step busy for minutes. The plan waits for two officers anyway; the margin
+    call, the restriction and the client's notice are recorded with the transition."""
+    from margin import tasks
+
+    for start in range(0, len(event_ids), PLAN_BATCH):
+        chunk = list(event_ids[start : start + PLAN_BATCH])
+        transaction.on_commit(
+            lambda chunk=chunk: tasks.propose_liquidation_plans.delay(chunk), robust=True
+        )
+
+
+@transaction.atomic
+def liquidation_plans_propose(*, event_ids: list[int]) -> dict[int, LiquidationPlan]:
+    """Propose the liquidation plans of these transitions through the liquidation line
+    (``_propose_plans``), their audit entries in the events' order; return the new plans by
+    event id.
+
+    Idempotent, so a replayed or duplicated task proposes nothing twice: the accounts are
+    locked first (``selectors.accounts_locked``), and an event that already has a plan, or
+    whose account already has one proposed or approved, gets no new one. Nor does an account
+    back above the liquidation line since (the open margin call stands; its deadline sweep
+    proposes a plan if it is missed).
+    """
+    events = {
+        e.pk: e
+        for e in MarginEvent.objects.filter(pk__in=event_ids, to_level=Level.LIQUIDATION.value)
+    }
+    if not events:
+        return {}
+    accounts = selectors.accounts_locked(e.account_id for e in events.values())
+    planned = set(
+        LiquidationPlan.objects.filter(event_id__in=events).values_list("event_id", flat=True)
+    )
+    proposals: dict[int, tuple[MarginAccount, MarginEvent]] = {}
+    for pk in event_ids:
+        event = events.get(pk)
+        if event is None or pk in planned or event.account_id in proposals:
+            continue
+        account = accounts[event.account_id]
+        if Level(account.current_level) == Level.LIQUIDATION:
+            proposals[account.pk] = (account, event)
+    plans, entries = _propose_plans(
+        list(proposals.values()), LiquidationPlan.Trigger.LIQUIDATION_LINE
+    )
+    audit.record_many([entries[pk] for pk in proposals if pk in entries])
+    return {event.pk: plans[pk] for pk, (_, event) in proposals.items() if pk in entries}
+
+
+def liquidation_plans_propose_missing(*, before: datetime.datetime) -> int:
+    """Stuck work: accounts still at the liquidation line through a transition recorded before
+    `before` whose plan task never ran (a worker lost it); their tasks are queued again."""
+    from margin import tasks
+
+    missing = (
+        MarginEvent.objects.filter(
+            to_level=Level.LIQUIDATION.value,
+            occurred_at__lt=before,
+            account__current_level=Level.LIQUIDATION.value,
+            account__event_sequence=models.F("sequence"),
+            liquidation_plans__isnull=True,
+        )
+        .exclude(account__liquidation_plans__status__in=OPEN_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    return sum(
+        queue_once(f"liquidation-plans:{pk}", tasks.propose_liquidation_plans, [pk])
+        for pk in missing[:500]
+    )
 
 
 def _plan_row(

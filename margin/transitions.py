@@ -17,9 +17,8 @@ from margin import concentration, contracts, rules
 from margin.actors import ENGINE
 from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_calls_restore
 from margin.engine import Restoration, RiskEngine, TickResult, Transition
-from margin.liquidation_plans import _propose_plan, _propose_plans
+from margin.liquidation_plans import liquidation_plans_queue
 from margin.models import (
-    LiquidationPlan,
     MarginAccount,
     MarginCall,
     MarginEvent,
@@ -103,7 +102,9 @@ def _after_transition_recorded(event: MarginEvent) -> None:
 
     Every transition is audited. Going down: WARNING tells the client (in-app and email); CALL
     or LIQUIDATION opens a margin call with its deadline (two trading days) and restricts the
-    account to reduce-only, and LIQUIDATION also queues a liquidation plan for a risk officer.
+    account to reduce-only, and LIQUIDATION also queues a liquidation plan for a risk officer,
+    proposed after commit by a worker (``liquidation_plans_queue``: its least-sale search is
+    too slow for the engine's step), with its own audit entry.
     Coming back to WARNING or better meets the open call and lifts the restriction. Notices are
     keyed by the event, so a replayed transition cannot send them twice.
     """
@@ -134,7 +135,7 @@ def _after_transition_recorded(event: MarginEvent) -> None:
             if to_level == Level.CALL:
                 _notify(account, "margin_call", event, context)
             else:
-                _propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, event)
+                liquidation_plans_queue([event.pk])
                 _notify(account, "margin_liquidation", event, context)
 
 
@@ -198,9 +199,8 @@ def margin_transitions_record_batch(
     StaleTransition for the caller to resync, and changes nothing. For the claimed ones, in a
     constant number of statements whatever their number: the events, their audit entries (the
     chain extended over the batch in order), margin calls and reduce-only restrictions, and the
-    notices, exactly as ``_after_transition_recorded`` does for one, and the liquidation plans
-    (``_propose_plans``: the positions, lines and costs read for the batch; each plan's search is
-    its own, in Python).
+    notices, exactly as ``_after_transition_recorded`` does for one; the liquidation plans are
+    queued for after commit (``liquidation_plans_queue``), in the events' order.
     """
     if not transitions:
         return [], []
@@ -288,10 +288,6 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
     costs = contracts.sell_costs_by_account({e.account_id for e in events if e.is_downgrade})
     calls = _open_calls(down, accounts, lines, costs)
     restrictions = _restrict_many(down, accounts)
-    _, plan_entries = _propose_plans(
-        [(accounts[e.account_id], e) for e in down if Level(e.to_level) == Level.LIQUIDATION],
-        LiquidationPlan.Trigger.LIQUIDATION_LINE,
-    )
     entries, notices_ = [], []
     for event in events:
         account = accounts[event.account_id]
@@ -344,13 +340,12 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
                         data={"account": account.number, "kind": restriction.kind},
                     )
                 )
-            if account.pk in plan_entries:  # after the call and restriction, as one by one
-                entries.append(plan_entries[account.pk])
             context["deadline"] = _local(call.deadline)
             key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
             notices_.append(_notice(account, key, event, context))
     audit.record_many(entries)
     notices.enqueue_many(notices_)
+    liquidation_plans_queue([e.pk for e in down if Level(e.to_level) == Level.LIQUIDATION])
 
 
 def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.NoticeRequest:
