@@ -284,10 +284,15 @@ class Counters:
 
         self.redis = redis.Redis.from_url(redis_url)
         self.sql = 0
+        self.timings: list[tuple[float, str]] = []
 
     def __call__(self, execute, sql, params, many, context):
         self.sql += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.timings.append((time.perf_counter() - started, sql[:160]))
 
     def redis_commands(self) -> int:
         return int(self.redis.info("stats")["total_commands_processed"])
@@ -337,7 +342,7 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         instrument(runner, stages)
         runner.feed.put(tick_prices, at=at)
         events_before = MarginEvent.objects.count()
-        counters.sql = 0
+        counters.sql, counters.timings = 0, []
         redis_before = counters.redis_commands()
         tick_wall = time.time()
         profile = _profiler(name)
@@ -351,6 +356,11 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         stepped, cpu = time.perf_counter(), time.process_time() - cpu
         if profile is not None:
             _profile_report(profile, name, len(lines))
+            slowest = sorted(counters.timings, reverse=True)[:15]
+            print("--- slowest statements ---", file=sys.stderr)
+            for seconds, sql in slowest:
+                print(f"{seconds * 1000:8.1f} ms  {sql}", file=sys.stderr)
+            print(f"all: {sum(t for t, _ in counters.timings) * 1000:.1f} ms", file=sys.stderr)
         loop.run_until_complete(publisher.publish([payload for _, payload in pushes]))
         published = time.perf_counter()
         redis_commands = counters.redis_commands() - redis_before - 1
