@@ -1,7 +1,8 @@
+import datetime
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -61,7 +62,7 @@ class Entry:
 
 
 @transaction.atomic
-def record_many(entries: list[Entry]) -> list[AuditEntry]:
+def record_many(entries: list[Entry]) -> list["Appended"]:
     """Append entries to the chain in the given order, with one lock of the head, one INSERT and
     one head update: the risk engine's batch of thousands of level changes, where ``record``'s
     three statements each made the audit trail most of the cost of a market-wide fall.
@@ -69,8 +70,8 @@ def record_many(entries: list[Entry]) -> list[AuditEntry]:
     Each entry links to the one before exactly as if ``record`` had appended them one by one, so
     ``verify_chain`` walks them like any others. On PostgreSQL each entry's canonical content is
     spelled once, in text (``_content_json``: what ``AuditEntry.compute_hash`` hashes), and the
-    batch goes in as one JSON document, without a model instance per row for the INSERT; the
-    entries returned are unsaved copies (no id), for their numbers and hashes.
+    batch goes in as one JSON document, without a model instance per row; what it returns is
+    each entry's number, links and content as written (``Appended``).
     """
     if not entries:
         return []
@@ -93,8 +94,8 @@ def record_many(entries: list[Entry]) -> list[AuditEntry]:
         )
         digest = hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
         rows.append(
-            (seq, actor_id, actor_repr, item.action, object_type, str(object_id), data, prev_hash,
-             digest)
+            Appended(seq, now, actor_id, actor_repr, item.action, object_type, str(object_id),
+                     data, prev_hash, digest)
         )  # fmt: skip
         # The row as stored: the content, the links; "data" is the same canonical text.
         documents.append(f'{content[:-1]},"prev_hash":"{prev_hash}","hash":"{digest}"}}')
@@ -103,9 +104,28 @@ def record_many(entries: list[Entry]) -> list[AuditEntry]:
         with connection.cursor() as cursor:
             cursor.execute(_INSERT_SQL, ["[" + ",".join(documents) + "]"])
     else:
-        AuditEntry.objects.bulk_create([_entry(row, now) for row in rows], batch_size=2000)
+        AuditEntry.objects.bulk_create([row.entry() for row in rows], batch_size=2000)
     AuditChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev_hash)
-    return [_entry(row, now) for row in rows]
+    return rows
+
+
+class Appended(NamedTuple):
+    """One entry ``record_many`` appended: its fields as stored, ``data`` as canonical JSON."""
+
+    seq: int
+    created_at: datetime.datetime
+    actor_id: int | None
+    actor_repr: str
+    action: str
+    object_type: str
+    object_id: str
+    data: str
+    prev_hash: str
+    hash: str
+
+    def entry(self) -> AuditEntry:
+        """The entry as a model instance (unsaved: no id)."""
+        return AuditEntry(**{**self._asdict(), "data": json.loads(self.data)})
 
 
 def _content_json(
@@ -122,7 +142,7 @@ def _content_json(
     as ``json.dumps`` writes it, ``data`` already canonical (tests/audit compare the two)."""
     return (
         f'{{"action":{_text(action)},"actor":{_text(actor)},'
-        f'"actor_id":{"null" if actor_id is None else int(actor_id)},'
+        f'"actor_id":{json.dumps(actor_id)},'
         f'"created_at":{_text(created_at)},"data":{data},"object_id":{_text(object_id)},'
         f'"object_type":{_text(object_type)},"seq":{int(seq)}}}'
     )
@@ -130,22 +150,6 @@ def _content_json(
 
 def _text(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-def _entry(row: tuple, now: Any) -> AuditEntry:
-    seq, actor_id, actor_repr, action, object_type, object_id, data, prev_hash, digest = row
-    return AuditEntry(
-        seq=seq,
-        created_at=now,
-        actor_id=actor_id,
-        actor_repr=actor_repr,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        data=json.loads(data),
-        prev_hash=prev_hash,
-        hash=digest,
-    )
 
 
 # One INSERT of the batch as one JSON document of the rows (as notices.services does it).

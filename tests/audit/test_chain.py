@@ -166,8 +166,10 @@ def test_a_batch_spells_each_entry_as_its_hash_reads_it_back(client_alice):
         stored = AuditEntry.objects.get(seq=returned.seq)
         assert stored.hash == returned.hash == stored.compute_hash()
         assert stored.prev_hash == returned.prev_hash
-        assert (stored.data, stored.actor_id, stored.object_id) == (
-            returned.data,
+        assert stored.data == returned.entry().data
+        assert (stored.seq, stored.created_at, stored.actor_id, stored.object_id) == (
+            returned.seq,
+            returned.created_at,
             returned.actor_id,
             returned.object_id,
         )
