@@ -10,6 +10,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 import audit
 from audit import services as audit_services
@@ -231,23 +232,57 @@ def margin_transitions_record_batch(
     if not claimed:
         return [], stale
     _move_accounts(claimed, occurred_at)
-    events = MarginEvent.objects.bulk_create(
-        [
-            MarginEvent(
-                account_id=t.account_id,
-                sequence=t.sequence,
-                from_level=Level(t.from_level),
-                to_level=Level(t.to_level),
-                ratio=t.ratio,
-                assets=t.assets,
-                liabilities=t.liabilities,
-                occurred_at=occurred_at,
-            )
-            for t in claimed
-        ]
-    )
+    events = _insert_events(claimed, occurred_at)
     _after_transitions_recorded(events)
     return events, stale
+
+
+def _insert_events(claimed: list[Transition], occurred_at: datetime.datetime) -> list[MarginEvent]:
+    """The claimed transitions' events, inserted from arrays in one statement on PostgreSQL:
+    bulk_create's preparing of each value of each row cost more CPU than the insert itself."""
+    recorded_at = timezone.now()
+    events = [
+        MarginEvent(
+            account_id=t.account_id,
+            sequence=t.sequence,
+            from_level=Level(t.from_level).value,
+            to_level=Level(t.to_level).value,
+            ratio=t.ratio,
+            assets=t.assets,
+            liabilities=t.liabilities,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+        )
+        for t in claimed
+    ]
+    if connection.vendor != "postgresql":
+        return MarginEvent.objects.bulk_create(events)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MarginEvent._meta.db_table} (account_id, sequence, from_level, "  # noqa: S608
+            "to_level, ratio, assets, liabilities, occurred_at, recorded_at) "
+            "SELECT v.account_id, v.seq, v.from_level, v.to_level, v.ratio, v.assets, "
+            "v.liabilities, %s, %s FROM unnest(%s::bigint[], %s::integer[], %s::varchar[], "
+            "%s::varchar[], %s::numeric[], %s::numeric[], %s::numeric[]) "
+            "AS v(account_id, seq, from_level, to_level, ratio, assets, liabilities) "
+            "RETURNING id, account_id",
+            [
+                occurred_at,
+                recorded_at,
+                [e.account_id for e in events],
+                [e.sequence for e in events],
+                [e.from_level for e in events],
+                [e.to_level for e in events],
+                [None if e.ratio is None else str(e.ratio) for e in events],
+                [str(e.assets) for e in events],
+                [str(e.liabilities) for e in events],
+            ],
+        )
+        ids = dict((account_id, pk) for pk, account_id in cursor.fetchall())
+    for event in events:  # one transition per account in a batch
+        event.pk = ids[event.account_id]
+        event._state.adding, event._state.db = False, connection.alias
+    return events
 
 
 def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) -> None:
