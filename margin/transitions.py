@@ -210,7 +210,7 @@ def margin_transitions_record_batch(
         raise ValueError("one transition per account per batch")
     locked = (
         MarginAccount.objects.select_for_update()
-        .filter(pk__in=ids)
+        .filter(pk__any=ids)
         .order_by("pk")
         .values_list("pk", "event_sequence", "current_level")
     )
@@ -315,7 +315,7 @@ def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) ->
 def _after_transitions_recorded(events: list[MarginEvent]) -> None:
     """``_after_transition_recorded`` for a batch of events (see there for the rules)."""
     ids = [e.account_id for e in events]
-    accounts = MarginAccount.objects.select_related("client").in_bulk(ids)
+    accounts = {a.pk: a for a in MarginAccount.objects.select_related("client").filter(pk__any=ids)}
     lines = contract_lines(ids)
     down = [
         e for e in events if e.is_downgrade and Level(e.to_level) in (Level.CALL, Level.LIQUIDATION)
@@ -400,7 +400,7 @@ def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, b
     ids = [e.account_id for e in events]
     found = {
         call.account_id: (call, False)
-        for call in MarginCall.objects.filter(account_id__in=ids, status=MarginCall.Status.OPEN)
+        for call in MarginCall.objects.filter(account_id__any=ids, status=MarginCall.Status.OPEN)
     }
     deadline = calendars.add_trading_days(events[0].occurred_at, CALL_TRADING_DAYS)
     new = []
@@ -436,7 +436,7 @@ def _restrict_many(events, accounts) -> dict[int, Restriction]:
     kind = Restriction.Kind.REDUCE_ONLY
     held = set(
         Restriction.objects.filter(
-            account_id__in=[e.account_id for e in events], kind=kind, lifted_at__isnull=True
+            account_id__any=[e.account_id for e in events], kind=kind, lifted_at__isnull=True
         ).values_list("account_id", flat=True)
     )
     new = {
