@@ -193,13 +193,16 @@ def liquidation_plans_propose(*, event_ids: list[int]) -> dict[int, LiquidationP
 
 def liquidation_plans_propose_missing(*, before: datetime.datetime) -> int:
     """Stuck work: accounts still at the liquidation line through a transition recorded before
-    `before` whose plan task never ran (a worker lost it); their tasks are queued again."""
+    `before` whose plan task never ran (a worker lost it); their tasks are queued again. The
+    sweep runs every minute, so it looks back a day (the events' time index), not through every
+    fall ever recorded; the call's missed deadline proposes a plan in any case."""
     from margin import tasks
 
     missing = (
         MarginEvent.objects.filter(
             to_level=Level.LIQUIDATION.value,
             occurred_at__lt=before,
+            occurred_at__gte=before - datetime.timedelta(days=1),
             account__current_level=Level.LIQUIDATION.value,
             account__event_sequence=models.F("sequence"),
             liquidation_plans__isnull=True,

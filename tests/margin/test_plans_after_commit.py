@@ -132,6 +132,13 @@ def test_the_sweep_queues_again_a_plan_task_a_worker_lost(
     assert services.liquidation_plans_propose_missing(before=later) == 0
 
 
+def test_the_sweep_looks_back_a_day(account, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        margin_event_record(**through_the_line(account)._asdict(), occurred_at=AT)
+    assert services.liquidation_plans_propose_missing(before=AT + datetime.timedelta(days=2)) == 0
+    assert not LiquidationPlan.objects.exists()  # the missed deadline's sweep proposes one
+
+
 def _decide_permission():
     from django.contrib.auth.models import Permission
 
