@@ -330,11 +330,14 @@ def instrument(runner, stages: dict) -> None:
 
 def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publisher) -> None:
     import asyncio
+    import gc
 
     from django.db import connection
 
     from margin.models import MarginEvent
 
+    if _gc_clock not in gc.callbacks:
+        gc.callbacks.append(_gc_clock)
     loop = asyncio.new_event_loop()
     lines = []
     for tick_prices, at in ticks:
@@ -346,6 +349,7 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         redis_before = counters.redis_commands()
         tick_wall = time.time()
         profile = _profiler(name)
+        collecting.clear()
         started, cpu = time.perf_counter(), time.process_time()
         with connection.execute_wrapper(counters):
             if profile is not None:
@@ -375,6 +379,7 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         stages["publish"] = published - stepped
         stages["step"] = stepped - started
         stages["cpu"] = cpu
+        stages["gc"] = sum(collecting)
         transitions = MarginEvent.objects.count() - events_before
         lines.append((stages, counters.sql, redis_commands, len(pushes), transitions, latencies,
                       watched))  # fmt: skip
@@ -403,6 +408,17 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         "load": os.getloadavg()[0],
     }
     print(json.dumps(result, ensure_ascii=False), flush=True)
+
+
+collecting: list[float] = []  # seconds of each garbage collection during the step
+_gc_started = [0.0]
+
+
+def _gc_clock(phase: str, info: dict) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        collecting.append(time.perf_counter() - _gc_started[0])
 
 
 def _profiler(name: str):

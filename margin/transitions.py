@@ -315,7 +315,10 @@ def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) ->
 def _after_transitions_recorded(events: list[MarginEvent]) -> None:
     """``_after_transition_recorded`` for a batch of events (see there for the rules)."""
     ids = [e.account_id for e in events]
-    accounts = {a.pk: a for a in MarginAccount.objects.select_related("client").filter(pk__any=ids)}
+    accounts = {
+        a.pk: a
+        for a in MarginAccount.objects.select_related("client").filter(pk__any=ids).order_by()
+    }
     lines = contract_lines(ids)
     down = [
         e for e in events if e.is_downgrade and Level(e.to_level) in (Level.CALL, Level.LIQUIDATION)
