@@ -135,7 +135,7 @@ def _propose_plans(
     return plans, entries
 
 
-# Events per plan task: one task's plans share a transaction and a few reads.
+# Events per plan task (each plan is proposed in a transaction of its own).
 PLAN_BATCH = 50
 
 
@@ -154,41 +154,41 @@ def liquidation_plans_queue(event_ids: list[int]) -> None:
         )
 
 
-@transaction.atomic
 def liquidation_plans_propose(*, event_ids: list[int]) -> dict[int, LiquidationPlan]:
     """Propose the liquidation plans of these transitions through the liquidation line
-    (``_propose_plans``), their audit entries in the events' order; return the new plans by
-    event id.
+    (``_propose_plans``), each with its audit entry, in the events' order; return the new plans
+    by event id.
 
-    Idempotent, so a replayed or duplicated task proposes nothing twice: the accounts are
-    locked first (``selectors.accounts_locked``), and an event that already has a plan, or
+    Idempotent, so a replayed or duplicated task proposes nothing twice: each event's account
+    is locked first (``selectors.accounts_locked``), and an event that already has a plan, or
     whose account already has one proposed or approved, gets no new one. Nor does an account
     back above the liquidation line since (the open margin call stands; its deadline sweep
-    proposes a plan if it is missed).
+    proposes a plan if it is missed). Each event in a transaction of its own: the engine's next
+    batch may lock the same accounts, and should wait for one search (~0.14 s), not a task's.
     """
-    events = {
-        e.pk: e
-        for e in MarginEvent.objects.filter(pk__in=event_ids, to_level=Level.LIQUIDATION.value)
-    }
-    if not events:
-        return {}
-    accounts = selectors.accounts_locked(e.account_id for e in events.values())
-    planned = set(
-        LiquidationPlan.objects.filter(event_id__in=events).values_list("event_id", flat=True)
-    )
-    proposals: dict[int, tuple[MarginAccount, MarginEvent]] = {}
-    for pk in event_ids:
-        event = events.get(pk)
-        if event is None or pk in planned or event.account_id in proposals:
-            continue
-        account = accounts[event.account_id]
-        if Level(account.current_level) == Level.LIQUIDATION:
-            proposals[account.pk] = (account, event)
-    plans, entries = _propose_plans(
-        list(proposals.values()), LiquidationPlan.Trigger.LIQUIDATION_LINE
-    )
-    audit.record_many([entries[pk] for pk in proposals if pk in entries])
-    return {event.pk: plans[pk] for pk, (_, event) in proposals.items() if pk in entries}
+    proposed = {}
+    for pk in dict.fromkeys(event_ids):
+        plan = _propose_for_event(pk)
+        if plan is not None:
+            proposed[pk] = plan
+    return proposed
+
+
+@transaction.atomic
+def _propose_for_event(event_id: int) -> LiquidationPlan | None:
+    event = MarginEvent.objects.filter(pk=event_id, to_level=Level.LIQUIDATION.value).first()
+    if event is None:
+        return None
+    account = selectors.accounts_locked([event.account_id]).get(event.account_id)
+    if account is None or Level(account.current_level) != Level.LIQUIDATION:
+        return None
+    if LiquidationPlan.objects.filter(event_id=event_id).exists():
+        return None
+    plans, entries = _propose_plans([(account, event)], LiquidationPlan.Trigger.LIQUIDATION_LINE)
+    if account.pk not in entries:
+        return None  # the account's open plan is kept
+    audit.record_many([entries[account.pk]])
+    return plans[account.pk]
 
 
 def liquidation_plans_propose_missing(*, before: datetime.datetime) -> int:
