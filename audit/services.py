@@ -1,8 +1,10 @@
+import datetime
+import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEntry, canonical_json
@@ -60,42 +62,106 @@ class Entry:
 
 
 @transaction.atomic
-def record_many(entries: list[Entry]) -> list[AuditEntry]:
+def record_many(entries: list[Entry]) -> list["Appended"]:
     """Append entries to the chain in the given order, with one lock of the head, one INSERT and
     one head update: the risk engine's batch of thousands of level changes, where ``record``'s
     three statements each made the audit trail most of the cost of a market-wide fall.
 
     Each entry links to the one before exactly as if ``record`` had appended them one by one, so
-    ``verify_chain`` walks them like any others.
+    ``verify_chain`` walks them like any others. On PostgreSQL each entry's canonical content is
+    spelled once, in text (``_content_json``: what ``AuditEntry.compute_hash`` hashes), and the
+    batch goes in as one JSON document, without a model instance per row; what it returns is
+    each entry's number, links and content as written (``Appended``).
     """
     if not entries:
         return []
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     seq, prev_hash, now = head.seq, head.hash, timezone.now()
-    rows = []
+    created_at = now.isoformat()
+    rows, documents = [], []
     for item in entries:
         object_type, object_id = item.object_type, item.object_id
         if item.obj is not None:
             object_type = object_type or item.obj._meta.label_lower
             object_id = object_id or item.obj.pk
         user = item.actor if getattr(item.actor, "pk", None) is not None else None
+        actor_repr = str(item.actor.email if user is not None else (item.actor or "system"))
         seq += 1
-        entry = AuditEntry(
-            seq=seq,
-            created_at=now,
-            actor=user,
-            actor_repr=str(item.actor.email if user is not None else (item.actor or "system")),
-            action=item.action,
-            object_type=object_type,
-            object_id=str(object_id),
-            data=json.loads(canonical_json(item.data or {})),
-            prev_hash=prev_hash,
+        data = canonical_json(item.data or {})
+        actor_id = None if user is None else user.pk
+        content = _content_json(
+            seq, created_at, actor_id, actor_repr, item.action, object_type, str(object_id), data
         )
-        entry.hash = prev_hash = entry.compute_hash()
-        rows.append(entry)
-    AuditEntry.objects.bulk_create(rows, batch_size=2000)
+        digest = hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+        rows.append(
+            Appended(seq, now, actor_id, actor_repr, item.action, object_type, str(object_id),
+                     data, prev_hash, digest)
+        )  # fmt: skip
+        # The row as stored: the content, the links; "data" is the same canonical text.
+        documents.append(f'{content[:-1]},"prev_hash":"{prev_hash}","hash":"{digest}"}}')
+        prev_hash = digest
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_SQL, ["[" + ",".join(documents) + "]"])
+    else:
+        AuditEntry.objects.bulk_create([row.entry() for row in rows], batch_size=2000)
     AuditChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev_hash)
     return rows
+
+
+class Appended(NamedTuple):
+    """One entry ``record_many`` appended: its fields as stored, ``data`` as canonical JSON."""
+
+    seq: int
+    created_at: datetime.datetime
+    actor_id: int | None
+    actor_repr: str
+    action: str
+    object_type: str
+    object_id: str
+    data: str
+    prev_hash: str
+    hash: str
+
+    def entry(self) -> AuditEntry:
+        """The entry as a model instance (unsaved: no id)."""
+        return AuditEntry(**{**self._asdict(), "data": json.loads(self.data)})
+
+
+def _content_json(
+    seq: int,
+    created_at: str,
+    actor_id: int | None,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    data: str,
+) -> str:
+    """``canonical_json(entry.content())`` spelled directly: the keys in sorted order, each value
+    as ``json.dumps`` writes it, ``data`` already canonical (tests/audit compare the two)."""
+    return (
+        f'{{"action":{_text(action)},"actor":{_text(actor)},'
+        f'"actor_id":{json.dumps(actor_id)},'
+        f'"created_at":{_text(created_at)},"data":{data},"object_id":{_text(object_id)},'
+        f'"object_type":{_text(object_type)},"seq":{int(seq)}}}'
+    )
+
+
+def _text(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+# One INSERT of the batch as one JSON document of the rows (as notices.services does it).
+_INSERT_SQL = f"""
+    INSERT INTO {AuditEntry._meta.db_table}
+        (seq, created_at, actor_id, actor_repr, action, object_type, object_id, data, prev_hash,
+         hash)
+    SELECT seq, created_at, actor_id, actor, action, object_type, object_id, data, prev_hash, hash
+    FROM jsonb_to_recordset(%s::jsonb) AS v(seq bigint, created_at timestamptz, actor_id bigint,
+        actor text, action text, object_type text, object_id text, data jsonb, prev_hash text,
+        hash text)
+"""  # noqa: S608 - the table's name from its model, the values are one parameter
 
 
 @dataclass(frozen=True)

@@ -284,10 +284,15 @@ class Counters:
 
         self.redis = redis.Redis.from_url(redis_url)
         self.sql = 0
+        self.timings: list[tuple[float, str]] = []
 
     def __call__(self, execute, sql, params, many, context):
         self.sql += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.timings.append((time.perf_counter() - started, sql[:160]))
 
     def redis_commands(self) -> int:
         return int(self.redis.info("stats")["total_commands_processed"])
@@ -325,11 +330,14 @@ def instrument(runner, stages: dict) -> None:
 
 def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publisher) -> None:
     import asyncio
+    import gc
 
     from django.db import connection
 
     from margin.models import MarginEvent
 
+    if _gc_clock not in gc.callbacks:
+        gc.callbacks.append(_gc_clock)
     loop = asyncio.new_event_loop()
     lines = []
     for tick_prices, at in ticks:
@@ -337,13 +345,26 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         instrument(runner, stages)
         runner.feed.put(tick_prices, at=at)
         events_before = MarginEvent.objects.count()
-        counters.sql = 0
+        counters.sql, counters.timings = 0, []
         redis_before = counters.redis_commands()
         tick_wall = time.time()
-        started = time.perf_counter()
+        profile = _profiler(name)
+        collecting.clear()
+        started, cpu = time.perf_counter(), time.process_time()
         with connection.execute_wrapper(counters):
+            if profile is not None:
+                profile.enable()
             pushes = runner.step(now=runner.clock())
-        stepped = time.perf_counter()
+            if profile is not None:
+                profile.disable()
+        stepped, cpu = time.perf_counter(), time.process_time() - cpu
+        if profile is not None:
+            _profile_report(profile, name, len(lines))
+            slowest = sorted(counters.timings, reverse=True)[:15]
+            print("--- slowest statements ---", file=sys.stderr)
+            for seconds, sql in slowest:
+                print(f"{seconds * 1000:8.1f} ms  {sql}", file=sys.stderr)
+            print(f"all: {sum(t for t, _ in counters.timings) * 1000:.1f} ms", file=sys.stderr)
         loop.run_until_complete(publisher.publish([payload for _, payload in pushes]))
         published = time.perf_counter()
         redis_commands = counters.redis_commands() - redis_before - 1
@@ -357,6 +378,8 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
                 continue
         stages["publish"] = published - stepped
         stages["step"] = stepped - started
+        stages["cpu"] = cpu
+        stages["gc"] = sum(collecting)
         transitions = MarginEvent.objects.count() - events_before
         lines.append((stages, counters.sql, redis_commands, len(pushes), transitions, latencies,
                       watched))  # fmt: skip
@@ -372,6 +395,8 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         "sockets": len(sockets),
         "runs": len(kept),
         "step_ms": _median_ms([s["step"] for s, *_ in kept]),
+        "first_step_ms": _median_ms([lines[0][0]["step"]]),
+        "step_cpu_ms": _median_ms([s["cpu"] for s, *_ in kept]),
         "stages_ms": {k: _median_ms([s.get(k, 0.0) for s, *_ in kept]) for k in stage_names},
         "sql_statements": int(statistics.median(line[1] for line in kept)),
         "redis_commands": int(statistics.median(line[2] for line in kept)),
@@ -383,6 +408,39 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         "load": os.getloadavg()[0],
     }
     print(json.dumps(result, ensure_ascii=False), flush=True)
+
+
+collecting: list[float] = []  # seconds of each garbage collection during the step
+_gc_started = [0.0]
+
+
+def _gc_clock(phase: str, info: dict) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        collecting.append(time.perf_counter() - _gc_started[0])
+
+
+def _profiler(name: str):
+    """A cProfile.Profile when TTS_PROFILE names this scenario (e.g. TTS_PROFILE=drop_8pct)."""
+    if os.environ.get("TTS_PROFILE") != name:
+        return None
+    import cProfile
+
+    # CPU time, not wall time: on a shared machine the waits would land on whatever function ran.
+    return cProfile.Profile(time.process_time)
+
+
+def _profile_report(profile, name: str, run: int) -> None:
+    """The step's functions by their own time and by cumulative time, to stderr."""
+    import io
+    import pstats
+
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(45)
+    print(f"--- profile of {name} run {run} ---\n{out.getvalue()}", file=sys.stderr, flush=True)
 
 
 def _restore(runner) -> None:

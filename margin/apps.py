@@ -9,7 +9,10 @@ class MarginConfig(AppConfig):
     verbose_name = _("Margin")
     nav_items = [NavItem("margin:index", _("Margin status"), 20)]
     # Queued again by the stuck-work sweep when not done in time (portal.background).
-    stuck_work = ["margin.services.liquidation_plans_requeue"]
+    stuck_work = [
+        "margin.services.liquidation_plans_requeue",
+        "margin.services.liquidation_plans_propose_missing",
+    ]
 
     def ready(self) -> None:
         from disclosures.calculator import client_tier_lookup_register

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 import audit
@@ -144,8 +144,29 @@ def _lift_many(
         entries.setdefault(pair, []).append(
             audit_services.Entry(**_clear_audit(restriction, change))
         )
-    Restriction.objects.bulk_update(lifted, ["lifted_at", "lift_reason"], batch_size=BATCH)
+    _save_lifts(lifted)
     return entries
+
+
+def _save_lifts(lifted: list[Restriction]) -> None:
+    """The lifted restrictions' two fields, in one statement on PostgreSQL: bulk_update's CASE
+    with a branch per row and field cost seconds of CPU for the thousands an 8% fall lifts."""
+    if connection.vendor != "postgresql":
+        Restriction.objects.bulk_update(lifted, ["lifted_at", "lift_reason"], batch_size=BATCH)
+        return
+    if not lifted:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Restriction._meta.db_table} AS r SET lifted_at = v.at, "  # noqa: S608
+            "lift_reason = v.reason FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) "
+            "AS v(id, at, reason) WHERE r.id = v.id",
+            [
+                [r.pk for r in lifted],
+                [r.lifted_at for r in lifted],
+                [r.lift_reason for r in lifted],
+            ],
+        )
 
 
 def _share(share: Decimal | None) -> str:

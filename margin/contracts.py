@@ -145,19 +145,34 @@ def sell_costs_by_account(account_ids: Any) -> dict[int, Any]:
     ids = list(account_ids)
     if not ids:
         return {}
+    # Each account's newest active contract: (its recorded version's id, the day it started),
+    # read as values; a fall asks this of thousands of accounts at once.
+    newest: dict[int, tuple[Any, datetime.date]] = {}
+    rows = (
+        MarginContract.objects.filter(account_id__any=ids, status=MarginContract.Status.ACTIVE)
+        .order_by("account_id", "-starts_on")
+        .values_list("account_id", "fee_schedule_version_id", "starts_on")
+    )
+    for account_id, version_id, starts_on in rows:
+        newest.setdefault(account_id, (version_id, starts_on))
+    versions = MarginContract._meta.get_field("fee_schedule_version").related_model.objects
+    recorded = versions.in_bulk({v for v, _ in newest.values() if v is not None})
     by_version: dict[Any, Any] = {}
+    by_day: dict[datetime.date, Any] = {}
     found: dict[int, Any] = {}
-    contracts = MarginContract.objects.filter(
-        account_id__in=ids, status=MarginContract.Status.ACTIVE
-    ).select_related("fee_schedule_version")
-    for contract in contracts.order_by("account_id", "-starts_on"):
-        if contract.account_id in found:
-            continue
-        version = fee_schedule_of(contract)
+    for account_id, (version_id, starts_on) in newest.items():
+        # As fee_schedule_of: the version recorded on the contract, else the one in force on
+        # the day it started.
+        if version_id is not None:
+            version = recorded[version_id]
+        else:
+            if starts_on not in by_day:
+                by_day[starts_on] = disclosures.version_in_force(FEE_SCHEDULE, end_of(starts_on))
+            version = by_day[starts_on]
         key = version.pk if version is not None else None
         if key not in by_version:
             by_version[key] = _sell_costs_of(version)
-        found[contract.account_id] = by_version[key]
+        found[account_id] = by_version[key]
     missing = [i for i in ids if i not in found]
     if missing:
         default = _sell_costs_of(disclosures.version_in_force(FEE_SCHEDULE))

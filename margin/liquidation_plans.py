@@ -7,7 +7,7 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +27,7 @@ from margin.models import (
     Position,
 )
 from margin.notify import _str
-from margin.rules import DEFAULT_LINES, Lines
+from margin.rules import DEFAULT_LINES, Level, Lines
 from margin.sales import liquidation_route
 from margin.signals import liquidation_filled
 from margin.workflows import LIQUIDATION_PLAN
@@ -55,11 +55,11 @@ def _sellables(account: MarginAccount) -> list[Sellable]:
     ]
 
 
+OPEN_STATUSES = [LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED]
+
+
 def _open_plans(account_ids: Any) -> Any:
-    return LiquidationPlan.objects.filter(
-        account_id__in=account_ids,
-        status__in=[LiquidationPlan.Status.PROPOSED, LiquidationPlan.Status.APPROVED],
-    )
+    return LiquidationPlan.objects.filter(account_id__in=account_ids, status__in=OPEN_STATUSES)
 
 
 def _propose_plan(
@@ -133,6 +133,87 @@ def _propose_plans(
         plans[account.pk] = row
         entries[account.pk] = audit_services.Entry(**_plan_audit(account, trigger, None, row, plan))
     return plans, entries
+
+
+# Events per plan task (each plan is proposed in a transaction of its own).
+PLAN_BATCH = 50
+
+
+def liquidation_plans_queue(event_ids: list[int]) -> None:
+    """After the caller's commit, propose the plans of these transitions through the liquidation
+    line in worker tasks (``margin.tasks.propose_liquidation_plans``), ``PLAN_BATCH`` events a
+    task: each plan's least-sale search takes ~0.14 s, and the ~1,400 of a market-wide fall kept
+    the risk engine's step busy for minutes. The plan waits for two officers anyway; the margin
+    call, the restriction and the client's notice are recorded with the transition."""
+    from margin import tasks
+
+    for start in range(0, len(event_ids), PLAN_BATCH):
+        chunk = list(event_ids[start : start + PLAN_BATCH])
+        transaction.on_commit(
+            lambda chunk=chunk: tasks.propose_liquidation_plans.delay(chunk), robust=True
+        )
+
+
+def liquidation_plans_propose(*, event_ids: list[int]) -> dict[int, LiquidationPlan]:
+    """Propose the liquidation plans of these transitions through the liquidation line
+    (``_propose_plans``), each with its audit entry, in the events' order; return the new plans
+    by event id.
+
+    Idempotent, so a replayed or duplicated task proposes nothing twice: each event's account
+    is locked first (``selectors.accounts_locked``), and an event that already has a plan, or
+    whose account already has one proposed or approved, gets no new one. Nor does an account
+    back above the liquidation line since (the open margin call stands; its deadline sweep
+    proposes a plan if it is missed). Each event in a transaction of its own: the engine's next
+    batch may lock the same accounts, and should wait for one search (~0.14 s), not a task's.
+    """
+    proposed = {}
+    for pk in dict.fromkeys(event_ids):
+        plan = _propose_for_event(pk)
+        if plan is not None:
+            proposed[pk] = plan
+    return proposed
+
+
+@transaction.atomic
+def _propose_for_event(event_id: int) -> LiquidationPlan | None:
+    event = MarginEvent.objects.filter(pk=event_id, to_level=Level.LIQUIDATION.value).first()
+    if event is None:
+        return None
+    account = selectors.accounts_locked([event.account_id]).get(event.account_id)
+    if account is None or Level(account.current_level) != Level.LIQUIDATION:
+        return None
+    if LiquidationPlan.objects.filter(event_id=event_id).exists():
+        return None
+    plans, entries = _propose_plans([(account, event)], LiquidationPlan.Trigger.LIQUIDATION_LINE)
+    if account.pk not in entries:
+        return None  # the account's open plan is kept
+    audit.record_many([entries[account.pk]])
+    return plans[account.pk]
+
+
+def liquidation_plans_propose_missing(*, before: datetime.datetime) -> int:
+    """Stuck work: accounts still at the liquidation line through a transition recorded before
+    `before` whose plan task never ran (a worker lost it); their tasks are queued again. The
+    sweep runs every minute, so it looks back a day (the events' time index), not through every
+    fall ever recorded; the call's missed deadline proposes a plan in any case."""
+    from margin import tasks
+
+    missing = (
+        MarginEvent.objects.filter(
+            to_level=Level.LIQUIDATION.value,
+            occurred_at__lt=before,
+            occurred_at__gte=before - datetime.timedelta(days=1),
+            account__current_level=Level.LIQUIDATION.value,
+            account__event_sequence=models.F("sequence"),
+            liquidation_plans__isnull=True,
+        )
+        .exclude(account__liquidation_plans__status__in=OPEN_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    return sum(
+        queue_once(f"liquidation-plans:{pk}", tasks.propose_liquidation_plans, [pk])
+        for pk in missing[:500]
+    )
 
 
 def _plan_row(

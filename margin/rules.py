@@ -414,6 +414,36 @@ def cure(
     cost = _exact(sell_cost_rate, "sell cost rate")
     if not Decimal(0) <= cost < 1:
         raise ValueError("sell_cost_rate must be in [0, 1)")
+    # A pure function of these values (the costs' rates and minimum are all of sell_costs it
+    # reads): a market-wide fall asks it the same of each account two or three times in one
+    # step (the call, the notice, the status), each a fen-by-fen search in Decimals.
+    key = (assets, owed, value, lines.warning, cost, _costs_key(sell_costs))
+    found = _CURES.get(key)
+    if found is None:
+        if len(_CURES) >= _CURES_KEPT:
+            _CURES.clear()
+        found = _CURES[key] = _cure(assets, owed, value, lines, cost, sell_costs)
+    return found
+
+
+_CURES: dict[tuple, Cure] = {}
+_CURES_KEPT = 50_000  # more than a fall's accounts at the warning line and below; ~30 MB at most
+
+
+def _costs_key(sell_costs: Any) -> tuple | None:
+    if sell_costs is None:
+        return None
+    return (
+        sell_costs.commission_rate,
+        sell_costs.commission_minimum,
+        sell_costs.stamp_duty_rate,
+        sell_costs.transfer_fee_rate,
+    )
+
+
+def _cure(
+    assets: Decimal, owed: Decimal, value: Decimal, lines: Lines, cost: Decimal, sell_costs: Any
+) -> Cure:
     shortfall = lines.warning * owed - assets
     if owed == 0 or shortfall <= 0:
         return Cure(deposit=ZERO_MONEY, sell=ZERO_MONEY)

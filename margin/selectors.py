@@ -221,7 +221,10 @@ def contract_lines(accounts: Any) -> dict[int, Lines]:
         )
         for account_id, withdrawal, warning, call, liquidation, concentration in (
             MarginContract.objects.filter(
-                status=MarginContract.Status.ACTIVE, account__in=accounts
+                Q(account_id__any=accounts)
+                if isinstance(accounts, list | tuple | set)
+                else Q(account__in=accounts),
+                status=MarginContract.Status.ACTIVE,
             ).values_list(
                 "account_id",
                 "withdrawal_line",
@@ -590,6 +593,6 @@ def accounts_locked(ids: Iterable[int]) -> dict[int, MarginAccount]:
         a.pk: a
         for a in MarginAccount.objects.select_for_update(of=("self",))
         .select_related("client")
-        .filter(pk__in=sorted(set(ids)))
+        .filter(pk__any=sorted(set(ids)))
         .order_by("pk")
     }

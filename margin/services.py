@@ -37,6 +37,8 @@ from margin.liquidation_plans import (
     liquidation_plan_confirm_execution,
     liquidation_plan_execute,
     liquidation_plan_reject,
+    liquidation_plans_propose,
+    liquidation_plans_propose_missing,
     liquidation_plans_requeue,
 )
 from margin.regime import (
@@ -75,6 +77,8 @@ __all__ = [
     "liquidation_plan_confirm_execution",
     "liquidation_plan_execute",
     "liquidation_plan_reject",
+    "liquidation_plans_propose",
+    "liquidation_plans_propose_missing",
     "liquidation_plans_requeue",
     "margin_call_deadline_sweep",
     "margin_call_restore",

@@ -10,6 +10,12 @@ def execute_liquidation_plan(plan_id: int) -> None:
     services.liquidation_plan_execute(plan_id=plan_id)
 
 
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+def propose_liquidation_plans(event_ids: list[int]) -> int:
+    """The liquidation plans of transitions recorded by the risk engine (idempotent)."""
+    return len(services.liquidation_plans_propose(event_ids=event_ids))
+
+
 @shared_task
 def sweep_call_deadlines() -> dict[str, int]:
     result = services.margin_call_deadline_sweep()

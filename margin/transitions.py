@@ -10,6 +10,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 import audit
 from audit import services as audit_services
@@ -17,9 +18,8 @@ from margin import concentration, contracts, rules
 from margin.actors import ENGINE
 from margin.calls import CALL_TRADING_DAYS, _open_call, _restrict, margin_calls_restore
 from margin.engine import Restoration, RiskEngine, TickResult, Transition
-from margin.liquidation_plans import _propose_plan, _propose_plans
+from margin.liquidation_plans import liquidation_plans_queue
 from margin.models import (
-    LiquidationPlan,
     MarginAccount,
     MarginCall,
     MarginEvent,
@@ -103,7 +103,9 @@ def _after_transition_recorded(event: MarginEvent) -> None:
 
     Every transition is audited. Going down: WARNING tells the client (in-app and email); CALL
     or LIQUIDATION opens a margin call with its deadline (two trading days) and restricts the
-    account to reduce-only, and LIQUIDATION also queues a liquidation plan for a risk officer.
+    account to reduce-only, and LIQUIDATION also queues a liquidation plan for a risk officer,
+    proposed after commit by a worker (``liquidation_plans_queue``: its least-sale search is
+    too slow for the engine's step), with its own audit entry.
     Coming back to WARNING or better meets the open call and lifts the restriction. Notices are
     keyed by the event, so a replayed transition cannot send them twice.
     """
@@ -134,7 +136,7 @@ def _after_transition_recorded(event: MarginEvent) -> None:
             if to_level == Level.CALL:
                 _notify(account, "margin_call", event, context)
             else:
-                _propose_plan(account, LiquidationPlan.Trigger.LIQUIDATION_LINE, event)
+                liquidation_plans_queue([event.pk])
                 _notify(account, "margin_liquidation", event, context)
 
 
@@ -198,9 +200,8 @@ def margin_transitions_record_batch(
     StaleTransition for the caller to resync, and changes nothing. For the claimed ones, in a
     constant number of statements whatever their number: the events, their audit entries (the
     chain extended over the batch in order), margin calls and reduce-only restrictions, and the
-    notices, exactly as ``_after_transition_recorded`` does for one, and the liquidation plans
-    (``_propose_plans``: the positions, lines and costs read for the batch; each plan's search is
-    its own, in Python).
+    notices, exactly as ``_after_transition_recorded`` does for one; the liquidation plans are
+    queued for after commit (``liquidation_plans_queue``), in the events' order.
     """
     if not transitions:
         return [], []
@@ -209,7 +210,7 @@ def margin_transitions_record_batch(
         raise ValueError("one transition per account per batch")
     locked = (
         MarginAccount.objects.select_for_update()
-        .filter(pk__in=ids)
+        .filter(pk__any=ids)
         .order_by("pk")
         .values_list("pk", "event_sequence", "current_level")
     )
@@ -231,23 +232,57 @@ def margin_transitions_record_batch(
     if not claimed:
         return [], stale
     _move_accounts(claimed, occurred_at)
-    events = MarginEvent.objects.bulk_create(
-        [
-            MarginEvent(
-                account_id=t.account_id,
-                sequence=t.sequence,
-                from_level=Level(t.from_level),
-                to_level=Level(t.to_level),
-                ratio=t.ratio,
-                assets=t.assets,
-                liabilities=t.liabilities,
-                occurred_at=occurred_at,
-            )
-            for t in claimed
-        ]
-    )
+    events = _insert_events(claimed, occurred_at)
     _after_transitions_recorded(events)
     return events, stale
+
+
+def _insert_events(claimed: list[Transition], occurred_at: datetime.datetime) -> list[MarginEvent]:
+    """The claimed transitions' events, inserted from arrays in one statement on PostgreSQL:
+    bulk_create's preparing of each value of each row cost more CPU than the insert itself."""
+    recorded_at = timezone.now()
+    events = [
+        MarginEvent(
+            account_id=t.account_id,
+            sequence=t.sequence,
+            from_level=Level(t.from_level).value,
+            to_level=Level(t.to_level).value,
+            ratio=t.ratio,
+            assets=t.assets,
+            liabilities=t.liabilities,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+        )
+        for t in claimed
+    ]
+    if connection.vendor != "postgresql":
+        return MarginEvent.objects.bulk_create(events)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MarginEvent._meta.db_table} (account_id, sequence, from_level, "  # noqa: S608
+            "to_level, ratio, assets, liabilities, occurred_at, recorded_at) "
+            "SELECT v.account_id, v.seq, v.from_level, v.to_level, v.ratio, v.assets, "
+            "v.liabilities, %s, %s FROM unnest(%s::bigint[], %s::integer[], %s::varchar[], "
+            "%s::varchar[], %s::numeric[], %s::numeric[], %s::numeric[]) "
+            "AS v(account_id, seq, from_level, to_level, ratio, assets, liabilities) "
+            "RETURNING id, account_id",
+            [
+                occurred_at,
+                recorded_at,
+                [e.account_id for e in events],
+                [e.sequence for e in events],
+                [e.from_level for e in events],
+                [e.to_level for e in events],
+                [None if e.ratio is None else str(e.ratio) for e in events],
+                [str(e.assets) for e in events],
+                [str(e.liabilities) for e in events],
+            ],
+        )
+        ids = dict((account_id, pk) for pk, account_id in cursor.fetchall())
+    for event in events:  # one transition per account in a batch
+        event.pk = ids[event.account_id]
+        event._state.adding, event._state.db = False, connection.alias
+    return events
 
 
 def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) -> None:
@@ -280,7 +315,10 @@ def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) ->
 def _after_transitions_recorded(events: list[MarginEvent]) -> None:
     """``_after_transition_recorded`` for a batch of events (see there for the rules)."""
     ids = [e.account_id for e in events]
-    accounts = MarginAccount.objects.select_related("client").in_bulk(ids)
+    accounts = {
+        a.pk: a
+        for a in MarginAccount.objects.select_related("client").filter(pk__any=ids).order_by()
+    }
     lines = contract_lines(ids)
     down = [
         e for e in events if e.is_downgrade and Level(e.to_level) in (Level.CALL, Level.LIQUIDATION)
@@ -288,10 +326,6 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
     costs = contracts.sell_costs_by_account({e.account_id for e in events if e.is_downgrade})
     calls = _open_calls(down, accounts, lines, costs)
     restrictions = _restrict_many(down, accounts)
-    _, plan_entries = _propose_plans(
-        [(accounts[e.account_id], e) for e in down if Level(e.to_level) == Level.LIQUIDATION],
-        LiquidationPlan.Trigger.LIQUIDATION_LINE,
-    )
     entries, notices_ = [], []
     for event in events:
         account = accounts[event.account_id]
@@ -344,13 +378,12 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
                         data={"account": account.number, "kind": restriction.kind},
                     )
                 )
-            if account.pk in plan_entries:  # after the call and restriction, as one by one
-                entries.append(plan_entries[account.pk])
             context["deadline"] = _local(call.deadline)
             key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
             notices_.append(_notice(account, key, event, context))
     audit.record_many(entries)
     notices.enqueue_many(notices_)
+    liquidation_plans_queue([e.pk for e in down if Level(e.to_level) == Level.LIQUIDATION])
 
 
 def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.NoticeRequest:
@@ -370,7 +403,7 @@ def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, b
     ids = [e.account_id for e in events]
     found = {
         call.account_id: (call, False)
-        for call in MarginCall.objects.filter(account_id__in=ids, status=MarginCall.Status.OPEN)
+        for call in MarginCall.objects.filter(account_id__any=ids, status=MarginCall.Status.OPEN)
     }
     deadline = calendars.add_trading_days(events[0].occurred_at, CALL_TRADING_DAYS)
     new = []
@@ -406,7 +439,7 @@ def _restrict_many(events, accounts) -> dict[int, Restriction]:
     kind = Restriction.Kind.REDUCE_ONLY
     held = set(
         Restriction.objects.filter(
-            account_id__in=[e.account_id for e in events], kind=kind, lifted_at__isnull=True
+            account_id__any=[e.account_id for e in events], kind=kind, lifted_at__isnull=True
         ).values_list("account_id", flat=True)
     )
     new = {

@@ -27,6 +27,12 @@ def deliver_notifications(notification_ids: list[int]) -> None:
     services.notifications_deliver(notification_ids=notification_ids)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def queue_deliveries(notification_ids: list[int]) -> None:
+    """A bulk enqueue's many batches, queued by a worker rather than by the enqueuing caller."""
+    services.notifications_queue_batches(notification_ids=notification_ids)
+
+
 # Acknowledged on receipt, unlike deliveries: a drainer lost with its worker is replaced by the
 # sweep once its slot expires, and a late redelivery would only find its token stale.
 @shared_task(acks_late=False, ignore_result=True)

@@ -7,6 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.db import transaction
+from django.test import TestCase
 
 from audit.models import AuditEntry
 from audit.services import verify_chain
@@ -17,7 +18,7 @@ from margin.concentration import (
     concentration_changes_record,
 )
 from margin.engine import ConcentrationChange, Restoration, Transition
-from margin.liquidation_plans import _propose_plan
+from margin.liquidation_plans import _propose_plan, liquidation_plans_propose
 from margin.models import (
     LiquidationPlan,
     LiquidationPlanItem,
@@ -116,19 +117,27 @@ def book(client_alice, client_bob):
     return transitions, changes
 
 
+def after_commit():
+    """Run what the recording queues for after its commit as if it had committed: the liquidation
+    plans' task (eager in tests), which writes the plans and their audit entries."""
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
 def one_by_one(transitions, changes):
-    for t in transitions:
-        margin_event_record(**t._asdict(), occurred_at=AT)
-    for change in changes:
-        if change.breached:
-            concentration_breach_record(change=change, occurred_at=AT)
-        else:
-            concentration_breach_clear(change=change, occurred_at=AT)
+    with after_commit():
+        for t in transitions:
+            margin_event_record(**t._asdict(), occurred_at=AT)
+        for change in changes:
+            if change.breached:
+                concentration_breach_record(change=change, occurred_at=AT)
+            else:
+                concentration_breach_clear(change=change, occurred_at=AT)
 
 
 def in_bulk(transitions, changes):
-    margin_transitions_record_batch(transitions=transitions, occurred_at=AT)
-    concentration_changes_record(changes=changes, occurred_at=AT)
+    with after_commit():
+        margin_transitions_record_batch(transitions=transitions, occurred_at=AT)
+        concentration_changes_record(changes=changes, occurred_at=AT)
 
 
 def written():
@@ -258,6 +267,9 @@ def test_the_bulk_path_writes_what_the_one_by_one_path_writes(book):
     assert [item[:2] for item in plans[counter][-1]] == [("688111.SH", 240), ("300750.SZ", 700)]
     actions = [entry[0] for entry in single["audit"]]
     assert actions.count("margin.plan_proposed") == 4  # the kept plan's, then three new
+    # Each new plan's entry comes after its account's level change, call and restriction.
+    first_plan = actions.index("margin.plan_proposed", 1)
+    assert "margin.level_changed" not in actions[first_plan:]
     assert actions.count("margin.concentration_breach") == 4
     assert actions.count("margin.concentration_cleared") == 2
     assert {n[1] for n in single["notices"]} >= {"margin_concentration", "margin_liquidation"}
@@ -269,6 +281,10 @@ def test_a_replayed_fall_writes_nothing_twice(book):
     before = written()
     # The same fall and crossings again (a restarted engine); a breach is told once a day.
     in_bulk(transitions, [change for change in changes if change.breached])
+    assert written() == before
+    # The plans' task run again for the same events (a redelivery): no second plan.
+    events = list(MarginEvent.objects.values_list("pk", flat=True))
+    assert len(liquidation_plans_propose(event_ids=events)) == 0
     assert written() == before
     assert verify_chain().ok
 

@@ -212,3 +212,29 @@ def test_marked_accounts_are_reloaded_at_the_next_step(client_alice):
     pushed = runner.step(now=2.0)
     assert runner.engine.snapshot(account.pk).market_value == D("300000.00")
     assert [p["market_value"] for _, p in pushed] == ["300000.00"]
+
+
+@pytest.mark.django_db
+def test_a_step_collects_no_cyclic_garbage_until_it_is_over(client_alice):
+    import gc
+
+    make_account(client_alice)
+    runner = RiskRunner(feed=ManualFeed())
+    runner.start()
+    seen = []
+    runner._chart = lambda: seen.append(gc.isenabled())
+    runner.step(now=1.0)
+    assert seen == [False] and gc.isenabled()
+
+    def failing():
+        raise RuntimeError("boom")
+
+    runner._chart = failing
+    with pytest.raises(RuntimeError):
+        runner.step(now=2.0)
+    assert gc.isenabled()  # a failed step too
+    gc.disable()
+    runner._chart = lambda: None
+    runner.step(now=3.0)
+    assert not gc.isenabled()  # left as the caller had it
+    gc.enable()

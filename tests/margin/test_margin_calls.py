@@ -83,10 +83,15 @@ def test_a_margin_call_has_a_two_trading_day_deadline_and_restricts_to_reduce_on
 
 
 @pytest.mark.time_machine(THURSDAY, tick=False)
-def test_crossing_the_liquidation_line_queues_a_plan_for_a_risk_officer(client_alice):
+def test_crossing_the_liquidation_line_queues_a_plan_for_a_risk_officer(
+    client_alice, django_capture_on_commit_callbacks
+):
     account = make_account(client_alice, debt="105000.00")  # 142.86%
     runner = runner_for()
-    price(runner, "300750.SZ", "1250.00")  # 119.05%
+    with django_capture_on_commit_callbacks(execute=True):
+        price(runner, "300750.SZ", "1250.00")  # 119.05%
+        # The least-sale search is a worker's, after the transition's commit: not the engine's.
+        assert not LiquidationPlan.objects.filter(account=account).exists()
     plan = LiquidationPlan.objects.get(account=account)
     assert plan.status == LiquidationPlan.Status.PROPOSED
     assert plan.trigger == LiquidationPlan.Trigger.LIQUIDATION_LINE

@@ -206,3 +206,27 @@ def test_a_small_sale_pays_the_minimum_fee_and_every_cost_as_charged():
     assert _after_the_sale(assets, owed, result.sell, costs) == D("1.5")
     assert _after_the_sale(assets, owed, D("215.32"), costs) < D("1.5")
     assert result.deposit == D("100.00")
+
+
+def test_a_cure_asked_again_with_the_same_values_is_searched_once(monkeypatch):
+    """A fall asks the cure of one account for its call, its notice and its status: the
+    fen-by-fen search runs once; equal values spelled differently, or another schedule object
+    with the same rates, are the same question; other rates are not."""
+    from margin import rules
+
+    searched = []
+    original = rules._cure
+    monkeypatch.setattr(rules, "_cure", lambda *a: searched.append(a) or original(*a))
+    rules._CURES.clear()
+    asked = dict(assets=D("141234.56"), liabilities=D("100000"), market_value=D("141234.56"))
+    first = cure(**asked, sell_costs=_demo_costs())
+    again = cure(
+        assets=D("141234.560"),
+        liabilities=D("100000.00"),
+        market_value=D("141234.56"),
+        lines=Lines(warning=D("1.5")),
+        sell_costs=_demo_costs(),
+    )
+    assert again == first and len(searched) == 1
+    assert cure(**asked) != first and len(searched) == 2  # no selling costs
+    assert original(*searched[0]) == first

@@ -130,3 +130,32 @@ def test_the_batch_and_the_single_path_agree(three):
         return (call.deadline, call.deposit_needed, call.sell_needed, notices)
 
     assert shape(alice) == shape(bob)
+
+
+def test_the_events_inserted_from_arrays_are_the_rows_the_orm_writes(three):
+    """The batch inserts its events in one statement from arrays: each stored row is the one
+    ``margin_event_record`` stores for the same transition, and the events returned are them."""
+    alice, bob, carol = three
+    by_orm, _ = margin_event_record(**fall(alice, Level.WARNING, ratio="1.4500")._asdict(),
+                                    occurred_at=AT)  # fmt: skip
+    events, stale = margin_transitions_record_batch(
+        transitions=[
+            fall(bob, Level.WARNING, ratio="1.4500"),
+            Transition(carol.pk, 1, Level.SAFE, Level.LIQUIDATION, None, D("0.00"), D("10.50")),
+        ],
+        occurred_at=AT,
+    )
+    assert stale == []
+    columns = ["sequence", "from_level", "to_level", "ratio", "assets", "liabilities",
+               "occurred_at"]  # fmt: skip
+
+    def stored(event):
+        return MarginEvent.objects.values(*columns).get(pk=event.pk)
+
+    assert stored(events[0]) == stored(by_orm)
+    assert stored(events[1])["ratio"] is None and stored(events[1])["liabilities"] == D("10.50")
+    for event in events:
+        again = MarginEvent.objects.get(pk=event.pk)
+        assert (again.account_id, again.recorded_at) == (event.account_id, event.recorded_at)
+        assert {c: getattr(event, c) for c in columns} == stored(event)
+        assert not event._state.adding

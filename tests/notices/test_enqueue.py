@@ -391,3 +391,33 @@ def test_a_large_batch_is_handed_to_the_workers_in_batches(client_alice, monkeyp
     assert [len(b) for b in batches] == [services.DELIVERY_BATCH] * (
         pending // services.DELIVERY_BATCH
     ) + ([pending % services.DELIVERY_BATCH] if pending % services.DELIVERY_BATCH else [])
+
+
+def test_many_batches_are_queued_by_one_worker_task_not_by_the_caller(
+    client_alice, client_bob, monkeypatch, deliver
+):
+    """A fall's thousands of notices: the caller publishes one task after commit, which queues
+    the delivery batches; a few batches are still queued directly."""
+    from notices import tasks
+
+    fanned, batches = [], []
+    monkeypatch.setattr(services, "_queue_batch_delivery", lambda ids: batches.append(ids))
+    queue = tasks.queue_deliveries.delay
+    monkeypatch.setattr(
+        tasks.queue_deliveries, "delay", lambda ids: fanned.append(ids) or queue(ids)
+    )
+    few = [
+        services.NoticeRequest(r.recipient, r.key, r.context, f"few:{i}")
+        for i in range(10)
+        for r in _requests([client_alice])
+    ]
+    deliver(services.enqueue_many, few)
+    assert fanned == [] and len(batches) == 1
+    many = [
+        services.NoticeRequest(r.recipient, r.key, r.context, f"many:{i}:{r.recipient.pk}")
+        for i in range(50)
+        for r in _requests([client_alice, client_bob])
+    ]
+    deliver(services.enqueue_many, many)
+    assert len(fanned) == 1 and len(fanned[0]) > services.DELIVERY_BATCH * services.FAN_OUT_BATCHES
+    assert [id for batch in batches[1:] for id in batch] == fanned[0]
