@@ -212,7 +212,7 @@ async def _run_orders(
     ]
     original = changes.announce
     if not announce:
-        changes.announce = lambda: None
+        changes.announce = lambda *_args, **_kwargs: None
     try:
         await asyncio.sleep(3)  # the runner starts and publishes everyone once
         submit = sync_to_async(services.order_submit, thread_sensitive=False)

@@ -82,6 +82,7 @@ def entry_post(
     """Post one balanced entry (debits positive, credits negative); return it.
 
     Posting an ``idempotency_key`` already used returns the stored entry and changes nothing.
+    A new entry carries ``posted_line_ids``: its lines' ids, in the order of ``lines``.
     ``apply_to_margin=False`` is only for opening balances that margin already holds.
     """
     if idempotency_key:
@@ -101,9 +102,11 @@ def entry_post(
         posted_by=posted_by if getattr(posted_by, "pk", None) else None,
         reverses=reverses,
     )
-    LedgerLine.objects.bulk_create(
+    created = LedgerLine.objects.bulk_create(
         LedgerLine(entry=entry, account=account, amount=amount) for account, amount in checked
     )
+    # The new lines' ids in the order given (the caller names the lines that charged a cost).
+    entry.posted_line_ids = [line.pk for line in created]
     if apply_to_margin:
         _apply_to_margin(checked)
     return entry
