@@ -45,7 +45,9 @@ class Posted:
     cost_line_ids: list[int | None]  # per cost given, the line that charged it to the cash
 
 
-@transaction.atomic
+# No savepoint of its own: its one caller (``trading.services.fill_record``) is one transaction
+# that fails whole; a savepoint cost two statements a fill.
+@transaction.atomic(savepoint=False)
 def trade_fill_post(
     *,
     account: MarginAccount,

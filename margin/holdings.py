@@ -76,7 +76,7 @@ _BUY_UPSERT = (
 )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside a fill's transaction, which fails whole
 def position_buy(
     *,
     account_id: int,
@@ -114,7 +114,7 @@ class NotHeld(ValueError):
     """A sale of more shares than the account holds."""
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside a fill's transaction, which fails whole
 def position_sell(*, account_id: int, instrument_id: int, quantity: int) -> Decimal:
     """Take sold shares out of the position; returns the cost of the shares sold."""
     position = (
