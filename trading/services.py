@@ -446,7 +446,14 @@ def fills_record(fills: list[VenueFill], *, venue_name: str = "simulated") -> in
     Each fill commits on its own, so the client's status shows it as soon as it is recorded, not
     after the step's last fill. The market-wide part of the check is read fresh once for the
     step (``pretrade.market``); each fill reads halts and measures again
-    (``pretrade.market_for_fill``)."""
+    (``pretrade.market_for_fill``).
+
+    Locks, in one order everywhere: a fill takes its order row, then its account row, and the
+    audit chain's head last (``audit.record``, just before its commit); a submission its account,
+    then the head; a cancellation its order, then the head. One transaction for a whole step was
+    tried: it held the head from its first fill to its last while waiting for the next account,
+    which a submission held while waiting for the head (a deadlock); and it would show every
+    fill of the step only at the step's end."""
     if not fills:
         return 0
     market = pretrade.market(fresh=True)
