@@ -10,7 +10,6 @@ from django.utils import timezone
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEntry, canonical_json
 
 
-@transaction.atomic
 def record(
     *,
     actor: Any,
@@ -30,22 +29,26 @@ def record(
         object_id = object_id or obj.pk
     # Round-trip through canonical JSON so what is stored is exactly what was hashed.
     clean_data = json.loads(canonical_json(data or {}))
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     user = actor if getattr(actor, "pk", None) is not None else None
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        created_at=timezone.now(),
-        actor=user,
-        actor_repr=str(actor.email if user is not None else (actor or "system")),
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        data=clean_data,
-        prev_hash=head.hash,
-    )
-    entry.hash = entry.compute_hash()
-    entry.save(force_insert=True)
-    AuditChainHead.objects.filter(pk=head.pk).update(seq=entry.seq, hash=entry.hash)
+    actor_repr = str(actor.email if user is not None else (actor or "system"))
+    # The data checked first; from here only the database can fail, and that fails the caller's
+    # transaction whole: no savepoint (two statements an entry, on every audited action).
+    with transaction.atomic(savepoint=False):
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        entry = AuditEntry(
+            seq=head.seq + 1,
+            created_at=timezone.now(),
+            actor=user,
+            actor_repr=actor_repr,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            data=clean_data,
+            prev_hash=head.hash,
+        )
+        entry.hash = entry.compute_hash()
+        entry.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=head.pk).update(seq=entry.seq, hash=entry.hash)
     return entry
 
 

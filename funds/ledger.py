@@ -67,7 +67,6 @@ def _check(amount: object) -> Decimal:
     return amount.quantize(FEN)
 
 
-@transaction.atomic
 def entry_post(
     *,
     kind: str,
@@ -82,6 +81,7 @@ def entry_post(
     """Post one balanced entry (debits positive, credits negative); return it.
 
     Posting an ``idempotency_key`` already used returns the stored entry and changes nothing.
+    A new entry carries ``posted_line_ids``: its lines' ids, in the order of ``lines``.
     ``apply_to_margin=False`` is only for opening balances that margin already holds.
     """
     if idempotency_key:
@@ -93,19 +93,25 @@ def entry_post(
         raise UnbalancedEntry("an entry needs at least two lines")
     if sum((amount for _a, amount in checked), ZERO) != 0:
         raise UnbalancedEntry("debits and credits differ")
-    entry = JournalEntry.objects.create(
-        kind=kind,
-        description=description[:200],
-        value_date=value_date,
-        idempotency_key=idempotency_key,
-        posted_by=posted_by if getattr(posted_by, "pk", None) else None,
-        reverses=reverses,
-    )
-    LedgerLine.objects.bulk_create(
-        LedgerLine(entry=entry, account=account, amount=amount) for account, amount in checked
-    )
-    if apply_to_margin:
-        _apply_to_margin(checked)
+    # Checked before the transaction, so a refused entry leaves the caller's usable; what fails
+    # from here on (a balance that would go negative, the database) fails the caller's whole
+    # transaction, as no caller goes on after it: no savepoint (two statements an entry).
+    with transaction.atomic(savepoint=False):
+        entry = JournalEntry.objects.create(
+            kind=kind,
+            description=description[:200],
+            value_date=value_date,
+            idempotency_key=idempotency_key,
+            posted_by=posted_by if getattr(posted_by, "pk", None) else None,
+            reverses=reverses,
+        )
+        created = LedgerLine.objects.bulk_create(
+            LedgerLine(entry=entry, account=account, amount=amount) for account, amount in checked
+        )
+        # The new lines' ids in the order given (the caller names the lines that charged a cost).
+        entry.posted_line_ids = [line.pk for line in created]
+        if apply_to_margin:
+            _apply_to_margin(checked)
     return entry
 
 

@@ -23,10 +23,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 
 from funds import ledger
 from funds.ledger import Kind
-from funds.models import JournalEntry, LedgerLine
+from funds.models import JournalEntry, LedgerAccount, LedgerLine
 from margin.models import MarginAccount
 
 ZERO = Decimal("0.00")
@@ -44,7 +45,9 @@ class Posted:
     cost_line_ids: list[int | None]  # per cost given, the line that charged it to the cash
 
 
-@transaction.atomic
+# No savepoint of its own: its one caller (``trading.services.fill_record``) is one transaction
+# that fails whole; a savepoint cost two statements a fill.
+@transaction.atomic(savepoint=False)
 def trade_fill_post(
     *,
     account: MarginAccount,
@@ -60,17 +63,25 @@ def trade_fill_post(
 ) -> Posted:
     """Post one fill; the margin balances follow the entry (``account_balances_apply``). An
     account not yet in the ledger has its balances brought in first (opening balances)."""
-    if not LedgerLine.objects.filter(account__margin_account=account).exists():
-        ledger.open_margin_account(account, value_date=value_date)
-    cash = ledger.client_account(account, Kind.CLIENT_CASH)
-    custodian = ledger.house_account(Kind.CUSTODIAN)
-    settlement = ledger.house_account(Kind.MARKET_SETTLEMENT)
-    bank = ledger.house_account(Kind.COMPANY_BANK)
+    accounts = _ledger_accounts(account, value_date=value_date)
+
+    def client(kind: str) -> LedgerAccount:
+        found = accounts.get((account.pk, kind))
+        return found if found is not None else ledger.client_account(account, kind)
+
+    def house(kind: str) -> LedgerAccount:
+        found = accounts.get((None, kind))
+        return found if found is not None else ledger.house_account(kind)
+
+    cash = client(Kind.CLIENT_CASH)
+    custodian = house(Kind.CUSTODIAN)
+    settlement = house(Kind.MARKET_SETTLEMENT)
+    bank = house(Kind.COMPANY_BANK)
     lines: list[tuple[Any, Decimal, int | None]] = []
     if side == "buy":
         if financed > 0:
             lines += [
-                (ledger.client_account(account, Kind.CLIENT_DEBT), financed, None),
+                (client(Kind.CLIENT_DEBT), financed, None),
                 (cash, -financed, None),
                 (custodian, financed, None),
                 (bank, -financed, None),
@@ -88,7 +99,7 @@ def trade_fill_post(
         if cost.company_fee:
             lines += [
                 (cash, cost.amount, index),
-                (ledger.house_account(Kind.FEE_INCOME), -cost.amount, None),
+                (house(Kind.FEE_INCOME), -cost.amount, None),
                 (bank, cost.amount, None),
                 (custodian, -cost.amount, None),
             ]
@@ -99,7 +110,7 @@ def trade_fill_post(
     repaid = ZERO
     for amount, kind in ((repaid_interest, Kind.CLIENT_INTEREST), (repaid_debt, Kind.CLIENT_DEBT)):
         if amount > 0:
-            lines += [(cash, amount, None), (ledger.client_account(account, kind), -amount, None)]
+            lines += [(cash, amount, None), (client(kind), -amount, None)]
             repaid += amount
     if repaid > 0:  # repaid money is company money: it leaves the client-money account
         lines += [(bank, repaid, None), (custodian, -repaid, None)]
@@ -110,9 +121,40 @@ def trade_fill_post(
         lines=[(acct, amount) for acct, amount, _cost in lines],
         idempotency_key=idempotency_key,
     )
-    posted = list(entry.lines.order_by("pk").values_list("pk", flat=True))
+    posted = getattr(entry, "posted_line_ids", None)
+    if posted is None or None in posted:  # an entry posted before (the key), or no RETURNING
+        posted = list(entry.lines.order_by("pk").values_list("pk", flat=True))
     cost_lines: list[int | None] = [None] * len(costs)
     for position, (_acct, _amount, cost_index) in enumerate(lines):
         if cost_index is not None and position < len(posted):
             cost_lines[cost_index] = posted[position]
     return Posted(entry_id=entry.pk, cost_line_ids=cost_lines)
+
+
+_ACCOUNT_KINDS = [
+    Kind.CLIENT_CASH,
+    Kind.CLIENT_DEBT,
+    Kind.CLIENT_INTEREST,
+    Kind.CUSTODIAN,
+    Kind.MARKET_SETTLEMENT,
+    Kind.COMPANY_BANK,
+    Kind.FEE_INCOME,
+]
+
+
+def _ledger_accounts(
+    account: MarginAccount, *, value_date: datetime.date
+) -> dict[tuple[int | None, str], LedgerAccount]:
+    """The ledger accounts a fill may post to, by (margin account or None, kind), in one query
+    (a get_or_create each cost a fill seven); an account not yet in the ledger (none of its
+    accounts has a line) has its opening balances brought in first. A kind missing here is
+    created by the caller (``ledger.client_account``, ``ledger.house_account``)."""
+    rows = list(
+        LedgerAccount.objects.filter(
+            Q(margin_account=account) | Q(margin_account__isnull=True), kind__in=_ACCOUNT_KINDS
+        ).annotate(used=Exists(LedgerLine.objects.filter(account=OuterRef("pk"))))
+    )
+    opened = any(row.used for row in rows if row.margin_account_id == account.pk)
+    if not opened and ledger.open_margin_account(account, value_date=value_date):
+        return _ledger_accounts(account, value_date=value_date)
+    return {(row.margin_account_id, row.kind): row for row in rows}

@@ -17,7 +17,9 @@ class BalancesWouldGoNegative(ValueError):
     """A posting would take a margin balance below zero; nothing was changed."""
 
 
-@transaction.atomic
+# No savepoint (two statements a posting): it raises before it writes, and no caller goes on in
+# its transaction after a refusal (``funds.ledger.entry_reverse`` has a savepoint of its own).
+@transaction.atomic(savepoint=False)
 def account_balances_apply(
     *,
     account_id: int,

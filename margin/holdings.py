@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
@@ -66,9 +66,34 @@ def account(account_id: int, *, for_update: bool = False) -> MarginAccount:
     return rows.get(pk=account_id)
 
 
-@transaction.atomic
-def position_buy(*, account_id: int, instrument_id: int, quantity: int, cost: Decimal) -> None:
-    """Add bought shares (``cost``: what they cost, fees included) to the position."""
+# One statement for a bought position, new or not: the unique (account, instrument) row takes
+# the shares and their cost, under the row lock the INSERT or UPDATE takes anyway.
+_BUY_UPSERT = (
+    "INSERT INTO margin_position (account_id, instrument_id, quantity, cost) "
+    "VALUES (%s, %s, %s, %s) ON CONFLICT (account_id, instrument_id) DO UPDATE SET "
+    "quantity = margin_position.quantity + EXCLUDED.quantity, "
+    "cost = margin_position.cost + EXCLUDED.cost"
+)
+
+
+@transaction.atomic(savepoint=False)  # inside a fill's transaction, which fails whole
+def position_buy(
+    *,
+    account_id: int,
+    instrument_id: int,
+    quantity: int,
+    cost: Decimal,
+    account_stamped: bool = False,
+) -> None:
+    """Add bought shares (``cost``: what they cost, fees included) to the position.
+
+    ``account_stamped``: the caller's transaction already stamped the account's
+    ``state_changed_at`` (a fill's ledger entry moved its cash); it is only announced."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_BUY_UPSERT, [account_id, instrument_id, quantity, cost])
+        _touch(account_id, stamp=not account_stamped)
+        return
     position = (
         Position.objects.select_for_update()
         .filter(account_id=account_id, instrument_id=instrument_id)
@@ -89,7 +114,7 @@ class NotHeld(ValueError):
     """A sale of more shares than the account holds."""
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside a fill's transaction, which fails whole
 def position_sell(*, account_id: int, instrument_id: int, quantity: int) -> Decimal:
     """Take sold shares out of the position; returns the cost of the shares sold."""
     position = (
@@ -111,9 +136,10 @@ def position_sell(*, account_id: int, instrument_id: int, quantity: int) -> Deci
     return cost_sold
 
 
-def _touch(account_id: int) -> None:
-    MarginAccount.objects.filter(pk=account_id).update(state_changed_at=timezone.now())
-    changes.announce()  # the engine reloads it at once, not on its next look
+def _touch(account_id: int, *, stamp: bool = True) -> None:
+    if stamp:
+        MarginAccount.objects.filter(pk=account_id).update(state_changed_at=timezone.now())
+    changes.announce([account_id])  # the engine reloads it at once, not on its next look
 
 
 def client_ids_holding(instrument_id: int | None) -> set[int]:

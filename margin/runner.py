@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import functools
 import gc
 import logging
 import time
@@ -79,6 +80,8 @@ class RiskRunner:
         self.engine: Any = None
         self.rejected = 0
         self._changed: set[int] = set()
+        # Whether ``run`` hears each announced account on ``changes.CHANNEL`` (see ``step``).
+        self.announcements_heard = False
         self.observers: list[Callable[..., Any]] = [
             import_string(path) for path in getattr(settings, "MARGIN_TICK_OBSERVERS", ())
         ]
@@ -164,7 +167,8 @@ class RiskRunner:
                     partition=self.partition, partitions=self.partitions
                 ).filter(id__in=changed)
             )
-        if self.accounts_changed() or now - self._last_reload >= self.reload_interval:
+        changed = not self.announcements_heard and self.accounts_changed()
+        if changed or now - self._last_reload >= self.reload_interval:
             self.reload_changed()
             self._last_reload = now
         self._chart()
@@ -179,11 +183,26 @@ class RiskRunner:
         self._changes_mark = mark
         return True
 
-    def refresh(self, now: float | None = None) -> list[tuple[str, dict[str, Any]]]:
-        """Between ticks: reload the changed accounts and return their pushes (no tick taken)."""
+    def refresh(
+        self, now: float | None = None, account_ids: Iterable[int] | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Between ticks: reload the changed accounts and return their pushes (no tick taken).
+
+        ``account_ids``: the accounts announced on ``changes.CHANNEL``, reloaded alone (those of
+        other partitions ignored); without them, every account stamped since the last look."""
         now = self.clock() if now is None else now
-        self.reload_changed()
-        self._last_reload = now
+        if account_ids is None:
+            self.reload_changed()
+            self._last_reload = now
+        else:
+            wanted = {int(a) for a in account_ids} | self._changed
+            self._changed = set()
+            if wanted:
+                self._reload(
+                    selectors.accounts_in_partition(
+                        partition=self.partition, partitions=self.partitions
+                    ).filter(id__in=wanted)
+                )
         return self.due_pushes(now)
 
     def mark_accounts_changed(self, account_ids: Iterable[int]) -> None:
@@ -584,36 +603,58 @@ class RiskRunner:
         """Start, then step every ``tick_interval`` seconds until ``stop`` is set."""
         from margin.push import Publisher
 
+        heard = _Announcements()
+        await heard.subscribe()  # before the start: what changes meanwhile is heard
         await asyncio.to_thread(self._in_thread, self.start)
         publisher = Publisher()
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                pushes = await asyncio.to_thread(self._in_thread, self.step)
-            except Exception:
-                logger.exception("Risk engine step failed; retrying on the next tick")
-                pushes = []
-            await publisher.publish([payload for _, payload in pushes])
-            delay = max(0.0, tick_interval - (time.monotonic() - started))
-            await self._wait_for_tick(stop, delay, publisher)
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                # Subscribed, each announced account is reloaded as its message lands, and the
+                # periodic look catches a lost message; only without it is the counter read.
+                self.announcements_heard = heard.live
+                try:
+                    pushes = await asyncio.to_thread(self._in_thread, self.step)
+                except Exception:
+                    logger.exception("Risk engine step failed; retrying on the next tick")
+                    pushes = []
+                await publisher.publish([payload for _, payload in pushes])
+                delay = max(0.0, tick_interval - (time.monotonic() - started))
+                await self._wait_for_tick(stop, delay, publisher, heard)
+        finally:
+            await heard.close()
 
-    async def _wait_for_tick(self, stop: asyncio.Event, delay: float, publisher: Any) -> None:
+    async def _wait_for_tick(
+        self, stop: asyncio.Event, delay: float, publisher: Any, heard: _Announcements | None = None
+    ) -> None:
         """Sleep until the next tick is due, reloading and pushing at once any account a service
-        announced as changed meanwhile (``margin.changes``: a client's fill)."""
+        announced as changed meanwhile (``margin.changes``: a client's fill).
+
+        Subscribed to the announcements' channel, the runner sleeps on it and wakes when a
+        message lands, reloading just the accounts it names; without it (no Redis, or the
+        subscription down) it reads the counter every ``CHANGES_POLL_SECONDS``."""
         until = time.monotonic() + delay
         while not stop.is_set():
             left = until - time.monotonic()
             if left <= 0:
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=min(left, CHANGES_POLL_SECONDS))
-            if not stop.is_set() and self.accounts_changed():
-                try:
-                    pushes = await asyncio.to_thread(self._in_thread, self.refresh)
-                except Exception:
-                    logger.exception("Reloading changed accounts failed; the next step retries")
+            ids = await heard.wait(min(left, 0.5)) if heard is not None else None
+            if ids is None:  # not subscribed: look at the counter
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=min(left, CHANGES_POLL_SECONDS))
+                if stop.is_set() or not self.accounts_changed():
                     continue
-                await publisher.publish([payload for _, payload in pushes])
+                refresh = self.refresh
+            elif not ids:
+                continue
+            else:
+                refresh = functools.partial(self.refresh, account_ids=ids)
+            try:
+                pushes = await asyncio.to_thread(self._in_thread, refresh)
+            except Exception:
+                logger.exception("Reloading changed accounts failed; the next step retries")
+                continue
+            await publisher.publish([payload for _, payload in pushes])
 
     @staticmethod
     def _in_thread(func: Callable[[], Any]) -> Any:
@@ -622,3 +663,66 @@ class RiskRunner:
             return func()
         finally:
             close_old_connections()
+
+
+class _Announcements:
+    """The runner's subscription to ``changes.CHANNEL`` (Redis only): ``wait`` sleeps until a
+    message lands and returns the ids of every message waiting; None while not subscribed (the
+    runner then reads the counter), retrying the subscription at most every few seconds."""
+
+    RETRY_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        from margin.push import redis_url
+
+        self.url = redis_url()
+        self._client: Any = None
+        self._pubsub: Any = None
+        self._next_try = 0.0
+
+    @property
+    def live(self) -> bool:
+        return self._pubsub is not None
+
+    async def subscribe(self) -> Any:
+        if self._pubsub is not None or not self.url or time.monotonic() < self._next_try:
+            return self._pubsub
+        try:
+            import redis.asyncio as redis
+
+            self._client = redis.from_url(self.url, socket_connect_timeout=1, protocol=2)
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            await pubsub.subscribe(changes.CHANNEL)
+            self._pubsub = pubsub
+        except Exception:
+            logger.warning("Cannot subscribe to changed accounts; polling", exc_info=True)
+            await self.close()
+            self._next_try = time.monotonic() + self.RETRY_SECONDS
+        return self._pubsub
+
+    async def wait(self, timeout: float) -> list[int] | None:
+        pubsub = await self.subscribe()
+        if pubsub is None:
+            return None
+        ids: list[int] = []
+        try:
+            message = await pubsub.get_message(timeout=timeout)
+            while message is not None:
+                if message.get("type") == "message":
+                    ids += changes.parse(message["data"])
+                message = await pubsub.get_message(timeout=0)
+        except Exception:
+            logger.warning("Changed accounts subscription lost; polling", exc_info=True)
+            await self.close()
+            self._next_try = time.monotonic() + self.RETRY_SECONDS
+            return ids or None
+        return ids
+
+    async def close(self) -> None:
+        pubsub, client, self._pubsub, self._client = self._pubsub, self._client, None, None
+        with contextlib.suppress(Exception):
+            if pubsub is not None:
+                await pubsub.aclose()
+        with contextlib.suppress(Exception):
+            if client is not None:
+                await client.aclose()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -408,6 +408,15 @@ def market(*, fresh: bool = False) -> Market:
         )
 
     return reference.get(("market",), load, fresh=fresh)
+
+
+def market_for_fill(step: Market) -> Market:
+    """The market-wide part for one fill of a venue step: ``step`` (read fresh when the step
+    began: the regime, the high-risk rate and the risk disclosure in force, which change by a
+    dated publication) with what stops trading read fresh for the fill itself — trading halts
+    and the market measures and freeze line (three queries instead of the whole part's ten):
+    nothing fills against a halt or a measure committed before its check."""
+    return replace(step, halts=tuple(_halts()), measures=restrictions.market_state())
 
 
 def _schedule(contract, *, fresh: bool) -> cost_rules.Schedule:

@@ -219,7 +219,9 @@ def _exclude_self(snapshot: pretrade.Snapshot, order: Order) -> pretrade.Snapsho
     from dataclasses import replace
 
     remaining = order.remaining
-    filled_value = order.fills.aggregate(total=Sum("value"))["total"] or ZERO
+    filled_value = ZERO
+    if order.filled_quantity:  # nothing filled yet: no fills to sum
+        filled_value = order.fills.aggregate(total=Sum("value"))["total"] or ZERO
     if order.side == Order.Side.BUY:
         held_back = max(snapshot.reserved_for_buys - remaining * order.limit_price, ZERO)
         return replace(snapshot, reserved_for_buys=held_back, filled_value=filled_value)
@@ -238,9 +240,10 @@ def fill_record(
 
     The check runs again at the fill's price and time, on the order and account rows locked here
     and everything else read fresh in one statement (``pretrade.load_snapshot``), the
-    market-wide part fresh too (``market``: read fresh by the caller in this transaction). A
-    refusal rejects the order with the reason and tells the client. A ``ref`` already recorded
-    returns the fill made then.
+    market-wide part fresh too; ``market``: the part a venue step read fresh when it began, with
+    halts and market measures read again here (``pretrade.market_for_fill``). A refusal rejects
+    the order with the reason and tells the client. A ``ref`` already recorded returns the fill
+    made then.
     """
     existing = Fill.objects.filter(venue_ref=fill.ref).first()
     if existing is not None:
@@ -258,8 +261,9 @@ def fill_record(
     request = pretrade.OrderRequest(
         order.side, Order.Kind.LIMIT, order.instrument.code, fill.quantity, fill.price
     )
+    shared = pretrade.market_for_fill(market) if market is not None else None
     snapshot = _exclude_self(
-        pretrade.load_snapshot(account, request, at=fill.at, fresh=True, shared=market), order
+        pretrade.load_snapshot(account, request, at=fill.at, fresh=True, shared=shared), order
     )
     check = pretrade.evaluate(snapshot, request)
     _only_what_binds(check, order.source)
@@ -346,6 +350,7 @@ def _settle(order: Order, account, check: pretrade.Check, fill: VenueFill, venue
             instrument_id=order.instrument_id,
             quantity=fill.quantity,
             cost=value + check.cost_total,
+            account_stamped=True,  # the entry's balances_apply stamped it
         )
     else:
         margin_holdings.position_sell(
@@ -438,13 +443,23 @@ def fills_record(fills: list[VenueFill], *, venue_name: str = "simulated") -> in
     """Record a step's fills, each in its own transaction (its check, ledger entry, costs,
     position and notice); returns the number recorded.
 
-    One transaction per account's fills of a step was tried: it holds the audit chain's head
-    from the account's first fill to its last, and deadlocked against a submission committing
-    (its foreign-key check on an instrument) in bench/order_to_status.py; each fill commits on
-    its own as before."""
+    Each fill commits on its own, so the client's status shows it as soon as it is recorded, not
+    after the step's last fill. The market-wide part of the check is read fresh once for the
+    step (``pretrade.market``); each fill reads halts and measures again
+    (``pretrade.market_for_fill``).
+
+    Locks, in one order everywhere: a fill takes its order row, then its account row, and the
+    audit chain's head last (``audit.record``, just before its commit); a submission its account,
+    then the head; a cancellation its order, then the head. One transaction for a whole step was
+    tried: it held the head from its first fill to its last while waiting for the next account,
+    which a submission held while waiting for the head (a deadlock); and it would show every
+    fill of the step only at the step's end."""
+    if not fills:
+        return 0
+    market = pretrade.market(fresh=True)
     recorded = 0
     for fill in fills:
-        if fill_record(fill=fill, venue_name=venue_name) is not None:
+        if fill_record(fill=fill, venue_name=venue_name, market=market) is not None:
             recorded += 1
     return recorded
 

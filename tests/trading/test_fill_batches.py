@@ -84,3 +84,38 @@ def test_a_tick_landing_moves_the_venues_mark_once_committed(
         )
         assert venue.tick_mark() is None  # not before the tick's prices are committed
     assert venue.tick_mark() == 1
+
+
+def test_a_halt_imposed_while_a_step_records_its_fills_stops_the_fills_after_it(
+    documents, thursday, monkeypatch
+):
+    # The step reads the market-wide part once when it begins; halts (and market measures)
+    # are read again for each fill, so a halt committed after the step began still binds.
+    from trading import pretrade
+    from trading.models import TradingHalt
+
+    first = trader(cash="100000.00", holdings=[("000001.SZ", 5000, "20.00")])
+    second = trader(cash="100000.00", holdings=[("000001.SZ", 5000, "20.00")])
+    instrument("600036.SH", "36.00")
+    filled = submit(first, "buy", 100, "36.00").order
+    halted = submit(second, "buy", 100, "36.00").order
+    tick("600036.SH", "35.90", THURSDAY + SECOND)
+    fills = list(venue.get_venue().fills())
+    read_at_start = pretrade.market(fresh=True)
+    monkeypatch.setattr(pretrade, "market", lambda **_kwargs: read_at_start)
+    original = services.fill_record
+
+    def halt_after_the_first(**kwargs):
+        row = original(**kwargs)
+        if not TradingHalt.objects.exists():
+            TradingHalt.objects.create(
+                instrument=filled.instrument, reason="unusual move", imposed_by=None
+            )
+        return row
+
+    monkeypatch.setattr(services, "fill_record", halt_after_the_first)
+    assert services.fills_record(fills) == 1
+    filled.refresh_from_db()
+    halted.refresh_from_db()
+    assert filled.status == Order.Status.FILLED
+    assert halted.status == Order.Status.REJECTED and "unusual move" in halted.reject_reason

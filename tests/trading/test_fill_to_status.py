@@ -5,7 +5,9 @@ import datetime
 from decimal import Decimal as D
 
 import pytest
+from django.conf import settings
 
+from margin import changes
 from margin.feed import ManualFeed
 from margin.runner import RiskRunner
 from tests.trading.conftest import THURSDAY, instrument, tick, trader
@@ -75,3 +77,75 @@ def test_without_the_announcement_the_engine_waits_for_its_periodic_look(
     buy_and_fill(account, django_capture_on_commit_callbacks, announce=False)
     assert not runner.accounts_changed()
     assert pushed_quantity(runner.step(now=0.1), account.pk, "600036.SH") is None
+
+
+needs_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="the channel is Redis pub/sub")
+
+
+@needs_redis
+def test_a_fill_publishes_its_account_on_the_changes_channel_once_committed(
+    engine, django_capture_on_commit_callbacks
+):
+    import redis
+
+    account, _runner = engine
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(changes.CHANNEL)
+    try:
+        buy_and_fill(account, django_capture_on_commit_callbacks, announce=True)
+        heard: list[int] = []
+        for _ in range(20):  # None for the subscription's confirmation; others' ids may land
+            message = pubsub.get_message(timeout=0.5)
+            if message is not None:
+                heard += changes.parse(message["data"])
+            if account.pk in heard:
+                break
+        assert account.pk in heard
+    finally:
+        pubsub.close()
+        client.close()
+
+
+def test_a_refresh_of_the_announced_accounts_reloads_them_alone(
+    engine, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from margin.models import MarginAccount, Position
+
+    account, runner = engine
+    other = trader(cash="100000.00", holdings=[("000001.SZ", 1000, "20.00")])
+    runner.start()  # the other account in the engine
+    runner.step(now=0.0)
+    buy_and_fill(account, django_capture_on_commit_callbacks, announce=True)
+    # The other account changed too, stamped but not announced: the periodic look finds it.
+    Position.objects.filter(account=other).update(quantity=2000)
+    MarginAccount.objects.filter(pk=other.pk).update(state_changed_at=timezone.now())
+    pushes = runner.refresh(now=0.1, account_ids=[account.pk, 999_999_999])
+    assert pushed_quantity(pushes, account.pk, "600036.SH") == 500
+    assert pushed_quantity(pushes, other.pk, "000001.SZ") is None
+    assert pushed_quantity(runner.refresh(now=0.2), other.pk, "000001.SZ") == 2000
+
+
+@needs_redis
+def test_the_runner_wakes_on_an_announcement_with_the_ids_it_names():
+    import asyncio
+
+    from margin.runner import _Announcements
+
+    async def hear() -> list[int] | None:
+        heard = _Announcements()
+        try:
+            assert await heard.subscribe() is not None
+            asyncio.get_running_loop().call_later(0.05, changes._publish, [7, 8])
+            found: list[int] = []
+            for _ in range(20):  # other tests' announcements may land too
+                found += await heard.wait(1.0) or []
+                if {7, 8} <= set(found):
+                    break
+            return found
+        finally:
+            await heard.close()
+
+    assert {7, 8} <= set(asyncio.run(hear()))

@@ -164,3 +164,25 @@ def test_bad_messages_are_refused_and_change_nothing(alices_order, message):
 
     assert async_to_sync(scenario)()["type"] == "error"
     assert Order.objects.get().status == Order.Status.ACCEPTED
+
+
+def test_pushes_from_a_worker_thread_keep_one_loop_and_inside_a_loop_use_the_callers():
+    # The venue's step runs in a worker thread: its pushes reuse one loop (and the channel
+    # layer's connection) instead of a new thread, loop and connection for each.
+    import asyncio
+    import threading
+
+    from trading import push
+
+    found = []
+    worker = threading.Thread(
+        target=lambda: found.extend([push._thread_loop(), push._thread_loop()])
+    )
+    worker.start()
+    worker.join()
+    assert found[0] is not None and found[0] is found[1]
+
+    async def inside():
+        return push._thread_loop()
+
+    assert asyncio.run(inside()) is None
