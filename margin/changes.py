@@ -26,9 +26,18 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 KEY = "margin:accounts-changed"
-# Pub/sub channels are Redis-wide (not per database): every runner of every partition hears every
-# id and keeps its own (``RiskRunner._reload`` reads only its partition's accounts).
+# Every runner of every partition hears every id and keeps its own (``RiskRunner._reload`` reads
+# only its partition's accounts). Pub/sub channels are Redis-wide, not per database: the name is
+# taken through ``margin.push.pubsub_name``, which tells this deployment's database apart.
 CHANNEL = "margin:accounts-changed"
+
+
+def channel() -> str:
+    """``CHANNEL`` as this deployment's Redis database hears it (``margin.push.pubsub_name``)."""
+    from margin.push import pubsub_name
+
+    return pubsub_name(CHANNEL)
+
 
 _client: dict[str, Any] = {}
 _client_lock = threading.Lock()
@@ -70,7 +79,7 @@ def _publish(account_ids: list[int]) -> None:
                 client = _client.setdefault(
                     url, redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
                 )
-        client.publish(CHANNEL, ",".join(map(str, account_ids)))
+        client.publish(channel(), ",".join(map(str, account_ids)))
     except Exception:
         logger.warning("Could not publish changed accounts to the risk engine", exc_info=True)
 

@@ -692,7 +692,7 @@ class _Announcements:
 
             self._client = redis.from_url(self.url, socket_connect_timeout=1, protocol=2)
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-            await pubsub.subscribe(changes.CHANNEL)
+            await pubsub.subscribe(changes.channel())
             self._pubsub = pubsub
         except Exception:
             logger.warning("Cannot subscribe to changed accounts; polling", exc_info=True)

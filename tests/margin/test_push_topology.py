@@ -197,3 +197,32 @@ def test_the_push_reader_takes_frames_split_anywhere_across_reads():
             (b"message", b"margin:push:7", b'7 {"a":"\r\n"}'),
             (b"message", b"margin:push:8", '8 {"n":"林"}'.encode()),
         ], cut
+
+
+def test_pubsub_channels_carry_the_redis_database_but_database_0_keeps_plain_names():
+    # Keys live in REDIS_URL's database; pub/sub channels are Redis-wide, so two deployments (or
+    # test sessions) on one server would hear each other's accounts without the number.
+    assert push.channel_for(7, "redis://127.0.0.1:6379/0") == "margin:push:7"
+    assert push.channel_for(7, "redis://127.0.0.1:6379") == "margin:push:7"
+    assert push.channel_for(7, "redis://127.0.0.1:6379/5") == "margin:push@5:7"
+    assert push.channel_for(7, "redis://h:6379?db=3") == "margin:push@3:7"
+    assert push.pubsub_name("margin:accounts-changed", "rediss://h:6380/12") == (
+        "margin:accounts-changed@12"
+    )
+
+
+def test_a_hub_does_not_hear_another_databases_statuses_for_the_same_account(redis_url, settings):
+    base, _, database = redis_url.rpartition("/")
+    other = f"{base}/{(int(database) + 1) % 16 if database.isdigit() else 1}"
+    hub, alice = Hub(), Socket()
+
+    async def scenario():
+        hub.join(9111, alice)
+        await settle(hub)
+        await Publisher(other).publish([{"account_id": 9111, "seq": 1, "from": "elsewhere"}])
+        await Publisher(redis_url).publish([{"account_id": 9111, "seq": 2}])
+        await settle(hub)
+        await hub.stop()
+
+    run(scenario)
+    assert alice.received == ['{"account_id":9111,"seq":2}']

@@ -91,7 +91,7 @@ def test_a_fill_publishes_its_account_on_the_changes_channel_once_committed(
     account, _runner = engine
     client = redis.Redis.from_url(settings.REDIS_URL)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(changes.CHANNEL)
+    pubsub.subscribe(changes.channel())
     try:
         buy_and_fill(account, django_capture_on_commit_callbacks, announce=True)
         heard: list[int] = []
