@@ -102,6 +102,9 @@ class LedgerAccount(models.Model):
 class JournalEntry(AppendOnly):
     """One business event (a deposit, a day's interest…), as balanced debit and credit lines."""
 
+    # Not a column: set by funds.ledger.entry_post on an entry it creates (its lines' ids).
+    posted_line_ids: list[int]
+
     class Kind(models.TextChoices):
         OPENING = "opening", _("Opening balance")
         DEPOSIT = "deposit", pgettext_lazy("money paid in", "Deposit")

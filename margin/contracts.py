@@ -155,7 +155,8 @@ def sell_costs_by_account(account_ids: Any) -> dict[int, Any]:
     )
     for account_id, version_id, starts_on in rows:
         newest.setdefault(account_id, (version_id, starts_on))
-    versions = MarginContract._meta.get_field("fee_schedule_version").related_model.objects
+    version_model: Any = MarginContract._meta.get_field("fee_schedule_version").related_model
+    versions = version_model.objects
     recorded = versions.in_bulk({v for v, _ in newest.values() if v is not None})
     by_version: dict[Any, Any] = {}
     by_day: dict[datetime.date, Any] = {}

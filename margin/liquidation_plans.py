@@ -4,6 +4,7 @@ once a second risk officer confirms it."""
 from __future__ import annotations
 
 import datetime
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -150,7 +151,7 @@ def liquidation_plans_queue(event_ids: list[int]) -> None:
     for start in range(0, len(event_ids), PLAN_BATCH):
         chunk = list(event_ids[start : start + PLAN_BATCH])
         transaction.on_commit(
-            lambda chunk=chunk: tasks.propose_liquidation_plans.delay(chunk), robust=True
+            functools.partial(tasks.propose_liquidation_plans.delay, chunk), robust=True
         )
 
 
