@@ -19,7 +19,10 @@ Modes (``--mode``):
 ``--processes k`` runs k web processes (each with its one subscription, as behind a proxy) and
 k bare servers, the clients spread over them round robin; ``--client-processes`` spreads the
 measuring clients over that many processes (default: one per web process), so that at 10,000
-sockets the client side is not what is measured.
+sockets the client side is not what is measured. ``--drivers d`` publishes from d processes,
+each a share of the accounts, as d engine partitions would (README, capacity: a partition per
+5,000 statuses a second); the bare servers each encode their own clients' messages anyway, so
+at 10,000 sockets one driver encoding all 10,000 statuses is a cost only the portal paid.
 
 The payload is a real margin status (two positions, about 1 kB). Latency is "the driver (or bare
 server) stamped the message" → "the client read its stamp", same host clock. The clients read
@@ -27,6 +30,14 @@ only the stamp (the message's last key), not the whole JSON: they share the two 
 servers, and decoding every status made the measuring side the bottleneck for both servers. A
 message counts when it was stamped inside the measuring window and arrived within ``GRACE``
 seconds; ``delivered`` is those over what every server's stamps owed its clients.
+
+The measuring sockets (``--client``, the same for both servers, printed with every figure):
+``raw`` (the default since 2026-12-05) speaks the protocol itself on an asyncio Protocol: the
+upgrade, then it cuts the frames out of each read and takes the stamp from the bytes, timed at
+the read (``_RawClient``). ``websockets`` is the websockets library's client, as before: its
+per-message cost (frame parser, queue, UTF-8 decoding, a task switch per message) was about the
+server's own, on the same two cores, so the last client of a burst read its message late for
+both servers alike. Figures of the two clients are not comparable with each other.
 
 The bench consumer takes the account id from the query string instead of the session, so the run
 needs no database: the connect path differs, the push path (the hub, its subscription, the JSON
@@ -107,8 +118,6 @@ def portal_app():
 def serve_portal(port: int) -> None:
     import uvicorn
 
-    from portal.websocket_protocol import PROTOCOL
-
     # BENCH_PROFILE=<path>: cProfile the web process; BENCH_STAGES=1: time the hub per message.
     # Both report BENCH_REPORT_AFTER seconds after the first socket joins (uvicorn ends on
     # SIGTERM by raising it again, so nothing after uvicorn.run would run).
@@ -171,11 +180,17 @@ def serve_portal(port: int) -> None:
         loop="uvloop",
         # As the Procfile runs it; BENCH_UVICORN_WS=websockets-sansio (uvicorn's own, the portal's
         # before) sends every push through the ASGI path.
-        ws=os.environ.get("BENCH_UVICORN_WS", PROTOCOL),
+        ws=os.environ.get("BENCH_UVICORN_WS") or _portal_protocol(),
         ws_per_message_deflate=False,
         log_level="warning",
         lifespan="off",
     )
+
+
+def _portal_protocol() -> str:
+    from portal.websocket_protocol import PROTOCOL
+
+    return PROTOCOL
 
 
 def _instrument_hub() -> dict[str, list[float]]:
@@ -230,12 +245,27 @@ def _print_stages(stages: dict[str, list[float]]) -> None:
     print(json.dumps({"name": "ws_fanout_portal_stages", **summary}), file=sys.stderr, flush=True)
 
 
-async def drive_portal(clients: int, seconds: float, mode: str) -> None:
-    """Every account's status once a second, published as the risk engine does, stamped."""
+async def drive_portal(
+    clients: int, seconds: float, mode: str, part: int = 0, parts: int = 1, epoch: float = 0.0
+) -> None:
+    """Every account's status once a second, published as the risk engine does, stamped.
+
+    With ``parts`` drivers (``--drivers``, an engine partition each) this one publishes the
+    accounts ``part``, ``part + parts``, ...; the drivers tick together at ``epoch`` + whole
+    seconds and stamp that instant (the same stamp in every partition, so a client's messages
+    are counted per tick as with one driver; a driver waking late adds its lateness)."""
     from margin.push import Publisher
 
     publisher = Publisher()
     template = _payload(0)
+    if parts > 1 and mode == "burst":
+        accounts = range(part, clients, parts)
+        tick = epoch
+        while tick < epoch + seconds:
+            await asyncio.sleep(max(0.0, tick - time.time()))
+            await publisher.publish([dict(template, account_id=a, t=tick) for a in accounts])
+            tick += 1.0
+        return
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         started = time.monotonic()
@@ -525,6 +555,7 @@ def measure(
     processes: int,
     client_processes: int,
     client: str,
+    drivers: int,
 ) -> dict:
     import tempfile
 
@@ -534,14 +565,17 @@ def measure(
         subprocess.Popen([sys.executable, __file__, f"serve-{kind}", str(port), mode], cwd=ROOT)  # noqa: S603
         for port in ports
     ]
-    driver = None
+    driving: list[subprocess.Popen] = []
     measurers: list[subprocess.Popen] = []
     try:
         for port in ports:
             _wait_for_port(port)
         if kind == "portal":
-            command = [sys.executable, __file__, "drive", str(clients), str(seconds + 200), mode]
-            driver = subprocess.Popen(command, cwd=ROOT)  # noqa: S603
+            epoch = round(time.time()) + 2.0
+            for part in range(drivers):
+                command = [sys.executable, __file__, "drive", str(clients), str(seconds + 200)]
+                command += [mode, str(part), str(drivers), str(epoch)]
+                driving.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603
         for index in range(client_processes):
             command = [
                 sys.executable,
@@ -564,7 +598,7 @@ def measure(
             latencies.extend(measured["latencies"])
             expected += measured["expected"]
     finally:
-        for process in [*measurers, driver, *servers]:
+        for process in [*measurers, *driving, *servers]:
             if process is not None and process.poll() is None:
                 process.terminate()
                 try:
@@ -578,6 +612,7 @@ def measure(
         "web_processes": processes,
         "client_processes": client_processes,
         "client": client,
+        "drivers": drivers if kind == "portal" else 0,
         **_summary(latencies, expected, clients, seconds),
     }
 
@@ -607,7 +642,10 @@ def main() -> None:
     if role == "drive":
         import uvloop
 
-        uvloop.run(drive_portal(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]))
+        part, parts, epoch = (int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7]))
+        uvloop.run(
+            drive_portal(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], part, parts, epoch)
+        )
         return
     if role == "clients":
         import uvloop
@@ -634,6 +672,12 @@ def main() -> None:
         default="raw",
         help="the measuring sockets: raw frame reading (default) or the websockets client",
     )
+    parser.add_argument(
+        "--drivers",
+        type=int,
+        default=1,
+        help="publishing processes (engine partitions), each a share of the accounts",
+    )
     parser.add_argument("--runs", type=int, default=1, help="alternate bare/portal runs; medians")
     parser.add_argument("--only", choices=("bare", "portal"), help="measure one server (profiling)")
     args = parser.parse_args()
@@ -646,6 +690,7 @@ def main() -> None:
         "processes": args.processes,
         "client_processes": args.client_processes or args.processes,
         "client": args.client,
+        "drivers": args.drivers,
     }
     runs: dict[str, list[dict]] = {"bare": [], "portal": []}
     for _ in range(args.runs):
