@@ -162,6 +162,12 @@ def test_pushes_written_as_ready_frames_stop_when_the_session_ends(live_portal, 
     cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
     url = live_portal.replace("http://", "ws://") + "/ws/margin/"
 
+    def sign_out() -> None:
+        from django.db import connections
+
+        browser.logout()
+        connections.close_all()  # this worker thread's connection: the test database is dropped
+
     async def scenario():
         async with connect(
             url, origin=live_portal, additional_headers={"Cookie": cookie}, compression=None
@@ -172,7 +178,7 @@ def test_pushes_written_as_ready_frames_stop_when_the_session_ends(live_portal, 
                 embedded_engine.put({"300750.SZ": price}, at=timezone.now())
             while not pushes or sum(written) == 0:
                 pushes.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
-            await asyncio.to_thread(browser.logout)
+            await asyncio.to_thread(sign_out)
             try:
                 while True:  # whatever was already on its way, then the guard's close
                     await asyncio.wait_for(socket.recv(), 10)
