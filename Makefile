@@ -41,7 +41,7 @@ run: seed
 	@echo
 	@echo "  Wangrun portal: $(PORTAL_BASE_URL)/   (staff admin: $(PORTAL_BASE_URL)/admin/)"
 	@echo
-	$(DEV) $(PY) -m uvicorn portal.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+	$(DEV) $(PY) -m uvicorn portal.asgi:application --host $(HOST) --port $(PORT) --ws portal.websocket_protocol:FrameWritingProtocol --no-access-log
 
 # The browser tests run in sessions of their own, beside the rest when DATABASE_URL is set
 # (tests/sessions.sh says why and how).

@@ -19,7 +19,10 @@ Modes (``--mode``):
 ``--processes k`` runs k web processes (each with its one subscription, as behind a proxy) and
 k bare servers, the clients spread over them round robin; ``--client-processes`` spreads the
 measuring clients over that many processes (default: one per web process), so that at 10,000
-sockets the client side is not what is measured.
+sockets the client side is not what is measured. ``--drivers d`` publishes from d processes,
+each a share of the accounts, as d engine partitions would (README, capacity: a partition per
+5,000 statuses a second); the bare servers each encode their own clients' messages anyway, so
+at 10,000 sockets one driver encoding all 10,000 statuses is a cost only the portal paid.
 
 The payload is a real margin status (two positions, about 1 kB). Latency is "the driver (or bare
 server) stamped the message" → "the client read its stamp", same host clock. The clients read
@@ -27,6 +30,14 @@ only the stamp (the message's last key), not the whole JSON: they share the two 
 servers, and decoding every status made the measuring side the bottleneck for both servers. A
 message counts when it was stamped inside the measuring window and arrived within ``GRACE``
 seconds; ``delivered`` is those over what every server's stamps owed its clients.
+
+The measuring sockets (``--client``, the same for both servers, printed with every figure):
+``raw`` (the default since 2026-12-05) speaks the protocol itself on an asyncio Protocol: the
+upgrade, then it cuts the frames out of each read and takes the stamp from the bytes, timed at
+the read (``_RawClient``). ``websockets`` is the websockets library's client, as before: its
+per-message cost (frame parser, queue, UTF-8 decoding, a task switch per message) was about the
+server's own, on the same two cores, so the last client of a burst read its message late for
+both servers alike. Figures of the two clients are not comparable with each other.
 
 The bench consumer takes the account id from the query string instead of the session, so the run
 needs no database: the connect path differs, the push path (the hub, its subscription, the JSON
@@ -167,11 +178,19 @@ def serve_portal(port: int) -> None:
         host="127.0.0.1",
         port=port,
         loop="uvloop",
-        ws=os.environ.get("BENCH_UVICORN_WS", "auto"),  # as the Procfile runs it
+        # As the Procfile runs it; BENCH_UVICORN_WS=websockets-sansio (uvicorn's own, the portal's
+        # before) sends every push through the ASGI path.
+        ws=os.environ.get("BENCH_UVICORN_WS") or _portal_protocol(),
         ws_per_message_deflate=False,
         log_level="warning",
         lifespan="off",
     )
+
+
+def _portal_protocol() -> str:
+    from portal.websocket_protocol import PROTOCOL
+
+    return PROTOCOL
 
 
 def _instrument_hub() -> dict[str, list[float]]:
@@ -226,12 +245,27 @@ def _print_stages(stages: dict[str, list[float]]) -> None:
     print(json.dumps({"name": "ws_fanout_portal_stages", **summary}), file=sys.stderr, flush=True)
 
 
-async def drive_portal(clients: int, seconds: float, mode: str) -> None:
-    """Every account's status once a second, published as the risk engine does, stamped."""
+async def drive_portal(
+    clients: int, seconds: float, mode: str, part: int = 0, parts: int = 1, epoch: float = 0.0
+) -> None:
+    """Every account's status once a second, published as the risk engine does, stamped.
+
+    With ``parts`` drivers (``--drivers``, an engine partition each) this one publishes the
+    accounts ``part``, ``part + parts``, ...; the drivers tick together at ``epoch`` + whole
+    seconds and stamp that instant (the same stamp in every partition, so a client's messages
+    are counted per tick as with one driver; a driver waking late adds its lateness)."""
     from margin.push import Publisher
 
     publisher = Publisher()
     template = _payload(0)
+    if parts > 1 and mode == "burst":
+        accounts = range(part, clients, parts)
+        tick = epoch
+        while tick < epoch + seconds:
+            await asyncio.sleep(max(0.0, tick - time.time()))
+            await publisher.publish([dict(template, account_id=a, t=tick) for a in accounts])
+            tick += 1.0
+        return
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         started = time.monotonic()
@@ -297,29 +331,108 @@ async def serve_bare(port: int, mode: str) -> None:
 GRACE = 10.0
 
 
-def _stamp(message: str) -> float | None:
+def _stamp(message: str | bytes) -> float | None:
     """The send stamp, the last key of every message (``..., "t": 1733...}``), read without
     decoding the whole status: the measuring clients share the two cores with the servers, and
     a full json.loads per message made them the slowest part of the run (for both servers)."""
-    at = message.rfind('"t":')
+    if isinstance(message, bytes):
+        at = message.rfind(b'"t":')
+        tail = message[at + 4 :].rstrip(b"} \n")
+    else:
+        at = message.rfind('"t":')
+        tail = message[at + 4 :].rstrip("} \n")
     if at < 0:
         return None
     try:
-        return float(message[at + 4 :].rstrip("} \n"))
+        return float(tail)
     except ValueError:
         return None
 
 
+class _RawClient(asyncio.Protocol):
+    """One measuring socket without a WebSocket library (``--client raw``, the default).
+
+    It sends the upgrade request, then reads the server's frames itself (unmasked, unfragmented:
+    what both servers send) and hands each text frame's payload, as bytes, to `on_message` with
+    the time its read arrived; it answers pings (both servers ping every 20 s) and nothing else.
+    The websockets client spends about as much CPU per message as the server sending it (frame
+    parser generator, a queue, UTF-8 decoding, a task switch per ``async for``), and 5,000 of
+    them share the two cores with the servers: that queue was part of both servers' p99."""
+
+    def __init__(self, path: str, host: str, on_message, on_open) -> None:
+        self.path, self.host = path, host
+        self.on_message, self.on_open = on_message, on_open
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.open = False
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport) -> None:
+        import base64
+
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\nOrigin: http://{self.host}\r\n\r\n"
+            ).encode()
+        )
+
+    def connection_lost(self, exc) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buffer = self.buffer + data if self.buffer else data
+        if not self.open:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self.transport.close()
+                return
+            self.open = True
+            self.on_open()
+            buffer = buffer[end + 4 :]
+        size, position = len(buffer), 0
+        while size - position >= 2:
+            opcode, length, head = buffer[position] & 0x0F, buffer[position + 1] & 0x7F, 2
+            if length == 126:
+                if size - position < 4:
+                    break
+                length, head = int.from_bytes(buffer[position + 2 : position + 4], "big"), 4
+            elif length == 127:
+                if size - position < 10:
+                    break
+                length, head = int.from_bytes(buffer[position + 2 : position + 10], "big"), 10
+            if size - position < head + length:
+                break
+            start = position + head
+            position = start + length
+            if opcode == 1:
+                self.on_message(buffer[start:position], now)
+            elif opcode == 9 and length < 126:  # ping: pong, masked (all-zero key) as RFC 6455 asks
+                self.transport.write(
+                    bytes((0x8A, 0x80 | length)) + b"\0\0\0\0" + buffer[start:position]
+                )
+            elif opcode == 8:
+                self.transport.close()
+                return
+        self.buffer = buffer[position:]
+
+
 async def run_clients(
-    ports: list[int], accounts: range, seconds: float, warmup: float
+    ports: list[int], accounts: range, seconds: float, warmup: float, kind: str = "raw"
 ) -> dict[str, object]:
     """Connect one socket per account (account i to ports[i % len(ports)]), measure, and return
     the latencies (seconds) of the messages stamped while measuring that arrived within GRACE,
     and how many were expected: each server stamps a tick once for all its clients (burst), so
     every stamp seen on a port is owed to every client of that port."""
     import gc
-
-    from websockets.asyncio.client import connect
 
     clients = len(accounts)
 
@@ -328,8 +441,33 @@ async def run_clients(
     window = (float("inf"), float("inf"))
     connected = 0
 
-    async def client(account_id: int) -> None:
+    def opened() -> None:
         nonlocal connected
+        connected += 1
+
+    async def raw_client(account_id: int) -> None:
+        port = ports[account_id % len(ports)]
+        seen = stamps[port]
+
+        def on_message(message: bytes, now: float) -> None:
+            stamp = _stamp(message)
+            if stamp is not None and window[0] <= stamp < window[1]:
+                latencies.append(now - stamp)
+                seen.add(stamp)
+
+        loop = asyncio.get_running_loop()
+        path, host = f"/ws/margin/?id={account_id}", f"127.0.0.1:{port}"
+        transport, protocol = await loop.create_connection(
+            lambda: _RawClient(path, host, on_message, opened), "127.0.0.1", port
+        )
+        try:
+            await protocol.closed
+        finally:
+            transport.close()
+
+    async def websockets_client(account_id: int) -> None:
+        from websockets.asyncio.client import connect
+
         port = ports[account_id % len(ports)]
         seen = stamps[port]
         async with connect(
@@ -338,13 +476,14 @@ async def run_clients(
             open_timeout=60,
             max_queue=None,
         ) as websocket:
-            connected += 1
+            opened()
             async for message in websocket:
                 stamp = _stamp(message)
                 if stamp is not None and window[0] <= stamp < window[1]:
                     latencies.append(time.time() - stamp)
                     seen.add(stamp)
 
+    client = raw_client if kind == "raw" else websockets_client
     tasks = []
     for n, account_id in enumerate(accounts):
         tasks.append(asyncio.create_task(client(account_id)))
@@ -408,7 +547,15 @@ def _wait_for_port(port: int, timeout: float = 30) -> None:
 
 
 def measure(
-    kind: str, *, clients: int, seconds: float, mode: str, processes: int, client_processes: int
+    kind: str,
+    *,
+    clients: int,
+    seconds: float,
+    mode: str,
+    processes: int,
+    client_processes: int,
+    client: str,
+    drivers: int,
 ) -> dict:
     import tempfile
 
@@ -418,14 +565,17 @@ def measure(
         subprocess.Popen([sys.executable, __file__, f"serve-{kind}", str(port), mode], cwd=ROOT)  # noqa: S603
         for port in ports
     ]
-    driver = None
+    driving: list[subprocess.Popen] = []
     measurers: list[subprocess.Popen] = []
     try:
         for port in ports:
             _wait_for_port(port)
         if kind == "portal":
-            command = [sys.executable, __file__, "drive", str(clients), str(seconds + 200), mode]
-            driver = subprocess.Popen(command, cwd=ROOT)  # noqa: S603
+            epoch = round(time.time()) + 2.0
+            for part in range(drivers):
+                command = [sys.executable, __file__, "drive", str(clients), str(seconds + 200)]
+                command += [mode, str(part), str(drivers), str(epoch)]
+                driving.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603
         for index in range(client_processes):
             command = [
                 sys.executable,
@@ -437,6 +587,7 @@ def measure(
                 str(clients),
                 str(seconds),
                 str(results / f"{index}.json"),
+                client,
             ]
             measurers.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603
         latencies: list[float] = []
@@ -447,7 +598,7 @@ def measure(
             latencies.extend(measured["latencies"])
             expected += measured["expected"]
     finally:
-        for process in [*measurers, driver, *servers]:
+        for process in [*measurers, *driving, *servers]:
             if process is not None and process.poll() is None:
                 process.terminate()
                 try:
@@ -460,6 +611,8 @@ def measure(
         "mode": mode,
         "web_processes": processes,
         "client_processes": client_processes,
+        "client": client,
+        "drivers": drivers if kind == "portal" else 0,
         **_summary(latencies, expected, clients, seconds),
     }
 
@@ -489,7 +642,10 @@ def main() -> None:
     if role == "drive":
         import uvloop
 
-        uvloop.run(drive_portal(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]))
+        part, parts, epoch = (int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7]))
+        uvloop.run(
+            drive_portal(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], part, parts, epoch)
+        )
         return
     if role == "clients":
         import uvloop
@@ -497,7 +653,9 @@ def main() -> None:
         ports = [int(p) for p in sys.argv[2].split(",")]
         index, count, clients = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
         accounts = range(index, clients, count)
-        measured = uvloop.run(run_clients(ports, accounts, float(sys.argv[6]), warmup=3))
+        measured = uvloop.run(
+            run_clients(ports, accounts, float(sys.argv[6]), warmup=3, kind=sys.argv[8])
+        )
         measured["latencies"] = [round(x, 6) for x in measured["latencies"]]
         # To a file: whatever a library prints on stdout must not split the figures.
         Path(sys.argv[7]).write_text(json.dumps(measured))
@@ -508,6 +666,18 @@ def main() -> None:
     parser.add_argument("--mode", choices=("burst", "sliced"), default="burst")
     parser.add_argument("--processes", type=int, default=1, help="web processes (and bare servers)")
     parser.add_argument("--client-processes", type=int, default=0, help="default: --processes")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "websockets"),
+        default="raw",
+        help="the measuring sockets: raw frame reading (default) or the websockets client",
+    )
+    parser.add_argument(
+        "--drivers",
+        type=int,
+        default=1,
+        help="publishing processes (engine partitions), each a share of the accounts",
+    )
     parser.add_argument("--runs", type=int, default=1, help="alternate bare/portal runs; medians")
     parser.add_argument("--only", choices=("bare", "portal"), help="measure one server (profiling)")
     args = parser.parse_args()
@@ -519,6 +689,8 @@ def main() -> None:
         "mode": args.mode,
         "processes": args.processes,
         "client_processes": args.client_processes or args.processes,
+        "client": args.client,
+        "drivers": args.drivers,
     }
     runs: dict[str, list[dict]] = {"bare": [], "portal": []}
     for _ in range(args.runs):

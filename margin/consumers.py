@@ -5,6 +5,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from margin import push, selectors, status, watching
+from portal.websocket_protocol import FRAME_WRITER
 
 # 4000–4999 are for applications: "sign in first" and "no margin account" stop reconnecting.
 CLOSE_UNAUTHENTICATED = 4401
@@ -53,6 +54,17 @@ class MarginConsumer(AsyncJsonWebsocketConsumer):
         if self.account_id is not None:
             push.hub.leave(self.account_id, self)
             watching.socket_closed(self.account_id)
+
+    def write_frame(self, frame: bytes) -> bool:
+        """A status from ``push.hub`` as a ready WebSocket frame, written to the connection
+        directly when the server offers that (portal.websocket_protocol) and the socket would
+        send it at once; False sends it through ``push_text`` instead: while a snapshot is being
+        read, and whenever the ASGI path would wait, drop or refuse it (the session guard's close
+        included, which goes through that path)."""
+        if self._held is not None:
+            return False
+        writer = (self.scope.get("extensions") or {}).get(FRAME_WRITER)
+        return writer is not None and writer(frame)
 
     async def push_text(self, text: str) -> None:
         """A status from ``push.hub``, already JSON: straight to the socket, unless a snapshot is

@@ -47,6 +47,7 @@ def live_portal(django_db_serialized_rollback, transactional_db):
     from channels.layers import channel_layers
 
     from portal.asgi import application
+    from portal.websocket_protocol import PROTOCOL
 
     # Each server runs its own event loop, and a channel layer is one process-wide object: if a
     # consumer of the previous server was still receiving when its loop stopped, channels_redis
@@ -61,6 +62,7 @@ def live_portal(django_db_serialized_rollback, transactional_db):
         port=port,
         lifespan="off",
         log_level="warning",
+        ws=PROTOCOL,  # as the Procfile runs it: pushes written as ready frames
         ws_per_message_deflate=False,
         # Open sockets are cancelled after this long at shutdown, rather than waited for.
         timeout_graceful_shutdown=3,

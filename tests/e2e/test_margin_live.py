@@ -132,3 +132,70 @@ def test_without_a_socket_the_page_polls_and_still_follows_the_price(page, embed
         alice_at("262.00")["ratio"], timeout=15_000
     )
     screenshot(page, "margin-04-polling")
+
+
+def test_pushes_written_as_ready_frames_stop_when_the_session_ends(live_portal, embedded_engine):
+    """The live server writes pushes straight to the socket's transport as ready frames
+    (portal.websocket_protocol); the session guard's close still ends them after sign-out."""
+    import asyncio
+    import json
+    import threading
+
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    from portal.websocket_protocol import FrameWritingProtocol
+
+    written = []
+    original = FrameWritingProtocol.write_frame
+
+    def counting(self, frame: bytes) -> bool:
+        wrote = original(self, frame)
+        written.append(wrote)
+        return wrote
+
+    browser = Client()
+    browser.force_login(get_user_model().objects.get(email="alice@demo.wangrun.test"))
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    url = live_portal.replace("http://", "ws://") + "/ws/margin/"
+
+    def sign_out() -> None:
+        from django.db import connections
+
+        browser.logout()
+        connections.close_all()  # this worker thread's connection: the test database is dropped
+
+    async def scenario():
+        async with connect(
+            url, origin=live_portal, additional_headers={"Cookie": cookie}, compression=None
+        ) as socket:
+            snapshot = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            pushes = []
+            for price in ("262.00", "250.00", "240.00"):
+                embedded_engine.put({"300750.SZ": price}, at=timezone.now())
+            while not pushes or sum(written) == 0:
+                pushes.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+            await asyncio.to_thread(sign_out)
+            try:
+                while True:  # whatever was already on its way, then the guard's close
+                    await asyncio.wait_for(socket.recv(), 10)
+            except ConnectionClosed as closed:
+                return snapshot, pushes, closed.rcvd.code if closed.rcvd else None
+
+    outcome = {}
+    # In a thread of its own: the browser tests' Playwright may own this thread's event loop.
+    runner = threading.Thread(target=lambda: outcome.update(result=asyncio.run(scenario())))
+    FrameWritingProtocol.write_frame = counting
+    try:
+        runner.start()
+        runner.join(timeout=60)
+        snapshot, pushes, code = outcome["result"]
+    finally:
+        FrameWritingProtocol.write_frame = original
+    assert snapshot["type"] == "snapshot"
+    assert all(push["account_id"] == snapshot["account_id"] for push in pushes)
+    assert True in written  # the pushes took the direct path
+    assert code == 4001

@@ -357,7 +357,8 @@ class Portal:
     def web(self) -> int:
         port = free_port(range(30000, 40000))
         self.start("web", "-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(port), "--ws-per-message-deflate", "false",
+                   "--port", str(port), "--ws", "portal.websocket_protocol:FrameWritingProtocol",
+                   "--ws-per-message-deflate", "false",
                    "--no-access-log")  # fmt: skip
         wait_for(lambda: _listening(port), 60, "the web process to listen", interval=0.2)
         return port

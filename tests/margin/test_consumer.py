@@ -216,3 +216,24 @@ def test_the_hub_retries_within_a_second_however_long_redis_was_away():
 
     assert RETRY_DELAYS[0] <= 0.1  # a quick first retry
     assert max(RETRY_DELAYS) <= 1.0  # and never more than a second between attempts after
+
+
+def test_a_ready_frame_is_written_only_when_the_server_offers_it_and_no_snapshot_is_read():
+    # The web process's protocol offers a frame writer (portal.websocket_protocol); pushes that
+    # arrive while the snapshot is read wait for it through push_text, frames or not.
+    from margin.consumers import MarginConsumer
+    from portal.websocket_protocol import FRAME_WRITER
+
+    written = []
+    consumer = MarginConsumer()
+    consumer.scope = {"type": "websocket", "extensions": {FRAME_WRITER: written.append}}
+    consumer._held = []
+    assert consumer.write_frame(b"held") is False
+    consumer._held = None
+    consumer.scope["extensions"][FRAME_WRITER] = lambda frame: written.append(frame) or True
+    assert consumer.write_frame(b"sent") is True
+    consumer.scope["extensions"][FRAME_WRITER] = lambda frame: False  # e.g. closing
+    assert consumer.write_frame(b"refused") is False
+    consumer.scope = {"type": "websocket"}  # another server: no writer
+    assert consumer.write_frame(b"plain") is False
+    assert written == [b"sent"]

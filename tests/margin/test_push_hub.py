@@ -131,3 +131,69 @@ def test_each_status_goes_to_its_own_accounts_sockets_only(settings):
     run(scenario)
     assert alice_tab.received == alice_phone.received == ['{"account_id":1,"seq":4}']
     assert bob.received == []
+
+
+class FrameSocket(FastSocket):
+    """A socket of the portal's web process: takes a ready frame unless `taking` is off (its
+    client pushing back, a snapshot being read), then the text through push_text."""
+
+    def __init__(self, taking: bool = True) -> None:
+        super().__init__()
+        self.frames: list[bytes] = []
+        self.taking = taking
+        self.gate: asyncio.Event | None = None
+
+    def write_frame(self, frame: bytes) -> bool:
+        if self.taking:
+            self.frames.append(frame)
+        return self.taking
+
+    async def push_text(self, text: str) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        self.received.append(text)
+
+
+def test_a_status_is_framed_once_and_written_to_each_socket_of_its_account(settings):
+    from portal.websocket_protocol import text_frame
+
+    settings.REDIS_URL = ""
+    hub = Hub()
+    tab, phone, plain, other = FrameSocket(), FrameSocket(), FastSocket(), FrameSocket()
+
+    async def scenario():
+        hub.join(1, tab)
+        hub.join(1, phone)
+        hub.join(1, plain)  # a server without the frame writer: the text, as before
+        hub.join(2, other)
+        await hub.deliver_encoded(lines((1, '{"name":"林岚","seq":4}')))
+        return hub.delivered
+
+    assert run(scenario) == 3
+    frame = text_frame('{"name":"林岚","seq":4}'.encode())
+    assert tab.frames == phone.frames == [frame]
+    assert tab.received == phone.received == []
+    assert plain.received == ['{"name":"林岚","seq":4}']
+    assert other.frames == other.received == []
+
+
+def test_a_socket_that_cannot_take_the_frame_gets_the_text_and_its_order_holds(settings):
+    settings.REDIS_URL = ""
+    hub = Hub()
+    socket = FrameSocket(taking=False)
+
+    async def scenario():
+        socket.gate = asyncio.Event()
+        hub.join(1, socket)
+        await hub.deliver_encoded(lines((1, '{"seq":1}')))  # waits behind the client
+        socket.taking = True  # the transport would take a frame again...
+        await hub.deliver_encoded(lines((1, '{"seq":2}')))  # ...but seq 1 is still queued
+        socket.gate.set()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        await hub.deliver_encoded(lines((1, '{"seq":3}')))  # drained: straight to the transport
+        return hub.delivered
+
+    assert run(scenario) == 3
+    assert socket.received == ['{"seq":1}', '{"seq":2}']
+    assert [frame[2:] for frame in socket.frames] == [b'{"seq":3}']
