@@ -22,6 +22,7 @@ everything goes through ASGI.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
@@ -45,7 +46,8 @@ class FrameWritingProtocol(WebSocketsSansIOProtocol):
     async def run_asgi(self) -> None:
         # The scope (and its extensions dict, fresh per connection) is built by handle_connect,
         # which schedules this task; the application has not seen it yet.
-        self.scope["extensions"][FRAME_WRITER] = self.write_frame
+        extensions: dict[str, Any] = self.scope["extensions"]  # typed as dict[object, object]
+        extensions[FRAME_WRITER] = self.write_frame
         await super().run_asgi()
 
     def write_frame(self, frame: bytes) -> bool:
