@@ -1,9 +1,9 @@
 """The hub's fan-out: no socket waits for another, and each socket gets its pushes in order."""
 
 import asyncio
-import threading
 
 from margin.push import BACKLOG, Hub
+from tests.loops import run_in_thread
 
 
 class FastSocket:
@@ -32,12 +32,7 @@ class ClosedSocket:
 
 
 def run(scenario):
-    # In a thread of its own: a browser test earlier in the run may own this thread's loop.
-    outcome = {}
-    thread = threading.Thread(target=lambda: outcome.update(result=asyncio.run(scenario())))
-    thread.start()
-    thread.join(timeout=30)
-    return outcome["result"]
+    return run_in_thread(scenario)
 
 
 def lines(*pairs):

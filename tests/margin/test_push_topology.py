@@ -2,13 +2,13 @@
 and to nothing else, and a socket that joins is live before its snapshot is read."""
 
 import asyncio
-import threading
 
 import pytest
 import redis.asyncio as redis
 
 from margin import push
 from margin.push import Hub, Publisher, channel_for
+from tests.loops import run_in_thread
 
 pytestmark = pytest.mark.services
 
@@ -22,12 +22,7 @@ class Socket:
 
 
 def run(scenario):
-    # In a thread of its own: a browser test earlier in the run may own this thread's loop.
-    outcome = {}
-    thread = threading.Thread(target=lambda: outcome.update(result=asyncio.run(scenario())))
-    thread.start()
-    thread.join(timeout=60)
-    return outcome["result"]
+    return run_in_thread(scenario, timeout=60)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ only while the ASGI path would send it at once (open, accepted, not closing, not
 not compressing), and is then exactly the frame websockets itself would have sent."""
 
 import asyncio
-import threading
 
 import pytest
 import uvicorn
@@ -11,6 +10,7 @@ from uvicorn.server import ServerState
 from websockets.frames import Frame, Opcode
 
 from portal.websocket_protocol import FRAME_WRITER, FrameWritingProtocol, text_frame
+from tests.loops import run_in_thread
 
 HANDSHAKE = (
     b"GET /ws/margin/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -46,12 +46,7 @@ class Transport:
 
 
 def run(scenario):
-    # In a thread of its own: a browser test earlier in the run may own this thread's loop.
-    outcome = {}
-    thread = threading.Thread(target=lambda: outcome.update(result=asyncio.run(scenario())))
-    thread.start()
-    thread.join(timeout=30)
-    return outcome["result"]
+    return run_in_thread(scenario)
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
