@@ -409,9 +409,13 @@ class RiskRunner:
         """The statuses due now, built, cached (one write for the batch) and returned.
 
         Due: an account whose values changed, and whose level differs from the one last pushed
-        (at once), or whose last push is ``push_interval`` old — when ``push_to_watched_only``,
-        only if someone watches it (``margin.watching``); the cached copies of the others are
-        dropped. Chosen over the engine's arrays, so an idle account costs nothing.
+        (at once), or whose last push is ``push_interval`` old. When ``push_to_watched_only``,
+        only if someone watches it (``margin.watching``): nobody would receive the others, and
+        their cached copies are dropped, so their pages read the tables, where the step has just
+        recorded the new level; an account watched later is pushed at once if its level moved
+        meanwhile. Should the watch list be unreadable (Redis restarting), every level change is
+        pushed, as a socket may be open for any account. Chosen over the engine's arrays, so an
+        idle account costs nothing.
         """
         if not self._dirty.any():
             return []
@@ -419,8 +423,12 @@ class RiskRunner:
         level_changed = book.severity != self._pushed_severity
         rested = (now - self._last_push) >= self.push_interval
         if self.push_to_watched_only:
-            watched = np.isin(book.account_ids, np.fromiter(self._watched(), dtype=np.int64))
-            due = self._dirty & (level_changed | (watched & rested))
+            marked = self._watched()
+            watched = np.isin(book.account_ids, np.fromiter(marked or (), dtype=np.int64))
+            if marked is None:
+                due = self._dirty & (level_changed | (watched & rested))
+            else:
+                due = self._dirty & watched & (level_changed | rested)
             stale = self._dirty & ~due & ~watched & self._cached
             if stale.any():
                 status.forget(book.account_ids[stale].tolist())
@@ -456,12 +464,13 @@ class RiskRunner:
         self._pushed_severity[rows] = book.severity[rows]
         return pushes
 
-    def _watched(self) -> set[int]:
+    def _watched(self) -> set[int] | None:
+        """The watched accounts; None when the list cannot be read (Redis restarting)."""
         try:
             return watching.watched()
-        except Exception:  # Redis restarting: push what changed level, pages read the tables
+        except Exception:
             logger.warning("Watched accounts unavailable", exc_info=True)
-            return set()
+            return None
 
     def _chart(self) -> None:
         """Today's chart point of every account with debt, every ``status.HISTORY_EVERY``.

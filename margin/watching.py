@@ -4,9 +4,11 @@ Building, caching and publishing a status costs the engine about as much as ever
 does for an account, and at 100,000 accounts a market-wide tick every second leaves no room for
 100,000 statuses nobody reads (bench/tick_to_screen.py). So each open margin socket (and each
 ``status.json`` poll) marks its account as watched, and an engine run with
-``push_to_watched_only`` builds statuses for watched accounts at most once a second and for any
-account at once when its level changes. Statuses it did not build are dropped from the cache, so
-pages read the tables rather than an old copy.
+``push_to_watched_only`` builds statuses for watched accounts only: at once when the level
+changes, otherwise at most once a second. Statuses it did not build are dropped from the cache,
+so pages read the tables (where the new level is recorded in the same step) rather than an old
+copy; an account watched later gets its status at once if its level moved meanwhile. While the
+marks cannot be read (Redis restarting), every level change is built and pushed.
 
 With Redis, the marks live in one hash, ``margin:watching`` (account id → expiry, Unix seconds),
 shared by every web process and engine; a web process refreshes the marks of its open sockets

@@ -176,7 +176,9 @@ def test_k_runners_handle_every_account_once(client_alice, client_bob, partition
 def test_watched_only_pushes_watched_accounts_and_level_changes_and_drops_stale_copies(
     client_alice, client_bob
 ):
-    from margin import status, watching
+    import time
+
+    from margin import selectors, status, watching
 
     alice = make_account(client_alice, holdings=[("300750.SZ", 100, "1700.00")])  # SAFE
     bob = make_account(client_bob, holdings=[("600036.SH", 4000, "42.10")])  # 168.4%: SAFE
@@ -191,12 +193,41 @@ def test_watched_only_pushes_watched_accounts_and_level_changes_and_drops_stale_
 
     assert move({"300750.SZ": "1690.00", "600036.SH": "42.00"}, 1, 101.0) == [(alice.pk, "safe")]
     assert status.cached(alice.pk)["ratio"] == "1.6900"
-    # Bob falls to WATCH: pushed although nobody watches him; Alice's move is pushed too.
-    pushed = move({"300750.SZ": "1680.00", "600036.SH": "39.00"}, 2, 102.0)
-    assert sorted(pushed) == sorted([(alice.pk, "safe"), (bob.pk, "watch")])
-    # Bob moves within his level: not built, and the copy the cache held is dropped.
-    assert move({"600036.SH": "38.90"}, 3, 103.0) == []
+    # Bob falls to WATCH while nobody watches him: nothing is built for him, and his page
+    # reads the level the step recorded in the tables. Alice's move is pushed.
+    assert move({"300750.SZ": "1680.00", "600036.SH": "39.00"}, 2, 102.0) == [(alice.pk, "safe")]
     assert status.cached(bob.pk) is None
+    bob.refresh_from_db()
+    assert bob.current_level == "watch"
+    assert selectors.live_status(bob)["level"] == "watch"
+    # Bob opens his page: his moved level is pushed at the next step, before his interval.
+    watching.watch([bob.pk])
+    assert move({"600036.SH": "38.95"}, 3, 102.5) == [(bob.pk, "watch")]
+    # Nobody watches Bob any more; he moves within his level: not built, his copy dropped.
+    watching.watch([bob.pk], now=time.time() - 2 * watching.TTL)  # his mark lapsed
+    assert move({"600036.SH": "38.90"}, 4, 103.0) == []
+    assert status.cached(bob.pk) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_while_the_watch_list_cannot_be_read_every_level_change_is_pushed(client_bob, monkeypatch):
+    from margin import watching
+
+    bob = make_account(client_bob, holdings=[("600036.SH", 4000, "42.10")])  # 168.4%: SAFE
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+
+    def unreadable(**kwargs):
+        raise ConnectionError("Redis restarting")
+
+    monkeypatch.setattr(watching, "watched", unreadable)
+    runner.feed.put({"600036.SH": "39.00"}, at=THURSDAY + datetime.timedelta(minutes=1))
+    pushed = runner.step(now=101.0)  # falls to WATCH: a socket may be open for him
+    assert [(p["account_id"], p["level"]) for _, p in pushed] == [(bob.pk, "watch")]
+    runner.feed.put({"600036.SH": "38.90"}, at=THURSDAY + datetime.timedelta(minutes=2))
+    assert runner.step(now=102.0) == []  # within his level
 
 
 @pytest.mark.django_db
