@@ -384,6 +384,8 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         lines.append((stages, counters.sql, redis_commands, len(pushes), transitions, latencies,
                       watched))  # fmt: skip
         _restore(runner)
+    if publisher._client is not None:  # closed on the loop it connected on
+        loop.run_until_complete(publisher._client.aclose())
     loop.close()
     skip = 1 if len(lines) > 2 else 0  # the first step after start-up warms caches
     kept = lines[skip:]
@@ -527,7 +529,6 @@ def bench(
     print(json.dumps({"name": "start", "accounts": accounts, "positions": accounts * 5,
                       "load_book_s": round(loaded, 1), "start_and_first_step_s":
                       round(start_s, 1), "first_statuses": len(pushes)}), flush=True)  # fmt: skip
-    publisher = Publisher()
     counters = Counters(redis_url)
     codes = symbol_codes()
     base = book["prices"]
@@ -550,8 +551,10 @@ def bench(
             clock[0] += 1.0
             yield _
 
+    # A publisher per scenario: each scenario runs its own event loop, and a Redis client
+    # stays bound to the loop it connected on (the drop's first publish failed on the closed one).
     run_scenario(
-        "market_wide_tick", runner, counters, stamps, advance(ticks), accounts, watched, publisher
+        "market_wide_tick", runner, counters, stamps, advance(ticks), accounts, watched, Publisher()
     )
     if not drop:
         core_line(runner, accounts)
@@ -577,7 +580,9 @@ def bench(
             measured.append(tick)
             yield tick
 
-    run_scenario("drop_8pct", runner, counters, stamps, drop_ticks(), accounts, watched, publisher)
+    run_scenario(
+        "drop_8pct", runner, counters, stamps, drop_ticks(), accounts, watched, Publisher()
+    )
     core_line(runner, accounts)
     stop.set()
     web.join(10)
