@@ -29,8 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import tick_to_screen as tts  # noqa: E402
+import numpy as np
+import tick_to_screen as tts
 
 # (module, attribute, sub-stage name): each timed where the transitions stage calls it.
 PARTS = [

@@ -30,7 +30,7 @@ from margin.engine import ConcentrationChange
 from margin.models import Instrument, MarginAccount, Restriction
 from margin.rules import DEFAULT_LINES
 from notices import services as notices
-from portal import formatting
+from portal import arrays, formatting
 
 BATCH = 2000  # crossings per transaction: an 8% fall brings a few thousand back within limits
 
@@ -122,15 +122,15 @@ def _lift_many(
     entries: dict[tuple[int, str], list[audit_services.Entry]] = {}
     lifted = []
     codes = dict(
-        Instrument.objects.filter(code__in={c.symbol for c in changes}).values_list("pk", "code")
+        Instrument.objects.filter(code__any={c.symbol for c in changes}).values_list("pk", "code")
     )
     # The restrictions of these accounts on these symbols, a few more than wanted at most.
     for restriction in (
         Restriction.objects.select_for_update()
         .filter(
-            account_id__in={c.account_id for c in changes},
+            account_id__any={c.account_id for c in changes},
             kind=Restriction.Kind.CONCENTRATION,
-            instrument_id__in=list(codes),
+            instrument_id__any=set(codes),
             lifted_at__isnull=True,
         )
         .order_by("pk")
@@ -161,12 +161,19 @@ def _save_lifts(lifted: list[Restriction]) -> None:
             f"UPDATE {Restriction._meta.db_table} AS r SET lifted_at = v.at, "  # noqa: S608
             "lift_reason = v.reason FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) "
             "AS v(id, at, reason) WHERE r.id = v.id",
-            [
-                [r.pk for r in lifted],
-                [r.lifted_at for r in lifted],
-                [r.lift_reason for r in lifted],
+            [  # each array one literal (portal.arrays), not dumped element by element
+                arrays.numbers([r.pk for r in lifted]),
+                arrays.texts([_instant(r.lifted_at) for r in lifted]),
+                arrays.texts([r.lift_reason for r in lifted]),
             ],
         )
+
+
+def _instant(moment: datetime.datetime | None) -> str | None:
+    """A moment as timestamptz reads it back to the same instant (aware: its offset written)."""
+    if moment is not None and timezone.is_naive(moment):
+        raise ValueError("a naive datetime for a timestamptz column")
+    return None if moment is None else moment.isoformat()
 
 
 def _share(share: Decimal | None) -> str:

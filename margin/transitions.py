@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -29,7 +30,7 @@ from margin.notify import _local, _notice_context, _notify, _percent, _str
 from margin.rules import DEFAULT_LINES, Level
 from margin.selectors import contract_lines
 from notices import services as notices
-from portal import calendars
+from portal import arrays, calendars
 
 
 class StaleTransition(Exception):
@@ -210,7 +211,7 @@ def margin_transitions_record_batch(
         raise ValueError("one transition per account per batch")
     locked = (
         MarginAccount.objects.select_for_update()
-        .filter(pk__any=ids)
+        .filter(pk__any=set(ids))  # a set: the ORM walks a list's every element
         .order_by("pk")
         .values_list("pk", "event_sequence", "current_level")
     )
@@ -239,24 +240,28 @@ def margin_transitions_record_batch(
 
 def _insert_events(claimed: list[Transition], occurred_at: datetime.datetime) -> list[MarginEvent]:
     """The claimed transitions' events, inserted from arrays in one statement on PostgreSQL:
-    bulk_create's preparing of each value of each row cost more CPU than the insert itself."""
+    bulk_create's preparing of each value of each row cost more CPU than the insert itself, and
+    so did psycopg's dumping of each element of each array (``portal.arrays``: one literal)."""
     recorded_at = timezone.now()
-    events = [
-        MarginEvent(
-            account_id=t.account_id,
-            sequence=t.sequence,
-            from_level=Level(t.from_level).value,
-            to_level=Level(t.to_level).value,
-            ratio=t.ratio,
-            assets=t.assets,
-            liabilities=t.liabilities,
-            occurred_at=occurred_at,
-            recorded_at=recorded_at,
-        )
-        for t in claimed
-    ]
     if connection.vendor != "postgresql":
-        return MarginEvent.objects.bulk_create(events)
+        return MarginEvent.objects.bulk_create(
+            [
+                MarginEvent(
+                    account_id=t.account_id,
+                    sequence=t.sequence,
+                    from_level=Level(t.from_level).value,
+                    to_level=Level(t.to_level).value,
+                    ratio=t.ratio,
+                    assets=t.assets,
+                    liabilities=t.liabilities,
+                    occurred_at=occurred_at,
+                    recorded_at=recorded_at,
+                )
+                for t in claimed
+            ]
+        )
+    from_levels = [_value(t.from_level) for t in claimed]
+    to_levels = [_value(t.to_level) for t in claimed]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {MarginEvent._meta.db_table} (account_id, sequence, from_level, "  # noqa: S608
@@ -269,20 +274,35 @@ def _insert_events(claimed: list[Transition], occurred_at: datetime.datetime) ->
             [
                 occurred_at,
                 recorded_at,
-                [e.account_id for e in events],
-                [e.sequence for e in events],
-                [e.from_level for e in events],
-                [e.to_level for e in events],
-                [None if e.ratio is None else str(e.ratio) for e in events],
-                [str(e.assets) for e in events],
-                [str(e.liabilities) for e in events],
+                arrays.numbers([t.account_id for t in claimed]),
+                arrays.numbers([t.sequence for t in claimed]),
+                arrays.texts(from_levels),
+                arrays.texts(to_levels),
+                arrays.numbers([t.ratio for t in claimed]),
+                arrays.numbers([t.assets for t in claimed]),
+                arrays.numbers([t.liabilities for t in claimed]),
             ],
         )
         ids = dict((account_id, pk) for pk, account_id in cursor.fetchall())
-    for event in events:  # one transition per account in a batch
-        event.pk = ids[event.account_id]
-        event._state.adding, event._state.db = False, connection.alias
-    return events
+    # As read from the table (from_db: no defaults worked out per field); one transition per
+    # account in a batch.
+    loaded = MarginEvent.from_db
+    alias = connection.alias
+    return [
+        loaded(alias, None, (ids[t.account_id], t.account_id, t.sequence, old, new, t.ratio,
+                             t.assets, t.liabilities, occurred_at, recorded_at))
+        for t, old, new in zip(claimed, from_levels, to_levels, strict=True)
+    ]  # fmt: skip
+
+
+# The order of the values handed to from_db above: the model's concrete fields (a test checks).
+EVENT_FIELDS = ("id", "account_id", "sequence", "from_level", "to_level", "ratio", "assets",
+                "liabilities", "occurred_at", "recorded_at")  # fmt: skip
+
+
+def _value(level: Level | str) -> str:
+    """A level's value (the engine hands Level members; a str is checked as Level() checks it)."""
+    return level.value if type(level) is Level else Level(level).value
 
 
 def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) -> None:
@@ -304,52 +324,82 @@ def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) ->
             "AS v(id, seq, level, ratio) WHERE a.id = v.id",
             [
                 occurred_at,
-                [t.account_id for t in claimed],
-                [t.sequence for t in claimed],
-                [Level(t.to_level).value for t in claimed],
-                [None if t.ratio is None else str(t.ratio) for t in claimed],
+                arrays.numbers([t.account_id for t in claimed]),
+                arrays.numbers([t.sequence for t in claimed]),
+                arrays.texts([_value(t.to_level) for t in claimed]),
+                arrays.numbers([t.ratio for t in claimed]),
             ],
         )
 
 
+class _Account(NamedTuple):
+    """What a batch's consequences read of an account, read as values with its client's
+    (a fall reads thousands: an account and a user instance each cost more than the rest)."""
+
+    pk: int
+    number: str
+    cash: Decimal
+    client: notices.Recipient
+
+
+_ACCOUNT_TYPE = MarginAccount._meta.label_lower
+
+
+def _accounts(ids: set[int]) -> dict[int, _Account]:
+    rows = (
+        MarginAccount.objects.filter(pk__any=ids)
+        .order_by()
+        .values_list(
+            "pk", "number", "cash", "client_id", "client__email", "client__phone",
+            "client__language",
+        )
+    )  # fmt: skip
+    return {
+        pk: _Account(pk, number, cash, notices.Recipient(client, email, phone, language))
+        for pk, number, cash, client, email, phone, language in rows
+    }
+
+
 def _after_transitions_recorded(events: list[MarginEvent]) -> None:
     """``_after_transition_recorded`` for a batch of events (see there for the rules)."""
-    ids = [e.account_id for e in events]
-    accounts = {
-        a.pk: a
-        for a in MarginAccount.objects.select_related("client").filter(pk__any=ids).order_by()
-    }
+    ids = {e.account_id for e in events}  # a set: the ORM walks a list's every element
+    accounts = _accounts(ids)
     lines = contract_lines(ids)
-    down = [
-        e for e in events if e.is_downgrade and Level(e.to_level) in (Level.CALL, Level.LIQUIDATION)
-    ]
-    costs = contracts.sell_costs_by_account({e.account_id for e in events if e.is_downgrade})
+    severity = {level.value: level.severity for level in Level}
+    downgrades = [e for e in events if severity[e.to_level] > severity[e.from_level]]
+    down = [e for e in downgrades if e.to_level in (Level.CALL, Level.LIQUIDATION)]
+    costs = contracts.sell_costs_by_account({e.account_id for e in downgrades})
     calls = _open_calls(down, accounts, lines, costs)
     restrictions = _restrict_many(down, accounts)
     entries, notices_ = [], []
+    minutes: dict[datetime.datetime, str] = {}  # the batch's events share their moment
     for event in events:
         account = accounts[event.account_id]
-        to_level, from_level = Level(event.to_level), Level(event.from_level)
         entries.append(
             audit_services.Entry(
                 actor=ENGINE,
                 action="margin.level_changed",
-                obj=account,
+                object_type=_ACCOUNT_TYPE,
+                object_id=account.pk,
                 data={
                     "event": event.sequence,
-                    "from": from_level.value,
-                    "to": to_level.value,
+                    "from": event.from_level,
+                    "to": event.to_level,
                     "ratio": _str(event.ratio),
                     "assets": str(event.assets),
                     "liabilities": str(event.liabilities),
                 },
             )
         )
-        if not event.is_downgrade:
+        if severity[event.to_level] <= severity[event.from_level]:
             continue
+        minute = minutes.get(event.occurred_at)
+        if minute is None:
+            minute = minutes[event.occurred_at] = _local(event.occurred_at)
         context = _notice_context(
-            account, event, lines.get(account.pk, DEFAULT_LINES), costs[account.pk]
+            account, event, lines.get(account.pk, DEFAULT_LINES), costs[account.pk], minute
         )
+        to_level = event.to_level
         if to_level == Level.WARNING:
             notices_.append(_notice(account, "margin_warning", event, context))
         elif to_level in (Level.CALL, Level.LIQUIDATION):
@@ -382,8 +432,8 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
             key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
             notices_.append(_notice(account, key, event, context))
     audit.record_many(entries)
-    notices.enqueue_many(notices_)
-    liquidation_plans_queue([e.pk for e in down if Level(e.to_level) == Level.LIQUIDATION])
+    notices.enqueue_many(notices_, returning=False)
+    liquidation_plans_queue([e.pk for e in down if e.to_level == Level.LIQUIDATION])
 
 
 def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.NoticeRequest:
@@ -400,7 +450,7 @@ def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, b
     """The open call of each account, opened now where there is none: (call, new)."""
     if not events:
         return {}
-    ids = [e.account_id for e in events]
+    ids = {e.account_id for e in events}
     found = {
         call.account_id: (call, False)
         for call in MarginCall.objects.filter(account_id__any=ids, status=MarginCall.Status.OPEN)
@@ -419,7 +469,7 @@ def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, b
             sell_costs=costs[event.account_id],
         )
         call = MarginCall(
-            account=account,
+            account_id=account.pk,
             event=event,
             issued_at=event.occurred_at,
             deadline=deadline,
@@ -439,12 +489,12 @@ def _restrict_many(events, accounts) -> dict[int, Restriction]:
     kind = Restriction.Kind.REDUCE_ONLY
     held = set(
         Restriction.objects.filter(
-            account_id__any=[e.account_id for e in events], kind=kind, lifted_at__isnull=True
+            account_id__any={e.account_id for e in events}, kind=kind, lifted_at__isnull=True
         ).values_list("account_id", flat=True)
     )
     new = {
         e.account_id: Restriction(
-            account=accounts[e.account_id],
+            account_id=e.account_id,
             kind=kind,
             reason_code=Restriction.ReasonCode.MARGIN_CALL,
             reason_params={"ratio": _percent(e.ratio)},

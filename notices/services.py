@@ -268,9 +268,7 @@ def enqueue_many(
                 f"An idempotency key of 1 to {_MAX_IDEMPOTENCY_KEY} characters is needed."
             )
         candidate = (
-            request.language
-            or getattr(request.recipient, "language", "")
-            or settings.LANGUAGE_CODE
+            request.language or getattr(request.recipient, "language", "") or settings.LANGUAGE_CODE
         )
         lang = languages.get(candidate)
         if lang is None:
@@ -282,7 +280,7 @@ def enqueue_many(
     existing: dict[str, tuple[str, int | None, int | None]] = {
         idempotency_key: (key, recipient_id, pk)
         for idempotency_key, key, recipient_id, pk in Notification.objects.filter(
-            idempotency_key__any=keys
+            idempotency_key__any=set(keys)  # a set: the ORM walks a list's every element
         ).values_list("idempotency_key", "key", "recipient_id", "pk")
     }
     turned_off = _channels_turned_off(

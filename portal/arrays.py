@@ -24,7 +24,7 @@ def numbers(values: Iterable[Any]) -> str:
 
 
 def texts(values: Iterable[str | None]) -> str:
-    """Strings (None for NULL) as an array literal: each element quoted, ``"`` and ``\\`` escaped."""
+    """Strings (None for NULL) as an array literal, each quoted (``"`` and ``\\`` escaped)."""
     values = values if isinstance(values, list) else list(values)
     try:
         joined = "\x00".join(values)  # TypeError on a None: the slow path below
