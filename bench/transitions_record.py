@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20261205)
     parser.add_argument("--profile", action="store_true", help="cProfile of the last fall")
+    parser.add_argument("--sql", action="store_true", help="the step's slowest statements")
     args = parser.parse_args()
     database = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "")
@@ -99,6 +100,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     book = tts.build_book(args.accounts, args.seed)
     tts.load_book(book)
+
+    from django.db import connection
 
     from margin.feed import ManualFeed
     from margin.models import MarginEvent
@@ -148,7 +151,33 @@ def main() -> None:
 
         runner._record = timed_record
         before = MarginEvent.objects.count()
-        runner.step(now=clock[0])
+        statements: dict = {}
+
+        def sql_clock(execute, sql, params, many, context, statements=statements):
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                name = " ".join(sql.split())[:70]
+                spent = statements.setdefault(name, [0.0, 0])
+                spent[0] += time.perf_counter() - started
+                spent[1] += 1
+
+        commit = connection._commit
+
+        def timed_commit(statements=statements, commit=commit):
+            started = time.perf_counter()
+            try:
+                return commit()
+            finally:
+                spent = statements.setdefault("COMMIT", [0.0, 0])
+                spent[0] += time.perf_counter() - started
+                spent[1] += 1
+
+        connection._commit = timed_commit
+        with connection.execute_wrapper(sql_clock):
+            runner.step(now=clock[0])
+        del connection._commit
         del runner._record
         line = {
             "run": run,
@@ -163,6 +192,9 @@ def main() -> None:
             },
             "load": os.getloadavg()[0],
         }
+        if args.sql:  # the step's statements by wall time (the whole step's, not only this stage)
+            slowest = sorted(statements.items(), key=lambda item: -item[1][0])[:12]
+            line["sql_ms"] = {name: [round(w * 1000, 1), n] for name, (w, n) in slowest}
         print(json.dumps(line), flush=True)
         if profile is not None:
             import io

@@ -221,7 +221,7 @@ def margin_transitions_record_batch(
         if t.account_id not in state:
             raise MarginAccount.DoesNotExist(f"margin account {t.account_id}")
         sequence, level = state[t.account_id]
-        if sequence == t.sequence - 1 and level == Level(t.from_level):
+        if sequence == t.sequence - 1 and level == _value(t.from_level):
             claimed.append(t)
             continue
         existing = MarginEvent.objects.filter(account_id=t.account_id, sequence=t.sequence).first()
@@ -403,8 +403,8 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
         if to_level == Level.WARNING:
             notices_.append(_notice(account, "margin_warning", event, context))
         elif to_level in (Level.CALL, Level.LIQUIDATION):
-            call, new_call = calls[account.pk]
-            if new_call:
+            deadline, call = calls[account.pk]
+            if call is not None:  # opened now
                 entries.append(
                     audit_services.Entry(
                         actor=ENGINE,
@@ -428,7 +428,10 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
                         data={"account": account.number, "kind": restriction.kind},
                     )
                 )
-            context["deadline"] = _local(call.deadline)
+            spelled = minutes.get(deadline)
+            if spelled is None:
+                spelled = minutes[deadline] = _local(deadline)
+            context["deadline"] = spelled
             key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
             notices_.append(_notice(account, key, event, context))
     audit.record_many(entries)
@@ -446,14 +449,20 @@ def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.Not
     )
 
 
-def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, bool]]:
-    """The open call of each account, opened now where there is none: (call, new)."""
+def _open_calls(
+    events, accounts, lines, costs
+) -> dict[int, tuple[datetime.datetime, MarginCall | None]]:
+    """The deadline of each account's open call, opening one now where there is none:
+    (deadline, the call opened now or None). A call already open is read as its deadline only
+    (in a fall most are: each a model instance cost more than the rest of its reading)."""
     if not events:
         return {}
     ids = {e.account_id for e in events}
-    found = {
-        call.account_id: (call, False)
-        for call in MarginCall.objects.filter(account_id__any=ids, status=MarginCall.Status.OPEN)
+    found: dict[int, tuple[datetime.datetime, MarginCall | None]] = {
+        account_id: (deadline, None)
+        for account_id, deadline in MarginCall.objects.filter(
+            account_id__any=ids, status=MarginCall.Status.OPEN
+        ).values_list("account_id", "deadline")
     }
     deadline = calendars.add_trading_days(events[0].occurred_at, CALL_TRADING_DAYS)
     new = []
@@ -477,7 +486,7 @@ def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, b
             sell_needed=cure.sell,
         )
         new.append(call)
-        found[event.account_id] = (call, True)
+        found[event.account_id] = (deadline, call)
     MarginCall.objects.bulk_create(new)
     return found
 

@@ -33,7 +33,8 @@ _TEXTS = {"CharField", "TextField", "SlugField", "EmailField"}
 
 
 def _plain(values: Any, kind: type) -> bool:
-    return isinstance(values, list | tuple | set) and all(type(v) is kind for v in values)
+    # Exactly ints, or exactly strs (no bools, no None, no model instances): types read in C.
+    return isinstance(values, list | tuple | set) and set(map(type, values)) <= {kind}
 
 
 class AnyOf(In):
