@@ -209,13 +209,18 @@ def margin_transitions_record_batch(
     ids = sorted({t.account_id for t in transitions})
     if len(ids) != len(transitions):
         raise ValueError("one transition per account per batch")
+    # Locked with what the consequences read of each account and its client (the client's row
+    # read, not locked), in one statement.
     locked = (
-        MarginAccount.objects.select_for_update()
+        MarginAccount.objects.select_for_update(of=("self",))
         .filter(pk__any=set(ids))  # a set: the ORM walks a list's every element
         .order_by("pk")
-        .values_list("pk", "event_sequence", "current_level")
+        .values_list("pk", "event_sequence", "current_level", *_ACCOUNT_VALUES)
     )
-    state = {pk: (sequence, level) for pk, sequence, level in locked}
+    state, accounts = {}, {}
+    for pk, sequence, level, *values in locked:
+        state[pk] = (sequence, level)
+        accounts[pk] = _account(pk, *values)
     claimed, stale = [], []
     for t in transitions:
         if t.account_id not in state:
@@ -234,7 +239,7 @@ def margin_transitions_record_batch(
         return [], stale
     _move_accounts(claimed, occurred_at)
     events = _insert_events(claimed, occurred_at)
-    _after_transitions_recorded(events)
+    _after_transitions_recorded(events, accounts)
     return events, stale
 
 
@@ -345,25 +350,25 @@ class _Account(NamedTuple):
 _ACCOUNT_TYPE = MarginAccount._meta.label_lower
 
 
-def _accounts(ids: set[int]) -> dict[int, _Account]:
-    rows = (
-        MarginAccount.objects.filter(pk__any=ids)
-        .order_by()
-        .values_list(
-            "pk", "number", "cash", "client_id", "client__email", "client__phone",
-            "client__language",
-        )
-    )  # fmt: skip
-    return {
-        pk: _Account(pk, number, cash, notices.Recipient(client, email, phone, language))
-        for pk, number, cash, client, email, phone, language in rows
-    }
+_ACCOUNT_VALUES = ("number", "cash", "client_id", "client__email", "client__phone",
+                   "client__language")  # fmt: skip
 
 
-def _after_transitions_recorded(events: list[MarginEvent]) -> None:
-    """``_after_transition_recorded`` for a batch of events (see there for the rules)."""
+def _account(pk, number, cash, client, email, phone, language) -> _Account:
+    return _Account(pk, number, cash, notices.Recipient(client, email, phone, language))
+
+
+def _after_transitions_recorded(
+    events: list[MarginEvent], accounts: dict[int, _Account] | None = None
+) -> None:
+    """``_after_transition_recorded`` for a batch of events (see there for the rules);
+    ``accounts``: their accounts as the batch read them (read here when not given)."""
     ids = {e.account_id for e in events}  # a set: the ORM walks a list's every element
-    accounts = _accounts(ids)
+    if accounts is None:
+        rows = MarginAccount.objects.filter(pk__any=ids).order_by()
+        accounts = {
+            pk: _account(pk, *values) for pk, *values in rows.values_list("pk", *_ACCOUNT_VALUES)
+        }
     lines = contract_lines(ids)
     severity = {level.value: level.severity for level in Level}
     downgrades = [e for e in events if severity[e.to_level] > severity[e.from_level]]
