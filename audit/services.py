@@ -3,7 +3,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from django.db import connection, models, transaction

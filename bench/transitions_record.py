@@ -201,6 +201,8 @@ def main() -> None:
             import pstats
 
             out = io.StringIO()
+            if os.environ.get("TRS_PROFILE_OUT"):  # for pstats' callers and callees
+                profile.dump_stats(os.environ["TRS_PROFILE_OUT"])
             stats = pstats.Stats(profile, stream=out)
             stats.sort_stats("tottime").print_stats(30)
             stats.sort_stats("cumulative").print_stats(60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from django.utils import timezone
 
@@ -31,8 +31,11 @@ _percent = formatting.ratio_percent
 class _Figures(Protocol):
     """What a level notice reads of an account: a ``MarginAccount`` or a row read as values."""
 
-    number: str
-    cash: Decimal
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def cash(self) -> Decimal: ...
 
 
 def _notice_context(
@@ -46,10 +49,11 @@ def _notice_context(
     selling costs of the account's own fee schedule (``sell_costs``, read when not given).
     ``occurred_at``: the event's moment as ``_local`` spells it, when the caller did already (a
     batch's events share theirs)."""
-    if lines is None:
-        lines = account.lines  # type: ignore[attr-defined]  # a MarginAccount's own
-    if sell_costs is None:
-        sell_costs = contracts.sell_costs(account)
+    if lines is None or sell_costs is None:  # read from a MarginAccount
+        account = cast(MarginAccount, account)
+        lines = lines or account.lines
+        if sell_costs is None:
+            sell_costs = contracts.sell_costs(account)
     market_value = event.assets - account.cash
     cure = rules.cure(
         assets=event.assets,

@@ -294,7 +294,7 @@ def _insert_events(claimed: list[Transition], occurred_at: datetime.datetime) ->
     loaded = MarginEvent.from_db
     alias = connection.alias
     return [
-        loaded(alias, None, (ids[t.account_id], t.account_id, t.sequence, old, new, t.ratio,
+        loaded(alias, EVENT_FIELDS, (ids[t.account_id], t.account_id, t.sequence, old, new, t.ratio,
                              t.assets, t.liabilities, occurred_at, recorded_at))
         for t, old, new in zip(claimed, from_levels, to_levels, strict=True)
     ]  # fmt: skip

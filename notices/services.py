@@ -74,7 +74,7 @@ class NoticeContextError(ValueError):
 @transaction.atomic
 def enqueue(
     *,
-    recipient: User,
+    recipient: User | Recipient,
     key: str,
     context: Mapping[str, Any],
     idempotency_key: str,
@@ -125,7 +125,7 @@ def enqueue(
             continue
         address, skip_reason = _address_for(recipient, channel)
         row = Notification(
-            recipient=recipient,
+            **_recipient(recipient),
             address=address,
             channel=channel,
             key=key,
@@ -364,10 +364,8 @@ def _instances(new: list[_New], now: datetime, ids: dict[str, int]) -> list[Noti
             next_attempt_at=n.request.not_before or now,
             created_at=now,
         )
-        if isinstance(recipient, Recipient):
-            row.recipient_id = recipient.pk
-        else:
-            row.recipient = recipient
+        for name, value in _recipient(recipient).items():
+            setattr(row, name, value)
         pk = ids.get(n.idempotency_key)
         if pk is not None:
             row.pk = pk
@@ -483,7 +481,7 @@ def _clean_context(notice_type: NoticeType, context: Mapping[str, Any]) -> dict[
     return clean
 
 
-def _resolve_language(language: str | None, recipient: User | None) -> str:
+def _resolve_language(language: str | None, recipient: User | Recipient | None) -> str:
     candidate = language or getattr(recipient, "language", "") or settings.LANGUAGE_CODE
     try:
         return translation.get_supported_language_variant(candidate)
@@ -491,18 +489,27 @@ def _resolve_language(language: str | None, recipient: User | None) -> str:
         return settings.LANGUAGE_CODE
 
 
-def _enabled_channels(recipient: User, notice_type: NoticeType, wanted: list[str]) -> list[str]:
+def _recipient(recipient: User | Recipient) -> dict[str, Any]:
+    """A row's recipient: the user, or its id when given as values (``Recipient``)."""
+    if isinstance(recipient, Recipient):
+        return {"recipient_id": recipient.pk}
+    return {"recipient": recipient}
+
+
+def _enabled_channels(
+    recipient: User | Recipient, notice_type: NoticeType, wanted: list[str]
+) -> list[str]:
     if notice_type.mandatory:
         return wanted
     off = set(
         NoticePreference.objects.filter(
-            user=recipient, category=notice_type.category, enabled=False
+            user_id=recipient.pk, category=notice_type.category, enabled=False
         ).values_list("channel", flat=True)
     )
     return [c for c in wanted if c not in off]
 
 
-def _address_for(recipient: User, channel: str) -> tuple[str, str]:
+def _address_for(recipient: User | Recipient, channel: str) -> tuple[str, str]:
     """The address to snapshot, and a reason to skip when there is none."""
     if channel == Channel.EMAIL:
         return recipient.email, "" if recipient.email else "The recipient has no email address."

@@ -11,7 +11,7 @@ PostgreSQL only: elsewhere pass the lists as they are.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 
 def numbers(values: Iterable[Any]) -> str:
@@ -25,15 +25,13 @@ def numbers(values: Iterable[Any]) -> str:
 
 def texts(values: Iterable[str | None]) -> str:
     """Strings (None for NULL) as an array literal, each quoted (``"`` and ``\\`` escaped)."""
-    values = values if isinstance(values, list) else list(values)
-    try:
-        joined = "\x00".join(values)  # TypeError on a None: the slow path below
-    except TypeError:
-        pass
-    else:
-        if '"' not in joined and "\\" not in joined:
-            return '{"' + '","'.join(values) + '"}' if values else "{}"
-    return "{" + ",".join(_quoted(value) for value in values) + "}"
+    items = list(values)
+    if None not in items:
+        plain = cast(list[str], items)
+        joined = "\x00".join(plain)
+        if '"' not in joined and "\\" not in joined:  # nothing to escape: joined in C
+            return '{"' + '","'.join(plain) + '"}' if plain else "{}"
+    return "{" + ",".join(_quoted(value) for value in items) + "}"
 
 
 def _quoted(value: str | None) -> str:
