@@ -2,6 +2,8 @@ import datetime
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from django.db import connection, models, transaction
@@ -72,7 +74,7 @@ def record_many(entries: list[Entry]) -> list["Appended"]:
 
     Each entry links to the one before exactly as if ``record`` had appended them one by one, so
     ``verify_chain`` walks them like any others. On PostgreSQL each entry's canonical content is
-    spelled once, in text (``_content_json``: what ``AuditEntry.compute_hash`` hashes), and the
+    spelled once, in text (what ``AuditEntry.compute_hash`` hashes, spelled directly), and the
     batch goes in as one JSON document, without a model instance per row; what it returns is
     each entry's number, links and content as written (``Appended``).
     """
@@ -80,24 +82,35 @@ def record_many(entries: list[Entry]) -> list["Appended"]:
         return []
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     seq, prev_hash, now = head.seq, head.hash, timezone.now()
-    created_at = now.isoformat()
+    created_at = _text(now.isoformat())
+    # Of thousands of entries a handful of actions, types and actors: each spelled once a call.
+    spelled: dict[str, str] = {}
     rows, documents = [], []
+    sha256 = hashlib.sha256
     for item in entries:
         object_type, object_id = item.object_type, item.object_id
         if item.obj is not None:
             object_type = object_type or item.obj._meta.label_lower
             object_id = object_id or item.obj.pk
-        user = item.actor if getattr(item.actor, "pk", None) is not None else None
-        actor_repr = str(item.actor.email if user is not None else (item.actor or "system"))
-        seq += 1
-        data = canonical_json(item.data or {})
+        object_id = str(object_id)
+        actor = item.actor
+        user = actor if getattr(actor, "pk", None) is not None else None
+        actor_repr = str(actor.email if user is not None else (actor or "system"))
         actor_id = None if user is None else user.pk
-        content = _content_json(
-            seq, created_at, actor_id, actor_repr, item.action, object_type, str(object_id), data
-        )
-        digest = hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+        seq += 1
+        data = _canonical(item.data or {})
+        content = (
+            f'{{"action":{spelled.get(item.action) or _spell(spelled, item.action)},'
+            f'"actor":{spelled.get(actor_repr) or _spell(spelled, actor_repr)},'
+            f'"actor_id":{_json_int(actor_id)},"created_at":{created_at},"data":{data},'
+            f'"object_id":{_text(object_id)},'
+            f'"object_type":{spelled.get(object_type) or _spell(spelled, object_type)},'
+            f'"seq":{int(seq)}}}'
+        )  # canonical_json(entry.content()) spelled directly: the keys in sorted order, each
+        # value as json.dumps writes it, data already canonical (tests/audit compare the two)
+        digest = sha256((prev_hash + content).encode("utf-8")).hexdigest()
         rows.append(
-            Appended(seq, now, actor_id, actor_repr, item.action, object_type, str(object_id),
+            Appended(seq, now, actor_id, actor_repr, item.action, object_type, object_id,
                      data, prev_hash, digest)
         )  # fmt: skip
         # The row as stored: the content, the links; "data" is the same canonical text.
@@ -110,6 +123,30 @@ def record_many(entries: list[Entry]) -> list["Appended"]:
         AuditEntry.objects.bulk_create([row.entry() for row in rows], batch_size=2000)
     AuditChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev_hash)
     return rows
+
+
+def _spell(spelled: dict[str, str], value: str) -> str:
+    spelled[value] = _text(value)
+    return spelled[value]
+
+
+def _json_int(value: int | None) -> str:
+    return "null" if value is None else json.dumps(value)
+
+
+def _canonical_default(obj: Any) -> Any:
+    # audit.models.canonical_json's: tests/audit check the two spell everything alike.
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    raise TypeError(f"{type(obj).__name__} is not allowed in audit data")
+
+
+# canonical_json with its encoder made once (json.dumps makes one a call when given options).
+_canonical = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical_default
+).encode
 
 
 class Appended(NamedTuple):
@@ -131,28 +168,8 @@ class Appended(NamedTuple):
         return AuditEntry(**{**self._asdict(), "data": json.loads(self.data)})
 
 
-def _content_json(
-    seq: int,
-    created_at: str,
-    actor_id: int | None,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    data: str,
-) -> str:
-    """``canonical_json(entry.content())`` spelled directly: the keys in sorted order, each value
-    as ``json.dumps`` writes it, ``data`` already canonical (tests/audit compare the two)."""
-    return (
-        f'{{"action":{_text(action)},"actor":{_text(actor)},'
-        f'"actor_id":{json.dumps(actor_id)},'
-        f'"created_at":{_text(created_at)},"data":{data},"object_id":{_text(object_id)},'
-        f'"object_type":{_text(object_type)},"seq":{int(seq)}}}'
-    )
-
-
-def _text(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# json.dumps(value, ensure_ascii=False) of a str, without making an encoder a call.
+_text = encode_basestring
 
 
 # One INSERT of the batch as one JSON document of the rows (as notices.services does it).

@@ -30,7 +30,7 @@ from margin.engine import ConcentrationChange
 from margin.models import Instrument, MarginAccount, Restriction
 from margin.rules import DEFAULT_LINES
 from notices import services as notices
-from portal import formatting
+from portal import arrays, formatting
 
 BATCH = 2000  # crossings per transaction: an 8% fall brings a few thousand back within limits
 
@@ -86,9 +86,9 @@ def _impose_many(
     instruments = Instrument.objects.in_bulk({c.symbol for c in changes}, field_name="code")
     held = set(
         Restriction.objects.filter(
-            account_id__in=ids,
+            account_id__any=set(ids),  # sets: one array literal each (portal.lookups)
             kind=Restriction.Kind.CONCENTRATION,
-            instrument__code__in=list(instruments),
+            instrument_id__any={i.pk for i in instruments.values()},
             lifted_at__isnull=True,
         ).values_list("account_id", "instrument__code")
     )
@@ -122,37 +122,58 @@ def _lift_many(
     entries: dict[tuple[int, str], list[audit_services.Entry]] = {}
     lifted = []
     codes = dict(
-        Instrument.objects.filter(code__in={c.symbol for c in changes}).values_list("pk", "code")
+        Instrument.objects.filter(code__any={c.symbol for c in changes}).values_list("pk", "code")
     )
-    # The restrictions of these accounts on these symbols, a few more than wanted at most.
-    for restriction in (
+    # The restrictions of these accounts on these symbols, a few more than wanted at most; read
+    # as values (_Held), not model instances, which cost a fall more than the rest of the lifts.
+    for pk, account_id, instrument_id, imposed_at in (
         Restriction.objects.select_for_update()
         .filter(
-            account_id__in={c.account_id for c in changes},
+            account_id__any={c.account_id for c in changes},
             kind=Restriction.Kind.CONCENTRATION,
-            instrument_id__in=list(codes),
+            instrument_id__any=set(codes),
             lifted_at__isnull=True,
         )
         .order_by("pk")
+        .values_list("pk", "account_id", "instrument_id", "imposed_at")
     ):
-        pair = (restriction.account_id, codes.get(restriction.instrument_id or 0, ""))
+        pair = (account_id, codes.get(instrument_id or 0, ""))
         change = wanted.get(pair)
         if change is None:
             continue
-        _lift(restriction, change, occurred_at)
-        lifted.append(restriction)
+        held = _Held(pk, imposed_at)
+        _lift(held, change, occurred_at)
+        lifted.append(held)
+        audited = {**_clear_audit(held, change), "obj": None}
         entries.setdefault(pair, []).append(
-            audit_services.Entry(**_clear_audit(restriction, change))
+            audit_services.Entry(**audited, object_type=_RESTRICTION, object_id=pk)
         )
     _save_lifts(lifted)
     return entries
 
 
-def _save_lifts(lifted: list[Restriction]) -> None:
+_RESTRICTION = Restriction._meta.label_lower
+
+
+class _Held:
+    """A restriction in force as a batch of lifts reads and lifts it (``_lift``)."""
+
+    __slots__ = ("imposed_at", "lift_reason", "lifted_at", "pk")
+
+    def __init__(self, pk: int, imposed_at: datetime.datetime) -> None:
+        self.pk, self.imposed_at = pk, imposed_at
+        self.lifted_at: datetime.datetime | None = None
+        self.lift_reason = ""
+
+
+def _save_lifts(lifted: list[_Held]) -> None:
     """The lifted restrictions' two fields, in one statement on PostgreSQL: bulk_update's CASE
     with a branch per row and field cost seconds of CPU for the thousands an 8% fall lifts."""
     if connection.vendor != "postgresql":
-        Restriction.objects.bulk_update(lifted, ["lifted_at", "lift_reason"], batch_size=BATCH)
+        rows = [
+            Restriction(pk=h.pk, lifted_at=h.lifted_at, lift_reason=h.lift_reason) for h in lifted
+        ]
+        Restriction.objects.bulk_update(rows, ["lifted_at", "lift_reason"], batch_size=BATCH)
         return
     if not lifted:
         return
@@ -161,12 +182,19 @@ def _save_lifts(lifted: list[Restriction]) -> None:
             f"UPDATE {Restriction._meta.db_table} AS r SET lifted_at = v.at, "  # noqa: S608
             "lift_reason = v.reason FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) "
             "AS v(id, at, reason) WHERE r.id = v.id",
-            [
-                [r.pk for r in lifted],
-                [r.lifted_at for r in lifted],
-                [r.lift_reason for r in lifted],
+            [  # each array one literal (portal.arrays), not dumped element by element
+                arrays.numbers([r.pk for r in lifted]),
+                arrays.texts([_instant(r.lifted_at) for r in lifted]),
+                arrays.texts([r.lift_reason for r in lifted]),
             ],
         )
+
+
+def _instant(moment: datetime.datetime | None) -> str | None:
+    """A moment as timestamptz reads it back to the same instant (aware: its offset written)."""
+    if moment is not None and timezone.is_naive(moment):
+        raise ValueError("a naive datetime for a timestamptz column")
+    return None if moment is None else moment.isoformat()
 
 
 def _share(share: Decimal | None) -> str:
@@ -267,7 +295,7 @@ def concentration_breach_clear(*, change: ConcentrationChange, occurred_at: date
         audit.record(**_clear_audit(restriction, change))
 
 
-def _lift(restriction: Restriction, change: ConcentrationChange, occurred_at) -> None:
+def _lift(restriction: Restriction | _Held, change: ConcentrationChange, occurred_at) -> None:
     restriction.lifted_at = max(occurred_at, restriction.imposed_at)
     restriction.lift_reason = (
         f"Back within the limit: {_share(change.share)}"
@@ -276,7 +304,7 @@ def _lift(restriction: Restriction, change: ConcentrationChange, occurred_at) ->
     )
 
 
-def _clear_audit(restriction: Restriction, change: ConcentrationChange) -> dict[str, Any]:
+def _clear_audit(restriction: Restriction | _Held, change: ConcentrationChange) -> dict[str, Any]:
     return {
         "actor": ENGINE,
         "action": "margin.concentration_cleared",

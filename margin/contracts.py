@@ -149,7 +149,10 @@ def sell_costs_by_account(account_ids: Any) -> dict[int, Any]:
     # read as values; a fall asks this of thousands of accounts at once.
     newest: dict[int, tuple[Any, datetime.date]] = {}
     rows = (
-        MarginContract.objects.filter(account_id__any=ids, status=MarginContract.Status.ACTIVE)
+        MarginContract.objects.filter(
+            account_id__any=set(ids),  # a set: the ORM walks a list's every element
+            status=MarginContract.Status.ACTIVE,
+        )
         .order_by("account_id", "-starts_on")
         .values_list("account_id", "fee_schedule_version_id", "starts_on")
     )

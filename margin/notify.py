@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.utils import timezone
 
@@ -27,33 +28,57 @@ _local = formatting.beijing_minute
 _percent = formatting.ratio_percent
 
 
+class _Figures(Protocol):
+    """What a level notice reads of an account: a ``MarginAccount`` or a row read as values."""
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def cash(self) -> Decimal: ...
+
+
 def _notice_context(
-    account: MarginAccount,
+    account: _Figures,
     event: MarginEvent,
     lines: rules.Lines | None = None,
     sell_costs: Any = None,
+    occurred_at: str | None = None,
 ) -> dict[str, Any]:
     """What a level notice tells the client, with the amount to deposit or to sell after the
-    selling costs of the account's own fee schedule (``sell_costs``, read when not given)."""
-    lines = lines or account.lines
+    selling costs of the account's own fee schedule (``sell_costs``, read when not given).
+    ``occurred_at``: the event's moment as ``_local`` spells it, when the caller did already (a
+    batch's events share theirs)."""
+    if lines is None or sell_costs is None:  # read from a MarginAccount
+        account = cast(MarginAccount, account)
+        lines = lines or account.lines
+        if sell_costs is None:
+            sell_costs = contracts.sell_costs(account)
     market_value = event.assets - account.cash
     cure = rules.cure(
         assets=event.assets,
         liabilities=event.liabilities,
         market_value=max(market_value, Decimal("0.00")),
         lines=lines,
-        sell_costs=sell_costs if sell_costs is not None else contracts.sell_costs(account),
+        sell_costs=sell_costs,
     )
+    warning, call, liquidation = _line_percents(lines)
     return {
         "account_number": account.number,
         "ratio": _percent(event.ratio),
-        "warning_line": _percent(lines.warning),
-        "call_line": _percent(lines.call),
-        "liquidation_line": _percent(lines.liquidation),
+        "warning_line": warning,
+        "call_line": call,
+        "liquidation_line": liquidation,
         "deposit": f"{cure.deposit:,}",
         "sell": f"{cure.sell:,}" if cure.sell is not None else "",
-        "occurred_at": _local(event.occurred_at),
+        "occurred_at": occurred_at or _local(event.occurred_at),
     }
+
+
+# A fall tells thousands of clients their lines, most on the same contract terms: spelled once.
+@functools.lru_cache(maxsize=256)
+def _line_percents(lines: rules.Lines) -> tuple[str, str, str]:
+    return _percent(lines.warning), _percent(lines.call), _percent(lines.liquidation)
 
 
 def _notify(account: MarginAccount, key: str, event: MarginEvent, context: dict) -> None:

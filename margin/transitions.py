@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -29,7 +30,7 @@ from margin.notify import _local, _notice_context, _notify, _percent, _str
 from margin.rules import DEFAULT_LINES, Level
 from margin.selectors import contract_lines
 from notices import services as notices
-from portal import calendars
+from portal import arrays, calendars
 
 
 class StaleTransition(Exception):
@@ -208,19 +209,24 @@ def margin_transitions_record_batch(
     ids = sorted({t.account_id for t in transitions})
     if len(ids) != len(transitions):
         raise ValueError("one transition per account per batch")
+    # Locked with what the consequences read of each account and its client (the client's row
+    # read, not locked), in one statement.
     locked = (
-        MarginAccount.objects.select_for_update()
-        .filter(pk__any=ids)
+        MarginAccount.objects.select_for_update(of=("self",))
+        .filter(pk__any=set(ids))  # a set: the ORM walks a list's every element
         .order_by("pk")
-        .values_list("pk", "event_sequence", "current_level")
+        .values_list("pk", "event_sequence", "current_level", *_ACCOUNT_VALUES)
     )
-    state = {pk: (sequence, level) for pk, sequence, level in locked}
+    state, accounts = {}, {}
+    for pk, sequence, level, *values in locked:
+        state[pk] = (sequence, level)
+        accounts[pk] = _account(pk, *values)
     claimed, stale = [], []
     for t in transitions:
         if t.account_id not in state:
             raise MarginAccount.DoesNotExist(f"margin account {t.account_id}")
         sequence, level = state[t.account_id]
-        if sequence == t.sequence - 1 and level == Level(t.from_level):
+        if sequence == t.sequence - 1 and level == _value(t.from_level):
             claimed.append(t)
             continue
         existing = MarginEvent.objects.filter(account_id=t.account_id, sequence=t.sequence).first()
@@ -233,30 +239,34 @@ def margin_transitions_record_batch(
         return [], stale
     _move_accounts(claimed, occurred_at)
     events = _insert_events(claimed, occurred_at)
-    _after_transitions_recorded(events)
+    _after_transitions_recorded(events, accounts)
     return events, stale
 
 
 def _insert_events(claimed: list[Transition], occurred_at: datetime.datetime) -> list[MarginEvent]:
     """The claimed transitions' events, inserted from arrays in one statement on PostgreSQL:
-    bulk_create's preparing of each value of each row cost more CPU than the insert itself."""
+    bulk_create's preparing of each value of each row cost more CPU than the insert itself, and
+    so did psycopg's dumping of each element of each array (``portal.arrays``: one literal)."""
     recorded_at = timezone.now()
-    events = [
-        MarginEvent(
-            account_id=t.account_id,
-            sequence=t.sequence,
-            from_level=Level(t.from_level).value,
-            to_level=Level(t.to_level).value,
-            ratio=t.ratio,
-            assets=t.assets,
-            liabilities=t.liabilities,
-            occurred_at=occurred_at,
-            recorded_at=recorded_at,
-        )
-        for t in claimed
-    ]
     if connection.vendor != "postgresql":
-        return MarginEvent.objects.bulk_create(events)
+        return MarginEvent.objects.bulk_create(
+            [
+                MarginEvent(
+                    account_id=t.account_id,
+                    sequence=t.sequence,
+                    from_level=Level(t.from_level).value,
+                    to_level=Level(t.to_level).value,
+                    ratio=t.ratio,
+                    assets=t.assets,
+                    liabilities=t.liabilities,
+                    occurred_at=occurred_at,
+                    recorded_at=recorded_at,
+                )
+                for t in claimed
+            ]
+        )
+    from_levels = [_value(t.from_level) for t in claimed]
+    to_levels = [_value(t.to_level) for t in claimed]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {MarginEvent._meta.db_table} (account_id, sequence, from_level, "  # noqa: S608
@@ -269,20 +279,35 @@ def _insert_events(claimed: list[Transition], occurred_at: datetime.datetime) ->
             [
                 occurred_at,
                 recorded_at,
-                [e.account_id for e in events],
-                [e.sequence for e in events],
-                [e.from_level for e in events],
-                [e.to_level for e in events],
-                [None if e.ratio is None else str(e.ratio) for e in events],
-                [str(e.assets) for e in events],
-                [str(e.liabilities) for e in events],
+                arrays.numbers([t.account_id for t in claimed]),
+                arrays.numbers([t.sequence for t in claimed]),
+                arrays.texts(from_levels),
+                arrays.texts(to_levels),
+                arrays.numbers([t.ratio for t in claimed]),
+                arrays.numbers([t.assets for t in claimed]),
+                arrays.numbers([t.liabilities for t in claimed]),
             ],
         )
         ids = dict((account_id, pk) for pk, account_id in cursor.fetchall())
-    for event in events:  # one transition per account in a batch
-        event.pk = ids[event.account_id]
-        event._state.adding, event._state.db = False, connection.alias
-    return events
+    # As read from the table (from_db: no defaults worked out per field); one transition per
+    # account in a batch.
+    loaded = MarginEvent.from_db
+    alias = connection.alias
+    return [
+        loaded(alias, EVENT_FIELDS, (ids[t.account_id], t.account_id, t.sequence, old, new, t.ratio,
+                             t.assets, t.liabilities, occurred_at, recorded_at))
+        for t, old, new in zip(claimed, from_levels, to_levels, strict=True)
+    ]  # fmt: skip
+
+
+# The order of the values handed to from_db above: the model's concrete fields (a test checks).
+EVENT_FIELDS = ("id", "account_id", "sequence", "from_level", "to_level", "ratio", "assets",
+                "liabilities", "occurred_at", "recorded_at")  # fmt: skip
+
+
+def _value(level: Level | str) -> str:
+    """A level's value (the engine hands Level members; a str is checked as Level() checks it)."""
+    return level.value if type(level) is Level else Level(level).value
 
 
 def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) -> None:
@@ -304,57 +329,87 @@ def _move_accounts(claimed: list[Transition], occurred_at: datetime.datetime) ->
             "AS v(id, seq, level, ratio) WHERE a.id = v.id",
             [
                 occurred_at,
-                [t.account_id for t in claimed],
-                [t.sequence for t in claimed],
-                [Level(t.to_level).value for t in claimed],
-                [None if t.ratio is None else str(t.ratio) for t in claimed],
+                arrays.numbers([t.account_id for t in claimed]),
+                arrays.numbers([t.sequence for t in claimed]),
+                arrays.texts([_value(t.to_level) for t in claimed]),
+                arrays.numbers([t.ratio for t in claimed]),
             ],
         )
 
 
-def _after_transitions_recorded(events: list[MarginEvent]) -> None:
-    """``_after_transition_recorded`` for a batch of events (see there for the rules)."""
-    ids = [e.account_id for e in events]
-    accounts = {
-        a.pk: a
-        for a in MarginAccount.objects.select_related("client").filter(pk__any=ids).order_by()
-    }
+class _Account(NamedTuple):
+    """What a batch's consequences read of an account, read as values with its client's
+    (a fall reads thousands: an account and a user instance each cost more than the rest)."""
+
+    pk: int
+    number: str
+    cash: Decimal
+    client: notices.Recipient
+
+
+_ACCOUNT_TYPE = MarginAccount._meta.label_lower
+
+
+_ACCOUNT_VALUES = ("number", "cash", "client_id", "client__email", "client__phone",
+                   "client__language")  # fmt: skip
+
+
+def _account(pk, number, cash, client, email, phone, language) -> _Account:
+    return _Account(pk, number, cash, notices.Recipient(client, email, phone, language))
+
+
+def _after_transitions_recorded(
+    events: list[MarginEvent], accounts: dict[int, _Account] | None = None
+) -> None:
+    """``_after_transition_recorded`` for a batch of events (see there for the rules);
+    ``accounts``: their accounts as the batch read them (read here when not given)."""
+    ids = {e.account_id for e in events}  # a set: the ORM walks a list's every element
+    if accounts is None:
+        rows = MarginAccount.objects.filter(pk__any=ids).order_by()
+        accounts = {
+            pk: _account(pk, *values) for pk, *values in rows.values_list("pk", *_ACCOUNT_VALUES)
+        }
     lines = contract_lines(ids)
-    down = [
-        e for e in events if e.is_downgrade and Level(e.to_level) in (Level.CALL, Level.LIQUIDATION)
-    ]
-    costs = contracts.sell_costs_by_account({e.account_id for e in events if e.is_downgrade})
+    severity = {level.value: level.severity for level in Level}
+    downgrades = [e for e in events if severity[e.to_level] > severity[e.from_level]]
+    down = [e for e in downgrades if e.to_level in (Level.CALL, Level.LIQUIDATION)]
+    costs = contracts.sell_costs_by_account({e.account_id for e in downgrades})
     calls = _open_calls(down, accounts, lines, costs)
     restrictions = _restrict_many(down, accounts)
     entries, notices_ = [], []
+    minutes: dict[datetime.datetime, str] = {}  # the batch's events share their moment
     for event in events:
         account = accounts[event.account_id]
-        to_level, from_level = Level(event.to_level), Level(event.from_level)
         entries.append(
             audit_services.Entry(
                 actor=ENGINE,
                 action="margin.level_changed",
-                obj=account,
+                object_type=_ACCOUNT_TYPE,
+                object_id=account.pk,
                 data={
                     "event": event.sequence,
-                    "from": from_level.value,
-                    "to": to_level.value,
+                    "from": event.from_level,
+                    "to": event.to_level,
                     "ratio": _str(event.ratio),
                     "assets": str(event.assets),
                     "liabilities": str(event.liabilities),
                 },
             )
         )
-        if not event.is_downgrade:
+        if severity[event.to_level] <= severity[event.from_level]:
             continue
+        minute = minutes.get(event.occurred_at)
+        if minute is None:
+            minute = minutes[event.occurred_at] = _local(event.occurred_at)
         context = _notice_context(
-            account, event, lines.get(account.pk, DEFAULT_LINES), costs[account.pk]
+            account, event, lines.get(account.pk, DEFAULT_LINES), costs[account.pk], minute
         )
+        to_level = event.to_level
         if to_level == Level.WARNING:
             notices_.append(_notice(account, "margin_warning", event, context))
         elif to_level in (Level.CALL, Level.LIQUIDATION):
-            call, new_call = calls[account.pk]
-            if new_call:
+            deadline, call = calls[account.pk]
+            if call is not None:  # opened now
                 entries.append(
                     audit_services.Entry(
                         actor=ENGINE,
@@ -378,12 +433,15 @@ def _after_transitions_recorded(events: list[MarginEvent]) -> None:
                         data={"account": account.number, "kind": restriction.kind},
                     )
                 )
-            context["deadline"] = _local(call.deadline)
+            spelled = minutes.get(deadline)
+            if spelled is None:
+                spelled = minutes[deadline] = _local(deadline)
+            context["deadline"] = spelled
             key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
             notices_.append(_notice(account, key, event, context))
     audit.record_many(entries)
-    notices.enqueue_many(notices_)
-    liquidation_plans_queue([e.pk for e in down if Level(e.to_level) == Level.LIQUIDATION])
+    notices.enqueue_many(notices_, returning=False)
+    liquidation_plans_queue([e.pk for e in down if e.to_level == Level.LIQUIDATION])
 
 
 def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.NoticeRequest:
@@ -396,14 +454,20 @@ def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.Not
     )
 
 
-def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, bool]]:
-    """The open call of each account, opened now where there is none: (call, new)."""
+def _open_calls(
+    events, accounts, lines, costs
+) -> dict[int, tuple[datetime.datetime, MarginCall | None]]:
+    """The deadline of each account's open call, opening one now where there is none:
+    (deadline, the call opened now or None). A call already open is read as its deadline only
+    (in a fall most are: each a model instance cost more than the rest of its reading)."""
     if not events:
         return {}
-    ids = [e.account_id for e in events]
-    found = {
-        call.account_id: (call, False)
-        for call in MarginCall.objects.filter(account_id__any=ids, status=MarginCall.Status.OPEN)
+    ids = {e.account_id for e in events}
+    found: dict[int, tuple[datetime.datetime, MarginCall | None]] = {
+        account_id: (deadline, None)
+        for account_id, deadline in MarginCall.objects.filter(
+            account_id__any=ids, status=MarginCall.Status.OPEN
+        ).values_list("account_id", "deadline")
     }
     deadline = calendars.add_trading_days(events[0].occurred_at, CALL_TRADING_DAYS)
     new = []
@@ -419,7 +483,7 @@ def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, b
             sell_costs=costs[event.account_id],
         )
         call = MarginCall(
-            account=account,
+            account_id=account.pk,
             event=event,
             issued_at=event.occurred_at,
             deadline=deadline,
@@ -427,7 +491,7 @@ def _open_calls(events, accounts, lines, costs) -> dict[int, tuple[MarginCall, b
             sell_needed=cure.sell,
         )
         new.append(call)
-        found[event.account_id] = (call, True)
+        found[event.account_id] = (deadline, call)
     MarginCall.objects.bulk_create(new)
     return found
 
@@ -439,12 +503,12 @@ def _restrict_many(events, accounts) -> dict[int, Restriction]:
     kind = Restriction.Kind.REDUCE_ONLY
     held = set(
         Restriction.objects.filter(
-            account_id__any=[e.account_id for e in events], kind=kind, lifted_at__isnull=True
+            account_id__any={e.account_id for e in events}, kind=kind, lifted_at__isnull=True
         ).values_list("account_id", flat=True)
     )
     new = {
         e.account_id: Restriction(
-            account=accounts[e.account_id],
+            account_id=e.account_id,
             kind=kind,
             reason_code=Restriction.ReasonCode.MARGIN_CALL,
             reason_params={"ratio": _percent(e.ratio)},

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from email.utils import parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -74,7 +74,7 @@ class NoticeContextError(ValueError):
 @transaction.atomic
 def enqueue(
     *,
-    recipient: User,
+    recipient: User | Recipient,
     key: str,
     context: Mapping[str, Any],
     idempotency_key: str,
@@ -125,7 +125,7 @@ def enqueue(
             continue
         address, skip_reason = _address_for(recipient, channel)
         row = Notification(
-            recipient=recipient,
+            **_recipient(recipient),
             address=address,
             channel=channel,
             key=key,
@@ -181,11 +181,21 @@ def enqueue_account_email(
     return _save_once(row)
 
 
+class Recipient(NamedTuple):
+    """What a notice reads of its recipient, for callers holding it as values rather than as a
+    User (the risk engine's thousands of clients in a fall): ``enqueue_many`` takes either."""
+
+    pk: int
+    email: str
+    phone: str
+    language: str
+
+
 @dataclass(frozen=True)
 class NoticeRequest:
     """One notice for ``enqueue_many``: the arguments ``enqueue`` takes, as a value."""
 
-    recipient: User
+    recipient: User | Recipient
     key: str
     context: Mapping[str, Any]
     idempotency_key: str
@@ -202,9 +212,24 @@ DELIVERY_BATCH = 50
 FAN_OUT_BATCHES = 4
 
 
+class _New(NamedTuple):
+    """A row ``enqueue_many`` writes, as values: its request's part and its channel's."""
+
+    request: NoticeRequest
+    category: str
+    context: dict[str, Any]
+    sealed: str
+    language: str
+    channel: str
+    idempotency_key: str
+    address: str
+    status: str
+    last_error: str
+
+
 @transaction.atomic
 def enqueue_many(
-    requests: Iterable[NoticeRequest | Mapping[str, Any]],
+    requests: Iterable[NoticeRequest | Mapping[str, Any]], *, returning: bool = True
 ) -> list[Notification]:
     """``enqueue`` for many notices at once: the same checks, rules and idempotency, in a few
     statements instead of a few per notice (a market-wide drop writes thousands of margin calls;
@@ -215,138 +240,179 @@ def enqueue_many(
     as they are; the new ones are inserted together and handed to the workers in batches of
     ``DELIVERY_BATCH`` (notices.tasks.deliver_notifications) after commit, through one task
     that queues the batches when there are many (``FAN_OUT_BATCHES``).
+
+    ``returning=False`` writes the same and returns nothing (``[]``): no model instance is made
+    per row, which cost the risk engine's fall more CPU than the insert (on PostgreSQL the new
+    rows go in as one JSON document of the requests, each with its channels' rows).
     """
     prepared = []
-    checked: set[tuple[str, tuple[str, ...]]] = set()
+    wanted_of: dict[tuple[str, tuple[str, ...] | None], list[str]] = {}
+    languages: dict[str, str] = {}
     for given in requests:
         request = given if isinstance(given, NoticeRequest) else NoticeRequest(**given)
         notice_type = get_notice_type(request.key)
         if notice_type.prerendered:
             raise ValueError(f"Notice {request.key!r} is rendered by its caller.")
-        wanted = _requested_channels(notice_type, request.channels)
-        if (request.key, tuple(wanted)) not in checked:  # once per type and channels a call
+        asked = None if request.channels is None else tuple(request.channels)
+        wanted = wanted_of.get((request.key, asked))
+        if wanted is None:  # checked once per type and channels a call
+            wanted = [str(c) for c in _requested_channels(notice_type, asked)]
             notice_type.check_templates(wanted)
-            checked.add((request.key, tuple(wanted)))
-        clean, secrets = sealing.split_secrets(
-            _clean_context(notice_type, request.context), notice_type.secret_context
-        )
+            wanted_of[(request.key, asked)] = wanted
+        clean = _clean_context(notice_type, request.context)
+        secrets: dict[str, Any] = {}
+        if notice_type.secret_context:
+            clean, secrets = sealing.split_secrets(clean, notice_type.secret_context)
         if not request.idempotency_key or len(request.idempotency_key) > _MAX_IDEMPOTENCY_KEY:
             raise ValueError(
                 f"An idempotency key of 1 to {_MAX_IDEMPOTENCY_KEY} characters is needed."
             )
-        lang = _resolve_language(request.language, request.recipient)
+        candidate = (
+            request.language or getattr(request.recipient, "language", "") or settings.LANGUAGE_CODE
+        )
+        lang = languages.get(candidate)
+        if lang is None:
+            lang = languages[candidate] = _resolve_language(candidate, None)
         prepared.append((request, notice_type, wanted, clean, secrets, lang))
     keys = [f"{r.idempotency_key}:{channel}" for r, _, wanted, *_ in prepared for channel in wanted]
     # One array parameter (portal.lookups): a fall's ~18,000 keys as an IN list cost a second of
-    # CPU in compiling and splitting a placeholder per key.
-    existing = {
-        row.idempotency_key: row for row in Notification.objects.filter(idempotency_key__any=keys)
+    # CPU in compiling and splitting a placeholder per key. Values, not rows: a fall finds none.
+    existing: dict[str, tuple[str, int | None, int | None]] = {
+        idempotency_key: (key, recipient_id, pk)
+        for idempotency_key, key, recipient_id, pk in Notification.objects.filter(
+            idempotency_key__any=set(keys)  # a set: the ORM walks a list's every element
+        ).values_list("idempotency_key", "key", "recipient_id", "pk")
     }
     turned_off = _channels_turned_off(
         {(r.recipient.pk, t.category) for r, t, *_ in prepared if not t.mandatory}
     )
-    rows: list[Notification] = []
-    new: list[Notification] = []
+    found_keys: list[str] = []  # rows already there, or new, in the order enqueue returns them
+    new: list[_New] = []
     for request, notice_type, wanted, clean, secrets, lang in prepared:
         sealed = sealing.seal(secrets)
+        recipient = request.recipient
+        off = turned_off.get((recipient.pk, notice_type.category), ()) if turned_off else ()
         untried: list[int] = []
         for channel in wanted:
             key = f"{request.idempotency_key}:{channel}"
             found = existing.get(key)
             if found is not None:
-                recipient_id = request.recipient.pk
-                rows.append(_check_same_notice(found, key=request.key, recipient_id=recipient_id))
-                if found.pk is not None:
-                    untried.append(found.pk)
+                if found[0] != request.key or found[1] != recipient.pk:
+                    raise ValueError(
+                        f"Idempotency key {key!r} was already used for another notice."
+                    )
+                found_keys.append(key)
+                if found[2] is not None:
+                    untried.append(found[2])
                 continue
-            if channel in turned_off.get((request.recipient.pk, notice_type.category), ()):
+            if channel in off:
                 continue
-            address, skip_reason = _address_for(request.recipient, channel)
-            row = Notification(
-                recipient=request.recipient,
-                address=address,
-                channel=channel,
-                key=request.key,
-                category=notice_type.category,
-                context=clean,
-                sealed=sealed,
-                language=lang,
-                idempotency_key=key,
-                status=Status.SKIPPED if skip_reason else Status.PENDING,
-                last_error=skip_reason,
-            )
-            if request.not_before is not None:
-                row.next_attempt_at = request.not_before
-            existing[key] = row  # the same key twice in one call is one notice
-            new.append(row)
-            rows.append(row)
+            address, skip_reason = _address_for(recipient, channel)
+            new.append(
+                _New(request, notice_type.category, clean, sealed, lang, channel, key, address,
+                     Status.SKIPPED if skip_reason else Status.PENDING, skip_reason)
+            )  # fmt: skip
+            existing[key] = (request.key, recipient.pk, None)  # the same key twice: one notice
+            found_keys.append(key)
         if request.not_before is not None and untried:
             Notification.objects.filter(pk__in=untried, status=Status.PENDING, attempts=0).update(
                 next_attempt_at=request.not_before
             )
     if not new:
-        return rows
+        return _rows_of(found_keys, {}) if returning else []
+    now = timezone.now()
     try:
         # A savepoint: a concurrent enqueue of one of these keys must not spoil the caller's
         # transaction; then each row goes in on its own, as enqueue does it.
         with transaction.atomic():
-            _insert(new)
+            ids, due = _insert(new, now)
     except IntegrityError:
-        saved = {id(row): _save_once(row) for row in new}
-        return [saved.get(id(row), row) for row in rows]
-    now = timezone.now()
-    due = [row.pk for row in new if row.status == Status.PENDING and row.next_attempt_at <= now]
+        saved = {row.idempotency_key: _save_once(row) for row in _instances(new, now, {})}
+        return _rows_of(found_keys, saved) if returning else []
     if due:
         _on_commit(_queue_due, due, robust=True)
+    if not returning:
+        return []
+    return _rows_of(found_keys, {row.idempotency_key: row for row in _instances(new, now, ids)})
+
+
+def _rows_of(keys: list[str], made: dict[str, Notification]) -> list[Notification]:
+    """The rows of these keys in this order: those just made, the others read."""
+    read = [key for key in keys if key not in made]
+    if read:
+        made = {**made, **{row.idempotency_key: row for row in
+                           Notification.objects.filter(idempotency_key__any=read)}}  # fmt: skip
+    return [made[key] for key in keys]
+
+
+def _instances(new: list[_New], now: datetime, ids: dict[str, int]) -> list[Notification]:
+    """The new rows as model instances (saved ones when ``ids`` names their keys)."""
+    rows = []
+    for n in new:
+        recipient = n.request.recipient
+        row = Notification(
+            address=n.address,
+            channel=n.channel,
+            key=n.request.key,
+            category=n.category,
+            context=n.context,
+            sealed=n.sealed,
+            language=n.language,
+            idempotency_key=n.idempotency_key,
+            status=n.status,
+            last_error=n.last_error,
+            next_attempt_at=n.request.not_before or now,
+            created_at=now,
+        )
+        for name, value in _recipient(recipient).items():
+            setattr(row, name, value)
+        pk = ids.get(n.idempotency_key)
+        if pk is not None:
+            row.pk = pk
+            row._state.adding, row._state.db = False, connection.alias
+        rows.append(row)
     return rows
 
 
-# The columns a new row is written with; the others keep their database defaults (NULL, 0, "").
-_INSERTED = [
-    ("recipient_id", "bigint"),
-    ("address", "text"),
-    ("channel", "text"),
-    ("key", "text"),
-    ("category", "text"),
-    ("context", "jsonb"),
-    ("language", "text"),
-    ("idempotency_key", "text"),
-    ("status", "text"),
-    ("last_error", "text"),
-    ("next_attempt_at", "timestamptz"),
-    ("created_at", "timestamptz"),
-    ("sealed", "text"),
-]
 # One INSERT of the batch as one JSON document: bulk_create's per-value preparation, and even
 # column arrays (quoted element by element in Python), cost more CPU than the rest of a bulk
-# enqueue together. RETURNING names each key, so nothing relies on the order of the rows.
+# enqueue together. The document holds each request once (its context, language, seal) with
+# its channels' rows; RETURNING names each key, so nothing relies on the order of the rows, and
+# tells which are due now.
 _INSERT_SQL = f"""
     INSERT INTO {Notification._meta.db_table}
-        ({", ".join(name for name, _ in _INSERTED)}, attempts, subject, body, html_body)
-    SELECT {", ".join(name for name, _ in _INSERTED)}, 0, '', '', ''
-    FROM jsonb_to_recordset(%s::jsonb) AS v({", ".join(f"{n} {k}" for n, k in _INSERTED)})
-    RETURNING id, idempotency_key
-"""  # noqa: S608 - names from this module, the values are one parameter
+        (recipient_id, key, category, context, language, sealed, next_attempt_at, channel,
+         idempotency_key, address, status, last_error, created_at, attempts, subject, body,
+         html_body)
+    SELECT (r->>0)::bigint, r->>1, r->>2, r->3, r->>4, r->>5,
+        COALESCE((r->>6)::timestamptz, %s), c->>0, c->>1, c->>2, c->>3, c->>4, %s, 0, '', '', ''
+    FROM jsonb_array_elements(%s::jsonb) AS r, jsonb_array_elements(r->7) AS c
+    RETURNING id, idempotency_key, status = %s AND next_attempt_at <= %s
+"""  # noqa: S608 - names from this module, the values are parameters
+
+_document = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _insert(rows: list[Notification]) -> None:
-    """Insert new rows (``bulk_create``), setting their ids; IntegrityError on a taken key."""
+def _insert(new: list[_New], now: datetime) -> tuple[dict[str, int], list[int]]:
+    """Insert the new rows: (their ids by key, the ids of those due now, in order);
+    IntegrityError on a taken key. On PostgreSQL without an instance per row."""
     if connection.vendor != "postgresql":
-        Notification.objects.bulk_create(rows)
-        return
-    names = [name for name, _ in _INSERTED]
-    document = json.dumps(
-        [{name: getattr(row, name) for name in names} for row in rows],
-        default=_json_instant,
-        ensure_ascii=False,
-    )
+        rows = Notification.objects.bulk_create(_instances(new, now, {}))
+        due = [r.pk for r in rows if r.status == Status.PENDING and r.next_attempt_at <= now]
+        return {row.idempotency_key: row.pk for row in rows}, due
+    requests: list[list[Any]] = []
+    last = None
+    for n in new:
+        if n.request is not last:
+            last = n.request
+            at = last.not_before
+            requests.append([n.request.recipient.pk, last.key, n.category, n.context, n.language,
+                             n.sealed, None if at is None else _json_instant(at), []])  # fmt: skip
+        requests[-1][7].append((n.channel, n.idempotency_key, n.address, n.status, n.last_error))
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, [document])
-        ids = dict((key, pk) for pk, key in cursor.fetchall())
-    for row in rows:
-        row.pk = ids[row.idempotency_key]
-        row._state.adding = False
-        row._state.db = connection.alias
+        cursor.execute(_INSERT_SQL, [now, now, _document(requests), Status.PENDING, now])
+        returned = cursor.fetchall()
+    return {key: pk for pk, key, _ in returned}, [pk for pk, _, is_due in returned if is_due]
 
 
 def _json_instant(value: Any) -> str:
@@ -388,21 +454,34 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable; pass a string instead")
 
 
+# Values JSON gives back as they were: a context of only these, under string keys, is its own
+# round trip (a fall's thousands of margin notices hold nothing else).
+_AS_THEY_ARE = frozenset({str, int, bool, type(None)})
+_context_json = json.JSONEncoder(default=_json_default, allow_nan=False).encode
+
+
 def _clean_context(notice_type: NoticeType, context: Mapping[str, Any]) -> dict[str, Any]:
     """Round-trip through JSON, so what is stored is what will be rendered (Decimal → str)."""
     if not isinstance(context, Mapping):
         raise NoticeContextError("The notice context must be a mapping.")
-    try:
-        clean = json.loads(json.dumps(dict(context), default=_json_default, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise NoticeContextError(f"Notice {notice_type.key!r}: bad context: {exc}") from None
+    if (
+        type(context) is dict
+        and all(type(k) is str for k in context)
+        and _AS_THEY_ARE.issuperset(map(type, context.values()))
+    ):
+        clean = dict(context)
+    else:
+        try:
+            clean = json.loads(_context_json(dict(context)))
+        except (TypeError, ValueError) as exc:
+            raise NoticeContextError(f"Notice {notice_type.key!r}: bad context: {exc}") from None
     missing = [k for k in notice_type.required_context if k not in clean]
     if missing:
         raise NoticeContextError(f"Notice {notice_type.key!r}: context lacks {missing}.")
     return clean
 
 
-def _resolve_language(language: str | None, recipient: User | None) -> str:
+def _resolve_language(language: str | None, recipient: User | Recipient | None) -> str:
     candidate = language or getattr(recipient, "language", "") or settings.LANGUAGE_CODE
     try:
         return translation.get_supported_language_variant(candidate)
@@ -410,18 +489,27 @@ def _resolve_language(language: str | None, recipient: User | None) -> str:
         return settings.LANGUAGE_CODE
 
 
-def _enabled_channels(recipient: User, notice_type: NoticeType, wanted: list[str]) -> list[str]:
+def _recipient(recipient: User | Recipient) -> dict[str, Any]:
+    """A row's recipient: the user, or its id when given as values (``Recipient``)."""
+    if isinstance(recipient, Recipient):
+        return {"recipient_id": recipient.pk}
+    return {"recipient": recipient}
+
+
+def _enabled_channels(
+    recipient: User | Recipient, notice_type: NoticeType, wanted: list[str]
+) -> list[str]:
     if notice_type.mandatory:
         return wanted
     off = set(
         NoticePreference.objects.filter(
-            user=recipient, category=notice_type.category, enabled=False
+            user_id=recipient.pk, category=notice_type.category, enabled=False
         ).values_list("channel", flat=True)
     )
     return [c for c in wanted if c not in off]
 
 
-def _address_for(recipient: User, channel: str) -> tuple[str, str]:
+def _address_for(recipient: User | Recipient, channel: str) -> tuple[str, str]:
     """The address to snapshot, and a reason to skip when there is none."""
     if channel == Channel.EMAIL:
         return recipient.email, "" if recipient.email else "The recipient has no email address."

@@ -175,3 +175,17 @@ def test_a_batch_spells_each_entry_as_its_hash_reads_it_back(client_alice):
         )
     assert AuditEntry.objects.get(seq=batch[0].seq).data["nested"]["z"] == [1, "2", "3.10"]
     assert verify_chain().ok
+
+
+def test_the_batch_spells_data_as_canonical_json_does():
+    import datetime
+
+    from audit.models import canonical_json
+    from audit.services import _canonical
+
+    odd = {"note": 'quote " backslash \\ 中文 \u2028', "n": 7, "x": None, "b": True,
+           "d": Decimal("3.10"), "at": datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC),
+           "day": datetime.date(2026, 11, 26), "nested": {"z": [1, "2"], "a": {}}}  # fmt: skip
+    assert _canonical(odd) == canonical_json(odd)
+    with pytest.raises(TypeError):
+        _canonical({"x": object()})

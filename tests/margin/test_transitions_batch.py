@@ -159,3 +159,9 @@ def test_the_events_inserted_from_arrays_are_the_rows_the_orm_writes(three):
         assert (again.account_id, again.recorded_at) == (event.account_id, event.recorded_at)
         assert {c: getattr(event, c) for c in columns} == stored(event)
         assert not event._state.adding
+
+
+def test_the_events_made_from_arrays_are_given_the_models_fields_in_order():
+    from margin.transitions import EVENT_FIELDS
+
+    assert tuple(f.attname for f in MarginEvent._meta.concrete_fields) == EVENT_FIELDS

@@ -2,6 +2,7 @@
 
 import email
 import email.policy
+from decimal import Decimal
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -191,3 +192,70 @@ def test_in_app_notices_of_a_batch_are_pushed_with_each_persons_unread_count(
         (alice.pk, inapp[0], 2),
         (alice.pk, inapp[1], 2),
     ]
+
+
+def _stored(prefix):
+    fields = ("recipient_id", "address", "channel", "key", "category", "language", "status",
+              "last_error", "context", "sealed", "attempts", "subject", "body")  # fmt: skip
+    return sorted(
+        (row.idempotency_key.removeprefix(prefix), *(getattr(row, f) for f in fields))
+        for row in Notification.objects.filter(idempotency_key__startswith=prefix)
+    )
+
+
+def test_without_returning_rows_the_same_rows_are_written_and_queued(
+    clients, django_capture_on_commit_callbacks
+):
+    """returning=False (the risk engine's fall) writes what returning the rows writes, takes the
+    recipient as values (Recipient) as well as a User, and queues the same due rows."""
+    clients[5].phone = ""
+    clients[5].save()
+    NoticePreference.objects.create(
+        user=clients[1], category="general", channel="email", enabled=False
+    )
+
+    def requests(prefix, as_values):
+        made = []
+        for n, user in enumerate(clients):
+            recipient = (
+                services.Recipient(user.pk, user.email, user.phone, user.language)
+                if as_values
+                else user
+            )
+            call = margin_call(user, n)
+            made.append(NoticeRequest(**{**call.__dict__, "recipient": recipient,
+                                         "idempotency_key": f"{prefix}{n}"}))  # fmt: skip
+            made.append(NoticeRequest(recipient=recipient, key="welcome", context={},
+                                      idempotency_key=f"{prefix}w{n}"))  # fmt: skip
+        return made
+
+    with django_capture_on_commit_callbacks() as queued:
+        rows = services.enqueue_many(requests("rows:", as_values=False))
+    with django_capture_on_commit_callbacks() as quiet:
+        assert services.enqueue_many(requests("none:", as_values=True), returning=False) == []
+    assert _stored("none:") == _stored("rows:")
+    assert len(queued) == len(quiet) == 1
+    skipped = [r for r in rows if r.status == Notification.Status.SKIPPED]
+    assert [r.channel for r in skipped] == ["sms"]  # to the client without a phone
+    # Again: nothing new is written, whichever way the recipient is given.
+    before = Notification.objects.count()
+    assert services.enqueue_many(requests("none:", as_values=False), returning=False) == []
+    again = services.enqueue_many(requests("none:", as_values=True))
+    assert Notification.objects.count() == before
+    assert {r.idempotency_key for r in again} == {
+        k
+        for k in Notification.objects.filter(idempotency_key__startswith="none:").values_list(
+            "idempotency_key", flat=True
+        )
+    }
+
+
+def test_a_context_of_plain_values_is_stored_as_the_json_round_trip_would_store_it(clients):
+    request = margin_call(clients[0], 0)
+    odd = {**request.context, "n": 7, "flag": True, "none": None, "figure": "1,234.50"}
+    [row, *_] = services.enqueue_many([NoticeRequest(**{**request.__dict__, "context": odd})])
+    row.refresh_from_db()
+    assert row.context == odd
+    decimals = {**request.context, "deposit": Decimal("12000.00")}
+    clean = services._clean_context(services.get_notice_type("margin_call"), decimals)
+    assert clean["deposit"] == "12000.00"

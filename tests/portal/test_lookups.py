@@ -37,3 +37,19 @@ def test_any_sends_one_parameter_however_many_values():
     with CaptureQueriesContext(connection) as queries:
         list(MarginAccount.objects.filter(pk__any=list(range(5000))))
     assert "= ANY(" in queries[0]["sql"] and queries[0]["sql"].count("%s") <= 1
+
+
+def test_any_of_odd_strings_and_sets_finds_what_in_finds(client_alice, client_bob):
+    """Ids and strings go as one array literal: quotes and backslashes survive it, and a set
+    (which the ORM passes without walking each element) finds the same rows as a list."""
+    odd = ['B"1', "B\\2", "B,{3}"]
+    users = (client_alice, client_bob, UserFactory(email="o@example.test", phone="13800000032"))
+    accounts = [make_account(user) for user in users]
+    for account, number in zip(accounts, odd, strict=True):
+        MarginAccount.objects.filter(pk=account.pk).update(number=number)
+    asked = [*odd, "none"]
+    found = set(MarginAccount.objects.filter(number__any=asked).values_list("pk", flat=True))
+    assert found == {a.pk for a in accounts}
+    ids = {a.pk for a in accounts[:2]}
+    assert set(MarginAccount.objects.filter(pk__any=ids).values_list("pk", flat=True)) == ids
+    assert MarginContract.objects.filter(account_id__any=ids).count() == 2
