@@ -6,7 +6,8 @@ are strings (Decimal to 2 places), ratios and falls strings with 4 places, times
 JavaScript numbers are never used for money.
 
 The latest copy per account lives in the cache (Redis in production, shared by every web process
-and the engine), with today's ratio samples for the chart.
+and the engine), with today's ratio samples for the chart. On Redis the copy is the status's JSON,
+the very bytes its push carries (``to_json``), which ``build_many`` writes beside each dict.
 """
 
 from __future__ import annotations
@@ -577,62 +578,74 @@ def build_many(
              f',"limit_down":{_json_of(limit_down)}}}', _json_str(code))
         )  # fmt: skip
 
-    # Per line set: basis points once (a handful of sets).
+    # Per line set: basis points once (a handful of sets). Looked up by the object first: hashing
+    # a Lines (five Decimals) per account cost more than the rest of its lookup.
     line_sets: dict[Lines, int] = {}
+    line_of: dict[int, int] = {}  # id(lines) → its row; the accounts hold the objects meanwhile
+    line_l: list[int] = []
     line_rows: list[tuple[int, ...] | None] = []
     line_texts: list[dict[str, str]] = []
     line_json: list[tuple[str, str, str]] = []
     for account in accounts:
-        if account.lines not in line_sets:
-            line_sets[account.lines] = len(line_rows)
-            lines = account.lines
-            try:
-                bps = tuple(
-                    rules.to_basis_points(getattr(lines, name), name)
-                    for name in ("warning", "call", "liquidation", "concentration")
-                )
-                # In range for int64 arithmetic on amounts up to _BULK_MAX_FEN (a line × debt in
-                # fen × 2 stays below 2⁶³ up to 1,000%); anything wider goes through `build`.
-                row = (
-                    (*bps, 1)
-                    if 0 < bps[3] <= 10_000 and all(0 <= bp <= 100_000 for bp in bps[:3])
-                    else None
-                )
-            except (TypeError, ValueError):
-                row = None
-            line_rows.append(row)
-            texts = {
-                "withdrawal": str(lines.withdrawal),
-                "warning": str(lines.warning),
-                "call": str(lines.call),
-                "liquidation": str(lines.liquidation),
-            }
-            line_texts.append(texts)
-            line_json.append(
-                (_json(texts), _json_str(str(lines.concentration)), str(lines.concentration))
+        lines = account.lines
+        found_row = line_of.get(id(lines))
+        if found_row is None:
+            found_row = line_sets.get(lines)
+        if found_row is not None:
+            line_l.append(line_of.setdefault(id(lines), found_row))
+            continue
+        line_l.append(len(line_rows))
+        line_of[id(lines)] = line_sets[lines] = len(line_rows)
+        try:
+            bps = tuple(
+                rules.to_basis_points(getattr(lines, name), name)
+                for name in ("warning", "call", "liquidation", "concentration")
             )
+            # In range for int64 arithmetic on amounts up to _BULK_MAX_FEN (a line × debt in
+            # fen × 2 stays below 2⁶³ up to 1,000%); anything wider goes through `build`.
+            row = (
+                (*bps, 1)
+                if 0 < bps[3] <= 10_000 and all(0 <= bp <= 100_000 for bp in bps[:3])
+                else None
+            )
+        except (TypeError, ValueError):
+            row = None
+        line_rows.append(row)
+        texts = {
+            "withdrawal": str(lines.withdrawal),
+            "warning": str(lines.warning),
+            "call": str(lines.call),
+            "liquidation": str(lines.liquidation),
+        }
+        line_texts.append(texts)
+        line_json.append(
+            (_json(texts), _json_str(str(lines.concentration)), str(lines.concentration))
+        )
 
     # Positions flattened in account order.
     n = len(accounts)
-    counts = np.fromiter((len(a.holdings) for a in accounts), dtype=np.int64, count=n)
+    counts = np.array([len(a.holdings) for a in accounts], dtype=np.int64)
     total = int(counts.sum())
     pos_account = np.repeat(np.arange(n), counts)
-    pos_instrument = np.fromiter(
-        (index[code] for a in accounts for code, _ in a.holdings), dtype=np.int64, count=total
+    pos_instrument = np.array(
+        [index[code] for a in accounts for code, _ in a.holdings], dtype=np.int64
     )
     quantities = [q for a in accounts for _, q in a.holdings]
-    cash = np.fromiter((a.cash_fen for a in accounts), dtype=object, count=n)
-    owed = np.fromiter((a.liabilities_fen for a in accounts), dtype=object, count=n)
-    line_index = np.fromiter((line_sets[a.lines] for a in accounts), dtype=np.int64, count=n)
+    cash_in = [a.cash_fen for a in accounts]
+    owed_in = [a.liabilities_fen for a in accounts]
+    cash = np.empty(n, dtype=object)
+    owed = np.empty(n, dtype=object)
+    cash[:], owed[:] = cash_in, owed_in
+    line_index = np.array(line_l, dtype=np.int64)
 
     # Which accounts the integer path can take; the others go through ``build``.
     ok = np.array(
-        [line_rows[i] is not None for i in line_index.tolist()], dtype=bool
+        [line_rows[i] is not None for i in line_l], dtype=bool
     ) & np.array(
         [
             isinstance(c, int) and isinstance(o, int) and 0 <= c <= _BULK_MAX_FEN
             and 0 <= o <= _BULK_MAX_FEN
-            for c, o in zip(cash.tolist(), owed.tolist(), strict=True)
+            for c, o in zip(cash_in, owed_in, strict=True)
         ],
         dtype=bool,
     )  # fmt: skip
@@ -704,7 +717,6 @@ def build_many(
     cash_t, owed_t, market_t = _fen_texts(cash_fen), _fen_texts(owed_fen), _fen_texts(market_fen)
     counted_t, assets_t = _fen_texts(counted_fen), _fen_texts(assets_fen)
     ratio_t = _bp_texts(np.where(indebted, ratio_bp, -1))
-    line_l = line_index.tolist()
     # The batch's own JSON fragments: the epoch and time, and each level's.
     head = '{"type":"status","account":'
     batch = f',"epoch":{_json_str(epoch)},"at":{_json_str(at_text)},"level":'
