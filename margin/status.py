@@ -423,13 +423,14 @@ class Account(NamedTuple):
     sell_costs: Any = None
 
 
-class Status(dict):
+class Status(dict[str, Any]):
     """A status as ``build_many`` makes it: the dict, with its JSON (``json``: UTF-8 bytes,
     what ``to_json`` gives for it) written from the same figures, so the cache and the push use
     those bytes rather than encoding the dict once each. Treat it as read-only: a change to the
     dict is not in ``json``."""
 
     __slots__ = ("json",)
+    json: bytes
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -611,15 +612,15 @@ def build_many(
         except (TypeError, ValueError):
             row = None
         line_rows.append(row)
-        texts = {
+        line_text = {
             "withdrawal": str(lines.withdrawal),
             "warning": str(lines.warning),
             "call": str(lines.call),
             "liquidation": str(lines.liquidation),
         }
-        line_texts.append(texts)
+        line_texts.append(line_text)
         line_json.append(
-            (_json(texts), _json_str(str(lines.concentration)), str(lines.concentration))
+            (_json(line_text), _json_str(str(lines.concentration)), str(lines.concentration))
         )
 
     # Positions flattened in account order.
