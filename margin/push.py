@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
-import json
 import logging
 import urllib.parse
 from collections import deque
@@ -47,14 +46,27 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from margin.status import to_json
 from portal.websocket_protocol import text_frame
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "margin:push"  # the prefix: account 7's statuses go on "margin:push:7"
 CHUNK = 500  # statuses per script call (Redis runs one call's PUBLISHes in about a millisecond)
-# ARGV is channel, message, channel, message, ...
-PUBLISH_EACH = "for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end"
+# ARGV[1] is the channels' prefix, ARGV[2] the statuses' lines ("<account id> <JSON>"), each
+# PUBLISHed on the channel of its account, the prefix and the id. One argument for the chunk: an
+# argument or two per status cost the engine more to pack (redis-py, in Python) than Redis to
+# split.
+PUBLISH_EACH = """
+local prefix, lines, at, sent = ARGV[1], ARGV[2], 1, 0
+while at <= #lines do
+  local stop = string.find(lines, '\\n', at, true) or (#lines + 1)
+  local space = string.find(lines, ' ', at, true)
+  redis.call('PUBLISH', prefix .. string.sub(lines, at, space - 1), string.sub(lines, at, stop - 1))
+  at, sent = stop + 1, sent + 1
+end
+return sent
+"""
 # Seconds between attempts to subscribe again; the last one repeats.
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0)
 # Pushes kept for a socket that cannot take them yet (a few seconds of statuses).
@@ -74,10 +86,6 @@ class FrameSocket(Socket, Protocol):
 
 def redis_url() -> str:
     return getattr(settings, "REDIS_URL", "") or ""
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def pubsub_name(name: str, url: str | None = None) -> str:
@@ -112,14 +120,12 @@ def _account_of(channel: bytes | str) -> int | None:
     return int(account_id) if prefix == pubsub_name(CHANNEL) and account_id.isdigit() else None
 
 
-def _line(status: dict[str, Any]) -> str:
-    return f"{int(status['account_id'])} {_dumps(status)}"
-
-
-def _encode(statuses: Iterable[dict[str, Any]]) -> str:
-    # One line per status, the account id first, so a web process forwards the JSON (which has
-    # no raw newlines) to its sockets without decoding or re-encoding it.
-    return "\n".join(_line(s) for s in statuses)
+def _line(status: dict[str, Any]) -> bytes:
+    """The status's line, UTF-8: the account id first, so a web process forwards the JSON (which
+    has no raw newlines) to its sockets without decoding or re-encoding it. The JSON is the
+    status's own (``status.to_json``: written by ``build_many`` alongside the dict, the bytes
+    the cache keeps), not encoded again here."""
+    return b"%d %s" % (int(status["account_id"]), to_json(status))
 
 
 class Hub:
@@ -177,8 +183,14 @@ class Hub:
         return len(self._sockets.get(account_id, ()))
 
     async def deliver(self, statuses: Iterable[dict[str, Any]]) -> None:
-        """Send each status to this process's sockets of its account."""
-        await self.deliver_encoded(_encode(statuses))
+        """Send each status to this process's sockets of its account (see ``deliver_encoded``)."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._deliver_lines([_line(s) for s in statuses])
+        finally:
+            if collecting:
+                gc.enable()
 
     async def deliver_encoded(self, message: str) -> None:
         """Lines of ``<account id> <status JSON>``: only the id is parsed, the JSON is passed on.
@@ -517,15 +529,13 @@ class Publisher:
             # One PUBLISH per status on its account's channel (Redis drops those nobody holds),
             # CHUNK of them in one script call: a pipeline of single PUBLISHes cost the engine
             # five times the CPU (68 ms against 14 ms for 5,000 statuses), packing and parsing
-            # a command and a reply per status. Each chunk is encoded just before it is sent, so
-            # the web processes hand out the first statuses of a market-wide burst while the
-            # rest are encoded, rather than after all of them were.
-            prefix = pubsub_name(CHANNEL, self.url)
+            # a command and a reply per status. Each status's JSON is the one it was built with
+            # (``_line``), and a chunk is sent as soon as it is joined, so the web processes
+            # hand out the first statuses of a market-wide burst while the rest are sent.
+            prefix = f"{pubsub_name(CHANNEL, self.url)}:"
             for start in range(0, len(statuses), CHUNK):
-                arguments: list[str] = []
-                for status in statuses[start : start + CHUNK]:
-                    arguments += (f"{prefix}:{int(status['account_id'])}", _line(status))
-                await self._script(args=arguments)
+                lines = b"\n".join([_line(s) for s in statuses[start : start + CHUNK]])
+                await self._script(args=[prefix, lines])
         except Exception:
             # Redis restarting: the statuses are in the cache (or will be); browsers resync.
             logger.warning("Live push publish failed; clients will resync", exc_info=True)

@@ -509,6 +509,8 @@ class RiskRunner:
         book = self.engine.book()
         accounts = []
         codes: set[str] = set()
+        warning = Level.WARNING.severity
+        known_costs = self._sell_costs.get
         for account_id, cash, owed, severity, seq in zip(
             book.account_ids[rows].tolist(),
             book.cash_fen[rows].tolist(),
@@ -520,6 +522,10 @@ class RiskRunner:
             level = engine_mod.LEVELS[severity]
             holdings = self._holdings.get(account_id, {})
             codes.update(holdings)
+            # ``_sell_costs_of``, without its call where the batch read them (``_read_sell_costs``).
+            costs = known_costs(account_id) if severity >= warning else None
+            if costs is None and severity >= warning:
+                costs = self._sell_costs_of(account_id, level)
             accounts.append(
                 status.Account(
                     account_id=account_id,
@@ -532,7 +538,7 @@ class RiskRunner:
                     call=calls.get(account_id),
                     restrictions=restrictions[account_id],
                     seq=seq,
-                    sell_costs=self._sell_costs_of(account_id, level),
+                    sell_costs=costs,
                 )
             )
         return status.build_many(

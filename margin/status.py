@@ -6,12 +6,14 @@ are strings (Decimal to 2 places), ratios and falls strings with 4 places, times
 JavaScript numbers are never used for money.
 
 The latest copy per account lives in the cache (Redis in production, shared by every web process
-and the engine), with today's ratio samples for the chart.
+and the engine), with today's ratio samples for the chart. On Redis the copy is the status's JSON,
+the very bytes its push carries (``to_json``), which ``build_many`` writes beside each dict.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from collections.abc import Iterable
 from decimal import Decimal
@@ -221,30 +223,51 @@ def store(status: dict[str, Any]) -> None:
 
 
 def store_many(statuses: Iterable[dict[str, Any]]) -> None:
-    """Keep the latest status of each account: one pipelined write for the batch.
+    """Keep the latest status of each account, as its JSON (``to_json``: the bytes its push
+    carries, written once by ``build_many``), kept ``SNAPSHOT_TTL`` seconds.
 
-    Best effort: with the cache down (Redis restarting) the pushes still go out and the pages
-    fall back to the tables.
+    On Redis one script run per chunk of statuses SETs them with their expiry: a pipelined SET
+    per status cost the engine about as much as building the status (redis-py packs each command
+    and parses each reply in Python), and a pickle per status as much again. Other caches
+    (embedded mode) keep the dicts. Best effort: with the cache down (Redis restarting) the
+    pushes still go out and the pages fall back to the tables.
     """
-    batch = {_snapshot_key(s["account_id"]): s for s in statuses}
+    batch = {s["account_id"]: s for s in statuses}
     if not batch:
         return
     try:
         client = _redis_client()
         if client is None:
-            cache.set_many(batch, SNAPSHOT_TTL)
+            cache.set_many({_snapshot_key(a): s for a, s in batch.items()}, SNAPSHOT_TTL)
             return
-        # One SET with its expiry per status, pipelined without a transaction: Django's
-        # set_many sends an MSET, then an EXPIRE per key, inside MULTI. Keys and values as
-        # Django writes them, so ``cache.get`` (``cached``) reads them back.
-        backend: Any = caches["default"]  # a RedisCache: _redis_client said so
-        dumps = backend._cache._serializer.dumps
-        with client.pipeline(transaction=False) as pipe:
-            for key, value in batch.items():
-                pipe.set(cache.make_key(key), dumps(value), ex=SNAPSHOT_TTL)
-            pipe.execute()
+        make_key = caches["default"].make_key
+        keys = [make_key(_snapshot_key(a)) for a in batch]
+        values = [to_json(s) for s in batch.values()]
+        script = client.register_script(_STORE_LUA)
     except Exception:
         logger.warning("Could not cache %d statuses", len(batch), exc_info=True)
+        return
+    for start in range(0, len(keys), _STORE_CHUNK):
+        end = start + _STORE_CHUNK
+        try:
+            script(keys=keys[start:end], args=[SNAPSHOT_TTL, b"\n".join(values[start:end])])
+        except Exception:
+            logger.warning("Could not cache %d statuses", len(keys[start:end]), exc_info=True)
+
+
+# Per key: its status kept ARGV[1] seconds — the SET … EX sent one by one before. The statuses
+# come as one argument, a line each in the order of the keys (JSON has no raw newline): an
+# argument per status cost the engine more to pack (redis-py, in Python) than Redis to split.
+_STORE_LUA = """
+local ttl, values, at = ARGV[1], ARGV[2], 1
+for _, key in ipairs(KEYS) do
+  local stop = string.find(values, '\\n', at, true) or (#values + 1)
+  redis.call('SET', key, string.sub(values, at, stop - 1), 'EX', ttl)
+  at = stop + 1
+end
+return #KEYS
+"""
+_STORE_CHUNK = 500  # statuses per script run (about 1 MB): Redis answers nobody else meanwhile
 
 
 def forget(account_ids: Iterable[int]) -> None:
@@ -341,7 +364,17 @@ def _chart_key(account_id: int, day: datetime.date) -> str:
 def cached(account_id: int) -> dict[str, Any] | None:
     """The engine's latest status of the account; None if there is none or the cache is down."""
     try:
-        return cache.get(_snapshot_key(account_id))
+        client = _redis_client()
+        if client is None:
+            return cache.get(_snapshot_key(account_id))
+        found = client.get(cache.make_and_validate_key(_snapshot_key(account_id)))
+        if found is None:
+            return None
+        if found[:1] == b"{":  # the JSON store_many writes
+            return json.loads(found)
+        # Pickled through Django's cache, as an engine before this one wrote it.
+        backend: Any = caches["default"]
+        return backend._cache._serializer.loads(found)
     except Exception:
         logger.warning("Cache unavailable; reading account %s from the tables", account_id)
         return None
@@ -390,14 +423,103 @@ class Account(NamedTuple):
     sell_costs: Any = None
 
 
-def _fen_str(fen: int) -> str:
-    """str(from_fen(fen)) for fen ≥ 0, without a Decimal."""
-    return f"{fen // 100}.{fen % 100:02d}"
+class Status(dict[str, Any]):
+    """A status as ``build_many`` makes it: the dict, with its JSON (``json``: UTF-8 bytes,
+    what ``to_json`` gives for it) written from the same figures, so the cache and the push use
+    those bytes rather than encoding the dict once each. Treat it as read-only: a change to the
+    dict is not in ``json``."""
+
+    __slots__ = ("json",)
+    json: bytes
 
 
-def _bp_str(bp: int) -> str:
-    """str(from_basis_points(bp)) for bp ≥ 0, without a Decimal."""
-    return f"{bp // 10_000}.{bp % 10_000:04d}"
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_json = _ENCODER.encode
+_json_str: Any = json.encoder.encode_basestring  # a str's JSON, as _ENCODER writes it
+
+
+def to_json(status: dict[str, Any]) -> bytes:
+    """The status's JSON as its push carries it and the cache keeps it: compact, UTF-8, non-ASCII
+    as is (``json.dumps(status, ensure_ascii=False, separators=(",", ":"))``)."""
+    found = getattr(status, "json", None)
+    return found if found is not None else _json(status).encode()
+
+
+def _json_of(value: Any) -> str:
+    """``_json(value)``, without the encoder for the commonest values."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, list | tuple) and not value:
+        return "[]"
+    return _json(value)
+
+
+def _quoted(text: str | None) -> str:
+    """The JSON of a figure's text (digits, a point, maybe a sign: nothing to escape)."""
+    return "null" if text is None else f'"{text}"'
+
+
+def _cure_json(cure: dict[str, str | None] | None) -> str:
+    if cure is None:
+        return "null"
+    return f'{{"deposit":{_json_str(cure["deposit"])},"sell":{_quoted(cure["sell"])}}}'
+
+
+def _codes_json(codes: list[str]) -> str:
+    return "[" + ",".join(map(_json_str, codes)) + "]" if codes else "[]"
+
+
+def _restrictions_json(restrictions: dict[str, Any], seen: dict[tuple, str]) -> str:
+    """The restrictions' JSON; a batch's accounts mostly share a handful of them."""
+    if tuple(restrictions) != _RESTRICTION_KEYS:
+        return _json(restrictions)
+    try:
+        key = (
+            tuple(restrictions["blocked"]),
+            restrictions["frozen_reason"],
+            tuple(restrictions["no_purchase"]),
+        )
+        found = seen.get(key)
+    except TypeError:  # not hashable: written as it is
+        return _json(restrictions)
+    if found is None:
+        found = seen[key] = _json(restrictions)
+    return found
+
+
+_RESTRICTION_KEYS = tuple(NO_RESTRICTIONS)
+
+
+def _fen_texts(fen: Any) -> list[str | None]:
+    """``str(from_fen(f))`` of each of an array of fen, in one pass; None for a negative one."""
+    places = _PLACES_2
+    texts: list[str | None] = [
+        f"{whole}.{places[part]}"
+        for whole, part in zip((fen // 100).tolist(), (fen % 100).tolist(), strict=True)
+    ]
+    for i in (fen < 0).nonzero()[0].tolist():
+        texts[i] = None
+    return texts
+
+
+def _bp_texts(bp: Any) -> list[str | None]:
+    """``str(from_basis_points(b))`` of each of an array of basis points; None for a negative."""
+    places = _PLACES_4
+    texts: list[str | None] = [
+        f"{whole}.{places[part]}"
+        for whole, part in zip((bp // 10_000).tolist(), (bp % 10_000).tolist(), strict=True)
+    ]
+    for i in (bp < 0).nonzero()[0].tolist():
+        texts[i] = None
+    return texts
+
+
+_PLACES_2 = [f"{n:02d}" for n in range(100)]  # the decimals of n fen, n basis points
+_PLACES_4 = [f"{n:04d}" for n in range(10_000)]
+_LEVELS: dict[Any, Level] = {level.value: level for level in Level}
+_CURED = frozenset(level for level in Level if level.severity >= Level.WARNING.severity)
 
 
 def build_many(
@@ -439,64 +561,92 @@ def build_many(
         if not (0 < p <= _BULK_MAX_FEN and 0 <= r <= 10_000):
             usable[i] = False
         price_fen[i], rate_bp[i] = p, r
+        price_text, rate_text, flags = str(h.price), str(h.collateral_rate), list(h.flags)
+        limit_down = h.price <= h.limit_down
+        # The position's JSON around its account's own figures, written once per instrument.
+        head = (
+            f'{{"code":{_json_str(code)},"name_zh":{_json_str(h.name_zh)},'
+            f'"name_en":{_json_str(h.name_en)},"quantity":'
+        )
+        middle = (
+            f',"high_risk":{_json_of(h.high_risk)},"suspended":{_json_of(h.suspended)},'
+            f'"flags":{_json_of(flags)},"call_price":'
+        )
         static.append(
-            (code, h.name_zh, h.name_en, str(h.price), str(h.collateral_rate), h.high_risk,
-             h.suspended, tuple(h.flags), h.price <= h.limit_down)
+            (code, h.name_zh, h.name_en, price_text, rate_text, h.high_risk, h.suspended,
+             tuple(flags), limit_down, head, f',"price":{_json_str(price_text)},"value":"',
+             f',"collateral_rate":{_json_str(rate_text)},"share":', middle,
+             f',"limit_down":{_json_of(limit_down)}}}', _json_str(code))
         )  # fmt: skip
 
-    # Per line set: basis points once (a handful of sets).
+    # Per line set: basis points once (a handful of sets). Looked up by the object first: hashing
+    # a Lines (five Decimals) per account cost more than the rest of its lookup.
     line_sets: dict[Lines, int] = {}
+    line_of: dict[int, int] = {}  # id(lines) → its row; the accounts hold the objects meanwhile
+    line_l: list[int] = []
     line_rows: list[tuple[int, ...] | None] = []
     line_texts: list[dict[str, str]] = []
+    line_json: list[tuple[str, str, str]] = []
     for account in accounts:
-        if account.lines not in line_sets:
-            line_sets[account.lines] = len(line_rows)
-            lines = account.lines
-            try:
-                bps = tuple(
-                    rules.to_basis_points(getattr(lines, name), name)
-                    for name in ("warning", "call", "liquidation", "concentration")
-                )
-                # In range for int64 arithmetic on amounts up to _BULK_MAX_FEN (a line × debt in
-                # fen × 2 stays below 2⁶³ up to 1,000%); anything wider goes through `build`.
-                row = (
-                    (*bps, 1)
-                    if 0 < bps[3] <= 10_000 and all(0 <= bp <= 100_000 for bp in bps[:3])
-                    else None
-                )
-            except (TypeError, ValueError):
-                row = None
-            line_rows.append(row)
-            line_texts.append(
-                {
-                    "withdrawal": str(lines.withdrawal),
-                    "warning": str(lines.warning),
-                    "call": str(lines.call),
-                    "liquidation": str(lines.liquidation),
-                }
+        lines = account.lines
+        found_row = line_of.get(id(lines))
+        if found_row is None:
+            found_row = line_sets.get(lines)
+        if found_row is not None:
+            line_l.append(line_of.setdefault(id(lines), found_row))
+            continue
+        line_l.append(len(line_rows))
+        line_of[id(lines)] = line_sets[lines] = len(line_rows)
+        try:
+            bps = tuple(
+                rules.to_basis_points(getattr(lines, name), name)
+                for name in ("warning", "call", "liquidation", "concentration")
             )
+            # In range for int64 arithmetic on amounts up to _BULK_MAX_FEN (a line × debt in
+            # fen × 2 stays below 2⁶³ up to 1,000%); anything wider goes through `build`.
+            row = (
+                (*bps, 1)
+                if 0 < bps[3] <= 10_000 and all(0 <= bp <= 100_000 for bp in bps[:3])
+                else None
+            )
+        except (TypeError, ValueError):
+            row = None
+        line_rows.append(row)
+        line_text = {
+            "withdrawal": str(lines.withdrawal),
+            "warning": str(lines.warning),
+            "call": str(lines.call),
+            "liquidation": str(lines.liquidation),
+        }
+        line_texts.append(line_text)
+        line_json.append(
+            (_json(line_text), _json_str(str(lines.concentration)), str(lines.concentration))
+        )
 
     # Positions flattened in account order.
     n = len(accounts)
-    counts = np.fromiter((len(a.holdings) for a in accounts), dtype=np.int64, count=n)
+    counts = np.array([len(a.holdings) for a in accounts], dtype=np.int64)
     total = int(counts.sum())
     pos_account = np.repeat(np.arange(n), counts)
-    pos_instrument = np.fromiter(
-        (index[code] for a in accounts for code, _ in a.holdings), dtype=np.int64, count=total
+    pos_instrument = np.array(
+        [index[code] for a in accounts for code, _ in a.holdings], dtype=np.int64
     )
     quantities = [q for a in accounts for _, q in a.holdings]
-    cash = np.fromiter((a.cash_fen for a in accounts), dtype=object, count=n)
-    owed = np.fromiter((a.liabilities_fen for a in accounts), dtype=object, count=n)
-    line_index = np.fromiter((line_sets[a.lines] for a in accounts), dtype=np.int64, count=n)
+    cash_in = [a.cash_fen for a in accounts]
+    owed_in = [a.liabilities_fen for a in accounts]
+    cash = np.empty(n, dtype=object)
+    owed = np.empty(n, dtype=object)
+    cash[:], owed[:] = cash_in, owed_in
+    line_index = np.array(line_l, dtype=np.int64)
 
     # Which accounts the integer path can take; the others go through ``build``.
     ok = np.array(
-        [line_rows[i] is not None for i in line_index.tolist()], dtype=bool
+        [line_rows[i] is not None for i in line_l], dtype=bool
     ) & np.array(
         [
             isinstance(c, int) and isinstance(o, int) and 0 <= c <= _BULK_MAX_FEN
             and 0 <= o <= _BULK_MAX_FEN
-            for c, o in zip(cash.tolist(), owed.tolist(), strict=True)
+            for c, o in zip(cash_in, owed_in, strict=True)
         ],
         dtype=bool,
     )  # fmt: skip
@@ -538,16 +688,16 @@ def build_many(
         reached = needed >= 10_000 * counted_fen
         fall = (10_000 * counted_fen - needed) // np.maximum(counted_fen, 1)
         fall = np.where(reached, 0, fall)
-        falls.append(np.where(indebted & (needed >= 0), fall, -1).tolist())
+        falls.append(_bp_texts(np.where(indebted & (needed >= 0), fall, -1)))
 
     # Per position: share of assets, over the limit, the prices at the call and liquidation
     # lines (``line_price_fen``).
     a_assets = assets_fen[pos_account]
     a_owed = owed_fen[pos_account]
     has_assets = a_assets > 0
-    share = np.where(
-        has_assets, (20_000 * value + a_assets) // (2 * np.maximum(a_assets, 1)), -1
-    ).tolist()
+    share = _bp_texts(
+        np.where(has_assets, (20_000 * value + a_assets) // (2 * np.maximum(a_assets, 1)), -1)
+    )
     over = (value * 10_000 > limit_bp[pos_account] * a_assets).tolist()
     rest = a_assets - counted
     priced = []
@@ -556,31 +706,42 @@ def build_many(
         most = -((-room) // 20_000) - 1
         highest = ((most + 1) * 10_000 - 1) // np.maximum(qty * rate, 1)
         found = (a_owed > 0) & (qty > 0) & (rate > 0) & (most >= 0) & (highest >= 1)
-        priced.append(np.where(found, np.minimum(highest, price), -1).tolist())
+        priced.append(_fen_texts(np.where(found, np.minimum(highest, price), -1)))
     call_price, liquidation_price = priced
     order = np.lexsort((-value, pos_account)).tolist()  # stable: ties keep the given order
     starts = np.concatenate(([0], np.cumsum(counts))).tolist()
-    value_l, instrument_l, qty_l = value.tolist(), pos_instrument.tolist(), qty.tolist()
+    value_l, instrument_l, qty_l = _fen_texts(value), pos_instrument.tolist(), qty.tolist()
 
     ok_l = ok.tolist()
-    cash_l, owed_l = cash_fen.tolist(), owed_fen.tolist()
-    market_l, counted_l, assets_l = market_fen.tolist(), counted_fen.tolist(), assets_fen.tolist()
-    ratio_l, indebted_l = ratio_bp.tolist(), indebted.tolist()
-    result = []
+    owed_l = owed_fen.tolist()
+    counted_l, assets_l = counted_fen.tolist(), assets_fen.tolist()
+    cash_t, owed_t, market_t = _fen_texts(cash_fen), _fen_texts(owed_fen), _fen_texts(market_fen)
+    counted_t, assets_t = _fen_texts(counted_fen), _fen_texts(assets_fen)
+    ratio_t = _bp_texts(np.where(indebted, ratio_bp, -1))
+    # The batch's own JSON fragments: the epoch and time, and each level's.
+    head = '{"type":"status","account":'
+    batch = f',"epoch":{_json_str(epoch)},"at":{_json_str(at_text)},"level":'
+    restrictions_json: dict[tuple, str] = {}
+    result: list[dict[str, Any]] = []
     for k, account in enumerate(accounts):
         if not ok_l[k]:
             result.append(_build_one(account, instruments, epoch=epoch, at=at_text))
             continue
         restrictions = account.restrictions or NO_RESTRICTIONS
         no_purchase = set(restrictions.get("no_purchase", ()))
-        level = Level(account.level)
+        level = _LEVELS.get(account.level) or Level(account.level)
         positions = []
+        texts = []
         over_codes = []
         for j in order[starts[k] : starts[k + 1]]:
             (code, name_zh, name_en, price_text, rate_text, high_risk, suspended, flags,
-             limit_down) = static[instrument_l[j]]  # fmt: skip
+             limit_down, p_head, p_price, p_rate, p_middle, p_tail,
+             _) = static[instrument_l[j]]  # fmt: skip
             if over[j]:
                 over_codes.append(code)
+            value_text, share_text = value_l[j], share[j]
+            call_text, liquidation_text = call_price[j], liquidation_price[j]
+            blocked = code in no_purchase
             positions.append(
                 {
                     "code": code,
@@ -588,25 +749,32 @@ def build_many(
                     "name_en": name_en,
                     "quantity": qty_l[j],
                     "price": price_text,
-                    "value": _fen_str(value_l[j]),
+                    "value": value_text,
                     "collateral_rate": rate_text,
-                    "share": None if share[j] < 0 else _bp_str(share[j]),
+                    "share": share_text,
                     "over_limit": over[j],
-                    "no_purchase": code in no_purchase,
+                    "no_purchase": blocked,
                     "high_risk": high_risk,
                     "suspended": suspended,
                     "flags": list(flags),
-                    "call_price": None if call_price[j] < 0 else _fen_str(call_price[j]),
-                    "liquidation_price": (
-                        None if liquidation_price[j] < 0 else _fen_str(liquidation_price[j])
-                    ),
+                    "call_price": call_text,
+                    "liquidation_price": liquidation_text,
                     "limit_down": limit_down,
                 }
+            )
+            share_json = "null" if share_text is None else f'"{share_text}"'
+            call_json = "null" if call_text is None else f'"{call_text}"'
+            liquidation_json = "null" if liquidation_text is None else f'"{liquidation_text}"'
+            texts.append(
+                f'{p_head}{qty_l[j]}{p_price}{value_text}"{p_rate}{share_json}'
+                f',"over_limit":{"true" if over[j] else "false"}'
+                f',"no_purchase":{"true" if blocked else "false"}{p_middle}{call_json}'
+                f',"liquidation_price":{liquidation_json}{p_tail}'
             )
         largest = positions[0] if positions else None
         cure = None
         lines = account.lines
-        if level.severity >= Level.WARNING.severity:
+        if level in _CURED:
             found = rules.cure(
                 assets=rules.from_fen(assets_l[k]),
                 liabilities=rules.from_fen(owed_l[k]),
@@ -615,7 +783,15 @@ def build_many(
                 sell_costs=account.sell_costs,
             )
             cure = {"deposit": str(found.deposit), "sell": _str(found.sell)}
-        result.append(
+        ratio_text = ratio_t[k]
+        warning_fall, call_fall, liquidation_fall = falls[0][k], falls[1][k], falls[2][k]
+        distances = {"warning": warning_fall, "call": call_fall, "liquidation": liquidation_fall}
+        cash_text, market_text = cash_t[k], market_t[k]
+        counted_text, assets_text, owed_text = counted_t[k], assets_t[k], owed_t[k]
+        lines_json, limit_json, limit_text = line_json[line_l[k]]
+        over_codes.sort()
+        blocked = bool(restrictions.get("blocked"))
+        made = Status(
             {
                 "type": "status",
                 "account": account.number,
@@ -623,31 +799,52 @@ def build_many(
                 "epoch": epoch,
                 "at": at_text,
                 "level": level.value,
-                "ratio": _bp_str(ratio_l[k]) if indebted_l[k] else None,
-                "cash": _fen_str(cash_l[k]),
-                "market_value": _fen_str(market_l[k]),
-                "collateral_value": _fen_str(counted_l[k]),
-                "assets": _fen_str(assets_l[k]),
-                "liabilities": _fen_str(owed_l[k]),
-                "lines": dict(line_texts[int(line_index[k])]),
-                "distances": {
-                    name: None if falls[i][k] < 0 else _bp_str(falls[i][k])
-                    for i, name in enumerate(("warning", "call", "liquidation"))
-                },
+                "ratio": ratio_text,
+                "cash": cash_text,
+                "market_value": market_text,
+                "collateral_value": counted_text,
+                "assets": assets_text,
+                "liabilities": owed_text,
+                "lines": dict(line_texts[line_l[k]]),
+                "distances": distances,
                 "positions": positions,
                 "concentration": {
-                    "limit": str(lines.concentration),
+                    "limit": limit_text,
                     "largest": largest["code"] if largest else None,
                     "largest_share": largest["share"] if largest else None,
-                    "over": sorted(over_codes),
+                    "over": over_codes,
                 },
                 "cure": cure,
                 "call": account.call,
-                "restricted": bool(restrictions.get("blocked")),
+                "restricted": blocked,
                 "restrictions": restrictions,
                 "account_id": account.account_id,
             }
         )
+        if largest:
+            largest_json = static[instrument_l[order[starts[k]]]][-1]
+            largest_share = "null" if largest["share"] is None else f'"{largest["share"]}"'
+        else:
+            largest_json = largest_share = "null"
+        ratio_json = "null" if ratio_text is None else f'"{ratio_text}"'
+        made.json = (
+            f'{head}{_json_str(account.number)},"seq":{int(account.seq)}{batch}'
+            f'"{level.value}","ratio":{ratio_json}'
+            f',"cash":"{cash_text}","market_value":"{market_text}"'
+            f',"collateral_value":"{counted_text}","assets":"{assets_text}"'
+            f',"liabilities":"{owed_text}","lines":{lines_json},"distances":'
+            f'{{"warning":{_quoted(warning_fall)},"call":{_quoted(call_fall)}'
+            f',"liquidation":{_quoted(liquidation_fall)}}}'
+            f',"positions":[{",".join(texts)}]'
+            f',"concentration":{{"limit":{limit_json},"largest":{largest_json}'
+            f',"largest_share":{largest_share},"over":{_codes_json(over_codes)}}}'
+            f',"cure":{_cure_json(cure)},"call":'
+            f"{'null' if account.call is None else _json(account.call)}"
+            f',"restricted":{"true" if blocked else "false"},"restrictions":'
+            f"{_restrictions_json(restrictions, restrictions_json)}"
+            f',"account_id":{int(account.account_id)}}}'
+        ).encode()
+        result.append(made)
     return result
 
 

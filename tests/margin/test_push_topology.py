@@ -2,6 +2,7 @@
 and to nothing else, and a socket that joins is live before its snapshot is read."""
 
 import asyncio
+import json
 
 import pytest
 import redis.asyncio as redis
@@ -221,3 +222,33 @@ def test_a_hub_does_not_hear_another_databases_statuses_for_the_same_account(red
 
     run(scenario)
     assert alice.received == ['{"account_id":9111,"seq":2}']
+
+
+def test_statuses_are_published_as_built_chunk_by_chunk_each_on_its_account_s_channel(
+    redis_url, monkeypatch
+):
+    from margin import status
+    from tests.margin.test_status_bulk import AT, INSTRUMENTS, WORKED
+
+    monkeypatch.setattr(push, "CHUNK", 2)  # several script calls, the last one short
+    hub = Hub()
+    sockets = {n: Socket() for n in (9701, 9702, 9703, 9704, 9705)}
+    built = status.build_many(
+        [a._replace(account_id=9700 + a.account_id) for a in WORKED[:4]], INSTRUMENTS, at=AT
+    )
+    plain = {"account_id": 9705, "seq": 2, "name": '林岚 "quoted"\nline'}  # not built: encoded
+
+    async def scenario():
+        for account_id, socket in sockets.items():
+            hub.join(account_id, socket)
+        await settle(hub)
+        published = await Publisher().publish([*built, plain])
+        await settle(hub)
+        await hub.stop()
+        return published
+
+    assert run(scenario)
+    for each in built:
+        assert [json.loads(t) for t in sockets[each["account_id"]].received] == [each]
+        assert sockets[each["account_id"]].received == [status.to_json(each).decode()]
+    assert [json.loads(t) for t in sockets[9705].received] == [plain]

@@ -2,6 +2,7 @@
 for each account: every figure, string for string, on worked examples at and around each line."""
 
 import datetime
+import json
 import random
 from decimal import Decimal as D
 
@@ -254,3 +255,92 @@ def test_chart_points_are_appended_cut_to_the_last_points_and_kept_a_day(monkeyp
     assert status.history(8, day) == [[times[0], "1.5000"]]
     key = cache.make_key(f"margin:chart:7:{day.isoformat()}")
     assert 0 < status._redis_client().ttl(key) <= status.SNAPSHOT_TTL
+
+
+def compact(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_the_json_written_with_each_status_is_the_status_s_own():
+    # What the cache keeps and the push carries is written alongside the dict, not encoded
+    # from it: byte for byte what encoding the dict gives, on every figure and odd string.
+    odd = dict(INSTRUMENTS)
+    odd["600009.SH"] = status.Holding(
+        "600009.SH", 'Q "引号" \\ \n\t\u2028 😀', "</script>\x01", 0, D("7.77"), D("7.00"),
+        D("0.5000"), True, False, ("risk_warning_st", 'a"b'),
+    )  # fmt: skip
+    accounts = [
+        *WORKED,
+        account(9, 12_34, 5_000_00, [("600009.SH", 700), ("600036.SH", 100)], level=Level.CALL,
+                call={"deadline": "x", "issued_at": "y\u00e9"}, sell_costs=COSTS,
+                restrictions={"blocked": ["frozen"], "frozen_reason": 'court "order"\n',
+                              "no_purchase": ["600009.SH"]}),
+        account(10, 0, 0, [], level="watch", restrictions={"no_purchase": [], "blocked": []}),
+    ]  # fmt: skip
+    accounts[-2] = accounts[-2]._replace(number='B"9\\')
+    built = status.build_many(accounts, odd, epoch='é"poch', at=AT)
+    assert len(built) == len(accounts)
+    for each in built:
+        assert status.to_json(each) == compact(each)
+        assert json.loads(status.to_json(each)) == each
+    assert status.to_json({"account_id": 1, "x": "é"}) == compact({"account_id": 1, "x": "é"})
+
+
+def test_the_json_of_a_random_batch_is_each_status_s_own():
+    rng = random.Random(7)
+    codes = list(INSTRUMENTS)
+    accounts = [
+        account(n, rng.randint(0, 10**8), rng.choice([0, rng.randint(1, 10**9)]),
+                [(c, rng.choice([0, 100, 2500])) for c in rng.sample(codes, rng.randint(0, 5))],
+                level=rng.choice(list(Level)), lines=rng.choice([DEFAULT_LINES, TIGHT]),
+                sell_costs=rng.choice([None, COSTS]))
+        for n in range(300)
+    ]  # fmt: skip
+    for each in status.build_many(accounts, INSTRUMENTS, epoch="e1", at=AT):
+        assert status.to_json(each) == compact(each)
+
+
+@pytest.mark.django_db
+def test_the_cache_keeps_each_status_s_json_and_still_reads_a_pickled_one():
+    from django.core.cache import cache
+
+    client = status._redis_client()
+    if client is None:
+        pytest.skip("needs Redis")
+    statuses = status.build_many(WORKED[:3], INSTRUMENTS, epoch="e1", at=AT)
+    status.store_many([*statuses, {"account_id": 77, "account": "B77", "seq": 1}])
+    for each in statuses:
+        assert client.get(cache.make_key(f"margin:status:{each['account_id']}")) == (
+            status.to_json(each)
+        )
+    assert status.cached(77) == {"account_id": 77, "account": "B77", "seq": 1}
+    cache.set("margin:status:78", {"account_id": 78, "seq": 4})  # as an older engine wrote it
+    assert status.cached(78) == {"account_id": 78, "seq": 4}
+    status.forget([77, 78, *(s["account_id"] for s in statuses)])
+    assert [status.cached(a) for a in (77, 78, statuses[0]["account_id"])] == [None] * 3
+
+
+@pytest.mark.django_db
+def test_a_batch_kept_in_chunks_loses_only_a_failing_chunk(monkeypatch):
+    monkeypatch.setattr(status, "_STORE_CHUNK", 2)
+    statuses = status.build_many(WORKED, INSTRUMENTS, epoch="e1", at=AT)
+    status.store_many(statuses)
+    assert [status.cached(s["account_id"]) for s in statuses] == statuses
+    status.forget([s["account_id"] for s in statuses])
+
+
+def test_without_redis_the_cache_keeps_the_statuses_themselves(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "status-bulk"}}  # fmt: skip
+    from django.core.cache import caches
+
+    caches._settings = None
+    try:
+        statuses = status.build_many(WORKED[:2], INSTRUMENTS, epoch="e1", at=AT)
+        assert status._redis_client() is None
+        status.store_many(statuses)
+        assert [status.cached(s["account_id"]) for s in statuses] == statuses
+        status.forget([s["account_id"] for s in statuses])
+        assert status.cached(statuses[0]["account_id"]) is None
+    finally:
+        caches._settings = None
