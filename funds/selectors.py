@@ -12,6 +12,7 @@ from django.db.models import QuerySet, Sum
 from funds.ledger import FEN, ZERO, Kind
 from funds.models import Charge, JournalEntry, LedgerLine, Statement, WithdrawalRequest
 from margin.models import MarginAccount
+from portal.money import round_fen
 
 CLIENT_KINDS = (Kind.CLIENT_CASH, Kind.CLIENT_DEBT, Kind.CLIENT_INTEREST, Kind.CLIENT_FEES)
 
@@ -158,5 +159,6 @@ def daily_net_flows(start: datetime.date, end: datetime.date) -> dict[datetime.d
         .values("entry__value_date")
         .annotate(total=Sum("amount"))
     )
-    # Client cash is a liability: a credit (negative) is money in.
-    return {row["entry__value_date"]: -row["total"] for row in rows}
+    # Client cash is a liability: a credit (negative) is money in. To the fen: SQLite's SUM of
+    # decimals comes back without their scale (2999 for 2999.00).
+    return {row["entry__value_date"]: round_fen(-row["total"]) for row in rows}

@@ -6,6 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 import time_machine
+from django.db import connection
 
 from audit.models import AuditEntry
 from margin import restrictions
@@ -85,6 +86,9 @@ def _statements(n):
 
 @time_machine.travel(MORNING, tick=False)
 def test_the_statements_do_not_grow_with_the_number_of_responses():
+    if connection.vendor != "postgresql":
+        # SQLite's path is bulk_create, which splits a batch by SQLite's limit on parameters.
+        pytest.skip("one statement per batch is the PostgreSQL path")
     holders(12)
     few = []
     for _ in range(2):  # the first also starts the audit chain

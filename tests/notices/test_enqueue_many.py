@@ -55,6 +55,9 @@ def test_a_bad_notice_fails_the_batch_and_writes_nothing(client_alice):
 
 
 def test_the_statements_do_not_grow_with_the_batch():
+    if connection.vendor != "postgresql":
+        # SQLite's path is bulk_create, which splits a batch by SQLite's limit on parameters.
+        pytest.skip("one statement per batch is the PostgreSQL path")
     users = [UserFactory() for _ in range(30)]
 
     def statements(batch):
