@@ -181,8 +181,14 @@ def _fresh_cache():
             client.delete(key)
     else:
         cache.clear()
-    # Accounts marked as watched (margin.watching): in this process without Redis, where a
-    # rolled-back test's account id comes back in the next test, which would count as watched.
+
+
+@pytest.fixture(autouse=True)
+def _no_watch_marks():
+    """Accounts marked as watched (margin.watching), and the margin sockets this process counts
+    open (a test that never closed its socket leaves one): without Redis these live in the
+    process, where a rolled-back test's account id comes back in the next test as watched."""
     from margin import watching
 
     watching._expiry.clear()
+    watching._local.clear()
