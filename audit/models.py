@@ -12,18 +12,19 @@ from audit.labels import action_label, object_type_label
 GENESIS_HASH = "0" * 64
 
 
+def json_default(obj: Any) -> Any:
+    """How canonical_json spells what JSON lacks: Decimals as strings, moments in ISO 8601."""
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    raise TypeError(f"{type(obj).__name__} is not allowed in audit data")
+
+
 def canonical_json(value: Any) -> str:
     """One byte-exact spelling of a value: sorted keys, no spaces, Decimals as strings."""
-
-    def default(obj: Any) -> Any:
-        if isinstance(obj, Decimal):
-            return str(obj)
-        if hasattr(obj, "isoformat"):
-            return obj.isoformat()
-        raise TypeError(f"{type(obj).__name__} is not allowed in audit data")
-
     return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default
     )
 
 

@@ -2,14 +2,13 @@ import datetime
 import hashlib
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from audit.models import GENESIS_HASH, AuditChainHead, AuditEntry, canonical_json
+from audit.models import GENESIS_HASH, AuditChainHead, AuditEntry, canonical_json, json_default
 
 
 def record(
@@ -134,18 +133,9 @@ def _json_int(value: int | None) -> str:
     return "null" if value is None else json.dumps(value)
 
 
-def _canonical_default(obj: Any) -> Any:
-    # audit.models.canonical_json's: tests/audit check the two spell everything alike.
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    raise TypeError(f"{type(obj).__name__} is not allowed in audit data")
-
-
 # canonical_json with its encoder made once (json.dumps makes one a call when given options).
 _canonical = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical_default
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default
 ).encode
 
 

@@ -494,24 +494,20 @@ _RESTRICTION_KEYS = tuple(NO_RESTRICTIONS)
 
 def _fen_texts(fen: Any) -> list[str | None]:
     """``str(from_fen(f))`` of each of an array of fen, in one pass; None for a negative one."""
-    places = _PLACES_2
-    texts: list[str | None] = [
-        f"{whole}.{places[part]}"
-        for whole, part in zip((fen // 100).tolist(), (fen % 100).tolist(), strict=True)
-    ]
-    for i in (fen < 0).nonzero()[0].tolist():
-        texts[i] = None
-    return texts
+    return _scaled_texts(fen, 100, _PLACES_2)
 
 
 def _bp_texts(bp: Any) -> list[str | None]:
     """``str(from_basis_points(b))`` of each of an array of basis points; None for a negative."""
-    places = _PLACES_4
+    return _scaled_texts(bp, 10_000, _PLACES_4)
+
+
+def _scaled_texts(values: Any, scale: int, places: list[str]) -> list[str | None]:
     texts: list[str | None] = [
         f"{whole}.{places[part]}"
-        for whole, part in zip((bp // 10_000).tolist(), (bp % 10_000).tolist(), strict=True)
+        for whole, part in zip((values // scale).tolist(), (values % scale).tolist(), strict=True)
     ]
-    for i in (bp < 0).nonzero()[0].tolist():
+    for i in (values < 0).nonzero()[0].tolist():
         texts[i] = None
     return texts
 
