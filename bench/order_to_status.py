@@ -1,25 +1,25 @@
 """Order submission → the new position in the client's pushed status (budget: ≤ 1 s).
 
-The whole path, as production runs it, in one process on PostgreSQL and Redis: the risk runner
-(``RiskRunner.run``, a tick every second from a feed that moves every instrument a little at the
-current time), the venue loop (``trading.embedded.run``: a step as soon as a tick lands, at least
-every 0.25 s), and a subscriber on the Redis channels the web processes listen on
-(``margin.push.channel_for``) standing in for the
-browser. A submitter sends --orders market buys of 100 shares, one every --pace seconds on
+The whole path on PostgreSQL and Redis, laid out as production runs it (the Procfile): the risk
+engine in a process of its own (``RiskRunner.run``, a tick every second from a feed that moves
+every instrument a little at the current time), the venue in another (``trading.embedded.run``,
+as ``manage.py run_venue``), and in this one the submissions (the web tier) and a subscriber on
+the Redis channels the web processes listen on (``margin.push.channel_for``), standing in for the
+browser. The submitter sends --orders market buys of 100 shares, one every --pace seconds on
 average, over the clients who passed the gate; for each it records the time from just before
 ``order_submit`` until a status of that account published on the channel shows the new
-quantity, and where it went (p50 and p90 of each stage): the submission; submission → the tick
-that fills it landing; the tick → the venue's step starting; the step's start → this fill
-recorded (after the fills of the step recorded before it); fill → status.
+quantity, and where it went (p50 and p90 of each stage, ``_stages``).
 
-The path: submission → the next tick (the simulated venue fills only on a price that arrived after
-the order, so up to one tick interval: ``MARGIN_TICK_SECONDS``, production's 1 s, as the feed
-ticks in production) → the venue's step (at once: the tick observer moves the venue's mark,
-polled every 20 ms) → the step's fills, one transaction each, the market-wide reference data read
-once for the step → the fill's transaction announces its account (``margin.changes``: a counter
-and, on Redis, the id on a pub/sub channel) → the runner, asleep on that channel between ticks,
-wakes, reloads that account alone and publishes its status at once. ``baseline``: the same with
-the announcement switched off (the engine's periodic look every 2 s), in the same run.
+The path: submission → the venue's step (the submission's commit wakes the venue's loop, which
+looks every 20 ms; the tick observer wakes it too) → the fill at the price in force (an order
+that can trade when it arrives in continuous trading fills at once at the feed's latest price,
+``TRADING_SIM_FILL_ON_ARRIVAL``), one transaction, the market-wide reference data read once for
+the step → the fill's transaction announces its account (``margin.changes``: a counter and, on
+Redis, the id on a pub/sub channel) → the runner, asleep on that channel between ticks, wakes,
+reloads that account alone and publishes its status at once. Same run, as baselines:
+``next_tick``, every order waiting for the next tick (the setting off: up to one
+``MARGIN_TICK_SECONDS``, production's 1 s, of waiting); ``periodic_reload``, that and the
+announcement switched off (the engine's periodic look every 2 s).
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/order_to_status.py
 """
@@ -29,13 +29,16 @@ import asyncio
 import contextlib
 import datetime
 import json
+import multiprocessing
 import os
 import random
 import statistics
 import sys
 import time
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
@@ -47,6 +50,7 @@ django.setup()
 import time_machine  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.models import Max  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from margin import changes, push  # noqa: E402
@@ -55,19 +59,21 @@ from margin.models import Instrument  # noqa: E402
 from margin.runner import RiskRunner  # noqa: E402
 from portal.calendars import SHANGHAI  # noqa: E402
 from trading import embedded, services  # noqa: E402
+from trading.models import Order  # noqa: E402
 
 D = Decimal
 NOW = datetime.datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)  # a Thursday session
 BUDGET_S = 1.0
 
 
-# When each tick landed (perf_counter), by its time: the runner calls its observers once the
-# tick's prices are saved (``MARGIN_TICK_OBSERVERS``).
-TICKS: dict[datetime.datetime, float] = {}
+# The engine process's tick observer sends (tick time, perf_counter) here when a tick's prices
+# are saved (``MARGIN_TICK_OBSERVERS``); perf_counter is the system's monotonic clock, one for
+# every process.
+TICK_QUEUE: Any = None
 
 
 def tick_landed(*, runner, tick, accepted) -> None:
-    TICKS[tick.at] = time.perf_counter()
+    TICK_QUEUE.put((tick.at.isoformat(), time.perf_counter()))
 
 
 class WobbleFeed:
@@ -123,21 +129,154 @@ def prepare(accounts) -> tuple[list[str], dict[tuple[int, str], int]]:
 
 
 def run_orders(accounts, count: int, rng: random.Random, *, announce: bool, pace: float) -> tuple:
+    """One run, laid out as production runs it (the Procfile): the risk engine and the venue
+    each in a process of their own (``risk``, ``venue``), the submissions and the listener on the
+    status channels (the web tier and the browser) in this one."""
+    from django.db import connections
+
     codes, held = prepare(accounts)
-    feed = WobbleFeed(rng)
-    return asyncio.run(
-        _run_orders(accounts, codes, held, feed, count, rng, announce=announce, pace=pace)
+    context = multiprocessing.get_context("fork")
+    stop, ticks, fills = context.Event(), context.Queue(), context.Queue()
+    connections.close_all()  # each process opens its own
+    processes = [
+        context.Process(target=_engine_process, args=(stop, ticks, rng.random())),
+        context.Process(target=_venue_process, args=(stop, fills, announce)),
+    ]
+    for process in processes:
+        process.start()
+    first = Order.objects.aggregate(last=Max("pk"))["last"] or 0
+    try:
+        seen = asyncio.run(_submit_and_listen(accounts, codes, held, count, rng, pace=pace))
+    finally:
+        stop.set()
+        landed, filled = [], []
+        while any(process.is_alive() for process in processes):
+            landed += _drain(ticks)
+            filled += _drain(fills)
+        landed += _drain(ticks)
+        filled += _drain(fills)
+        for process in processes:
+            process.join()
+            if process.exitcode:
+                print(f"{process.name} exited with {process.exitcode}", file=sys.stderr)
+    latencies, stages = _stages(seen, dict(landed), {order: rest for order, *rest in filled})
+    orders = Order.objects.filter(pk__gt=first)
+    stages["orders_by_status"] = dict(Counter(orders.values_list("status", flat=True)))
+    for reason in orders.exclude(reject_reason="").values_list("reject_reason", flat=True)[:5]:
+        print(f"rejected: {reason}", file=sys.stderr)
+    return latencies, stages
+
+
+def _drain(queue) -> list:
+    import queue as queues
+
+    found = []
+    while True:
+        try:
+            found.append(queue.get(timeout=0.1))
+        except queues.Empty:
+            return found
+
+
+async def _until(stop, start) -> None:
+    """Run ``start(event)`` until the other processes' ``stop`` is set."""
+    event = asyncio.Event()
+    task = asyncio.create_task(start(event))
+    await asyncio.to_thread(stop.wait)
+    event.set()
+    await task
+
+
+def _engine_process(stop, ticks, seed: float) -> None:
+    """``manage.py run_risk_engine``: a tick every second, asleep on the changes channel."""
+    global TICK_QUEUE
+    TICK_QUEUE = ticks
+    feed = WobbleFeed(random.Random(seed))  # noqa: S311 - a simulated market, not secrets
+    runner = RiskRunner(feed=feed)
+    profile = _profiler("risk", runner, "step", "refresh")
+    asyncio.run(
+        _until(stop, lambda event: runner.run(event, tick_interval=settings.MARGIN_TICK_SECONDS))
     )
+    _profiled("risk", profile)
+    ticks.close()
+    ticks.join_thread()
 
 
-async def _run_orders(
-    accounts, codes, held, feed, count: int, rng: random.Random, *, announce: bool, pace: float
-) -> tuple:
+def _profiler(name: str, owner, *methods: str):
+    """O2S_PROFILE=venue (or risk): that process's steps (``methods`` of ``owner``, run one at a
+    time in worker threads) run under one cProfile, whose top 40 by cumulative time are printed
+    when the run ends."""
+    if os.environ.get("O2S_PROFILE") != name:
+        return None
+    import cProfile
+    import functools
+
+    profile = cProfile.Profile()
+    for method in methods:
+        original = getattr(owner, method)
+        setattr(owner, method, functools.partial(profile.runcall, original))
+    return profile
+
+
+def _profiled(name: str, profile) -> None:
+    if profile is None:
+        return
+    import pstats
+
+    profile.disable()
+    print(f"--- {name} process profile", file=sys.stderr)
+    pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+
+
+def _venue_process(stop, fills, announce: bool) -> None:
+    """``manage.py run_venue``: a step as soon as an order or a tick wakes it. Sends, for each
+    fill recorded: account, code, the fill's time, when it was recorded and when its step began."""
+    if not announce:
+        changes.announce = lambda *_args, **_kwargs: None
+    record, record_batch = services.fill_record, services.fills_record
+    step_started = [0.0]
+
+    def timed_batch(found, **kwargs):
+        step_started[0] = time.perf_counter()
+        return record_batch(found, **kwargs)
+
+    def timed_fill(**kwargs):
+        row = record(**kwargs)
+        if row is not None:
+            order = row.order
+            fills.put(
+                (
+                    order.pk,
+                    time.perf_counter(),
+                    kwargs["fill"].at.isoformat(),
+                    step_started[0],
+                )
+            )
+        return row
+
+    services.fill_record = timed_fill
+    services.fills_record = timed_batch
+    profile = _profiler("venue", services, "venue_step")
+    asyncio.run(
+        _until(stop, lambda event: embedded.run(event, interval=settings.TRADING_VENUE_INTERVAL))
+    )
+    _profiled("venue", profile)
+    fills.close()
+    fills.join_thread()
+
+
+async def _submit_and_listen(
+    accounts, codes, held, count: int, rng: random.Random, *, pace: float
+) -> dict:
+    """Submit ``count`` market buys and wait for each to show in its account's pushed status;
+    returns order id → (submitted, submission took, status seen)."""
     import redis.asyncio as redis
     from asgiref.sync import sync_to_async
 
     waiting: dict[int, dict[str, tuple[int, float]]] = {}  # account → code → (quantity, t0)
-    latencies: list[float] = []
+    seen: dict[int, tuple[float, float, float]] = {}
+    # (account, code, quantity once filled) → (order id, submission took)
+    made: dict[tuple[int, str, int], tuple[int, float]] = {}
     done = asyncio.Event()
 
     client = redis.from_url(settings.REDIS_URL)
@@ -149,7 +288,7 @@ async def _run_orders(
         async for message in pubsub.listen():
             if message["type"] != "pmessage":
                 continue
-            seen = time.perf_counter()
+            now = time.perf_counter()
             for line in message["data"].decode().split("\n"):
                 account_id, _, text = line.partition(" ")
                 pending = waiting.get(int(account_id))
@@ -158,65 +297,15 @@ async def _run_orders(
                 positions = {p["code"]: p["quantity"] for p in json.loads(text)["positions"]}
                 for code, (quantity, started) in list(pending.items()):
                     if positions.get(code, 0) >= quantity:
-                        latencies.append(seen - started)
-                        filled = filled_at.get((int(account_id), code))
-                        if filled is not None:
-                            done_at, tick_at, step_at = filled
-                            stages["to_fill"].append(done_at - started)
-                            stages["fill_to_status"].append(seen - done_at)
-                            if tick_at is not None:
-                                stages["submit_to_tick"].append(tick_at - started)
-                                stages["tick_to_step"].append(step_at - tick_at)
-                            stages["step_to_fill"].append(done_at - step_at)
+                        order_id, took = made.get((int(account_id), code, quantity), (0, 0.0))
+                        seen[order_id or -len(seen) - 1] = (started, took, now)
                         del pending[code]
-            if len(latencies) >= count:
+            if len(seen) >= count:
                 done.set()
 
-    # Where the time goes: submission; submission → the tick that fills it landing (its prices
-    # saved, the runner's observers called); the tick → the venue's step that records it
-    # starting; that step's start → this fill recorded (after the fills recorded before it);
-    # the fill → the status pushed.
-    stages: dict[str, list[float]] = {
-        "submit": [],
-        "to_fill": [],
-        "submit_to_tick": [],
-        "tick_to_step": [],
-        "step_to_fill": [],
-        "fill_to_status": [],
-    }
-    filled_at: dict[tuple[int, str], tuple[float, float | None, float]] = {}
-    record, record_batch = services.fill_record, services.fills_record
-    step_started = [0.0]
-
-    def timed_batch(fills, **kwargs):
-        step_started[0] = time.perf_counter()
-        return record_batch(fills, **kwargs)
-
-    def timed_fill(**kwargs):
-        row = record(**kwargs)
-        if row is not None:
-            order = row.order
-            filled_at[(order.account_id, order.instrument.code)] = (
-                time.perf_counter(),
-                TICKS.get(kwargs["fill"].at),
-                step_started[0],
-            )
-        return row
-
-    services.fill_record = timed_fill
-    services.fills_record = timed_batch
-    stop = asyncio.Event()
-    runner = RiskRunner(feed=feed)
-    loops = [
-        asyncio.create_task(listen()),
-        asyncio.create_task(runner.run(stop, tick_interval=settings.MARGIN_TICK_SECONDS)),
-        asyncio.create_task(embedded.run(stop, interval=settings.TRADING_VENUE_INTERVAL)),
-    ]
-    original = changes.announce
-    if not announce:
-        changes.announce = lambda *_args, **_kwargs: None
+    listener = asyncio.create_task(listen())
     try:
-        await asyncio.sleep(3)  # the runner starts and publishes everyone once
+        await asyncio.sleep(4)  # the engine starts and publishes everyone once
         submit = sync_to_async(services.order_submit, thread_sensitive=False)
         for n in range(count):
             account = accounts[n % len(accounts)]
@@ -224,19 +313,22 @@ async def _run_orders(
             code = rng.choice([c for c in codes if c not in pending])
             quantity = held.get((account.pk, code), 0) + 100
             held[(account.pk, code)] = quantity
-            pending[code] = (quantity, time.perf_counter())
+            started = time.perf_counter()
+            pending[code] = (quantity, started)
             try:
-                started = time.perf_counter()
-                await submit(
+                submitted = await submit(
                     account_id=account.pk,
                     side="buy",
                     kind="market",
                     code=code,
                     quantity=100,
                     price=None,
-                    client_token=f"o2s-{announce}-{n}",
+                    client_token=f"o2s-{n}-{time.time_ns()}",
                 )
-                stages["submit"].append(time.perf_counter() - started)
+                made[(account.pk, code, quantity)] = (
+                    submitted.order.pk,
+                    time.perf_counter() - started,
+                )
             except services.OrderRefused as refused:
                 print(f"refused: {refused}", file=sys.stderr)
                 del pending[code]
@@ -245,15 +337,43 @@ async def _run_orders(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), timeout=30)
     finally:
-        services.fill_record = record
-        services.fills_record = record_batch
-        changes.announce = original
-        stop.set()
-        for task in loops[1:]:
-            await task
-        loops[0].cancel()
+        listener.cancel()
         await pubsub.aclose()
         await client.aclose()
+    return seen
+
+
+def _stages(seen: dict, ticks: dict[str, float], fills: dict) -> tuple[list[float], dict]:
+    """Latencies, and where the time went (p50, p90 of each stage): the submission; for an order
+    filled on arrival, submission → the venue's step that recorded it beginning; for one filled
+    at a later tick, submission → that tick landing (its prices saved, the observers called)
+    and the tick → the step beginning; the step → this fill recorded (after the fills recorded
+    before it in the step); the fill → the status seen."""
+    stages: dict[str, list[float]] = {
+        "submit": [],
+        "to_fill": [],
+        "submit_to_step": [],
+        "submit_to_tick": [],
+        "tick_to_step": [],
+        "step_to_fill": [],
+        "fill_to_status": [],
+    }
+    latencies = []
+    for order_id, (started, took, status_at) in seen.items():
+        latencies.append(status_at - started)
+        stages["submit"].append(took)
+        if order_id not in fills:
+            continue
+        done_at, fill_at, step_at = fills[order_id]
+        stages["to_fill"].append(done_at - started)
+        stages["fill_to_status"].append(status_at - done_at)
+        stages["step_to_fill"].append(done_at - step_at)
+        tick_at = ticks.get(fill_at)
+        if tick_at is None:  # filled on arrival
+            stages["submit_to_step"].append(step_at - started)
+        else:
+            stages["submit_to_tick"].append(tick_at - started)
+            stages["tick_to_step"].append(step_at - tick_at)
     found: dict[str, float] = {}
     for stage, values in stages.items():
         if values:
@@ -277,9 +397,10 @@ def summary(name: str, measured, expected: int) -> dict:
         else None,
         "max_s": round(ordered[-1], 3) if ordered else None,
         "budget_s": BUDGET_S,
-        # The feed ticks as production's does (MARGIN_TICK_SECONDS): a marketable order fills
-        # at the next tick, so up to one interval of the latency is the wait for it.
+        # The feed ticks as production's does (MARGIN_TICK_SECONDS); without fills on arrival
+        # up to one interval of the latency is the wait for the next tick.
         "tick_interval_s": settings.MARGIN_TICK_SECONDS,
+        "fill_on_arrival": settings.TRADING_SIM_FILL_ON_ARRIVAL,
         "load_average": os.getloadavg(),
     }
 
@@ -296,6 +417,9 @@ def main() -> None:
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: this measures the production path.")
     settings.TRADING_REFERENCE_SECONDS = 1.0
+    # Connections kept a minute, as production keeps them (portal.settings.services.database);
+    # the test settings this starts from open one per step.
+    connection.settings_dict["CONN_MAX_AGE"] = 60
     # Its own cache keys: the change counter and rate limits of a test run on the same Redis are
     # not touched. (The push channel is Redis-wide: do not run it next to the socket tests.)
     settings.CACHES["default"]["KEY_PREFIX"] = "bench-o2s"
@@ -305,7 +429,7 @@ def main() -> None:
 
     celery_app.conf.task_always_eager = False
     settings.MARGIN_TICK_OBSERVERS = [
-        "trading.venue.record_tick_volumes",
+        "trading.venue.tick_landed",
         "__main__.tick_landed",
     ]
     test_settings = connection.settings_dict.setdefault("TEST", {})
@@ -328,18 +452,31 @@ def main() -> None:
                 )
             ]
             if args.baseline_orders:
-                results.append(
-                    summary(
-                        "order_to_status_baseline_periodic_reload",
-                        run_orders(
-                            accounts, args.baseline_orders, rng, announce=False, pace=args.pace
-                        ),
-                        args.baseline_orders,
+                settings.TRADING_SIM_FILL_ON_ARRIVAL = False
+                for name, announce in (("next_tick", True), ("next_tick_periodic_reload", False)):
+                    results.append(
+                        summary(
+                            f"order_to_status_baseline_{name}",
+                            run_orders(
+                                accounts,
+                                args.baseline_orders,
+                                rng,
+                                announce=announce,
+                                pace=args.pace,
+                            ),
+                            args.baseline_orders,
+                        )
                     )
-                )
+                settings.TRADING_SIM_FILL_ON_ARRIVAL = True
         for result in results:
             print(json.dumps(result))
     finally:
+        # The submissions' threads kept their connections: end them, or the drop is refused.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         connection.creation.destroy_test_db(real_name, verbosity=0)
 
 

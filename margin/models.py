@@ -121,6 +121,11 @@ class Instrument(models.Model):
     previous_close = _price(_("previous close"))
     last_price = _price(_("last price"), null=True, blank=True)
     last_price_at = models.DateTimeField(_("last price time"), null=True, blank=True)
+    last_volume = models.PositiveBigIntegerField(
+        _("last tick's volume"),
+        default=0,
+        help_text=_("Shares the feed reported traded in the tick of the last price (0: none)."),
+    )
 
     class Meta:
         ordering = ["code"]

@@ -1,5 +1,5 @@
-"""The venue's loop: collect fills and expire day orders as soon as a tick lands, and at least
-every ``TRADING_VENUE_INTERVAL`` seconds.
+"""The venue's loop: collect fills and expire day orders as soon as a tick lands or an order is
+accepted, and at least every ``TRADING_VENUE_INTERVAL`` seconds.
 
 Embedded mode runs it as a task on the ASGI server's loop (``EmbeddedVenue``, next to the
 embedded risk engine); production runs ``manage.py run_venue`` as its own process. The step is
@@ -31,17 +31,18 @@ def step() -> int:
         close_old_connections()
 
 
-# How often the loop looks whether a tick landed (one cache read): a marketable order fills at
-# the next tick, so the step runs as soon as the tick is saved, not up to ``interval`` later.
+# How often the loop looks whether it was woken (one cache read): an order arriving in continuous
+# trading may fill at once, another at the next tick, so the step runs as soon as the order or
+# the tick is committed, not up to ``interval`` later.
 TICK_POLL_SECONDS = 0.02
 
 
 async def run(stop: asyncio.Event, *, interval: float) -> None:
-    """Step now, then again whenever a tick lands (``venue.tick_mark``) and at least every
+    """Step now, then again whenever a tick lands (``venue.work_mark``) and at least every
     ``interval`` seconds (expiry at the close, ticks missed while Redis was away)."""
     from trading import venue
 
-    mark = await asyncio.to_thread(venue.tick_mark)
+    mark = await asyncio.to_thread(venue.work_mark)
     while not stop.is_set():
         try:
             await asyncio.to_thread(step)
@@ -54,7 +55,7 @@ async def run(stop: asyncio.Event, *, interval: float) -> None:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(left, TICK_POLL_SECONDS))
-            now_mark = await asyncio.to_thread(venue.tick_mark)
+            now_mark = await asyncio.to_thread(venue.work_mark)
             if now_mark != mark:
                 mark = now_mark
                 break

@@ -10,10 +10,14 @@ it once.
 The simulated venue matches open orders against the market feed's prices, as the risk runner
 writes them on the instruments (``last_price``, ``last_price_at``):
 
-- only a price that arrived *after* the order was submitted can fill it (the next tick);
+- an order that can trade when it arrives in continuous trading fills at once at the price in
+  force, at the moment it arrived, as an exchange executes a marketable order against its book
+  (``TRADING_SIM_FILL_ON_ARRIVAL``) — if the feed priced the instrument at most
+  ``TRADING_SIM_PRICE_FRESH_SECONDS`` (3 s) before it; otherwise (an older price, a call auction,
+  the setting off) only a price that arrived *after* the order can fill it (the next tick);
 - a buy fills when the price is at or below its limit, a sale at or above — a marketable order
-  (market orders are limits at the band's edge) at the next tick, a resting limit when the price
-  crosses — always at the feed's price;
+  (market orders are limits at the band's edge) at once or at the next tick, a resting limit
+  when a later price crosses — always at the feed's price;
 - partial fills: an order takes at most ``TRADING_SIM_PARTICIPATION`` (25%) of the volume the
   feed reported for the tick, shared by the portal's orders in time priority, in whole lots of
   100 shares; the rest stays open ("partly filled") for later ticks — at most one fill per order
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -43,9 +47,9 @@ from django.utils.module_loading import import_string
 from portal import calendars
 from trading import rules as order_rules
 from trading.models import Fill, Order
+from trading.pretrade import phase_at
 
 logger = logging.getLogger(__name__)
-VOLUME_SECONDS = 3600  # a tick's volume matters until the next tick of the code
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,9 @@ class SimulatedVenue:
     name = "simulated"
 
     def submit(self, order: Order) -> None:
-        # The book is the table of open orders; matching reads it on the next step.
-        return None
+        # The book is the table of open orders; the venue's loop matches it at its next step,
+        # which this brings forward (an order arriving in continuous trading may fill at once).
+        wake()
 
     def cancel(self, order: Order) -> bool:
         return True
@@ -90,7 +95,7 @@ class SimulatedVenue:
             .annotate(last_fill_at=Max("fills__filled_at"))
             .order_by("submitted_at", "pk")
         )
-        allowance = _Allowance(orders)
+        allowance = _Allowance()
         for order in orders:
             fill = self.match(order, allowance)
             if fill is not None:
@@ -101,8 +106,13 @@ class SimulatedVenue:
     def match(order: Order, allowance: _Allowance | None = None) -> VenueFill | None:
         instrument = order.instrument
         price, at = instrument.last_price, instrument.last_price_at
-        if price is None or at is None or at <= order.submitted_at or instrument.suspended:
+        if price is None or at is None or instrument.suspended:
             return None
+        filled_at = at
+        if at <= order.submitted_at:  # the price in force when the order arrived
+            if not fills_on_arrival(order, at):
+                return None
+            filled_at = order.submitted_at
         last_fill_at = getattr(order, "last_fill_at", None)
         if last_fill_at is not None and last_fill_at >= at:
             return None  # one fill per order per tick
@@ -117,16 +127,28 @@ class SimulatedVenue:
             return None
         quantity = order.remaining
         if allowance is not None:
-            quantity = allowance.take(instrument.code, at, order.remaining)
+            quantity = allowance.take(instrument, at, order.remaining)
             if quantity <= 0:
                 return None
         return VenueFill(
             order_id=order.pk,
             quantity=quantity,
             price=price,
-            at=at,
+            at=filled_at,
             ref=f"sim-{order.pk}-{order.filled_quantity}",
         )
+
+
+def fills_on_arrival(order: Order, price_at: datetime.datetime) -> bool:
+    """Whether ``order`` may fill at once at the price the feed stamped ``price_at`` (before the
+    order arrived): the setting is on, the order arrived in continuous trading and has not filled
+    yet, and that price was at most ``TRADING_SIM_PRICE_FRESH_SECONDS`` old when it arrived."""
+    if not getattr(settings, "TRADING_SIM_FILL_ON_ARRIVAL", True) or order.filled_quantity:
+        return False
+    fresh = datetime.timedelta(seconds=getattr(settings, "TRADING_SIM_PRICE_FRESH_SECONDS", 3.0))
+    if order.submitted_at - price_at > fresh:
+        return False
+    return phase_at(order.submitted_at)[0] is order_rules.Phase.CONTINUOUS
 
 
 def participation() -> Decimal:
@@ -141,28 +163,18 @@ def fill_quantity(remaining: int, allowed: int) -> int:
     return (allowed // order_rules.BOARD_LOT) * order_rules.BOARD_LOT
 
 
-def _volume_key(code: str) -> str:
-    return f"trading:tick-volume:{code}"
-
-
 class _Allowance:
-    """What is left this step of each instrument's share of its latest tick's volume; ``None``
-    per code when the feed reported no volume for the tick (the whole order may fill)."""
+    """What is left this step of each instrument's share of its latest tick's volume
+    (``Instrument.last_volume``, written with the price); ``None`` when the feed reported no
+    volume for the tick (the whole order may fill)."""
 
-    def __init__(self, orders: Sequence[Order]) -> None:
-        codes = {order.instrument.code for order in orders}
-        reported = cache.get_many([_volume_key(code) for code in codes]) if codes else {}
+    def __init__(self) -> None:
         self._left: dict[tuple[str, datetime.datetime], int | None] = {}
-        self._volumes: dict[str, tuple[datetime.datetime, int]] = {
-            key.removeprefix("trading:tick-volume:"): tuple(value)
-            for key, value in reported.items()
-        }
-        self._orders = orders
 
-    def take(self, code: str, at: datetime.datetime, remaining: int) -> int:
-        key = (code, at)
+    def take(self, instrument: Any, at: datetime.datetime, remaining: int) -> int:
+        key = (instrument.code, at)
         if key not in self._left:
-            self._left[key] = self._share(code, at)
+            self._left[key] = self._share(instrument, at)
         left = self._left[key]
         if left is None:
             return remaining
@@ -170,14 +182,15 @@ class _Allowance:
         self._left[key] = left - quantity
         return quantity
 
-    def _share(self, code: str, at: datetime.datetime) -> int | None:
-        reported = self._volumes.get(code)
-        if reported is None or reported[0] != at or reported[1] <= 0:
+    @staticmethod
+    def _share(instrument: Any, at: datetime.datetime) -> int | None:
+        if instrument.last_price_at != at or instrument.last_volume <= 0:
             return None
-        share = int(reported[1] * participation())
-        # What earlier steps already filled on this tick counts against its share.
+        share = int(instrument.last_volume * participation())
+        # What earlier steps already filled on this tick counts against its share: at the tick,
+        # or after it on arrival (before the next tick, which has a later ``at``).
         taken = (
-            Fill.objects.filter(order__instrument__code=code, filled_at=at).aggregate(
+            Fill.objects.filter(order__instrument_id=instrument.pk, filled_at__gte=at).aggregate(
                 total=Sum("quantity")
             )["total"]
             or 0
@@ -185,43 +198,34 @@ class _Allowance:
         return max(share - taken, 0)
 
 
-def record_tick_volumes(*, runner: Any, tick: Any, accepted: dict[str, Decimal]) -> None:
-    """A risk-runner tick observer (``MARGIN_TICK_OBSERVERS``): keep each tick's volume of the
-    instruments with open orders, for the venue's next step (the cache is shared by processes),
-    then tell the venue's loop that a tick landed (``tick_mark``): it matches at once instead of
-    at its next look."""
-    volumes = {row.code: row.volume for row in tick.rows if row.code in accepted and row.volume > 0}
-    if volumes:
-        wanted = set(
-            Order.objects.filter(status__in=Order.OPEN, instrument__code__in=list(volumes))
-            .values_list("instrument__code", flat=True)
-            .distinct()
-        )
-        cache.set_many(
-            {_volume_key(code): (tick.at, volumes[code]) for code in wanted}, VOLUME_SECONDS
-        )
-    transaction.on_commit(_tick_landed)
+def tick_landed(*, runner: Any, tick: Any, accepted: dict[str, Decimal]) -> None:
+    """A risk-runner tick observer (``MARGIN_TICK_OBSERVERS``): once the tick's prices (and
+    volumes) are committed, wake the venue's loop (``wake``): it matches at once instead of at
+    its next look."""
+    transaction.on_commit(wake)
 
 
-TICK_KEY = "trading:tick-landed"
+# Moved whenever the venue has something to match: a tick's prices committed, an order accepted.
+MARK_KEY = "trading:venue-work"
 
 
-def _tick_landed() -> None:
+def wake() -> None:
+    """Tell the venue's loop to step now (``work_mark`` moves), not at its next look."""
     try:
         try:
-            cache.incr(TICK_KEY)
+            cache.incr(MARK_KEY)
         except ValueError:  # not set yet (or evicted)
-            if not cache.add(TICK_KEY, 1, None):
-                cache.incr(TICK_KEY)
+            if not cache.add(MARK_KEY, 1, None):
+                cache.incr(MARK_KEY)
     except Exception:
         # Redis restarting: the venue's periodic step still matches the order.
-        logger.warning("Could not tell the venue a tick landed", exc_info=True)
+        logger.warning("Could not wake the venue", exc_info=True)
 
 
-def tick_mark() -> int | None:
-    """The count of ticks landed (compare two marks: a difference means a new price)."""
+def work_mark() -> int | None:
+    """How often the venue was woken (compare two marks: a difference means work to match)."""
     try:
-        return cache.get(TICK_KEY)
+        return cache.get(MARK_KEY)
     except Exception:
         return None
 

@@ -4,7 +4,7 @@ Amounts and shares stay text here (services read them with Decimal) but are chec
 a malformed one stops the process naming the variable.
 """
 
-from .env import env, env_amount, env_int, env_share
+from .env import env, env_amount, env_bool, env_int, env_share
 
 # --- margin: risk engine, feed, rates --------------------------------------------------------
 # Embedded mode runs the feed and the engine inside the ASGI process (dev turns it on); in
@@ -56,12 +56,18 @@ TRADING_VENUE_INTERVAL = 0.25  # seconds between venue steps
 TRADING_REFERENCE_SECONDS = 1.0
 # The simulated venue fills an order with at most this share of a tick's reported volume.
 TRADING_SIM_PARTICIPATION = "0.25"
+# An order that can trade at the price in force when it arrives in continuous trading fills at
+# once at that price, as an exchange executes against its book, if the feed priced the
+# instrument at most TRADING_SIM_PRICE_FRESH_SECONDS before (a Level-1 snapshot's 3 s); else, and
+# in the call auctions, at the next tick. False: every order waits for the next tick.
+TRADING_SIM_FILL_ON_ARRIVAL = env_bool("TRADING_SIM_FILL_ON_ARRIVAL", True)
+TRADING_SIM_PRICE_FRESH_SECONDS = 3.0
 # An approved forced-liquidation plan sells through the venue like a client's sale.
 TRADING_LIQUIDATION_THROUGH_VENUE = True
 
 # --- monitoring: market and book signals, alerts, responses, evaluations --------------------
 # Called by the risk runner after every applied tick (margin does not import monitoring).
-MARGIN_TICK_OBSERVERS = ["monitoring.live.observe_tick", "trading.venue.record_tick_volumes"]
+MARGIN_TICK_OBSERVERS = ["monitoring.live.observe_tick", "trading.venue.tick_landed"]
 MONITORING_BOOK_EVERY_SECONDS = 5.0  # book signals at most this often (wall clock)
 MONITORING_SNAPSHOT_EVERY_MINUTES = 5  # a BookSnapshot for trends and charts (market time)
 # A partition's share of the book older than this (market time) is shown as stale on the board.

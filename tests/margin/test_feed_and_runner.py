@@ -99,6 +99,41 @@ def test_a_malformed_row_is_rejected_and_logged_never_applied(client_alice, capl
 
 
 @pytest.mark.django_db
+def test_a_tick_saves_each_price_with_its_time_and_reported_volume(client_alice):
+    from margin.feed import FeedRow, Tick
+
+    make_account(client_alice)
+    ticks = [
+        Tick(
+            at=THURSDAY,
+            rows=[FeedRow("300750.SZ", D("1490.00"), THURSDAY, 12_300)],
+        ),
+        Tick(
+            at=THURSDAY + datetime.timedelta(seconds=1),
+            rows=[FeedRow("300750.SZ", D("1491.00"), THURSDAY + datetime.timedelta(seconds=1))],
+        ),
+    ]
+
+    class TwoTicks:
+        def poll(self):
+            return ticks.pop(0) if ticks else None
+
+    runner = RiskRunner(feed=TwoTicks())
+    runner.start()
+    runner.step(now=10.0)
+    saved = Instrument.objects.get(code="300750.SZ")
+    # The simulated venue fills at most 25% of this volume at this price (trading.venue).
+    assert (saved.last_price, saved.last_price_at, saved.last_volume) == (
+        D("1490.00"),
+        THURSDAY,
+        12_300,
+    )
+    runner.step(now=11.0)
+    saved.refresh_from_db()
+    assert (saved.last_price, saved.last_volume) == (D("1491.00"), 0)  # none reported
+
+
+@pytest.mark.django_db
 def test_a_stale_tick_is_rejected_and_logged(client_alice, caplog):
     account = make_account(client_alice)
     runner = RiskRunner(feed=ManualFeed())

@@ -62,11 +62,14 @@ def instrument(code, price, **fields):
     return found
 
 
-def tick(code, price, at):
-    """The feed reports ``price`` for ``code`` at ``at`` (as the risk runner saves it)."""
+def tick(code, price, at, volume=0):
+    """The feed reports ``price`` for ``code`` at ``at``, ``volume`` shares traded (0: not
+    reported), as the risk runner saves them."""
     from margin.models import Instrument
 
-    Instrument.objects.filter(code=code).update(last_price=D(price), last_price_at=at)
+    Instrument.objects.filter(code=code).update(
+        last_price=D(price), last_price_at=at, last_volume=volume
+    )
 
 
 @pytest.fixture

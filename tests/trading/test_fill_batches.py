@@ -75,15 +75,15 @@ def test_a_rejection_in_a_batch_leaves_the_other_accounts_fills(documents, thurs
 def test_a_tick_landing_moves_the_venues_mark_once_committed(
     documents, thursday, django_capture_on_commit_callbacks
 ):
-    cache.delete(venue.TICK_KEY)
+    cache.delete(venue.MARK_KEY)
     price = instrument("600036.SH", "36.00").price
     at = THURSDAY + SECOND
     with django_capture_on_commit_callbacks(execute=True):
-        venue.record_tick_volumes(
+        venue.tick_landed(
             runner=None, tick=Tick(at=at, rows=[FeedRow("600036.SH", price, at)]), accepted={}
         )
-        assert venue.tick_mark() is None  # not before the tick's prices are committed
-    assert venue.tick_mark() == 1
+        assert venue.work_mark() is None  # not before the tick's prices are committed
+    assert venue.work_mark() == 1
 
 
 def test_a_halt_imposed_while_a_step_records_its_fills_stops_the_fills_after_it(

@@ -15,10 +15,9 @@ import pytest
 from django.db.models import Sum
 
 from funds.models import LedgerLine
-from margin.feed import FeedRow, Tick
 from margin.models import Position
 from tests.trading.conftest import THURSDAY, instrument, tick, trader
-from trading import services, venue
+from trading import services
 from trading.models import Fill, FillCost, Order
 
 pytestmark = pytest.mark.django_db
@@ -27,14 +26,9 @@ CODE = "600036.SH"
 
 
 def market_tick(price, at, volume):
-    """The feed reports ``price`` and ``volume`` shares for CODE at ``at``, as the runner passes
-    it on: the prices to the instruments, the volumes to the venue's observer."""
-    tick(CODE, price, at)
-    venue.record_tick_volumes(
-        runner=None,
-        tick=Tick(at=at, rows=[FeedRow(CODE, D(price), at, volume)]),
-        accepted={CODE: D(price)},
-    )
+    """The feed reports ``price`` and ``volume`` shares for CODE at ``at``, as the runner saves
+    them on the instrument."""
+    tick(CODE, price, at, volume)
 
 
 def costs_of(fill):

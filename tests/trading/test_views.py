@@ -39,6 +39,23 @@ def test_the_ticket_says_executions_are_simulated_in_both_languages(alice, clien
     assert "买入须为 100 股的整数倍，150 股不符合。请买入 100 股或 200 股。" in body
 
 
+def test_the_notice_states_how_the_simulated_venue_fills_with_this_deployments_figures(
+    alice, client, settings
+):
+    body = client.get(reverse("trading:ticket")).content.decode()
+    assert (
+        "fills at once at that price, if the feed priced the stock within the last 3 seconds"
+        in body
+    )
+    assert "Each fill takes at most 25% of the volume traded at that price" in body
+    settings.TRADING_SIM_FILL_ON_ARRIVAL = False
+    settings.TRADING_SIM_PARTICIPATION = "0.1"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    body = client.get(reverse("trading:orders")).content.decode()
+    assert "委托在下单之后首个达到其限价的价格成交。" in body and "立即成交" not in body
+    assert "每笔成交最多占该价格成交量的 10%" in body
+
+
 def test_checking_shows_the_figures_and_writes_nothing(alice, client):
     page = client.post(reverse("trading:ticket"), ticket(action="check"))
     body = page.content.decode()
