@@ -52,6 +52,8 @@ FUNDS_CUSTODIAN_ACCOUNT_NUMBER = env("FUNDS_CUSTODIAN_ACCOUNT_NUMBER", "12190987
 TRADING_VENUE = env("TRADING_VENUE", "trading.venue.SimulatedVenue")
 TRADING_VENUE_EMBEDDED = False
 TRADING_VENUE_INTERVAL = 0.25  # seconds between venue steps
+# Connections a venue step records its accounts' fills on side by side (PostgreSQL; 1: in turn).
+TRADING_VENUE_FILL_WORKERS = env_int("TRADING_VENUE_FILL_WORKERS", 4, minimum=1)
 # Market-wide reference data the pre-trade check keeps per process (trading.reference).
 TRADING_REFERENCE_SECONDS = 1.0
 # The simulated venue fills an order with at most this share of a tick's reported volume.
