@@ -7,6 +7,7 @@ these services make what it reports land in the database exactly once.
 from __future__ import annotations
 
 import datetime
+import threading
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -157,10 +158,8 @@ def margin_transitions_record(
     pending = list(result.transitions)
     while pending:
         stale: list[StaleTransition] = []
-        for start in range(0, len(pending), BATCH):
-            events, refused = margin_transitions_record_batch(
-                transitions=pending[start : start + BATCH], occurred_at=occurred_at
-            )
+        batches = [pending[start : start + BATCH] for start in range(0, len(pending), BATCH)]
+        for events, refused in _record_batches(batches, occurred_at):
             recorded.extend(events)
             stale.extend(refused)
         pending = []
@@ -186,6 +185,72 @@ def margin_transitions_record(
 
 
 BATCH = 2000  # transitions per transaction: a market-wide fall records ~7,000 in a few batches
+# Connections recording a fall's batches at once (PostgreSQL): one batch's statements wait on the
+# database while the next one's rows are prepared (see ``_record_batches``).
+CONNECTIONS = 2
+
+
+def _record_batches(
+    batches: list[list[Transition]], occurred_at: datetime.datetime
+) -> list[tuple[list[MarginEvent], list[StaleTransition]]]:
+    """``margin_transitions_record_batch`` of each batch, the results in the batches' order.
+
+    On PostgreSQL, outside any transaction of the caller's, several batches go at once over
+    ``CONNECTIONS`` connections: this thread's and others' in threads of their own (Django's
+    connections are per thread), closed when done. The GIL lets one batch's Python run while
+    another's statements wait on the database, which had the fall's step waiting on each in turn.
+    Each batch stays one transaction; their accounts are disjoint and each locks its own in id
+    order; each appends to the audit chain last (``_after_transitions_recorded``), so the head
+    of the chain is the only lock they share, taken last and held until commit: whichever batch
+    takes it first commits first, and none waits for a lock the other holds. A failing batch
+    stops the others from starting another, and its error is raised once they are done (as one
+    by one, the batches before it stay recorded). In the caller's transaction (a test, a
+    service) or on SQLite they go one by one on this connection.
+    """
+    workers = min(CONNECTIONS, len(batches))
+    if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return [
+            margin_transitions_record_batch(transitions=batch, occurred_at=occurred_at)
+            for batch in batches
+        ]
+    results: list[tuple[list[MarginEvent], list[StaleTransition]] | None] = [None] * len(batches)
+    errors: list[BaseException] = []
+    taken = iter(range(len(batches)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while not errors:
+            with lock:
+                index = next(taken, None)
+            if index is None:
+                return
+            try:
+                results[index] = margin_transitions_record_batch(
+                    transitions=batches[index], occurred_at=occurred_at
+                )
+            except BaseException as error:  # re-raised by the caller's thread
+                errors.append(error)
+
+    def in_own_connection() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=in_own_connection, name=f"transitions-{i}", daemon=True)
+        for i in range(1, workers)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        work()
+    finally:
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return [r for r in results if r is not None]
 
 
 @transaction.atomic
@@ -439,9 +504,22 @@ def _after_transitions_recorded(
             context["deadline"] = spelled
             key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
             notices_.append(_notice(account, key, event, context))
-    audit.record_many(entries)
     notices.enqueue_many(notices_, returning=False)
     liquidation_plans_queue([e.pk for e in down if e.to_level == Level.LIQUIDATION])
+    _check_constraints_now()
+    # Last: from the lock of the chain's head to the commit, batches recorded at once wait for
+    # each other (``_record_batches``).
+    audit.record_many(entries)
+
+
+def _check_constraints_now() -> None:
+    """In a batch's own transaction on PostgreSQL, check the foreign keys of the rows it wrote
+    now rather than at commit: the commit follows the audit chain's lock, which batches recorded
+    at once take in turn, and the checks (events, calls, restrictions, notices) took longer than
+    the rest of the commit. Not in a caller's transaction, whose checks stay deferred."""
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.NoticeRequest:
