@@ -509,9 +509,21 @@ def bench(
     account_ids = load_book(book)
     loaded = time.perf_counter() - started
 
+    from margin import runner as runner_module
     from margin.feed import ManualFeed
     from margin.push import Publisher
     from margin.runner import RiskRunner
+
+    # Knobs to compare the overlaps of issue 19 on the same machine: TTS_PREBUILD=0 builds every
+    # status after the recording; TTS_CONNECTIONS=1 records the batches one by one.
+    if os.environ.get("TTS_PREBUILD") == "0" and hasattr(runner_module, "PREBUILD_TRANSITIONS"):
+        runner_module.PREBUILD_TRANSITIONS = 1 << 62
+    if os.environ.get("TTS_SWITCH"):
+        sys.setswitchinterval(float(os.environ["TTS_SWITCH"]))
+    if os.environ.get("TTS_CONNECTIONS"):
+        from margin import transitions
+
+        transitions.CONNECTIONS = int(os.environ["TTS_CONNECTIONS"])
 
     rng = np.random.default_rng(seed + 1)
     m = min(accounts, sockets_wanted or 5_000)

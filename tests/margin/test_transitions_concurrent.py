@@ -1,4 +1,4 @@
-"""A fall's batches recorded on two PostgreSQL connections at once (``_record_batches``): every
+"""A fall's batches recorded on two PostgreSQL connections at once (``_at_once``): every
 transition stored exactly once, the audit chain unbroken, each notice once, a stale view handed
 back and retried in a later round, a replay writing nothing; one by one inside a transaction."""
 
@@ -61,6 +61,7 @@ class Engine:
 @pytest.fixture
 def accounts(monkeypatch):
     monkeypatch.setattr(transitions, "BATCH", 3)  # 14 transitions: five batches
+    monkeypatch.setattr(transitions, "AT_ONCE_FROM", 1)  # at once, few as they are
     return [
         make_account(UserFactory(email=f"c{i}@example.test", phone=f"1390000{i:04d}")).pk
         for i in range(14)
