@@ -373,7 +373,8 @@ class RiskRunner:
             or connection.in_atomic_block
         ):
             return None
-        touched = {c.account_id for c in (*result.restorations, *result.concentration)}
+        touched = {r.account_id for r in result.restorations}
+        touched.update(c.account_id for c in result.concentration)
         lines = (Level.CALL, Level.LIQUIDATION)
         touched.update(
             t.account_id for t in result.transitions if t.to_level in lines or t.from_level in lines
