@@ -162,6 +162,7 @@ class RiskRunner:
 
     def _step(self, now: float | None) -> list[tuple[str, dict[str, Any]]]:
         now = self.clock() if now is None else now
+        self._prebuilt = None  # built ahead in this step only (say the last one failed midway)
         tick = self.feed.poll()
         if tick is not None:
             self.apply(tick, now=now)
