@@ -79,13 +79,11 @@ def record_many(entries: list[Entry]) -> list["Appended"]:
     """
     if not entries:
         return []
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
-    seq, prev_hash, now = head.seq, head.hash, timezone.now()
-    created_at = _text(now.isoformat())
-    # Of thousands of entries a handful of actions, types and actors: each spelled once a call.
-    spelled: dict[str, str] = {}
-    rows, documents = [], []
-    sha256 = hashlib.sha256
+    # Each entry's content spelled before the chain's head is locked, all but its number and
+    # moment: the risk engine records a fall's batches on two connections at once, and only what
+    # follows the lock is done one batch at a time (margin.transitions).
+    spelled: dict[str, str] = {}  # of thousands of entries a handful of actions, types, actors
+    parts = []
     for item in entries:
         object_type, object_id = item.object_type, item.object_id
         if item.obj is not None:
@@ -96,20 +94,32 @@ def record_many(entries: list[Entry]) -> list["Appended"]:
         user = actor if getattr(actor, "pk", None) is not None else None
         actor_repr = str(actor.email if user is not None else (actor or "system"))
         actor_id = None if user is None else user.pk
-        seq += 1
         data = _canonical(item.data or {})
-        content = (
+        # canonical_json(entry.content()) spelled directly: the keys in sorted order, each value
+        # as json.dumps writes it, data already canonical (tests/audit compare the two); the
+        # moment goes between the two halves and the number at the end.
+        before = (
             f'{{"action":{spelled.get(item.action) or _spell(spelled, item.action)},'
             f'"actor":{spelled.get(actor_repr) or _spell(spelled, actor_repr)},'
-            f'"actor_id":{_json_int(actor_id)},"created_at":{created_at},"data":{data},'
-            f'"object_id":{_text(object_id)},'
-            f'"object_type":{spelled.get(object_type) or _spell(spelled, object_type)},'
-            f'"seq":{int(seq)}}}'
-        )  # canonical_json(entry.content()) spelled directly: the keys in sorted order, each
-        # value as json.dumps writes it, data already canonical (tests/audit compare the two)
+            f'"actor_id":{_json_int(actor_id)},"created_at":'
+        )
+        after = (
+            f',"data":{data},"object_id":{_text(object_id)},'
+            f'"object_type":{spelled.get(object_type) or _spell(spelled, object_type)},"seq":'
+        )
+        parts.append((before, after, actor_id, actor_repr, item.action, object_type, object_id,
+                      data))  # fmt: skip
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    seq, prev_hash, now = head.seq, head.hash, timezone.now()
+    created_at = _text(now.isoformat())
+    rows, documents = [], []
+    sha256 = hashlib.sha256
+    for before, after, actor_id, actor_repr, action, object_type, object_id, data in parts:
+        seq += 1
+        content = f"{before}{created_at}{after}{int(seq)}}}"
         digest = sha256((prev_hash + content).encode("utf-8")).hexdigest()
         rows.append(
-            Appended(seq, now, actor_id, actor_repr, item.action, object_type, object_id,
+            Appended(seq, now, actor_id, actor_repr, action, object_type, object_id,
                      data, prev_hash, digest)
         )  # fmt: skip
         # The row as stored: the content, the links; "data" is the same canonical text.

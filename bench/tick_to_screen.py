@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import multiprocessing
 import os
@@ -326,6 +327,11 @@ def instrument(runner, stages: dict) -> None:
         if hasattr(status, function):
             original = getattr(status, function)
             setattr(status, function, timed(stages, "cache_write", original))
+    # A fall's statuses built while its transitions are recorded, in a thread of their own: this
+    # stage overlaps transitions_record (its wall time is within that stage's, not added to it).
+    prebuild = getattr(importlib.import_module("margin.runner"), "_Prebuild", None)
+    if prebuild is not None:
+        prebuild._run = timed(stages, "statuses_prebuild_overlapped", prebuild._run)
 
 
 def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publisher) -> None:
@@ -458,6 +464,9 @@ def _restore(runner) -> None:
         original = getattr(status, function, None)
         if hasattr(original, "__wrapped__"):
             setattr(status, function, original.__wrapped__)
+    prebuild = getattr(importlib.import_module("margin.runner"), "_Prebuild", None)
+    if prebuild is not None and hasattr(prebuild._run, "__wrapped__"):
+        prebuild._run = prebuild._run.__wrapped__
 
 
 def _median_ms(values) -> float:
@@ -500,9 +509,21 @@ def bench(
     account_ids = load_book(book)
     loaded = time.perf_counter() - started
 
+    from margin import runner as runner_module
     from margin.feed import ManualFeed
     from margin.push import Publisher
     from margin.runner import RiskRunner
+
+    # Knobs to compare the overlaps of issue 19 on the same machine: TTS_PREBUILD=0 builds every
+    # status after the recording; TTS_CONNECTIONS=1 records the batches one by one.
+    if os.environ.get("TTS_PREBUILD") == "0" and hasattr(runner_module, "PREBUILD_TRANSITIONS"):
+        runner_module.PREBUILD_TRANSITIONS = 1 << 62
+    if os.environ.get("TTS_SWITCH"):
+        sys.setswitchinterval(float(os.environ["TTS_SWITCH"]))
+    if os.environ.get("TTS_CONNECTIONS"):
+        from margin import transitions
+
+        transitions.CONNECTIONS = int(os.environ["TTS_CONNECTIONS"])
 
     rng = np.random.default_rng(seed + 1)
     m = min(accounts, sockets_wanted or 5_000)

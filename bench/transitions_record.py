@@ -6,7 +6,9 @@ it) and needs both cores for five minutes at 100,000 accounts. This builds the s
 falls (back to the base, then every price down 8%), and times only
 ``margin_transitions_record`` of each fall, with the time of each of its parts (moving the
 accounts, inserting the events, the calls, the audit entries, the notices, ...), nested parts
-included in their callers. ``--profile`` prints a cProfile (CPU time) of the last fall.
+included in their callers; with the batches recorded on several connections at once, a part's
+wall time is summed over them (it can exceed the stage's). ``--profile`` prints a cProfile (CPU
+time, this thread's only) of the last fall.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/transitions_record.py --accounts 20000 --runs 3
@@ -101,7 +103,8 @@ def main() -> None:
     book = tts.build_book(args.accounts, args.seed)
     tts.load_book(book)
 
-    from django.db import connection
+    from django.db import connection, connections
+    from django.db.backends.signals import connection_created
 
     from margin.feed import ManualFeed
     from margin.models import MarginEvent
@@ -163,21 +166,29 @@ def main() -> None:
                 spent[0] += time.perf_counter() - started
                 spent[1] += 1
 
-        commit = connection._commit
+        # The batches go over several connections at once (margin.transitions.CONNECTIONS): the
+        # statements of each, this thread's and those the recording threads open, are counted.
+        wrapper_class = type(connections["default"])
+        class_commit = wrapper_class._commit
 
-        def timed_commit(statements=statements, commit=commit):
+        def any_commit(self, statements=statements, class_commit=class_commit):
             started = time.perf_counter()
             try:
-                return commit()
+                return class_commit(self)
             finally:
                 spent = statements.setdefault("COMMIT", [0.0, 0])
                 spent[0] += time.perf_counter() - started
                 spent[1] += 1
 
-        connection._commit = timed_commit
+        def clock_new(sender, connection, sql_clock=sql_clock, **kwargs):
+            connection.execute_wrappers.append(sql_clock)
+
+        wrapper_class._commit = any_commit
+        connection_created.connect(clock_new)
         with connection.execute_wrapper(sql_clock):
             runner.step(now=clock[0])
-        del connection._commit
+        connection_created.disconnect(clock_new)
+        wrapper_class._commit = class_commit
         del runner._record
         line = {
             "run": run,
@@ -192,7 +203,7 @@ def main() -> None:
             },
             "load": os.getloadavg()[0],
         }
-        if args.sql:  # the step's statements by wall time (the whole step's, not only this stage)
+        if args.sql:  # the step's statements by wall time (the whole step's, over all connections)
             slowest = sorted(statements.items(), key=lambda item: -item[1][0])[:12]
             line["sql_ms"] = {name: [round(w * 1000, 1), n] for name, (w, n) in slowest}
         print(json.dumps(line), flush=True)

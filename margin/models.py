@@ -474,8 +474,14 @@ class MarginEvent(models.Model):
     restart or however many engines race for it.
     """
 
+    # No index of its own: the unique (account, sequence) one serves every lookup by account, and
+    # a fall inserts thousands of events (issue 19).
     account = models.ForeignKey(
-        MarginAccount, on_delete=models.PROTECT, related_name="events", verbose_name=_("account")
+        MarginAccount,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("account"),
+        db_index=False,
     )
     sequence = models.PositiveIntegerField(_("sequence number"))
     from_level = models.CharField(_("from"), max_length=12, choices=Level.choices)

@@ -28,6 +28,7 @@ import datetime
 import functools
 import gc
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -53,6 +54,9 @@ logger = logging.getLogger(__name__)
 # Between ticks the runner looks this often for accounts a service changed (one cache read).
 CHANGES_POLL_SECONDS = 0.05
 RELOAD_OVERLAP = datetime.timedelta(seconds=2)
+# A tick bringing at least this many transitions (a fall) has the statuses its recording cannot
+# change built in a thread of their own while it is recorded (``_Prebuild``).
+PREBUILD_TRANSITIONS = 500
 
 
 class RowRejected(ValueError):
@@ -107,6 +111,7 @@ class RiskRunner:
         self._changes_mark = changes.mark()
         self._urgent: set[int] = set()
         self._sell_costs: dict[int, Any] = {}
+        self._prebuilt: dict[int, tuple[int, dict[str, Any]]] | None = None
         self._last_tick_at: datetime.datetime | None = None
         self.ewma = volatility.Ewma(len(self._codes))
         result = self.engine.revalue_all()
@@ -157,9 +162,10 @@ class RiskRunner:
 
     def _step(self, now: float | None) -> list[tuple[str, dict[str, Any]]]:
         now = self.clock() if now is None else now
+        self._prebuilt = None  # built ahead in this step only (say the last one failed midway)
         tick = self.feed.poll()
         if tick is not None:
-            self.apply(tick)
+            self.apply(tick, now=now)
         if self._changed:
             changed, self._changed = self._changed, set()
             self._reload(
@@ -211,8 +217,11 @@ class RiskRunner:
         ignored."""
         self._changed.update(int(a) for a in account_ids)
 
-    def apply(self, tick: Tick) -> TickResult | None:
-        """Check each row, apply the good ones as one tick, record transitions."""
+    def apply(self, tick: Tick, now: float | None = None) -> TickResult | None:
+        """Check each row, apply the good ones as one tick, record transitions.
+
+        ``now`` (the step's clock): with it, a fall's statuses that its recording cannot change
+        are built while it is recorded (``_Prebuild``), for ``due_pushes`` to hand out after."""
         if tick.new_day_closes:
             self._new_day(tick.new_day_closes)
         accepted: dict[str, Decimal] = {}
@@ -237,8 +246,15 @@ class RiskRunner:
         self._save_prices(
             accepted, tick.at, {row.code: row.volume for row in tick.rows if row.code in accepted}
         )
-        self._record(result)
         self._mark(result.account_ids)
+        prebuild = self._prebuild(result, now)
+        try:
+            events = self._record(result)
+        finally:
+            if prebuild is not None:
+                prebuild.thread.join()
+        if prebuild is not None and prebuild.built is not None:
+            self._prebuilt = prebuild.usable(result, events)
         self._notify(tick, accepted)
         return result
 
@@ -345,9 +361,61 @@ class RiskRunner:
         return events
 
     def _mark(self, account_ids: Any) -> None:
-        """These accounts' values or levels changed: their statuses are due (see due_pushes)."""
+        """These accounts' values or levels changed: their statuses are due (see due_pushes), and
+        any built ahead of the change is not."""
         if len(account_ids):
-            self._dirty[self.engine.rows_of(account_ids)] = True
+            rows = self.engine.rows_of(account_ids)
+            self._dirty[rows] = True
+            if self._prebuilt:
+                for row in np.asarray(rows).tolist():
+                    self._prebuilt.pop(row, None)
+
+    def _prebuild(self, result: TickResult, now: float | None) -> _Prebuild | None:
+        """Start building, in a thread of its own, the statuses due now that the recording of
+        ``result`` cannot change: not those of accounts falling to or leaving the call or
+        liquidation line (a call, a reduce-only restriction), restored (a call met) or crossing a
+        concentration limit. Only for a fall (``PREBUILD_TRANSITIONS``) on PostgreSQL outside any
+        transaction of the caller's: the thread reads on its own connection what the tables
+        hold, and the recording changes nothing it reads. None publishes them before the
+        recording has committed: ``due_pushes`` hands them out after, each only if nothing
+        changed its account meanwhile (``_Prebuild.usable``, ``_mark``)."""
+        self._prebuilt = None
+        if (
+            now is None
+            or len(result.transitions) < PREBUILD_TRANSITIONS
+            or connection.vendor != "postgresql"
+            or connection.in_atomic_block
+        ):
+            return None
+        touched = {r.account_id for r in result.restorations}
+        touched.update(c.account_id for c in result.concentration)
+        lines = (Level.CALL, Level.LIQUIDATION)
+        touched.update(
+            t.account_id for t in result.transitions if t.to_level in lines or t.from_level in lines
+        )
+        due = self._due(now, self._watched() if self.push_to_watched_only else None)
+        book = self.engine.book()
+        if touched:
+            due &= ~np.isin(book.account_ids, np.fromiter(touched, dtype=np.int64))
+        rows = np.flatnonzero(due)
+        if not len(rows):
+            return None
+        prebuild = _Prebuild(self, rows, book.severity[rows].copy(), self._seq[rows] + 1)
+        prebuild.thread.start()
+        return prebuild
+
+    def _due(self, now: float, marked: set[int] | None) -> np.ndarray:
+        """Whether each engine row's status is due now, ``marked``: the watched accounts (when
+        ``push_to_watched_only``; None if the list could not be read)."""
+        book = self.engine.book()
+        level_changed = book.severity != self._pushed_severity
+        rested = (now - self._last_push) >= self.push_interval
+        if not self.push_to_watched_only:
+            return self._dirty & (level_changed | rested)
+        watched = np.isin(book.account_ids, np.fromiter(marked or (), dtype=np.int64))
+        if marked is None:
+            return self._dirty & (level_changed | (watched & rested))
+        return self._dirty & watched & (level_changed | rested)
 
     def reload_changed(self) -> None:
         """Reload accounts whose balances, positions or contract terms a service changed since
@@ -430,24 +498,20 @@ class RiskRunner:
         pushed, as a socket may be open for any account. Chosen over the engine's arrays, so an
         idle account costs nothing.
         """
+        prebuilt, self._prebuilt = self._prebuilt or {}, None
         if not self._dirty.any():
             return []
         book = self.engine.book()
-        level_changed = book.severity != self._pushed_severity
-        rested = (now - self._last_push) >= self.push_interval
         if self.push_to_watched_only:
             marked = self._watched()
             watched = np.isin(book.account_ids, np.fromiter(marked or (), dtype=np.int64))
-            if marked is None:
-                due = self._dirty & (level_changed | (watched & rested))
-            else:
-                due = self._dirty & watched & (level_changed | rested)
+            due = self._due(now, marked)
             stale = self._dirty & ~due & ~watched & self._cached
             if stale.any():
                 status.forget(book.account_ids[stale].tolist())
                 self._cached[stale] = False
         else:
-            due = self._dirty & (level_changed | rested)
+            due = self._due(now, None)
         if self._urgent:  # the client's own fill: shown at once, whatever the interval
             urgent = np.isin(book.account_ids, np.fromiter(self._urgent, dtype=np.int64))
             due |= self._dirty & urgent
@@ -455,6 +519,30 @@ class RiskRunner:
         rows = np.flatnonzero(due)
         if not len(rows):
             return []
+        seqs = (self._seq[rows] + 1).tolist()
+        ready = [prebuilt.get(row) for row in rows.tolist()]
+        # Built ahead (``_prebuild``) and still right: the same number; the others built now.
+        kept = [r is not None and r[0] == seq for r, seq in zip(ready, seqs, strict=True)]
+        build = rows[~np.array(kept, dtype=bool)]
+        built = iter(self._build(build, (self._seq[build] + 1).tolist()))
+        payloads = [
+            r[1] if k and r is not None else next(built) for r, k in zip(ready, kept, strict=True)
+        ]
+        self._seq[rows] += 1
+        pushes = [(status.group_name(p["account_id"]), p) for p in payloads]
+        status.store_many(payloads)
+        self._dirty[rows] = False
+        self._cached[rows] = True
+        self._last_push[rows] = now
+        self._pushed_severity[rows] = book.severity[rows]
+        return pushes
+
+    def _build(self, rows: np.ndarray, seqs: list[int]) -> list[dict[str, Any]]:
+        """The statuses of these engine rows with these numbers, their calls, restrictions and
+        selling costs read from the tables now."""
+        if not len(rows):
+            return []
+        book = self.engine.book()
         ids = book.account_ids[rows].tolist()
         calls = {
             account_id: {"deadline": deadline.isoformat(), "issued_at": issued.isoformat()}
@@ -465,17 +553,7 @@ class RiskRunner:
         restrictions = selectors.restrictions_by_account(ids)
         warned = book.severity[rows] >= Level.WARNING.severity
         self._read_sell_costs([i for i, w in zip(ids, warned.tolist(), strict=True) if w])
-        self._seq[rows] += 1
-        payloads = self.statuses_of(
-            rows, calls=calls, restrictions=restrictions, seqs=self._seq[rows].tolist()
-        )
-        pushes = [(status.group_name(p["account_id"]), p) for p in payloads]
-        status.store_many(payloads)
-        self._dirty[rows] = False
-        self._cached[rows] = True
-        self._last_push[rows] = now
-        self._pushed_severity[rows] = book.severity[rows]
-        return pushes
+        return self.statuses_of(rows, calls=calls, restrictions=restrictions, seqs=seqs)
 
     def _watched(self) -> set[int] | None:
         """The watched accounts; None when the list cannot be read (Redis restarting)."""
@@ -691,6 +769,50 @@ class RiskRunner:
             return func()
         finally:
             close_old_connections()
+
+
+class _Prebuild:
+    """The statuses ``RiskRunner._prebuild`` builds while a fall is recorded: ``thread`` builds
+    them (``RiskRunner._build``) on its own connection, closed after; ``built`` is None if that
+    failed (logged: ``due_pushes`` then builds them all, as without it)."""
+
+    def __init__(
+        self, runner: RiskRunner, rows: np.ndarray, severity: np.ndarray, seqs: np.ndarray
+    ) -> None:
+        self.runner, self.rows, self.severity, self.seqs = runner, rows, severity, seqs
+        self.built: list[dict[str, Any]] | None = None
+        self.thread = threading.Thread(target=self._run, name="status-prebuild", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.built = self.runner._build(self.rows, self.seqs.tolist())
+        except Exception:
+            logger.warning("Statuses not built ahead of the recording", exc_info=True)
+        finally:
+            connection.close()
+
+    def usable(self, result: TickResult, events: list) -> dict[int, tuple[int, dict[str, Any]]]:
+        """The statuses still right once ``result`` is recorded, by engine row: (number,
+        status). Not those whose account the recording re-evaluated (a transition the database
+        disagreed about, resynced) or found recorded before, nor any whose level moved."""
+        assert self.built is not None
+        recorded = {(e.account_id, e.sequence) for e in events}
+        redone = [t.account_id for t in result.transitions
+                  if (t.account_id, t.sequence) not in recorded]  # fmt: skip
+        engine = self.runner.engine
+        skip = set(engine.rows_of(redone).tolist()) if redone else set()
+        severity = engine.book().severity[self.rows]
+        return {
+            row: (seq, payload)
+            for row, seq, payload, same in zip(
+                self.rows.tolist(),
+                self.seqs.tolist(),
+                self.built,
+                (severity == self.severity).tolist(),
+                strict=True,
+            )
+            if same and row not in skip
+        }
 
 
 class _Announcements:

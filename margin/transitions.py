@@ -7,8 +7,11 @@ these services make what it reports land in the database exactly once.
 from __future__ import annotations
 
 import datetime
+import functools
+import threading
+from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -150,20 +153,38 @@ def margin_transitions_record(
     a constant number of statements for the batch). A transition the database disagrees about
     (StaleTransition) is left out of its batch; the engine adopts the database's level and number
     and re-evaluates that account at once, and whatever that yields goes in the next batch; each
-    retry follows the database moving on, so the loop ends. Then the restorations (a call met at
-    the warning line) and the concentration crossings of the same result, in batches too.
+    retry follows the database moving on, so the loop ends. The concentration crossings of the
+    same result are recorded alongside the first round (they write only concentration
+    restrictions, their audit entries and notices), then the restorations (a call met at the
+    warning line), in batches too. In a fall, on PostgreSQL, these go several at once
+    (``_at_once``).
     """
     recorded = []
     pending = list(result.transitions)
-    while pending:
+    changes = list(result.concentration)
+    while pending or changes:
         stale: list[StaleTransition] = []
-        for start in range(0, len(pending), BATCH):
-            events, refused = margin_transitions_record_batch(
-                transitions=pending[start : start + BATCH], occurred_at=occurred_at
+        jobs: list[Callable[[], Any]] = [
+            functools.partial(
+                margin_transitions_record_batch,
+                transitions=pending[start : start + BATCH],
+                occurred_at=occurred_at,
             )
+            for start in range(0, len(pending), BATCH)
+        ]
+        if changes:
+            jobs.append(
+                functools.partial(
+                    concentration.concentration_changes_record,
+                    changes=changes,
+                    occurred_at=occurred_at,
+                )
+            )
+        done = _at_once(jobs, len(pending) + len(changes))
+        for events, refused in done[: len(done) - 1 if changes else None]:
             recorded.extend(events)
             stale.extend(refused)
-        pending = []
+        pending, changes = [], []
         for found in stale:
             engine.resync(found.account_id, level=found.level, sequence=found.sequence)
             pending.extend(engine.update_account(found.account_id).transitions)
@@ -179,13 +200,78 @@ def margin_transitions_record(
     margin_calls_restore(restorations=batch, occurred_at=occurred_at)
     for restored in restorations:
         engine.restore_recorded(restored.account_id)
-    concentration.concentration_changes_record(
-        changes=result.concentration, occurred_at=occurred_at
-    )
     return recorded
 
 
 BATCH = 2000  # transitions per transaction: a market-wide fall records ~7,000 in a few batches
+# Connections recording a fall's batches at once (PostgreSQL): one batch's statements wait on the
+# database while another's rows are prepared (see ``_at_once``), from this many rows on.
+CONNECTIONS = 2
+AT_ONCE_FROM = 1000
+
+
+def _at_once(jobs: list[Callable[[], Any]], rows: int) -> list[Any]:
+    """Run these jobs (batches of transitions, of concentration crossings), their results in
+    their order.
+
+    On PostgreSQL, outside any transaction of the caller's, with ``AT_ONCE_FROM`` rows or more,
+    several go at once over ``CONNECTIONS`` connections: this thread's and others' in threads of
+    their own (Django's connections are per thread), closed when done. The GIL lets one batch's
+    Python run while another's statements wait on the database, which had the fall's step
+    waiting on each in turn. Each batch stays one transaction; the accounts of the transitions'
+    batches are disjoint, and every job locks the accounts it locks in id order in one statement
+    (as two engines by mistake do); each appends to the audit chain last
+    (``_after_transitions_recorded``, ``concentration_changes_record_batch``), so the head of
+    the chain, taken last and held until commit, is the only lock a job waits for while holding
+    others: whichever takes it first commits first. A failing job stops the others from starting
+    another, and its error is raised once they are done (as one by one, what was recorded
+    before stays). In the caller's transaction (a test, a service) or on SQLite they go one by
+    one on this connection.
+    """
+    workers = min(CONNECTIONS, len(jobs))
+    if (
+        workers < 2
+        or rows < AT_ONCE_FROM
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block
+    ):
+        return [job() for job in jobs]
+    results: list[Any] = [None] * len(jobs)
+    errors: list[BaseException] = []
+    taken = iter(range(len(jobs)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while not errors:
+            with lock:
+                index = next(taken, None)
+            if index is None:
+                return
+            try:
+                results[index] = jobs[index]()
+            except BaseException as error:  # re-raised by the caller's thread
+                errors.append(error)
+
+    def in_own_connection() -> None:
+        try:
+            work()
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=in_own_connection, name=f"transitions-{i}", daemon=True)
+        for i in range(1, workers)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        work()
+    finally:
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 @transaction.atomic
@@ -439,9 +525,22 @@ def _after_transitions_recorded(
             context["deadline"] = spelled
             key = "margin_call" if to_level == Level.CALL else "margin_liquidation"
             notices_.append(_notice(account, key, event, context))
-    audit.record_many(entries)
     notices.enqueue_many(notices_, returning=False)
     liquidation_plans_queue([e.pk for e in down if e.to_level == Level.LIQUIDATION])
+    _check_constraints_now()
+    # Last: from the lock of the chain's head to the commit, batches recorded at once wait for
+    # each other (``_at_once``).
+    audit.record_many(entries)
+
+
+def _check_constraints_now() -> None:
+    """In a batch's own transaction on PostgreSQL, check the foreign keys of the rows it wrote
+    now rather than at commit: the commit follows the audit chain's lock, which batches recorded
+    at once take in turn, and the checks (events, calls, restrictions, notices) took longer than
+    the rest of the commit. Not in a caller's transaction, whose checks stay deferred."""
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _notice(account, key: str, event: MarginEvent, context: dict) -> notices.NoticeRequest:

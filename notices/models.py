@@ -24,6 +24,7 @@ class Notification(models.Model):
         SKIPPED = "skipped", _("Skipped")
 
     # SET_NULL, not CASCADE: the record that a margin call was sent must outlive the user row.
+    # No index of its own: notice_inbox_idx (recipient, channel, read_at) serves its lookups.
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recipient"),
@@ -31,6 +32,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,
     )
     address = models.CharField(_("address"), max_length=254, blank=True)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
