@@ -124,6 +124,7 @@ class Instrument(models.Model):
     last_volume = models.PositiveBigIntegerField(
         _("last tick's volume"),
         default=0,
+        db_default=0,  # rows written outside the ORM (bulk loads) too
         help_text=_("Shares the feed reported traded in the tick of the last price (0: none)."),
     )
 

@@ -65,6 +65,10 @@ def to_fen(value: object, what: str) -> int:
 
 
 def _money(value: object, what: str) -> Decimal:
+    # A Decimal with exactly two places is already what the rest would make of it (the engine's
+    # and the tables' amounts are): a fall converts tens of thousands of them.
+    if type(value) is Decimal and value and value.as_tuple().exponent == -2:  # not -0.00
+        return value
     return from_fen(to_fen(value, what))
 
 

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='instrument',
             name='last_volume',
-            field=models.PositiveBigIntegerField(default=0, help_text='Shares the feed reported traded in the tick of the last price (0: none).', verbose_name="last tick's volume"),
+            field=models.PositiveBigIntegerField(default=0, db_default=0, help_text='Shares the feed reported traded in the tick of the last price (0: none).', verbose_name="last tick's volume"),
         ),
     ]
