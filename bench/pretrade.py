@@ -203,13 +203,22 @@ def _check(way: str):
 def explain(account_id: int) -> dict:
     """EXPLAIN ANALYZE of the snapshot's statement for a buy of one account through the gate:
     every table must be reached through an index."""
+    from unittest import mock
+
     from django.test.utils import CaptureQueriesContext
+
+    from portal import rows
 
     account = MarginAccount.objects.select_related("client").get(pk=account_id)
     code = Position.objects.filter(account=account).values_list("instrument__code", flat=True)[0]
     request = pretrade.OrderRequest("buy", "limit", code, 100, D("10.00"))
     pretrade.check(account, request, at=NOW)  # the market-wide part kept
-    with CaptureQueriesContext(connection) as captured:
+    # Bound on the client for this one run, so the captured SQL carries its values (the check
+    # binds on the server, where the log shows $1, $2...: portal.rows._bound_cursor).
+    with (
+        mock.patch.object(rows, "_bound_cursor", lambda connection: connection.cursor()),
+        CaptureQueriesContext(connection) as captured,
+    ):
         pretrade.check(account, request, at=NOW)
     plans, forced = [], []
     for query in captured.captured_queries:
