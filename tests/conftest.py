@@ -33,6 +33,9 @@ _outcomes: dict[str, list[str]] = {"passed": [], "skipped": [], "failed": []}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BEIJING_OFFSET = timezone(timedelta(hours=8))
 _session_clock = pytest.StashKey[time_machine.travel]()
+# Seconds spent per test file (setup, call and teardown), written where PYTEST_FILE_TIMES says at
+# the end of a session: tests/sessions.sh balances its sessions by tests/file-times.txt.
+_file_seconds: dict[str, float] = {}
 
 
 def pytest_addoption(parser):
@@ -102,6 +105,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    _file_seconds[path] = _file_seconds.get(path, 0.0) + report.duration
     keywords = report.keywords
     if "services" not in keywords and "e2e" not in keywords:
         return
@@ -125,6 +130,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    times = os.environ.get("PYTEST_FILE_TIMES")
+    if times and _file_seconds:
+        with open(times, "w", encoding="utf-8") as out:
+            for path, seconds in sorted(_file_seconds.items()):
+                out.write(f"{seconds:.1f} {path}\n")
     if not REQUIRE_SERVICES or exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         return  # nothing selected (a browser session given a folder without browser tests)
     problems = []

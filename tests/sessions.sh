@@ -11,9 +11,13 @@
 # With DATABASE_URL set, 2 and 3 run beside 1, on a database (`<name>_e2e`) and a Redis database
 # (the next but four) of their own: a browser session mostly waits on Chromium and the live
 # server, so they fill the gaps of the first. With SPLIT_SUITE=1 as well (`.ci/run` sets it), 1
-# itself runs as two sessions side by side, every other test file in the second (`<name>_part2`,
-# the next but five Redis database): on two cores that halves the longest session. Background
-# sessions write to var/test/<session>.log, printed when they end (whole, when they fail).
+# itself runs as two sessions side by side, the test files split between them by their recorded
+# times (tests/balance.py, tests/file-times.txt) so both end together, the second on
+# `<name>_part2` and the next but five Redis database: on two cores that halves the longest
+# session. Each session writes its files' times to var/test/times-<session>.txt; after adding
+# heavy tests, `cat var/test/times-*.txt | sort -k2 > tests/file-times.txt` refreshes the weights.
+# Background sessions write to var/test/<session>.log, printed when they end (whole, when they
+# fail).
 # Without DATABASE_URL the sessions run one after another. Exit status 5 (no test selected, e.g.
 # PYTEST_ARGS names a folder without browser tests) counts as a pass.
 set -uo pipefail
@@ -55,18 +59,20 @@ echo "make test: browser tests on PostgreSQL (${logs[0]}) and the main journeys 
 first=()
 if [[ ${SPLIT_SUITE:-} == 1 ]]; then
   mapfile -t files < <(find tests -name 'test_*.py' -not -path 'tests/e2e/*' | LC_ALL=C sort)
-  second=()
-  for k in "${!files[@]}"; do
-    if ((k % 2)); then second+=("${files[$k]}"); else first+=("${files[$k]}"); fi
-  done
+  mapfile -t parts < <("$py" tests/balance.py 2 "${files[@]}")
+  read -ra first <<< "${parts[0]}"
+  read -ra second <<< "${parts[1]}"
   names+=(part2)
   logs+=(var/test/part2.log)
+  PYTEST_FILE_TIMES=var/test/times-part2.txt \
   DATABASE_URL="${db_base}_part2${db_query}" REDIS_URL="${redis_base}/$((redis_db + 5))" \
     "$py" -m pytest -m "not e2e" "${args[@]}" "${second[@]}" > "${logs[2]}" 2>&1 &
   pids+=($!)
-  echo "make test: ${#second[@]} of the ${#files[@]} files run beside this session (${logs[2]})"
+  echo "make test: ${#second[@]} of the ${#files[@]} files run beside this session (${logs[2]})," \
+    "split by their times in tests/file-times.txt"
 fi
 
+PYTEST_FILE_TIMES=var/test/times-first.txt \
 "$py" -m pytest -m "not e2e" "${args[@]}" "${first[@]}"
 status=$?
 

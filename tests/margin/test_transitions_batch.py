@@ -20,14 +20,20 @@ pytestmark = pytest.mark.django_db
 AT = datetime.datetime(2026, 11, 25, 6, 31, tzinfo=datetime.UTC)
 
 
-def fall(account, to_level=Level.CALL, sequence=1, from_level=Level.SAFE, ratio="1.2900"):
+# A ratio inside each level's band (warning below 150%, call below 130%, liquidation below 120%).
+RATIOS = {Level.WARNING: "1.4500", Level.CALL: "1.2900", Level.LIQUIDATION: "1.1500"}
+
+
+def fall(account, to_level=Level.CALL, sequence=1, from_level=Level.SAFE, ratio=None):
+    """The engine's transition of ``account`` (an account or its id) into ``to_level``."""
+    ratio = D(ratio or RATIOS[to_level])
     return Transition(
-        account_id=account.pk,
+        account_id=getattr(account, "pk", account),
         sequence=sequence,
         from_level=from_level,
         to_level=to_level,
-        ratio=D(ratio),
-        assets=D(ratio) * 100_000,
+        ratio=ratio,
+        assets=ratio * 100_000,
         liabilities=D("100000.00"),
     )
 

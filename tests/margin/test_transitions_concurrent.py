@@ -5,7 +5,6 @@ back and retried in a later round, a replay writing nothing; one by one inside a
 import datetime
 import threading
 from collections import Counter
-from decimal import Decimal as D
 from types import SimpleNamespace
 
 import pytest
@@ -14,30 +13,17 @@ from django.db import connection, transaction
 from audit.models import AuditEntry
 from audit.services import verify_chain
 from margin import transitions
-from margin.engine import Transition
 from margin.models import MarginAccount, MarginCall, MarginEvent, Restriction
 from margin.rules import Level
 from notices.models import Notification
 from tests.factories import UserFactory
 from tests.margin.conftest import make_account
+from tests.margin.test_transitions_batch import fall
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 AT = datetime.datetime(2026, 11, 25, 6, 31, tzinfo=datetime.UTC)
 TO = [Level.WARNING, Level.CALL, Level.WARNING, Level.CALL, Level.LIQUIDATION]
-
-
-def fall(account_id, to_level, sequence=1, from_level=Level.SAFE):
-    ratio = {Level.WARNING: "1.4500", Level.CALL: "1.2900", Level.LIQUIDATION: "1.1500"}[to_level]
-    return Transition(
-        account_id=account_id,
-        sequence=sequence,
-        from_level=from_level,
-        to_level=to_level,
-        ratio=D(ratio),
-        assets=D(ratio) * 100_000,
-        liabilities=D("100000.00"),
-    )
 
 
 class Engine:

@@ -18,25 +18,13 @@ from funds.models import LedgerLine
 from margin.models import MarginAccount, Position
 from portal.calendars import SHANGHAI
 from tests.trading.conftest import THURSDAY, instrument, tick, trader
+from tests.trading.test_channel import submit
 from trading import services, venue
 from trading.models import Fill, Order
 
 pytestmark = pytest.mark.django_db
 SECOND = datetime.timedelta(seconds=1)
 CODE = "600036.SH"
-
-
-def submit(account, side, quantity, price, *, at, kind="limit", code=CODE):
-    return services.order_submit(
-        account_id=account.pk,
-        side=side,
-        kind=kind,
-        code=code,
-        quantity=quantity,
-        price=D(price) if price is not None else None,
-        client_token=f"{side}-{code}-{quantity}-{price}-{at.isoformat()}",
-        at=at,
-    ).order
 
 
 def priced(price, at, volume=0):
@@ -53,7 +41,7 @@ def account(documents, thursday):
 
 def test_a_marketable_order_fills_at_once_at_the_price_in_force(account):
     priced("35.80", THURSDAY - SECOND / 2)
-    order = submit(account, "buy", 1000, "36.00", at=THURSDAY)
+    order = submit(account, "buy", 1000, "36.00", at=THURSDAY).order
 
     assert services.venue_step() == 1  # no new tick needed
 
@@ -77,14 +65,14 @@ def test_a_marketable_order_fills_at_once_at_the_price_in_force(account):
 
 def test_a_market_sell_fills_at_once_too(account):
     tick("000001.SZ", "20.10", THURSDAY - SECOND)
-    order = submit(account, "sell", 1000, None, kind="market", code="000001.SZ", at=THURSDAY)
+    order = submit(account, "sell", 1000, None, kind="market", code="000001.SZ", at=THURSDAY).order
     assert services.venue_step() == 1
     assert Fill.objects.get(order=order).price == D("20.10")
 
 
 def test_a_limit_that_cannot_trade_yet_rests_until_a_later_price_crosses_it(account):
     priced("35.80", THURSDAY - SECOND / 2)
-    order = submit(account, "buy", 100, "35.50", at=THURSDAY)
+    order = submit(account, "buy", 100, "35.50", at=THURSDAY).order
     assert services.venue_step() == 0
     priced("35.60", THURSDAY + SECOND)
     assert services.venue_step() == 0
@@ -96,7 +84,7 @@ def test_a_limit_that_cannot_trade_yet_rests_until_a_later_price_crosses_it(acco
 
 def test_a_price_older_than_three_seconds_does_not_fill_an_arriving_order(account):
     priced("35.80", THURSDAY - 3 * SECOND - SECOND / 10)  # 3.1 s before the order
-    order = submit(account, "buy", 100, "36.00", at=THURSDAY)
+    order = submit(account, "buy", 100, "36.00", at=THURSDAY).order
     assert services.venue_step() == 0  # the feed may have stopped: wait for its next price
     priced("35.90", THURSDAY + SECOND)
     assert services.venue_step() == 1
@@ -117,7 +105,7 @@ def test_an_order_in_the_opening_auction_waits_for_the_next_tick(documents):
         instrument(CODE, "36.00")
         account = trader(cash="100000.00")
         priced("36.00", auction - SECOND / 2)
-        order = submit(account, "buy", 100, "36.00", at=auction)
+        order = submit(account, "buy", 100, "36.00", at=auction).order
         assert services.venue_step() == 0  # an auction matches on its next price, not at once
         priced("35.95", auction + SECOND)
         assert services.venue_step() == 1
@@ -134,9 +122,9 @@ def test_an_arrival_fill_takes_from_the_same_ticks_share_of_volume(account):
     # 4,000 traded on the tick in force: 25% = 1,000 shares for the portal's orders.
     instrument(CODE, "10.00")
     priced("10.00", THURSDAY - SECOND / 2, volume=4000)
-    first = submit(account, "buy", 800, "10.00", at=THURSDAY)
+    first = submit(account, "buy", 800, "10.00", at=THURSDAY).order
     assert services.venue_step() == 1
-    second = submit(account, "buy", 500, "10.00", at=THURSDAY + SECOND / 10)
+    second = submit(account, "buy", 500, "10.00", at=THURSDAY + SECOND / 10).order
     services.venue_step()
     first.refresh_from_db()
     second.refresh_from_db()
@@ -152,7 +140,7 @@ def test_an_arrival_fill_takes_from_the_same_ticks_share_of_volume(account):
 def test_switched_off_every_order_waits_for_the_next_tick(account, settings):
     settings.TRADING_SIM_FILL_ON_ARRIVAL = False
     priced("35.80", THURSDAY - SECOND / 2)
-    order = submit(account, "buy", 100, "36.00", at=THURSDAY)
+    order = submit(account, "buy", 100, "36.00", at=THURSDAY).order
     assert services.venue_step() == 0
     priced("35.90", THURSDAY + SECOND)
     assert services.venue_step() == 1
