@@ -8,6 +8,7 @@ reloads it at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -173,11 +174,17 @@ def liquidation_plan_sales(plan_id: int) -> list[PlannedSale]:
 
 @transaction.atomic
 def liquidation_plan_executed(
-    *, plan_id: int, proceeds: Decimal, costs: Decimal, fills: list[tuple[str, int, str]]
+    *,
+    plan_id: int,
+    proceeds: Decimal,
+    costs: Decimal,
+    fills: list[tuple[str, int, str]],
+    left_out: Sequence[tuple[str, int]] = (),
 ) -> bool:
     """Record that the trading channel closed every sale of an approved plan (``fills``: code,
-    quantity, price of each). Audited, and the client told, as margin's own execution does.
-    Returns False when the plan was already recorded."""
+    quantity, price of each; ``left_out``: code and planned quantity of each sale the channel
+    could not make). Audited, and the client told, as margin's own execution does. Returns
+    False when the plan was already recorded."""
     import audit
     from margin.actors import ENGINE
     from margin.models import LiquidationPlan
@@ -204,6 +211,7 @@ def liquidation_plan_executed(
             "proceeds": str(proceeds),
             "costs": str(costs),
             "through": "trading channel",
+            "left_out": [list(sale) for sale in left_out],
             "debt_after": str(account.debt),
         },
     )

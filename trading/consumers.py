@@ -24,9 +24,11 @@ CLOSE_NO_ACCOUNT = 4404
 
 
 def _own_order(account_id: int, order_id: Any) -> dict[str, Any] | None:
-    try:
+    # An id is a JSON integer or a string of ASCII digits: not true, not 1e400 or Infinity
+    # (Python's JSON reader takes them; int() of an infinite float raises OverflowError).
+    if isinstance(order_id, str) and order_id.isascii() and order_id.isdigit():
         order_id = int(order_id)
-    except (TypeError, ValueError):
+    if type(order_id) is not int:
         return None
     order = (
         Order.objects.select_related("instrument")

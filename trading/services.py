@@ -150,7 +150,8 @@ def order_submit(
             order_push.order_changed(order)
             return Submitted(order, check, True)
     except OrderRefused as refused:
-        refusals_count(refused.check.codes, day=_local(at).date())
+        if source == Order.Source.CLIENT:  # which checks bite clients, not risk control's sales
+            refusals_count(refused.check.codes, day=_local(at).date())
         raise
 
 
@@ -182,13 +183,30 @@ def check_instrument_id(check: pretrade.Check, code: str) -> int:
 
 @transaction.atomic
 def order_cancel(
-    *, order_id: int, account_id: int, venue: Venue | None = None, at=None, actor=None
+    *,
+    order_id: int,
+    account_id: int,
+    venue: Venue | None = None,
+    at=None,
+    actor=None,
+    by_risk_control: str = "",
 ) -> Order:
-    """Cancel an open order of ``account_id`` (another account's order is not found)."""
+    """Cancel an open order of ``account_id`` (another account's order is not found).
+
+    A forced liquidation's sale is risk control's, not the client's: only risk control cancels
+    it, and any order it cancels names why (``by_risk_control``, in the audit entry)."""
     at = at or timezone.now()
     order = Order.objects.select_for_update().get(pk=order_id, account_id=account_id)
     if not order.is_open:
         raise CancelRefused(_("This order is no longer open, so there is nothing to cancel."))
+    if order.source != Order.Source.CLIENT and not by_risk_control:
+        raise CancelRefused(
+            _(
+                "Risk control placed this sale to carry out the forced liquidation of your "
+                "account, so it cannot be cancelled. Its proceeds repay your debt; open a "
+                "support ticket if you have a question about it."
+            )
+        )
     local = _local(at)
     refusal = order_rules.cancel_refusal(
         local.time(), trading_day=pretrade.trading_day(local.date())
@@ -209,7 +227,14 @@ def order_cancel(
     order.status, order.closed_at = Order.Status.CANCELLED, at
     order.save(update_fields=["status", "closed_at"])
     order_push.order_changed(order)
-    audit.record(actor=actor or "client", action="trading.order_cancelled", obj=order, data={})
+    audit.record(
+        actor=actor or "client",
+        action="trading.order_cancelled",
+        obj=order,
+        data={"by_risk_control": by_risk_control} if by_risk_control else {},
+    )
+    if order.liquidation_plan_id is not None:
+        liquidation_progress(order.liquidation_plan_id)
     return order
 
 
@@ -620,6 +645,12 @@ def liquidation_progress(plan_id: int) -> bool:
     orders = list(Order.objects.filter(liquidation_plan_id=plan_id).prefetch_related("fills"))
     if any(order.is_open for order in orders):
         return False
+    tokens = {order.client_token for order in orders}
+    left_out = [
+        (sale.code, sale.quantity)
+        for sale in margin_holdings.liquidation_plan_sales(plan_id)
+        if f"liquidation-{plan_id}-{sale.item_id}" not in tokens
+    ]
     fills = [fill for order in orders for fill in order.fills.all()]
     codes = {order.pk: order.instrument_id for order in orders}
     instruments = margin_holdings.instruments_by_id(codes.values())
@@ -631,4 +662,5 @@ def liquidation_progress(plan_id: int) -> bool:
             (instruments[codes[fill.order_id]].code, fill.quantity, str(fill.price))
             for fill in fills
         ],
+        left_out=left_out,
     )

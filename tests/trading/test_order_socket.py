@@ -150,7 +150,20 @@ def test_an_anonymous_socket_is_closed_with_4401(db):
     assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 4401}
 
 
-@pytest.mark.parametrize("message", ['{"type": "order", "id": "1 OR 1=1"}', "not json", "[]"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        '{"type": "order", "id": "1 OR 1=1"}',
+        "not json",
+        "[]",
+        '{"type": "order", "id": Infinity}',
+        '{"type": "order", "id": 1e400}',
+        '{"type": "order", "id": NaN}',
+        '{"type": "order", "id": true}',
+        '{"type": "order", "id": "\uff11"}',
+        '{"type": "order", "id": -1}',
+    ],
+)
 def test_bad_messages_are_refused_and_change_nothing(alices_order, message):
     alice, _order = alices_order
     socket = socket_for(alice.client)
