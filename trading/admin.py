@@ -3,8 +3,11 @@ the services, so every halt is audited and its clients told) and read the refusa
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_mixins import PortalModelAdmin
@@ -78,9 +81,21 @@ class RefusalCountAdmin(ReadOnlyAdmin):
         return str(LABELS.get(obj.code, obj.code))
 
 
+class HaltLiftForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason the clients will read"),
+        help_text=_(
+            "Sent to the clients concerned in the portal, as written: say what changed, e.g. "
+            "“the company's announcement is out and the price has settled”."
+        ),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 @admin.register(TradingHalt)
 class TradingHaltAdmin(PortalModelAdmin):
-    list_display = ("__str__", "reason", "imposed_by", "imposed_at", "lifted_at")
+    list_display = ("__str__", "reason", "imposed_by", "imposed_at", "lifted_at", "lift_reason")
     list_filter = ("lifted_at",)
     fields = ("instrument", "reason")
     autocomplete_fields = ()
@@ -106,9 +121,25 @@ class TradingHaltAdmin(PortalModelAdmin):
 
     @admin.action(description=_("Lift the selected halts"), permissions=["halt"])
     def lift(self, request, queryset):
-        for halt in queryset.filter(lifted_at__isnull=True):
-            services.halt_lift(officer=request.user, halt_id=halt.pk)
-        messages.success(request, _("Halts lifted; the clients concerned are told."))
+        """Asks first for the reason the clients will read, then lifts each selected halt."""
+        standing = queryset.filter(lifted_at__isnull=True)
+        form = HaltLiftForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for halt in standing:
+                services.halt_lift(
+                    officer=request.user, halt_id=halt.pk, reason=form.cleaned_data["reason"]
+                )
+            messages.success(request, _("Halts lifted; the clients concerned are told why."))
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Lift trading halts"),
+            "halts": standing,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/trading/tradinghalt/lift.html", context)
 
     def has_halt_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("trading.halt_trading")

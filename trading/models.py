@@ -217,6 +217,7 @@ class TradingHalt(models.Model):
         verbose_name=_("lifted by"),
     )
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lift_reason = models.TextField(_("reason for lifting (shown to clients)"), blank=True)
 
     class Meta:
         ordering = ["-imposed_at"]

@@ -16,7 +16,7 @@ for key, description, context in [
         ("account_number", "side", "code", "quantity", "reason"),
     ),
     ("trading_halt", _("Risk control halted trading"), ("scope", "reason")),
-    ("trading_halt_lifted", _("Trading resumed"), ("scope",)),
+    ("trading_halt_lifted", _("Trading resumed"), ("scope", "reason")),
 ]:
     register(
         NoticeType(

@@ -602,22 +602,26 @@ def halt_impose(*, officer: Any, reason: str, instrument_code: str | None = None
 
 
 @transaction.atomic
-def halt_lift(*, officer: Any, halt_id: int) -> TradingHalt:
+def halt_lift(*, officer: Any, halt_id: int, reason: str) -> TradingHalt:
+    """Lift a halt, saying why (audited; the clients concerned are told, with the reason)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise HaltError(_("Say why the halt is lifted: clients are shown the reason."))
     if not officer.has_perm("trading.halt_trading"):
         raise HaltError(_("Only risk officers may lift a trading halt."))
     halt = TradingHalt.objects.select_for_update().get(pk=halt_id)
     if halt.lifted_at is not None:
         return halt
-    halt.lifted_at, halt.lifted_by = timezone.now(), officer
-    halt.save(update_fields=["lifted_at", "lifted_by"])
+    halt.lifted_at, halt.lifted_by, halt.lift_reason = timezone.now(), officer, reason
+    halt.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     transaction.on_commit(lambda: reference.forget("market"))
-    audit.record(actor=officer, action="trading.halt_lifted", obj=halt, data={})
+    audit.record(actor=officer, action="trading.halt_lifted", obj=halt, data={"reason": reason})
     scope = halt.instrument.code if halt.instrument else _("all instruments")
     for client in _clients_concerned(halt.instrument):
         notices.enqueue(
             recipient=client,
             key="trading_halt_lifted",
-            context={"scope": str(scope)},
+            context={"scope": str(scope), "reason": reason},
             idempotency_key=f"trading-halt-lifted:{halt.pk}:{client.pk}",
         )
     return halt

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from notices.models import Notification
+from notices.services import _render
 from tests.disclosures.factories import staff
 from tests.trading.conftest import instrument, trader
 from trading import services
@@ -71,3 +72,47 @@ def test_other_roles_cannot_halt(client, alices_order, role):
     )
     assert page.status_code == 403
     assert not TradingHalt.objects.exists()
+
+
+def test_a_risk_officer_lifts_a_halt_in_admin_saying_why(client, alices_order):
+    officer = staff("risk_officer")
+    halt = services.halt_impose(
+        officer=officer, reason="Abnormal volume", instrument_code="600036.SH"
+    )
+    client.force_login(officer)
+    changelist = reverse("admin:trading_tradinghalt_changelist")
+    chosen = {"action": "lift", "_selected_action": [halt.pk]}
+
+    asked = client.post(changelist, chosen)
+    empty = client.post(changelist, {**chosen, "confirm": "1", "reason": "  "})
+
+    assert asked.status_code == empty.status_code == 200  # the form, then the form again
+    assert 'name="reason"' in asked.content.decode() and "Abnormal volume" in asked.content.decode()
+    halt.refresh_from_db()
+    assert halt.lifted_at is None and not AuditEntry.objects.filter(action="trading.halt_lifted")
+
+    done = client.post(changelist, {**chosen, "confirm": "1", "reason": "Announcement published"})
+
+    assert done.status_code == 302
+    halt.refresh_from_db()
+    assert (halt.lifted_by, halt.lift_reason) == (officer, "Announcement published")
+    entry = AuditEntry.objects.get(action="trading.halt_lifted")
+    assert entry.data == {"reason": "Announcement published"}
+    told = Notification.objects.get(
+        recipient=alices_order.account.client, key="trading_halt_lifted"
+    )
+    assert "Announcement published" in _render(told).body
+
+
+@pytest.mark.parametrize("role", ["agent", "compliance"])
+def test_other_roles_cannot_lift_a_halt(client, alices_order, role):
+    halt = services.halt_impose(
+        officer=staff("risk_officer"), reason="Abnormal volume", instrument_code="600036.SH"
+    )
+    client.force_login(staff(role))
+    client.post(
+        reverse("admin:trading_tradinghalt_changelist"),
+        {"action": "lift", "_selected_action": [halt.pk], "confirm": "1", "reason": "because"},
+    )
+    halt.refresh_from_db()
+    assert halt.lifted_at is None

@@ -7,12 +7,14 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from funds import ledger
 from funds import services as funds
 from funds.ledger import Kind
 from funds.models import JournalEntry, LedgerLine, ReconciliationBreak
 from margin.models import MarginAccount, Position, Restriction
 from notices.models import Notification
+from notices.services import _render
 from tests.trading.conftest import FRIDAY, THURSDAY, instrument, tick, trader
 from trading import services
 from trading.models import Fill, FillCost, Order, RefusalCount
@@ -289,5 +291,13 @@ def test_a_risk_officer_halts_an_instrument_and_its_holders_are_told(documents, 
     with pytest.raises(services.OrderRefused) as refused:
         submit(holder, "sell", 100, "20.00", code="000001.SZ")
     assert refused.value.check.codes == ["halted"]
-    services.halt_lift(officer=officer, halt_id=halt.pk)
+    with pytest.raises(services.HaltError):  # a lift says why, as a halt does
+        services.halt_lift(officer=officer, halt_id=halt.pk, reason="  ")
+    with pytest.raises(services.HaltError):
+        services.halt_lift(officer=agent, halt_id=halt.pk, reason="announcement out")
+    services.halt_lift(officer=officer, halt_id=halt.pk, reason="announcement out")
     assert submit(holder, "sell", 100, "20.00", code="000001.SZ").created
+    lifted = AuditEntry.objects.get(action="trading.halt_lifted")
+    assert (lifted.actor_id, lifted.data) == (officer.pk, {"reason": "announcement out"})
+    told = Notification.objects.get(recipient=holder.client, key="trading_halt_lifted")
+    assert "announcement out" in _render(told).body
