@@ -21,6 +21,24 @@ table has an index path). Then it times, excluding any HTTP round trip, interlea
 - `fill_record`: one fill through the venue path: the check again, the ledger entry, costs, the
   position, the notice.
 
+Each check reading also prints where its slowest 1% went (`tail_median_ms` against
+`all_median_ms`): the parts of the check (`market`: the market-wide part when it was read
+apart, `statement`: the one statement sent, waited for and fetched, `decode`: its row into
+instances, `rules_read`/`restrictions`: the gate's and the restrictions' decisions, `assemble`:
+the snapshot with its fee schedule, `evaluate`: the rules), the database's wait (`db`), this
+thread's CPU time (`cpu`: the rest was waiting on the database or the OS), how many of the tail
+ran a garbage collection (`tail_with_gc`, by generation), read more than one statement
+(`tail_reloading_market`), were preempted by the OS (`tail_preempted`) or were on accounts
+through the gate, and the five slowest. PRETRADE_RECORDS=<file> writes every sample as JSON.
+
+PRETRADE_KEEP_DB=1 (PostgreSQL) saves the 4-minute build: the first run keeps the built and
+analysed database as a template (`<test database>_kept`, labelled with the arguments, the source
+of the build functions and every migration) before measuring; a later run whose label matches
+copies it (CREATE DATABASE ... TEMPLATE, seconds) and measures a fresh copy, so what one run
+writes never reaches the next. A copy starts with none of its pages in PostgreSQL's shared
+buffers (the OS has them cached); `database_reused` in the output says which it was. Drop the
+template by hand (DROP DATABASE) when done.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/pretrade.py
 """
 
