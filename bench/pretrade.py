@@ -21,6 +21,24 @@ table has an index path). Then it times, excluding any HTTP round trip, interlea
 - `fill_record`: one fill through the venue path: the check again, the ledger entry, costs, the
   position, the notice.
 
+Each check reading also prints where its slowest 1% went (`tail_median_ms` against
+`all_median_ms`): the parts of the check (`market`: the market-wide part when it was read
+apart, `statement`: the one statement sent, waited for and fetched, `decode`: its row into
+instances, `rules_read`/`restrictions`: the gate's and the restrictions' decisions, `assemble`:
+the snapshot with its fee schedule, `evaluate`: the rules), the database's wait (`db`), this
+thread's CPU time (`cpu`: the rest was waiting on the database or the OS), how many of the tail
+ran a garbage collection (`tail_with_gc`, by generation), read more than one statement
+(`tail_reloading_market`), were preempted by the OS (`tail_preempted`) or were on accounts
+through the gate, and the five slowest. PRETRADE_RECORDS=<file> writes every sample as JSON.
+
+PRETRADE_KEEP_DB=1 (PostgreSQL) saves the 4-minute build: the first run keeps the built and
+analysed database as a template (`<test database>_kept`, labelled with the arguments, the source
+of the build functions and every migration) before measuring; a later run whose label matches
+copies it (CREATE DATABASE ... TEMPLATE, seconds) and measures a fresh copy, so what one run
+writes never reaches the next. A copy starts with none of its pages in PostgreSQL's shared
+buffers (the OS has them cached); `database_reused` in the output says which it was. Drop the
+template by hand (DROP DATABASE) when done.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/pretrade.py
 """
 
@@ -29,6 +47,7 @@ import datetime
 import json
 import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -261,14 +280,87 @@ def profile(gated: list[int], samples: int) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 
+class _Parts:
+    """Where each sample's time goes, without touching the check: the check's parts wrapped
+    while it is timed (a wrapper costs about a microsecond), the database's answers timed at
+    the cursor, and every garbage collection that ran during the sample (``gc.callbacks``)."""
+
+    PARTS = {  # part → (object, attribute) wrapped
+        "phase": (pretrade, "phase_at"),
+        "market": (pretrade, "market"),  # the market-wide part: kept a second, then reloaded
+        "statement": ("rows.Statement", "run"),  # the one statement: send, wait, fetch
+        "decode": ("margin_holdings", "snapshot_from"),  # its row into model instances
+        "rules_read": ("gate", "decide_from"),  # the gate's decision on the row
+        "restrictions": ("restrictions", "buy_refusal"),
+        "assemble": (pretrade, "_snapshot"),  # the Snapshot (the fee schedule, kept)
+        "evaluate": (pretrade, "evaluate"),  # every rule, no database
+    }
+
+    def __init__(self) -> None:
+        from education import gate
+        from margin import holdings as margin_holdings
+        from margin import restrictions
+        from portal import rows
+
+        named = {
+            "rows.Statement": rows.Statement,
+            "margin_holdings": margin_holdings,
+            "gate": gate,
+            "restrictions": restrictions,
+        }
+        self.targets = {
+            part: (named.get(owner, owner), name) for part, (owner, name) in self.PARTS.items()
+        }
+        self.sample: dict = {}
+        self._gc_started = 0.0
+
+    def _wrap(self, part: str, function):
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.sample[part] = self.sample.get(part, 0.0) + time.perf_counter() - started
+
+        return timed
+
+    def _gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.sample.setdefault("gc", []).append(
+                (info["generation"], time.perf_counter() - self._gc_started)
+            )
+
+    def __enter__(self):
+        import gc
+
+        self.saved = {}
+        for part, (owner, name) in self.targets.items():
+            self.saved[part] = owner.__dict__[name]
+            setattr(owner, name, self._wrap(part, self.saved[part]))
+        gc.callbacks.append(self._gc)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import gc
+
+        gc.callbacks.remove(self._gc)
+        for part, (owner, name) in self.targets.items():
+            setattr(owner, name, self.saved[part])
+
+
 def _timed_checks(accounts: list[int], samples: int, rng, *, side: str, way: str) -> dict:
     """``samples`` checks of one order each, on the accounts in turn, each with a random code
-    (a sale: of a code the account holds); the time, the queries and the database's share."""
+    (a sale: of a code the account holds); the time, the queries and the database's share,
+    and each sample's parts (``_Parts``)."""
     codes = list(Instrument.objects.values_list("code", "previous_close"))
     run = _check(way)
     times: list[float] = []
     waits: list[float] = []
     queries: list[int] = []
+    records: list[dict] = []
+    parts = _Parts()
 
     def timed_query(execute, sql, params, many, context):
         started = time.perf_counter()
@@ -278,33 +370,113 @@ def _timed_checks(accounts: list[int], samples: int, rng, *, side: str, way: str
             waits[-1] += time.perf_counter() - started
             queries[-1] += 1
 
-    for n in range(samples):
-        account = MarginAccount.objects.select_related("client").get(pk=accounts[n % len(accounts)])
-        if side == "sell":
-            code, close = rng.choice(
-                list(
-                    Position.objects.filter(account=account).values_list(
-                        "instrument__code", "instrument__previous_close"
+    with parts:
+        for n in range(samples):
+            account = MarginAccount.objects.select_related("client").get(
+                pk=accounts[n % len(accounts)]
+            )
+            if side == "sell":
+                code, close = rng.choice(
+                    list(
+                        Position.objects.filter(account=account).values_list(
+                            "instrument__code", "instrument__previous_close"
+                        )
                     )
                 )
+            else:
+                code, close = codes[rng.randrange(len(codes))]
+            request = pretrade.OrderRequest(side, "limit", code, 100, close)
+            waits.append(0.0)
+            queries.append(0)
+            parts.sample = {}
+            with connection.execute_wrapper(timed_query):
+                at = time.monotonic()
+                switches = resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
+                cpu = time.thread_time()
+                started = time.perf_counter()
+                run(account, request)
+                times.append(time.perf_counter() - started)
+                cpu = time.thread_time() - cpu
+                switches = resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw - switches
+            records.append(
+                {
+                    **parts.sample,
+                    "total": times[-1],
+                    "db": waits[-1],
+                    "cpu": cpu,  # this thread's CPU time: the rest is waiting (DB, OS)
+                    "preempted": switches,  # involuntary context switches (the OS)
+                    "queries": queries[-1],
+                    "account": account.pk,
+                    "code": code,
+                    "at": at,
+                }
             )
-        else:
-            code, close = codes[rng.randrange(len(codes))]
-        request = pretrade.OrderRequest(side, "limit", code, 100, close)
-        waits.append(0.0)
-        queries.append(0)
-        with connection.execute_wrapper(timed_query):
-            started = time.perf_counter()
-            run(account, request)
-            times.append(time.perf_counter() - started)
     return {
         "samples": times,
+        "records": records,
         "queries": statistics.median(queries),
         "queries_max": max(queries),
         "db_wait_p50_ms": round(statistics.median(waits) * 1000, 3),
         "python_p50_ms": round(
             statistics.median([c - w for c, w in zip(times, waits, strict=True)]) * 1000, 3
         ),
+    }
+
+
+def tail(records: list[dict], gated: set[int]) -> dict:
+    """Where the slowest 1% of the samples spent their time, against the median sample: each
+    part's median (ms), the database's wait, the Python rest, and how many of them ran a
+    garbage collection (by generation), reloaded the market-wide part (more than one query)
+    or were on an account through the gate."""
+    ordered = sorted(records, key=lambda record: record["total"])
+    cut = ordered[min(len(ordered) - 1, int(0.99 * len(ordered))) :]
+
+    def split(group: list[dict]) -> dict:
+        names = ["total", "db", "cpu", *_Parts.PARTS, "gc"]
+        found = {}
+        for name in names:
+            values = [
+                sum(t for _g, t in r.get("gc", [])) if name == "gc" else r.get(name, 0.0)
+                for r in group
+            ]
+            found[name] = round(statistics.median(values) * 1000, 3)
+        found["python"] = round(statistics.median([r["total"] - r["db"] for r in group]) * 1000, 3)
+        return found
+
+    def share(group: list[dict], test) -> str:
+        return f"{sum(1 for r in group if test(r))}/{len(group)}"
+
+    return {
+        "tail_from_ms": round(cut[0]["total"] * 1000, 3),
+        "tail_median_ms": split(cut),
+        "all_median_ms": split(ordered),
+        "tail_with_gc": {
+            f"gen{g}": share(cut, lambda r, g=g: any(gen == g for gen, _t in r.get("gc", [])))
+            for g in (0, 1, 2)
+        },
+        "all_with_gc": {
+            f"gen{g}": share(ordered, lambda r, g=g: any(gen == g for gen, _t in r.get("gc", [])))
+            for g in (0, 1, 2)
+        },
+        "tail_reloading_market": share(cut, lambda r: r["queries"] > 1),
+        "tail_preempted": share(cut, lambda r: r["preempted"] > 0),
+        "all_preempted": share(ordered, lambda r: r["preempted"] > 0),
+        "tail_gated": share(cut, lambda r: r["account"] in gated),
+        "slowest": [
+            {
+                "ms": round(r["total"] * 1000, 2),
+                "db_ms": round(r["db"] * 1000, 2),
+                "cpu_ms": round(r["cpu"] * 1000, 2),
+                "preempted": r["preempted"],
+                "queries": r["queries"],
+                "gc": [(g, round(t * 1000, 2)) for g, t in r.get("gc", [])],
+                "statement_ms": round(r.get("statement", 0.0) * 1000, 2),
+                "market_ms": round(r.get("market", 0.0) * 1000, 2),
+                "account": r["account"],
+                "code": r["code"],
+            }
+            for r in reversed(cut[-5:])
+        ],
     }
 
 
@@ -347,8 +519,15 @@ def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> 
                 queries_max=max(part["queries_max"] for part in parts),
                 db_wait_p50_ms=statistics.median([part["db_wait_p50_ms"] for part in parts]),
                 python_p50_ms=statistics.median([part["python_p50_ms"] for part in parts]),
+                **tail([r for part in parts for r in part["records"]], set(gated)),
             )
         )
+    if os.environ.get("PRETRADE_RECORDS"):  # every sample, for a closer look
+        with open(os.environ["PRETRADE_RECORDS"], "w") as out:
+            for (name, _side, _way), parts in found_by.items():
+                for part in parts:
+                    for record in part["records"]:
+                        print(json.dumps({"name": name, **record}), file=out)
     codes = list(Instrument.objects.values_list("code", "previous_close"))
     submits, fills = [], []
     counted = {"submit": [], "fill": []}
@@ -409,6 +588,74 @@ def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> 
     return results
 
 
+class _Kept:
+    """A built database kept as a template (PRETRADE_KEEP_DB=1, PostgreSQL only), named
+    ``<test database>_kept`` and labelled with what it was built from: the arguments, the
+    source of the build functions and the migrations on disk. A run whose label matches copies
+    it (CREATE DATABASE ... TEMPLATE, seconds) instead of building; any difference builds anew
+    and keeps the new build. The copy is a fresh database for every run, so the submissions and
+    fills one run writes never reach the next."""
+
+    def __init__(self, test_name: str, label: str) -> None:
+        self.test_name, self.name, self.label = test_name, f"{test_name}_kept", label
+
+    def _admin(self, sql: str, params=()) -> list:
+        import psycopg
+
+        settings_dict = dict(connection.settings_dict)
+        with psycopg.connect(
+            dbname="postgres",
+            user=settings_dict["USER"],
+            password=settings_dict["PASSWORD"] or None,
+            host=settings_dict["HOST"] or None,
+            port=settings_dict["PORT"] or None,
+            autocommit=True,
+        ) as admin:
+            cursor = admin.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def clone(self) -> bool:
+        found = self._admin(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (self.name,),
+        )
+        if not found or found[0][0] != self.label:
+            return False
+        connection.close()
+        self._admin(f'DROP DATABASE IF EXISTS "{self.test_name}"')
+        self._admin(f'CREATE DATABASE "{self.test_name}" TEMPLATE "{self.name}"')
+        settings.DATABASES[connection.alias]["NAME"] = self.test_name
+        connection.settings_dict["NAME"] = self.test_name
+        return True
+
+    def keep(self) -> None:
+        """Copy the database just built (and analysed), before the measurement writes to it."""
+        connection.close()
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
+        self._admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.test_name}"')
+        self._admin(f"COMMENT ON DATABASE \"{self.name}\" IS '{self.label}'")
+
+
+def _kept(args) -> _Kept | None:
+    import hashlib
+    import inspect
+
+    from django.db.migrations.loader import MigrationLoader
+
+    if connection.vendor != "postgresql":
+        return None
+    built_from = [
+        repr((args.accounts, args.gated, POSITIONS)),
+        *(inspect.getsource(f) for f in (_codes, build, _old_order, _open_order)),
+        *(
+            inspect.getsource(sys.modules[migration.__module__])
+            for _key, migration in sorted(MigrationLoader(None).disk_migrations.items())
+        ),
+    ]
+    label = hashlib.sha256("\n".join(built_from).encode()).hexdigest()
+    return _Kept(connection.settings_dict["TEST"]["NAME"], label)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -431,17 +678,28 @@ def main() -> None:
         # Named after the configured database: helpers sharing one server do not collide.
         test_settings["NAME"] = f"{connection.settings_dict['NAME']}_bench_pretrade"
     real_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     rng = random.Random(17)  # noqa: S311 - reproducible data, not secrets
+    kept = _kept(args) if os.environ.get("PRETRADE_KEEP_DB") == "1" else None
+    reused = kept is not None and kept.clone()
+    if not reused:
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         with time_machine.travel(NOW, tick=True):
             started = time.perf_counter()
-            with transaction.atomic():
-                gated = build(args.accounts, args.gated, rng)
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE")
+            if reused:
+                gated = list(
+                    MarginAccount.objects.order_by("pk").values_list("pk", flat=True)[: args.gated]
+                )
+            else:
+                with transaction.atomic():
+                    gated = build(args.accounts, args.gated, rng)
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("ANALYZE")
+                if kept is not None:
+                    kept.keep()
             build_seconds = time.perf_counter() - started
+            rng = random.Random(18)  # noqa: S311 - the same draws whether built or copied
             if args.profile:
                 profile(gated, args.samples)
                 return
@@ -455,6 +713,7 @@ def main() -> None:
                 positions=Position.objects.count(),
                 orders=Order.objects.count(),
                 build_seconds=round(build_seconds, 1),
+                database_reused=reused,
             )
             if args.brief:
                 result.pop("plan", None)

@@ -20,7 +20,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,7 @@ from disclosures.models import (
     VersionStatus,
 )
 from disclosures.scenarios import Scenario, assess
+from portal import rows
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -98,6 +100,52 @@ def version_in_force(kind: str, at: datetime | None = None) -> DocumentVersion |
         .order_by("-effective_at", "-number")
         .first()
     )
+
+
+# The texts are not read with a version as a column of another app's statement: what reads it so
+# decides by the version's number and id (a gate, a rate); its texts load if asked for.
+_TEXTS = {"text_zh", "text_en", "summary_zh", "summary_en"}
+
+
+def version_in_force_column(kind: str) -> Subquery:
+    """``version_in_force(kind)`` (now) as a column of a larger statement: its row and its
+    document's as JSON, without the texts; ``version_from`` reads it."""
+    fields = [f.attname for f in DocumentVersion._meta.concrete_fields if f.attname not in _TEXTS]
+    return Subquery(
+        DocumentVersion.objects.filter(document__kind=kind, status=VersionStatus.IN_FORCE).values(
+            row=JSONObject(
+                version=rows.row(DocumentVersion, only=fields),
+                document=rows.row(Document, "document__"),
+            )
+        )[:1]
+    )
+
+
+def version_from(value: Any) -> DocumentVersion | None:
+    """The version ``version_in_force_column`` read (its texts deferred)."""
+    found = rows.load(value)
+    if found is None:
+        return None
+    return rows.instance(
+        DocumentVersion, found["version"], document=rows.instance(Document, found["document"])
+    )
+
+
+def fee_item_in_force_column(code: str) -> Subquery:
+    """The item ``fee_item_in_force(code)`` (now) quotes, as a column of a larger statement
+    (its row as JSON, NULL when the version in force has none); ``fee_item_from`` reads it."""
+    in_force = DocumentVersion.objects.filter(
+        document__kind=DocumentKind.FEE_SCHEDULE, status=VersionStatus.IN_FORCE
+    )
+    return Subquery(
+        FeeItem.objects.filter(version=Subquery(in_force.values("pk")[:1]), code=code)
+        .order_by("order", "code")
+        .values(row=rows.row(FeeItem))[:1]
+    )
+
+
+def fee_item_from(value: Any) -> FeeItem | None:
+    return rows.instance(FeeItem, rows.load(value))
 
 
 def scheduled_version(kind: str) -> DocumentVersion | None:

@@ -94,6 +94,16 @@ def risk_disclosure_in_force() -> Any:
     return disclosures.version_in_force(DocumentKind.RISK_DISCLOSURE)
 
 
+def risk_disclosure_column() -> Subquery:
+    """``risk_disclosure_in_force()`` as a column of a larger statement (the pre-trade check's);
+    ``risk_disclosure_from`` reads it."""
+    return disclosures.version_in_force_column(DocumentKind.RISK_DISCLOSURE)
+
+
+def risk_disclosure_from(value: Any) -> Any:
+    return disclosures.version_from(value)
+
+
 def current_gate(
     user: User, *, rating: object = ..., in_force: object = ...
 ) -> GateConfirmation | None:

@@ -22,11 +22,13 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Subquery
+from django.db.models.functions import JSONObject
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from margin.models import MarginAccount, MarketMeasure, Restriction, VolatilityRegime
-from portal import calendars
+from margin.models import Instrument, MarginAccount, MarketMeasure, Restriction, VolatilityRegime
+from portal import calendars, rows
 
 
 @dataclass(frozen=True)
@@ -75,21 +77,27 @@ class Permissions:
         return found[0].reason if found else ""
 
 
-def emergency_regime() -> VolatilityRegime | None:
-    """The confirmed emergency regime in force, if the platform is at its freeze line (the
-    confirmed regime decided last is in force, as ``selectors.current_regime`` reads it)."""
-    regime = (
-        VolatilityRegime.objects.filter(status=VolatilityRegime.Status.CONFIRMED)
-        .order_by("-decided_at")
-        .first()
+def _regimes_in_force_first():
+    """The confirmed regimes, the one in force (decided last) first."""
+    return VolatilityRegime.objects.filter(status=VolatilityRegime.Status.CONFIRMED).order_by(
+        "-decided_at"
     )
-    if regime is not None and regime.regime == VolatilityRegime.Regime.EMERGENCY:
+
+
+def emergency_regime(in_force: object = ...) -> VolatilityRegime | None:
+    """The confirmed emergency regime in force, if the platform is at its freeze line (the
+    confirmed regime decided last is in force, as ``selectors.current_regime`` reads it);
+    ``in_force``: that regime (or None), read already."""
+    regime = _regimes_in_force_first().first() if in_force is ... else in_force
+    if isinstance(regime, VolatilityRegime) and regime.regime == VolatilityRegime.Regime.EMERGENCY:
         return regime
     return None
 
 
-def platform_blocker() -> Blocker | None:
-    regime = emergency_regime()
+def platform_blocker(in_force: object = ...) -> Blocker | None:
+    """The platform's freeze line as a blocker, or None; ``in_force``: the regime in force (or
+    None), read already."""
+    regime = emergency_regime(in_force)
     if regime is None:
         return None
     reason = _(
@@ -177,6 +185,41 @@ MarketState = tuple[list[MarketMeasure], Blocker | None]
 def market_state() -> MarketState:
     """The market measures in force and the platform's freeze line (two queries)."""
     return market_measures(), platform_blocker()
+
+
+def market_columns(now: datetime.datetime) -> dict[str, Any]:
+    """What ``market_state()`` and ``selectors.current_regime()`` read at ``now``, as columns
+    of a larger statement (the measures that may be in force, with their instruments, and the
+    regime in force, as JSON); ``market_state_from`` and ``regime_from`` read them."""
+    return {
+        "market_measures": rows.every(
+            MarketMeasure.objects.filter(ended_at__isnull=True, starts_at__lte=now),
+            JSONObject(
+                measure=rows.row(MarketMeasure), instrument=rows.row(Instrument, "instrument__")
+            ),
+        ),
+        "market_regime": Subquery(
+            _regimes_in_force_first().values(row=rows.row(VolatilityRegime))[:1]
+        ),
+    }
+
+
+def regime_from(values: dict[str, Any]) -> VolatilityRegime | None:
+    """The regime in force as ``market_columns`` read it (``selectors.current_regime``)."""
+    return rows.instance(VolatilityRegime, rows.load(values["market_regime"]))
+
+
+def market_state_from(values: dict[str, Any], at: datetime.datetime) -> MarketState:
+    """``market_state()`` at ``at`` as ``market_columns(at)`` read it (no query)."""
+    measures = []
+    for item in rows.load(values["market_measures"]) or []:
+        measure = rows.instance(MarketMeasure, item["measure"])
+        if measure.instrument_id is not None:
+            measure.instrument = rows.instance(Instrument, item["instrument"])
+        if measure.in_force(at):
+            measures.append(measure)
+    measures.sort(key=lambda measure: (measure.starts_at, measure.pk))
+    return measures, platform_blocker(regime_from(values))
 
 
 def account_permissions(

@@ -356,6 +356,22 @@ def high_risk_collateral_rate() -> Decimal:
         return rules.FULL_COLLATERAL
 
 
+def high_risk_rate_column() -> Any:
+    """``high_risk_collateral_rate()``'s fee item as a column of a larger statement;
+    ``high_risk_rate_from`` reads it."""
+    from disclosures import selectors as disclosures
+
+    return disclosures.fee_item_in_force_column(HIGH_RISK_RATE_CODE)
+
+
+def high_risk_rate_from(value: Any) -> Decimal:
+    """``high_risk_collateral_rate()`` as ``high_risk_rate_column`` read it (no query)."""
+    from disclosures import selectors as disclosures
+
+    item = disclosures.fee_item_from(value)
+    return rules.FULL_COLLATERAL if item is None else item.value.quantize(rules.BASIS_POINT)
+
+
 def collateral_rate_of(instrument: Instrument, high_risk_rate: Decimal | None = None) -> Decimal:
     return rules.collateral_rate(
         eligible=instrument.collateral_eligible,

@@ -76,6 +76,18 @@ def rows(value) -> JSONList:
     return JSONList(value)
 
 
+def every(queryset: models.QuerySet, value) -> models.Subquery:
+    """``value`` for every row of ``queryset`` as one JSON array (a column of a larger
+    statement; NULL or an empty array for none): an aggregate without a group."""
+    return models.Subquery(
+        queryset.order_by()
+        .annotate(_every=models.Value(1, output_field=models.IntegerField()))
+        .values("_every")
+        .annotate(rows=JSONList(value))
+        .values("rows")
+    )
+
+
 def load(value: Any) -> Any:
     """A JSON column as Python (a list column arrives as text)."""
     if isinstance(value, str):

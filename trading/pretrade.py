@@ -410,6 +410,35 @@ def market(*, fresh: bool = False) -> Market:
     return reference.get(("market",), load, fresh=fresh)
 
 
+def market_columns(now: datetime.datetime) -> dict[str, Any]:
+    """``market()`` read fresh at ``now``, as columns of the check's one statement (no query of
+    its own: the ticket and submission read it with the account); ``market_from`` reads them."""
+    return {
+        **restrictions.market_columns(now),
+        "market_halts": rows.every(
+            TradingHalt.objects.filter(lifted_at__isnull=True),
+            rows.row(TradingHalt, only=["instrument_id", "reason", "imposed_at"]),
+        ),
+        "market_high_risk_rate": margin.high_risk_rate_column(),
+        "market_risk_disclosure": gate.risk_disclosure_column(),
+    }
+
+
+def market_from(values: dict[str, Any], now: datetime.datetime) -> Market:
+    """The market-wide part as ``market_columns(now)`` read it, equal to ``market(fresh=True)``
+    then (``tests/trading/test_snapshot.py``)."""
+    halts = [rows.instance(TradingHalt, row) for row in rows.load(values["market_halts"]) or []]
+    halts.sort(key=lambda halt: halt.imposed_at, reverse=True)  # _halts(): the model's order
+    in_force = restrictions.regime_from(values)
+    return Market(
+        high_risk_rate=margin.high_risk_rate_from(values["market_high_risk_rate"]),
+        regime=in_force.regime if in_force is not None else "normal",
+        halts=tuple((halt.instrument_id, halt.reason) for halt in halts),
+        measures=restrictions.market_state_from(values, now),
+        risk_disclosure=gate.risk_disclosure_from(values["market_risk_disclosure"]),
+    )
+
+
 def market_for_fill(step: Market) -> Market:
     """The market-wide part for one fill of a venue step: ``step`` (read fresh when the step
     began: the regime, the high-risk rate and the risk disclosure in force, which change by a
@@ -432,9 +461,14 @@ def _schedule(contract, *, fresh: bool) -> cost_rules.Schedule:
         version = contracts.fee_schedule_of(contract)
         return cost_rules.schedule_of(version) if version is not None else None
 
-    # Contracts without a recorded version run on the one in force on their start day.
+    # Contracts without a recorded version run on the one in force on their start day. Once that
+    # day is past the answer is final: a published version never changes, and none takes effect
+    # before its publication (disclosures.services), so it is kept for the process's life; read
+    # again every second, it was most of what was left of the check's p99 (bench/pretrade.py).
     key = ("schedule", version_id, contract.starts_on if version_id is None else None)
-    return reference.get(key, load, fresh=fresh) or cost_rules.Schedule()
+    past = contract.starts_on < timezone.localdate(timezone=calendars.SHANGHAI)
+    found = reference.get(key, load, fresh=fresh, final=version_id is not None or past)
+    return found or cost_rules.Schedule()
 
 
 def _book(this_instrument: Q, day: datetime.date) -> tuple[Q, dict[str, Any]]:
@@ -520,23 +554,33 @@ def load_snapshot(
     shared: Market | None = None,
 ) -> Snapshot:
     """``load``'s snapshot in one statement (``margin.holdings.snapshot_query``): the
-    account's balances, contract, positions, the instrument, one aggregate over its orders and,
-    for a buy, its restrictions, rating and gate, all as of that statement;
-    ``tests/trading/test_snapshot.py`` pins it equal to ``load``. The market-wide part is kept a
-    second unless ``fresh`` (or ``shared``: read fresh by the caller for a batch of fills).
+    account's balances, contract, positions, the instrument, one aggregate over its orders,
+    for a buy its restrictions, rating and gate, and the market-wide part (``market_columns``:
+    halts, measures, the regime, the high-risk rate, the risk disclosure in force), all as of
+    that statement; ``tests/trading/test_snapshot.py`` pins it equal to ``load``. ``shared``:
+    the market-wide part read fresh by the caller for a batch of fills, not read again.
 
-    The ticket and submission run it; execution too (``services.fill_record``), with the
-    market-wide part fresh, after locking the order and the account: the statement then reads
-    the rows as committed at that moment (and the transaction's own earlier fills)."""
+    The market-wide part used to be kept a second per process (``trading.reference``), and the
+    check that found it a second old read it again: seven queries, 5-20 ms, in about one check
+    in a hundred at bench/pretrade.py's rate (most of the p99 tail) and in nearly every check of
+    a process serving one a second. In the statement it costs a few index probes of small
+    tables, and a halt or a measure binds the next check at once. ``fresh``: the fee schedule
+    of a contract without a recorded version read fresh too.
+
+    The ticket and submission run it; execution too (``services.fill_record``), after locking
+    the order and the account: the statement then reads the rows as committed at that moment
+    (and the transaction's own earlier fills)."""
     at = at or timezone.now()
     current_phase, day = phase_at(at)
-    shared = shared if shared is not None else market(fresh=fresh)
     buy = request.side == BUY
-    row = _statement(buy).run(
-        connection, account_id=account.pk, code=request.code, day=day, now=timezone.now()
+    now = timezone.now()
+    row = _statement(buy, with_market=shared is None).run(
+        connection, account_id=account.pk, code=request.code, day=day, now=now
     )
     if row is None:
         raise ValueError(f"no margin account {account.pk}")
+    if shared is None:
+        shared = market_from(row, now)
     read = margin_holdings.snapshot_from(row, high_risk_rate=shared.high_risk_rate)
     instrument = read.instrument
     facts = instrument_facts(instrument, shared.high_risk_rate) if instrument is not None else None
@@ -560,20 +604,25 @@ def load_snapshot(
     )  # fmt: skip
 
 
-_statements: dict[bool, rows.Statement] = {}
+_statements: dict[tuple[bool, bool], rows.Statement] = {}
 
 
-def _statement(buy: bool) -> rows.Statement:
-    """The snapshot's statement for a buy or a sale, built and compiled once per process."""
-    found = _statements.get(buy)
+def _statement(buy: bool, *, with_market: bool) -> rows.Statement:
+    """The snapshot's statement for a buy or a sale, with or without the market-wide part,
+    built and compiled once per process."""
+    found = _statements.get((buy, with_market))
     if found is None:
 
         def build(
             account_id: int, code: str, day: datetime.date, now: datetime.datetime | None = None
         ):
             columns: dict[str, Any] = {"book": _order_book_column(code, day)}
-            if now is not None:  # a buy: its gate and suitability
+            if buy:  # its gate and suitability
+                assert now is not None
                 columns.update(gate.columns(OuterRef("client_id"), PRODUCTS, now=now))
+            if with_market:
+                assert now is not None
+                columns.update(market_columns(now))
             return margin_holdings.snapshot_query(
                 account_id, code, with_restrictions=buy, columns=columns
             )
@@ -583,9 +632,9 @@ def _statement(buy: bool) -> rows.Statement:
             "code": "\x01code\x01",
             "day": datetime.date(1901, 2, 3),
         }
-        if buy:
+        if buy or with_market:
             standins["now"] = datetime.datetime(1901, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
-        found = _statements[buy] = rows.Statement(build, **standins)
+        found = _statements[(buy, with_market)] = rows.Statement(build, **standins)
     return found
 
 

@@ -11,7 +11,13 @@ second late — no later than the risk engine's own pushes — and the check at 
 (``services.fill_record``) reads them fresh (``fresh=True``): nothing fills against a halt.
 
 What is the client's own (balances, contract, positions, orders, restrictions, rating, gate) is
-never kept here: it is read from the database on every check.
+never kept here: it is read from the database on every check. Nor, since the tail of the check
+was traced to it, is what stops a purchase for everyone: the ticket's and submission's check read
+halts, measures, the regime, the high-risk rate and the risk disclosure in force in their own
+statement (``pretrade.market_columns``), as execution does, so a halt binds the next check at
+once. What is still kept here: the trading calendar's day, the fee schedule of a contract
+without a recorded version (final once its start day is past), and ``pretrade.market()`` for
+the table-by-table reading (``pretrade.load``) and a venue step's fills.
 """
 
 from __future__ import annotations
@@ -27,11 +33,14 @@ _memo: dict[Any, tuple[float, Any]] = {}
 _lock = threading.Lock()
 
 
-def get(key: Any, load: Callable[[], Any], *, fresh: bool = False) -> Any:
-    """``load()``'s result, reused for ``TRADING_REFERENCE_SECONDS`` in this process."""
+def get(key: Any, load: Callable[[], Any], *, fresh: bool = False, final: bool = False) -> Any:
+    """``load()``'s result, reused for ``TRADING_REFERENCE_SECONDS`` in this process; ``final``:
+    for the process's life (an answer that cannot change), unless the memo is off."""
     ttl = float(getattr(settings, "TRADING_REFERENCE_SECONDS", 1.0))
     if fresh or ttl <= 0:
         return load()
+    if final:
+        ttl = float("inf")
     now = time.monotonic()
     found = _memo.get(key)
     if found is not None and now - found[0] < ttl:

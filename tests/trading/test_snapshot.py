@@ -216,3 +216,106 @@ def test_the_ticket_and_submission_run_on_the_snapshot(worked):
     with CaptureQueriesContext(connection) as queries:
         pretrade.check(account, sell(100), at=THURSDAY)
     assert len(queries) == 1
+
+
+def test_a_halt_a_measure_or_a_regime_binds_the_very_next_check(worked):
+    """The market-wide part is read in the check's own statement: nothing kept from the check
+    before (the fixture keeps reference data an hour) lets a buy through."""
+    account = margin_holdings.account(worked.pk)
+    assert pretrade.check(account, buy(100), at=THURSDAY).ok
+    halt = TradingHalt.objects.create(
+        instrument=margin_holdings.instrument("600036.SH"), reason="news pending"
+    )
+    assert pretrade.check(account, buy(100), at=THURSDAY).codes == ["halted"]
+    TradingHalt.objects.filter(pk=halt.pk).update(lifted_at=THURSDAY)
+    MarketMeasure.objects.create(
+        kind=MarketMeasure.Kind.CIRCUIT_BREAKER,
+        reason_zh="熔断",
+        reason_en="breaker",
+        starts_at=THURSDAY - SECOND,
+    )
+    assert pretrade.check(account, buy(100), at=THURSDAY).codes == ["restricted"]
+    MarketMeasure.objects.update(ended_at=THURSDAY - SECOND)
+    instrument("600300.SH", "10.00", is_high_risk=True)
+    high_risk = buy(100, price="10.00", code="600300.SH")
+    assert "regime_pause" not in pretrade.check(account, high_risk, at=THURSDAY).codes
+    VolatilityRegime.objects.create(
+        regime=VolatilityRegime.Regime.STRESSED,
+        status=VolatilityRegime.Status.CONFIRMED,
+        market_volatility=D("0.5000"),
+        decided_at=THURSDAY - SECOND,
+    )
+    assert "regime_pause" in pretrade.check(account, high_risk, at=THURSDAY).codes
+
+
+@pytest.mark.parametrize("regime", ["stressed", "emergency"])
+def test_the_statements_market_wide_part_is_what_market_reads(worked, regime):
+    """``market_from`` on the statement's row equals ``market(fresh=True)``: halts of one
+    instrument and of the platform, a measure on one instrument and one on all, the regime in
+    force (an emergency one is the platform's freeze line), the high-risk rate and the risk
+    disclosure in force."""
+    from django.utils import timezone
+
+    from trading import reference
+
+    TradingHalt.objects.create(
+        instrument=margin_holdings.instrument("600036.SH"), reason="news pending"
+    )
+    TradingHalt.objects.create(instrument=None, reason="platform")
+    kinds = MarketMeasure.Kind
+    for kind, code in [(kinds.CIRCUIT_BREAKER, None), (kinds.PAUSE_BUYS, "600519.SH")]:
+        MarketMeasure.objects.create(
+            kind=kind,
+            instrument=margin_holdings.instrument(code) if code else None,
+            reason_zh="措施",
+            reason_en="measure",
+            starts_at=THURSDAY - SECOND,
+        )
+    VolatilityRegime.objects.create(
+        regime=regime,
+        status=VolatilityRegime.Status.CONFIRMED,
+        market_volatility=D("0.5000"),
+        decided_at=THURSDAY - SECOND,
+        reason="volatile",
+    )
+    reference.forget()
+    now = timezone.now()
+    row = pretrade._statement(True, with_market=True).run(
+        connection, account_id=worked.pk, code="600036.SH", day=THURSDAY.date(), now=now
+    )
+    found = pretrade.market_from(row, now)
+    expected = pretrade.market(fresh=True)
+    assert found == expected
+    assert len(found.halts) == 2 and len(found.measures[0]) == 2
+    assert found.risk_disclosure is not None and found.high_risk_rate == expected.high_risk_rate
+    assert (found.measures[1] is not None) == (regime == "emergency")
+
+
+@pytest.mark.parametrize(("started_days_ago", "reads_again"), [(30, False), (0, True)])
+def test_the_fee_schedule_of_a_contract_without_a_version_is_final_once_its_start_day_is_past(
+    worked, settings, monkeypatch, started_days_ago, reads_again
+):
+    """A contract without a recorded version runs on the schedule in force on its start day:
+    once that day is past the answer cannot change, so a second check well after the reference
+    data's second reads nothing but its statement; a contract started today is read again."""
+    from trading import reference
+
+    today = THURSDAY.astimezone(SHANGHAI).date()
+    worked.contracts.update(
+        fee_schedule_version=None, starts_on=today - datetime.timedelta(days=started_days_ago)
+    )
+    settings.TRADING_REFERENCE_SECONDS = 1.0
+    reference.forget()
+    account = margin_holdings.account(worked.pk)
+    clock = [1000.0]
+    monkeypatch.setattr(reference.time, "monotonic", lambda: clock[0])
+    first = pretrade.check(account, buy(100), at=THURSDAY)
+    clock[0] += 0.5  # within the second: only the trading day and the schedule are kept
+    with CaptureQueriesContext(connection) as within:
+        pretrade.check(account, buy(100), at=THURSDAY)
+    clock[0] += 5.0
+    with CaptureQueriesContext(connection) as later:
+        again = pretrade.check(account, buy(100), at=THURSDAY)
+    assert again.costs == first.costs and first.costs
+    assert len(within) == 1
+    assert (len(later) > 1) == reads_again
