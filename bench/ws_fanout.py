@@ -24,6 +24,21 @@ each a share of the accounts, as d engine partitions would (README, capacity: a 
 5,000 statuses a second); the bare servers each encode their own clients' messages anyway, so
 at 10,000 sockets one driver encoding all 10,000 statuses is a cost only the portal paid.
 
+Each message is written but for its stamp before the first tick, and the stamp appended at the
+tick, for both servers: the engine hands the publisher statuses whose JSON ``build_many`` wrote
+with their figures, so encoding 5,000 dicts after the tick (the bench before 2026-12-06, kept as
+``--encode-at-tick``) measured the driver's json.dumps, about 110 ms of CPU on the burst's
+critical path, more than the fan-out itself; the bare server, which encoded in its send loop,
+likewise.
+
+The split (on unless ``--no-split``): each figure comes with where the burst's time went, as
+medians over the ticks of ms after the tick: the driver's last script call answered (every
+status PUBLISHed), the web process's first and last read of its subscription and its last frame
+written (the bare server's last send), the clients' first and last read; and each part's CPU
+(user and system ms a second: the servers, the driver, the clients, Redis). If the clients'
+last read trails the servers' last write by more than a few ms, the measuring side is what is
+measured; in the runs of 2026-12-06 it trailed by under 1 ms, so one client process suffices.
+
 The payload is a real margin status (two positions, about 1 kB). Latency is "the driver (or bare
 server) stamped the message" → "the client read its stamp", same host clock. The clients read
 only the stamp (the message's last key), not the whole JSON: they share the two cores with the
@@ -123,6 +138,8 @@ def serve_portal(port: int) -> None:
     # SIGTERM by raising it again, so nothing after uvicorn.run would run).
     profile_to = os.environ.get("BENCH_PROFILE")
     stages = _instrument_hub() if os.environ.get("BENCH_STAGES") else None
+    if os.environ.get(SPLIT_ENV):
+        _record_portal_split(Path(os.environ[SPLIT_ENV]) / f"web-{port}.json")
     profiler = None
     if profile_to:
         import cProfile
@@ -193,6 +210,68 @@ def _portal_protocol() -> str:
     return PROTOCOL
 
 
+# --- the split: where a burst's time goes (``--split``, on by default) ---------------------------
+#
+# Every process of a run writes, per tick (the stamp), when its part of the burst started and
+# ended, to a file in the directory SPLIT_ENV names; the parent prints the medians over the ticks
+# measured, each in ms after the tick. The web process notes the time at each read of its
+# subscription and after each status is handed out (two clock reads and a dict look-up a status,
+# about 1 µs); the bare server, the driver and the clients likewise once per tick or per message.
+
+SPLIT_ENV = "BENCH_SPLIT_DIR"
+
+
+def _split_writer(path: Path, records: dict) -> None:
+    """Write `records` to `path` every second (the servers end by signal, with nothing after)."""
+
+    def write() -> None:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({repr(k): v for k, v in records.items()}))
+        temporary.replace(path)
+        asyncio.get_running_loop().call_later(1.0, write)
+
+    asyncio.get_running_loop().call_later(1.0, write)
+
+
+def _record_portal_split(path: Path) -> None:
+    """Per stamp: [first read of the subscription, last read, last frame handed out, statuses]."""
+    from margin import push
+
+    records: dict[float, list] = {}
+    current: list = [None]
+    frames, deliver, join = push._frames, push.Hub._deliver_lines, push.Hub.join
+
+    def timed_frames(buffer: bytes):
+        now = time.time()
+        found, used = frames(buffer)
+        for kind, _, payload in reversed(found):
+            if kind == b"message" and isinstance(payload, bytes):
+                stamp = _stamp(payload)
+                record = records.get(stamp)
+                if record is None:
+                    record = records[stamp] = [now, now, now, 0]
+                record[1] = now
+                current[0] = record
+                break
+        return found, used
+
+    def timed_deliver(self, lines: list[bytes]) -> None:
+        deliver(self, lines)
+        record = current[0]
+        if record is not None:
+            record[2] = time.time()
+            record[3] += len(lines)
+
+    def join_and_write(self, account_id, socket) -> None:
+        push.Hub.join = join
+        _split_writer(path, records)
+        join(self, account_id, socket)
+
+    push._frames = timed_frames
+    push.Hub._deliver_lines = timed_deliver
+    push.Hub.join = join_and_write
+
+
 def _instrument_hub() -> dict[str, list[float]]:
     """Per published message in the web process: how long after the tick it reached the hub
     (driver encode + Redis + subscription read) and how long the hub took to hand it out (CPU of
@@ -245,10 +324,41 @@ def _print_stages(stages: dict[str, list[float]]) -> None:
     print(json.dumps({"name": "ws_fanout_portal_stages", **summary}), file=sys.stderr, flush=True)
 
 
+def _head(template: dict, account_id: int) -> bytes:
+    """Account `account_id`'s status JSON (the portal's encoding, ``status.to_json``) without its
+    closing brace: the tick's stamp, the last key, completes it."""
+    from margin.status import to_json
+
+    return to_json(dict(template, account_id=account_id))[:-1]
+
+
+def _with_json(account_id: int, json_bytes: bytes) -> dict:
+    """A status as the engine's ``build_many`` hands it to the publisher: its JSON written."""
+    from margin.status import Status
+
+    status = Status(account_id=account_id)
+    status.json = json_bytes
+    return status
+
+
 async def drive_portal(
-    clients: int, seconds: float, mode: str, part: int = 0, parts: int = 1, epoch: float = 0.0
+    clients: int,
+    seconds: float,
+    mode: str,
+    part: int = 0,
+    parts: int = 1,
+    epoch: float = 0.0,
+    encode_at_tick: bool = False,
 ) -> None:
     """Every account's status once a second, published as the risk engine does, stamped.
+
+    As the engine's, each status reaches the publisher with its JSON written (``build_many``
+    writes it with the figures, before the publish): here all of it but the stamp is written
+    before the first tick, and the stamp appended at the tick. ``encode_at_tick`` (the bench
+    before 2026-12-06) hands the publisher plain dicts instead, which it encodes one by one
+    after the tick: about 22 µs a status, 110 ms of the driver's CPU per 5,000-status burst on
+    the critical path, a cost the engine does not pay there. The bare server encodes likewise
+    or not, so both compare the same thing.
 
     With ``parts`` drivers (``--drivers``, an engine partition each) this one publishes the
     accounts ``part``, ``part + parts``, ...; the drivers tick together at ``epoch`` + whole
@@ -258,12 +368,23 @@ async def drive_portal(
 
     publisher = Publisher()
     template = _payload(0)
-    if parts > 1 and mode == "burst":
+    if mode == "burst":
         accounts = range(part, clients, parts)
+        records: dict[float, list[float]] = {}
+        if os.environ.get(SPLIT_ENV):
+            _split_writer(Path(os.environ[SPLIT_ENV]) / f"driver-{part}.json", records)
+        heads = {a: _head(template, a) for a in accounts}
         tick = epoch
         while tick < epoch + seconds:
             await asyncio.sleep(max(0.0, tick - time.time()))
-            await publisher.publish([dict(template, account_id=a, t=tick) for a in accounts])
+            started = time.time()
+            if encode_at_tick:
+                batch = [dict(template, account_id=a, t=tick) for a in accounts]
+            else:
+                batch = [_with_json(a, heads[a] + b',"t":%r}' % tick) for a in accounts]
+            await publisher.publish(batch)
+            # [woke, every status published (the last script call answered)]
+            records[tick] = [started, time.time()]
             tick += 1.0
         return
     end = time.monotonic() + seconds
@@ -292,15 +413,23 @@ async def drive_portal(
 # --- the bare baseline ----------------------------------------------------------------------------
 
 
-async def serve_bare(port: int, mode: str) -> None:
+async def serve_bare(port: int, mode: str, encode_at_tick: bool = False) -> None:
+    """Each client its own message at each tick: its status JSON (the portal's encoding, as text)
+    written when it connects but for the stamp, appended at the tick (as the driver does for the
+    portal); ``encode_at_tick`` json.dumps each message's dict in the send loop instead."""
     import uvloop  # noqa: F401  (the loop policy is set by the caller)
     from websockets.asyncio.server import serve
 
     connections: dict[int, object] = {}
+    heads: dict[int, str] = {}
     template = _payload(0)
+    records: dict[float, list[float]] = {}
+    if os.environ.get(SPLIT_ENV):
+        _split_writer(Path(os.environ[SPLIT_ENV]) / f"bare-{port}.json", records)
 
     async def handler(websocket):
         account_id = int(websocket.request.path.split("id=")[1])
+        heads[account_id] = _head(template, account_id).decode()
         connections[account_id] = websocket
         try:
             await websocket.wait_closed()
@@ -310,14 +439,21 @@ async def serve_bare(port: int, mode: str) -> None:
     async def tick():
         while True:
             started = time.monotonic()
-            stamp = time.time()
+            stamp = started_at = time.time()
+            tail = f',"t":{stamp!r}}}'
             for account_id, websocket in list(connections.items()):
                 # Burst: every message carries the tick's stamp; sliced: the stamp of its send.
-                payload = dict(
-                    template, account_id=account_id, t=stamp if mode == "burst" else time.time()
-                )
+                if mode == "burst" and not encode_at_tick:
+                    message = heads[account_id] + tail
+                else:
+                    payload = dict(
+                        template, account_id=account_id, t=stamp if mode == "burst" else time.time()
+                    )
+                    message = json.dumps(payload)
                 with contextlib.suppress(Exception):  # a client leaving mid-send
-                    await websocket.send(json.dumps(payload))
+                    await websocket.send(message)
+            # [started, last message handed to its socket, messages]
+            records[stamp] = [started_at, time.time(), len(connections)]
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
 
     async with serve(handler, "127.0.0.1", port, compression=None, max_queue=None):
@@ -440,6 +576,17 @@ async def run_clients(
     stamps: dict[int, set[float]] = {port: set() for port in ports}
     window = (float("inf"), float("inf"))
     connected = 0
+    # The split: per stamp, [first read, last read, messages] on this measuring process.
+    reads: dict[float, list] = {}
+
+    def note(stamp: float, now: float) -> None:
+        latencies.append(now - stamp)
+        record = reads.get(stamp)
+        if record is None:
+            reads[stamp] = [now, now, 1]
+        else:
+            record[1] = now if now > record[1] else record[1]
+            record[2] += 1
 
     def opened() -> None:
         nonlocal connected
@@ -452,7 +599,7 @@ async def run_clients(
         def on_message(message: bytes, now: float) -> None:
             stamp = _stamp(message)
             if stamp is not None and window[0] <= stamp < window[1]:
-                latencies.append(now - stamp)
+                note(stamp, now)
                 seen.add(stamp)
 
         loop = asyncio.get_running_loop()
@@ -480,7 +627,7 @@ async def run_clients(
             async for message in websocket:
                 stamp = _stamp(message)
                 if stamp is not None and window[0] <= stamp < window[1]:
-                    latencies.append(time.time() - stamp)
+                    note(stamp, time.time())
                     seen.add(stamp)
 
     client = raw_client if kind == "raw" else websockets_client
@@ -498,7 +645,10 @@ async def run_clients(
     gc.freeze()
     start = time.time()
     window = (start, start + seconds)
-    await asyncio.sleep(seconds + GRACE)
+    cpu = time.process_time()
+    await asyncio.sleep(seconds)
+    cpu = time.process_time() - cpu
+    await asyncio.sleep(GRACE)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -508,7 +658,13 @@ async def run_clients(
     for account_id in accounts:
         per_port[ports[account_id % len(ports)]] += 1
     expected = sum(per_port[port] * len(stamps[port]) for port in ports)
-    return {"latencies": latencies, "expected": expected}
+    return {
+        "latencies": latencies,
+        "expected": expected,
+        "window": window,
+        "cpu_s": cpu,
+        "reads": {repr(stamp): record for stamp, record in reads.items()},
+    }
 
 
 def _summary(latencies: list[float], expected: int, clients: int, seconds: float) -> dict:
@@ -546,6 +702,105 @@ def _wait_for_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listening on {port}")
 
 
+class _CpuSampler:
+    """CPU time (user, system) of each role's processes and of Redis, sampled every 0.25 s, so
+    that the split can say how much of each second every part of the run spent."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.roles: dict[str, list[subprocess.Popen]] = {}
+        self.samples: list[tuple[float, dict[str, tuple[float, float]]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._redis = None
+        with contextlib.suppress(Exception):
+            import redis
+
+            self._redis = redis.Redis.from_url(os.environ["REDIS_URL"])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self._stop.wait(0.25):
+            now, sample = time.time(), {}
+            for role, processes in list(self.roles.items()):
+                user = system = 0.0
+                for process in processes:
+                    with contextlib.suppress(OSError, IndexError):
+                        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1]
+                        values = fields.split()
+                        user += int(values[11]) / tick
+                        system += int(values[12]) / tick
+                sample[role] = (user, system)
+            if self._redis is not None:
+                with contextlib.suppress(Exception):
+                    info = self._redis.info("cpu")
+                    sample["redis"] = (info["used_cpu_user"], info["used_cpu_sys"])
+            self.samples.append((now, sample))
+
+    def per_second(self, start: float, end: float) -> dict[str, dict[str, float]]:
+        """ms of CPU a second (user, system) per role between the samples nearest start and end."""
+        inside = [(t, sample) for t, sample in self.samples if start <= t <= end]
+        if len(inside) < 2:
+            return {}
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        return {
+            role: {
+                "user_ms": round((last[role][0] - first[role][0]) / (t1 - t0) * 1000),
+                "sys_ms": round((last[role][1] - first[role][1]) / (t1 - t0) * 1000),
+            }
+            for role in last
+            if role in first
+        }
+
+
+def _split(kind: str, directory: Path, measured: list[dict], cpu: dict) -> dict:
+    """The medians over the ticks measured of each stage's start and end, ms after the tick."""
+
+    def load(prefix: str) -> list[dict[float, list]]:
+        return [
+            {float(k): v for k, v in json.loads(path.read_text()).items()}
+            for path in sorted(directory.glob(f"{prefix}-*.json"))
+        ]
+
+    reads: dict[float, list] = {}
+    for part in measured:
+        for key, (first, last, count) in part["reads"].items():
+            record = reads.setdefault(float(key), [first, last, 0])
+            record[0], record[1] = min(record[0], first), max(record[1], last)
+            record[2] += count
+    stages: dict[str, list[float]] = {}
+
+    def add(name: str, value: float) -> None:
+        stages.setdefault(name, []).append(value)
+
+    drivers, webs, bares = load("driver"), load("web"), load("bare")
+    for tick, (first, last, _) in reads.items():
+        for name, records, at in (
+            ("driver_published", drivers, 1),
+            ("web_first_read", webs, 0),
+            ("web_last_read", webs, 1),
+            ("web_last_written", webs, 2),
+            ("bare_last_written", bares, 1),
+        ):
+            found = [r[tick][at] for r in records if tick in r]
+            if found:
+                add(name, (min(found) if name.endswith("first_read") else max(found)) - tick)
+        add("clients_first_read", first - tick)
+        add("clients_last_read", last - tick)
+    split = {
+        f"{name}_ms": round(statistics.median(values) * 1000, 1) for name, values in stages.items()
+    }
+    return {"ticks": len(reads), **split, "cpu_ms_per_s": cpu}
+
+
 def measure(
     kind: str,
     *,
@@ -556,15 +811,25 @@ def measure(
     client_processes: int,
     client: str,
     drivers: int,
+    split: bool = True,
+    encode_at_tick: bool = False,
 ) -> dict:
     import tempfile
 
     results = Path(tempfile.mkdtemp(prefix="ws_fanout_"))
+    encoding = "encode" if encode_at_tick else "written"
+    env = {**os.environ, SPLIT_ENV: str(results)} if split else None
     ports = [_free_port() for _ in range(processes)]
     servers = [
-        subprocess.Popen([sys.executable, __file__, f"serve-{kind}", str(port), mode], cwd=ROOT)  # noqa: S603
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, __file__, f"serve-{kind}", str(port), mode, encoding],
+            cwd=ROOT,
+            env=env,
+        )
         for port in ports
     ]
+    sampler = _CpuSampler()
+    sampler.roles["server"] = servers
     driving: list[subprocess.Popen] = []
     measurers: list[subprocess.Popen] = []
     try:
@@ -574,8 +839,9 @@ def measure(
             epoch = round(time.time()) + 2.0
             for part in range(drivers):
                 command = [sys.executable, __file__, "drive", str(clients), str(seconds + 200)]
-                command += [mode, str(part), str(drivers), str(epoch)]
-                driving.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603
+                command += [mode, str(part), str(drivers), str(epoch), encoding]
+                driving.append(subprocess.Popen(command, cwd=ROOT, env=env))  # noqa: S603
+            sampler.roles["driver"] = driving
         for index in range(client_processes):
             command = [
                 sys.executable,
@@ -589,14 +855,22 @@ def measure(
                 str(results / f"{index}.json"),
                 client,
             ]
-            measurers.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603
+            measurers.append(subprocess.Popen(command, cwd=ROOT, env=env))  # noqa: S603
+        sampler.roles["clients"] = measurers
+        sampler.start()
         latencies: list[float] = []
         expected = 0
+        parts = []
         for index, measurer in enumerate(measurers):
             measurer.wait(timeout=seconds + 300)
             measured = json.loads((results / f"{index}.json").read_text())
             latencies.extend(measured["latencies"])
             expected += measured["expected"]
+            parts.append(measured)
+        sampler.stop()
+        start = min(part["window"][0] for part in parts)
+        cpu = sampler.per_second(start, start + seconds)
+        clients_cpu = sum(part["cpu_s"] for part in parts) / seconds * 1000
     finally:
         for process in [*measurers, *driving, *servers]:
             if process is not None and process.poll() is None:
@@ -613,7 +887,13 @@ def measure(
         "client_processes": client_processes,
         "client": client,
         "drivers": drivers if kind == "portal" else 0,
+        "encode_at_tick": encode_at_tick,
         **_summary(latencies, expected, clients, seconds),
+        **(
+            {"split": {**_split(kind, results, parts, cpu), "clients_cpu_ms_per_s": clients_cpu}}
+            if split
+            else {}
+        ),
     }
 
 
@@ -637,14 +917,17 @@ def main() -> None:
     if role == "serve-bare":
         import uvloop
 
-        uvloop.run(serve_bare(int(sys.argv[2]), sys.argv[3]))
+        uvloop.run(serve_bare(int(sys.argv[2]), sys.argv[3], sys.argv[4] == "encode"))
         return
     if role == "drive":
         import uvloop
 
         part, parts, epoch = (int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7]))
+        encode = sys.argv[8] == "encode"
         uvloop.run(
-            drive_portal(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], part, parts, epoch)
+            drive_portal(
+                int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], part, parts, epoch, encode
+            )
         )
         return
     if role == "clients":
@@ -678,6 +961,17 @@ def main() -> None:
         default=1,
         help="publishing processes (engine partitions), each a share of the accounts",
     )
+    parser.add_argument(
+        "--no-split",
+        dest="split",
+        action="store_false",
+        help="do not record where each burst's time goes (about 1 µs a status in the web process)",
+    )
+    parser.add_argument(
+        "--encode-at-tick",
+        action="store_true",
+        help="encode every message after the tick (the driver and the bare server; before 12-06)",
+    )
     parser.add_argument("--runs", type=int, default=1, help="alternate bare/portal runs; medians")
     parser.add_argument("--only", choices=("bare", "portal"), help="measure one server (profiling)")
     args = parser.parse_args()
@@ -691,6 +985,8 @@ def main() -> None:
         "client_processes": args.client_processes or args.processes,
         "client": args.client,
         "drivers": args.drivers,
+        "split": args.split,
+        "encode_at_tick": args.encode_at_tick,
     }
     runs: dict[str, list[dict]] = {"bare": [], "portal": []}
     for _ in range(args.runs):
@@ -711,6 +1007,12 @@ def main() -> None:
         "portal_delivered": min((r["delivered"] for r in runs["portal"]), default=None),
         "p99_ratio_to_bare": round(portal_p99 / bare_p99, 2) if bare_p99 and portal_p99 else None,
     }
+    for kind, measured in runs.items():
+        stages = {k for run in measured for k, v in run.get("split", {}).items() if k != "ticks"}
+        for stage in sorted(stages):
+            values = [run["split"][stage] for run in measured if stage in run["split"]]
+            if values and all(isinstance(v, int | float) for v in values):
+                summary[f"{kind}_{stage}"] = round(statistics.median(values), 1)
     print(json.dumps(summary), flush=True)
 
 

@@ -1,6 +1,7 @@
 """The hub's fan-out: no socket waits for another, and each socket gets its pushes in order."""
 
 import asyncio
+import contextlib
 
 from margin.push import BACKLOG, Hub
 from tests.loops import run_in_thread
@@ -192,3 +193,72 @@ def test_a_socket_that_cannot_take_the_frame_gets_the_text_and_its_order_holds(s
     assert run(scenario) == 3
     assert socket.received == ['{"seq":1}', '{"seq":2}']
     assert [frame[2:] for frame in socket.frames] == [b'{"seq":3}']
+
+
+class BrokenFrameSocket(FrameSocket):
+    def write_frame(self, frame: bytes) -> bool:
+        raise ConnectionResetError("gone")
+
+
+def test_a_socket_whose_frame_write_fails_does_not_stop_the_others(settings):
+    settings.REDIS_URL = ""
+    hub, broken, after = Hub(), BrokenFrameSocket(), FrameSocket()
+
+    async def scenario():
+        hub.join(1, broken)
+        hub.join(1, after)
+        await hub.deliver_encoded(lines((1, '{"seq":1}')))
+        return hub.delivered
+
+    assert run(scenario) == 1
+    assert [frame[2:] for frame in after.frames] == [b'{"seq":1}']
+    assert broken.frames == broken.received == []
+
+
+def _message(channel: str, payload: str) -> bytes:
+    channel_bytes, data = channel.encode(), payload.encode()
+    return b"*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+        len(channel_bytes),
+        channel_bytes,
+        len(data),
+        data,
+    )
+
+
+def test_the_statuses_of_one_read_go_out_in_order_around_a_subscription_confirmed_among_them(
+    settings,
+):
+    # One socket read of the subscription can hold many statuses and a SUBSCRIBE's confirmation;
+    # the statuses are handed out together, in the order Redis sent them, and the confirmation
+    # makes its account live.
+    from margin.push import channel_for
+
+    settings.REDIS_URL = ""
+    hub = Hub()
+    seven, eight = FrameSocket(), FrameSocket()
+    stream = (
+        _message(channel_for(7, ""), '7 {"seq":1}')
+        + _message(channel_for(8, ""), '8 {"seq":1}')
+        + b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:2\r\n"
+        % (len(channel_for(8, "")), channel_for(8, "").encode())
+        + _message(channel_for(7, ""), '7 {"seq":2}')
+        + _message(channel_for(8, ""), '8 {"seq":2}')
+    )
+
+    async def scenario():
+        hub.join(7, seven)
+        hub.join(8, eight)
+        hub._requested = {7, 8}
+        hub._unconfirmed = {8: 1}
+        reader = asyncio.StreamReader()
+        reader.feed_data(stream)
+        reader.feed_eof()
+        with contextlib.suppress(ConnectionError):  # the stream's end: Redis closed it
+            await hub._read(reader)
+        return hub.delivered, set(hub._live)
+
+    delivered, live = run(scenario)
+    assert delivered == 4
+    assert [frame[2:] for frame in seven.frames] == [b'{"seq":1}', b'{"seq":2}']
+    assert [frame[2:] for frame in eight.frames] == [b'{"seq":1}', b'{"seq":2}']
+    assert live == {8}
