@@ -44,5 +44,7 @@ def test_nobody_watching_reads_as_an_empty_set(marks):
 def test_a_mark_that_is_not_a_number_makes_the_read_fail(marks):
     """As float() refused it before: the runner then treats the list as unreadable."""
     marks.hset(watching.KEY, mapping={7: "soon"})
-    with pytest.raises(Exception):  # noqa: B017,PT011 - redis-py's ResponseError
+    from redis.exceptions import ResponseError
+
+    with pytest.raises(ResponseError):
         watching.watched(now=1_800_000_000.0)
