@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Mod
 from django.utils import timezone, translation
