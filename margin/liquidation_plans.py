@@ -138,6 +138,10 @@ def _propose_plans(
 
 # Events per plan task (each plan is proposed in a transaction of its own).
 PLAN_BATCH = 50
+# More plan tasks than this from one commit are queued by one worker task
+# (``margin.tasks.queue_liquidation_plans``): the ~26 tasks of a market-wide fall's ~1,300 plans,
+# published one by one after each batch's commit, cost the risk engine's step ~2 ms of CPU each.
+PLAN_FAN_OUT = 2
 
 
 def liquidation_plans_queue(event_ids: list[int]) -> None:
@@ -145,14 +149,31 @@ def liquidation_plans_queue(event_ids: list[int]) -> None:
     line in worker tasks (``margin.tasks.propose_liquidation_plans``), ``PLAN_BATCH`` events a
     task: each plan's least-sale search takes ~0.14 s, and the ~1,400 of a market-wide fall kept
     the risk engine's step busy for minutes. The plan waits for two officers anyway; the margin
-    call, the restriction and the client's notice are recorded with the transition."""
+    call, the restriction and the client's notice are recorded with the transition. More than
+    ``PLAN_FAN_OUT`` tasks go through one task that queues them (as notices' bulk enqueue does);
+    a task run twice proposes nothing twice (``liquidation_plans_propose``)."""
     from margin import tasks
 
-    for start in range(0, len(event_ids), PLAN_BATCH):
-        chunk = list(event_ids[start : start + PLAN_BATCH])
+    ids = list(event_ids)
+    if len(ids) > PLAN_BATCH * PLAN_FAN_OUT:
+        transaction.on_commit(
+            functools.partial(tasks.queue_liquidation_plans.delay, ids), robust=True
+        )
+        return
+    for start in range(0, len(ids), PLAN_BATCH):
+        chunk = ids[start : start + PLAN_BATCH]
         transaction.on_commit(
             functools.partial(tasks.propose_liquidation_plans.delay, chunk), robust=True
         )
+
+
+def liquidation_plans_queue_batches(*, event_ids: list[int]) -> None:
+    """Queue the plan tasks of these transitions, ``PLAN_BATCH`` events a task, now (a worker's
+    fan-out of ``liquidation_plans_queue``)."""
+    from margin import tasks
+
+    for start in range(0, len(event_ids), PLAN_BATCH):
+        tasks.propose_liquidation_plans.delay(list(event_ids[start : start + PLAN_BATCH]))
 
 
 def liquidation_plans_propose(*, event_ids: list[int]) -> dict[int, LiquidationPlan]:

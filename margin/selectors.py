@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Mod
 from django.utils import timezone, translation
@@ -146,14 +145,11 @@ def restrictions_payload(permissions: Any) -> dict[str, Any]:
 
 def of_accounts(queryset: QuerySet, account_ids: Any) -> QuerySet:
     """``queryset.filter(account_id__in=account_ids)`` for thousands of ids (the runner's
-    batches): on PostgreSQL one array parameter, ``= ANY(%s)``, rather than one placeholder per
-    id, which Django compiles and psycopg splits and binds one at a time."""
-    ids = [int(a) for a in account_ids]
-    if connection.vendor != "postgresql":
-        return queryset.filter(account_id__in=ids)
-    table = connection.ops.quote_name(queryset.model._meta.db_table)
-    # The SQL is fixed (a model's own table name); the ids are one bound parameter.
-    return queryset.extra(where=[f"{table}.account_id = ANY(%s)"], params=[ids])  # noqa: S610
+    batches): on PostgreSQL one array literal, ``= ANY(%s::bigint[])`` (``portal.lookups``),
+    rather than one placeholder per id, or a list psycopg dumps element by element (which cost
+    a fall's status reads ~10 ms of CPU per 5,000 ids)."""
+    # A set: the ORM walks a list's every element.
+    return queryset.filter(account_id__any={int(a) for a in account_ids})
 
 
 def restrictions_by_account(account_ids: Any) -> dict[int, dict[str, Any]]:

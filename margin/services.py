@@ -39,6 +39,7 @@ from margin.liquidation_plans import (
     liquidation_plan_reject,
     liquidation_plans_propose,
     liquidation_plans_propose_missing,
+    liquidation_plans_queue_batches,
     liquidation_plans_requeue,
 )
 from margin.regime import (
@@ -79,6 +80,7 @@ __all__ = [
     "liquidation_plan_reject",
     "liquidation_plans_propose",
     "liquidation_plans_propose_missing",
+    "liquidation_plans_queue_batches",
     "liquidation_plans_requeue",
     "margin_call_deadline_sweep",
     "margin_call_restore",

@@ -16,6 +16,12 @@ def propose_liquidation_plans(event_ids: list[int]) -> int:
     return len(services.liquidation_plans_propose(event_ids=event_ids))
 
 
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+def queue_liquidation_plans(event_ids: list[int]) -> None:
+    """A fall's many plan tasks, queued by a worker rather than by the risk engine's step."""
+    services.liquidation_plans_queue_batches(event_ids=event_ids)
+
+
 @shared_task
 def sweep_call_deadlines() -> dict[str, int]:
     result = services.margin_call_deadline_sweep()

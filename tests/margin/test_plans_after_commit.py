@@ -143,3 +143,59 @@ def _decide_permission():
     from django.contrib.auth.models import Permission
 
     return Permission.objects.filter(codename="decide_liquidationplan")
+
+
+def test_many_plans_go_through_one_task_that_queues_their_batches(
+    account, client_bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    """More than ``PLAN_FAN_OUT`` plan tasks from one commit: the commit queues one task, which
+    queues them ``PLAN_BATCH`` events a task; every plan is proposed once."""
+    from margin import liquidation_plans
+
+    monkeypatch.setattr(liquidation_plans, "PLAN_BATCH", 1)
+    monkeypatch.setattr(liquidation_plans, "PLAN_FAN_OUT", 2)
+    others = [
+        make_account(UserFactory(email=f"p{i}@example.test", phone=f"1380000010{i}"),
+                     debt="105000.00", holdings=[("300750.SZ", 100, "1250.00")])
+        for i in range(2)
+    ]  # fmt: skip
+    fanned, proposed = [], []
+    fan_out, propose = tasks.queue_liquidation_plans.delay, tasks.propose_liquidation_plans.delay
+    monkeypatch.setattr(
+        tasks.queue_liquidation_plans, "delay", lambda ids: fanned.append(ids) or fan_out(ids)
+    )
+    monkeypatch.setattr(
+        tasks.propose_liquidation_plans, "delay", lambda ids: proposed.append(ids) or propose(ids)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        events, _ = margin_transitions_record_batch(
+            transitions=[through_the_line(a) for a in (account, *others)], occurred_at=AT
+        )
+    ids = [e.pk for e in events]
+    assert fanned == [ids]  # one task queued on commit
+    assert proposed == [[pk] for pk in ids]
+    assert sorted(LiquidationPlan.objects.values_list("event_id", flat=True)) == sorted(ids)
+    tasks.queue_liquidation_plans(ids)  # delivered twice
+    assert LiquidationPlan.objects.count() == 3
+
+
+def test_a_few_plans_are_queued_as_their_own_tasks(
+    account, client_bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    from margin import liquidation_plans
+
+    monkeypatch.setattr(liquidation_plans, "PLAN_BATCH", 1)
+    other = make_account(client_bob, debt="105000.00", holdings=[("300750.SZ", 100, "1250.00")])
+    fanned, proposed = [], []
+    propose = tasks.propose_liquidation_plans.delay
+    monkeypatch.setattr(tasks.queue_liquidation_plans, "delay", fanned.append)
+    monkeypatch.setattr(
+        tasks.propose_liquidation_plans, "delay", lambda ids: proposed.append(ids) or propose(ids)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        events, _ = margin_transitions_record_batch(
+            transitions=[through_the_line(account), through_the_line(other)], occurred_at=AT
+        )
+    assert fanned == []
+    assert proposed == [[e.pk] for e in events]
+    assert LiquidationPlan.objects.count() == 2

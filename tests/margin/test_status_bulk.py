@@ -233,6 +233,8 @@ def test_a_batch_of_statuses_is_cached_as_each_would_be_and_expires():
 
 @pytest.mark.django_db
 def test_accounts_are_picked_by_an_array_of_ids_as_by_a_list(client_alice, client_bob):
+    from django.db import connection
+
     from margin import selectors
     from margin.models import Position
 
@@ -240,6 +242,12 @@ def test_accounts_are_picked_by_an_array_of_ids_as_by_a_list(client_alice, clien
     picked = selectors.of_accounts(Position.objects.all(), [alice.pk, bob.pk, 10**9])
     assert [p.account_id for p in picked] == [alice.pk]
     assert list(selectors.of_accounts(Position.objects.all(), [])) == []
+    if connection.vendor == "postgresql":  # the ids as one array literal, not a list to dump
+        sql, params = picked.query.sql_with_params()
+        assert "= ANY(%s::bigint[])" in sql
+        assert sorted(params[-1].strip("{}").split(",")) == sorted(
+            str(pk) for pk in (alice.pk, bob.pk, 10**9)
+        )
 
 
 @pytest.mark.django_db

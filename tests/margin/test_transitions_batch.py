@@ -171,3 +171,60 @@ def test_the_events_made_from_arrays_are_given_the_models_fields_in_order():
     from margin.transitions import EVENT_FIELDS
 
     assert tuple(f.attname for f in MarginEvent._meta.concrete_fields) == EVENT_FIELDS
+
+
+def test_the_events_a_batch_returns_behave_as_events_read_from_the_table(three):
+    """Made without ``Model.__init__`` (``_loaded_events``): each holds what ``from_db`` gives
+    the same row, on the same connection, and works as a model instance (its account, saving,
+    a margin call pointing at it, reading it again)."""
+    from django.db import connection
+
+    from margin.transitions import EVENT_FIELDS, _loaded_events
+
+    alice, bob, _ = three
+    events, _ = margin_transitions_record_batch(
+        transitions=[fall(alice), fall(bob, Level.WARNING, ratio="1.4500")], occurred_at=AT
+    )
+    for event in events:
+        row = tuple(getattr(event, name) for name in EVENT_FIELDS)
+        read = MarginEvent.from_db(connection.alias, EVENT_FIELDS, row)
+        [made] = _loaded_events([row])
+        assert type(made) is MarginEvent
+        assert {k: v for k, v in vars(made).items() if k != "_state"} == {
+            k: v for k, v in vars(read).items() if k != "_state"
+        }
+        assert (made._state.adding, made._state.db) == (False, read._state.db)
+        assert made._state is not event._state  # each its own
+        assert made == MarginEvent.objects.get(pk=event.pk)
+        assert made.account.pk == event.account_id
+        assert made.get_deferred_fields() == set()
+    alice_event = events[0]
+    alice_event.refresh_from_db()
+    assert f"#{alice_event.sequence} " in str(alice_event)
+    assert MarginCall.objects.get(account=alice).event == alice_event
+    alice_event.ratio = D("1.2800")
+    alice_event.save(update_fields=["ratio"])
+    assert MarginEvent.objects.get(pk=alice_event.pk).ratio == D("1.2800")
+
+
+def test_events_are_made_through_init_when_something_listens_for_it(three):
+    from django.db import connection
+    from django.db.models.signals import post_init
+
+    from margin.transitions import EVENT_FIELDS, _loaded_events
+
+    [event], _ = margin_transitions_record_batch(transitions=[fall(three[0])], occurred_at=AT)
+    row = tuple(getattr(event, name) for name in EVENT_FIELDS)
+    seen = []
+
+    def listen(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    assert _loaded_events([row]) and seen == []
+    post_init.connect(listen, sender=MarginEvent)
+    try:
+        [made] = _loaded_events([row])
+    finally:
+        post_init.disconnect(listen, sender=MarginEvent)
+    assert seen == [event.pk]
+    assert (made, made._state.adding, made._state.db) == (event, False, connection.alias)
