@@ -54,6 +54,7 @@ CACHES = redis_cache(REDIS_URL)
 CHANNEL_LAYERS = redis_channel_layer(REDIS_URL)
 
 CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT = "portal.broker:Transport"  # survives a Redis restart (portal/broker.py)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 

@@ -42,6 +42,7 @@ if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = "test"
     CHANNEL_LAYERS = redis_channel_layer(REDIS_URL, prefix="test-asgi")
     CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

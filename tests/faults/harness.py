@@ -387,6 +387,11 @@ class Portal:
             raise RuntimeError(f"driver {args} failed:\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
+    def log(self, name: str) -> str:
+        """The whole log of one process so far."""
+        path = self.dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name} (last lines)\n" + path.read_text(errors="replace")[-2000:]
