@@ -1,8 +1,9 @@
 """The attacker's seat: every staff role, signed in to the admin with its second factor.
 
 `staff` maps each role (and a superuser, who should not see secrets either) to a signed-in
-Django test client. `exposure` looks for a secret in everything staff can read: every admin
-changelist, change page and history page, and every stored text column of every table.
+Django test client. `admin_pages_showing` and `stored_places_holding` look for a secret in
+everything staff can read: every admin changelist and change page, and every stored text column
+of every table.
 """
 
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.apps import apps
 from django.contrib import admin
-from django.db.models import CharField, JSONField, TextField
+from django.db.models import CharField, JSONField, Q, TextField
 from django.db.models.functions import Cast
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
@@ -49,30 +50,45 @@ def staff(staff_users) -> dict[str, Client]:
     return clients
 
 
-def admin_urls() -> Iterator[str]:
-    """Every admin page that shows stored rows: changelists and change pages."""
+def existing_rows() -> dict[type, set]:
+    """The primary keys of every row of every admin model, to tell a test's own rows apart."""
+    return {
+        model: set(model._default_manager.values_list("pk", flat=True))
+        for model in admin.site._registry
+    }
+
+
+def admin_urls(before: dict[type, set] | None = None) -> Iterator[str]:
+    """Every admin page that shows stored rows: changelists and change pages (the newest rows of
+    each model; with `before`, every row made since as well)."""
     for model in admin.site._registry:
         prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         try:
             yield reverse(f"{prefix}_changelist")
         except NoReverseMatch:
             continue
-        for pk in model._default_manager.order_by("-pk").values_list("pk", flat=True)[
-            :ROWS_PER_MODEL
-        ]:
+        rows = model._default_manager.order_by("-pk").values_list("pk", flat=True)
+        pks = list(rows[:ROWS_PER_MODEL])
+        if before is not None:
+            pks += [pk for pk in rows if pk not in before.get(model, ()) and pk not in pks]
+        for pk in pks:
             yield reverse(f"{prefix}_change", args=[pk])
 
 
-def admin_pages_showing(browser: Client, *needles: str) -> list[str]:
-    """The admin pages this signed-in staff member can open that contain any of `needles`."""
-    found = []
-    for url in admin_urls():
+def admin_pages_showing(
+    browser: Client, *needles: str, before: dict[type, set] | None = None
+) -> dict[str, list[str]]:
+    """The admin pages this signed-in staff member can open that contain any of `needles`,
+    with the needles each shows."""
+    found = {}
+    for url in admin_urls(before):
         response = browser.get(url)
         if response.status_code != 200:
             continue
         text = response.content.decode()
-        if any(needle in text for needle in needles):
-            found.append(url)
+        shown = [needle for needle in needles if needle in text]
+        if shown:
+            found[url] = shown
     return found
 
 
@@ -86,7 +102,9 @@ def stored_places_holding(*needles: str) -> list[str]:
             if not isinstance(field, (CharField, TextField, JSONField)):
                 continue
             as_text = model._default_manager.annotate(_as_text=Cast(field.name, TextField()))
+            anywhere = Q()
             for needle in needles:
-                if as_text.filter(_as_text__contains=needle).exists():
-                    found.append(f"{model._meta.label}.{field.name}")
+                anywhere |= Q(_as_text__contains=needle)
+            if as_text.filter(anywhere).exists():
+                found.append(f"{model._meta.label}.{field.name}")
     return found
