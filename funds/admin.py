@@ -1,6 +1,5 @@
 """Staff views of client money: read-only ledger; withdrawals and suspense worked by actions."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -22,7 +21,7 @@ from funds.models import (
     WithdrawalRequest,
 )
 from portal.admin_display import money_column, ratio_column, yuan_text
-from portal.admin_mixins import PortalModelAdmin, ReadOnlyAdminMixin
+from portal.admin_mixins import ActionWithReason, PortalModelAdmin, ReadOnlyAdminMixin
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
@@ -90,16 +89,22 @@ class BankAccountAdmin(ReadOnlyAdmin):
     exclude = ("account_number",)
 
 
-class WithdrawalRejectForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Reason the client will read"),
-        help_text=gettext_lazy(
-            "Sent to the client by email, SMS and in the portal, as written: say what they can "
-            "do, e.g. “the bank account is not in your name; add your own account and ask again”."
-        ),
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+REJECT = ActionWithReason(
+    name="reject",
+    title=gettext_lazy("Reject withdrawals"),
+    intro=gettext_lazy(
+        "The money held for each of these returns to the client's cash, and the client is told "
+        "the reason below."
+    ),
+    label=gettext_lazy("Reason the client will read"),
+    help_text=gettext_lazy(
+        "Sent to the client by email, SMS and in the portal, as written: say what they can "
+        "do, e.g. “the bank account is not in your name; add your own account and ask again”."
+    ),
+    submit=gettext_lazy("Reject and tell the client"),
+    none_left=gettext_lazy("None of the selected withdrawals is waiting for approval."),
+    back=gettext_lazy("Back to the withdrawals"),
+)
 
 
 @admin.register(WithdrawalRequest)
@@ -140,15 +145,12 @@ class WithdrawalRequestAdmin(ReadOnlyAdmin):
     )
     def reject(self, request, queryset):
         """Asks first for the reason the client will read, then rejects each selected one."""
-        waiting = queryset.filter(status=WithdrawalRequest.Status.AWAITING_APPROVAL)
-        form = WithdrawalRejectForm(request.POST if "confirm" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            for withdrawal in waiting:
+
+        def reject_each(withdrawals, reason: str) -> None:
+            for withdrawal in withdrawals:
                 try:
                     services.withdrawal_reject(
-                        withdrawal_id=withdrawal.pk,
-                        staff=request.user,
-                        reason=form.cleaned_data["reason"],
+                        withdrawal_id=withdrawal.pk, staff=request.user, reason=reason
                     )
                 except services.ApprovalError as exc:
                     self.message_user(request, f"{withdrawal}: {exc}", messages.ERROR)
@@ -159,16 +161,9 @@ class WithdrawalRequestAdmin(ReadOnlyAdmin):
                         % {"withdrawal": withdrawal},
                         messages.SUCCESS,
                     )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Reject withdrawals"),
-            "withdrawals": waiting,
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/funds/withdrawalrequest/reject.html", context)
+
+        waiting = queryset.filter(status=WithdrawalRequest.Status.AWAITING_APPROVAL)
+        return REJECT.ask_or_act(self, request, waiting, reject_each)
 
 
 @admin.register(CustodianStatement)

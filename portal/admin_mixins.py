@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+
+from portal.forms import ActionReasonForm
 
 # Rows on one page of a staff list, as on the client's lists (portal.pagination: 20). Django's
 # default of 100 rows cost the outbox's list about 100 ms of server time (bench/pages.py); a
@@ -53,3 +59,51 @@ class PortalModelAdmin(admin.ModelAdmin):
             str(obj.pk),
             format_html(_("Select this object for an action - {}"), str(obj)),
         )
+
+
+@dataclass(frozen=True)
+class ActionWithReason:
+    """An admin action that first asks for the reason the people concerned will read, on a page
+    listing the selected rows it can still act on (templates/admin/action_with_reason.html), and
+    acts only once a reason is given. Declared beside the admin with its words (lazy strings);
+    the action method returns ``ask_or_act(...)``.
+    """
+
+    name: str  # the action method's name, posted again with the reason
+    title: Any
+    intro: Any
+    label: Any
+    help_text: Any
+    submit: Any
+    none_left: Any  # shown instead of the form when no selected row can be acted on
+    back: Any
+
+    def ask_or_act(
+        self,
+        modeladmin: admin.ModelAdmin,
+        request: HttpRequest,
+        rows: QuerySet,
+        act: Callable[[Iterable[Any], str], None],
+        describe: Callable[[Any], str] = str,
+    ) -> TemplateResponse | None:
+        """Once a reason is posted, ``act(rows, reason)`` (which tells staff how it went) and
+        None, so that Django returns them to the list; until then the page, with the form again
+        if the reason was empty. ``describe`` is how a row reads in the page's list."""
+        form = ActionReasonForm(
+            request.POST if "confirm" in request.POST else None,
+            label=self.label,
+            help_text=self.help_text,
+        )
+        if form.is_bound and form.is_valid():
+            act(rows, form.cleaned_data["reason"])
+            return None
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "opts": modeladmin.model._meta,
+            "title": self.title,
+            "reason_action": self,
+            "rows": [(row.pk, describe(row)) for row in rows],
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/action_with_reason.html", context)

@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,3 +21,15 @@ class HolidayNoticeForm(forms.Form):
         help_text=_("Its title and number, as published, e.g. 国办发明电〔2026〕7号."),
     )
     file = forms.FileField(label=_("File (.csv or .yaml)"))
+
+
+class ActionReasonForm(forms.Form):
+    """The reason an admin action asks for before it acts (portal.admin_mixins.ActionWithReason),
+    sent as written to the people it concerns; each action words the label and help for them."""
+
+    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, label: Any, help_text: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = label
+        self.fields["reason"].help_text = help_text

@@ -3,14 +3,11 @@ the services, so every halt is audited and its clients told) and read the refusa
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin_mixins import PortalModelAdmin
+from portal.admin_mixins import ActionWithReason, PortalModelAdmin
 from trading import services
 from trading.models import Fill, FillCost, Order, RefusalCount, TradingHalt
 from trading.refusals import LABELS
@@ -81,16 +78,22 @@ class RefusalCountAdmin(ReadOnlyAdmin):
         return str(LABELS.get(obj.code, obj.code))
 
 
-class HaltLiftForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason the clients will read"),
-        help_text=_(
-            "Sent to the clients concerned in the portal, as written: say what changed, e.g. "
-            "“the company's announcement is out and the price has settled”."
-        ),
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+LIFT = ActionWithReason(
+    name="lift",
+    title=_("Lift trading halts"),
+    intro=_(
+        "Orders can be placed again in what these halts covered, and the clients concerned are "
+        "told the reason below."
+    ),
+    label=_("Reason the clients will read"),
+    help_text=_(
+        "Sent to the clients concerned in the portal, as written: say what changed, e.g. "
+        "“the company's announcement is out and the price has settled”."
+    ),
+    submit=_("Lift and tell the clients"),
+    none_left=_("None of the selected halts is still in force."),
+    back=_("Back to the trading halts"),
+)
 
 
 @admin.register(TradingHalt)
@@ -122,24 +125,16 @@ class TradingHaltAdmin(PortalModelAdmin):
     @admin.action(description=_("Lift the selected halts"), permissions=["halt"])
     def lift(self, request, queryset):
         """Asks first for the reason the clients will read, then lifts each selected halt."""
-        standing = queryset.filter(lifted_at__isnull=True)
-        form = HaltLiftForm(request.POST if "confirm" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            for halt in standing:
-                services.halt_lift(
-                    officer=request.user, halt_id=halt.pk, reason=form.cleaned_data["reason"]
-                )
+
+        def lift_each(halts, reason: str) -> None:
+            for halt in halts:
+                services.halt_lift(officer=request.user, halt_id=halt.pk, reason=reason)
             messages.success(request, _("Halts lifted; the clients concerned are told why."))
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Lift trading halts"),
-            "halts": standing,
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/trading/tradinghalt/lift.html", context)
+
+        standing = queryset.filter(lifted_at__isnull=True)
+        return LIFT.ask_or_act(
+            self, request, standing, lift_each, describe=lambda halt: f"{halt}: {halt.reason}"
+        )
 
     def has_halt_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("trading.halt_trading")

@@ -49,7 +49,7 @@ def _sell(plan_id: int, account_id: int, sale: margin_holdings.PlannedSale, at) 
                 code=sale.code,
                 quantity=quantity,
                 price=None,
-                client_token=f"liquidation-{plan_id}-{sale.item_id}",
+                client_token=services.liquidation_client_token(plan_id, sale.item_id),
                 source=Order.Source.LIQUIDATION,
                 liquidation_plan_id=plan_id,
                 actor="risk engine",

@@ -643,6 +643,12 @@ def _clients_concerned(instrument) -> list[Any]:
 # --- forced liquidation ---------------------------------------------------------------------------
 
 
+def liquidation_client_token(plan_id: int, item_id: int) -> str:
+    """The submission key of a liquidation plan's sale (one per planned item), so the sale is
+    sent once however often the plan is routed, and the plan's progress finds which were."""
+    return f"liquidation-{plan_id}-{item_id}"
+
+
 def liquidation_progress(plan_id: int) -> bool:
     """Once every sale of a liquidation plan is closed (filled, rejected or expired), record the
     plan as executed with what the fills realised. Returns whether it was recorded now."""
@@ -653,7 +659,7 @@ def liquidation_progress(plan_id: int) -> bool:
     left_out = [
         (sale.code, sale.quantity)
         for sale in margin_holdings.liquidation_plan_sales(plan_id)
-        if f"liquidation-{plan_id}-{sale.item_id}" not in tokens
+        if liquidation_client_token(plan_id, sale.item_id) not in tokens
     ]
     fills = [fill for order in orders for fill in order.fills.all()]
     codes = {order.pk: order.instrument_id for order in orders}

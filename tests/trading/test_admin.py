@@ -3,6 +3,7 @@ its holders told) and read the refusals by reason; other roles cannot halt."""
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from audit.models import AuditEntry
 from notices.models import Notification
@@ -10,6 +11,7 @@ from notices.services import _render
 from tests.disclosures.factories import staff
 from tests.trading.conftest import instrument, trader
 from trading import services
+from trading.admin import LIFT
 from trading.models import Order, RefusalCount, TradingHalt
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +118,23 @@ def test_other_roles_cannot_lift_a_halt(client, alices_order, role):
     )
     halt.refresh_from_db()
     assert halt.lifted_at is None
+
+
+def test_a_halt_already_lifted_is_not_offered_for_lifting(client, alices_order):
+    officer = staff("risk_officer")
+    halt = services.halt_impose(
+        officer=officer, reason="Abnormal volume", instrument_code="600036.SH"
+    )
+    services.halt_lift(officer=officer, halt_id=halt.pk, reason="Announcement published")
+    client.force_login(officer)
+
+    page = client.post(
+        reverse("admin:trading_tradinghalt_changelist"),
+        {"action": "lift", "_selected_action": [halt.pk]},
+    )
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'name="reason"' not in text
+    with translation.override(page.headers["Content-Language"]):
+        assert str(LIFT.none_left) in text and str(LIFT.back) in text
