@@ -404,6 +404,12 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         "runs": len(kept),
         "step_ms": _median_ms([s["step"] for s, *_ in kept]),
         "first_step_ms": _median_ms([lines[0][0]["step"]]),
+        # The first step of a scenario apart: for the drop it is the first fall, the one that
+        # opens the margin calls (the later falls find them open), which a market meets first.
+        "first_stages_ms": {k: _median_ms([v]) for k, v in sorted(lines[0][0].items())},
+        "first_sql_statements": lines[0][1],
+        "first_redis_commands": lines[0][2],
+        "first_transitions_recorded": lines[0][4],
         "step_cpu_ms": _median_ms([s["cpu"] for s, *_ in kept]),
         "stages_ms": {k: _median_ms([s.get(k, 0.0) for s, *_ in kept]) for k in stage_names},
         "sql_statements": int(statistics.median(line[1] for line in kept)),
