@@ -487,7 +487,7 @@ def measure(gated: list[int], samples: int, orders: int, rng: random.Random) -> 
     mixed = [gated[n % len(gated)] if n % 2 == 0 else rng.choice(everyone) for n in range(samples)]
     results = []
     readings = {
-        "snapshot": "one statement; market-wide part kept 1 s per process (ticket, submission)",
+        "snapshot": "one statement, the market-wide part among its columns (ticket, submission)",
         "tables": "table by table; market-wide part kept 1 s (submission before this change)",
         "fresh": "table by table, everything read fresh (as at execution)",
     }
