@@ -167,6 +167,53 @@ def test_the_events_inserted_from_arrays_are_the_rows_the_orm_writes(three):
         assert not event._state.adding
 
 
+def test_the_calls_and_restrictions_inserted_from_arrays_are_the_rows_the_orm_writes(three):
+    """The batch opens its calls and imposes its restrictions in one statement each from
+    arrays: each stored row is the one ``margin_event_record`` stores for the same transition
+    (a liquidation without a ratio included), and the audit entries name the rows."""
+    alice, bob, carol = three
+    margin_event_record(**fall(alice)._asdict(), occurred_at=AT)
+    events, _ = margin_transitions_record_batch(
+        transitions=[
+            fall(bob),
+            Transition(carol.pk, 1, Level.SAFE, Level.LIQUIDATION, None, D("0.00"), D("10.50")),
+        ],
+        occurred_at=AT,
+    )
+    call_columns = ["status", "issued_at", "deadline", "deposit_needed", "sell_needed",
+                    "resolved_at"]  # fmt: skip
+    restriction_columns = ["kind", "instrument_id", "reason", "reason_code", "reason_params",
+                           "imposed_at", "imposed_by_id", "lifted_at", "lifted_by_id",
+                           "lift_reason"]  # fmt: skip
+
+    def call_of(account):
+        return MarginCall.objects.values(*call_columns).get(account=account)
+
+    def restriction_of(account):
+        return Restriction.objects.values(*restriction_columns).get(account=account)
+
+    assert call_of(bob) == call_of(alice)
+    assert restriction_of(bob) == restriction_of(alice)
+    assert restriction_of(bob)["reason_params"] == {"ratio": "129.00%"}
+    assert restriction_of(carol)["reason_params"] == {"ratio": "∞"}
+    assert call_of(carol)["status"] == MarginCall.Status.OPEN
+    by_event = {e.account_id: e.pk for e in events}
+    for account in (bob, carol):
+        call = MarginCall.objects.get(account=account)
+        restriction = Restriction.objects.get(account=account)
+        assert call.event_id == restriction.event_id == by_event[account.pk]
+        issued = AuditEntry.objects.get(action="margin.call_issued", object_id=str(call.pk))
+        assert issued.object_type == "margin.margincall"
+        assert datetime.datetime.fromisoformat(issued.data["deadline"]) == call.deadline
+        assert issued.data["deposit"] == str(call.deposit_needed)
+        imposed = AuditEntry.objects.get(
+            action="margin.restriction_imposed", object_id=str(restriction.pk)
+        )
+        assert imposed.object_type == "margin.restriction"
+        assert imposed.data == {"account": account.number, "kind": "reduce_only"}
+    assert verify_chain().ok
+
+
 def test_the_events_made_from_arrays_are_given_the_models_fields_in_order():
     from margin.transitions import EVENT_FIELDS
 
