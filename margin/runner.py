@@ -47,6 +47,7 @@ from margin.engine import MalformedTick, TickResult
 from margin.feed import Feed, FeedRow, Tick
 from margin.models import Instrument, MarginCall, Position
 from margin.rules import DEFAULT_LINES, Level, Lines
+from portal import calendars
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ class RiskRunner:
         gc.unfreeze()  # a rebuild: the previous engine's objects may be collected now
         self.engine = selectors.load_from_db(partition=self.partition, partitions=self.partitions)
         self._load_meta()
+        # Loaded now, not by the first fall, which opens the calls and needs their deadlines.
+        calendars.warm()
         # Per engine row (the engine's account order): the push state of each account.
         n = self.engine.account_count
         self._seq = np.zeros(n, dtype=np.int64)

@@ -330,6 +330,13 @@ def working_time_between(
     return total
 
 
+def warm() -> None:
+    """Load now what the trading calendar reads on first use: the exchange's published
+    sessions (through pandas, about 0.3 s) and this year's rules. For a process whose first use
+    must be fast: the risk engine's first fall opens its margin calls, each with a deadline."""
+    add_trading_days(timezone.now(), 2)
+
+
 def add_trading_days(
     start: datetime, days: int, calendar: WorkingCalendar | str = CalendarKind.TRADING
 ) -> datetime:

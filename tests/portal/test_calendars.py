@@ -445,3 +445,15 @@ def test_one_override_per_day_and_calendar():
     close("2027-01-01", CalendarKind.TRADING)
     with pytest.raises(IntegrityError), transaction.atomic():
         open_("2027-01-01")
+
+
+@pytest.mark.django_db
+def test_warm_loads_the_exchange_sessions_before_their_first_use():
+    """The risk engine warms the calendar at start: its first fall must not load pandas and the
+    exchange's sessions while opening margin calls."""
+    from portal import calendars
+
+    calendars._xshg.cache_clear()
+    with time_machine.travel(datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        calendars.warm()
+    assert calendars._xshg.cache_info().currsize == 1
