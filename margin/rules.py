@@ -466,11 +466,29 @@ def _cure(
                 FEN, rounding=ROUND_CEILING
             )
 
+        sell = _least_sale(sell, assets, owed, value, lines.warning, sell_costs)
+    return Cure(deposit=deposit, sell=sell if sell <= value else None)
+
+
+def _least_sale(
+    sell: Decimal, assets: Decimal, owed: Decimal, value: Decimal, line: Decimal, sell_costs: Any
+) -> Decimal:
+    """From ``sell``, the least amount on the fen whose costs, as charged, leave the ratio at
+    ``line``: the roundings of three costs move it by a few fen at most. In whole fen, with the
+    costs in integers (``SellCosts.total_fen``, the same roundings as ``of``), as a fall asks
+    it of thousands of accounts; in Decimals for costs that cannot say theirs in fen."""
+    total_fen = getattr(sell_costs, "total_fen", None)
+    try:
+        if total_fen is not None:
+            total_fen(1)  # its rates in integers, or ValueError
+    except ValueError:
+        total_fen = None
+    if total_fen is None:
+
         def restores(amount: Decimal) -> bool:
             net = amount - sell_costs.of(amount).total
-            return lines.warning * (owed - net) <= assets - amount
+            return line * (owed - net) <= assets - amount
 
-        # The roundings of three costs move the least amount by a few fen at most.
         for _ in range(100):
             if restores(sell) or sell > value:
                 break
@@ -479,7 +497,22 @@ def _cure(
             if sell <= FEN or not restores(sell - FEN):
                 break
             sell -= FEN
-    return Cure(deposit=deposit, sell=sell if sell <= value else None)
+        return sell
+    # Every side of ``line × (owed − net) ≤ assets − amount`` times 100: exact, as before.
+    fen, owed_fen, assets_fen, value_fen = (int(x.scaleb(2)) for x in (sell, owed, assets, value))
+
+    def restores_fen(amount: int) -> bool:
+        return line * (owed_fen - amount + total_fen(amount)) <= assets_fen - amount
+
+    for _ in range(100):
+        if restores_fen(fen) or fen > value_fen:
+            break
+        fen += 1
+    for _ in range(100):
+        if fen <= 1 or not restores_fen(fen - 1):
+            break
+        fen -= 1
+    return from_fen(fen)
 
 
 def withdrawable_cash(

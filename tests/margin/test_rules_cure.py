@@ -230,3 +230,54 @@ def test_a_cure_asked_again_with_the_same_values_is_searched_once(monkeypatch):
     assert again == first and len(searched) == 1
     assert cure(**asked) != first and len(searched) == 2  # no selling costs
     assert original(*searched[0]) == first
+
+
+class _DecimalOnlyCosts:
+    """A schedule that says its costs only in Decimals (no ``total_fen``): the cure searches the
+    least sale as it always did, a fen at a time in Decimals."""
+
+    def __init__(self, costs):
+        self.costs = costs
+        self.commission_rate = costs.commission_rate
+        self.commission_minimum = costs.commission_minimum
+        self.stamp_duty_rate = costs.stamp_duty_rate
+        self.transfer_fee_rate = costs.transfer_fee_rate
+        self.rate = costs.rate
+
+    def of(self, value):
+        return self.costs.of(value)
+
+
+def test_the_search_in_whole_fen_finds_the_amount_the_decimal_search_finds():
+    """The least sale searched in whole fen with the costs in integers (as a fall asks it of
+    thousands of accounts) is, to the fen, the one the Decimal search finds: 3,000 accounts
+    between the liquidation line and the warning line, small and large, with a minimum fee that
+    binds and one that does not."""
+    import random
+
+    from margin import rules
+    from margin.liquidation import SellCosts
+
+    schedules = [
+        _demo_costs(),
+        SellCosts(
+            commission_rate=D("0.00025"),
+            commission_minimum=D("0.00"),
+            stamp_duty_rate=D("0.001"),
+            transfer_fee_rate=D("0.00002"),
+        ),
+        SellCosts(commission_rate=D("0.003"), commission_minimum=D("20.00")),
+    ]
+    draw = random.Random(20261206)
+    for i in range(3000):
+        costs = schedules[i % len(schedules)]
+        owed = D(draw.randrange(10_000, 2_000_000_000)).scaleb(-2)
+        assets = (owed * D(draw.randrange(10_500, 14_999)) / 10_000).quantize(D("0.01"))
+        cash = (assets * D(draw.randrange(0, 30)) / 100).quantize(D("0.01"))
+        asked = dict(assets=assets, liabilities=owed, market_value=assets - cash)
+        rules._CURES.clear()
+        in_fen = cure(**asked, sell_costs=costs)
+        rules._CURES.clear()
+        in_decimals = cure(**asked, sell_costs=_DecimalOnlyCosts(costs))
+        assert in_fen == in_decimals, asked
+        assert in_fen.sell is None or in_fen.sell.as_tuple().exponent == -2
