@@ -233,7 +233,7 @@ def explain(account_id: int) -> dict:
     request = pretrade.OrderRequest("buy", "limit", code, 100, D("10.00"))
     pretrade.check(account, request, at=NOW)  # the market-wide part kept
     # Bound on the client for this one run, so the captured SQL carries its values (the check
-    # binds on the server, where the log shows $1, $2...: portal.rows._bound_cursor).
+    # binds on the server, portal.rows._bound_cursor, and Django's log holds no SQL for it).
     with (
         mock.patch.object(rows, "_bound_cursor", lambda connection: connection.cursor()),
         CaptureQueriesContext(connection) as captured,
