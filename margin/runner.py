@@ -95,11 +95,12 @@ class RiskRunner:
 
     def start(self) -> list:
         """Build the engine from the tables and record what changed while none was running."""
+        # The trading calendar loaded now, not by the first fall, which opens the calls and needs
+        # their deadlines; first, so that a failure leaves the runner as it was.
+        calendars.warm()
         gc.unfreeze()  # a rebuild: the previous engine's objects may be collected now
         self.engine = selectors.load_from_db(partition=self.partition, partitions=self.partitions)
         self._load_meta()
-        # Loaded now, not by the first fall, which opens the calls and needs their deadlines.
-        calendars.warm()
         # Per engine row (the engine's account order): the push state of each account.
         n = self.engine.account_count
         self._seq = np.zeros(n, dtype=np.int64)

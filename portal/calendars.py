@@ -199,11 +199,15 @@ class _Sessions(NamedTuple):
 def _xshg() -> _Sessions:
     # Imported on first use: it brings pandas, which web requests that never ask need not load.
     import exchange_calendars
+    from exchange_calendars.exchange_calendar_xshg import XSHGExchangeCalendar
 
     with warnings.catch_warnings():
         # Its pandas 3 deprecation warnings are the library's to fix and say nothing about dates.
         warnings.simplefilter("ignore")
-        calendar = exchange_calendars.get_calendar("XSHG")
+        # To the end of the published list, not the library's default (a year from the clock
+        # when it was imported): a process that first loads it at an earlier moment (a test's
+        # travelled clock) would otherwise read the rest of the list as closed days.
+        calendar = exchange_calendars.get_calendar("XSHG", end=XSHGExchangeCalendar.bound_max())
     # bound_max is the end of the exchange's published holiday list, even when the year's last
     # session falls before 31 December.
     return _Sessions(

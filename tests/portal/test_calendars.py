@@ -457,3 +457,27 @@ def test_warm_loads_the_exchange_sessions_before_their_first_use():
     with time_machine.travel(datetime(2026, 12, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))):
         calendars.warm()
     assert calendars._xshg.cache_info().currsize == 1
+
+
+def test_the_exchange_sessions_reach_the_end_of_the_published_list_whatever_the_import_clock(
+    monkeypatch,
+):
+    """exchange_calendars ends a calendar, by default, a year after the clock at its import; a
+    process that imported it at an earlier moment (a test's travelled clock) would read the
+    rest of the published list as closed days. The sessions are built to the list's end."""
+    import pandas as pd
+    from exchange_calendars import exchange_calendar
+    from exchange_calendars.exchange_calendar_xshg import XSHGExchangeCalendar
+
+    from portal import calendars
+
+    monkeypatch.setattr(exchange_calendar, "GLOBAL_DEFAULT_END", pd.Timestamp("2025-03-01"))
+    calendars._xshg.cache_clear()
+    try:
+        sessions = calendars._xshg()
+        last = XSHGExchangeCalendar.bound_max().date()
+        assert sessions.last == last
+        assert max(sessions.sessions) > date(2025, 3, 1)
+        assert max(sessions.sessions) >= last - timedelta(days=7)
+    finally:
+        calendars._xshg.cache_clear()
