@@ -13,7 +13,10 @@ then, for every instrument moving at once (an exchange Level-1 snapshot):
   ``margin.push.Hub`` in a second process subscribed to the push channel, as a web process holds
   them; each socket stamps the moment its status reaches it, against the moment the tick arrived;
 - an "8% drop" scenario: every price down 8% in one tick, thousands of level transitions
-  recorded (events, notices, audit entries) before anything is pushed.
+  recorded (events, notices, audit entries): the watched accounts' before any status is pushed,
+  the others' after the publish, as ``RiskRunner.run`` does (``settle``), timed apart
+  ("after_publish_record_rest"; "tick_to_all_recorded" is the whole fall recorded). The first
+  fall, which opens the margin calls, is reported apart ("first_...").
 
 Prints one JSON object per measurement (medians of ``--runs`` steps) and a ``core`` line from the
 engine's own revaluation of the same book, for reference.
@@ -378,6 +381,13 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
             print(f"all: {sum(t for t, _ in counters.timings) * 1000:.1f} ms", file=sys.stderr)
         loop.run_until_complete(publisher.publish([payload for _, payload in pushes]))
         published = time.perf_counter()
+        # What the step left for after its pushes (a fall's unwatched accounts), recorded as
+        # ``RiskRunner.run`` does before the next tick: the whole fall is recorded at "settled".
+        settle = getattr(runner, "settle", None)
+        if settle is not None:
+            with connection.execute_wrapper(counters):
+                settle()
+        settled = time.perf_counter()
         redis_commands = counters.redis_commands() - redis_before - 1
         watched = sum(1 for _, payload in pushes if payload["account_id"] in sockets)
         latencies = []
@@ -389,6 +399,9 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
                 continue
         stages["publish"] = published - stepped
         stages["step"] = stepped - started
+        if settle is not None:
+            stages["after_publish_record_rest"] = settled - published
+            stages["tick_to_all_recorded"] = settled - started
         stages["cpu"] = cpu
         stages["gc"] = sum(collecting)
         transitions = MarginEvent.objects.count() - events_before
@@ -415,6 +428,9 @@ def run_scenario(name, runner, counters, stamps, ticks, accounts, sockets, publi
         "first_sql_statements": lines[0][1],
         "first_redis_commands": lines[0][2],
         "first_transitions_recorded": lines[0][4],
+        "first_tick_to_socket_p50_ms": _pct_ms(lines[0][5], 50),
+        "first_tick_to_socket_p99_ms": _pct_ms(lines[0][5], 99),
+        "first_delivered": f"{len(lines[0][5])}/{lines[0][6]}",
         "step_cpu_ms": _median_ms([s["cpu"] for s, *_ in kept]),
         "stages_ms": {k: _median_ms([s.get(k, 0.0) for s, *_ in kept]) for k in stage_names},
         "sql_statements": int(statistics.median(line[1] for line in kept)),

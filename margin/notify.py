@@ -44,24 +44,20 @@ def _notice_context(
     lines: rules.Lines | None = None,
     sell_costs: Any = None,
     occurred_at: str | None = None,
+    cure: rules.Cure | None = None,
 ) -> dict[str, Any]:
     """What a level notice tells the client, with the amount to deposit or to sell after the
     selling costs of the account's own fee schedule (``sell_costs``, read when not given).
     ``occurred_at``: the event's moment as ``_local`` spells it, when the caller did already (a
-    batch's events share theirs)."""
+    batch's events share theirs); ``cure``: ``event_cure`` of the same account, event, lines
+    and costs, when the caller has it (the margin call it opened states the same amounts)."""
     if lines is None or sell_costs is None:  # read from a MarginAccount
         account = cast(MarginAccount, account)
         lines = lines or account.lines
         if sell_costs is None:
             sell_costs = contracts.sell_costs(account)
-    market_value = event.assets - account.cash
-    cure = rules.cure(
-        assets=event.assets,
-        liabilities=event.liabilities,
-        market_value=max(market_value, Decimal("0.00")),
-        lines=lines,
-        sell_costs=sell_costs,
-    )
+    if cure is None:
+        cure = event_cure(account, event, lines, sell_costs)
     warning, call, liquidation = _line_percents(lines)
     return {
         "account_number": account.number,
@@ -73,6 +69,18 @@ def _notice_context(
         "sell": f"{cure.sell:,}" if cure.sell is not None else "",
         "occurred_at": occurred_at or _local(event.occurred_at),
     }
+
+
+def event_cure(account: _Figures, event: Any, lines: rules.Lines, sell_costs: Any) -> rules.Cure:
+    """What brings the account back from this event's figures: the deposit, or the sale after
+    its selling costs (``rules.cure``); what a margin call asks and its notice tells."""
+    return rules.cure(
+        assets=event.assets,
+        liabilities=event.liabilities,
+        market_value=max(event.assets - account.cash, Decimal("0.00")),
+        lines=lines,
+        sell_costs=sell_costs,
+    )
 
 
 # A fall tells thousands of clients their lines, most on the same contract terms: spelled once.

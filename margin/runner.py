@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import functools
 import gc
@@ -31,7 +32,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -58,6 +59,10 @@ RELOAD_OVERLAP = datetime.timedelta(seconds=2)
 # A tick bringing at least this many transitions (a fall) has the statuses its recording cannot
 # change built in a thread of their own while it is recorded (``_Prebuild``).
 PREBUILD_TRANSITIONS = 500
+# A tick bringing at least this many transitions, the runner pushing to watched accounts only,
+# has the watched accounts' transitions recorded first and the rest after the pushes
+# (``_watched_first``, ``settle``).
+WATCHED_FIRST_TRANSITIONS = 500
 
 
 class RowRejected(ValueError):
@@ -116,6 +121,9 @@ class RiskRunner:
         self._urgent: set[int] = set()
         self._sell_costs: dict[int, Any] = {}
         self._prebuilt: dict[int, tuple[int, dict[str, Any]]] | None = None
+        # A fall's transitions left for after its pushes (``settle``). A rebuild drops them:
+        # ``revalue_all`` below finds them again against the tables' levels and records them.
+        self._deferred: tuple[TickResult, datetime.datetime] | None = None
         self._last_tick_at: datetime.datetime | None = None
         self.ewma = volatility.Ewma(len(self._codes))
         result = self.engine.revalue_all()
@@ -152,20 +160,29 @@ class RiskRunner:
 
     def step(self, now: float | None = None) -> list[tuple[str, dict[str, Any]]]:
         """Take the feed's next tick if any, reload changed accounts, return the pushes due."""
-        # No cyclic garbage collection inside a step: a fall's tens of thousands of rows, dicts
-        # and statuses set off collection after collection (seconds of an 8% fall at 100,000
-        # accounts, bench/tick_to_screen.py's "gc"), while nearly all of them are freed by their
-        # reference counts; what is left is collected once the step is over.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _no_collection():
             return self._step(now)
-        finally:
-            if enabled:
-                gc.enable()
+
+    def settle(self) -> list:
+        """Record the transitions the last step left for after its pushes (``_watched_first``);
+        return the events stored. ``run`` calls it once the pushes are published; a step, a
+        refresh or a reload calls it first, so nothing is taken or reloaded before the last fall
+        is recorded. Should recording fail, they stay to be recorded by the next call (what
+        was recorded meanwhile is found recorded, and skipped: ``margin_transitions_record``)."""
+        deferred, self._deferred = self._deferred, None
+        if deferred is None:
+            return []
+        result, occurred_at = deferred
+        try:
+            with _no_collection():
+                return self._record(result, occurred_at)
+        except BaseException:
+            self._deferred = deferred
+            raise
 
     def _step(self, now: float | None) -> list[tuple[str, dict[str, Any]]]:
         now = self.clock() if now is None else now
+        self.settle()
         self._prebuilt = None  # built ahead in this step only (say the last one failed midway)
         tick = self.feed.poll()
         if tick is not None:
@@ -201,6 +218,7 @@ class RiskRunner:
         ``account_ids``: the accounts announced on ``changes.CHANNEL``, reloaded alone (those of
         other partitions ignored); without them, every account stamped since the last look."""
         now = self.clock() if now is None else now
+        self.settle()
         if account_ids is None:
             self.reload_changed()
             self._last_reload = now
@@ -251,16 +269,63 @@ class RiskRunner:
             accepted, tick.at, {row.code: row.volume for row in tick.rows if row.code in accepted}
         )
         self._mark(result.account_ids)
+        occurred_at = timezone.now()
+        first, later = self._watched_first(result)
         prebuild = self._prebuild(result, now)
         try:
-            events = self._record(result)
+            events = self._record(first, occurred_at)
         finally:
             if prebuild is not None:
                 prebuild.thread.join()
+        if later is not None:
+            self._deferred = (later, occurred_at)
         if prebuild is not None and prebuild.built is not None:
-            self._prebuilt = prebuild.usable(result, events)
+            self._prebuilt = prebuild.usable(first, events)
         self._notify(tick, accepted)
         return result
+
+    def _watched_first(self, result: TickResult) -> tuple[TickResult, TickResult | None]:
+        """A fall's transitions as (those to record now, those to record after the pushes).
+
+        Pushing to watched accounts only, a tick with ``WATCHED_FIRST_TRANSITIONS`` or more
+        has the transitions, restorations and concentration crossings of the watched accounts
+        (and of a client's own fill, ``_urgent``) recorded first: every status pushed is built
+        after its account's change has committed, as before, and the connected clients see it
+        without waiting for the thousands of accounts nobody watches. Those go after the pushes
+        (``settle``), before anything else is taken; meanwhile their pages read the tables,
+        which still hold the level before the tick, as they did while a step recorded it.
+        All at once otherwise, and while the watch list cannot be read (a socket may be open
+        for any account)."""
+        if not self.push_to_watched_only or len(result.transitions) < WATCHED_FIRST_TRANSITIONS:
+            return result, None
+        watched = self._watched()
+        if watched is None:
+            return result, None
+        first = watched | self._urgent
+
+        def split(items: list) -> tuple[list, list]:
+            now = [item for item in items if item.account_id in first]
+            return now, [item for item in items if item.account_id not in first]
+
+        transitions, later_transitions = split(result.transitions)
+        restorations, later_restorations = split(result.restorations)
+        concentration, later_concentration = split(result.concentration)
+        if not (later_transitions or later_restorations or later_concentration):
+            return result, None
+        return (
+            dataclasses.replace(
+                result,
+                transitions=transitions,
+                restorations=restorations,
+                concentration=concentration,
+            ),
+            dataclasses.replace(
+                result,
+                transitions=later_transitions,
+                restorations=later_restorations,
+                concentration=later_concentration,
+            ),
+        )
 
     def _notify(self, tick: Tick, accepted: dict[str, Decimal]) -> None:
         for observer in self.observers:
@@ -350,11 +415,11 @@ class RiskRunner:
                 market_volatility=volatility.as_decimal(market),
             )
 
-    def _record(self, result: TickResult) -> list:
+    def _record(self, result: TickResult, occurred_at: datetime.datetime | None = None) -> list:
         if not (result.transitions or result.restorations or result.concentration):
             return []
         events = services.margin_transitions_record(
-            engine=self.engine, result=result, occurred_at=timezone.now()
+            engine=self.engine, result=result, occurred_at=occurred_at or timezone.now()
         )
         self._mark(
             [
@@ -426,6 +491,7 @@ class RiskRunner:
         the last look, and instruments whose risk status changed."""
         # The overlap re-reads accounts stamped just before the last look whose transaction
         # committed after it (their stamp is older than their commit); reloading twice is harmless.
+        self.settle()
         since, self._reload_since = self._reload_since - RELOAD_OVERLAP, timezone.now()
         self._reload_instruments(since)
         self._reload(
@@ -435,6 +501,7 @@ class RiskRunner:
         )
 
     def _reload(self, accounts) -> None:
+        self.settle()
         changed = list(accounts.values_list("id", "cash", "debt", "accrued_interest", "fees_owed"))
         for account_id, cash, debt, interest, fees in changed:
             if account_id not in self._accounts:
@@ -729,6 +796,10 @@ class RiskRunner:
                     logger.exception("Risk engine step failed; retrying on the next tick")
                     pushes = []
                 await publisher.publish([payload for _, payload in pushes])
+                try:
+                    await asyncio.to_thread(self._in_thread, self.settle)
+                except Exception:
+                    logger.exception("Recording the rest of a fall failed; the next step retries")
                 delay = max(0.0, tick_interval - (time.monotonic() - started))
                 await self._wait_for_tick(stop, delay, publisher, heard)
         finally:
@@ -773,6 +844,21 @@ class RiskRunner:
             return func()
         finally:
             close_old_connections()
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """No cyclic garbage collection inside: a fall's tens of thousands of rows, dicts and
+    statuses set off collection after collection (seconds of an 8% fall at 100,000 accounts,
+    bench/tick_to_screen.py's "gc"), while nearly all of them are freed by their reference
+    counts; what is left is collected once it is over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Prebuild:

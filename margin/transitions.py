@@ -31,7 +31,7 @@ from margin.models import (
     MarginEvent,
     Restriction,
 )
-from margin.notify import _local, _notice_context, _notify, _percent, _str
+from margin.notify import _local, _notice_context, _notify, _percent, _str, event_cure
 from margin.rules import DEFAULT_LINES, Level
 from margin.selectors import contract_lines
 from notices import services as notices
@@ -511,9 +511,11 @@ def _after_transitions_recorded(
         minute = minutes.get(event.occurred_at)
         if minute is None:
             minute = minutes[event.occurred_at] = _local(event.occurred_at)
+        opened = calls.get(account.pk)  # the call opened now states the notice's amounts
         context = _notice_context(
-            account, event, lines.get(account.pk, DEFAULT_LINES), costs[account.pk], minute
-        )
+            account, event, lines.get(account.pk, DEFAULT_LINES), costs[account.pk], minute,
+            cure=opened[1].cure if opened is not None and opened[1] is not None else None,
+        )  # fmt: skip
         to_level = event.to_level
         if to_level == Level.WARNING:
             notices_.append(_notice(account, "margin_warning", event, context))
@@ -584,8 +586,15 @@ class _Opened(NamedTuple):
 
     pk: int
     deadline: datetime.datetime
-    deposit_needed: Decimal
-    sell_needed: Decimal | None
+    cure: rules.Cure
+
+    @property
+    def deposit_needed(self) -> Decimal:
+        return self.cure.deposit
+
+    @property
+    def sell_needed(self) -> Decimal | None:
+        return self.cure.sell
 
 
 class _Imposed(NamedTuple):
@@ -620,19 +629,15 @@ def _open_calls(
         if event.account_id in found:
             continue
         account = accounts[event.account_id]
-        cure = rules.cure(
-            assets=event.assets,
-            liabilities=event.liabilities,
-            market_value=max(event.assets - account.cash, Decimal("0.00")),
-            lines=lines.get(account.pk, DEFAULT_LINES),
-            sell_costs=costs[event.account_id],
+        cure = event_cure(
+            account, event, lines.get(account.pk, DEFAULT_LINES), costs[event.account_id]
         )
         new.append((event, cure))
     opened = _insert_calls(new, deadline)
     for event, cure in new:
         found[event.account_id] = (
             deadline,
-            _Opened(opened[event.account_id], deadline, cure.deposit, cure.sell),
+            _Opened(opened[event.account_id], deadline, cure),
         )
     return found
 

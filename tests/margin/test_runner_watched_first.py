@@ -1,0 +1,243 @@
+"""A fall big enough (``WATCHED_FIRST_TRANSITIONS``), the runner pushing to watched accounts only:
+the watched accounts' transitions are recorded before the statuses are built and pushed, the
+others' after the pushes (``RiskRunner.settle``) and before anything else is taken. Every status
+pushed shows a level already recorded; every transition is recorded once."""
+
+import asyncio
+import datetime
+
+import pytest
+from django.db import connection
+
+from margin import push, services, watching
+from margin import runner as runner_mod
+from margin.feed import ManualFeed
+from margin.models import MarginAccount, MarginCall, MarginEvent, Restriction
+from margin.runner import RiskRunner
+from notices.models import Notification
+from tests.factories import UserFactory
+from tests.margin.conftest import make_account
+
+pytestmark = pytest.mark.services
+
+THURSDAY = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
+# At ¥1,700, 100 shares are 170% (SAFE), 90 are 153% (WATCH); at ¥1,400, 140% (WARNING) and
+# 126% (CALL).
+QUANTITIES = [100, 100, 100, 90, 90, 90]
+WATCHED = (0, 3)  # one falling to WARNING, one to CALL
+
+
+@pytest.fixture
+def accounts():
+    return [
+        make_account(
+            UserFactory(email=f"w{i}@example.test", phone=f"1371111{i:04d}"),
+            holdings=[("300750.SZ", quantity, "1700.00")],
+        ).pk
+        for i, quantity in enumerate(QUANTITIES)
+    ]
+
+
+def _clear_marks():
+    if push.redis_url():
+        watching._client().delete(watching.KEY)
+
+
+@pytest.fixture
+def watched(accounts, monkeypatch):
+    monkeypatch.setattr(runner_mod, "WATCHED_FIRST_TRANSITIONS", 2)
+    _clear_marks()
+    ids = [accounts[i] for i in WATCHED]
+    watching.watch(ids)
+    yield ids
+    _clear_marks()
+
+
+def _levels(ids):
+    return dict(MarginAccount.objects.filter(pk__in=ids).values_list("pk", "current_level"))
+
+
+def _fallen():
+    """The accounts with an event to WARNING or CALL (the fall's), one per event."""
+    return list(
+        MarginEvent.objects.filter(to_level__in=["warning", "call"]).values_list(
+            "account_id", flat=True
+        )
+    )
+
+
+def _fallen_in_thread():
+    try:
+        return set(_fallen())
+    finally:
+        connection.close()
+
+
+def _fall(runner, now=101.0):
+    runner.feed.put({"300750.SZ": "1400.00"}, at=THURSDAY)
+    return {p["account_id"]: p for _, p in runner.step(now=now)}
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_the_watched_accounts_are_recorded_and_pushed_first_the_others_after(accounts, watched):
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+    others = [pk for pk in accounts if pk not in watched]
+    before, recorded = _levels(others), MarginEvent.objects.count()
+
+    pushed = _fall(runner)
+
+    # What was pushed is recorded: the watched accounts' levels, call and restriction.
+    assert set(pushed) == set(watched)
+    assert _levels(watched) == {watched[0]: "warning", watched[1]: "call"}
+    assert pushed[watched[0]]["level"] == "warning"
+    assert pushed[watched[1]]["level"] == "call"
+    call = MarginCall.objects.get(account_id=watched[1])
+    assert pushed[watched[1]]["call"]["deadline"] == call.deadline.isoformat()
+    assert pushed[watched[1]]["restrictions"]["blocked"]
+    assert Notification.objects.filter(idempotency_key__startswith=f"margin:{watched[1]}:")
+    # Nobody watches the others: still at their level before the tick until settled.
+    assert _levels(others) == before
+    assert MarginEvent.objects.count() == recorded + len(watched)
+    assert not Notification.objects.filter(
+        recipient__margin_accounts__pk__in=others, key__in=["margin_warning", "margin_call"]
+    ).exists()
+
+    events = runner.settle()
+
+    assert sorted(e.account_id for e in events) == sorted(others)
+    assert _levels(others) == {
+        pk: "call" if q == 90 else "warning"
+        for pk, q in zip(accounts, QUANTITIES, strict=True)
+        if pk in others
+    }
+    called = [pk for pk, q in zip(accounts, QUANTITIES, strict=True) if q == 90]
+    assert sorted(MarginCall.objects.values_list("account_id", flat=True)) == sorted(called)
+    reduce_only = Restriction.objects.filter(
+        kind=Restriction.Kind.REDUCE_ONLY, lifted_at__isnull=True
+    )
+    assert sorted(reduce_only.values_list("account_id", flat=True)) == sorted(called)
+    # The tick's moment on both halves' events.
+    fall = MarginEvent.objects.filter(to_level__in=["warning", "call"])
+    assert {e.occurred_at for e in fall} == {events[0].occurred_at}
+    assert runner.settle() == []  # nothing left: once
+    assert MarginEvent.objects.count() == recorded + len(accounts)
+    assert Notification.objects.filter(key__startswith="margin_").values(
+        "recipient"
+    ).distinct().count() == len(accounts)
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_the_next_step_records_what_was_left_before_it_takes_its_tick(accounts, watched):
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+    _fall(runner)  # nobody called settle (a caller other than run)
+    runner.feed.put({"300750.SZ": "1800.00"}, at=THURSDAY + datetime.timedelta(minutes=1))
+
+    runner.step(now=102.0)  # back up: 170% → 180% (SAFE), 153% → 162% (WATCH)
+
+    # The fall's transitions recorded before the tick was taken: the others' too.
+    assert sorted(_fallen()) == sorted(accounts)
+    runner.settle()  # the way back's, for the accounts nobody watches
+    for pk, quantity in zip(accounts, QUANTITIES, strict=True):  # down, then up, each once
+        levels = list(
+            MarginEvent.objects.filter(account_id=pk)
+            .order_by("sequence")
+            .values_list("to_level", flat=True)
+        )
+        assert levels == (["warning", "safe"] if quantity == 100 else ["watch", "call", "watch"])
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_a_failed_settle_keeps_what_is_left_and_records_it_once_later(
+    accounts, watched, monkeypatch
+):
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+    _fall(runner)
+    recorded = MarginEvent.objects.count()
+    record = services.margin_transitions_record
+
+    def down(**kwargs):
+        raise ConnectionError("database restarting")
+
+    monkeypatch.setattr(services, "margin_transitions_record", down)
+    with pytest.raises(ConnectionError):
+        runner.settle()
+    monkeypatch.setattr(services, "margin_transitions_record", record)
+
+    assert MarginEvent.objects.count() == recorded
+
+    events = runner.settle()
+
+    assert len(events) == len(accounts) - len(watched)
+    assert MarginEvent.objects.count() == recorded + len(events)
+    assert runner.settle() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_all_at_once_while_the_watch_list_cannot_be_read_or_below_the_threshold(
+    accounts, watched, monkeypatch
+):
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+    recorded = MarginEvent.objects.count()
+
+    def unreadable(**kwargs):
+        raise ConnectionError("Redis restarting")
+
+    monkeypatch.setattr(watching, "watched", unreadable)
+    pushed = _fall(runner)
+
+    assert set(pushed) == set(accounts)  # every level change, each recorded
+    assert MarginEvent.objects.count() == recorded + len(accounts)
+    assert runner.settle() == []
+
+    monkeypatch.undo()
+    monkeypatch.setattr(runner_mod, "WATCHED_FIRST_TRANSITIONS", len(accounts) + 1)
+    runner.feed.put({"300750.SZ": "1800.00"}, at=THURSDAY + datetime.timedelta(minutes=1))
+    runner.step(now=102.0)
+    assert MarginEvent.objects.count() == recorded + 2 * len(accounts)  # all in the step
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_run_publishes_the_watched_statuses_before_it_records_the_rest(
+    accounts, watched, monkeypatch
+):
+    seen = []  # at each publish: the accounts pushed, and those with an event recorded
+    stop = asyncio.Event()
+
+    class Publisher:
+        _client = None
+
+        async def publish(self, payloads):
+            if not payloads:
+                return
+            fallen = await asyncio.to_thread(_fallen_in_thread)
+            seen.append(({p["account_id"] for p in payloads}, fallen))
+            if len(seen) == 2:
+                stop.set()
+
+    monkeypatch.setattr(push, "Publisher", Publisher)
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.feed.put({"300750.SZ": "1700.00"}, at=THURSDAY - datetime.timedelta(minutes=1))
+    runner.feed.put({"300750.SZ": "1400.00"}, at=THURSDAY)
+
+    asyncio.run(asyncio.wait_for(runner.run(stop, tick_interval=0.01), timeout=60))
+
+    (_, before), (fall_pushed, fallen_then) = seen
+    assert before == set()
+    assert fall_pushed == set(watched)
+    # The watched accounts' fall recorded before the publish, the others' after it, each once.
+    assert fallen_then == set(watched)
+    assert set(_fallen()) == set(accounts)
+    assert len(_fallen()) == len(accounts)
