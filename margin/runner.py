@@ -34,7 +34,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -123,7 +123,7 @@ class RiskRunner:
         self._prebuilt: dict[int, tuple[int, dict[str, Any]]] | None = None
         # A fall's transitions left for after its pushes (``settle``). A rebuild drops them:
         # ``revalue_all`` below finds them again against the tables' levels and records them.
-        self._deferred: tuple[TickResult, datetime.datetime] | None = None
+        self._deferred: _Deferred | None = None
         self._last_tick_at: datetime.datetime | None = None
         self.ewma = volatility.Ewma(len(self._codes))
         result = self.engine.revalue_all()
@@ -172,7 +172,7 @@ class RiskRunner:
         deferred, self._deferred = self._deferred, None
         if deferred is None:
             return []
-        result, occurred_at = deferred
+        result, occurred_at, _ = deferred
         try:
             with _no_collection():
                 return self._record(result, occurred_at)
@@ -187,6 +187,12 @@ class RiskRunner:
         tick = self.feed.poll()
         if tick is not None:
             self.apply(tick, now=now)
+        if self._deferred is not None:
+            # A fall's rest is recorded after this step's pushes (``settle``): the reloads wait
+            # for it, as they would change accounts whose transitions are not recorded yet. They
+            # come right after it (``run``'s refresh between ticks, or the next step).
+            self._chart()
+            return self.due_pushes(now)
         if self._changed:
             changed, self._changed = self._changed, set()
             self._reload(
@@ -271,14 +277,14 @@ class RiskRunner:
         self._mark(result.account_ids)
         occurred_at = timezone.now()
         first, later = self._watched_first(result)
+        if later is not None:  # before recording the first part: should that fail, kept
+            self._deferred = _Deferred.of(later, occurred_at)
         prebuild = self._prebuild(result, now)
         try:
             events = self._record(first, occurred_at)
         finally:
             if prebuild is not None:
                 prebuild.thread.join()
-        if later is not None:
-            self._deferred = (later, occurred_at)
         if prebuild is not None and prebuild.built is not None:
             self._prebuilt = prebuild.usable(first, events)
         self._notify(tick, accepted)
@@ -292,8 +298,10 @@ class RiskRunner:
         (and of a client's own fill, ``_urgent``) recorded first: every status pushed is built
         after its account's change has committed, as before, and the connected clients see it
         without waiting for the thousands of accounts nobody watches. Those go after the pushes
-        (``settle``), before anything else is taken; meanwhile their pages read the tables,
-        which still hold the level before the tick, as they did while a step recorded it.
+        (``settle``), before anything else is taken or reloaded; meanwhile their pages read the
+        tables, which still hold the level before the tick, as they did while a step recorded
+        it, and no status of theirs is pushed (``_due``), not even to a client who opened the
+        page in between: it goes out once recorded.
         All at once otherwise, and while the watch list cannot be read (a socket may be open
         for any account)."""
         if not self.push_to_watched_only or len(result.transitions) < WATCHED_FIRST_TRANSITIONS:
@@ -480,11 +488,19 @@ class RiskRunner:
         level_changed = book.severity != self._pushed_severity
         rested = (now - self._last_push) >= self.push_interval
         if not self.push_to_watched_only:
-            return self._dirty & (level_changed | rested)
-        watched = np.isin(book.account_ids, np.fromiter(marked or (), dtype=np.int64))
-        if marked is None:
-            return self._dirty & (level_changed | (watched & rested))
-        return self._dirty & watched & (level_changed | rested)
+            due = self._dirty & (level_changed | rested)
+        else:
+            watched = np.isin(book.account_ids, np.fromiter(marked or (), dtype=np.int64))
+            if marked is None:
+                due = self._dirty & (level_changed | (watched & rested))
+            else:
+                due = self._dirty & watched & (level_changed | rested)
+        if self._deferred is not None:
+            # Not before their transitions are recorded (``settle`` marks them due again): a
+            # client who opened the page meanwhile, or every level change while the watch list
+            # cannot be read, would be shown a level the tables do not hold yet.
+            due &= ~np.isin(book.account_ids, self._deferred.account_ids)
+        return due
 
     def reload_changed(self) -> None:
         """Reload accounts whose balances, positions or contract terms a service changed since
@@ -844,6 +860,24 @@ class RiskRunner:
             return func()
         finally:
             close_old_connections()
+
+
+class _Deferred(NamedTuple):
+    """A fall's transitions left for after the step's pushes (``RiskRunner._watched_first``):
+    their result, the moment they are recorded at (the tick's, as the first part's), and their
+    accounts (kept out of the pushes until recorded)."""
+
+    result: TickResult
+    occurred_at: datetime.datetime
+    account_ids: np.ndarray
+
+    @classmethod
+    def of(cls, result: TickResult, occurred_at: datetime.datetime) -> _Deferred:
+        ids = {
+            item.account_id
+            for item in (*result.transitions, *result.restorations, *result.concentration)
+        }
+        return cls(result, occurred_at, np.fromiter(ids, dtype=np.int64))
 
 
 @contextlib.contextmanager

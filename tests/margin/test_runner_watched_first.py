@@ -241,3 +241,106 @@ def test_run_publishes_the_watched_statuses_before_it_records_the_rest(
     assert fallen_then == set(watched)
     assert set(_fallen()) == set(accounts)
     assert len(_fallen()) == len(accounts)
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_an_account_watched_during_the_step_is_pushed_only_once_recorded(accounts, watched):
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+    late = next(pk for pk, q in zip(accounts, QUANTITIES, strict=True) if q == 90
+                and pk not in watched)  # fmt: skip
+    apply = runner.apply
+
+    def apply_then_open_a_page(tick, now=None):
+        result = apply(tick, now=now)
+        watching.watch([late])  # the client opens the page while the fall is recorded
+        return result
+
+    runner.apply = apply_then_open_a_page
+    pushed = _fall(runner)
+    del runner.apply
+
+    assert late not in pushed  # its CALL is not recorded yet
+    runner.settle()
+    pushed = {p["account_id"]: p for _, p in runner.step(now=101.5)}
+    assert pushed[late]["level"] == "call"
+    assert pushed[late]["call"]["deadline"] == (
+        MarginCall.objects.get(account_id=late).deadline.isoformat()
+    )
+    assert _levels([late]) == {late: "call"}
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_the_watch_list_lost_during_the_step_pushes_no_unrecorded_level(
+    accounts, watched, monkeypatch
+):
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+    apply = runner.apply
+
+    def unreadable(**kwargs):
+        raise ConnectionError("Redis restarting")
+
+    def apply_then_lose_redis(tick, now=None):
+        result = apply(tick, now=now)
+        monkeypatch.setattr(watching, "watched", unreadable)
+        return result
+
+    runner.apply = apply_then_lose_redis
+    pushed = _fall(runner)
+
+    assert set(pushed) == set(watched)  # every level change, but only the recorded ones
+    runner.settle()
+    del runner.apply
+    pushed = runner.step(now=101.5)  # still unreadable: every level change, now recorded
+    assert {p["account_id"] for _, p in pushed} == set(accounts) - set(watched)
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_the_rest_is_kept_when_recording_the_first_part_fails(accounts, watched, monkeypatch):
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+    recorded = MarginEvent.objects.count()
+    record = services.margin_transitions_record
+
+    def down(**kwargs):
+        raise ConnectionError("database restarting")
+
+    monkeypatch.setattr(services, "margin_transitions_record", down)
+    with pytest.raises(ConnectionError):
+        _fall(runner)
+    monkeypatch.setattr(services, "margin_transitions_record", record)
+
+    events = runner.settle()
+
+    assert len(events) == len(accounts) - len(watched)
+    assert MarginEvent.objects.count() == recorded + len(events)
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_a_reload_asked_for_during_a_fall_waits_for_its_rest(accounts, watched):
+    from margin.models import Position
+
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True, reload_interval=0.0)
+    runner.start()
+    runner.step(now=100.0)
+    recorded = MarginEvent.objects.count()
+    Position.objects.filter(account_id=watched[0]).update(quantity=120)  # a fill: 120 shares
+    runner.mark_accounts_changed([watched[0]])
+
+    _fall(runner)
+
+    # The periodic reload and the fill's wait: the rest is not recorded inside the step.
+    assert MarginEvent.objects.count() == recorded + len(watched)
+    runner.settle()
+    pushed = {p["account_id"]: p for _, p in runner.step(now=101.5)}  # no tick: the reloads
+    assert MarginEvent.objects.count() == recorded + len(accounts) + 1
+    # 120 shares at ¥1,400: 168%, back above the warning line, pushed as reloaded.
+    assert (pushed[watched[0]]["ratio"], pushed[watched[0]]["level"]) == ("1.6800", "safe")
