@@ -16,8 +16,9 @@ layers above margin (market monitoring) see the data as it arrives without margi
 An observer that fails is logged and skipped: monitoring must never stop the risk engine.
 
 Exactly once: transitions are recorded through ``services.margin_transitions_record`` before
-anything is pushed; on start the engine is rebuilt from the tables and ``revalue_all`` re-detects
-whatever happened while no engine ran.
+anything of their accounts is pushed (in a fall, the watched accounts' in the step and the others'
+right after its pushes: ``_watched_first``, ``settle``); on start the engine is rebuilt from the
+tables and ``revalue_all`` re-detects whatever happened while no engine ran.
 """
 
 from __future__ import annotations
@@ -159,7 +160,8 @@ class RiskRunner:
     # --- one step ---------------------------------------------------------------------------------
 
     def step(self, now: float | None = None) -> list[tuple[str, dict[str, Any]]]:
-        """Take the feed's next tick if any, reload changed accounts, return the pushes due."""
+        """Record what the last step left for after its pushes (``settle``), take the feed's
+        next tick if any, reload changed accounts, return the pushes due."""
         with _no_collection():
             return self._step(now)
 
