@@ -47,7 +47,7 @@ from margin import changes, contracts, rules, selectors, services, status, volat
 from margin import engine as engine_mod
 from margin.engine import MalformedTick, TickResult
 from margin.feed import Feed, FeedRow, Tick
-from margin.models import Instrument, MarginCall, Position
+from margin.models import Instrument, MarginAccount, MarginCall, Position
 from margin.rules import DEFAULT_LINES, Level, Lines
 from portal import calendars
 
@@ -64,6 +64,9 @@ PREBUILD_TRANSITIONS = 500
 # has the watched accounts' transitions recorded first and the rest after the pushes
 # (``_watched_first``, ``settle``).
 WATCHED_FIRST_TRANSITIONS = 500
+# Recording that rest is tried this many times (a database restarting), then given up, as a
+# step's failed recording is: the engine adopts the tables' levels and finds them again.
+SETTLE_ATTEMPTS = 3
 
 
 class RowRejected(ValueError):
@@ -125,6 +128,8 @@ class RiskRunner:
         # A fall's transitions left for after its pushes (``settle``). A rebuild drops them:
         # ``revalue_all`` below finds them again against the tables' levels and records them.
         self._deferred: _Deferred | None = None
+        self._reloads_waiting: float | None = None  # the clock of a step whose reloads wait
+        self._settle_failures = 0
         self._last_tick_at: datetime.datetime | None = None
         self.ewma = volatility.Ewma(len(self._codes))
         result = self.engine.revalue_all()
@@ -170,17 +175,54 @@ class RiskRunner:
         return the events stored. ``run`` calls it once the pushes are published; a step, a
         refresh or a reload calls it first, so nothing is taken or reloaded before the last fall
         is recorded. Should recording fail, they stay to be recorded by the next call (what
-        was recorded meanwhile is found recorded, and skipped: ``margin_transitions_record``)."""
+        was recorded meanwhile is found recorded, and skipped: ``margin_transitions_record``),
+        ``SETTLE_ATTEMPTS`` times in all; then they are given up, the engine adopting the
+        levels the tables hold for their accounts (``_adopt_recorded``), so that the next
+        revaluation finds them again and a failure that lasts does not stop the engine."""
         deferred, self._deferred = self._deferred, None
         if deferred is None:
             return []
-        result, occurred_at, _ = deferred
+        result, occurred_at, account_ids = deferred
         try:
             with _no_collection():
-                return self._record(result, occurred_at)
+                events = self._record(result, occurred_at)
+        except Exception:
+            self._settle_failures += 1
+            if self._settle_failures < SETTLE_ATTEMPTS:
+                self._deferred = deferred
+                raise
+            # A failure that lasts must not stop the engine: as when a step's recording fails,
+            # the rest is given up, and the engine adopts what the tables hold for its accounts
+            # so that their next revaluation finds their levels again.
+            self._settle_failures = 0
+            logger.exception(
+                "The rest of a fall (%d accounts) was not recorded in %d attempts; the engine "
+                "adopts the levels the tables hold for them and finds them again",
+                len(account_ids),
+                SETTLE_ATTEMPTS,
+            )
+            self._adopt_recorded(account_ids)
+            return []
         except BaseException:
             self._deferred = deferred
             raise
+        self._settle_failures = 0
+        # The step's reloads, kept waiting for this: their statuses go out with the next pushes.
+        waiting, self._reloads_waiting = self._reloads_waiting, None
+        if waiting is not None:
+            self._reload_due(waiting)
+        return events
+
+    def _adopt_recorded(self, account_ids: np.ndarray) -> None:
+        """The levels and event numbers the tables hold for these accounts, into the engine."""
+        try:
+            recorded = MarginAccount.objects.filter(pk__in=account_ids.tolist()).values_list(
+                "pk", "current_level", "event_sequence"
+            )
+            for account_id, level, sequence in recorded:
+                self.engine.resync(account_id, level=level, sequence=sequence)
+        except Exception:
+            logger.exception("The levels of %d accounts could not be read", len(account_ids))
 
     def _step(self, now: float | None) -> list[tuple[str, dict[str, Any]]]:
         now = self.clock() if now is None else now
@@ -189,12 +231,19 @@ class RiskRunner:
         tick = self.feed.poll()
         if tick is not None:
             self.apply(tick, now=now)
-        if self._deferred is not None:
-            # A fall's rest is recorded after this step's pushes (``settle``): the reloads wait
-            # for it, as they would change accounts whose transitions are not recorded yet. They
-            # come right after it (``run``'s refresh between ticks, or the next step).
-            self._chart()
-            return self.due_pushes(now)
+        if self._deferred is None:
+            self._reload_due(now)
+        else:
+            # A fall's rest is recorded after this step's pushes: the reloads wait for it, as
+            # they would change accounts whose transitions are not recorded yet, and ``settle``
+            # does them right after it (so a fall every step starves none of them).
+            self._reloads_waiting = now
+        self._chart()
+        return self.due_pushes(now)
+
+    def _reload_due(self, now: float) -> None:
+        """Reload the accounts marked changed, and those a service stamped (with the instruments
+        whose risk status changed) when announced or every ``reload_interval``."""
         if self._changed:
             changed, self._changed = self._changed, set()
             self._reload(
@@ -206,8 +255,6 @@ class RiskRunner:
         if changed or now - self._last_reload >= self.reload_interval:
             self.reload_changed()
             self._last_reload = now
-        self._chart()
-        return self.due_pushes(now)
 
     def accounts_changed(self) -> bool:
         """Whether a service announced a changed account since the last look (``margin.changes``:

@@ -325,7 +325,7 @@ def test_the_rest_is_kept_when_recording_the_first_part_fails(accounts, watched,
 
 @pytest.mark.django_db
 @pytest.mark.time_machine(THURSDAY, tick=False)
-def test_a_reload_asked_for_during_a_fall_waits_for_its_rest(accounts, watched):
+def test_a_reload_asked_for_during_a_fall_waits_for_its_rest_then_settle_does_it(accounts, watched):
     from margin.models import Position
 
     runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True, reload_interval=0.0)
@@ -339,8 +339,44 @@ def test_a_reload_asked_for_during_a_fall_waits_for_its_rest(accounts, watched):
 
     # The periodic reload and the fill's wait: the rest is not recorded inside the step.
     assert MarginEvent.objects.count() == recorded + len(watched)
-    runner.settle()
-    pushed = {p["account_id"]: p for _, p in runner.step(now=101.5)}  # no tick: the reloads
+    runner.settle()  # the rest, then the reloads that waited for it: the fill's account back up
     assert MarginEvent.objects.count() == recorded + len(accounts) + 1
+    assert _levels([watched[0]]) == {watched[0]: "safe"}
+    pushed = {p["account_id"]: p for _, p in runner.step(now=101.5)}  # no tick
     # 120 shares at ¥1,400: 168%, back above the warning line, pushed as reloaded.
     assert (pushed[watched[0]]["ratio"], pushed[watched[0]]["level"]) == ("1.6800", "safe")
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(THURSDAY, tick=False)
+def test_a_rest_that_keeps_failing_is_given_up_and_found_again(accounts, watched, monkeypatch):
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+    others = [pk for pk in accounts if pk not in watched]
+    before, recorded = _levels(others), MarginEvent.objects.count()
+    _fall(runner)
+    record = services.margin_transitions_record
+
+    def failing(**kwargs):
+        raise ValueError("a notice that cannot be written")
+
+    monkeypatch.setattr(services, "margin_transitions_record", failing)
+    for _ in range(runner_mod.SETTLE_ATTEMPTS - 1):
+        with pytest.raises(ValueError):
+            runner.settle()
+    assert runner.settle() == []  # given up: the engine goes on
+    assert runner._deferred is None
+    assert _levels(others) == before
+    monkeypatch.setattr(services, "margin_transitions_record", record)
+
+    # The engine holds the tables' levels for them again: the next tick finds the fall again.
+    runner.feed.put({"300750.SZ": "1399.99"}, at=THURSDAY + datetime.timedelta(minutes=1))
+    runner.step(now=102.0)
+    runner.settle()
+    assert _levels(others) == {
+        pk: "call" if q == 90 else "warning"
+        for pk, q in zip(accounts, QUANTITIES, strict=True)
+        if pk in others
+    }
+    assert MarginEvent.objects.count() == recorded + len(accounts)
