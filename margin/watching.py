@@ -6,9 +6,10 @@ does for an account, and at 100,000 accounts a market-wide tick every second lea
 ``status.json`` poll) marks its account as watched, and an engine run with
 ``push_to_watched_only`` builds statuses for watched accounts only: at once when the level
 changes, otherwise at most once a second. Statuses it did not build are dropped from the cache,
-so pages read the tables (where the new level is recorded in the same step) rather than an old
-copy; an account watched later gets its status at once if its level moved meanwhile. While the
-marks cannot be read (Redis restarting), every level change is built and pushed.
+so pages read the tables (where the new level is recorded in the same step, or in a fall right
+after its pushes: ``RiskRunner.settle``) rather than an old copy; an account watched later gets
+its status at once if its level moved meanwhile. While the marks cannot be read (Redis
+restarting), every level change is built and pushed.
 
 With Redis, the marks live in one hash, ``margin:watching`` (account id → expiry, Unix seconds),
 shared by every web process and engine; a web process refreshes the marks of its open sockets
