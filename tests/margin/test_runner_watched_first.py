@@ -53,6 +53,24 @@ def watched(accounts, monkeypatch):
     _clear_marks()
 
 
+@pytest.fixture
+def runner(watched):
+    """The engine as run_risk_engine runs it, started and through its first step."""
+    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
+    runner.start()
+    runner.step(now=100.0)
+    return runner
+
+
+def _failing(error):
+    """A stand-in that raises ``error`` (a recorder, a watch list)."""
+
+    def fail(**kwargs):
+        raise error
+
+    return fail
+
+
 def _levels(ids):
     return dict(MarginAccount.objects.filter(pk__in=ids).values_list("pk", "current_level"))
 
@@ -80,10 +98,9 @@ def _fall(runner, now=101.0):
 
 @pytest.mark.django_db
 @pytest.mark.time_machine(THURSDAY, tick=False)
-def test_the_watched_accounts_are_recorded_and_pushed_first_the_others_after(accounts, watched):
-    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
-    runner.start()
-    runner.step(now=100.0)
+def test_the_watched_accounts_are_recorded_and_pushed_first_the_others_after(
+    accounts, watched, runner
+):
     others = [pk for pk in accounts if pk not in watched]
     before, recorded = _levels(others), MarginEvent.objects.count()
 
@@ -131,10 +148,7 @@ def test_the_watched_accounts_are_recorded_and_pushed_first_the_others_after(acc
 
 @pytest.mark.django_db
 @pytest.mark.time_machine(THURSDAY, tick=False)
-def test_the_next_step_records_what_was_left_before_it_takes_its_tick(accounts, watched):
-    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
-    runner.start()
-    runner.step(now=100.0)
+def test_the_next_step_records_what_was_left_before_it_takes_its_tick(accounts, watched, runner):
     _fall(runner)  # nobody called settle (a caller other than run)
     runner.feed.put({"300750.SZ": "1800.00"}, at=THURSDAY + datetime.timedelta(minutes=1))
 
@@ -155,18 +169,13 @@ def test_the_next_step_records_what_was_left_before_it_takes_its_tick(accounts, 
 @pytest.mark.django_db
 @pytest.mark.time_machine(THURSDAY, tick=False)
 def test_a_failed_settle_keeps_what_is_left_and_records_it_once_later(
-    accounts, watched, monkeypatch
+    accounts, watched, runner, monkeypatch
 ):
-    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
-    runner.start()
-    runner.step(now=100.0)
     _fall(runner)
     recorded = MarginEvent.objects.count()
     record = services.margin_transitions_record
 
-    def down(**kwargs):
-        raise ConnectionError("database restarting")
-
+    down = _failing(ConnectionError("database restarting"))
     monkeypatch.setattr(services, "margin_transitions_record", down)
     with pytest.raises(ConnectionError):
         runner.settle()
@@ -184,15 +193,11 @@ def test_a_failed_settle_keeps_what_is_left_and_records_it_once_later(
 @pytest.mark.django_db
 @pytest.mark.time_machine(THURSDAY, tick=False)
 def test_all_at_once_while_the_watch_list_cannot_be_read_or_below_the_threshold(
-    accounts, watched, monkeypatch
+    accounts, watched, runner, monkeypatch
 ):
-    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
-    runner.start()
-    runner.step(now=100.0)
     recorded = MarginEvent.objects.count()
 
-    def unreadable(**kwargs):
-        raise ConnectionError("Redis restarting")
+    unreadable = _failing(ConnectionError("Redis restarting"))
 
     monkeypatch.setattr(watching, "watched", unreadable)
     pushed = _fall(runner)
@@ -245,10 +250,7 @@ def test_run_publishes_the_watched_statuses_before_it_records_the_rest(
 
 @pytest.mark.django_db
 @pytest.mark.time_machine(THURSDAY, tick=False)
-def test_an_account_watched_during_the_step_is_pushed_only_once_recorded(accounts, watched):
-    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
-    runner.start()
-    runner.step(now=100.0)
+def test_an_account_watched_during_the_step_is_pushed_only_once_recorded(accounts, watched, runner):
     late = next(pk for pk, q in zip(accounts, QUANTITIES, strict=True) if q == 90
                 and pk not in watched)  # fmt: skip
     apply = runner.apply
@@ -275,15 +277,11 @@ def test_an_account_watched_during_the_step_is_pushed_only_once_recorded(account
 @pytest.mark.django_db
 @pytest.mark.time_machine(THURSDAY, tick=False)
 def test_the_watch_list_lost_during_the_step_pushes_no_unrecorded_level(
-    accounts, watched, monkeypatch
+    accounts, watched, runner, monkeypatch
 ):
-    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
-    runner.start()
-    runner.step(now=100.0)
     apply = runner.apply
 
-    def unreadable(**kwargs):
-        raise ConnectionError("Redis restarting")
+    unreadable = _failing(ConnectionError("Redis restarting"))
 
     def apply_then_lose_redis(tick, now=None):
         result = apply(tick, now=now)
@@ -302,16 +300,13 @@ def test_the_watch_list_lost_during_the_step_pushes_no_unrecorded_level(
 
 @pytest.mark.django_db
 @pytest.mark.time_machine(THURSDAY, tick=False)
-def test_the_rest_is_kept_when_recording_the_first_part_fails(accounts, watched, monkeypatch):
-    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
-    runner.start()
-    runner.step(now=100.0)
+def test_the_rest_is_kept_when_recording_the_first_part_fails(
+    accounts, watched, runner, monkeypatch
+):
     recorded = MarginEvent.objects.count()
     record = services.margin_transitions_record
 
-    def down(**kwargs):
-        raise ConnectionError("database restarting")
-
+    down = _failing(ConnectionError("database restarting"))
     monkeypatch.setattr(services, "margin_transitions_record", down)
     with pytest.raises(ConnectionError):
         _fall(runner)
@@ -349,18 +344,15 @@ def test_a_reload_asked_for_during_a_fall_waits_for_its_rest_then_settle_does_it
 
 @pytest.mark.django_db
 @pytest.mark.time_machine(THURSDAY, tick=False)
-def test_a_rest_that_keeps_failing_is_given_up_and_found_again(accounts, watched, monkeypatch):
-    runner = RiskRunner(feed=ManualFeed(), push_to_watched_only=True)
-    runner.start()
-    runner.step(now=100.0)
+def test_a_rest_that_keeps_failing_is_given_up_and_found_again(
+    accounts, watched, runner, monkeypatch
+):
     others = [pk for pk in accounts if pk not in watched]
     before, recorded = _levels(others), MarginEvent.objects.count()
     _fall(runner)
     record = services.margin_transitions_record
 
-    def failing(**kwargs):
-        raise ValueError("a notice that cannot be written")
-
+    failing = _failing(ValueError("a notice that cannot be written"))
     monkeypatch.setattr(services, "margin_transitions_record", failing)
     for _ in range(runner_mod.SETTLE_ATTEMPTS - 1):
         with pytest.raises(ValueError):
