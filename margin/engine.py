@@ -576,6 +576,19 @@ class RiskEngine:
         self._severity[row] = Level(level).severity
         self._sequence[row] = sequence
 
+    def unrecord_concentration(self, changes: Iterable[ConcentrationChange]) -> None:
+        """These crossings were not recorded: each position is held as before its crossing, so
+        the next settle of its account reports it again if it still holds."""
+        for change in changes:
+            row = self._row.get(change.account_id)
+            symbol = self._symbol_row.get(change.symbol)
+            if row is None or symbol is None:
+                continue
+            mine = slice(self._holder_start[row], self._holder_start[row + 1])
+            at = np.flatnonzero(self._h_symbol[mine] == symbol)
+            if len(at):
+                self._breach[self._holder_start[row] + int(at[0])] = not change.breached
+
     def restore_recorded(self, account_id: int) -> None:
         """The restoration of this account is recorded: stop reporting it."""
         self._awaiting[self._row[account_id]] = False

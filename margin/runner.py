@@ -194,7 +194,7 @@ class RiskRunner:
             # A failure that lasts must not stop the engine: as when a step's recording fails,
             # the rest is given up, and the engine adopts what the tables hold for its accounts
             # so that their next revaluation finds their levels again.
-            self._settle_failures = 0
+            self._settle_failures, self._reloads_waiting = 0, None  # reloads: the next step's
             logger.exception(
                 "The rest of a fall (%d accounts) was not recorded in %d attempts; the engine "
                 "adopts the levels the tables hold for them and finds them again",
@@ -202,6 +202,7 @@ class RiskRunner:
                 SETTLE_ATTEMPTS,
             )
             self._adopt_recorded(account_ids)
+            self.engine.unrecord_concentration(result.concentration)
             return []
         except BaseException:
             self._deferred = deferred

@@ -494,6 +494,25 @@ def test_a_position_over_the_limit_is_reported_once_and_again_when_back_within()
     assert engine.concentration(1) == (PINGAN, D("0.6122"))
 
 
+def test_a_crossing_not_recorded_is_reported_again_by_the_next_settle():
+    engine = _engine(
+        _account(1, cash="20000", owed="50000"),
+        holdings=[Holding(1, MOUTAI, 40), Holding(1, PINGAN, 10_000)],
+    )
+    engine.revalue_all()
+    crossed = engine.tick({MOUTAI: D("1500.01")}).concentration
+    assert crossed == [ConcentrationChange(1, MOUTAI, True, D("0.3000"))]
+
+    engine.unrecord_concentration([*crossed, ConcentrationChange(99, MOUTAI, True, None)])
+
+    assert engine.tick({MOUTAI: D("1500.02")}).concentration == [  # still over: again
+        ConcentrationChange(1, MOUTAI, True, D("0.3000"))
+    ]
+    assert engine.tick({MOUTAI: D("1500.03")}).concentration == []  # then once, as before
+    engine.unrecord_concentration([ConcentrationChange(1, MOUTAI, False, None)])
+    assert engine.tick({MOUTAI: D("1500.04")}).concentration == []  # held as over: no change
+
+
 def test_the_limit_is_each_contracts_own():
     engine = _engine(
         _account(1, cash="60000", owed="1000", lines=Lines(concentration=D("0.5"))),
