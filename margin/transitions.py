@@ -511,16 +511,18 @@ def _after_transitions_recorded(
         minute = minutes.get(event.occurred_at)
         if minute is None:
             minute = minutes[event.occurred_at] = _local(event.occurred_at)
-        opened = calls.get(account.pk)  # the call opened now states the notice's amounts
+        # At the call or liquidation line: the call's deadline, and the call if opened now,
+        # whose amounts the notice states.
+        deadline, call = calls.get(account.pk, (None, None))
         context = _notice_context(
             account, event, lines.get(account.pk, DEFAULT_LINES), costs[account.pk], minute,
-            cure=opened[1].cure if opened is not None and opened[1] is not None else None,
+            cure=None if call is None else call.cure,
         )  # fmt: skip
         to_level = event.to_level
         if to_level == Level.WARNING:
             notices_.append(_notice(account, "margin_warning", event, context))
         elif to_level in (Level.CALL, Level.LIQUIDATION):
-            deadline, call = calls[account.pk]
+            assert deadline is not None  # ``_open_calls`` gave every such account its call's
             if call is not None:  # opened now
                 entries.append(
                     audit_services.Entry(
@@ -530,7 +532,7 @@ def _after_transitions_recorded(
                         object_id=call.pk,
                         data={
                             "account": account.number,
-                            "deadline": call.deadline.isoformat(),
+                            "deadline": deadline.isoformat(),
                             "deposit": str(call.deposit_needed),
                             "sell": _str(call.sell_needed),
                         },
@@ -585,7 +587,6 @@ class _Opened(NamedTuple):
     """A margin call opened by a batch, as its audit entry reads it."""
 
     pk: int
-    deadline: datetime.datetime
     cure: rules.Cure
 
     @property
@@ -637,7 +638,7 @@ def _open_calls(
     for event, cure in new:
         found[event.account_id] = (
             deadline,
-            _Opened(opened[event.account_id], deadline, cure),
+            _Opened(opened[event.account_id], cure),
         )
     return found
 
