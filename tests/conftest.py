@@ -18,7 +18,7 @@ happen at that instant too, which a `time_machine.travel` decorator on the funct
 """
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -151,6 +151,16 @@ def pytest_sessionfinish(session, exitstatus):
         for nodeid in _outcomes["skipped"]:
             print(f"  skipped: {nodeid}")
         session.exitstatus = 1
+
+
+@pytest.fixture
+def one_rate_window():
+    """The clock held still, for a test that counts tries up to a rate limit and then expects a
+    refusal: the limits count in fixed windows of wall-clock time (accounts.ratelimits.hit), so
+    a window ending between the tries and the refusal started the count again (seen at a quarter
+    past the hour). Held at the moment the test runs, whatever the date."""
+    with time_machine.travel(datetime.now(UTC), tick=False):
+        yield
 
 
 @pytest.fixture(autouse=True)

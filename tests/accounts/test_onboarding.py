@@ -477,7 +477,7 @@ def test_import_sanctions_replaces_the_list_and_refuses_other_files(tmp_path):
     assert SanctionEntry.objects.count() == 1  # the old list stays when an import is refused
 
 
-def test_uploads_are_rate_limited(client, client_alice, settings):
+def test_uploads_are_rate_limited(client, client_alice, settings, one_rate_window):
     from accounts import ratelimits
 
     services.consents_record(user=client_alice, identity=True, face=True, sensitive=True)

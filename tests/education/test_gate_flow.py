@@ -117,7 +117,7 @@ def test_a_wrong_sentence_or_password_is_refused(gate_world):
     assert not GateConfirmation.objects.exists()
 
 
-def test_password_guessing_at_the_confirmation_is_limited(gate_world):
+def test_password_guessing_at_the_confirmation_is_limited(gate_world, one_rate_window):
     user = factories.client()
     factories.pass_quiz(user)
     reading = factories.read_warning(user)

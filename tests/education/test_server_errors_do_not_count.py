@@ -55,7 +55,7 @@ def test_attempts_answered_with_a_server_error_do_not_count_against_the_limit(
     assert GateConfirmation.objects.filter(user=user).count() == 1
 
 
-def test_wrong_passwords_still_count(gate_world):
+def test_wrong_passwords_still_count(gate_world, one_rate_window):
     user = factories.client()
     factories.pass_quiz(user)
     reading = factories.read_warning(user)

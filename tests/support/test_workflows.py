@@ -71,7 +71,7 @@ def test_bad_input_is_refused_with_a_message(client_alice):
     assert not Ticket.objects.exists()
 
 
-def test_ticket_creation_is_rate_limited(client_alice):
+def test_ticket_creation_is_rate_limited(client_alice, one_rate_window):
     for _ in range(services.OPEN_LIMIT_PER_HOUR):
         open_ticket(client_alice)
     with pytest.raises(ValidationError, match=str(services.OPEN_LIMIT_PER_HOUR)):
